@@ -1,0 +1,164 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let upcoming: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "chom",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "chom-coordinator", targets: ["chom-coordinator"]),
+        .executable(name: "chom-agent", targets: ["chom-agent"]),
+        .executable(name: "chom", targets: ["chom"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0", traits: []),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["ConfigurationSupport"]),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Domain value types, errors, log keys, metric names. Depends on nothing.
+        .target(name: "CHOMCore", swiftSettings: upcoming),
+
+        // libzstd from Debian's libzstd-dev.
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        // zlib from Debian's zlib1g-dev, for tar.gz release uploads.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // Compression and archives: bounded zstd/gzip codecs, tar writer/reader, safe extraction.
+        .target(name: "CHOMArchive", dependencies: ["CZstd", "CZlib"], swiftSettings: upcoming),
+
+        // Generated protobuf/gRPC code, envelope seal/open, replay window.
+        .target(
+            name: "CHOMProtocol",
+            dependencies: [
+                "CHOMCore", "CHOMArchive",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: upcoming
+        ),
+
+        // Fleet CA, CSRs, client/server certificates, mTLS configuration, peer identity.
+        .target(
+            name: "CHOMTransport",
+            dependencies: [
+                "CHOMCore",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            ],
+            swiftSettings: upcoming
+        ),
+
+        // Placement as pure functions over injected state.
+        .target(name: "CHOMScheduler", dependencies: ["CHOMCore"], swiftSettings: upcoming),
+
+        // PostgreSQL: client, migrations, repositories, the task queue, embedded PostgreSQL.
+        .target(
+            name: "CHOMStore",
+            dependencies: [
+                "CHOMCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
+
+        // The admin API contract: request/response types and a client.
+        .target(name: "CHOMAPI", dependencies: ["CHOMCore"], swiftSettings: upcoming),
+
+        // The coordinator's wiring.
+        .target(
+            name: "CHOMCoordinator",
+            dependencies: [
+                "CHOMCore", "CHOMProtocol", "CHOMTransport", "CHOMScheduler", "CHOMStore", "CHOMAPI", "CHOMArchive",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcoming
+        ),
+
+        // The agent: session, journal, executors, /metrics.
+        .target(
+            name: "CHOMAgent",
+            dependencies: [
+                "CHOMCore", "CHOMProtocol", "CHOMTransport", "CHOMArchive",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcoming
+        ),
+
+        .executableTarget(
+            name: "chom-coordinator",
+            dependencies: ["CHOMCoordinator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: upcoming
+        ),
+        .executableTarget(
+            name: "chom-agent",
+            dependencies: ["CHOMAgent", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: upcoming
+        ),
+        .executableTarget(
+            name: "chom",
+            dependencies: ["CHOMAPI", "CHOMArchive", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: upcoming
+        ),
+
+        // Throwaway PostgreSQL, minted certificates, in-process coordinator and agents.
+        .target(
+            name: "CHOMTesting",
+            dependencies: ["CHOMCoordinator", "CHOMAgent", "CHOMStore", "CHOMTransport", "CHOMProtocol", "CHOMAPI"],
+            swiftSettings: upcoming
+        ),
+
+        .testTarget(name: "CHOMArchiveTests", dependencies: ["CHOMArchive"], swiftSettings: upcoming),
+        .testTarget(
+            name: "CHOMProtocolTests",
+            dependencies: ["CHOMProtocol", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: upcoming
+        ),
+        .testTarget(name: "CHOMTransportTests", dependencies: ["CHOMTransport"], swiftSettings: upcoming),
+        .testTarget(name: "CHOMStoreTests", dependencies: ["CHOMStore", "CHOMTesting"], swiftSettings: upcoming),
+        .testTarget(name: "CHOMLiveTests", dependencies: ["CHOMTesting"], swiftSettings: upcoming),
+    ]
+)

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Proves the committed generated code matches Protocol/*.proto: regenerates it and diffs.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+bin="$("$here/build-plugins.sh")"
+export PROTOC_GEN_SWIFT="$bin/protoc-gen-swift" PROTOC_GEN_GRPC_SWIFT="$bin/protoc-gen-grpc-swift-2"
+"$here/generate.sh"
+if ! git -C "$here/.." diff --exit-code -- Sources/CHOMProtocol/Generated; then
+  echo "check-generated.sh: generated code is stale; run Protocol/generate.sh and commit" >&2
+  exit 1
+fi
+if [ -n "$(git -C "$here/.." status --porcelain -- Sources/CHOMProtocol/Generated)" ]; then
+  echo "check-generated.sh: generate.sh produced untracked files" >&2
+  exit 1
+fi
+echo "check-generated.sh: generated code is up to date"

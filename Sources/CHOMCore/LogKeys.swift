@@ -1,0 +1,15 @@
+/// Log metadata keys, defined once. Values are never secrets.
+package enum LogKey {
+    package static let agentID = "chom.agent_id"
+    package static let siteID = "chom.site_id"
+    package static let taskID = "chom.task_id"
+    package static let releaseID = "chom.release_id"
+    package static let sequence = "chom.sequence"
+    package static let refusal = "chom.refusal"
+    package static let error = "chom.error"
+    package static let path = "chom.path"
+    package static let address = "chom.address"
+    package static let state = "chom.state"
+    package static let attempt = "chom.attempt"
+    package static let durationMS = "chom.duration_ms"
+}

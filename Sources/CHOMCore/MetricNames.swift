@@ -1,0 +1,17 @@
+/// Metric names, defined once (Prometheus naming: unit suffixes, `_total` for counters).
+package enum MetricName {
+    // Agent
+    package static let agentTasks = "chom_agent_tasks_total"
+    package static let agentEnvelopeRefusals = "chom_agent_envelope_refusals_total"
+    package static let agentStreamConnected = "chom_agent_stream_connected"
+    package static let agentReconnects = "chom_agent_reconnects_total"
+    package static let agentLastDeploy = "chom_agent_site_last_deploy_timestamp_seconds"
+    package static let agentResidentMemory = "chom_agent_resident_memory_bytes"
+    // Coordinator
+    package static let coordinatorAgents = "chom_coordinator_agents"
+    package static let coordinatorTasksQueued = "chom_coordinator_tasks_queued"
+    package static let coordinatorTasksDispatched = "chom_coordinator_tasks_dispatched_total"
+    package static let coordinatorTaskResults = "chom_coordinator_task_results_total"
+    package static let coordinatorStreams = "chom_coordinator_agent_streams"
+    package static let coordinatorHTTPRequests = "chom_coordinator_http_requests_total"
+}

@@ -1,0 +1,19 @@
+/// The life of a task in the durable queue: queued → sent → accepted → succeeded | failed.
+package enum TaskState: String, Sendable, Codable, CaseIterable {
+    case queued
+    case sent
+    case accepted
+    case succeeded
+    case failed
+
+    package var isFinal: Bool { self == .succeeded || self == .failed }
+}
+
+/// Every task kind is typed; there is no "run this shell" task.
+package enum TaskKindName: String, Sendable, Codable, CaseIterable {
+    case deploy
+    case backup
+    case restore
+    case remove
+    case rollback
+}

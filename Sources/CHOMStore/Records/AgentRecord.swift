@@ -1,0 +1,40 @@
+package import CHOMCore
+package import Foundation
+
+package struct AgentRecord: Sendable, Equatable {
+    package var id: AgentID
+    package var name: String
+    package var state: AgentState
+    package var certificateSerial: String
+    package var certificateNotAfter: Date
+    package var agentVersion: String
+    package var hostFacts: HostFacts
+    package var maxSites: Int
+    /// Sites the coordinator placed on this agent.
+    package var placedSites: Int
+    package var nextSequence: Int64
+    package var lastHeartbeatAt: Date?
+    package var enrolledAt: Date
+}
+
+/// What enrollment inserts.
+package struct NewAgent: Sendable {
+    package var id: AgentID
+    package var name: String
+    package var certificateSerial: String
+    package var certificateNotAfter: Date
+    package var agentVersion: String
+    package var hostFacts: HostFacts
+
+    package init(
+        id: AgentID, name: String, certificateSerial: String, certificateNotAfter: Date, agentVersion: String,
+        hostFacts: HostFacts
+    ) {
+        self.id = id
+        self.name = name
+        self.certificateSerial = certificateSerial
+        self.certificateNotAfter = certificateNotAfter
+        self.agentVersion = agentVersion
+        self.hostFacts = hostFacts
+    }
+}

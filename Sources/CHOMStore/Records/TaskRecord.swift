@@ -1,0 +1,49 @@
+package import CHOMCore
+package import Foundation
+
+package struct TaskRecord: Sendable, Equatable {
+    package var id: TaskID
+    package var agentID: AgentID
+    package var siteID: SiteID?
+    package var releaseID: ReleaseID?
+    package var kind: TaskKindName
+    /// The serialized protobuf Task; the store does not interpret it.
+    package var payload: [UInt8]
+    package var state: TaskState
+    package var sequence: Int64?
+    package var envelope: [UInt8]?
+    package var envelopeExpiresAt: Date?
+    package var attempts: Int
+    package var maxAttempts: Int
+    package var progressStep: String?
+    package var progressLog: String?
+    package var resultMessage: String?
+    package var releasePath: String?
+    package var createdAt: Date
+    package var sentAt: Date?
+    package var acceptedAt: Date?
+    package var finishedAt: Date?
+}
+
+package struct NewTask: Sendable {
+    package var id: TaskID
+    package var agentID: AgentID
+    package var siteID: SiteID?
+    package var releaseID: ReleaseID?
+    package var kind: TaskKindName
+    package var payload: [UInt8]
+    package var maxAttempts: Int
+
+    package init(
+        id: TaskID, agentID: AgentID, siteID: SiteID?, releaseID: ReleaseID?, kind: TaskKindName, payload: [UInt8],
+        maxAttempts: Int
+    ) {
+        self.id = id
+        self.agentID = agentID
+        self.siteID = siteID
+        self.releaseID = releaseID
+        self.kind = kind
+        self.payload = payload
+        self.maxAttempts = maxAttempts
+    }
+}

@@ -1,0 +1,118 @@
+package import CHOMCore
+package import Foundation
+import Logging
+import PostgresNIO
+
+package struct AgentRepository: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+
+    static let columns = """
+        a.id, a.name, a.state, a.certificate_serial, a.certificate_not_after, a.agent_version, a.host_facts::text AS facts,
+        a.max_sites, a.next_sequence, a.last_heartbeat_at, a.enrolled_at,
+        (SELECT count(*) FROM sites s WHERE s.agent_id = a.id)::integer AS placed_sites
+        """
+
+    static func insert(
+        _ agent: NewAgent, joinToken: JoinTokenID?, now: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        let facts = String(decoding: try JSONEncoder().encode(agent.hostFacts), as: UTF8.self)
+        try await connection.query("""
+            INSERT INTO agents (id, name, certificate_serial, certificate_not_after, join_token_id, agent_version,
+                                host_facts, enrolled_at)
+            VALUES (\(agent.id.uuid), \(agent.name), \(agent.certificateSerial), \(agent.certificateNotAfter),
+                    \(joinToken?.uuid), \(agent.agentVersion), \(facts)::jsonb, \(now))
+            """, logger: logger)
+    }
+
+    package func get(_ id: AgentID) async throws -> AgentRecord? {
+        let rows = try await client.query(
+            "SELECT \(unescaped: Self.columns) FROM agents a WHERE a.id = \(id.uuid)", logger: logger)
+        for try await row in rows { return try Self.decode(row.makeRandomAccess()) }
+        return nil
+    }
+
+    /// All agents but deleted ones, oldest first.
+    package func list(includeDeleted: Bool = false) async throws -> [AgentRecord] {
+        let filter = includeDeleted ? "" : "WHERE a.state <> 'deleted'"
+        let rows = try await client.query(
+            "SELECT \(unescaped: Self.columns) FROM agents a \(unescaped: filter) ORDER BY a.enrolled_at, a.id",
+            logger: logger)
+        var agents: [AgentRecord] = []
+        for try await row in rows { agents.append(try Self.decode(row.makeRandomAccess())) }
+        return agents
+    }
+
+    /// Marks the agent online at stream start and raises its next sequence above what it has seen.
+    package func connected(_ id: AgentID, version: String, highestSequenceSeen: Int64, now: Date) async throws {
+        try await client.query("""
+            UPDATE agents SET state = 'online', agent_version = \(version), last_heartbeat_at = \(now),
+                next_sequence = GREATEST(next_sequence, \(highestSequenceSeen) + 1)
+            WHERE id = \(id.uuid) AND state <> 'deleted'
+            """, logger: logger)
+    }
+
+    package func heartbeat(_ id: AgentID, facts: HostFacts, capacity: Capacity, now: Date) async throws {
+        let json = String(decoding: try JSONEncoder().encode(facts), as: UTF8.self)
+        try await client.query("""
+            UPDATE agents SET state = 'online', host_facts = \(json)::jsonb, max_sites = \(capacity.maxSites),
+                reported_sites = \(capacity.hostedSites), last_heartbeat_at = \(now)
+            WHERE id = \(id.uuid) AND state <> 'deleted'
+            """, logger: logger)
+    }
+
+    package func disconnected(_ id: AgentID) async throws {
+        try await client.query(
+            "UPDATE agents SET state = 'offline' WHERE id = \(id.uuid) AND state = 'online'", logger: logger)
+    }
+
+    /// Marks online agents whose last heartbeat is older than `cutoff` offline; returns how many.
+    @discardableResult
+    package func markSilentOffline(before cutoff: Date) async throws -> Int {
+        let rows = try await client.query("""
+            UPDATE agents SET state = 'offline'
+            WHERE state = 'online' AND (last_heartbeat_at IS NULL OR last_heartbeat_at < \(cutoff)) RETURNING id
+            """, logger: logger)
+        var count = 0
+        for try await _ in rows { count += 1 }
+        return count
+    }
+
+    /// Returns false when there was no such (undeleted) agent.
+    package func delete(_ id: AgentID, now: Date) async throws -> Bool {
+        let rows = try await client.query(
+            "UPDATE agents SET state = 'deleted', deleted_at = \(now) WHERE id = \(id.uuid) AND state <> 'deleted' RETURNING id",
+            logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
+    package func renewed(_ id: AgentID, serial: String, notAfter: Date) async throws {
+        try await client.query(
+            "UPDATE agents SET certificate_serial = \(serial), certificate_not_after = \(notAfter) WHERE id = \(id.uuid)",
+            logger: logger)
+    }
+
+    /// Takes the agent's next sequence number and advances it, inside the caller's transaction.
+    static func takeSequence(_ id: AgentID, on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
+        let rows = try await connection.query(
+            "UPDATE agents SET next_sequence = next_sequence + 1 WHERE id = \(id.uuid) RETURNING next_sequence - 1 AS taken",
+            logger: logger)
+        for try await taken in rows.decode(Int64.self) { return taken }
+        throw CHOMError(.notFound, "agent \(id) not found")
+    }
+
+    static func decode(_ row: PostgresRandomAccessRow) throws -> AgentRecord {
+        let id: UUID = try row.value("id")
+        let state: String = try row.value("state")
+        let facts: String = try row.value("facts")
+        return AgentRecord(
+            id: AgentID(id), name: try row.value("name"), state: AgentState(rawValue: state) ?? .offline,
+            certificateSerial: try row.value("certificate_serial"),
+            certificateNotAfter: try row.value("certificate_not_after"), agentVersion: try row.value("agent_version"),
+            hostFacts: (try? JSONDecoder().decode(HostFacts.self, from: Data(facts.utf8))) ?? HostFacts(),
+            maxSites: try row.value("max_sites"), placedSites: try row.value("placed_sites"),
+            nextSequence: try row.value("next_sequence"), lastHeartbeatAt: try row.value("last_heartbeat_at"),
+            enrolledAt: try row.value("enrolled_at"))
+    }
+}

@@ -1,0 +1,154 @@
+package import CHOMCore
+package import Foundation
+import Logging
+import PostgresNIO
+
+/// The durable task queue. A task is inserted in the transaction of the change that
+/// causes it, sealed when it is first sent, re-sent after reconnects until its agent
+/// reports a result, and failed (never dropped) when it runs out of delivery attempts.
+package struct TaskQueue: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+
+    static func insert(_ task: NewTask, now: Date, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("""
+            INSERT INTO tasks (id, agent_id, site_id, release_id, kind, payload, max_attempts, created_at, updated_at)
+            VALUES (\(task.id.uuid), \(task.agentID.uuid), \(task.siteID?.uuid), \(task.releaseID?.uuid),
+                    \(task.kind.rawValue), \(ByteBuffer(bytes: task.payload)), \(task.maxAttempts), \(now), \(now))
+            """, logger: logger)
+    }
+
+    package func enqueue(_ task: NewTask, now: Date) async throws {
+        try await client.withConnection { connection in
+            try await Self.insert(task, now: now, on: connection, logger: logger)
+        }
+    }
+
+    package func get(_ id: TaskID) async throws -> TaskRecord? {
+        let rows = try await client.query("SELECT * FROM tasks WHERE id = \(id.uuid)", logger: logger)
+        for try await row in rows { return try Self.decode(row.makeRandomAccess()) }
+        return nil
+    }
+
+    /// Tasks of an agent that still await a result, oldest first.
+    package func open(for agent: AgentID, onlyQueued: Bool = false) async throws -> [TaskRecord] {
+        let states = onlyQueued ? "('queued')" : "('queued', 'sent', 'accepted')"
+        let rows = try await client.query(
+            "SELECT * FROM tasks WHERE agent_id = \(agent.uuid) AND state IN \(unescaped: states) ORDER BY created_at, id",
+            logger: logger)
+        var tasks: [TaskRecord] = []
+        for try await row in rows { tasks.append(try Self.decode(row.makeRandomAccess())) }
+        return tasks
+    }
+
+    /// Seals a task under the agent's next sequence and records the envelope, in one
+    /// transaction. `seal` gets the sequence and returns the envelope bytes and expiry.
+    package func sealAndMarkSent(
+        _ task: TaskRecord, now: Date, seal: (Int64) throws -> (envelope: [UInt8], expiresAt: Date)
+    ) async throws -> TaskRecord {
+        try await client.withTransaction(logger: logger) { connection in
+            let sequence = try await AgentRepository.takeSequence(task.agentID, on: connection, logger: logger)
+            let (envelope, expiresAt) = try seal(sequence)
+            try await connection.query("""
+                UPDATE tasks SET sequence = \(sequence), envelope = \(ByteBuffer(bytes: envelope)),
+                    envelope_expires_at = \(expiresAt), attempts = attempts + 1,
+                    state = CASE WHEN state = 'queued' THEN 'sent' ELSE state END,
+                    sent_at = \(now), updated_at = \(now)
+                WHERE id = \(task.id.uuid)
+                """, logger: logger)
+            var sent = task
+            sent.sequence = sequence
+            sent.envelope = envelope
+            sent.envelopeExpiresAt = expiresAt
+            sent.attempts += 1
+            if sent.state == .queued { sent.state = .sent }
+            sent.sentAt = now
+            return sent
+        }
+    }
+
+    /// Counts a re-send of the already sealed envelope.
+    package func markResent(_ id: TaskID, now: Date) async throws {
+        try await client.query(
+            "UPDATE tasks SET attempts = attempts + 1, sent_at = \(now), updated_at = \(now) WHERE id = \(id.uuid)",
+            logger: logger)
+    }
+
+    package func markAccepted(_ id: TaskID, agent: AgentID, now: Date) async throws {
+        try await client.query("""
+            UPDATE tasks SET state = 'accepted', accepted_at = \(now), updated_at = \(now)
+            WHERE id = \(id.uuid) AND agent_id = \(agent.uuid) AND state IN ('queued', 'sent')
+            """, logger: logger)
+    }
+
+    package func recordProgress(_ id: TaskID, agent: AgentID, step: String, log: String, now: Date) async throws {
+        try await client.query("""
+            UPDATE tasks SET progress_step = \(step), progress_log = \(log), updated_at = \(now)
+            WHERE id = \(id.uuid) AND agent_id = \(agent.uuid) AND state IN ('queued', 'sent', 'accepted')
+            """, logger: logger)
+    }
+
+    /// Records a task's final state, and for a deploy the site's new current release,
+    /// in one transaction. Returns nil if the task was unknown, foreign or already final.
+    @discardableResult
+    package func finish(
+        _ id: TaskID, agent: AgentID, succeeded: Bool, message: String, releasePath: String?, now: Date
+    ) async throws -> TaskRecord? {
+        try await client.withTransaction(logger: logger) { connection -> TaskRecord? in
+            let state = succeeded ? "succeeded" : "failed"
+            let rows = try await connection.query("""
+                UPDATE tasks SET state = \(state), result_message = \(message), release_path = \(releasePath),
+                    finished_at = \(now), updated_at = \(now)
+                WHERE id = \(id.uuid) AND agent_id = \(agent.uuid) AND state IN ('queued', 'sent', 'accepted')
+                RETURNING *
+                """, logger: logger)
+            var finished: TaskRecord?
+            for try await row in rows { finished = try Self.decode(row.makeRandomAccess()) }
+            guard let finished, finished.kind == .deploy, let site = finished.siteID else { return finished }
+            if succeeded {
+                try await connection.query("""
+                    UPDATE sites SET state = 'active', current_release_id = \(finished.releaseID?.uuid),
+                        current_release_path = \(releasePath), updated_at = \(now)
+                    WHERE id = \(site.uuid)
+                    """, logger: logger)
+            } else {
+                try await connection.query(
+                    "UPDATE sites SET state = 'deploy_failed', updated_at = \(now) WHERE id = \(site.uuid)",
+                    logger: logger)
+            }
+            return finished
+        }
+    }
+
+    /// Counts of tasks by state, for metrics.
+    package func countByState() async throws -> [TaskState: Int] {
+        var counts: [TaskState: Int] = [:]
+        let rows = try await client.query("SELECT state, count(*)::integer FROM tasks GROUP BY state", logger: logger)
+        for try await (state, count) in rows.decode((String, Int).self) {
+            if let state = TaskState(rawValue: state) { counts[state] = count }
+        }
+        return counts
+    }
+
+    static func decode(_ row: PostgresRandomAccessRow) throws -> TaskRecord {
+        let id: UUID = try row.value("id")
+        let agent: UUID = try row.value("agent_id")
+        let site: UUID? = try row.value("site_id")
+        let release: UUID? = try row.value("release_id")
+        let kind: String = try row.value("kind")
+        let state: String = try row.value("state")
+        let payload: ByteBuffer = try row.value("payload")
+        let envelope: ByteBuffer? = try row.value("envelope")
+        return TaskRecord(
+            id: TaskID(id), agentID: AgentID(agent), siteID: site.map { SiteID($0) },
+            releaseID: release.map { ReleaseID($0) }, kind: TaskKindName(rawValue: kind) ?? .deploy,
+            payload: Array(buffer: payload), state: TaskState(rawValue: state) ?? .failed,
+            sequence: try row.value("sequence"), envelope: envelope.map { Array(buffer: $0) },
+            envelopeExpiresAt: try row.value("envelope_expires_at"), attempts: try row.value("attempts"),
+            maxAttempts: try row.value("max_attempts"), progressStep: try row.value("progress_step"),
+            progressLog: try row.value("progress_log"), resultMessage: try row.value("result_message"),
+            releasePath: try row.value("release_path"), createdAt: try row.value("created_at"),
+            sentAt: try row.value("sent_at"), acceptedAt: try row.value("accepted_at"),
+            finishedAt: try row.value("finished_at"))
+    }
+}

@@ -158,7 +158,9 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .testTarget(name: "CHOMTransportTests", dependencies: ["CHOMTransport"], swiftSettings: upcoming),
-        .testTarget(name: "CHOMStoreTests", dependencies: ["CHOMStore", "CHOMTesting"], swiftSettings: upcoming),
+        .testTarget(
+            name: "CHOMStoreTests",
+            dependencies: ["CHOMStore", "CHOMTesting", .product(name: "PostgresNIO", package: "postgres-nio")], swiftSettings: upcoming),
         .testTarget(name: "CHOMLiveTests", dependencies: ["CHOMTesting"], swiftSettings: upcoming),
     ]
 )

@@ -51,3 +51,19 @@ extension PostgresRandomAccessRow {
         }
     }
 }
+
+extension PostgresClient {
+    /// `withTransaction`, but an error thrown by `body` reaches the caller as itself
+    /// (a `CHOMError` stays a `CHOMError`), not wrapped in PostgresTransactionError.
+    func transaction<Result>(
+        logger: Logger, isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConnection) async throws -> sending Result
+    ) async throws -> sending Result {
+        do {
+            return try await withTransaction(logger: logger, isolation: isolation, body)
+        } catch let error as PostgresTransactionError {
+            if let closureError = error.closureError, error.rollbackError == nil { throw closureError }
+            throw error
+        }
+    }
+}

@@ -91,24 +91,12 @@ package final class EmbeddedPostgres: Sendable {
     }
 
     private func run(_ tool: String, _ arguments: [String], asRoot: Bool) throws {
-        let process = Process()
-        if asRoot {
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            process.arguments = ["-u", options.runAsUser, "--", tool] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: tool)
-            process.arguments = arguments
-        }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let text = String(decoding: data.suffix(2000), as: UTF8.self)
-            throw CHOMError(.unavailable, "\((tool as NSString).lastPathComponent) failed: \(text)")
+        let outcome = asRoot
+            ? try ChildProcess.run("/usr/sbin/runuser", ["-u", options.runAsUser, "--", tool] + arguments)
+            : try ChildProcess.run(tool, arguments)
+        guard outcome.status == 0 else {
+            let name = (tool as NSString).lastPathComponent
+            throw CHOMError(.unavailable, "\(name) failed (exit \(outcome.status)): \(outcome.output.suffix(2000))")
         }
     }
 }

@@ -65,7 +65,7 @@ package struct JoinTokenRepository: Sendable {
     package func consume(
         _ id: JoinTokenID, presentedSHA256: [UInt8], now: Date, sourceAddress: String, agent: NewAgent
     ) async throws -> JoinTokenPolicy.Verdict {
-        let verdict = try await client.withTransaction(logger: logger) { connection -> JoinTokenPolicy.Verdict in
+        let verdict = try await client.transaction(logger: logger) { connection -> JoinTokenPolicy.Verdict in
             let rows = try await connection.query("""
                 SELECT secret_sha256, max_uses, uses, expires_at, revoked_at FROM join_tokens
                 WHERE id = \(id.uuid) FOR UPDATE

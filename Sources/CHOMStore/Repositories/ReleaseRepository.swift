@@ -52,7 +52,7 @@ package struct ReleaseRepository: Sendable {
         id: ReleaseID, siteID: SiteID, format: String, now: Date,
         write: (ChunkWriter) async throws -> (sha256: String, size: Int64)
     ) async throws -> ReleaseRecord {
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.transaction(logger: logger) { connection in
             try await connection.query("""
                 INSERT INTO releases (id, site_id, sha256, size_bytes, format, created_at)
                 VALUES (\(id.uuid), \(siteID.uuid), '', 0, \(format), \(now))

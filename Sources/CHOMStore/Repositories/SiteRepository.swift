@@ -21,7 +21,7 @@ package struct SiteRepository: Sendable {
     package func create(
         id: SiteID, domain: String, now: Date, choose: @Sendable ([PlacementCandidate]) -> AgentID?
     ) async throws -> SiteRecord {
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.transaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.placementLockKey))", logger: logger)
             let existing = try await connection.query("SELECT id FROM sites WHERE domain = \(domain)", logger: logger)
             for try await _ in existing { throw CHOMError(.conflict, "a site with domain \(domain) already exists") }
@@ -67,7 +67,7 @@ package struct SiteRepository: Sendable {
 
     /// Marks the site as deploying and enqueues the deploy task, in one transaction.
     package func startDeploy(_ siteID: SiteID, task: NewTask, now: Date) async throws {
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.transaction(logger: logger) { connection in
             try await connection.query(
                 "UPDATE sites SET state = 'deploying', updated_at = \(now) WHERE id = \(siteID.uuid)", logger: logger)
             try await TaskQueue.insert(task, now: now, on: connection, logger: logger)

@@ -46,7 +46,7 @@ package struct TaskQueue: Sendable {
     package func sealAndMarkSent(
         _ task: TaskRecord, now: Date, seal: (Int64) throws -> (envelope: [UInt8], expiresAt: Date)
     ) async throws -> TaskRecord {
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.transaction(logger: logger) { connection in
             let sequence = try await AgentRepository.takeSequence(task.agentID, on: connection, logger: logger)
             let (envelope, expiresAt) = try seal(sequence)
             try await connection.query("""
@@ -94,7 +94,7 @@ package struct TaskQueue: Sendable {
     package func finish(
         _ id: TaskID, agent: AgentID, succeeded: Bool, message: String, releasePath: String?, now: Date
     ) async throws -> TaskRecord? {
-        try await client.withTransaction(logger: logger) { connection -> TaskRecord? in
+        try await client.transaction(logger: logger) { connection -> TaskRecord? in
             let state = succeeded ? "succeeded" : "failed"
             let rows = try await connection.query("""
                 UPDATE tasks SET state = \(state), result_message = \(message), release_path = \(releasePath),

@@ -1,0 +1,47 @@
+package import CHOMStore
+package import Foundation
+package import Logging
+import PostgresNIO
+
+/// A fresh PostgreSQL cluster in a temporary directory for one test (about 0.7 s),
+/// migrated, with a running client. Stopped and deleted afterwards.
+package enum ThrowawayPostgres {
+    package static func withStore<Result: Sendable>(
+        logger: Logger = Logger(label: "chom.test.postgres"),
+        _ body: (Store) async throws -> Result
+    ) async throws -> Result {
+        var logger = logger
+        if ProcessInfo.processInfo.environment["CHOM_TEST_TRACE"] != nil { logger.logLevel = .trace }
+        let directory = try TemporaryDirectory.make(prefix: "chom-pg")
+        var options = EmbeddedPostgres.Options()
+        options.disableFsync = true
+        let postgres = EmbeddedPostgres(directory: directory, options: options, logger: logger)
+        try postgres.start()
+        defer {
+            postgres.stop(immediate: true)
+            try? FileManager.default.removeItem(at: directory)
+        }
+        var configuration = PostgresClient.Configuration(
+            unixSocketPath: postgres.socketPath, username: postgres.username, password: nil,
+            database: postgres.database)
+        configuration.options.connectTimeout = .seconds(5)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            let store = Store(client: client, logger: logger)
+            try await Migrator.migrate(client, logger: logger)
+            return try await body(store)
+        }
+    }
+}
+
+package enum TemporaryDirectory {
+    /// A new directory under /tmp (short, so unix socket paths fit), readable by the
+    /// unprivileged user PostgreSQL runs as.
+    package static func make(prefix: String) throws -> URL {
+        let url = URL(fileURLWithPath: "/tmp/\(prefix)-\(UUID().uuidString.prefix(8).lowercased())")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}

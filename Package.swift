@@ -130,12 +130,24 @@ let package = Package(
 
         .executableTarget(
             name: "chom-coordinator",
-            dependencies: ["CHOMCoordinator", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "CHOMCoordinator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: upcoming
         ),
         .executableTarget(
             name: "chom-agent",
-            dependencies: ["CHOMAgent", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "CHOMAgent", "CHOMCore", "CHOMTransport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: upcoming
         ),
         .executableTarget(

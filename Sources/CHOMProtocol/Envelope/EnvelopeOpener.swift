@@ -83,8 +83,9 @@ package struct EnvelopeOpener: Sendable {
     private func checkTime(_ header: Chom_Agent_V1_EnvelopeHeader, now: Date) throws(EnvelopeRefusal) {
         let nowMS = now.unixMilliseconds
         let skewMS = Int64(limits.clockSkewSeconds * 1000)
+        // Arithmetic only on the local clock: `expiresAtMs + skewMS` would trap on a header near Int64.max.
         if header.issuedAtMs > nowMS + skewMS { throw .notYetValid }
-        if header.expiresAtMs + skewMS < nowMS || header.expiresAtMs < header.issuedAtMs { throw .expired }
+        if header.expiresAtMs < nowMS - skewMS || header.expiresAtMs < header.issuedAtMs { throw .expired }
     }
 
     private func decompressAndDecode(

@@ -1,5 +1,7 @@
-/// The service agents dial. Enroll needs server-authenticated TLS only (the agent
-/// pins the CA by SHA-256); Connect and FetchArtifact need mutual TLS.
+/// The service agents dial. The coordinator serves it on two listeners: the
+/// enrollment listener (server-authenticated TLS; the agent pins the CA by SHA-256)
+/// where only Enroll succeeds, and the agent listener (mutual TLS, client
+/// certificate required by the handshake) for Connect and FetchArtifact.
 
 // DO NOT EDIT.
 // swift-format-ignore-file

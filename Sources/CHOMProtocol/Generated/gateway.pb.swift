@@ -8,8 +8,10 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// The service agents dial. Enroll needs server-authenticated TLS only (the agent
-/// pins the CA by SHA-256); Connect and FetchArtifact need mutual TLS.
+/// The service agents dial. The coordinator serves it on two listeners: the
+/// enrollment listener (server-authenticated TLS; the agent pins the CA by SHA-256)
+/// where only Enroll succeeds, and the agent listener (mutual TLS, client
+/// certificate required by the handshake) for Connect and FetchArtifact.
 
 #if canImport(FoundationEssentials)
 package import FoundationEssentials
@@ -70,6 +72,9 @@ package nonisolated struct Chom_Agent_V1_EnrollResponse: Sendable {
   package var caPem: String = String()
 
   package var envelopeKeys: [Chom_Agent_V1_EnvelopeKey] = []
+
+  /// The port of the mutual-TLS agent listener, on the host the agent enrolled with.
+  package var connectPort: UInt32 = 0
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -175,7 +180,7 @@ nonisolated extension Chom_Agent_V1_EnrollRequest: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Chom_Agent_V1_EnrollResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".EnrollResponse"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}agent_id\0\u{3}certificate_pem\0\u{3}ca_pem\0\u{3}envelope_keys\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}agent_id\0\u{3}certificate_pem\0\u{3}ca_pem\0\u{3}envelope_keys\0\u{3}connect_port\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -187,6 +192,7 @@ nonisolated extension Chom_Agent_V1_EnrollResponse: SwiftProtobuf.Message, Swift
       case 2: try { try decoder.decodeSingularStringField(value: &self.certificatePem) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.caPem) }()
       case 4: try { try decoder.decodeRepeatedMessageField(value: &self.envelopeKeys) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.connectPort) }()
       default: break
       }
     }
@@ -205,6 +211,9 @@ nonisolated extension Chom_Agent_V1_EnrollResponse: SwiftProtobuf.Message, Swift
     if !self.envelopeKeys.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.envelopeKeys, fieldNumber: 4)
     }
+    if self.connectPort != 0 {
+      try visitor.visitSingularUInt32Field(value: self.connectPort, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -213,6 +222,7 @@ nonisolated extension Chom_Agent_V1_EnrollResponse: SwiftProtobuf.Message, Swift
     if lhs.certificatePem != rhs.certificatePem {return false}
     if lhs.caPem != rhs.caPem {return false}
     if lhs.envelopeKeys != rhs.envelopeKeys {return false}
+    if lhs.connectPort != rhs.connectPort {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -33,6 +33,12 @@ package struct ReleaseRepository: Sendable {
             }
         }
 
+        /// Records the archive format once the first bytes have shown it.
+        package func setFormat(_ format: String) async throws {
+            try await connection.query(
+                "UPDATE releases SET format = \(format) WHERE id = \(releaseID.uuid)", logger: logger)
+        }
+
         func finish() async throws {
             if !pending.isEmpty { try await flush(pending) }
             pending = []

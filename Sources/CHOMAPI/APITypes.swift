@@ -1,0 +1,225 @@
+package import Foundation
+
+// The admin API's request and response bodies (JSON, camelCase keys, ISO-8601 UTC times).
+// Shared by the coordinator's routes and the `chom` CLI.
+
+package struct HealthResponse: Codable, Sendable, Equatable {
+    package var status: String
+    package init(status: String) { self.status = status }
+}
+
+package struct CreateJoinTokenRequest: Codable, Sendable, Equatable {
+    package var description: String?
+    package var ttlSeconds: Double?
+    package var maxUses: Int?
+    package static let fields: Set<String> = ["description", "ttlSeconds", "maxUses"]
+    package init(description: String? = nil, ttlSeconds: Double? = nil, maxUses: Int? = nil) {
+        self.description = description
+        self.ttlSeconds = ttlSeconds
+        self.maxUses = maxUses
+    }
+}
+
+package struct JoinTokenResponse: Codable, Sendable, Equatable {
+    package var id: String
+    package var description: String
+    package var maxUses: Int
+    package var uses: Int
+    package var expiresAt: Date
+    package var createdAt: Date
+    package var revokedAt: Date?
+    package init(
+        id: String, description: String, maxUses: Int, uses: Int, expiresAt: Date, createdAt: Date, revokedAt: Date?
+    ) {
+        self.id = id
+        self.description = description
+        self.maxUses = maxUses
+        self.uses = uses
+        self.expiresAt = expiresAt
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+    }
+}
+
+/// Returned once, at creation: the only time the token's secret is shown.
+package struct CreatedJoinTokenResponse: Codable, Sendable, Equatable {
+    package var joinToken: JoinTokenResponse
+    package var token: String
+    /// SHA-256 of the fleet CA certificate (DER), for `chom-agent enroll --ca-sha256`.
+    package var caSHA256: String
+    /// host:port of the enrollment listener.
+    package var enrollAddress: String
+    package init(joinToken: JoinTokenResponse, token: String, caSHA256: String, enrollAddress: String) {
+        self.joinToken = joinToken
+        self.token = token
+        self.caSHA256 = caSHA256
+        self.enrollAddress = enrollAddress
+    }
+}
+
+package struct JoinTokenUseResponse: Codable, Sendable, Equatable {
+    package var usedAt: Date
+    package var sourceAddress: String
+    package var outcome: String
+    package var agentId: String?
+    package init(usedAt: Date, sourceAddress: String, outcome: String, agentId: String?) {
+        self.usedAt = usedAt
+        self.sourceAddress = sourceAddress
+        self.outcome = outcome
+        self.agentId = agentId
+    }
+}
+
+package struct AgentResponse: Codable, Sendable, Equatable {
+    package var id: String
+    package var name: String
+    package var state: String
+    package var version: String
+    package var hostname: String
+    package var cpuCount: Int
+    package var memoryTotalBytes: UInt64
+    package var diskFreeBytes: UInt64
+    package var load1: Double
+    package var maxSites: Int
+    package var sites: Int
+    package var lastHeartbeatAt: Date?
+    package var enrolledAt: Date
+    package var certificateNotAfter: Date
+    package init(
+        id: String, name: String, state: String, version: String, hostname: String, cpuCount: Int,
+        memoryTotalBytes: UInt64, diskFreeBytes: UInt64, load1: Double, maxSites: Int, sites: Int,
+        lastHeartbeatAt: Date?, enrolledAt: Date, certificateNotAfter: Date
+    ) {
+        self.id = id
+        self.name = name
+        self.state = state
+        self.version = version
+        self.hostname = hostname
+        self.cpuCount = cpuCount
+        self.memoryTotalBytes = memoryTotalBytes
+        self.diskFreeBytes = diskFreeBytes
+        self.load1 = load1
+        self.maxSites = maxSites
+        self.sites = sites
+        self.lastHeartbeatAt = lastHeartbeatAt
+        self.enrolledAt = enrolledAt
+        self.certificateNotAfter = certificateNotAfter
+    }
+}
+
+package struct CreateSiteRequest: Codable, Sendable, Equatable {
+    package var domain: String
+    package static let fields: Set<String> = ["domain"]
+    package init(domain: String) { self.domain = domain }
+}
+
+package struct SiteResponse: Codable, Sendable, Equatable {
+    package var id: String
+    package var domain: String
+    package var agentId: String?
+    package var state: String
+    package var currentReleaseId: String?
+    package var currentReleasePath: String?
+    package var createdAt: Date
+    package var updatedAt: Date
+    package init(
+        id: String, domain: String, agentId: String?, state: String, currentReleaseId: String?,
+        currentReleasePath: String?, createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.domain = domain
+        self.agentId = agentId
+        self.state = state
+        self.currentReleaseId = currentReleaseId
+        self.currentReleasePath = currentReleasePath
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+package struct ReleaseResponse: Codable, Sendable, Equatable {
+    package var id: String
+    package var siteId: String
+    package var sha256: String
+    package var sizeBytes: Int64
+    package var format: String
+    package var createdAt: Date
+    package init(id: String, siteId: String, sha256: String, sizeBytes: Int64, format: String, createdAt: Date) {
+        self.id = id
+        self.siteId = siteId
+        self.sha256 = sha256
+        self.sizeBytes = sizeBytes
+        self.format = format
+        self.createdAt = createdAt
+    }
+}
+
+package struct DeployRequest: Codable, Sendable, Equatable {
+    package var releaseId: String
+    package var keepReleases: Int?
+    package static let fields: Set<String> = ["releaseId", "keepReleases"]
+    package init(releaseId: String, keepReleases: Int? = nil) {
+        self.releaseId = releaseId
+        self.keepReleases = keepReleases
+    }
+}
+
+package struct TaskResponse: Codable, Sendable, Equatable {
+    package var id: String
+    package var kind: String
+    package var state: String
+    package var agentId: String
+    package var siteId: String?
+    package var releaseId: String?
+    package var attempts: Int
+    package var progressStep: String?
+    package var progressLog: String?
+    package var message: String?
+    package var releasePath: String?
+    package var createdAt: Date
+    package var sentAt: Date?
+    package var acceptedAt: Date?
+    package var finishedAt: Date?
+    package init(
+        id: String, kind: String, state: String, agentId: String, siteId: String?, releaseId: String?, attempts: Int,
+        progressStep: String?, progressLog: String?, message: String?, releasePath: String?, createdAt: Date,
+        sentAt: Date?, acceptedAt: Date?, finishedAt: Date?
+    ) {
+        self.id = id
+        self.kind = kind
+        self.state = state
+        self.agentId = agentId
+        self.siteId = siteId
+        self.releaseId = releaseId
+        self.attempts = attempts
+        self.progressStep = progressStep
+        self.progressLog = progressLog
+        self.message = message
+        self.releasePath = releasePath
+        self.createdAt = createdAt
+        self.sentAt = sentAt
+        self.acceptedAt = acceptedAt
+        self.finishedAt = finishedAt
+    }
+
+    package var isFinal: Bool { state == "succeeded" || state == "failed" }
+}
+
+/// RFC 9457 problem details: every error the API returns.
+package struct ProblemDetails: Codable, Sendable, Equatable, Error {
+    package var type: String
+    package var title: String
+    package var status: Int
+    package var detail: String
+    package init(type: String = "about:blank", title: String, status: Int, detail: String) {
+        self.type = type
+        self.title = title
+        self.status = status
+        self.detail = detail
+    }
+}
+
+package struct ListResponse<Item: Codable & Sendable & Equatable>: Codable, Sendable, Equatable {
+    package var items: [Item]
+    package init(items: [Item]) { self.items = items }
+}

@@ -1,0 +1,188 @@
+package import CHOMCore
+import CHOMProtocol
+import CHOMStore
+import CHOMTransport
+package import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Hummingbird
+package import Logging
+import NIOCore
+import PostgresNIO
+package import ServiceLifecycle
+import Synchronization
+
+/// The coordinator: PostgreSQL (embedded unless a URL is configured), migrations, keys,
+/// the two gRPC listeners, the admin API and the background loops, as one `Service`.
+package final class Coordinator: Service, Sendable {
+    /// The ports actually bound (useful when configured as 0).
+    package struct BoundPorts: Sendable, Equatable {
+        package var api: Int
+        package var agents: Int
+        package var enroll: Int
+    }
+
+    package let configuration: CoordinatorConfiguration
+    package let metrics: CoordinatorMetrics
+    private let logger: Logger
+    private let clock: any WallClock
+    private let ready = Mutex<(ports: BoundPorts?, waiters: [CheckedContinuation<BoundPorts, any Error>])>((nil, []))
+    private let caFingerprint = Mutex<String?>(nil)
+
+    package init(
+        configuration: CoordinatorConfiguration, logger: Logger, clock: any WallClock = SystemWallClock(),
+        metrics: CoordinatorMetrics = CoordinatorMetrics()
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        self.clock = clock
+        self.metrics = metrics
+    }
+
+    /// Waits until every listener is bound.
+    package func boundPorts() async throws -> BoundPorts {
+        try await withCheckedThrowingContinuation { continuation in
+            let ports = ready.withLock { state -> BoundPorts? in
+                if let ports = state.ports { return ports }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let ports { continuation.resume(returning: ports) }
+        }
+    }
+
+    /// SHA-256 of the fleet CA certificate, once started.
+    package var caSHA256: String? { caFingerprint.withLock { $0 } }
+
+    package func run() async throws {
+        let bootstrapToken = try ConfigurationLoader.bootstrapToken(configuration)
+        let dataDirectory = URL(fileURLWithPath: configuration.dataDirectory)
+        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+        var embedded: EmbeddedPostgres?
+        let clientConfiguration: PostgresClient.Configuration
+        if let url = configuration.databaseURL {
+            clientConfiguration = try Store.configuration(databaseURL: url)
+        } else {
+            let postgres = EmbeddedPostgres(
+                directory: dataDirectory.appendingPathComponent("postgres"), logger: logger)
+            try postgres.start()
+            embedded = postgres
+            clientConfiguration = PostgresClient.Configuration(
+                unixSocketPath: postgres.socketPath, username: postgres.username, password: nil,
+                database: postgres.database)
+        }
+        defer { embedded?.stop() }
+        do {
+            try await serve(clientConfiguration, dataDirectory: dataDirectory, bootstrapToken: bootstrapToken)
+        } catch {
+            ready.withLock { state in
+                let waiters = state.waiters
+                state.waiters = []
+                return waiters
+            }.forEach { $0.resume(throwing: error) }
+            throw error
+        }
+    }
+
+    private func serve(
+        _ clientConfiguration: PostgresClient.Configuration, dataDirectory: URL, bootstrapToken: String
+    ) async throws {
+        let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+        let store = Store(client: client, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            try await Migrator.migrate(client, logger: logger)
+            let keys = try CoordinatorKeys.loadOrCreate(
+                dataDirectory: dataDirectory, hostnames: configuration.grpc.advertisedHostnames,
+                addresses: configuration.grpc.advertisedAddresses, now: clock.now())
+            caFingerprint.withLock { $0 = keys.ca.fingerprintSHA256 }
+            let connections = AgentConnections()
+            let agentPort = Mutex(0)
+            let dispatcher = Dispatcher(
+                store: store, signer: keys.signer, configuration: configuration.dispatch, clock: clock,
+                metrics: metrics, logger: logger)
+            let service = AgentGatewayService(
+                store: store, keys: keys, configuration: configuration, connections: connections,
+                dispatcher: dispatcher, metrics: metrics, clock: clock, logger: logger,
+                connectPort: { agentPort.withLock { $0 } })
+            let agentTransport = HTTP2ServerTransport.Posix(
+                address: .ipv4(host: configuration.grpc.host, port: configuration.grpc.port),
+                transportSecurity: try CoordinatorTLS.agents(
+                    serverCertificate: keys.serverCertificate, serverKey: keys.serverKey,
+                    caCertificate: keys.ca.certificate))
+            let enrollTransport = HTTP2ServerTransport.Posix(
+                address: .ipv4(host: configuration.grpc.host, port: configuration.grpc.enrollPort),
+                transportSecurity: try CoordinatorTLS.enrollment(
+                    serverCertificate: keys.serverCertificate, serverKey: keys.serverKey,
+                    caCertificate: keys.ca.certificate))
+            let agentServer = GRPCServer(transport: agentTransport, services: [service])
+            let enrollServer = GRPCServer(transport: enrollTransport, services: [service])
+            group.addTask { try await agentServer.serve() }
+            group.addTask { try await enrollServer.serve() }
+            let boundAgentPort = (try? await agentTransport.listeningAddress.ipv4?.port) ?? 0
+            let boundEnrollPort = (try? await enrollTransport.listeningAddress.ipv4?.port) ?? 0
+            agentPort.withLock { $0 = boundAgentPort }
+            guard boundAgentPort > 0, boundEnrollPort > 0 else {
+                throw CHOMError(.unavailable, "the gRPC listeners could not bind")
+            }
+            let advertisedHost = configuration.grpc.advertisedAddresses.first
+                ?? configuration.grpc.advertisedHostnames.first ?? "127.0.0.1"
+            let api = AdminAPI(
+                store: store, keys: keys, configuration: configuration, connections: connections, metrics: metrics,
+                clock: clock, enrollAddress: { "\(advertisedHost):\(boundEnrollPort)" })
+            let apiPort = AsyncStream<Int>.makeStream()
+            let app = Application(
+                router: api.router(bootstrapToken: bootstrapToken),
+                configuration: .init(
+                    address: .hostname(configuration.api.host, port: configuration.api.port),
+                    serverName: "chom-coordinator"),
+                onServerRunning: { channel in
+                    apiPort.continuation.yield(channel.localAddress?.port ?? 0)
+                    apiPort.continuation.finish()
+                },
+                logger: logger)
+            group.addTask { try await app.run() }
+            var boundAPIPort = 0
+            for await port in apiPort.stream { boundAPIPort = port }
+            group.addTask { try await self.housekeeping(store: store, connections: connections) }
+            let ports = BoundPorts(api: boundAPIPort, agents: boundAgentPort, enroll: boundEnrollPort)
+            logger.info(
+                "coordinator ready",
+                metadata: [
+                    "chom.api_port": "\(ports.api)", "chom.agent_port": "\(ports.agents)",
+                    "chom.enroll_port": "\(ports.enroll)", "chom.ca_sha256": "\(keys.ca.fingerprintSHA256)",
+                ])
+            ready.withLock { state in
+                state.ports = ports
+                let waiters = state.waiters
+                state.waiters = []
+                return waiters
+            }.forEach { $0.resume(returning: ports) }
+            // Until SIGTERM (graceful shutdown) or cancellation: then close the streams;
+            // in-flight tasks stay in the durable queue and are re-sent after reconnects.
+            try? await gracefulShutdown()
+            logger.info("coordinator shutting down")
+            agentServer.beginGracefulShutdown()
+            enrollServer.beginGracefulShutdown()
+            group.cancelAll()
+        }
+    }
+
+    /// Marks silent agents offline and refreshes gauges.
+    private func housekeeping(store: Store, connections: AgentConnections) async throws {
+        let interval = max(0.2, min(configuration.agents.heartbeatIntervalSeconds, configuration.agents.offlineGraceSeconds / 2))
+        while !Task.isCancelled {
+            do {
+                let cutoff = clock.now().addingTimeInterval(-configuration.agents.offlineGraceSeconds)
+                try await store.agents.markSilentOffline(before: cutoff)
+                let agents = try await store.agents.list(includeDeleted: true)
+                metrics.set(agents: Dictionary(grouping: agents, by: \.state).mapValues(\.count))
+                metrics.set(tasks: try await store.tasks.countByState())
+                metrics.set(streams: await connections.count)
+            } catch {
+                logger.warning("housekeeping failed", metadata: [LogKey.error: "\(error)"])
+            }
+            try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import CHOMCore
+import CHOMProtocol
+import CHOMStore
+import Foundation
+import Logging
+import SwiftProtobuf
+
+/// Pushes an agent's open tasks down its stream: queued ones are sealed with the
+/// agent's next sequence; ones already sealed are re-sent (re-sealed if their envelope
+/// is near expiry) after every reconnect until the agent reports a result. A task that
+/// exhausts its delivery attempts is failed with the reason, never dropped.
+struct Dispatcher: Sendable {
+    let store: Store
+    let signer: EnvelopeSigner
+    let configuration: CoordinatorConfiguration.Dispatch
+    let clock: any WallClock
+    let metrics: CoordinatorMetrics
+    let logger: Logger
+
+    func serve(_ connection: AgentConnection) async throws {
+        var sentOnThisStream = Set<TaskID>()
+        while !Task.isCancelled {
+            for task in try await store.tasks.open(for: connection.agentID) where !sentOnThisStream.contains(task.id) {
+                try await deliver(task, on: connection)
+                sentOnThisStream.insert(task.id)
+            }
+            await connection.wake.wait(timeout: .milliseconds(Int(configuration.pollIntervalSeconds * 1000)))
+        }
+    }
+
+    private func deliver(_ task: TaskRecord, on connection: AgentConnection) async throws {
+        var logger = logger
+        logger[metadataKey: LogKey.taskID] = "\(task.id)"
+        logger[metadataKey: LogKey.agentID] = "\(task.agentID)"
+        let now = clock.now()
+        if task.attempts >= task.maxAttempts {
+            let reason = "delivery limit reached: sent \(task.attempts) times without a result"
+            try await store.tasks.finish(
+                task.id, agent: task.agentID, succeeded: false, message: reason, releasePath: nil, now: now)
+            metrics.taskFinished(kind: task.kind.rawValue, outcome: "failed")
+            logger.warning("task failed its delivery limit")
+            return
+        }
+        let envelopeBytes: [UInt8]
+        if let envelope = task.envelope, let expires = task.envelopeExpiresAt,
+            expires.timeIntervalSince(now) > configuration.envelopeTTLSeconds / 4
+        {
+            try await store.tasks.markResent(task.id, now: now)
+            envelopeBytes = envelope
+        } else {
+            let taskMessage = try Chom_Agent_V1_Task(serializedBytes: task.payload)
+            let sealed = try await store.tasks.sealAndMarkSent(task, now: now) { sequence in
+                let envelope = try EnvelopeSealer.seal(
+                    task: taskMessage, audience: task.agentID, sequence: UInt64(sequence),
+                    ttl: configuration.envelopeTTLSeconds, signer: signer, now: now)
+                let bytes: [UInt8] = try envelope.serializedBytes()
+                return (bytes, now.addingTimeInterval(configuration.envelopeTTLSeconds))
+            }
+            envelopeBytes = sealed.envelope ?? []
+            logger.debug("sealed task", metadata: [LogKey.sequence: "\(sealed.sequence ?? 0)"])
+        }
+        var message = Chom_Agent_V1_CoordinatorMessage()
+        message.envelope = try Chom_Agent_V1_Envelope(serializedBytes: envelopeBytes)
+        try await connection.send(message)
+        metrics.taskDispatched(kind: task.kind.rawValue)
+    }
+}

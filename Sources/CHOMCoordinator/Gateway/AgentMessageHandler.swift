@@ -1,0 +1,68 @@
+import CHOMCore
+import CHOMProtocol
+import CHOMStore
+import CHOMTransport
+import Foundation
+import Logging
+import X509
+
+/// Applies what an agent reports on its stream to the store.
+struct AgentMessageHandler: Sendable {
+    let store: Store
+    let keys: CoordinatorKeys
+    let configuration: CoordinatorConfiguration
+    let metrics: CoordinatorMetrics
+    let clock: any WallClock
+    let logger: Logger
+
+    func handle(_ message: Chom_Agent_V1_AgentMessage, from agent: AgentID, on connection: AgentConnection) async throws {
+        let now = clock.now()
+        switch message.event {
+        case .heartbeat(let heartbeat):
+            try await store.agents.heartbeat(
+                agent, facts: HostFacts(heartbeat.facts),
+                capacity: Capacity(
+                    maxSites: Int(heartbeat.capacity.maxSites), hostedSites: Int(heartbeat.capacity.hostedSites)),
+                now: now)
+        case .accepted(let accepted):
+            guard let id = TaskID(accepted.taskID) else { return }
+            try await store.tasks.markAccepted(id, agent: agent, now: now)
+        case .progress(let progress):
+            guard let id = TaskID(progress.taskID) else { return }
+            try await store.tasks.recordProgress(
+                id, agent: agent, step: String(progress.step.prefix(64)), log: String(progress.logTail.suffix(4096)),
+                now: now)
+        case .result(let result):
+            guard let id = TaskID(result.taskID) else { return }
+            let succeeded = result.outcome == .succeeded
+            let finished = try await store.tasks.finish(
+                id, agent: agent, succeeded: succeeded, message: String(result.message.prefix(4096)),
+                releasePath: result.releasePath.isEmpty ? nil : String(result.releasePath.prefix(1024)), now: now)
+            if let finished {
+                metrics.taskFinished(kind: finished.kind.rawValue, outcome: succeeded ? "succeeded" : "failed")
+                logger.info(
+                    "task finished",
+                    metadata: [LogKey.taskID: "\(id)", LogKey.state: "\(succeeded ? "succeeded" : "failed")"])
+            }
+        case .renew(let renew):
+            var reply = Chom_Agent_V1_RenewCertificateResponse()
+            do {
+                let csr = try CertificateSigningRequestPEM(renew.csrPem)
+                let issued = try keys.ca.issueAgentCertificate(
+                    csr: csr.request, agentID: agent.uuid, now: now,
+                    validity: configuration.agents.certificateLifetimeSeconds)
+                try await store.agents.renewed(
+                    agent, serial: AgentIdentity.serialHex(issued), notAfter: issued.notValidAfter)
+                reply.certificatePem = try AgentKeyPair.pem(of: issued)
+                logger.info("agent certificate renewed")
+            } catch {
+                reply.error = "renewal refused: the CSR is not valid"
+            }
+            var message = Chom_Agent_V1_CoordinatorMessage()
+            message.renewed = reply
+            try await connection.send(message)
+        case .hello, nil:
+            break
+        }
+    }
+}

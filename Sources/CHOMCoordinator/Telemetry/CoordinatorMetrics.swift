@@ -1,0 +1,65 @@
+import CHOMCore
+package import Prometheus
+
+/// The coordinator's metrics, in a registry owned by the coordinator instance (so that
+/// several coordinators in one test process do not share counters). Labels are low-cardinality.
+package final class CoordinatorMetrics: Sendable {
+    package let registry: PrometheusCollectorRegistry
+
+    package init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+    }
+
+    func taskDispatched(kind: String) {
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                metricName: MetricName.coordinatorTasksDispatched, helpText: "Envelopes sent to agents"),
+            labels: [("kind", kind)]
+        ).increment()
+    }
+
+    func taskFinished(kind: String, outcome: String) {
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(metricName: MetricName.coordinatorTaskResults, helpText: "Task outcomes"),
+            labels: [("kind", kind), ("outcome", outcome)]
+        ).increment()
+    }
+
+    func httpRequest(method: String, route: String, status: Int) {
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                metricName: MetricName.coordinatorHTTPRequests, helpText: "Admin API requests"),
+            labels: [("method", method), ("route", route), ("status", String(status))]
+        ).increment()
+    }
+
+    func set(streams: Int) {
+        registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                metricName: MetricName.coordinatorStreams, helpText: "Agent streams held by this replica")
+        ).set(Double(streams))
+    }
+
+    func set(agents: [AgentState: Int]) {
+        for state in AgentState.allCases {
+            registry.makeGauge(
+                descriptor: MetricNameDescriptor(metricName: MetricName.coordinatorAgents, helpText: "Agents by state"),
+                labels: [("state", state.rawValue)]
+            ).set(Double(agents[state] ?? 0))
+        }
+    }
+
+    func set(tasks: [TaskState: Int]) {
+        for state in TaskState.allCases {
+            registry.makeGauge(
+                descriptor: MetricNameDescriptor(
+                    metricName: MetricName.coordinatorTasksQueued, helpText: "Tasks in the durable queue by state"),
+                labels: [("state", state.rawValue)]
+            ).set(Double(tasks[state] ?? 0))
+        }
+    }
+
+    package func exposition() -> String {
+        registry.emitToString()
+    }
+}

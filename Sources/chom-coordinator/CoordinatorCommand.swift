@@ -1,0 +1,77 @@
+import ArgumentParser
+import CHOMCoordinator
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+@main
+struct CoordinatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chom-coordinator",
+        abstract: "CHOM coordinator: tenancy, placement, the admin API and the agents' gRPC gateway.",
+        discussion: """
+            Configuration comes from a JSON file (--config or CHOM_CONFIG; see coordinator-config/README.md),
+            then CHOM_* environment variables, then these flags. With no database URL the coordinator runs
+            an embedded PostgreSQL under <data-dir>/postgres.
+            """,
+        subcommands: [Serve.self],
+        defaultSubcommand: Serve.self)
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the coordinator until SIGTERM or SIGINT.")
+
+    @Option(help: "Path of the JSON configuration file.") var config: String?
+    @Option(help: "Directory for keys and the embedded PostgreSQL.") var dataDir: String?
+    @Option(help: "postgres://user[:password]@host[:port]/database (default: embedded PostgreSQL).")
+    var databaseURL: String?
+    @Option(help: "Admin API listen address.") var apiHost: String?
+    @Option(help: "Admin API port (0 = any free port).") var apiPort: Int?
+    @Option(help: "gRPC listen address for agents.") var grpcHost: String?
+    @Option(help: "Mutual-TLS agent listener port.") var grpcPort: Int?
+    @Option(help: "TLS enrollment listener port.") var grpcEnrollPort: Int?
+    @Option(help: "File with the operator bootstrap token (first line).") var bootstrapTokenFile: String?
+    @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String?
+
+    func run() async throws {
+        var configuration: CoordinatorConfiguration
+        do {
+            configuration = try ConfigurationLoader.load(file: config)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        if let dataDir { configuration.dataDirectory = dataDir }
+        if let databaseURL { configuration.databaseURL = databaseURL }
+        if let apiHost { configuration.api.host = apiHost }
+        if let apiPort { configuration.api.port = apiPort }
+        if let grpcHost { configuration.grpc.host = grpcHost }
+        if let grpcPort { configuration.grpc.port = grpcPort }
+        if let grpcEnrollPort { configuration.grpc.enrollPort = grpcEnrollPort }
+        if let bootstrapTokenFile {
+            configuration.bootstrapTokenFile = bootstrapTokenFile
+            configuration.bootstrapToken = nil
+        }
+        if let logLevel { configuration.logLevel = logLevel }
+        let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "chom.coordinator")
+        let coordinator = Coordinator(configuration: configuration, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: coordinator)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            FileHandle.standardError.write(Data("chom-coordinator: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}

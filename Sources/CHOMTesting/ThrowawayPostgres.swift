@@ -7,11 +7,9 @@ import PostgresNIO
 /// migrated, with a running client. Stopped and deleted afterwards.
 package enum ThrowawayPostgres {
     package static func withStore<Result: Sendable>(
-        logger: Logger = Logger(label: "chom.test.postgres"),
+        logger: Logger = TestLogging.logger("chom.test.postgres"),
         _ body: (Store) async throws -> Result
     ) async throws -> Result {
-        var logger = logger
-        if ProcessInfo.processInfo.environment["CHOM_TEST_TRACE"] != nil { logger.logLevel = .trace }
         let directory = try TemporaryDirectory.make(prefix: "chom-pg")
         var options = EmbeddedPostgres.Options()
         options.disableFsync = true

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# CHOM's main job on this one machine: an embedded PostgreSQL, a coordinator, three agents
+# on loopback enrolled with their own join tokens, six sites placed over them, deployed and
+# served from each agent's sites root, then the fleet table. Stays up until Ctrl-C;
+# --once exits after printing. Leaves no processes behind either way.
+#   CHOM_DEMO_DIR   state directory (default /tmp/chom-demo; wiped at start)
+#   CHOM_DEMO_PORT  base port (default 18080: API; +363 agents mTLS, +364 enrollment; agents' metrics +1001..)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+once=0
+[ "${1:-}" = "--once" ] && once=1
+dir="${CHOM_DEMO_DIR:-/tmp/chom-demo}"
+base="${CHOM_DEMO_PORT:-18080}"
+api_port=$base
+grpc_port=$((base + 363))
+enroll_port=$((base + 364))
+
+scripts/install-deps.sh
+echo "== building (debug)"
+export SWIFT_DETERMINISTIC_HASHING=1
+swift build 2>&1 | { grep -vE "^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Linking|Applying|Wrapping)" || true; }
+bin="$(swift build --show-bin-path)"
+
+pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+rm -rf "$dir"
+mkdir -p "$dir"
+chmod 755 "$dir"
+token="demo-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+(umask 077; printf '%s\n' "$token" >"$dir/bootstrap-token")
+export CHOM_COORDINATOR="http://127.0.0.1:$api_port" CHOM_TOKEN="$token"
+
+echo "== starting the coordinator (embedded PostgreSQL under $dir/coordinator/postgres)"
+"$bin/chom-coordinator" serve --data-dir "$dir/coordinator" --bootstrap-token-file "$dir/bootstrap-token" \
+  --api-host 127.0.0.1 --api-port "$api_port" --grpc-host 127.0.0.1 --grpc-port "$grpc_port" \
+  --grpc-enroll-port "$enroll_port" --log-level warning 2>"$dir/coordinator.log" &
+pids+=($!)
+for _ in $(seq 1 150); do
+  "$bin/chom" health >/dev/null 2>&1 && break
+  sleep 0.2
+done
+"$bin/chom" health >/dev/null || { echo "coordinator did not start; see $dir/coordinator.log" >&2; tail -20 "$dir/coordinator.log" >&2; exit 1; }
+
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+for i in 1 2 3; do
+  created="$("$bin/chom" join-token create --description "demo agent $i" --output json)"
+  address="$(json "d['enrollAddress']" <<<"$created")"
+  ca="$(json "d['caSHA256']" <<<"$created")"
+  CHOM_JOIN_TOKEN="$(json "d['token']" <<<"$created")" \
+    "$bin/chom-agent" enroll --coordinator "$address" --ca-sha256 "$ca" --state-dir "$dir/agent-$i" \
+      --sites-root "$dir/agent-$i/sites" --name "demo-agent-$i" >/dev/null
+  "$bin/chom-agent" run --state-dir "$dir/agent-$i" --sites-root "$dir/agent-$i/sites" \
+    --metrics-host 127.0.0.1 --metrics-port $((base + 1000 + i)) 2>"$dir/agent-$i.log" &
+  pids+=($!)
+  echo "enrolled and started demo-agent-$i (metrics on 127.0.0.1:$((base + 1000 + i)))"
+done
+
+for _ in $(seq 1 100); do
+  online="$("$bin/chom" agents list --output json | json "sum(1 for a in d['items'] if a['state']=='online')")"
+  [ "$online" = 3 ] && break
+  sleep 0.2
+done
+[ "$online" = 3 ] || { echo "only $online of 3 agents came online" >&2; exit 1; }
+
+echo "== creating and deploying six sites"
+for n in 1 2 3 4 5 6; do
+  domain="site$n.demo.test"
+  "$bin/chom" sites create --domain "$domain" >/dev/null
+  mkdir -p "$dir/src/$domain/public"
+  printf '<h1>Hello from %s</h1>\n' "$domain" >"$dir/src/$domain/public/index.html"
+  "$bin/chom" sites deploy "$domain" --dir "$dir/src/$domain/public" --output json >"$dir/deploy-$n.json"
+  echo "deployed $domain -> $(json "d['releasePath']" <"$dir/deploy-$n.json")"
+done
+
+echo "== fleet"
+"$bin/chom" fleet
+for n in 1 2 3 4 5 6; do
+  path="$(json "d['releasePath']" <"$dir/deploy-$n.json")"
+  grep -q "Hello from site$n.demo.test" "$path/index.html" || { echo "site$n content missing at $path" >&2; exit 1; }
+done
+echo "all six sites' current releases hold their content"
+curl -fsS "http://127.0.0.1:$((base + 1001))/metrics" | grep -E "^chom_agent_(tasks_total|stream_connected)" || true
+
+if [ "$once" = 1 ]; then
+  echo "== --once: stopping"
+  exit 0
+fi
+echo "== running; Ctrl-C stops the coordinator, the agents and PostgreSQL"
+wait

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite: dependencies, shell checks, generated-code check, build, tests
+# (unit, in-process live tests against a throwaway PostgreSQL and real mTLS), and the
+# process-level demo run with the built executables.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export SWIFT_DETERMINISTIC_HASHING=1
+scripts/install-deps.sh
+echo "== shellcheck"
+scripts/check-shell.sh
+echo "== generated protobuf/gRPC code"
+if [ "${CHOM_SKIP_GENERATED_CHECK:-0}" = 1 ]; then
+  echo "skipped (CHOM_SKIP_GENERATED_CHECK=1)"
+else
+  Protocol/check-generated.sh
+fi
+echo "== build"
+swift build --build-tests 2>&1 | { grep -vE "^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Linking|Applying|Wrapping)" || true; }
+echo "== swift test"
+swift test --skip-build 2>&1 | { grep -vE "(Test|Suite) .* started" || true; }
+echo "== process-level: demo --once"
+scripts/demo.sh --once

@@ -173,6 +173,10 @@ let package = Package(
         .testTarget(
             name: "CHOMStoreTests",
             dependencies: ["CHOMStore", "CHOMTesting", .product(name: "PostgresNIO", package: "postgres-nio")], swiftSettings: upcoming),
+        .testTarget(
+            name: "CHOMCoordinatorTests", dependencies: ["CHOMCoordinator", "CHOMScheduler", "CHOMCore"],
+            swiftSettings: upcoming
+        ),
         .testTarget(name: "CHOMLiveTests", dependencies: ["CHOMTesting"], swiftSettings: upcoming),
     ]
 )

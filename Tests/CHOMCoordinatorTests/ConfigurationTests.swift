@@ -1,0 +1,72 @@
+import CHOMCoordinator
+import CHOMCore
+import Foundation
+import Testing
+
+@Suite("Coordinator configuration")
+struct ConfigurationTests {
+    func write(_ json: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("chom-config-\(UUID()).json").path
+        try json.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test("the example file in coordinator-config/ decodes to the built-in defaults")
+    func exampleIsDefaults() throws {
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("coordinator-config/coordinator.json").path
+        let loaded = try ConfigurationLoader.load(file: example, environment: [:])
+        #expect(loaded == CoordinatorConfiguration())
+    }
+
+    @Test("file values override defaults, environment overrides the file")
+    func precedence() throws {
+        let path = try write(#"{"api": {"port": 9000}, "dataDirectory": "/srv/a", "dispatch": {"maxDeliveryAttempts": 3}}"#)
+        let fileOnly = try ConfigurationLoader.load(file: path, environment: [:])
+        #expect(fileOnly.api.port == 9000)
+        #expect(fileOnly.api.host == "127.0.0.1")
+        #expect(fileOnly.dataDirectory == "/srv/a")
+        #expect(fileOnly.dispatch.maxDeliveryAttempts == 3)
+        let withEnv = try ConfigurationLoader.load(
+            file: path, environment: ["CHOM_API_PORT": "9100", "CHOM_DATA_DIR": "/srv/b", "CHOM_DATABASE_URL": "postgres://u@h/d"])
+        #expect(withEnv.api.port == 9100)
+        #expect(withEnv.dataDirectory == "/srv/b")
+        #expect(withEnv.databaseURL == "postgres://u@h/d")
+        let viaEnvPath = try ConfigurationLoader.load(file: nil, environment: ["CHOM_CONFIG": path])
+        #expect(viaEnvPath.api.port == 9000)
+    }
+
+    @Test("unknown keys, wrong types and bad ports are clear errors", arguments: [
+        (#"{"apiPort": 1}"#, "unknown key 'apiPort'"),
+        (#"{"api": {"prot": 1}}"#, "unknown key 'api.prot'"),
+        (#"{"api": {"port": "x"}}"#, "api.port"),
+        (#"[1, 2]"#, "not a JSON object"),
+    ])
+    func invalid(json: String, message: String) throws {
+        let path = try write(json)
+        #expect {
+            try ConfigurationLoader.load(file: path, environment: [:])
+        } throws: { error in
+            (error as? CHOMError)?.message.contains(message) == true
+        }
+    }
+
+    @Test("a bad port in the environment is refused")
+    func badEnvironmentPort() {
+        #expect(throws: CHOMError.self) {
+            try ConfigurationLoader.load(file: nil, environment: ["CHOM_GRPC_PORT": "70000"])
+        }
+    }
+
+    @Test("the bootstrap token comes from the value or the file and must be long enough")
+    func bootstrapToken() throws {
+        var configuration = CoordinatorConfiguration()
+        configuration.bootstrapToken = "short"
+        #expect(throws: CHOMError.self) { try ConfigurationLoader.bootstrapToken(configuration) }
+        configuration.bootstrapToken = nil
+        configuration.bootstrapTokenFile = try write("a-long-enough-bootstrap-token-value\nignored\n")
+        #expect(try ConfigurationLoader.bootstrapToken(configuration) == "a-long-enough-bootstrap-token-value")
+        configuration.bootstrapTokenFile = "/nonexistent/token"
+        #expect(throws: CHOMError.self) { try ConfigurationLoader.bootstrapToken(configuration) }
+    }
+}

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Lets operators type the first characters of an ID, as the tables show them.
 package enum IDPrefix {
     package enum Match: Sendable, Equatable {
@@ -8,7 +10,7 @@ package enum IDPrefix {
 
     /// A full UUID is taken as typed; anything else must be the prefix of exactly one of `ids`.
     package static func isFullID(_ text: String) -> Bool {
-        text.count == 36 && text.split(separator: "-").map(\.count) == [8, 4, 4, 4, 12]
+        UUID(uuidString: text) != nil
     }
 
     package static func match(_ prefix: String, among ids: [String]) -> Match {

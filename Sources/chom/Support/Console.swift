@@ -1,0 +1,24 @@
+import CHOMAPI
+import Foundation
+
+/// Unbuffered writes to stdout and stderr, so progress lines show up as they happen even when
+/// stdout is a pipe.
+enum Console {
+    static func out(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+
+    static func error(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    /// Pretty JSON with sorted keys and ISO-8601 dates.
+    static func json(_ value: some Encodable) throws {
+        let data = try APIJSON.prettyEncoder().encode(value)
+        out(String(decoding: data, as: UTF8.self))
+    }
+
+    static func table(_ table: Table) {
+        out(table.render())
+    }
+}

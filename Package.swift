@@ -156,6 +156,13 @@ let package = Package(
             swiftSettings: upcoming
         ),
 
+        // Benchmarks that print figures (envelope seal + open against Ed25519 alone).
+        .executableTarget(
+            name: "chom-bench",
+            dependencies: ["CHOMProtocol", "CHOMCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: upcoming
+        ),
+
         // Throwaway PostgreSQL, minted certificates, in-process coordinator and agents.
         .target(
             name: "CHOMTesting",

@@ -9,8 +9,8 @@ struct Chom: AsyncParsableCommand {
         discussion: """
             Every command talks to the coordinator's admin REST API.
 
-            The address comes from --coordinator, else $CHOM_COORDINATOR, else http://127.0.0.1:8080.
-            The admin token comes from --token, else $CHOM_TOKEN, else the first line of
+            The address comes from --coordinator, else $CHOM_COORDINATOR, else http://127.0.0.1:8080. \
+            The admin token comes from --token, else $CHOM_TOKEN, else the first line of \
             ~/.config/chom/token (keep that file mode 0600).
 
             Example, from nothing to a deployed site:
@@ -24,6 +24,8 @@ struct Chom: AsyncParsableCommand {
             FleetCommand.self,
         ]
     )
+
+    @OptionGroup var global: GlobalOptions
 
     /// Parses and runs the command; API and CLI errors become one `chom: …` line on stderr and exit 1.
     static func main() async {

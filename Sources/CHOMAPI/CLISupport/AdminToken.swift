@@ -42,7 +42,7 @@ package enum AdminToken {
         var warnings: [String] = []
         if let mode = permissions(of: path), mode & 0o077 != 0 {
             warnings.append(
-                "\(path) is readable by other users (mode \(String(mode, radix: 8))); run: chmod 600 \(path)")
+                "\(path) is readable by other users (mode \(octal(mode))); run: chmod 600 \(path)")
         }
         let data: Data
         do {
@@ -64,6 +64,12 @@ package enum AdminToken {
             let mode = attributes[.posixPermissions] as? NSNumber
         else { return nil }
         return mode.intValue & 0o777
+    }
+
+    /// "0644".
+    private static func octal(_ mode: Int) -> String {
+        let digits = String(mode, radix: 8)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 
     private static func trimmed(_ value: String?) -> String? {

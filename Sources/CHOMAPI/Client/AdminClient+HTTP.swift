@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -98,7 +98,7 @@ extension AdminClient {
 
     /// The problem+json body, or one made up from the status when the body is not problem details
     /// (a proxy's HTML page, an empty 502).
-    static func problem(from data: Data, status: Int) -> ProblemDetails {
+    package static func problem(from data: Data, status: Int) -> ProblemDetails {
         if let problem = try? APIJSON.decoder().decode(ProblemDetails.self, from: data) { return problem }
         let title = HTTPURLResponse.localizedString(forStatusCode: status)
         let text = String(decoding: data.prefix(200), as: UTF8.self)

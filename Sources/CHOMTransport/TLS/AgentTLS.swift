@@ -6,6 +6,7 @@ package import Foundation
 package import GRPCNIOTransportHTTP2
 import NIOCore
 import NIOSSL
+import SwiftASN1
 import Synchronization
 package import X509
 
@@ -83,5 +84,19 @@ package enum AgentTLS {
         package var failure: PinError? {
             state.withLock { if case .failure(let error) = $0 { error } else { nil } }
         }
+    }
+}
+
+extension AgentTLS {
+    /// Lowercase hex SHA-256 of a certificate's DER (the value `--ca-sha256` pins), or nil when
+    /// it cannot be serialized.
+    package static func fingerprintSHA256(of certificate: Certificate) -> String? {
+        guard let der = try? FleetCA.derBytes(of: certificate, what: "certificate") else { return nil }
+        return FleetCA.fingerprintSHA256(ofDER: der)
+    }
+
+    /// The pin in canonical form (64 lowercase hex digits; colons, spaces and case tolerated), or nil.
+    package static func normalizedPin(_ pin: String) -> String? {
+        CAPin.normalizedPin(pin)
     }
 }

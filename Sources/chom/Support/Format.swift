@@ -41,7 +41,7 @@ enum Format {
             value /= 1024
             unit += 1
         }
-        return unit == 0 ? "\(Int(count)) B" : String(format: "%.1f %@", value, units[unit])
+        return unit == 0 ? "\(Int(count)) B" : String(format: "%.1f", value) + " " + units[unit]
     }
 
     static func load(_ value: Double) -> String {

@@ -1,0 +1,60 @@
+import CHOMCore
+import CHOMProtocol
+import Crypto
+import Foundation
+
+/// `chom-bench`: prints the cost of one envelope seal + open (a deploy task), with
+/// Ed25519 sign/verify alone as the peer measured in the same run. Figures, not assertions.
+@main
+struct Bench {
+    static func main() throws {
+        let iterations = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 5000
+        let signer = EnvelopeSigner(privateKey: Curve25519.Signing.PrivateKey())
+        let agent = AgentID()
+        var deploy = Chom_Agent_V1_DeployTask()
+        deploy.siteID = UUID().uuidString.lowercased()
+        deploy.domain = "bench.example.test"
+        deploy.releaseID = UUID().uuidString.lowercased()
+        deploy.artifactSha256 = String(repeating: "ab", count: 32)
+        deploy.artifactSize = 123_456
+        deploy.artifactFormat = .tarZstd
+        deploy.keepReleases = 5
+        var task = Chom_Agent_V1_Task()
+        task.deploy = deploy
+        let opener = EnvelopeOpener(trustedKeys: TrustedEnvelopeKeys([signer.publicKey]), expectedAgent: agent)
+        var window = ReplayWindow()
+        let now = Date()
+
+        let start = ContinuousClock.now
+        for sequence in 1...iterations {
+            task.taskID = UUID().uuidString.lowercased()
+            let envelope = try EnvelopeSealer.seal(
+                task: task, audience: agent, sequence: UInt64(sequence), ttl: 600, signer: signer, now: now)
+            _ = try opener.open(envelope, replay: &window, now: now)
+        }
+        let envelopeTime = ContinuousClock.now - start
+
+        let message = Data(repeating: 7, count: 200)
+        let peerStart = ContinuousClock.now
+        for _ in 1...iterations {
+            let signature = try signer.privateKey.signature(for: message)
+            precondition(signer.publicKey.isValidSignature(signature, for: message))
+        }
+        let peerTime = ContinuousClock.now - peerStart
+
+        let perEnvelope = envelopeTime / iterations
+        let perPeer = peerTime / iterations
+        print("envelope seal+open (deploy task): \(micros(perEnvelope)) µs per envelope over \(iterations)")
+        print("peer: Ed25519 sign+verify of 200 bytes: \(micros(perPeer)) µs")
+        print(String(format: "ratio seal+open / sign+verify: %.2f", ratio(perEnvelope, perPeer)))
+    }
+
+    static func micros(_ duration: Duration) -> String {
+        String(format: "%.1f", Double(duration.components.attoseconds) / 1e12 + Double(duration.components.seconds) * 1e6)
+    }
+
+    static func ratio(_ a: Duration, _ b: Duration) -> Double {
+        let seconds = { (d: Duration) in Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+        return seconds(a) / seconds(b)
+    }
+}

@@ -1,0 +1,115 @@
+import ArgumentParser
+import CHOMAPI
+import Foundation
+
+struct AgentsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agents",
+        abstract: "List, inspect and delete the fleet's agents.",
+        discussion: """
+            Agents are the servers that host sites. They join with a join token \
+            (see `chom join-token create`) and report their health in heartbeats.
+
+            Example:
+              chom agents list
+              chom agents show 1a2b3c4d
+            """,
+        subcommands: [List.self, Show.self, Delete.self],
+        aliases: ["agent"]
+    )
+}
+
+extension AgentsCommand {
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list",
+            abstract: "List agents with their state, capacity and last heartbeat.",
+            discussion: """
+                SITES/MAX is the sites placed on the agent over the most it takes; LOAD is the \
+                1-minute load average from its last heartbeat.
+
+                Example:
+                  chom agents list --output json
+                """,
+            aliases: ["ls"]
+        )
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let agents = try await global.client().agents()
+            if global.json { return try Console.json(ListResponse(items: agents)) }
+            let now = Date()
+            var table = Table(headers: ["ID", "NAME", "STATE", "SITES/MAX", "CPU", "MEM", "LOAD", "LAST HEARTBEAT"])
+            for agent in agents {
+                table.append([
+                    Format.shortID(agent.id), agent.name, agent.state, "\(agent.sites)/\(agent.maxSites)",
+                    "\(agent.cpuCount)", Format.bytes(agent.memoryTotalBytes), Format.load(agent.load1),
+                    Format.relative(agent.lastHeartbeatAt, now: now),
+                ])
+            }
+            Console.table(table)
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show one agent in full.",
+            discussion: """
+                ID may be the full ID or a unique prefix, as `chom agents list` prints it.
+
+                Example:
+                  chom agents show 1a2b3c4d
+                """
+        )
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "The agent's ID (or a unique prefix of it).")
+        var id: String
+
+        func run() async throws {
+            let client = try global.client()
+            let agent = try await client.agent(id: try await client.resolveAgent(id))
+            if global.json { return try Console.json(agent) }
+            let now = Date()
+            Console.table(
+                .keyValue([
+                    ("ID", agent.id), ("Name", agent.name), ("State", agent.state), ("Version", agent.version),
+                    ("Hostname", agent.hostname), ("Sites", "\(agent.sites) of \(agent.maxSites)"),
+                    ("CPUs", "\(agent.cpuCount)"), ("Memory", Format.bytes(agent.memoryTotalBytes)),
+                    ("Disk free", Format.bytes(agent.diskFreeBytes)), ("Load (1m)", Format.load(agent.load1)),
+                    ("Last heartbeat", Format.timestamp(agent.lastHeartbeatAt, now: now)),
+                    ("Enrolled", Format.timestamp(agent.enrolledAt, now: now)),
+                    ("Certificate expires", Format.timestamp(agent.certificateNotAfter, now: now)),
+                ]))
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete an agent: its certificate is refused from then on.",
+            discussion: """
+                The coordinator marks the agent deleted; it no longer appears in lists and its \
+                connections are refused. To bring the server back, enroll it again with a new join token. \
+                ID may be the full ID or a unique prefix.
+
+                Example:
+                  chom agents delete 1a2b3c4d
+                """,
+            aliases: ["rm"]
+        )
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "The agent's ID (or a unique prefix of it).")
+        var id: String
+
+        func run() async throws {
+            let client = try global.client()
+            let id = try await client.resolveAgent(id)
+            try await client.deleteAgent(id: id)
+            if !global.json { Console.out("deleted agent \(id)") }
+        }
+    }
+}

@@ -184,6 +184,7 @@ let package = Package(
             name: "CHOMCoordinatorTests", dependencies: ["CHOMCoordinator", "CHOMScheduler", "CHOMCore"],
             swiftSettings: upcoming
         ),
+        .testTarget(name: "CHOMAPITests", dependencies: ["CHOMAPI"], swiftSettings: upcoming),
         .testTarget(name: "CHOMLiveTests", dependencies: ["CHOMTesting"], swiftSettings: upcoming),
     ]
 )

@@ -223,3 +223,13 @@ package struct ListResponse<Item: Codable & Sendable & Equatable>: Codable, Send
     package var items: [Item]
     package init(items: [Item]) { self.items = items }
 }
+
+/// One entry of Prometheus HTTP service discovery (`GET /v1/discovery/prometheus`).
+package struct PrometheusTargetGroup: Codable, Sendable, Equatable {
+    package var targets: [String]
+    package var labels: [String: String]
+    package init(targets: [String], labels: [String: String]) {
+        self.targets = targets
+        self.labels = labels
+    }
+}

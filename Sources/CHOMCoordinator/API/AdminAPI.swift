@@ -62,6 +62,15 @@ struct AdminAPI: Sendable {
             _ = try await store.agents.delete(agent.id, now: clock.now())
             return Response(status: .noContent)
         }
+        v1.get("discovery/prometheus") { _, _ in
+            // Prometheus HTTP service discovery: one target group per agent that reported a metrics address.
+            let groups = try await store.agents.list().filter { !$0.metricsAddress.isEmpty }.map {
+                PrometheusTargetGroup(
+                    targets: [$0.metricsAddress],
+                    labels: ["chom_agent_id": $0.id.description, "chom_agent_name": $0.name, "chom_agent_state": $0.state.rawValue])
+            }
+            return try StrictJSON.response(groups)
+        }
         v1.post("sites") { request, _ in try await createSite(request) }
         v1.get("sites") { _, _ in
             try StrictJSON.response(ListResponse(items: try await store.sites.list().map(\.api)))

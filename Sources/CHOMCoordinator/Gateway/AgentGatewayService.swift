@@ -92,7 +92,9 @@ struct AgentGatewayService: Chom_Agent_V1_AgentGateway.SimpleServiceProtocol {
         }
         try await store.agents.connected(
             agentID, version: String(hello.agentVersion.prefix(64)),
-            highestSequenceSeen: Int64(clamping: hello.highestSequence), now: clock.now())
+            highestSequenceSeen: Int64(clamping: hello.highestSequence),
+            metricsAddress: MetricsAddress.resolve(reported: hello.metricsAddress, remotePeer: peer.remoteAddress),
+            now: clock.now())
         let connection = AgentConnection(agentID: agentID, writer: response)
         await connections.register(connection)
         metrics.set(streams: await connections.count)

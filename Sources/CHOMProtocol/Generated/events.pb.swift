@@ -180,6 +180,10 @@ package nonisolated struct Chom_Agent_V1_Hello: Sendable {
   /// The highest envelope sequence this agent has accepted.
   package var highestSequence: UInt64 = 0
 
+  /// Where the agent serves Prometheus /metrics ("host:port"; a wildcard host means
+  /// "the address this stream comes from"). Feeds the coordinator's HTTP service discovery.
+  package var metricsAddress: String = String()
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -553,7 +557,7 @@ nonisolated extension Chom_Agent_V1_CoordinatorMessage: SwiftProtobuf.Message, S
 
 nonisolated extension Chom_Agent_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".Hello"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}agent_version\0\u{3}highest_sequence\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}agent_version\0\u{3}highest_sequence\0\u{3}metrics_address\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -563,6 +567,7 @@ nonisolated extension Chom_Agent_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf.
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.agentVersion) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.highestSequence) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.metricsAddress) }()
       default: break
       }
     }
@@ -575,12 +580,16 @@ nonisolated extension Chom_Agent_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf.
     if self.highestSequence != 0 {
       try visitor.visitSingularUInt64Field(value: self.highestSequence, fieldNumber: 2)
     }
+    if !self.metricsAddress.isEmpty {
+      try visitor.visitSingularStringField(value: self.metricsAddress, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: Chom_Agent_V1_Hello, rhs: Chom_Agent_V1_Hello) -> Bool {
     if lhs.agentVersion != rhs.agentVersion {return false}
     if lhs.highestSequence != rhs.highestSequence {return false}
+    if lhs.metricsAddress != rhs.metricsAddress {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -9,5 +9,6 @@ package struct Migration: Sendable {
 package enum Migrations {
     package static let all: [Migration] = [
         Migration0001Foundation.migration,
+        Migration0002MetricsAddress.migration,
     ]
 }

@@ -13,6 +13,8 @@ package struct AgentRecord: Sendable, Equatable {
     /// Sites the coordinator placed on this agent.
     package var placedSites: Int
     package var nextSequence: Int64
+    /// host:port of the agent's /metrics, as it reported it ("" if unknown).
+    package var metricsAddress: String
     package var lastHeartbeatAt: Date?
     package var enrolledAt: Date
 }

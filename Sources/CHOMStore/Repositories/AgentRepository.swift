@@ -9,7 +9,7 @@ package struct AgentRepository: Sendable {
 
     static let columns = """
         a.id, a.name, a.state, a.certificate_serial, a.certificate_not_after, a.agent_version, a.host_facts::text AS facts,
-        a.max_sites, a.next_sequence, a.last_heartbeat_at, a.enrolled_at,
+        a.max_sites, a.next_sequence, a.metrics_address, a.last_heartbeat_at, a.enrolled_at,
         (SELECT count(*) FROM sites s WHERE s.agent_id = a.id)::integer AS placed_sites
         """
 
@@ -44,9 +44,12 @@ package struct AgentRepository: Sendable {
     }
 
     /// Marks the agent online at stream start and raises its next sequence above what it has seen.
-    package func connected(_ id: AgentID, version: String, highestSequenceSeen: Int64, now: Date) async throws {
+    package func connected(
+        _ id: AgentID, version: String, highestSequenceSeen: Int64, metricsAddress: String = "", now: Date
+    ) async throws {
         try await client.query("""
             UPDATE agents SET state = 'online', agent_version = \(version), last_heartbeat_at = \(now),
+                metrics_address = \(metricsAddress),
                 next_sequence = GREATEST(next_sequence, \(highestSequenceSeen) + 1)
             WHERE id = \(id.uuid) AND state <> 'deleted'
             """, logger: logger)
@@ -112,7 +115,7 @@ package struct AgentRepository: Sendable {
             certificateNotAfter: try row.value("certificate_not_after"), agentVersion: try row.value("agent_version"),
             hostFacts: (try? JSONDecoder().decode(HostFacts.self, from: Data(facts.utf8))) ?? HostFacts(),
             maxSites: try row.value("max_sites"), placedSites: try row.value("placed_sites"),
-            nextSequence: try row.value("next_sequence"), lastHeartbeatAt: try row.value("last_heartbeat_at"),
+            nextSequence: try row.value("next_sequence"), metricsAddress: try row.value("metrics_address"), lastHeartbeatAt: try row.value("last_heartbeat_at"),
             enrolledAt: try row.value("enrolled_at"))
     }
 }

@@ -166,14 +166,21 @@ let package = Package(
         // Throwaway PostgreSQL, minted certificates, in-process coordinator and agents.
         .target(
             name: "CHOMTesting",
-            dependencies: ["CHOMCoordinator", "CHOMAgent", "CHOMStore", "CHOMTransport", "CHOMProtocol", "CHOMAPI"],
+            dependencies: [
+                "CHOMCoordinator", "CHOMAgent", "CHOMStore", "CHOMTransport", "CHOMProtocol", "CHOMAPI", "CHOMArchive",
+                "CHOMCore", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: upcoming
         ),
 
         .testTarget(name: "CHOMArchiveTests", dependencies: ["CHOMArchive"], swiftSettings: upcoming),
         .testTarget(
             name: "CHOMProtocolTests",
-            dependencies: ["CHOMProtocol", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "CHOMProtocol", "CHOMCore", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             swiftSettings: upcoming
         ),
         .testTarget(name: "CHOMTransportTests", dependencies: ["CHOMTransport"], swiftSettings: upcoming),
@@ -185,6 +192,13 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .testTarget(name: "CHOMAPITests", dependencies: ["CHOMAPI"], swiftSettings: upcoming),
-        .testTarget(name: "CHOMLiveTests", dependencies: ["CHOMTesting"], swiftSettings: upcoming),
+        .testTarget(
+            name: "CHOMLiveTests",
+            dependencies: [
+                "CHOMTesting", "CHOMAgent", "CHOMAPI", "CHOMCore", "CHOMTransport", "CHOMProtocol",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "X509", package: "swift-certificates"),
+            ], swiftSettings: upcoming),
     ]
 )

@@ -45,4 +45,6 @@ actor AgentConnections {
     }
 
     var count: Int { connections.count }
+
+    func hasConnection(_ agentID: AgentID) -> Bool { connections[agentID] != nil }
 }

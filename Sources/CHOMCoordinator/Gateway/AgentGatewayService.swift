@@ -99,23 +99,22 @@ struct AgentGatewayService: Chom_Agent_V1_AgentGateway.SimpleServiceProtocol {
         await connections.register(connection)
         metrics.set(streams: await connections.count)
         logger.info("agent connected")
-        defer {
-            Task { [connections, store, metrics] in
-                await connections.unregister(connection)
-                metrics.set(streams: await connections.count)
-                try? await store.agents.disconnected(agentID)
-            }
-        }
         let handler = AgentMessageHandler(
             store: store, keys: keys, configuration: configuration, metrics: metrics, clock: clock, logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await dispatcher.serve(connection) }
-            while let message = try await messages.next() {
-                try await handler.handle(message, from: agentID, on: connection)
-                if message.event.isResult { connection.wake.signal() }
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await dispatcher.serve(connection) }
+                while let message = try await messages.next() {
+                    try await handler.handle(message, from: agentID, on: connection)
+                    if message.event.isResult { connection.wake.signal() }
+                }
+                group.cancelAll()
             }
-            group.cancelAll()
+        } catch {
+            await streamEnded(connection)
+            throw error
         }
+        await streamEnded(connection)
         logger.info("agent stream ended")
     }
 
@@ -134,6 +133,15 @@ struct AgentGatewayService: Chom_Agent_V1_AgentGateway.SimpleServiceProtocol {
             var chunk = Chom_Agent_V1_ArtifactChunk()
             chunk.data = Data(bytes)
             try await response.write(chunk)
+        }
+    }
+
+    /// Forgets the stream; the agent is offline until it reconnects (on this or another replica).
+    private func streamEnded(_ connection: AgentConnection) async {
+        await connections.unregister(connection)
+        metrics.set(streams: await connections.count)
+        if await !connections.hasConnection(connection.agentID) {
+            try? await store.agents.disconnected(connection.agentID)
         }
     }
 

@@ -124,6 +124,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: upcoming
         ),
@@ -191,11 +192,24 @@ let package = Package(
             name: "CHOMCoordinatorTests", dependencies: ["CHOMCoordinator", "CHOMScheduler", "CHOMCore"],
             swiftSettings: upcoming
         ),
+        .testTarget(
+            name: "CHOMAgentTests",
+            dependencies: [
+                "CHOMAgent", "CHOMTransport", "CHOMProtocol", "CHOMCore", "CHOMArchive",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
         .testTarget(name: "CHOMAPITests", dependencies: ["CHOMAPI"], swiftSettings: upcoming),
         .testTarget(
             name: "CHOMLiveTests",
             dependencies: [
-                "CHOMTesting", "CHOMAgent", "CHOMAPI", "CHOMCore", "CHOMTransport", "CHOMProtocol",
+                "CHOMTesting", "CHOMAgent", "CHOMAPI", "CHOMCore", "CHOMTransport", "CHOMProtocol", "CHOMCoordinator",
+                "CHOMArchive",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "X509", package: "swift-certificates"),

@@ -1,0 +1,69 @@
+package import Foundation
+
+/// Everything an agent needs to run, with defaults for a small VPS. Parsing flags and
+/// environment variables lives in the `chom-agent` executable.
+package struct AgentConfiguration: Sendable {
+    /// Holds `identity/` and `journal/`. Mode 0700.
+    package var stateDirectory: URL
+    /// One directory per site domain: `<sitesRoot>/<domain>/{current,releases/,.incoming/}`.
+    package var sitesRoot: URL
+    /// Where `/metrics` listens. Loopback by default: Prometheus scrapes through a tunnel or
+    /// the operator opens it deliberately.
+    package var metricsHost: String = "127.0.0.1"
+    /// 0 asks the kernel for a free port (tests); `AgentRuntime.metricsPort` tells which.
+    package var metricsPort: Int = 9464
+    /// How often a heartbeat (host facts + capacity) goes up the stream.
+    package var heartbeatInterval: Duration = .seconds(10)
+    /// Site slots this agent offers to the scheduler.
+    package var maxSites: Int = 50
+    /// Releases kept per site when a deploy task does not say.
+    package var keepReleases: Int = 5
+    /// Jittered exponential backoff between connection attempts.
+    package var reconnect: Reconnect = Reconnect()
+    /// Certificate renewal starts after this fraction of the client certificate's lifetime.
+    package var renewalFraction: Double = 2.0 / 3.0
+    /// How long to wait before asking again when a renewal got no certificate.
+    package var renewalRetryInterval: Duration = .seconds(300)
+    /// Reported in `Hello` and at enrollment.
+    package var agentVersion: String = AgentConfiguration.defaultAgentVersion
+    /// Limits for one deploy's artifact and its extraction.
+    package var deploy: Deploy = Deploy()
+    /// HTTP/2 keepalive ping interval on the agent connection. The coordinator must allow it:
+    /// grpc-swift servers strike pings closer than 5 minutes by default, so stay above that.
+    package var keepalive: Duration = .seconds(360)
+    /// Deadline for the Enroll call (connect + handshake + response).
+    package var enrollTimeout: Duration = .seconds(20)
+
+    package static let defaultAgentVersion = "0.1.0"
+
+    package struct Reconnect: Sendable, Equatable {
+        /// The first retry waits at most this long.
+        package var minimumDelay: Duration = .milliseconds(200)
+        /// No retry waits longer than this.
+        package var maximumDelay: Duration = .seconds(30)
+        /// A stream that stayed up at least this long resets the backoff.
+        package var stableAfter: Duration = .seconds(10)
+
+        package init() {}
+    }
+
+    package struct Deploy: Sendable, Equatable {
+        /// The largest artifact accepted, whatever the task declares.
+        package var maxArtifactBytes: UInt64 = 1 << 30
+        /// Extraction limits: 1 GiB of files, 100 000 entries.
+        package var maxExtractedBytes: Int = 1 << 30
+        package var maxEntries: Int = 100_000
+
+        package init() {}
+    }
+
+    package init(stateDirectory: URL, sitesRoot: URL) {
+        self.stateDirectory = stateDirectory
+        self.sitesRoot = sitesRoot
+    }
+
+    /// `<state>/identity`
+    package var identityDirectory: URL { stateDirectory.appendingPathComponent("identity", isDirectory: true) }
+    /// `<state>/journal`
+    package var journalDirectory: URL { stateDirectory.appendingPathComponent("journal", isDirectory: true) }
+}

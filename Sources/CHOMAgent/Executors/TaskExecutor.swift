@@ -1,0 +1,62 @@
+package import CHOMProtocol
+
+/// The result of running one task, before it becomes a `TaskResult`.
+package struct ExecutionResult: Sendable, Equatable {
+    package enum Outcome: String, Sendable {
+        case succeeded
+        case failed
+        /// The task is well-formed as an envelope but its content is not acceptable.
+        case refused
+    }
+
+    package var outcome: Outcome
+    package var message: String
+    package var releasePath: String
+
+    package init(outcome: Outcome, message: String, releasePath: String = "") {
+        self.outcome = outcome
+        self.message = message
+        self.releasePath = releasePath
+    }
+}
+
+/// Reports a step of a running task (`TaskProgress`): the step name and a short log tail.
+package typealias ProgressReporter = @Sendable (_ step: String, _ logTail: String) async -> Void
+
+/// Runs an opened task. The agent's implementation dispatches by kind (`TaskDispatcher`);
+/// tests substitute their own to count executions.
+package protocol TaskExecutor: Sendable {
+    func execute(_ task: Chom_Agent_V1_Task, progress: ProgressReporter) async -> ExecutionResult
+}
+
+/// Dispatches each task kind to its executor. There is no "run this command" task.
+package struct TaskDispatcher: TaskExecutor {
+    package var deploy: DeployExecutor
+
+    package init(deploy: DeployExecutor) {
+        self.deploy = deploy
+    }
+
+    package func execute(_ task: Chom_Agent_V1_Task, progress: ProgressReporter) async -> ExecutionResult {
+        switch task.kind {
+        case .deploy(let deployTask):
+            return await deploy.execute(deployTask, progress: progress)
+        case nil:
+            return ExecutionResult(outcome: .refused, message: "task kind not implemented by this agent")
+        }
+    }
+}
+
+extension Chom_Agent_V1_TaskKind {
+    /// The `TaskKindName` raw value used in the journal and in metric labels.
+    package var labelValue: String {
+        switch self {
+        case .deploy: "deploy"
+        case .backup: "backup"
+        case .restore: "restore"
+        case .remove: "remove"
+        case .rollback: "rollback"
+        case .unspecified, .UNRECOGNIZED: "unknown"
+        }
+    }
+}

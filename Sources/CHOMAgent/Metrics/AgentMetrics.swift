@@ -1,0 +1,89 @@
+import CHOMCore
+package import Foundation
+package import Prometheus
+
+/// The agent's own metrics, in a Prometheus registry owned by the runtime (one per agent, so
+/// in-process test agents never share counters). Names come from `CHOMCore.MetricName`; labels
+/// are low-cardinality: task kind and outcome, refusal reason, and the site domain.
+package final class AgentMetrics: Sendable {
+    package let registry: PrometheusCollectorRegistry
+    private let streamConnected: Gauge
+    private let reconnects: Counter
+    private let residentMemory: Gauge
+
+    /// Outcome label values of `chom_agent_tasks_total`.
+    package enum Outcome: String, Sendable, CaseIterable {
+        case succeeded
+        case failed
+        case refused
+    }
+
+    package static let refusalReasons = [
+        "oversize", "malformed_header", "unknown_key", "bad_signature", "misaddressed", "not_yet_valid", "expired",
+        "replayed", "stale", "decompression", "undecodable",
+    ]
+
+    package init() {
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        streamConnected = registry.makeGauge(descriptor: Self.descriptor(
+            MetricName.agentStreamConnected, "1 while the Connect stream to the coordinator is up, else 0"))
+        reconnects = registry.makeCounter(descriptor: Self.descriptor(
+            MetricName.agentReconnects, "Connection attempts after the first one"))
+        residentMemory = registry.makeGauge(descriptor: Self.descriptor(
+            MetricName.agentResidentMemory, "Resident memory of the agent process in bytes"))
+        // Series that exist from the start, so rate() and alerts see zeros rather than gaps.
+        for outcome in Outcome.allCases { _ = tasksCounter(kind: TaskKindName.deploy.rawValue, outcome: outcome) }
+        for reason in Self.refusalReasons { _ = refusalCounter(reason: reason) }
+    }
+
+    package func taskFinished(kind: String, outcome: Outcome) {
+        tasksCounter(kind: kind, outcome: outcome).increment()
+    }
+
+    package func envelopeRefused(reason: String) {
+        refusalCounter(reason: reason).increment()
+    }
+
+    package func setStreamConnected(_ connected: Bool) {
+        streamConnected.set(connected ? 1.0 : 0.0)
+    }
+
+    package func reconnecting() {
+        reconnects.increment()
+    }
+
+    /// Records a successful deploy of `site` (its domain) at `date`.
+    package func deployed(site: String, at date: Date) {
+        registry.makeGauge(
+            descriptor: Self.descriptor(MetricName.agentLastDeploy, "Unix time of the last successful deploy per site"),
+            labels: [("site", site)]
+        ).set(date.timeIntervalSince1970)
+    }
+
+    /// The exposition body (`text/plain; version=0.0.4`), with resident memory refreshed.
+    package func render() -> [UInt8] {
+        if let bytes = HostFactsReader.residentMemoryBytes() { residentMemory.set(Double(bytes)) }
+        return registry.emitToBuffer()
+    }
+
+    package func text() -> String {
+        String(decoding: render(), as: UTF8.self)
+    }
+
+    private func tasksCounter(kind: String, outcome: Outcome) -> Counter {
+        registry.makeCounter(
+            descriptor: Self.descriptor(MetricName.agentTasks, "Tasks executed, by kind and outcome"),
+            labels: [("kind", kind), ("outcome", outcome.rawValue)])
+    }
+
+    private func refusalCounter(reason: String) -> Counter {
+        registry.makeCounter(
+            descriptor: Self.descriptor(MetricName.agentEnvelopeRefusals, "Envelopes refused, by reason"),
+            labels: [("reason", reason)])
+    }
+
+    private static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+}

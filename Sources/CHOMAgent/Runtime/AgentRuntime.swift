@@ -1,0 +1,120 @@
+package import CHOMCore
+import CHOMProtocol
+import Foundation
+package import Logging
+import ServiceLifecycle
+
+/// The agent in one object: what the `chom-agent` executable runs and what in-process tests
+/// start. `run()` holds the coordinator session and serves `/metrics` until cancelled or
+/// gracefully shut down.
+package final class AgentRuntime: Service, Sendable {
+    package let configuration: AgentConfiguration
+    package let metrics: AgentMetrics
+    private let ledger = ExecutionLedger()
+    private let control = SessionControl()
+    private let metricsServer: MetricsServer
+    private let clock: any WallClock
+    private let logger: Logger
+
+    package init(configuration: AgentConfiguration, logger: Logger, clock: any WallClock = SystemWallClock()) {
+        self.configuration = configuration
+        self.logger = logger
+        self.clock = clock
+        let metrics = AgentMetrics()
+        self.metrics = metrics
+        metricsServer = MetricsServer(
+            host: configuration.metricsHost, port: configuration.metricsPort, logger: logger,
+            render: { metrics.render() })
+    }
+
+    /// Enrolls with the coordinator at `host:port` (the enrollment listener) and stores the
+    /// identity under `configuration.stateDirectory`. `name` defaults to the hostname.
+    @discardableResult
+    package static func enroll(
+        configuration: AgentConfiguration, host: String, port: Int, token: String, caSHA256: String,
+        name: String? = nil, logger: Logger, clock: any WallClock = SystemWallClock()
+    ) async throws(EnrollmentError) -> EnrolledIdentity {
+        let facts = HostFactsReader.read(sitesRoot: configuration.sitesRoot)
+        let enroller = Enroller(
+            store: AgentIdentityStore(directory: configuration.identityDirectory),
+            agentVersion: configuration.agentVersion, timeout: configuration.enrollTimeout, clock: clock,
+            logger: logger)
+        let chosenName = name.flatMap { $0.isEmpty ? nil : $0 } ?? (facts.hostname.isEmpty ? "agent" : facts.hostname)
+        return try await enroller.enroll(
+            host: host, port: port, token: token, caSHA256: caSHA256, name: chosenName, facts: facts)
+    }
+
+    /// True once an identity is stored.
+    package var isEnrolled: Bool {
+        AgentIdentityStore(directory: configuration.identityDirectory).exists
+    }
+
+    package func run() async throws {
+        let store = AgentIdentityStore(directory: configuration.identityDirectory)
+        guard try store.load() != nil else {
+            throw CHOMError(
+                .configuration,
+                "this agent is not enrolled (no identity in \(store.directory.path)); run `chom-agent enroll` first")
+        }
+        let journal = try Journal(directory: configuration.journalDirectory)
+        for entry in try journal.failInterrupted(now: clock.now()) {
+            logger.warning("task interrupted by a previous stop, marked failed", metadata: [LogKey.taskID: "\(entry.taskID)"])
+        }
+        do {
+            try FileManager.default.createDirectory(at: configuration.sitesRoot, withIntermediateDirectories: true)
+        } catch {
+            throw CHOMError(.configuration, "cannot create the sites root \(configuration.sitesRoot.path)", underlying: error)
+        }
+        let session = AgentSession(
+            configuration: configuration, store: store, journal: journal, metrics: metrics, ledger: ledger,
+            control: control, clock: clock, logger: logger)
+        let metricsServer = self.metricsServer
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await metricsServer.run() }
+            group.addTask { try await session.run() }
+            // Either ending (shutdown, or an error) stops the other.
+            defer { group.cancelAll() }
+            try await group.next()
+        }
+    }
+
+    /// Asks `run()` to stop as a ServiceGroup's graceful shutdown would: a running task finishes,
+    /// then the stream closes and the metrics server stops.
+    package func beginGracefulShutdown() {
+        control.beginShutdown()
+    }
+
+    /// Closes the current Connect stream (after a running task finishes); the session reconnects
+    /// as after a network failure. For tests that need the coordinator to re-send.
+    package func dropConnectionForTesting() {
+        control.dropConnection()
+    }
+
+    /// The bound metrics port, 0 until `run()` has bound it.
+    package var metricsPort: Int { metricsServer.boundPort ?? 0 }
+
+    /// Waits until the metrics server is bound and returns its port.
+    package func waitForMetricsPort(timeout: Duration = .seconds(10)) async throws -> Int {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let port = metricsServer.boundPort { return port }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw CHOMError(.unavailable, "the metrics server did not bind within \(timeout)")
+    }
+
+    /// The `/metrics` body.
+    package func metricsText() -> String {
+        metrics.text()
+    }
+
+    /// How many times this process started executing `taskID` (0 or 1: exactly once).
+    package func executions(of taskID: String) -> Int {
+        ledger.executions(of: taskID)
+    }
+
+    /// What the journal on disk says about `taskID`.
+    package func journalEntry(for taskID: String) throws -> JournalEntry? {
+        try Journal(directory: configuration.journalDirectory).entry(for: taskID)
+    }
+}

@@ -1,0 +1,134 @@
+package import CHOMCore
+import CHOMProtocol
+import CHOMTransport
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+package import Logging
+import ServiceLifecycle
+
+/// The agent's main loop: dial the coordinator's agent listener over mutual TLS, hold the
+/// Connect stream, and when it ends dial again — forever, with jittered exponential backoff
+/// (reset after a stream that stayed up). After a certificate renewal it reconnects at once
+/// with the new certificate. Graceful shutdown lets a running task finish, then closes the stream.
+package final class AgentSession: Service, Sendable {
+    package let configuration: AgentConfiguration
+    package let store: AgentIdentityStore
+    package let journal: Journal
+    package let metrics: AgentMetrics
+    package let ledger: ExecutionLedger
+    package let control: SessionControl
+    private let clock: any WallClock
+    private let logger: Logger
+
+    package init(
+        configuration: AgentConfiguration, store: AgentIdentityStore, journal: Journal, metrics: AgentMetrics,
+        ledger: ExecutionLedger, control: SessionControl = SessionControl(), clock: any WallClock, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.store = store
+        self.journal = journal
+        self.metrics = metrics
+        self.ledger = ledger
+        self.control = control
+        self.clock = clock
+        self.logger = logger
+    }
+
+    package func run() async throws {
+        let control = self.control
+        try await withGracefulShutdownHandler {
+            try await loop()
+        } onGracefulShutdown: {
+            control.beginShutdown()
+        }
+        metrics.setStreamConnected(false)
+    }
+
+    private func loop() async throws {
+        var backoff = ReconnectBackoff(configuration.reconnect)
+        var attempts = 0
+        while !control.isShuttingDown, !Task.isCancelled {
+            guard let identity = try store.load() else {
+                throw CHOMError(.configuration, "this agent is not enrolled (no identity in \(store.directory.path))")
+            }
+            var logger = self.logger
+            logger[metadataKey: LogKey.agentID] = "\(identity.agentID)"
+            logger[metadataKey: LogKey.address] = "\(identity.record.coordinatorHost):\(identity.record.connectPort)"
+            logger[metadataKey: LogKey.attempt] = "\(attempts)"
+            if attempts > 0 { metrics.reconnecting() }
+            attempts += 1
+
+            let started = ContinuousClock.now
+            let accepted = LockedBox(false)
+            var end: ConnectionEnd = .closed
+            do {
+                end = try await connect(identity: identity, accepted: accepted, logger: logger)
+            } catch {
+                if control.isShuttingDown || Task.isCancelled { break }
+                logger.warning("connection to the coordinator failed", metadata: [LogKey.error: "\(Self.describe(error))"])
+            }
+            metrics.setStreamConnected(false)
+            switch end {
+            case .shutdown:
+                return
+            case .renewed:
+                backoff.reset()
+                continue
+            case .closed:
+                if accepted.value { logger.info("stream to the coordinator closed") }
+            }
+            if control.isShuttingDown || Task.isCancelled { break }
+            if accepted.value, ContinuousClock.now - started >= configuration.reconnect.stableAfter { backoff.reset() }
+            let delay = backoff.nextDelay()
+            let milliseconds = delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000
+            logger.debug("reconnecting after a delay", metadata: [LogKey.durationMS: "\(milliseconds)"])
+            await sleep(delay)
+        }
+    }
+
+    private func connect(identity: EnrolledIdentity, accepted: LockedBox<Bool>, logger: Logger) async throws -> ConnectionEnd {
+        let address = CoordinatorAddress(host: identity.record.coordinatorHost, port: identity.record.connectPort)
+        let security = AgentTLS.mutual(
+            certificatePEM: identity.certificatePEM, privateKeyPEM: identity.privateKeyPEM, caPEM: identity.caPEM)
+        let keepalive = configuration.keepalive
+        let transport = try HTTP2ClientTransport.Posix(
+            target: address.target, transportSecurity: security,
+            config: .defaults { config in
+                config.connection.keepalive = HTTP2ClientTransport.Config.Keepalive(
+                    time: keepalive, timeout: .seconds(20), allowWithoutCalls: false)
+            })
+        let opener = EnvelopeOpener(trustedKeys: try identity.trustedKeys(), expectedAgent: identity.agentID)
+        return try await withGRPCClient(transport: transport) { client in
+            let gateway = Chom_Agent_V1_AgentGateway.Client(wrapping: client)
+            let deploy = DeployExecutor(
+                sitesRoot: configuration.sitesRoot, defaultKeepReleases: configuration.keepReleases,
+                limits: configuration.deploy, artifacts: GRPCArtifactSource(client: gateway), metrics: metrics,
+                clock: clock, logger: logger)
+            let handler = EnvelopeHandler(
+                opener: opener, journal: journal, executor: TaskDispatcher(deploy: deploy), metrics: metrics,
+                ledger: ledger, clock: clock, logger: logger)
+            let connection = SessionConnection(
+                gateway: gateway, identity: identity, handler: handler, configuration: configuration, store: store,
+                metrics: metrics, control: control, clock: clock, logger: logger, accepted: accepted)
+            return try await connection.run()
+        }
+    }
+
+    /// Sleeps for `delay`, or less if a shutdown is asked for or the task is cancelled.
+    private func sleep(_ delay: Duration) async {
+        let control = self.control
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(for: delay) }
+            group.addTask { await control.waitForShutdown() }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// An RPC error with its causes (the TLS alert is usually in a cause).
+    static func describe(_ error: any Error) -> String {
+        guard let rpc = error as? RPCError else { return String(describing: error) }
+        return "\(rpc.code): " + Enroller.describe(rpc)
+    }
+}

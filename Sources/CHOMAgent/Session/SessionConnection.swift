@@ -1,0 +1,158 @@
+import CHOMCore
+import CHOMProtocol
+import Crypto
+import Foundation
+import GRPCCore
+import Logging
+
+/// How one Connect stream ended.
+enum ConnectionEnd: Sendable, Equatable {
+    /// The coordinator closed the stream.
+    case closed
+    /// A renewed certificate was stored: reconnect with it at once.
+    case renewed
+    /// Shutdown was asked for.
+    case shutdown
+}
+
+/// One Connect stream: Hello, heartbeats, envelopes handled one at a time, certificate renewal.
+///
+/// Everything the agent sends goes through one outbox (an `AsyncStream`) drained by the request
+/// producer, so heartbeats, progress and results never write to the stream concurrently.
+struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sendable {
+    let gateway: Client
+    let identity: EnrolledIdentity
+    let handler: EnvelopeHandler
+    let configuration: AgentConfiguration
+    let store: AgentIdentityStore
+    let metrics: AgentMetrics
+    let control: SessionControl
+    let clock: any WallClock
+    let logger: Logger
+    /// Set once the coordinator accepted the stream.
+    let accepted: LockedBox<Bool>
+
+    typealias Outbox = AsyncStream<Chom_Agent_V1_AgentMessage>.Continuation
+
+    func run() async throws -> ConnectionEnd {
+        let (outbox, continuation) = AsyncStream.makeStream(of: Chom_Agent_V1_AgentMessage.self)
+        var hello = Chom_Agent_V1_AgentMessage()
+        hello.hello.agentVersion = configuration.agentVersion
+        hello.hello.highestSequence = handler.journal.window.highest
+        continuation.yield(hello)
+        continuation.yield(heartbeat())
+
+        return try await gateway.connect(
+            requestProducer: { writer in
+                for await message in outbox {
+                    try await writer.write(message)
+                }
+            },
+            onResponse: { response in
+                defer { continuation.finish() }
+                if case .failure(let error) = response.accepted { throw error }
+                accepted.value = true
+                metrics.setStreamConnected(true)
+                logger.info("connected to the coordinator")
+                return try await serve(response.messages, outbox: continuation)
+            }
+        )
+    }
+
+    private func serve(
+        _ messages: RPCAsyncSequence<Chom_Agent_V1_CoordinatorMessage, any Error>, outbox: Outbox
+    ) async throws -> ConnectionEnd {
+        let pendingKey = LockedBox<P256.Signing.PrivateKey?>(nil)
+        return try await withThrowingTaskGroup(of: ConnectionEnd?.self) { group in
+            group.addTask {
+                while true {
+                    try await Task.sleep(for: configuration.heartbeatInterval)
+                    outbox.yield(heartbeat())
+                }
+            }
+            group.addTask {
+                try await renewWhenDue(pendingKey: pendingKey, outbox: outbox)
+                return nil
+            }
+            let drops = control.drops
+            group.addTask {
+                await control.waitForShutdownOrDrop(after: drops)
+                try await control.waitUntilIdle()
+                return control.isShuttingDown ? .shutdown : .closed
+            }
+            group.addTask {
+                for try await message in messages {
+                    if let end = try await receive(message, pendingKey: pendingKey, outbox: outbox) { return end }
+                }
+                return .closed
+            }
+            defer { group.cancelAll() }
+            while let end = try await group.next() {
+                if let end { return end }
+            }
+            return .closed
+        }
+    }
+
+    /// Handles one coordinator message; non-nil ends the connection.
+    private func receive(
+        _ message: Chom_Agent_V1_CoordinatorMessage, pendingKey: LockedBox<P256.Signing.PrivateKey?>, outbox: Outbox
+    ) async throws -> ConnectionEnd? {
+        switch message.event {
+        case .envelope(let envelope):
+            // During shutdown the envelope stays unanswered: the coordinator re-sends it later.
+            guard control.beginWork() else { return .shutdown }
+            defer { control.endWork() }
+            await handler.handle(envelope) { outbox.yield($0) }
+            return nil
+        case .renewed(let renewed):
+            guard let key = pendingKey.value else { return nil }
+            guard renewed.error.isEmpty, !renewed.certificatePem.isEmpty else {
+                logger.warning("certificate renewal refused", metadata: [LogKey.error: "\(renewed.error.prefix(200))"])
+                return nil
+            }
+            do {
+                _ = try CertificateRenewal.validate(
+                    certificatePEM: renewed.certificatePem, key: key, identity: identity, now: clock.now())
+                try store.saveRenewal(privateKey: key, certificatePEM: renewed.certificatePem, previous: identity)
+            } catch {
+                logger.error("renewed certificate not usable", metadata: [LogKey.error: "\(error)"])
+                pendingKey.value = nil
+                return nil
+            }
+            logger.info("client certificate renewed; reconnecting with it")
+            return .renewed
+        case nil:
+            return nil
+        }
+    }
+
+    /// Sleeps until the renewal date, then asks for a certificate for a new key; asks again
+    /// after `renewalRetryInterval` while no usable answer came.
+    private func renewWhenDue(pendingKey: LockedBox<P256.Signing.PrivateKey?>, outbox: Outbox) async throws {
+        let due = CertificateRenewal.dueDate(for: identity.certificate, fraction: configuration.renewalFraction)
+        while true {
+            let wait = due.timeIntervalSince(clock.now())
+            if wait > 0 {
+                // Re-check at least hourly: the wall clock may jump.
+                try await Task.sleep(for: .milliseconds(Int64(min(wait, 3600) * 1000)))
+                continue
+            }
+            let (key, csrPEM) = try CertificateRenewal.makeRequest(agentID: identity.agentID)
+            pendingKey.value = key
+            var request = Chom_Agent_V1_AgentMessage()
+            request.renew.csrPem = csrPEM
+            outbox.yield(request)
+            logger.info("certificate renewal requested")
+            try await Task.sleep(for: configuration.renewalRetryInterval)
+        }
+    }
+
+    private func heartbeat() -> Chom_Agent_V1_AgentMessage {
+        var message = Chom_Agent_V1_AgentMessage()
+        message.heartbeat.facts = HostFactsReader.read(sitesRoot: configuration.sitesRoot)
+        message.heartbeat.capacity.maxSites = UInt32(clamping: configuration.maxSites)
+        message.heartbeat.capacity.hostedSites = UInt32(clamping: HostFactsReader.hostedSites(sitesRoot: configuration.sitesRoot))
+        return message
+    }
+}

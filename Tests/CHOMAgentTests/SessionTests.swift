@@ -1,0 +1,166 @@
+import CHOMAgent
+import CHOMCore
+import CHOMProtocol
+import Foundation
+import Synchronization
+import Testing
+import X509
+
+@Suite("Agent session over mutual TLS")
+struct SessionTests {
+    @Test("the agent connects with its certificate, deploys a signed task once and answers the replay from its journal")
+    func connectDeployReplay() async throws {
+        let coordinator = try FakeCoordinator()
+        try await Fixtures.withTemporaryDirectory { root in
+            var configuration = AgentConfiguration(
+                stateDirectory: root.appendingPathComponent("state"), sitesRoot: root.appendingPathComponent("sites"))
+            configuration.metricsPort = 0
+            configuration.reconnect.minimumDelay = .milliseconds(50)
+            try await coordinator.run { enrollPort, _ in
+                let identity = try await AgentRuntime.enroll(
+                    configuration: configuration, host: "localhost", port: enrollPort, token: coordinator.joinToken,
+                    caSHA256: coordinator.pin, logger: Fixtures.logger)
+                let runtime = AgentRuntime(configuration: configuration, logger: Fixtures.logger)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await runtime.run() }
+                    let gateway = coordinator.gateway
+
+                    let hello = try await gateway.waitFor { $0.event == .hello($0.hello) }
+                    #expect(hello.hello.agentVersion == configuration.agentVersion)
+                    let heartbeat = try await gateway.waitFor { $0.event == .heartbeat($0.heartbeat) }
+                    #expect(heartbeat.heartbeat.capacity.maxSites == 50)
+                    #expect(heartbeat.heartbeat.facts.cpuCount > 0)
+                    #expect(gateway.peers.withLock { $0 } == [identity.agentID.uuid])
+
+                    let artifact = try Fixtures.tarZst(["index.html": "live"])
+                    let task = Fixtures.deployTask(artifact: artifact)
+                    gateway.artifacts.withLock { $0[task.deploy.releaseID] = artifact }
+                    var message = Chom_Agent_V1_CoordinatorMessage()
+                    message.envelope = try EnvelopeSealer.seal(
+                        task: task, audience: identity.agentID, sequence: 1, ttl: 300, signer: coordinator.signer,
+                        now: Date())
+                    gateway.send(message)
+
+                    let accepted = try await gateway.waitFor { $0.accepted.taskID == task.taskID }
+                    #expect(accepted.accepted.sequence == 1)
+                    let result = try await gateway.waitFor { $0.result.taskID == task.taskID }
+                    #expect(result.result.outcome == .succeeded, "\(result.result.message)")
+                    let page = try String(
+                        contentsOfFile: result.result.releasePath + "/index.html", encoding: .utf8)
+                    #expect(page == "live")
+
+                    gateway.clearReceived()
+                    gateway.send(message)
+                    let replayed = try await gateway.waitFor { $0.result.taskID == task.taskID }
+                    #expect(replayed.result.outcome == .succeeded)
+                    #expect(runtime.executions(of: task.taskID) == 1)
+
+                    // A new stream: the coordinator re-seals the unfinished task with a new sequence.
+                    runtime.dropConnectionForTesting()
+                    let deadline = ContinuousClock.now + .seconds(10)
+                    while gateway.peers.withLock({ $0.count }) < 2, ContinuousClock.now < deadline {
+                        try await Task.sleep(for: .milliseconds(10))
+                    }
+                    #expect(gateway.peers.withLock { $0.count } == 2)
+                    let secondHello = try await gateway.waitFor { $0.event == .hello($0.hello) }
+                    #expect(secondHello.hello.highestSequence == 1)
+                    gateway.clearReceived()
+                    var resealed = Chom_Agent_V1_CoordinatorMessage()
+                    resealed.envelope = try EnvelopeSealer.seal(
+                        task: task, audience: identity.agentID, sequence: 2, ttl: 300, signer: coordinator.signer,
+                        now: Date())
+                    gateway.send(resealed)
+                    let answered = try await gateway.waitFor { $0.result.taskID == task.taskID }
+                    #expect(answered.result.outcome == .succeeded)
+                    #expect(runtime.executions(of: task.taskID) == 1)
+
+                    let port = try await runtime.waitForMetricsPort()
+                    #expect(port > 0)
+                    let text = runtime.metricsText()
+                    #expect(text.contains("chom_agent_stream_connected 1"))
+                    #expect(text.contains(#"chom_agent_envelope_refusals_total{reason="replayed"} 1"#))
+                    #expect(text.contains(#"chom_agent_tasks_total{kind="deploy",outcome="succeeded"} 1"#))
+
+                    runtime.beginGracefulShutdown()
+                    try await group.next()
+                }
+            }
+        }
+    }
+}
+
+extension SessionTests {
+    @Test("at 2/3 of its lifetime the certificate is renewed with a new key and the agent reconnects with it")
+    func renewal() async throws {
+        let coordinator = try FakeCoordinator()
+        try await Fixtures.withTemporaryDirectory { root in
+            var configuration = AgentConfiguration(
+                stateDirectory: root.appendingPathComponent("state"), sitesRoot: root.appendingPathComponent("sites"))
+            configuration.metricsPort = 0
+            try await coordinator.run { enrollPort, _ in
+                let identity = try await AgentRuntime.enroll(
+                    configuration: configuration, host: "127.0.0.1", port: enrollPort, token: coordinator.joinToken,
+                    caSHA256: coordinator.pin, logger: Fixtures.logger)
+                // The enrolled certificate lives an hour: 50 minutes later it is due.
+                let clock = ManualWallClock(Date().addingTimeInterval(50 * 60))
+                let runtime = AgentRuntime(configuration: configuration, logger: Fixtures.logger, clock: clock)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await runtime.run() }
+                    let gateway = coordinator.gateway
+                    _ = try await gateway.waitFor { $0.event == .renew($0.renew) }
+                    let deadline = ContinuousClock.now + .seconds(10)
+                    while gateway.peerSerials.withLock({ $0.count }) < 2, ContinuousClock.now < deadline {
+                        try await Task.sleep(for: .milliseconds(10))
+                    }
+                    let serials = gateway.peerSerials.withLock { $0 }
+                    #expect(serials.count == 2)
+                    #expect(Set(serials).count == serials.count)
+                    #expect(gateway.peers.withLock { $0 } == [identity.agentID.uuid, identity.agentID.uuid])
+
+                    let store = AgentIdentityStore(directory: configuration.identityDirectory)
+                    let renewed = try #require(try store.load())
+                    #expect(renewed.privateKeyPEM != identity.privateKeyPEM)
+                    #expect(renewed.certificatePEM != identity.certificatePEM)
+                    #expect(renewed.certificate.notValidAfter > identity.certificate.notValidAfter)
+                    #expect(runtime.metricsText().contains("chom_agent_reconnects_total 1"))
+                    runtime.beginGracefulShutdown()
+                    try await group.next()
+                }
+            }
+        }
+    }
+}
+
+extension SessionTests {
+    @Test("while the coordinator is away the agent retries with backoff, and stops promptly on shutdown")
+    func reconnects() async throws {
+        let coordinator = try FakeCoordinator()
+        try await Fixtures.withTemporaryDirectory { root in
+            var configuration = AgentConfiguration(
+                stateDirectory: root.appendingPathComponent("state"), sitesRoot: root.appendingPathComponent("sites"))
+            configuration.metricsPort = 0
+            configuration.reconnect.minimumDelay = .milliseconds(20)
+            configuration.reconnect.maximumDelay = .milliseconds(100)
+            try await coordinator.run { enrollPort, _ in
+                try await AgentRuntime.enroll(
+                    configuration: configuration, host: "127.0.0.1", port: enrollPort, token: coordinator.joinToken,
+                    caSHA256: coordinator.pin, logger: Fixtures.logger)
+            }
+            // The coordinator is gone now: every attempt is refused.
+            let runtime = AgentRuntime(configuration: configuration, logger: Fixtures.logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await runtime.run() }
+                let deadline = ContinuousClock.now + .seconds(10)
+                while !runtime.metricsText().contains("chom_agent_reconnects_total 3"), ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                #expect(runtime.metricsText().contains("chom_agent_reconnects_total 3"))
+                #expect(runtime.metricsText().contains("chom_agent_stream_connected 0"))
+                let stopping = ContinuousClock.now
+                runtime.beginGracefulShutdown()
+                try await group.next()
+                #expect(ContinuousClock.now - stopping < .seconds(2))
+            }
+        }
+    }
+}

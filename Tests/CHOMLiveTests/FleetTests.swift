@@ -1,0 +1,145 @@
+import CHOMAPI
+import CHOMArchive
+import CHOMAgent
+import CHOMCore
+import CHOMCoordinator
+import CHOMTesting
+import Foundation
+import Testing
+
+/// A coordinator and agents in process, over real mTLS on 127.0.0.1, against a real PostgreSQL.
+@Suite("Fleet: enrollment, connection and deploys end to end")
+struct FleetTests {
+    @Test("two agents enroll and connect; a deploy lands under current/ on the chosen agent and shows in metrics")
+    func deployEndToEnd() async throws {
+        try await TestCoordinator.with { coordinator in
+            try await TestAgent.with(coordinator: coordinator, name: "vps-a") { a in
+                try await TestAgent.with(coordinator: coordinator, name: "vps-b") { b in
+                    try await coordinator.waitOnline([a.agentID, b.agentID])
+                    let first = try await coordinator.client.createSite(domain: "one.test")
+                    let second = try await coordinator.client.createSite(domain: "two.test")
+                    #expect(Set([first.agentId, second.agentId]) == Set([a.agentID.description, b.agentID.description]))
+                    let agentOfFirst = first.agentId == a.agentID.description ? a : b
+
+                    let started = try await coordinator.deploy(site: "one.test", files: ["index.html": "<h1>one</h1>"])
+                    #expect(started.state == "queued" || started.state == "sent")
+                    let task = try await coordinator.waitForTask(started.id)
+                    #expect(task.state == "succeeded", "\(task.message ?? "")")
+                    let served = agentOfFirst.sitesRoot.appendingPathComponent("one.test/current/index.html")
+                    #expect(try String(contentsOf: served, encoding: .utf8) == "<h1>one</h1>")
+                    #expect(task.releasePath?.hasPrefix(agentOfFirst.sitesRoot.path) == true)
+                    let site = try await coordinator.client.site("one.test")
+                    #expect(site.state == "active")
+                    #expect(site.currentReleaseId == task.releaseId)
+                    #expect(agentOfFirst.runtime.executions(of: task.id) == 1)
+                    let metrics = agentOfFirst.runtime.metricsText()
+                    #expect(metrics.contains("chom_agent_tasks_total{kind=\"deploy\",outcome=\"succeeded\"} 1"), "\(metrics)")
+                    #expect(metrics.contains("chom_agent_site_last_deploy_timestamp_seconds{site=\"one.test\"}"))
+                    #expect(metrics.contains("chom_agent_stream_connected 1"))
+                    let coordinatorMetrics = coordinator.coordinator.metrics.exposition()
+                    #expect(coordinatorMetrics.contains("chom_coordinator_task_results_total{kind=\"deploy\",outcome=\"succeeded\"} 1"))
+                }
+            }
+        }
+    }
+
+    @Test("a deploy whose artifact was tampered with in storage fails and leaves the previous release live")
+    func tamperedArtifactFails() async throws {
+        try await TestCoordinator.with { coordinator in
+            try await TestAgent.with(coordinator: coordinator) { agent in
+                try await coordinator.waitOnline([agent.agentID])
+                _ = try await coordinator.client.createSite(domain: "safe.test")
+                let good = try await coordinator.waitForTask(
+                    try await coordinator.deploy(site: "safe.test", files: ["index.html": "v1"]).id)
+                #expect(good.state == "succeeded")
+                let source = try TemporaryDirectory.make(prefix: "chom-v2")
+                try Data("v2".utf8).write(to: source.appendingPathComponent("index.html"))
+                let release = try await coordinator.client.uploadRelease(
+                    site: "safe.test", archive: try TarZst.pack(directory: source))
+                // Storage corrupts a byte after the upload recorded its SHA-256.
+                try await TestDatabase.execute(
+                    "UPDATE release_chunks SET data = overlay(data placing '\\x00'::bytea from 20 for 1) WHERE release_id = '\(release.id)'",
+                    dataDirectory: coordinator.dataDirectory)
+                let started = try await coordinator.client.deploy(site: "safe.test", releaseID: release.id)
+                let bad = try await coordinator.waitForTask(started.id)
+                #expect(bad.state == "failed")
+                #expect(bad.message?.contains("failed at verify: sha256") == true, "\(bad.message ?? "")")
+                let current = agent.sitesRoot.appendingPathComponent("safe.test/current/index.html")
+                #expect(try String(contentsOf: current, encoding: .utf8) == "v1")
+                let site = try await coordinator.client.site("safe.test")
+                #expect(site.state == "deploy_failed")
+                #expect(site.currentReleaseId == good.releaseId)
+            }
+        }
+    }
+
+    @Test("a task queued while its agent is offline survives a coordinator restart and runs exactly once")
+    func restartDeliversExactlyOnce() async throws {
+        let data = try TemporaryDirectory.make(prefix: "chom-restart")
+        let agentState = try TemporaryDirectory.make(prefix: "chom-agent-r")
+        // The agent keeps the ports it enrolled with, so every coordinator here uses the same ones.
+        let agentsPort = try FreePort.next(), enrollPort = try FreePort.next()
+        let samePorts: (inout CoordinatorConfiguration) -> Void = {
+            $0.grpc.port = agentsPort
+            $0.grpc.enrollPort = enrollPort
+        }
+        // 1. Enroll an agent and place a site on it; then stop the agent.
+        let siteDomain = "restart.test"
+        try await TestCoordinator.with(dataDirectory: data, configure: samePorts) { coordinator in
+            try await TestAgent.with(coordinator: coordinator, stateDirectory: agentState) { agent in
+                try await coordinator.waitOnline([agent.agentID])
+                _ = try await coordinator.client.createSite(domain: siteDomain)
+            }
+        }
+        // 2. With the agent gone, queue a deploy; stop the coordinator with it queued.
+        let taskID = try await TestCoordinator.with(dataDirectory: data, configure: samePorts) { coordinator in
+            let task = try await coordinator.deploy(site: siteDomain, files: ["index.html": "after restart"])
+            try await Task.sleep(for: .milliseconds(600))
+            let still = try await coordinator.client.task(id: task.id)
+            #expect(still.state == "queued")
+            return task.id
+        }
+        // 3. A new coordinator on the same data (and the same PostgreSQL cluster) and the agent back.
+        try await TestCoordinator.with(dataDirectory: data, configure: samePorts) { coordinator in
+            try await TestAgent.with(coordinator: coordinator, stateDirectory: agentState) { agent in
+                let task = try await coordinator.waitForTask(taskID)
+                #expect(task.state == "succeeded", "\(task.message ?? "")")
+                #expect(task.attempts == 1)
+                #expect(agent.runtime.executions(of: taskID) == 1)
+                let served = agent.sitesRoot.appendingPathComponent("\(siteDomain)/current/index.html")
+                #expect(try String(contentsOf: served, encoding: .utf8) == "after restart")
+                let releases = try FileManager.default.contentsOfDirectory(
+                    atPath: agent.sitesRoot.appendingPathComponent("\(siteDomain)/releases").path)
+                #expect(releases.count == 1)
+            }
+        }
+    }
+
+    @Test("an envelope re-sent after its result was lost is answered from the journal, not executed again")
+    func replayIsNotExecuted() async throws {
+        let data = try TemporaryDirectory.make(prefix: "chom-replay")
+        try await TestCoordinator.with(dataDirectory: data) { coordinator in
+            try await TestAgent.with(coordinator: coordinator) { agent in
+                try await coordinator.waitOnline([agent.agentID])
+                _ = try await coordinator.client.createSite(domain: "replay.test")
+                let done = try await coordinator.waitForTask(
+                    try await coordinator.deploy(site: "replay.test", files: ["index.html": "once"]).id)
+                #expect(done.state == "succeeded")
+                // Pretend the result never arrived: the coordinator re-sends the same sealed
+                // envelope (same sequence) on the agent's next stream.
+                try await TestDatabase.execute(
+                    "UPDATE tasks SET state = 'sent', finished_at = NULL WHERE id = '\(done.id)'",
+                    dataDirectory: data)
+                try await TestDatabase.execute(
+                    "UPDATE agents SET state = 'offline' WHERE id = '\(agent.agentID)'", dataDirectory: data)
+                agent.runtime.dropConnectionForTesting()
+                let again = try await coordinator.waitForTask(done.id)
+                #expect(again.state == "succeeded")
+                #expect(again.attempts == 2)
+                #expect(agent.runtime.executions(of: done.id) == 1)
+                let metrics = agent.runtime.metricsText()
+                #expect(metrics.contains("chom_agent_envelope_refusals_total{reason=\"replayed\"} 1"), "\(metrics)")
+            }
+        }
+    }
+}

@@ -39,6 +39,24 @@ package struct TestCoordinator: Sendable {
         configuration.agents.offlineGraceSeconds = 5
         configuration.dispatch.pollIntervalSeconds = 0.5
         configure(&configuration)
+        // A restarted coordinator on fixed ports may find them not yet released: retry binding briefly.
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await run(configuration, directory: directory, clock: clock, logger: logger, body)
+            } catch let error as CHOMError where error.code == .unavailable && error.message.contains("bind")
+                && attempt < 25
+            {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+    }
+
+    private static func run<Result: Sendable>(
+        _ configuration: CoordinatorConfiguration, directory: URL, clock: any WallClock, logger: Logger,
+        _ body: (TestCoordinator) async throws -> Result
+    ) async throws -> Result {
         let coordinator = Coordinator(configuration: configuration, logger: logger, clock: clock)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await coordinator.run() }

@@ -38,6 +38,36 @@ struct FleetTests {
                     #expect(metrics.contains("chom_agent_stream_connected 1"))
                     let coordinatorMetrics = coordinator.coordinator.metrics.exposition()
                     #expect(coordinatorMetrics.contains("chom_coordinator_task_results_total{kind=\"deploy\",outcome=\"succeeded\"} 1"))
+
+                    // Prometheus service discovery lists both agents where they serve /metrics.
+                    let discovery = try await TestHTTP.request(
+                        "GET", coordinator.apiURL.appending(path: "/v1/discovery/prometheus"),
+                        token: coordinator.bootstrapToken)
+                    for agent in [a, b] {
+                        #expect(discovery.text.contains("127.0.0.1:\(agent.runtime.metricsPort)"), "\(discovery.text)")
+                        #expect(discovery.text.contains(agent.agentID.description))
+                    }
+
+                    // A tar.gz made by GNU tar deploys too.
+                    let source = try TemporaryDirectory.make(prefix: "chom-gz")
+                    try FileManager.default.createDirectory(
+                        at: source.appendingPathComponent("public"), withIntermediateDirectories: true)
+                    try Data("gz".utf8).write(to: source.appendingPathComponent("public/index.html"))
+                    let tar = Process()
+                    tar.executableURL = URL(fileURLWithPath: "/bin/tar")
+                    tar.arguments = ["-czf", source.appendingPathComponent("site.tar.gz").path, "-C",
+                                     source.appendingPathComponent("public").path, "."]
+                    try tar.run()
+                    tar.waitUntilExit()
+                    let gzRelease = try await coordinator.client.uploadRelease(
+                        site: "two.test", archive: try Data(contentsOf: source.appendingPathComponent("site.tar.gz")))
+                    #expect(gzRelease.format == "tar.gz")
+                    let gzTask = try await coordinator.waitForTask(
+                        try await coordinator.client.deploy(site: "two.test", releaseID: gzRelease.id).id)
+                    #expect(gzTask.state == "succeeded", "\(gzTask.message ?? "")")
+                    let agentOfSecond = agentOfFirst.agentID == a.agentID ? b : a
+                    let gzServed = agentOfSecond.sitesRoot.appendingPathComponent("two.test/current/index.html")
+                    #expect(try String(contentsOf: gzServed, encoding: .utf8) == "gz")
                 }
             }
         }
@@ -111,6 +141,32 @@ struct FleetTests {
                 let releases = try FileManager.default.contentsOfDirectory(
                     atPath: agent.sitesRoot.appendingPathComponent("\(siteDomain)/releases").path)
                 #expect(releases.count == 1)
+            }
+        }
+    }
+
+    @Test("a task that used up its delivery attempts is failed with the reason, never executed or dropped")
+    func deliveryLimit() async throws {
+        try await TestCoordinator.with { coordinator in
+            let agentState = try TemporaryDirectory.make(prefix: "chom-agent-limit")
+            let agentID = try await TestAgent.with(coordinator: coordinator, stateDirectory: agentState) { agent in
+                try await coordinator.waitOnline([agent.agentID])
+                _ = try await coordinator.client.createSite(domain: "limit.test")
+                return agent.agentID
+            }
+            try await coordinator.eventually("agent offline after its stream closed") {
+                try await coordinator.client.agent(id: agentID.description).state == "offline"
+            }
+            let queued = try await coordinator.deploy(site: "limit.test", files: ["index.html": "never"])
+            try await TestDatabase.execute(
+                "UPDATE tasks SET attempts = max_attempts WHERE id = '\(queued.id)'", dataDirectory: coordinator.dataDirectory)
+            try await TestAgent.with(coordinator: coordinator, stateDirectory: agentState) { agent in
+                let task = try await coordinator.waitForTask(queued.id)
+                #expect(task.state == "failed")
+                #expect(task.message?.contains("delivery limit") == true, "\(task.message ?? "")")
+                #expect(agent.runtime.executions(of: queued.id) == 0)
+                let site = try await coordinator.client.site("limit.test")
+                #expect(site.state == "deploy_failed")
             }
         }
     }

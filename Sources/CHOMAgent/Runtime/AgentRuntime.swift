@@ -65,12 +65,15 @@ package final class AgentRuntime: Service, Sendable {
         } catch {
             throw CHOMError(.configuration, "cannot create the sites root \(configuration.sitesRoot.path)", underlying: error)
         }
-        let session = AgentSession(
-            configuration: configuration, store: store, journal: journal, metrics: metrics, ledger: ledger,
-            control: control, clock: clock, logger: logger)
         let metricsServer = self.metricsServer
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await metricsServer.run() }
+            // The session tells the coordinator where /metrics is, so bind it first.
+            var sessionConfiguration = configuration
+            sessionConfiguration.metricsPort = try await waitForMetricsPort()
+            let session = AgentSession(
+                configuration: sessionConfiguration, store: store, journal: journal, metrics: metrics, ledger: ledger,
+                control: control, clock: clock, logger: logger)
             group.addTask { try await session.run() }
             // Either ending (shutdown, or an error) stops the other.
             defer { group.cancelAll() }

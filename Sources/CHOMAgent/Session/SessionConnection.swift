@@ -39,6 +39,7 @@ struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sen
         var hello = Chom_Agent_V1_AgentMessage()
         hello.hello.agentVersion = configuration.agentVersion
         hello.hello.highestSequence = handler.journal.window.highest
+        hello.hello.metricsAddress = "\(configuration.metricsHost):\(configuration.metricsPort)"
         continuation.yield(hello)
         continuation.yield(heartbeat())
 

@@ -18,10 +18,12 @@ package struct ReleaseRepository: Sendable {
         let logger: Logger
         var pending: [UInt8] = []
         var index = 0
+        var format: String
 
-        init(connection: PostgresConnection, releaseID: ReleaseID, logger: Logger) {
+        init(connection: PostgresConnection, releaseID: ReleaseID, format: String, logger: Logger) {
             self.connection = connection
             self.releaseID = releaseID
+            self.format = format
             self.logger = logger
         }
 
@@ -37,6 +39,7 @@ package struct ReleaseRepository: Sendable {
         package func setFormat(_ format: String) async throws {
             try await connection.query(
                 "UPDATE releases SET format = \(format) WHERE id = \(releaseID.uuid)", logger: logger)
+            self.format = format
         }
 
         func finish() async throws {
@@ -63,12 +66,13 @@ package struct ReleaseRepository: Sendable {
                 INSERT INTO releases (id, site_id, sha256, size_bytes, format, created_at)
                 VALUES (\(id.uuid), \(siteID.uuid), '', 0, \(format), \(now))
                 """, logger: logger)
-            let writer = ChunkWriter(connection: connection, releaseID: id, logger: logger)
+            let writer = ChunkWriter(connection: connection, releaseID: id, format: format, logger: logger)
             let (sha256, size) = try await write(writer)
             try await writer.finish()
             try await connection.query(
                 "UPDATE releases SET sha256 = \(sha256), size_bytes = \(size) WHERE id = \(id.uuid)", logger: logger)
-            return ReleaseRecord(id: id, siteID: siteID, sha256: sha256, sizeBytes: size, format: format, createdAt: now)
+            return ReleaseRecord(
+                id: id, siteID: siteID, sha256: sha256, sizeBytes: size, format: writer.format, createdAt: now)
         }
     }
 

@@ -76,8 +76,10 @@ for n in 1 2 3 4 5 6; do
   "$bin/chom" sites create --domain "$domain" >/dev/null
   mkdir -p "$dir/src/$domain/public"
   printf '<h1>Hello from %s</h1>\n' "$domain" >"$dir/src/$domain/public/index.html"
+  started=$(date +%s%N)
   "$bin/chom" sites deploy "$domain" --dir "$dir/src/$domain/public" --output json >"$dir/deploy-$n.json"
-  echo "deployed $domain -> $(json "d['releasePath']" <"$dir/deploy-$n.json")"
+  elapsed=$((($(date +%s%N) - started) / 1000000))
+  echo "deployed $domain in ${elapsed} ms (pack, upload, seal, dispatch, fetch, verify, extract, switch, report) -> $(json "d['releasePath']" <"$dir/deploy-$n.json")"
 done
 
 echo "== fleet"
@@ -88,6 +90,11 @@ for n in 1 2 3 4 5 6; do
 done
 echo "all six sites' current releases hold their content"
 curl -fsS "http://127.0.0.1:$((base + 1001))/metrics" | grep -E "^chom_agent_(tasks_total|stream_connected)" || true
+sleep 2
+for i in 1 2 3; do
+  pid=${pids[$i]}
+  echo "demo-agent-$i resident memory: $(awk '/VmRSS/ {print $2, $3}' "/proc/$pid/status")"
+done
 
 if [ "$once" = 1 ]; then
   echo "== --once: stopping"

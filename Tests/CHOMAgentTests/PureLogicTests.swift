@@ -39,16 +39,18 @@ struct PureLogicTests {
         #expect(backoff.ceiling == .milliseconds(200))
     }
 
-    @Test("renewal is due at 2/3 of the certificate's lifetime")
-    func renewalDue() throws {
-        let ca = try FleetCA.create(commonName: "CA", now: Date(timeIntervalSince1970: 1_800_000_000))
+    @Test("renewal is due at 2/3 of the certificate's lifetime from issuance, not counting the skew backdating",
+          arguments: [(2700.0, 1800.0), (60.0, 40.0), (3.0, 2.0)])
+    func renewalDue(validity: Double, dueAfter: Double) throws {
+        let issued = Date(timeIntervalSince1970: 1_800_000_000)
+        let ca = try FleetCA.create(commonName: "CA", now: issued)
         let key = AgentKeyPair.generate()
         let certificate = try ca.issueAgentCertificate(
-            csr: AgentKeyPair.makeCSR(privateKey: key, commonName: "a"), agentID: UUID(),
-            now: Date(timeIntervalSince1970: 1_800_000_000), validity: 2700)
-        // notBefore = now - 300 s (clock skew allowance), lifetime 3000 s → due 2000 s after notBefore.
+            csr: AgentKeyPair.makeCSR(privateKey: key, commonName: "a"), agentID: UUID(), now: issued,
+            validity: validity)
+        // notBefore = issued - 300 s (clock skew allowance); the lifetime counted runs from `issued`.
         let due = CertificateRenewal.dueDate(for: certificate, fraction: 2.0 / 3.0)
-        #expect(due == Date(timeIntervalSince1970: 1_800_000_000 - 300 + 2000))
+        #expect(abs(due.timeIntervalSince(issued) - dueAfter) < 0.001)
     }
 
     @Test("meminfo and loadavg parse")

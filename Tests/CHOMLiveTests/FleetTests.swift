@@ -6,6 +6,7 @@ import CHOMCoordinator
 import CHOMTesting
 import Foundation
 import Testing
+import X509
 
 /// A coordinator and agents in process, over real mTLS on 127.0.0.1, against a real PostgreSQL.
 @Suite("Fleet: enrollment, connection and deploys end to end")
@@ -141,6 +142,32 @@ struct FleetTests {
                 let releases = try FileManager.default.contentsOfDirectory(
                     atPath: agent.sitesRoot.appendingPathComponent("\(siteDomain)/releases").path)
                 #expect(releases.count == 1)
+            }
+        }
+    }
+
+    @Test("the agent renews its certificate over the stream at 2/3 of its lifetime and keeps working with the new one")
+    func certificateRenewal() async throws {
+        try await TestCoordinator.with(configure: { $0.agents.certificateLifetimeSeconds = 6 }) { coordinator in
+            try await TestAgent.with(coordinator: coordinator) { agent in
+                try await coordinator.waitOnline([agent.agentID])
+                let store = AgentIdentityStore(directory: agent.runtime.configuration.identityDirectory)
+                let first = try #require(try store.load())
+                try await coordinator.eventually("a renewed certificate", timeout: .seconds(20)) {
+                    let current = try store.load()
+                    return current?.certificatePEM != first.certificatePEM
+                }
+                let renewed = try #require(try store.load())
+                #expect(renewed.privateKeyPEM != first.privateKeyPEM)
+                #expect(renewed.certificate.notValidAfter > first.certificate.notValidAfter)
+                #expect(renewed.agentID == first.agentID)
+                // The stream that uses the new certificate still carries work.
+                _ = try await coordinator.client.createSite(domain: "renewed.test")
+                let task = try await coordinator.waitForTask(
+                    try await coordinator.deploy(site: "renewed.test", files: ["index.html": "renewed"]).id)
+                #expect(task.state == "succeeded", "\(task.message ?? "")")
+                let reconnects = agent.runtime.metricsText()
+                #expect(reconnects.contains("chom_agent_reconnects_total"), "\(reconnects)")
             }
         }
     }

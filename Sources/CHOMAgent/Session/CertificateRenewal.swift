@@ -7,10 +7,14 @@ package import X509
 /// When and how the agent renews its client certificate: at a fraction of its lifetime (2/3 by
 /// default), with a new key generated locally, over the Connect stream.
 package enum CertificateRenewal {
-    /// `notBefore + fraction × (notAfter − notBefore)`.
+    /// `issued + fraction × (notAfter − issued)`, where `issued` is `notBefore` plus the fleet
+    /// CA's clock-skew backdating (certificates are valid from a little before they were issued;
+    /// counting that slack as lifetime would make short-lived certificates due at once).
     package static func dueDate(for certificate: Certificate, fraction: Double) -> Date {
-        let lifetime = certificate.notValidAfter.timeIntervalSince(certificate.notValidBefore)
-        return certificate.notValidBefore.addingTimeInterval(lifetime * min(max(fraction, 0), 1))
+        var issued = certificate.notValidBefore.addingTimeInterval(FleetCA.clockSkewAllowance)
+        if issued >= certificate.notValidAfter { issued = certificate.notValidBefore }
+        let lifetime = certificate.notValidAfter.timeIntervalSince(issued)
+        return issued.addingTimeInterval(lifetime * min(max(fraction, 0), 1))
     }
 
     /// A fresh key and the PEM CSR for it.

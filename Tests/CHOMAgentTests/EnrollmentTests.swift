@@ -11,7 +11,7 @@ struct EnrollmentTests {
     func configuration(_ root: URL) -> AgentConfiguration {
         var configuration = AgentConfiguration(
             stateDirectory: root.appendingPathComponent("state"), sitesRoot: root.appendingPathComponent("sites"))
-        configuration.enrollTimeout = .seconds(5)
+        configuration.enrollTimeout = .seconds(20)
         return configuration
     }
 

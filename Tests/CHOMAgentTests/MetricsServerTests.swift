@@ -21,7 +21,8 @@ struct MetricsServerTests {
         let server = MetricsServer(host: "127.0.0.1", port: 0, logger: Fixtures.logger) { metrics.render() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
-            let deadline = ContinuousClock.now + .seconds(5)
+            // Generous: the whole suite starts at once on two cores.
+            let deadline = ContinuousClock.now + .seconds(30)
             while server.boundPort == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
             let port = try #require(server.boundPort)
             #expect(port > 0)

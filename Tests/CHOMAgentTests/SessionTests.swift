@@ -159,7 +159,8 @@ extension SessionTests {
                 let stopping = ContinuousClock.now
                 runtime.beginGracefulShutdown()
                 try await group.next()
-                #expect(ContinuousClock.now - stopping < .seconds(2))
+                // A hang guard, not a speed goal: the suite shares two cores.
+                #expect(ContinuousClock.now - stopping < .seconds(15))
             }
         }
     }

@@ -97,7 +97,7 @@ package final class AgentRuntime: Service, Sendable {
     package var metricsPort: Int { metricsServer.boundPort ?? 0 }
 
     /// Waits until the metrics server is bound and returns its port.
-    package func waitForMetricsPort(timeout: Duration = .seconds(10)) async throws -> Int {
+    package func waitForMetricsPort(timeout: Duration = .seconds(30)) async throws -> Int {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let port = metricsServer.boundPort { return port }

@@ -141,7 +141,11 @@ package final class Coordinator: Service, Sendable {
                     apiPort.continuation.finish()
                 },
                 logger: logger)
-            group.addTask { try await app.run() }
+            let appStopped = AsyncStream<Void>.makeStream()
+            group.addTask {
+                defer { appStopped.continuation.finish() }
+                try await app.run()
+            }
             var boundAPIPort = 0
             for await port in apiPort.stream { boundAPIPort = port }
             group.addTask { try await self.housekeeping(store: store, connections: connections) }
@@ -164,6 +168,14 @@ package final class Coordinator: Service, Sendable {
             logger.info("coordinator shutting down")
             agentServer.beginGracefulShutdown()
             enrollServer.beginGracefulShutdown()
+            // The admin API drains by itself on graceful shutdown; give it that moment, then
+            // cancel the rest (agent streams never end on their own).
+            await withTaskGroup(of: Void.self) { wait in
+                wait.addTask { for await _ in appStopped.stream {} }
+                wait.addTask { try? await Task.sleep(for: .seconds(5)) }
+                await wait.next()
+                wait.cancelAll()
+            }
             group.cancelAll()
         }
     }

@@ -1,3 +1,4 @@
+import CHOMAPI
 import CHOMCoordinator
 import CHOMTesting
 import Foundation
@@ -32,6 +33,44 @@ struct AdminAPITests {
                 #expect(problem["status"] as? Int == status)
                 #expect((problem["detail"] as? String ?? "").contains(detail), "\(method) \(path): \(reply.text)")
             }
+        }
+    }
+
+    @Test("release uploads: over the size cap is 413, a non-archive is 400, and neither leaves a release behind")
+    func releaseUploadLimits() async throws {
+        try await TestCoordinator.with(configure: { $0.api.maxBodyBytes = 4096 }) { coordinator in
+            // A site needs an online agent to be placed: register one straight in the database.
+            try await TestDatabase.execute(
+                """
+                INSERT INTO agents (id, name, state, certificate_serial, certificate_not_after, enrolled_at)
+                VALUES ('00000000-0000-4000-8000-00000000000a', 'db-agent', 'online', '01', now() + interval '1 day', now());
+                """, dataDirectory: coordinator.dataDirectory)
+            let site = try await coordinator.client.createSite(domain: "upload.test")
+            let url = coordinator.apiURL.appending(path: "/v1/sites/upload.test/releases")
+            var big = Data([0x28, 0xB5, 0x2F, 0xFD])
+            big.append(Data(repeating: 1, count: 8192))
+            let tooBig = try await TestHTTP.request(
+                "POST", url, token: coordinator.bootstrapToken, body: big, contentType: "application/zstd")
+            #expect(tooBig.status == 413, "\(tooBig.text)")
+            #expect(tooBig.headers["content-type"] == "application/problem+json")
+            let notArchive = try await TestHTTP.request(
+                "POST", url, token: coordinator.bootstrapToken, body: Data("hello".utf8), contentType: "application/zstd")
+            #expect(notArchive.status == 400, "\(notArchive.text)")
+            #expect(notArchive.text.contains("tar.zst or tar.gz"))
+            let empty = try await TestHTTP.request(
+                "POST", url, token: coordinator.bootstrapToken, body: Data(), contentType: "application/zstd")
+            #expect(empty.status == 400, "\(empty.text)")
+            let unknownSite = try await TestHTTP.request(
+                "POST", coordinator.apiURL.appending(path: "/v1/sites/nope.test/releases"),
+                token: coordinator.bootstrapToken, body: Data("x".utf8), contentType: "application/zstd")
+            #expect(unknownSite.status == 404)
+            let deployMissing = try await TestHTTP.request(
+                "POST", coordinator.apiURL.appending(path: "/v1/sites/upload.test/deploy"),
+                token: coordinator.bootstrapToken, body: Data("{\"releaseId\":\"\(UUID())\"}".utf8))
+            #expect(deployMissing.status == 404)
+            #expect(site.state == "created")
+            let count = try await TestDatabase.count("SELECT count(*) FROM releases", dataDirectory: coordinator.dataDirectory)
+            #expect(count == 0)
         }
     }
 

@@ -151,6 +151,8 @@ struct FleetTests {
         try await TestCoordinator.with(configure: { $0.agents.certificateLifetimeSeconds = 6 }) { coordinator in
             try await TestAgent.with(coordinator: coordinator) { agent in
                 try await coordinator.waitOnline([agent.agentID])
+                // Placed now: the agent flaps offline for a moment at every renewal (its stream is replaced).
+                _ = try await coordinator.client.createSite(domain: "renewed.test")
                 let store = AgentIdentityStore(directory: agent.runtime.configuration.identityDirectory)
                 let first = try #require(try store.load())
                 try await coordinator.eventually("a renewed certificate", timeout: .seconds(20)) {
@@ -162,7 +164,6 @@ struct FleetTests {
                 #expect(renewed.certificate.notValidAfter > first.certificate.notValidAfter)
                 #expect(renewed.agentID == first.agentID)
                 // The stream that uses the new certificate still carries work.
-                _ = try await coordinator.client.createSite(domain: "renewed.test")
                 let task = try await coordinator.waitForTask(
                     try await coordinator.deploy(site: "renewed.test", files: ["index.html": "renewed"]).id)
                 #expect(task.state == "succeeded", "\(task.message ?? "")")

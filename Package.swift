@@ -189,7 +189,10 @@ let package = Package(
             name: "CHOMStoreTests",
             dependencies: ["CHOMStore", "CHOMTesting", .product(name: "PostgresNIO", package: "postgres-nio")], swiftSettings: upcoming),
         .testTarget(
-            name: "CHOMCoordinatorTests", dependencies: ["CHOMCoordinator", "CHOMScheduler", "CHOMCore"],
+            name: "CHOMCoordinatorTests",
+            dependencies: [
+                "CHOMCoordinator", "CHOMScheduler", "CHOMCore", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: upcoming
         ),
         .testTarget(

@@ -14,9 +14,15 @@ if [ "${CHOM_SKIP_GENERATED_CHECK:-0}" = 1 ]; then
 else
   Protocol/check-generated.sh
 fi
+step_started=$SECONDS
 echo "== build"
 swift build --build-tests 2>&1 | { grep -vE "^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Linking|Applying|Wrapping)" || true; }
+echo "build took $((SECONDS - step_started)) s"
+step_started=$SECONDS
 echo "== swift test"
 swift test --skip-build 2>&1 | { grep -vE "(Test|Suite) .* started" || true; }
+echo "swift test took $((SECONDS - step_started)) s"
+step_started=$SECONDS
 echo "== process-level: demo --once"
 scripts/demo.sh --once
+echo "demo took $((SECONDS - step_started)) s; the whole suite $SECONDS s"

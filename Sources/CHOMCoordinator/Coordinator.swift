@@ -2,14 +2,14 @@ package import CHOMCore
 import CHOMProtocol
 import CHOMStore
 import CHOMTransport
-package import Foundation
+import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Hummingbird
 package import Logging
 import NIOCore
 import PostgresNIO
-package import ServiceLifecycle
+import ServiceLifecycle
 import Synchronization
 
 /// The coordinator: PostgreSQL (embedded unless a URL is configured), migrations, keys,

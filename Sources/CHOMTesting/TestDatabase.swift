@@ -14,7 +14,7 @@ package enum TestDatabase {
 
     package static func execute(_ sql: String, dataDirectory: URL) async throws {
         try await withClient(dataDirectory: dataDirectory) { client in
-            try await client.query(PostgresQuery(unsafeSQL: sql))
+            _ = try await client.query(PostgresQuery(unsafeSQL: sql))
         }
     }
 

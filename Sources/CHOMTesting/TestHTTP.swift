@@ -1,6 +1,6 @@
 package import Foundation
 #if canImport(FoundationNetworking)
-package import FoundationNetworking
+import FoundationNetworking
 #endif
 
 /// Raw HTTP for tests that check status codes and bodies byte for byte.

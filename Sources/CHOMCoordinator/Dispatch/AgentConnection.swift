@@ -35,10 +35,6 @@ actor AgentConnections {
         }
     }
 
-    func isCurrent(_ connection: AgentConnection) -> Bool {
-        connections[connection.agentID]?.connectionID == connection.connectionID
-    }
-
     /// Tells the agent's dispatcher that it has new work.
     func wake(_ agentID: AgentID) {
         connections[agentID]?.wake.signal()

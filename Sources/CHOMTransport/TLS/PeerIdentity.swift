@@ -21,9 +21,4 @@ package struct PeerIdentity: Sendable {
         self.notAfter = certificate.notValidAfter
         self.remoteAddress = context.remotePeer
     }
-
-    /// The remote address of any call, for enrollment records.
-    package static func remoteAddress(of context: ServerContext) -> String {
-        context.remotePeer
-    }
 }

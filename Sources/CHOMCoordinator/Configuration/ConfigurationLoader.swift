@@ -1,5 +1,5 @@
 import CHOMCore
-package import Foundation
+import Foundation
 
 /// Builds the configuration: defaults, then the JSON file, then environment variables,
 /// then flags (the executable applies flags last). Unknown keys in the file are errors.

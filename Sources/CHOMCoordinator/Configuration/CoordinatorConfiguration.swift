@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 
 /// Everything the coordinator can be configured with, with the defaults of
 /// `coordinator-config/coordinator.json`. Parsing lives in `ConfigurationLoader`.

@@ -1,6 +1,6 @@
 package import CHOMCore
 import Crypto
-package import Foundation
+import Foundation
 
 /// A join token as handed to an operator once: `chomjoin_<token id, 32 hex>_<secret, 64 hex>`.
 /// The prefix lets secret scanners recognise it; only SHA-256 of the secret is stored.

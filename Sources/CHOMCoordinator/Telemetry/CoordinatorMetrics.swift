@@ -13,14 +13,14 @@ package final class CoordinatorMetrics: Sendable {
     func taskDispatched(kind: String) {
         registry.makeCounter(
             descriptor: MetricNameDescriptor(
-                metricName: MetricName.coordinatorTasksDispatched, helpText: "Envelopes sent to agents"),
+                metricName: MetricName.coordinatorTasksDispatched, unitName: "", helpText: "Envelopes sent to agents"),
             labels: [("kind", kind)]
         ).increment()
     }
 
     func taskFinished(kind: String, outcome: String) {
         registry.makeCounter(
-            descriptor: MetricNameDescriptor(metricName: MetricName.coordinatorTaskResults, helpText: "Task outcomes"),
+            descriptor: MetricNameDescriptor(metricName: MetricName.coordinatorTaskResults, unitName: "", helpText: "Task outcomes"),
             labels: [("kind", kind), ("outcome", outcome)]
         ).increment()
     }
@@ -28,7 +28,7 @@ package final class CoordinatorMetrics: Sendable {
     func httpRequest(method: String, route: String, status: Int) {
         registry.makeCounter(
             descriptor: MetricNameDescriptor(
-                metricName: MetricName.coordinatorHTTPRequests, helpText: "Admin API requests"),
+                metricName: MetricName.coordinatorHTTPRequests, unitName: "", helpText: "Admin API requests"),
             labels: [("method", method), ("route", route), ("status", String(status))]
         ).increment()
     }
@@ -36,14 +36,14 @@ package final class CoordinatorMetrics: Sendable {
     func set(streams: Int) {
         registry.makeGauge(
             descriptor: MetricNameDescriptor(
-                metricName: MetricName.coordinatorStreams, helpText: "Agent streams held by this replica")
+                metricName: MetricName.coordinatorStreams, unitName: "", helpText: "Agent streams held by this replica")
         ).set(Double(streams))
     }
 
     func set(agents: [AgentState: Int]) {
         for state in AgentState.allCases {
             registry.makeGauge(
-                descriptor: MetricNameDescriptor(metricName: MetricName.coordinatorAgents, helpText: "Agents by state"),
+                descriptor: MetricNameDescriptor(metricName: MetricName.coordinatorAgents, unitName: "", helpText: "Agents by state"),
                 labels: [("state", state.rawValue)]
             ).set(Double(agents[state] ?? 0))
         }
@@ -53,7 +53,7 @@ package final class CoordinatorMetrics: Sendable {
         for state in TaskState.allCases {
             registry.makeGauge(
                 descriptor: MetricNameDescriptor(
-                    metricName: MetricName.coordinatorTasksQueued, helpText: "Tasks in the durable queue by state"),
+                    metricName: MetricName.coordinatorTasksQueued, unitName: "", helpText: "Tasks in the durable queue by state"),
                 labels: [("state", state.rawValue)]
             ).set(Double(tasks[state] ?? 0))
         }

@@ -1,0 +1,73 @@
+import Foundation
+
+/// Everything one site's nginx server block is rendered from. Values are untrusted until
+/// ``validate()`` (which ``NginxSiteConfig/render(_:configuration:)`` always calls) passes.
+package struct SiteSpec: Sendable, Equatable {
+    package enum Kind: Sendable, Equatable {
+        /// nginx serves the release's public directory.
+        case `static`
+        /// A php-fpm pool per site, reached on its Unix socket.
+        case php(socketPath: String)
+        /// nginx reverse-proxies to the site's process on 127.0.0.1:`port`.
+        case app(port: Int)
+    }
+
+    /// A custom certificate delivered in the task, already written to disk.
+    package struct TLS: Sendable, Equatable {
+        /// PEM chain, leaf first.
+        package var certificatePath: String
+        package var keyPath: String
+
+        package init(certificatePath: String, keyPath: String) {
+            self.certificatePath = certificatePath
+            self.keyPath = keyPath
+        }
+    }
+
+    /// The primary name, first in `server_name`.
+    package var domain: String
+    package var aliases: [String]
+    package var kind: Kind
+    /// The document root, `<site>/current/public`: nginx resolves the `current` symlink per
+    /// request, so a switch needs no reload.
+    package var root: String
+    package var accessLog: String
+    package var errorLog: String
+    package var tls: TLS?
+    /// Every request answers 503 with `maintenancePage`.
+    package var suspended: Bool
+    /// An HTML file served (with status 503) while the site is suspended.
+    package var maintenancePage: String
+
+    package init(
+        domain: String, aliases: [String] = [], kind: Kind, root: String, accessLog: String, errorLog: String,
+        tls: TLS? = nil, suspended: Bool = false, maintenancePage: String
+    ) {
+        self.domain = domain
+        self.aliases = aliases
+        self.kind = kind
+        self.root = root
+        self.accessLog = accessLog
+        self.errorLog = errorLog
+        self.tls = tls
+        self.suspended = suspended
+        self.maintenancePage = maintenancePage
+    }
+
+    /// Paths from the site's tree: `current/public` as root, `logs/access.log` and `logs/error.log`.
+    package init(
+        domain: String, aliases: [String] = [], kind: Kind, layout: SiteLayout, tls: TLS? = nil,
+        suspended: Bool = false, maintenancePage: String
+    ) {
+        let logs = layout.site.appendingPathComponent("logs", isDirectory: true)
+        self.init(
+            domain: domain, aliases: aliases, kind: kind,
+            root: layout.current.appendingPathComponent("public", isDirectory: true).path,
+            accessLog: logs.appendingPathComponent("access.log").path,
+            errorLog: logs.appendingPathComponent("error.log").path,
+            tls: tls, suspended: suspended, maintenancePage: maintenancePage)
+    }
+
+    /// `server_name`'s names: the domain, then the aliases in order.
+    package var serverNames: [String] { [domain] + aliases }
+}

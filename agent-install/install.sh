@@ -32,6 +32,7 @@ readonly DROPIN_FILE=$DROPIN_DIR/10-install-paths.conf
 readonly DEFAULT_STATE_DIR=/var/lib/chom-agent
 readonly DEFAULT_SITES_ROOT=/srv/chom/sites
 readonly DEFAULT_METRICS_PORT=9464
+readonly DEFAULT_METRICS_HOST=127.0.0.1
 # The paths the shipped unit already allows writes to (ReadWritePaths=).
 readonly UNIT_STATE_DIR=/var/lib/chom-agent
 readonly UNIT_SITES_PARENT=/srv/chom
@@ -57,6 +58,8 @@ Options:
   --state-dir DIR          agent state directory (default: $DEFAULT_STATE_DIR)
   --sites-root DIR         root of hosted sites (default: $DEFAULT_SITES_ROOT)
   --metrics-port PORT      Prometheus metrics port (default: $DEFAULT_METRICS_PORT)
+  --metrics-host ADDR      Address /metrics listens on (default: $DEFAULT_METRICS_HOST; use the
+                           VPS's private address so a remote Prometheus can scrape it)
   --name NAME              agent name (default: chosen by chom-agent)
   --no-start               install and enroll, but do not enable or start
                            the service
@@ -108,6 +111,7 @@ BINARY=""
 STATE_DIR=$DEFAULT_STATE_DIR
 SITES_ROOT=$DEFAULT_SITES_ROOT
 METRICS_PORT=$DEFAULT_METRICS_PORT
+METRICS_HOST=$DEFAULT_METRICS_HOST
 AGENT_NAME=""
 NO_START=0
 DRY_RUN=0
@@ -136,7 +140,7 @@ while (($# > 0)); do
                 --dry-run) DRY_RUN=1 ;;
             esac
             ;;
-        --coordinator | --token | --ca-sha256 | --binary | --state-dir | --sites-root | --metrics-port | --name)
+        --coordinator | --token | --ca-sha256 | --binary | --state-dir | --sites-root | --metrics-port | --metrics-host | --name)
             if ((inline == 0)); then
                 if (($# == 0)) || [[ $1 == --* ]]; then
                     die "option $opt requires a value"
@@ -155,6 +159,7 @@ while (($# > 0)); do
                 --state-dir) STATE_DIR=$value ;;
                 --sites-root) SITES_ROOT=$value ;;
                 --metrics-port) METRICS_PORT=$value ;;
+                --metrics-host) METRICS_HOST=$value ;;
                 --name) AGENT_NAME=$value ;;
             esac
             ;;
@@ -265,6 +270,7 @@ if [[ $STATE_DIR == "$SITES_ROOT" || $STATE_DIR/ == "$SITES_ROOT"/* || $SITES_RO
     die "--state-dir and --sites-root must be separate, non-nested directories"
 fi
 
+[[ $METRICS_HOST =~ ^[0-9A-Fa-f:.]+$ ]] || die "invalid --metrics-host '$METRICS_HOST': expected an IP address"
 is_port "$METRICS_PORT" || die "invalid --metrics-port '$METRICS_PORT': expected an integer 1-65535"
 METRICS_PORT=$((10#$METRICS_PORT))
 if ((METRICS_PORT < 1024)); then
@@ -399,6 +405,7 @@ cat >"$env_tmp" <<EOF
 CHOM_AGENT_STATE_DIR=$STATE_DIR
 CHOM_AGENT_SITES_ROOT=$SITES_ROOT
 CHOM_AGENT_METRICS_PORT=$METRICS_PORT
+CHOM_AGENT_METRICS_HOST=$METRICS_HOST
 EOF
 put_file "$env_tmp" "$ENV_FILE" 0600
 if ((DRY_RUN)); then

@@ -1,3 +1,4 @@
+import CHOMCore
 import Crypto
 package import Foundation
 
@@ -82,10 +83,10 @@ package struct SigV4Signer: Sendable {
 
         let scope = "\(day)/\(region)/\(service)/aws4_request"
         let stringToSign = [
-            Self.algorithm, amzDate, scope, BackupHex.encode(SHA256.hash(data: Array(canonicalRequest.utf8))),
+            Self.algorithm, amzDate, scope, Hex.encode(SHA256.hash(data: Array(canonicalRequest.utf8))),
         ].joined(separator: "\n")
 
-        let signature = BackupHex.encode(HMAC<SHA256>.authenticationCode(
+        let signature = Hex.encode(HMAC<SHA256>.authenticationCode(
             for: Array(stringToSign.utf8), using: signingKey(day: day)))
         let authorization = "\(Self.algorithm) Credential=\(credentials.accessKeyID)/\(scope),"
             + "SignedHeaders=\(signedHeaders),Signature=\(signature)"

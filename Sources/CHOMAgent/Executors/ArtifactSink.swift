@@ -1,3 +1,4 @@
+import CHOMCore
 import Crypto
 package import Foundation
 #if canImport(Glibc)
@@ -59,7 +60,7 @@ package final class ArtifactSink: @unchecked Sendable {
             fd = -1
             guard result == 0 else { throw DeployFailure(step: .fetch, reason: "cannot close \(path)") }
         }
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest = Hex.encode(hasher.finalize())
         return (count, digest)
     }
 

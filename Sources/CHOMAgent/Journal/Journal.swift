@@ -141,7 +141,7 @@ package final class Journal: Sendable {
     static func fileName(for taskID: String) -> String {
         if let uuid = UUID(uuidString: taskID) { return uuid.uuidString.lowercased() + ".json" }
         let digest = SHA256.hash(data: Data(taskID.utf8))
-        return "sha256-" + digest.map { String(format: "%02x", $0) }.joined() + ".json"
+        return "sha256-" + Hex.encode(digest) + ".json"
     }
 
     private static let encoder: JSONEncoder = {

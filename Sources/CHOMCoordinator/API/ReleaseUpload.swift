@@ -31,7 +31,7 @@ struct ReleaseUpload {
             }
             guard size > 0, let format else { throw CHOMError(.invalidInput, "the release body is empty") }
             if format != "tar.zst" { try await writer.setFormat(format) }
-            return (hasher.finalize().map { String(format: "%02x", $0) }.joined(), size)
+            return (Hex.encode(hasher.finalize()), size)
         }
     }
 

@@ -12,7 +12,7 @@ package struct JoinTokenSecret: Sendable, Equatable {
 
     package static func generate() -> JoinTokenSecret {
         let bytes = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
-        return JoinTokenSecret(id: JoinTokenID(), secret: bytes.map { String(format: "%02x", $0) }.joined())
+        return JoinTokenSecret(id: JoinTokenID(), secret: Hex.encode(bytes))
     }
 
     init(id: JoinTokenID, secret: String) {

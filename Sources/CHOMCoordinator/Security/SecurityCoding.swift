@@ -1,3 +1,4 @@
+import CHOMCore
 import Foundation
 
 /// The text encodings the security building blocks write and read: base64url without
@@ -31,13 +32,7 @@ enum SecurityCoding {
     }
 
     static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: text, as: UTF8.self)
+        Hex.encode(bytes)
     }
 
     /// Decodes lowercase or uppercase hex; nil for an odd length or any other character.

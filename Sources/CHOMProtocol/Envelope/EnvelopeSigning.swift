@@ -1,3 +1,4 @@
+import CHOMCore
 package import Crypto
 package import Foundation
 
@@ -21,7 +22,7 @@ package enum EnvelopeSigning {
     /// A key id: the first 8 bytes of SHA-256 of the raw public key, lowercase hex.
     package static func keyID(of publicKey: Curve25519.Signing.PublicKey) -> String {
         let digest = SHA256.hash(data: publicKey.rawRepresentation)
-        return digest.prefix(8).map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(digest.prefix(8))
     }
 }
 

@@ -2,6 +2,7 @@
 // How an agent's identity is written into and read out of its certificate:
 // one URI SAN `chom-agent://<lowercased uuid>`, subject CN = the same uuid.
 
+import CHOMCore
 package import Foundation
 package import X509
 

@@ -3,6 +3,7 @@
 // certificate plus its private key. Issuance lives in FleetCA+Issuance.swift,
 // agent-certificate verification in FleetCA+Verification.swift.
 
+import CHOMCore
 package import Crypto
 package import Foundation
 import SwiftASN1

@@ -96,7 +96,7 @@ enum ManifestTreeWalker {
             hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             total += UInt64(count)
         }
-        return (BackupHex.encode(hasher.finalize()), total)
+        return (Hex.encode(hasher.finalize()), total)
     }
 
     /// The raw bytes of a symlink's target.

@@ -32,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
     ],
     targets: [
         // Domain value types, errors, log keys, metric names. Depends on nothing.
@@ -76,12 +77,20 @@ let package = Package(
         // Placement as pure functions over injected state.
         .target(name: "CHOMScheduler", dependencies: ["CHOMCore"], swiftSettings: upcoming),
 
+        // The tamper-evident audit log: entries, hash chain, signed checkpoints, verification.
+        .target(
+            name: "CHOMAudit",
+            dependencies: ["CHOMCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: upcoming
+        ),
+
         // PostgreSQL: client, migrations, repositories, the task queue, embedded PostgreSQL.
         .target(
             name: "CHOMStore",
             dependencies: [
-                "CHOMCore",
+                "CHOMCore", "CHOMAudit",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming
@@ -95,7 +104,10 @@ let package = Package(
             name: "CHOMCoordinator",
             dependencies: [
                 "CHOMCore", "CHOMProtocol", "CHOMTransport", "CHOMScheduler", "CHOMStore", "CHOMAPI", "CHOMArchive",
+                "CHOMAudit",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -182,6 +194,11 @@ let package = Package(
                 "CHOMProtocol", "CHOMCore", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "CHOMAuditTests",
+            dependencies: ["CHOMAudit", "CHOMCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: upcoming
         ),
         .testTarget(name: "CHOMTransportTests", dependencies: ["CHOMTransport"], swiftSettings: upcoming),

@@ -13,4 +13,9 @@ if [ -n "$(git -C "$here/.." status --porcelain -- Sources/CHOMProtocol/Generate
   echo "check-generated.sh: generate.sh produced untracked files" >&2
   exit 1
 fi
+"$here/embed-openapi.sh" >/dev/null
+if ! git -C "$here/.." diff --exit-code -- Sources/CHOMCoordinator/API/Generated; then
+  echo "check-generated.sh: the embedded OpenAPI document is stale; run Protocol/embed-openapi.sh and commit" >&2
+  exit 1
+fi
 echo "check-generated.sh: generated code is up to date"

@@ -107,6 +107,7 @@ package struct AgentResponse: Codable, Sendable, Equatable {
     }
 }
 
+/// `POST /v1/tenants/{tenantId}/sites`: the tenant comes from the path, never the body.
 package struct CreateSiteRequest: Codable, Sendable, Equatable {
     package var domain: String
     package static let fields: Set<String> = ["domain"]
@@ -115,6 +116,7 @@ package struct CreateSiteRequest: Codable, Sendable, Equatable {
 
 package struct SiteResponse: Codable, Sendable, Equatable {
     package var id: String
+    package var tenantId: String
     package var domain: String
     package var agentId: String?
     package var state: String
@@ -123,10 +125,11 @@ package struct SiteResponse: Codable, Sendable, Equatable {
     package var createdAt: Date
     package var updatedAt: Date
     package init(
-        id: String, domain: String, agentId: String?, state: String, currentReleaseId: String?,
+        id: String, tenantId: String, domain: String, agentId: String?, state: String, currentReleaseId: String?,
         currentReleasePath: String?, createdAt: Date, updatedAt: Date
     ) {
         self.id = id
+        self.tenantId = tenantId
         self.domain = domain
         self.agentId = agentId
         self.state = state
@@ -219,9 +222,15 @@ package struct ProblemDetails: Codable, Sendable, Equatable, Error {
     }
 }
 
+/// One page of a list route. `nextCursor` is absent on the last page; otherwise pass it back as
+/// `cursor` for the next one.
 package struct ListResponse<Item: Codable & Sendable & Equatable>: Codable, Sendable, Equatable {
     package var items: [Item]
-    package init(items: [Item]) { self.items = items }
+    package var nextCursor: String?
+    package init(items: [Item], nextCursor: String? = nil) {
+        self.items = items
+        self.nextCursor = nextCursor
+    }
 }
 
 /// One entry of Prometheus HTTP service discovery (`GET /v1/discovery/prometheus`).

@@ -29,10 +29,15 @@ package final class Coordinator: Service, Sendable {
     private let ready = Mutex<(ports: BoundPorts?, waiters: [CheckedContinuation<BoundPorts, any Error>])>((nil, []))
     private let caFingerprint = Mutex<String?>(nil)
 
+    /// The first operator's password when the database has no user yet (tests); nil: generate
+    /// one and print it once.
+    private let bootstrapOperatorPassword: String?
+
     package init(
         configuration: CoordinatorConfiguration, logger: Logger, clock: any WallClock = SystemWallClock(),
-        metrics: CoordinatorMetrics = CoordinatorMetrics()
+        metrics: CoordinatorMetrics = CoordinatorMetrics(), bootstrapOperatorPassword: String? = nil
     ) {
+        self.bootstrapOperatorPassword = bootstrapOperatorPassword
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
@@ -55,25 +60,13 @@ package final class Coordinator: Service, Sendable {
     package var caSHA256: String? { caFingerprint.withLock { $0 } }
 
     package func run() async throws {
-        let bootstrapToken = try ConfigurationLoader.bootstrapToken(configuration)
+        let keyRing = try SecretKeys.load(configuration)
         let dataDirectory = URL(fileURLWithPath: configuration.dataDirectory)
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
-        var embedded: EmbeddedPostgres?
-        let clientConfiguration: PostgresClient.Configuration
-        if let url = configuration.databaseURL {
-            clientConfiguration = try Store.configuration(databaseURL: url)
-        } else {
-            let postgres = EmbeddedPostgres(
-                directory: dataDirectory.appendingPathComponent("postgres"), logger: logger)
-            try postgres.start()
-            embedded = postgres
-            clientConfiguration = PostgresClient.Configuration(
-                unixSocketPath: postgres.socketPath, username: postgres.username, password: nil,
-                database: postgres.database)
-        }
+        let (clientConfiguration, embedded) = try CoordinatorDatabase.open(configuration, logger: logger)
         defer { embedded?.stop() }
         do {
-            try await serve(clientConfiguration, dataDirectory: dataDirectory, bootstrapToken: bootstrapToken)
+            try await serve(clientConfiguration, dataDirectory: dataDirectory, keyRing: keyRing)
         } catch {
             ready.withLock { state in
                 let waiters = state.waiters
@@ -85,16 +78,23 @@ package final class Coordinator: Service, Sendable {
     }
 
     private func serve(
-        _ clientConfiguration: PostgresClient.Configuration, dataDirectory: URL, bootstrapToken: String
+        _ clientConfiguration: PostgresClient.Configuration, dataDirectory: URL, keyRing: KeyRing
     ) async throws {
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
-        let store = Store(client: client, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             try await Migrator.migrate(client, logger: logger)
             let keys = try CoordinatorKeys.loadOrCreate(
                 dataDirectory: dataDirectory, hostnames: configuration.grpc.advertisedHostnames,
                 addresses: configuration.grpc.advertisedAddresses, now: clock.now())
+            let store = Store(client: client, logger: logger, audit: auditSettings(keys))
+            let identity = IdentityServices(configuration: configuration, keyRing: keyRing)
+            if let created = try await BootstrapOperator.create(
+                store: store, email: configuration.auth.bootstrapOperatorEmail, password: bootstrapOperatorPassword,
+                hasher: identity.hasher, now: clock.now(), onlyIfNoUsers: true)
+            {
+                BootstrapOperator.announce(created)
+            }
             caFingerprint.withLock { $0 = keys.ca.fingerprintSHA256 }
             let connections = AgentConnections()
             let agentPort = Mutex(0)
@@ -129,10 +129,11 @@ package final class Coordinator: Service, Sendable {
                 ?? configuration.grpc.advertisedHostnames.first ?? "127.0.0.1"
             let api = AdminAPI(
                 store: store, keys: keys, configuration: configuration, connections: connections, metrics: metrics,
-                clock: clock, enrollAddress: { "\(advertisedHost):\(boundEnrollPort)" })
+                clock: clock, identity: identity, openAPIDocument: ByteBuffer(string: OpenAPIDocument.yaml),
+                enrollAddress: { "\(advertisedHost):\(boundEnrollPort)" })
             let apiPort = AsyncStream<Int>.makeStream()
             let app = Application(
-                router: api.router(bootstrapToken: bootstrapToken),
+                router: api.router(),
                 configuration: .init(
                     address: .hostname(configuration.api.host, port: configuration.api.port),
                     serverName: "chom-coordinator"),
@@ -180,8 +181,15 @@ package final class Coordinator: Service, Sendable {
         }
     }
 
+    func auditSettings(_ keys: CoordinatorKeys) -> AuditSettings {
+        AuditSettings(
+            signingKey: keys.signer.privateKey, everyEntries: Int64(max(1, configuration.audit.checkpointEveryEntries)),
+            everyInterval: max(1, configuration.audit.checkpointEveryMinutes * 60))
+    }
+
     /// Marks silent agents offline and refreshes gauges.
     private func housekeeping(store: Store, connections: AgentConnections) async throws {
+        let exporter = AuditCheckpointExporter(directory: configuration.audit.exportDirectory)
         let interval = max(0.2, min(configuration.agents.heartbeatIntervalSeconds, configuration.agents.offlineGraceSeconds / 2))
         while !Task.isCancelled {
             do {
@@ -191,6 +199,8 @@ package final class Coordinator: Service, Sendable {
                 metrics.set(agents: Dictionary(grouping: agents, by: \.state).mapValues(\.count))
                 metrics.set(tasks: try await store.tasks.countByState())
                 metrics.set(streams: await connections.count)
+                try await store.audit.checkpointIfDue(now: clock.now())
+                try await exporter.export(store.audit)
             } catch {
                 logger.warning("housekeeping failed", metadata: [LogKey.error: "\(error)"])
             }

@@ -33,9 +33,19 @@ package enum SiteTag {}
 package enum TaskTag {}
 package enum ReleaseTag {}
 package enum JoinTokenTag {}
+package enum OrganizationTag {}
+package enum TenantTag {}
+package enum UserTag {}
+package enum InvitationTag {}
+package enum APITokenTag {}
 
 package typealias AgentID = Identifier<AgentTag>
 package typealias SiteID = Identifier<SiteTag>
 package typealias TaskID = Identifier<TaskTag>
 package typealias ReleaseID = Identifier<ReleaseTag>
 package typealias JoinTokenID = Identifier<JoinTokenTag>
+package typealias OrganizationID = Identifier<OrganizationTag>
+package typealias TenantID = Identifier<TenantTag>
+package typealias UserID = Identifier<UserTag>
+package typealias InvitationID = Identifier<InvitationTag>
+package typealias APITokenID = Identifier<APITokenTag>

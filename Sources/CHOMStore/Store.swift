@@ -1,5 +1,5 @@
 import CHOMCore
-import Foundation
+package import Foundation
 package import Logging
 package import PostgresNIO
 
@@ -8,15 +8,45 @@ package import PostgresNIO
 package struct Store: Sendable {
     package let client: PostgresClient
     package let logger: Logger
+    package let auditSettings: AuditSettings
 
-    package init(client: PostgresClient, logger: Logger) {
+    package init(client: PostgresClient, logger: Logger, audit: AuditSettings = AuditSettings()) {
         self.client = client
         self.logger = logger
+        self.auditSettings = audit
+    }
+
+    /// Runs `body` in one transaction that must record at least one audit entry; the entries
+    /// and the change commit together or not at all. A due audit checkpoint is signed in it too.
+    @discardableResult
+    package func write<Result: Sendable>(
+        now: Date, _ body: (AuditedTransaction) async throws -> Result
+    ) async throws -> Result {
+        try await client.transaction(logger: logger) { connection in
+            let transaction = AuditedTransaction(connection: connection, logger: logger)
+            let result = try await body(transaction)
+            guard !transaction.entries.isEmpty else {
+                throw CHOMError(.internal, "a write must record an audit entry")
+            }
+            try await AuditLog.checkpointIfDue(settings: auditSettings, now: now, on: connection, logger: logger)
+            return result
+        }
+    }
+
+    package var audit: AuditLog { AuditLog(client: client, logger: logger, settings: auditSettings) }
+    package var users: UserRepository { UserRepository(client: client, logger: logger) }
+    package var organizations: OrganizationRepository { OrganizationRepository(client: client, logger: logger) }
+    package var memberships: MembershipRepository { MembershipRepository(client: client, logger: logger) }
+    package var tokens: TokenRepository { TokenRepository(client: client, logger: logger) }
+    package var twoFactor: TwoFactorRepository { TwoFactorRepository(client: client, logger: logger) }
+
+    /// Sites, releases and tasks, seen through a tenant scope: the only way to reach them.
+    package func sites(in scope: TenantScope) -> ScopedSiteRepository {
+        ScopedSiteRepository(client: client, logger: logger, scope: scope)
     }
 
     package var agents: AgentRepository { AgentRepository(client: client, logger: logger) }
     package var joinTokens: JoinTokenRepository { JoinTokenRepository(client: client, logger: logger) }
-    package var sites: SiteRepository { SiteRepository(client: client, logger: logger) }
     package var releases: ReleaseRepository { ReleaseRepository(client: client, logger: logger) }
     package var tasks: TaskQueue { TaskQueue(client: client, logger: logger) }
 

@@ -5,7 +5,11 @@ import Foundation
 
 /// Admin API calls the live tests make, through the same client the CLI uses.
 extension TestCoordinator {
-    package var client: AdminClient { AdminClient(baseURL: apiURL, token: bootstrapToken) }
+    /// The operator's client.
+    package var client: AdminClient { AdminClient(baseURL: apiURL, token: operatorToken) }
+
+    /// A client with another token (or none).
+    package func client(token: String?) -> AdminClient { AdminClient(baseURL: apiURL, token: token) }
 
     package func createJoinToken(maxUses: Int = 1) async throws -> String {
         try await client.createJoinToken(CreateJoinTokenRequest(description: "test", maxUses: maxUses)).token
@@ -51,5 +55,24 @@ extension TestCoordinator {
             return last?.isFinal == true
         }
         return last!
+    }
+}
+
+/// Tenancy fixtures through the real API.
+extension TestCoordinator {
+    /// The id of a tenant named "default" in an organization named "tests", created on first use.
+    package func testTenant() async throws -> String {
+        var organization = try await client.allOrganizations().first(where: { $0.name == "tests" })
+        if organization == nil { organization = try await client.createOrganization(name: "tests") }
+        guard let organization else { throw CHOMError(.internal, "no test organization") }
+        let tenants = try await client.allTenants(organizationID: organization.id)
+        if let tenant = tenants.first(where: { $0.name == "default" }) { return tenant.id }
+        return try await client.createTenant(organizationID: organization.id, name: "default").id
+    }
+
+    /// Creates a site in the test tenant, as the operator.
+    @discardableResult
+    package func createSite(domain: String) async throws -> SiteResponse {
+        try await client.createSite(tenantID: try await testTenant(), domain: domain)
     }
 }

@@ -1,3 +1,4 @@
+import CHOMAPI
 package import CHOMCoordinator
 package import CHOMCore
 package import Foundation
@@ -8,13 +9,15 @@ package import Logging
 package struct TestCoordinator: Sendable {
     package let coordinator: Coordinator
     package let ports: Coordinator.BoundPorts
-    package let bootstrapToken: String
+    /// A session token of the bootstrap platform operator, from a real login.
+    package let operatorToken: String
     package let dataDirectory: URL
 
     package var apiURL: URL { URL(string: "http://127.0.0.1:\(ports.api)")! }
     package var caSHA256: String { coordinator.caSHA256 ?? "" }
 
-    package static let defaultToken = "test-bootstrap-token-0123456789abcdef"
+    package static let operatorEmail = "operator@chom.test"
+    package static let operatorPassword = "test-operator-password-0123"
 
     /// Runs `body` against a started coordinator and stops it afterwards (PostgreSQL too).
     /// Pass the same `dataDirectory` twice to restart a coordinator on its own state.
@@ -28,8 +31,8 @@ package struct TestCoordinator: Sendable {
         let directory = try dataDirectory ?? TemporaryDirectory.make(prefix: "chom-coord")
         var configuration = CoordinatorConfiguration()
         configuration.dataDirectory = directory.path
-        configuration.bootstrapToken = defaultToken
-        configuration.bootstrapTokenFile = nil
+        configuration.auth.bootstrapOperatorEmail = operatorEmail
+        configuration.auth.bcryptCost = 4
         configuration.api.host = "127.0.0.1"
         configuration.api.port = 0
         configuration.grpc.host = "127.0.0.1"
@@ -57,14 +60,17 @@ package struct TestCoordinator: Sendable {
         _ configuration: CoordinatorConfiguration, directory: URL, clock: any WallClock, logger: Logger,
         _ body: (TestCoordinator) async throws -> Result
     ) async throws -> Result {
-        let coordinator = Coordinator(configuration: configuration, logger: logger, clock: clock)
+        let coordinator = Coordinator(
+            configuration: configuration, logger: logger, clock: clock, bootstrapOperatorPassword: operatorPassword)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await coordinator.run() }
             defer { group.cancelAll() }
             let ports = try await coordinator.boundPorts()
+            let api = URL(string: "http://127.0.0.1:\(ports.api)")!
+            let login = try await AdminClient(baseURL: api, token: nil).login(email: operatorEmail, password: operatorPassword)
+            guard let token = login.token else { throw CHOMError(.internal, "the test operator could not sign in") }
             let handle = TestCoordinator(
-                coordinator: coordinator, ports: ports, bootstrapToken: configuration.bootstrapToken ?? "",
-                dataDirectory: directory)
+                coordinator: coordinator, ports: ports, operatorToken: token, dataDirectory: directory)
             let result = try await body(handle)
             group.cancelAll()
             try await group.waitForAll()

@@ -15,7 +15,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
             then CHOM_* environment variables, then these flags. With no database URL the coordinator runs
             an embedded PostgreSQL under <data-dir>/postgres.
             """,
-        subcommands: [Serve.self],
+        subcommands: [Serve.self, BootstrapOperatorCommand.self, RotateSecretsKeyCommand.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -32,35 +32,17 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "gRPC listen address for agents.") var grpcHost: String?
     @Option(help: "Mutual-TLS agent listener port.") var grpcPort: Int?
     @Option(help: "TLS enrollment listener port.") var grpcEnrollPort: Int?
-    @Option(help: "File with the operator bootstrap token (first line).") var bootstrapTokenFile: String?
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String?
 
     func run() async throws {
-        var configuration: CoordinatorConfiguration
-        do {
-            configuration = try ConfigurationLoader.load(file: config)
-        } catch {
-            throw ValidationError("\(error)")
-        }
-        if let dataDir { configuration.dataDirectory = dataDir }
-        if let databaseURL { configuration.databaseURL = databaseURL }
+        var configuration = try loadConfiguration(file: config, dataDir: dataDir, databaseURL: databaseURL)
         if let apiHost { configuration.api.host = apiHost }
         if let apiPort { configuration.api.port = apiPort }
         if let grpcHost { configuration.grpc.host = grpcHost }
         if let grpcPort { configuration.grpc.port = grpcPort }
         if let grpcEnrollPort { configuration.grpc.enrollPort = grpcEnrollPort }
-        if let bootstrapTokenFile {
-            configuration.bootstrapTokenFile = bootstrapTokenFile
-            configuration.bootstrapToken = nil
-        }
         if let logLevel { configuration.logLevel = logLevel }
-        let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "chom.coordinator")
+        let logger = bootstrapLogging(configuration.logLevel)
         let coordinator = Coordinator(configuration: configuration, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
@@ -74,4 +56,27 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode.failure
         }
     }
+}
+
+/// Defaults, the JSON file, CHOM_* variables, then the common flags.
+func loadConfiguration(file: String?, dataDir: String?, databaseURL: String?) throws -> CoordinatorConfiguration {
+    var configuration: CoordinatorConfiguration
+    do {
+        configuration = try ConfigurationLoader.load(file: file)
+    } catch {
+        throw ValidationError("\(error)")
+    }
+    if let dataDir { configuration.dataDirectory = dataDir }
+    if let databaseURL { configuration.databaseURL = databaseURL }
+    return configuration
+}
+
+func bootstrapLogging(_ levelName: String) -> Logger {
+    let level = Logger.Level(rawValue: levelName) ?? .info
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+    }
+    return Logger(label: "chom.coordinator")
 }

@@ -9,19 +9,25 @@ struct Chom: AsyncParsableCommand {
         discussion: """
             Every command talks to the coordinator's admin REST API.
 
-            The address comes from --coordinator, else $CHOM_COORDINATOR, else http://127.0.0.1:8080. \
-            The admin token comes from --token, else $CHOM_TOKEN, else the first line of \
-            ~/.config/chom/token (keep that file mode 0600).
+            Sign in once with `chom login`: the session is kept in ~/.config/chom/credentials.json \
+            (mode 0600) and rotated before it expires; `chom logout` ends it. The token used is \
+            --token, else $CHOM_TOKEN, else the `chom login` session, else the first line of \
+            ~/.config/chom/token (keep that file mode 0600). The address is --coordinator, else \
+            $CHOM_COORDINATOR, else the session's coordinator, else http://127.0.0.1:8080.
 
             Example, from nothing to a deployed site:
+              chom login --coordinator https://chom.example.com --email alice@acme.example
               chom join-token create --description "web-1"
-              chom sites create --domain example.com
+              chom tenants create --org acme production
+              chom sites create example.com --tenant production
               chom sites deploy example.com --dir ./public
               chom fleet
             """,
         subcommands: [
-            HealthCommand.self, JoinTokenCommand.self, AgentsCommand.self, SitesCommand.self, TasksCommand.self,
-            FleetCommand.self,
+            LoginCommand.self, LogoutCommand.self, MeCommand.self, PasswordCommand.self, TwoFactorCommand.self,
+            TokensCommand.self, OrganizationsCommand.self, TenantsCommand.self, MembersCommand.self,
+            InvitationsCommand.self, SitesCommand.self, TasksCommand.self, AgentsCommand.self, JoinTokenCommand.self,
+            FleetCommand.self, AuditCommand.self, HealthCommand.self,
         ]
     )
 
@@ -39,7 +45,7 @@ struct Chom: AsyncParsableCommand {
         } catch let error as AdminClientError {
             Console.error("chom: \(error)")
             if error.status == 401 {
-                Console.error("chom: hint: pass the admin token with --token, $CHOM_TOKEN or ~/.config/chom/token")
+                Console.error("chom: hint: run `chom login` to sign in again, or pass a token with --token or $CHOM_TOKEN")
             }
             Self.exit(withError: ExitCode.failure)
         } catch let error as CLIError {

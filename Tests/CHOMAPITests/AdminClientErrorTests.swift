@@ -33,6 +33,26 @@ struct AdminClientErrorTests {
         #expect(AdminClientError.problem(problem).description == "upstream timed out (HTTP 504)")
     }
 
+    @Test(
+        "Retry-After is read in its delay-seconds form only",
+        arguments: [("30", Duration.seconds(30)), (" 0 ", .seconds(0)), ("-1", nil), ("soon", nil), (nil, nil),
+                    ("Wed, 21 Oct 2026 07:28:00 GMT", nil)] as [(String?, Duration?)])
+    func retryAfter(header: String?, delay: Duration?) {
+        #expect(AdminClient.retryAfter(header) == delay)
+    }
+
+    @Test("a rate-limited error has the 429 status and says when to retry, if known")
+    func rateLimitedDescription() {
+        let problem = ProblemDetails(title: "Too Many Requests", status: 429, detail: "too many login attempts")
+        let known = AdminClientError.rateLimited(problem, retryAfter: .seconds(12))
+        #expect(known.description == "too many login attempts (HTTP 429); retry in 12 s")
+        #expect(known.status == 429 && known.retryAfter == .seconds(12))
+        let unknown = AdminClientError.rateLimited(problem, retryAfter: nil)
+        #expect(unknown.description == "too many login attempts (HTTP 429)")
+        #expect(unknown.retryAfter == nil)
+        #expect(AdminClientError.problem(problem).retryAfter == nil)
+    }
+
     @Test("transport and decoding errors read as their message")
     func otherDescriptions() {
         #expect(AdminClientError.transport("cannot reach the coordinator at http://x: timed out").description

@@ -58,15 +58,18 @@ struct ConfigurationTests {
         }
     }
 
-    @Test("the bootstrap token comes from the value or the file and must be long enough")
-    func bootstrapToken() throws {
-        var configuration = CoordinatorConfiguration()
-        configuration.bootstrapToken = "short"
-        #expect(throws: CHOMError.self) { try ConfigurationLoader.bootstrapToken(configuration) }
-        configuration.bootstrapToken = nil
-        configuration.bootstrapTokenFile = try write("a-long-enough-bootstrap-token-value\nignored\n")
-        #expect(try ConfigurationLoader.bootstrapToken(configuration) == "a-long-enough-bootstrap-token-value")
-        configuration.bootstrapTokenFile = "/nonexistent/token"
-        #expect(throws: CHOMError.self) { try ConfigurationLoader.bootstrapToken(configuration) }
+    @Test("identity settings decode over the defaults, and unknown auth keys are refused")
+    func identitySettings() throws {
+        let file = try write(#"{"auth": {"bcryptCost": 10, "sessionTTLSeconds": 900}, "audit": {"checkpointEveryEntries": 50}}"#)
+        let configuration = try ConfigurationLoader.load(file: file, environment: [:])
+        #expect(configuration.auth.bcryptCost == 10)
+        #expect(configuration.auth.sessionTTLSeconds == 900)
+        #expect(configuration.auth.rotationGraceSeconds == 60)
+        #expect(configuration.audit.checkpointEveryEntries == 50)
+        let bad = try write(#"{"auth": {"bcryptCosts": 10}}"#)
+        #expect(throws: CHOMError.self) { try ConfigurationLoader.load(file: bad, environment: [:]) }
+        #expect(throws: CHOMError.self) {
+            try ConfigurationLoader.load(file: nil, environment: ["CHOM_BCRYPT_COST": "3"])
+        }
     }
 }

@@ -10,12 +10,13 @@ struct AdminAPITests {
     func errorsAreProblems() async throws {
         try await TestCoordinator.with { coordinator in
             let base = coordinator.apiURL
-            let token = coordinator.bootstrapToken
+            let token = coordinator.operatorToken
+            let sites = "/v1/tenants/\(try await coordinator.testTenant())/sites"
             let cases: [(String, String, Data?, Int, String)] = [
-                ("POST", "/v1/sites", Data("{\"domain\":".utf8), 400, "not valid JSON"),
-                ("POST", "/v1/sites", Data("{\"domain\":\"a.test\",\"agentId\":\"x\"}".utf8), 400, "unknown field 'agentId'"),
-                ("POST", "/v1/sites", Data("[1]".utf8), 400, "JSON object"),
-                ("POST", "/v1/sites", Data("{\"domain\":\"Not a domain!\"}".utf8), 400, "not a valid domain"),
+                ("POST", sites, Data("{\"domain\":".utf8), 400, "not valid JSON"),
+                ("POST", sites, Data("{\"domain\":\"a.test\",\"agentId\":\"x\"}".utf8), 400, "unknown field 'agentId'"),
+                ("POST", sites, Data("[1]".utf8), 400, "JSON object"),
+                ("POST", sites, Data("{\"domain\":\"Not a domain!\"}".utf8), 400, "not a valid domain"),
                 ("POST", "/v1/join-tokens", Data(String(repeating: " ", count: 70_000).utf8), 413, "larger than"),
                 ("POST", "/v1/join-tokens", Data("{\"maxUses\":0}".utf8), 400, "maxUses"),
                 ("GET", "/v1/sites/no-such.test", nil, 404, "no site"),
@@ -42,31 +43,31 @@ struct AdminAPITests {
             // A site needs an online agent to be placed: register one straight in the database.
             try await TestDatabase.execute(
                 """
-                INSERT INTO agents (id, name, state, certificate_serial, certificate_not_after, enrolled_at)
-                VALUES ('00000000-0000-4000-8000-00000000000a', 'db-agent', 'online', '01', now() + interval '1 day', now());
+                INSERT INTO agents (id, name, state, certificate_serial, certificate_not_after, enrolled_at, last_heartbeat_at)
+                VALUES ('00000000-0000-4000-8000-00000000000a', 'db-agent', 'online', '01', now() + interval '1 day', now(), now() + interval '1 hour');
                 """, dataDirectory: coordinator.dataDirectory)
-            let site = try await coordinator.client.createSite(domain: "upload.test")
+            let site = try await coordinator.createSite(domain: "upload.test")
             let url = coordinator.apiURL.appending(path: "/v1/sites/upload.test/releases")
             var big = Data([0x28, 0xB5, 0x2F, 0xFD])
             big.append(Data(repeating: 1, count: 8192))
             let tooBig = try await TestHTTP.request(
-                "POST", url, token: coordinator.bootstrapToken, body: big, contentType: "application/zstd")
+                "POST", url, token: coordinator.operatorToken, body: big, contentType: "application/zstd")
             #expect(tooBig.status == 413, "\(tooBig.text)")
             #expect(tooBig.headers["content-type"] == "application/problem+json")
             let notArchive = try await TestHTTP.request(
-                "POST", url, token: coordinator.bootstrapToken, body: Data("hello".utf8), contentType: "application/zstd")
+                "POST", url, token: coordinator.operatorToken, body: Data("hello".utf8), contentType: "application/zstd")
             #expect(notArchive.status == 400, "\(notArchive.text)")
             #expect(notArchive.text.contains("tar.zst or tar.gz"))
             let empty = try await TestHTTP.request(
-                "POST", url, token: coordinator.bootstrapToken, body: Data(), contentType: "application/zstd")
+                "POST", url, token: coordinator.operatorToken, body: Data(), contentType: "application/zstd")
             #expect(empty.status == 400, "\(empty.text)")
             let unknownSite = try await TestHTTP.request(
                 "POST", coordinator.apiURL.appending(path: "/v1/sites/nope.test/releases"),
-                token: coordinator.bootstrapToken, body: Data("x".utf8), contentType: "application/zstd")
+                token: coordinator.operatorToken, body: Data("x".utf8), contentType: "application/zstd")
             #expect(unknownSite.status == 404)
             let deployMissing = try await TestHTTP.request(
                 "POST", coordinator.apiURL.appending(path: "/v1/sites/upload.test/deploy"),
-                token: coordinator.bootstrapToken, body: Data("{\"releaseId\":\"\(UUID())\"}".utf8))
+                token: coordinator.operatorToken, body: Data("{\"releaseId\":\"\(UUID())\"}".utf8))
             #expect(deployMissing.status == 404)
             #expect(site.state == "created")
             let count = try await TestDatabase.count("SELECT count(*) FROM releases", dataDirectory: coordinator.dataDirectory)
@@ -80,7 +81,7 @@ struct AdminAPITests {
             let agents = coordinator.apiURL.appending(path: "/v1/agents")
             let missing = try await TestHTTP.request("GET", agents)
             let wrong = try await TestHTTP.request("GET", agents, token: "wrong-token-wrong-token-wrong")
-            let right = try await TestHTTP.request("GET", agents, token: coordinator.bootstrapToken)
+            let right = try await TestHTTP.request("GET", agents, token: coordinator.operatorToken)
             let health = try await TestHTTP.request("GET", coordinator.apiURL.appending(path: "/v1/health"))
             #expect(missing.status == 401)
             #expect(wrong.status == 401)
@@ -94,7 +95,7 @@ struct AdminAPITests {
         try await TestCoordinator.with { coordinator in
             let url = coordinator.apiURL.appending(path: "/v1/join-tokens")
             let created = try await TestHTTP.request(
-                "POST", url, token: coordinator.bootstrapToken, body: Data("{\"description\":\"vps-1\"}".utf8))
+                "POST", url, token: coordinator.operatorToken, body: Data("{\"description\":\"vps-1\"}".utf8))
             #expect(created.status == 201)
             let body = try created.json()
             let token = try #require(body["token"] as? String)
@@ -103,14 +104,14 @@ struct AdminAPITests {
             let joinToken = try #require(body["joinToken"] as? [String: Any])
             #expect(joinToken["maxUses"] as? Int == 1)
             let id = try #require(joinToken["id"] as? String)
-            let list = try await TestHTTP.request("GET", url, token: coordinator.bootstrapToken)
+            let list = try await TestHTTP.request("GET", url, token: coordinator.operatorToken)
             #expect(list.status == 200)
             #expect(!list.text.contains(String(token.suffix(64))))
             #expect(list.text.contains(id))
             let revoked = try await TestHTTP.request(
-                "DELETE", url.appending(path: id), token: coordinator.bootstrapToken)
+                "DELETE", url.appending(path: id), token: coordinator.operatorToken)
             #expect(revoked.status == 204)
-            let after = try await TestHTTP.request("GET", url, token: coordinator.bootstrapToken)
+            let after = try await TestHTTP.request("GET", url, token: coordinator.operatorToken)
             #expect(after.text.contains("revokedAt"))
         }
     }

@@ -17,8 +17,8 @@ struct FleetTests {
             try await TestAgent.with(coordinator: coordinator, name: "vps-a") { a in
                 try await TestAgent.with(coordinator: coordinator, name: "vps-b") { b in
                     try await coordinator.waitOnline([a.agentID, b.agentID])
-                    let first = try await coordinator.client.createSite(domain: "one.test")
-                    let second = try await coordinator.client.createSite(domain: "two.test")
+                    let first = try await coordinator.createSite(domain: "one.test")
+                    let second = try await coordinator.createSite(domain: "two.test")
                     #expect(Set([first.agentId, second.agentId]) == Set([a.agentID.description, b.agentID.description]))
                     let agentOfFirst = first.agentId == a.agentID.description ? a : b
 
@@ -43,7 +43,7 @@ struct FleetTests {
                     // Prometheus service discovery lists both agents where they serve /metrics.
                     let discovery = try await TestHTTP.request(
                         "GET", coordinator.apiURL.appending(path: "/v1/discovery/prometheus"),
-                        token: coordinator.bootstrapToken)
+                        token: coordinator.operatorToken)
                     for agent in [a, b] {
                         #expect(discovery.text.contains("127.0.0.1:\(agent.runtime.metricsPort)"), "\(discovery.text)")
                         #expect(discovery.text.contains(agent.agentID.description))
@@ -79,7 +79,7 @@ struct FleetTests {
         try await TestCoordinator.with { coordinator in
             try await TestAgent.with(coordinator: coordinator) { agent in
                 try await coordinator.waitOnline([agent.agentID])
-                _ = try await coordinator.client.createSite(domain: "safe.test")
+                _ = try await coordinator.createSite(domain: "safe.test")
                 let good = try await coordinator.waitForTask(
                     try await coordinator.deploy(site: "safe.test", files: ["index.html": "v1"]).id)
                 #expect(good.state == "succeeded")
@@ -119,7 +119,7 @@ struct FleetTests {
         try await TestCoordinator.with(dataDirectory: data, configure: samePorts) { coordinator in
             try await TestAgent.with(coordinator: coordinator, stateDirectory: agentState) { agent in
                 try await coordinator.waitOnline([agent.agentID])
-                _ = try await coordinator.client.createSite(domain: siteDomain)
+                _ = try await coordinator.createSite(domain: siteDomain)
             }
         }
         // 2. With the agent gone, queue a deploy; stop the coordinator with it queued.
@@ -152,7 +152,7 @@ struct FleetTests {
             try await TestAgent.with(coordinator: coordinator) { agent in
                 try await coordinator.waitOnline([agent.agentID])
                 // Placed now: the agent flaps offline for a moment at every renewal (its stream is replaced).
-                _ = try await coordinator.client.createSite(domain: "renewed.test")
+                _ = try await coordinator.createSite(domain: "renewed.test")
                 let store = AgentIdentityStore(directory: agent.runtime.configuration.identityDirectory)
                 let first = try #require(try store.load())
                 try await coordinator.eventually("a renewed certificate", timeout: .seconds(20)) {
@@ -179,7 +179,7 @@ struct FleetTests {
             let agentState = try TemporaryDirectory.make(prefix: "chom-agent-limit")
             let agentID = try await TestAgent.with(coordinator: coordinator, stateDirectory: agentState) { agent in
                 try await coordinator.waitOnline([agent.agentID])
-                _ = try await coordinator.client.createSite(domain: "limit.test")
+                _ = try await coordinator.createSite(domain: "limit.test")
                 return agent.agentID
             }
             try await coordinator.eventually("agent offline after its stream closed") {
@@ -205,7 +205,7 @@ struct FleetTests {
         try await TestCoordinator.with(dataDirectory: data) { coordinator in
             try await TestAgent.with(coordinator: coordinator) { agent in
                 try await coordinator.waitOnline([agent.agentID])
-                _ = try await coordinator.client.createSite(domain: "replay.test")
+                _ = try await coordinator.createSite(domain: "replay.test")
                 let done = try await coordinator.waitForTask(
                     try await coordinator.deploy(site: "replay.test", files: ["index.html": "once"]).id)
                 #expect(done.state == "succeeded")

@@ -1,3 +1,4 @@
+import CHOMAudit
 import CHOMCore
 import CHOMStore
 import CHOMTesting
@@ -13,6 +14,41 @@ struct StoreTests {
         NewAgent(
             id: AgentID(), name: name, certificateSerial: "01", certificateNotAfter: now.addingTimeInterval(3600),
             agentVersion: "test", hostFacts: HostFacts(hostname: name, cpuCount: 2))
+    }
+
+    func audit(_ action: String) -> AuditEntry {
+        AuditEntry(time: now, actor: "test", action: action, target: "test")
+    }
+
+    @discardableResult
+    func createToken(_ store: Store, _ id: JoinTokenID, hash: [UInt8], maxUses: Int) async throws -> JoinTokenRecord {
+        try await store.write(now: now) { transaction in
+            let record = try await store.joinTokens.create(
+                id: id, secretSHA256: hash, description: "t", maxUses: maxUses, expiresAt: now.addingTimeInterval(3600),
+                now: now, in: transaction)
+            try await transaction.record(audit("join_token.create"))
+            return record
+        }
+    }
+
+    func consume(_ store: Store, _ id: JoinTokenID, hash: [UInt8], agent: NewAgent, address: String = "127.0.0.1")
+        async throws -> JoinTokenPolicy.Verdict
+    {
+        let entry = audit("join_token.use")
+        return try await store.joinTokens.consume(
+            id, presentedSHA256: hash, now: now, sourceAddress: address, agent: agent, audit: { _ in entry })
+    }
+
+    /// An organization with one tenant, created through audited writes.
+    func makeTenant(_ store: Store, _ name: String) async throws -> TenantID {
+        try await store.write(now: now) { transaction in
+            let organization = try await store.organizations.create(
+                id: OrganizationID(), name: name, now: now, in: transaction)
+            let tenant = try await store.organizations.createTenant(
+                id: TenantID(), organization: organization.id, name: "default", now: now, in: transaction)
+            try await transaction.record(audit("tenant.create"))
+            return tenant.id
+        }
     }
 
     @Test("migrations apply once and are recorded; a second run applies nothing")
@@ -33,17 +69,13 @@ struct StoreTests {
         try await ThrowawayPostgres.withStore { store in
             let id = JoinTokenID()
             let hash = [UInt8](repeating: 7, count: 32)
-            _ = try await store.joinTokens.create(
-                id: id, secretSHA256: hash, description: "t", maxUses: 1, expiresAt: now.addingTimeInterval(3600), now: now)
-            let first = try await store.joinTokens.consume(
-                id, presentedSHA256: hash, now: now, sourceAddress: "127.0.0.1", agent: newAgent("a"))
+            try await createToken(store, id, hash: hash, maxUses: 1)
+            let first = try await consume(store, id, hash: hash, agent: newAgent("a"))
             #expect(first == .valid)
-            let second = try await store.joinTokens.consume(
-                id, presentedSHA256: hash, now: now, sourceAddress: "127.0.0.1", agent: newAgent("b"))
+            let second = try await consume(store, id, hash: hash, agent: newAgent("b"))
             #expect(second == .exhausted)
-            let wrong = try await store.joinTokens.consume(
-                id, presentedSHA256: [UInt8](repeating: 8, count: 32), now: now, sourceAddress: "127.0.0.2",
-                agent: newAgent("c"))
+            let wrong = try await consume(
+                store, id, hash: [UInt8](repeating: 8, count: 32), agent: newAgent("c"), address: "127.0.0.2")
             #expect(wrong == .wrongSecret)
             let uses = try await store.joinTokens.uses(of: id)
             #expect(uses.map(\.outcome) == ["enrolled", "exhausted", "wrong_secret"])
@@ -55,19 +87,25 @@ struct StoreTests {
     func sitesPlacement() async throws {
         try await ThrowawayPostgres.withStore { store in
             let token = JoinTokenID()
-            _ = try await store.joinTokens.create(
-                id: token, secretSHA256: [1], description: "", maxUses: 5, expiresAt: now.addingTimeInterval(60), now: now)
+            try await createToken(store, token, hash: [1], maxUses: 5)
             let agent = newAgent("a")
-            _ = try await store.joinTokens.consume(token, presentedSHA256: [1], now: now, sourceAddress: "", agent: agent)
-            await #expect(throws: CHOMError.self) {
-                try await store.sites.create(id: SiteID(), domain: "x.test", now: now) { $0.first?.agentID }
+            _ = try await consume(store, token, hash: [1], agent: agent)
+            let tenant = try await makeTenant(store, "org")
+            let sites = store.sites(in: .fleet)
+            func create() async throws -> SiteRecord {
+                try await store.write(now: now) { transaction in
+                    let site = try await sites.create(
+                        id: SiteID(), tenant: tenant, domain: "x.test", now: now, in: transaction) { $0.first?.agentID }
+                    try await transaction.record(audit("site.create"))
+                    return site
+                }
             }
+            await #expect(throws: CHOMError.self) { try await create() }
             try await store.agents.connected(agent.id, version: "t", highestSequenceSeen: 0, now: now)
-            let site = try await store.sites.create(id: SiteID(), domain: "x.test", now: now) { $0.first?.agentID }
+            let site = try await create()
             #expect(site.agentID == agent.id)
-            await #expect(throws: CHOMError.self) {
-                try await store.sites.create(id: SiteID(), domain: "x.test", now: now) { $0.first?.agentID }
-            }
+            #expect(site.tenantID == tenant)
+            await #expect(throws: CHOMError.self) { try await create() }
         }
     }
 }

@@ -10,26 +10,25 @@ extension AdminClient {
     enum Method: String {
         case get = "GET"
         case post = "POST"
+        case patch = "PATCH"
         case delete = "DELETE"
     }
 
-    /// A JSON route with no request body.
-    func json<Response: Decodable>(_ method: Method, _ path: String) async throws(AdminClientError) -> Response {
-        let request = makeRequest(method, path)
+    /// A JSON route with no request body. `authenticated: false` sends no bearer token even when
+    /// the client has one (the sign-in routes).
+    func json<Response: Decodable>(_ method: Method, _ path: String, authenticated: Bool = true)
+        async throws(AdminClientError) -> Response
+    {
+        let request = makeRequest(method, path, authenticated: authenticated)
         let (data, response) = try await exchange(request, upload: nil)
         return try decode(Response.self, data, response, request)
     }
 
     /// A JSON route with a JSON request body.
-    func json<Body: Encodable, Response: Decodable>(_ method: Method, _ path: String, body: Body)
-        async throws(AdminClientError) -> Response
-    {
-        var request = makeRequest(method, path, contentType: "application/json")
-        do {
-            request.httpBody = try APIJSON.encoder().encode(body)
-        } catch {
-            throw .decoding("cannot encode the request for \(method.rawValue) \(path): \(error)")
-        }
+    func json<Body: Encodable, Response: Decodable>(
+        _ method: Method, _ path: String, body: Body, authenticated: Bool = true
+    ) async throws(AdminClientError) -> Response {
+        let request = try makeRequest(method, path, body: body, authenticated: authenticated)
         let (data, response) = try await exchange(request, upload: nil)
         return try decode(Response.self, data, response, request)
     }
@@ -41,15 +40,48 @@ extension AdminClient {
         _ = try checkStatus(data, response)
     }
 
-    func makeRequest(_ method: Method, _ path: String, contentType: String? = nil) -> URLRequest {
+    /// A route with a JSON request body that answers 204 No Content.
+    func noContent<Body: Encodable>(_ method: Method, _ path: String, body: Body) async throws(AdminClientError) {
+        let request = try makeRequest(method, path, body: body)
+        let (data, response) = try await exchange(request, upload: nil)
+        _ = try checkStatus(data, response)
+    }
+
+    /// A route that answers UTF-8 text (`text/plain`).
+    func text(_ method: Method, _ path: String) async throws(AdminClientError) -> String {
+        let request = makeRequest(method, path, accept: "text/plain, application/problem+json")
+        let (data, response) = try await exchange(request, upload: nil)
+        guard let text = String(data: try checkStatus(data, response), encoding: .utf8) else {
+            throw .decoding("the coordinator's answer to \(method.rawValue) \(path) is not UTF-8 text")
+        }
+        return text
+    }
+
+    func makeRequest(
+        _ method: Method, _ path: String, contentType: String? = nil,
+        accept: String = "application/json, application/problem+json", authenticated: Bool = true
+    ) -> URLRequest {
         var base = baseURL.absoluteString
         while base.hasSuffix("/") { base.removeLast() }
-        // `path` is built from constant route text and `segment(_:)`-escaped values, so it parses.
+        // `path` is built from constant route text, `segment(_:)`-escaped values and a `query(_:)`
+        // string, so it parses.
         var request = URLRequest(url: URL(string: base + path) ?? baseURL)
         request.httpMethod = method.rawValue
-        request.setValue("application/json, application/problem+json", forHTTPHeaderField: "Accept")
+        request.setValue(accept, forHTTPHeaderField: "Accept")
         if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
-        if let token { request.setValue("Bearer \(token.value)", forHTTPHeaderField: "Authorization") }
+        if authenticated, let token { request.setValue("Bearer \(token.value)", forHTTPHeaderField: "Authorization") }
+        return request
+    }
+
+    func makeRequest<Body: Encodable>(_ method: Method, _ path: String, body: Body, authenticated: Bool = true)
+        throws(AdminClientError) -> URLRequest
+    {
+        var request = makeRequest(method, path, contentType: "application/json", authenticated: authenticated)
+        do {
+            request.httpBody = try APIJSON.encoder().encode(body)
+        } catch {
+            throw .decoding("cannot encode the request for \(method.rawValue) \(path): \(error)")
+        }
         return request
     }
 
@@ -90,10 +122,23 @@ extension AdminClient {
         }
     }
 
-    /// Returns the body of a 2xx answer; throws `.problem` for anything else.
+    /// Returns the body of a 2xx answer; throws `.rateLimited` for a 429 and `.problem` for anything else.
     func checkStatus(_ data: Data, _ response: HTTPURLResponse) throws(AdminClientError) -> Data {
         guard !(200..<300).contains(response.statusCode) else { return data }
-        throw .problem(Self.problem(from: data, status: response.statusCode))
+        let problem = Self.problem(from: data, status: response.statusCode)
+        if response.statusCode == 429 {
+            throw .rateLimited(problem, retryAfter: Self.retryAfter(response.value(forHTTPHeaderField: "Retry-After")))
+        }
+        throw .problem(problem)
+    }
+
+    /// A `Retry-After` header in delay-seconds form (the only form the coordinator sends); nil when
+    /// absent or not a non-negative integer.
+    package static func retryAfter(_ header: String?) -> Duration? {
+        guard let header, let seconds = Int64(header.trimmingCharacters(in: .whitespaces)), seconds >= 0 else {
+            return nil
+        }
+        return .seconds(seconds)
     }
 
     /// The problem+json body, or one made up from the status when the body is not problem details

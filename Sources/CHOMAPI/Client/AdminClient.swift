@@ -6,9 +6,11 @@ package import FoundationNetworking
 
 /// The coordinator's admin REST API (`/v1`), one async method per route.
 ///
-/// Every method throws `AdminClientError`: `.problem` for an error answer, `.transport` when the
-/// coordinator cannot be reached, `.decoding` when a 2xx body does not match the API's types.
-/// The client imports nothing of the coordinator; the shared contract is `APITypes.swift`.
+/// Every method throws `AdminClientError`: `.problem` for an error answer (`.rateLimited` for a 429,
+/// with its `Retry-After`), `.transport` when the coordinator cannot be reached, `.decoding` when a
+/// 2xx body does not match the API's types. The client imports nothing of the coordinator; the
+/// shared contract is the `*Types.swift` files. A list route comes as one page (`cursor`, `limit` →
+/// `ListResponse`) and, where handy, as `all…`, which follows `nextCursor` to the end.
 package struct AdminClient: Sendable {
     package let baseURL: URL
     let token: BearerToken?
@@ -38,25 +40,25 @@ package struct AdminClient: Sendable {
         try await json(.post, "/v1/join-tokens", body: request)
     }
 
+    /// Every join token, following the pages.
     package func joinTokens() async throws(AdminClientError) -> [JoinTokenResponse] {
-        let list: ListResponse<JoinTokenResponse> = try await json(.get, "/v1/join-tokens")
-        return list.items
+        try await all("/v1/join-tokens")
     }
 
     package func revokeJoinToken(id: String) async throws(AdminClientError) {
         try await noContent(.delete, "/v1/join-tokens/\(segment(id))")
     }
 
+    /// Every use of a join token, following the pages.
     package func joinTokenUses(id: String) async throws(AdminClientError) -> [JoinTokenUseResponse] {
-        let list: ListResponse<JoinTokenUseResponse> = try await json(.get, "/v1/join-tokens/\(segment(id))/uses")
-        return list.items
+        try await all("/v1/join-tokens/\(segment(id))/uses")
     }
 
     // MARK: Agents
 
+    /// Every agent, following the pages.
     package func agents() async throws(AdminClientError) -> [AgentResponse] {
-        let list: ListResponse<AgentResponse> = try await json(.get, "/v1/agents")
-        return list.items
+        try await all("/v1/agents")
     }
 
     package func agent(id: String) async throws(AdminClientError) -> AgentResponse {
@@ -69,13 +71,25 @@ package struct AdminClient: Sendable {
 
     // MARK: Sites and releases
 
-    package func createSite(domain: String) async throws(AdminClientError) -> SiteResponse {
-        try await json(.post, "/v1/sites", body: CreateSiteRequest(domain: domain))
+    /// Creates a site in a tenant (`POST /v1/tenants/{tenantId}/sites`).
+    package func createSite(tenantID: String, domain: String) async throws(AdminClientError) -> SiteResponse {
+        try await json(.post, "/v1/tenants/\(segment(tenantID))/sites", body: CreateSiteRequest(domain: domain))
     }
 
+    /// Every site the caller may see, following the pages.
     package func sites() async throws(AdminClientError) -> [SiteResponse] {
-        let list: ListResponse<SiteResponse> = try await json(.get, "/v1/sites")
-        return list.items
+        try await all("/v1/sites")
+    }
+
+    /// One page of a tenant's sites.
+    package func sites(tenantID: String, cursor: String? = nil, limit: Int? = nil) async throws(AdminClientError)
+        -> ListResponse<SiteResponse>
+    {
+        try await page("/v1/tenants/\(segment(tenantID))/sites", cursor: cursor, limit: limit)
+    }
+
+    package func allSites(tenantID: String) async throws(AdminClientError) -> [SiteResponse] {
+        try await all("/v1/tenants/\(segment(tenantID))/sites")
     }
 
     /// - Parameter site: the site's ID or its domain.

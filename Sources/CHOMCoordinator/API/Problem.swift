@@ -12,6 +12,9 @@ enum Problem {
         case let error as CHOMError:
             let status = status(for: error.code)
             return (status, ProblemDetails(title: status.reasonPhrase, status: status.code, detail: error.message))
+        case is RateLimited:
+            return (.tooManyRequests, ProblemDetails(
+                title: "Too Many Requests", status: 429, detail: "too many attempts; retry later"))
         case let error as HTTPError:
             let detail = error.body ?? defaultDetail(error.status)
             return (error.status, ProblemDetails(title: error.status.reasonPhrase, status: error.status.code, detail: detail))
@@ -52,6 +55,7 @@ enum Problem {
         var headers = HTTPFields()
         headers[.contentType] = "application/problem+json"
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        if let limited = error as? RateLimited { headers[.retryAfter] = "\(limited.retryAfterSeconds)" }
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

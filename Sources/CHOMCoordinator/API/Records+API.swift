@@ -1,5 +1,7 @@
 import CHOMAPI
+import CHOMAudit
 import CHOMCore
+import Foundation
 import CHOMStore
 
 extension JoinTokenRecord {
@@ -23,7 +25,7 @@ extension AgentRecord {
 extension SiteRecord {
     var api: SiteResponse {
         SiteResponse(
-            id: id.description, domain: domain, agentId: agentID?.description, state: state,
+            id: id.description, tenantId: tenantID.description, domain: domain, agentId: agentID?.description, state: state,
             currentReleaseId: currentReleaseID?.description, currentReleasePath: currentReleasePath,
             createdAt: createdAt, updatedAt: updatedAt)
     }
@@ -44,5 +46,57 @@ extension TaskRecord {
             siteId: siteID?.description, releaseId: releaseID?.description, attempts: attempts,
             progressStep: progressStep, progressLog: progressLog, message: resultMessage, releasePath: releasePath,
             createdAt: createdAt, sentAt: sentAt, acceptedAt: acceptedAt, finishedAt: finishedAt)
+    }
+}
+
+extension UserRecord {
+    func api(twoFactorEnabled: Bool) -> UserResponse {
+        UserResponse(
+            id: id.description, email: email, displayName: displayName, isOperator: isOperator,
+            twoFactorEnabled: twoFactorEnabled, createdAt: createdAt)
+    }
+}
+
+extension MembershipRecord {
+    var api: MembershipResponse {
+        MembershipResponse(
+            organizationId: organizationID.description, userId: userID.description, email: email, role: role.rawValue,
+            tenantIds: tenantIDs.map(\.description), createdAt: createdAt)
+    }
+}
+
+extension OrganizationRecord {
+    var api: OrganizationResponse { OrganizationResponse(id: id.description, name: name, createdAt: createdAt) }
+}
+
+extension TenantRecord {
+    var api: TenantResponse {
+        TenantResponse(id: id.description, organizationId: organizationID.description, name: name, createdAt: createdAt)
+    }
+}
+
+extension InvitationRecord {
+    var api: InvitationResponse {
+        InvitationResponse(
+            id: id.description, organizationId: organizationID.description, email: email, role: role.rawValue,
+            tenantIds: tenantIDs.map(\.description), createdAt: createdAt, expiresAt: expiresAt, acceptedAt: acceptedAt)
+    }
+}
+
+extension StoredToken {
+    var api: TokenResponse {
+        TokenResponse(
+            id: id.description, kind: kind, name: name, abilities: abilities, createdAt: createdAt,
+            expiresAt: expiresAt, lastUsedAt: lastUsedAt, revokedAt: revokedAt, rotatedAt: rotatedAt)
+    }
+}
+
+extension StoredAuditEntry {
+    var api: AuditEntryResponse {
+        AuditEntryResponse(
+            sequence: entry.sequence, time: entry.time, actor: entry.actor, organizationId: entry.organizationID,
+            tenantId: entry.tenantID, action: entry.action, target: entry.target, requestId: entry.requestID,
+            sourceAddress: entry.sourceAddress, details: entry.details, hash: Hex.encode(hash),
+            previousHash: Hex.encode(previousHash))
     }
 }

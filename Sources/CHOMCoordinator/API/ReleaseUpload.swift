@@ -9,12 +9,14 @@ import Hummingbird
 struct ReleaseUpload {
     let store: Store
     let maxBytes: Int
-    let clock: any WallClock
 
-    func receive(_ request: Request, for site: SiteRecord) async throws -> ReleaseRecord {
+    func receive(_ request: Request, for site: SiteRecord, now: Date, in transaction: AuditedTransaction) async throws
+        -> ReleaseRecord
+    {
         var format: String?
-        return try await store.releases.create(id: ReleaseID(), siteID: site.id, format: "tar.zst", now: clock.now()) {
-            writer in
+        return try await store.releases.create(
+            id: ReleaseID(), siteID: site.id, format: "tar.zst", now: now, in: transaction
+        ) { writer in
             var hasher = SHA256()
             var size: Int64 = 0
             for try await buffer in request.body {

@@ -40,8 +40,14 @@ package enum ConfigurationLoader {
             if let value = environment[name] { configuration[keyPath: keyPath] = value }
         }
         if let url = environment["CHOM_DATABASE_URL"] { configuration.databaseURL = url.isEmpty ? nil : url }
-        if let token = environment["CHOM_BOOTSTRAP_TOKEN"] { configuration.bootstrapToken = token }
-        if let file = environment["CHOM_BOOTSTRAP_TOKEN_FILE"] { configuration.bootstrapTokenFile = file }
+        if let keys = environment["CHOM_SECRETS_KEYS"] { configuration.secrets.keys = keys.isEmpty ? nil : keys }
+        if let file = environment["CHOM_SECRETS_KEY_FILE"] { configuration.secrets.keyFile = file.isEmpty ? nil : file }
+        if let value = environment["CHOM_BCRYPT_COST"] {
+            guard let cost = Int(value), (4...31).contains(cost) else {
+                throw CHOMError(.configuration, "CHOM_BCRYPT_COST must be 4 to 31, got '\(value)'")
+            }
+            configuration.auth.bcryptCost = cost
+        }
         for (name, keyPath) in [
             "CHOM_API_PORT": \CoordinatorConfiguration.api.port, "CHOM_GRPC_PORT": \.grpc.port,
             "CHOM_GRPC_ENROLL_PORT": \.grpc.enrollPort,
@@ -54,31 +60,17 @@ package enum ConfigurationLoader {
         }
     }
 
-    /// The bootstrap operator token: the configured value, else the token file's first line.
-    package static func bootstrapToken(_ configuration: CoordinatorConfiguration) throws -> String {
-        if let token = configuration.bootstrapToken, !token.isEmpty { return try validated(token) }
-        guard let path = configuration.bootstrapTokenFile else {
-            throw CHOMError(.configuration, "no bootstrap token: set bootstrapToken, CHOM_BOOTSTRAP_TOKEN or a token file")
-        }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw CHOMError(.configuration, "cannot read the bootstrap token file \(path)")
-        }
-        return try validated(text.split(whereSeparator: \.isNewline).first.map(String.init) ?? "")
-    }
-
-    private static func validated(_ token: String) throws -> String {
-        let token = token.trimmingCharacters(in: .whitespaces)
-        guard token.utf8.count >= 24 else {
-            throw CHOMError(.configuration, "the bootstrap token must be at least 24 characters")
-        }
-        return token
-    }
-
     private static let knownKeys: [String: Set<String>] = [
         "": [
-            "dataDirectory", "databaseURL", "logLevel", "api", "grpc", "bootstrapToken", "bootstrapTokenFile",
+            "dataDirectory", "databaseURL", "logLevel", "api", "grpc", "auth", "secrets", "audit",
             "agents", "dispatch", "joinTokens",
         ],
+        "auth": [
+            "bcryptCost", "sessionTTLSeconds", "rotationGraceSeconds", "loginAttemptsPerAccount",
+            "loginAttemptsPerAddress", "loginWindowSeconds", "invitationTTLSeconds", "bootstrapOperatorEmail",
+        ],
+        "secrets": ["keys", "keyFile", "activeKey"],
+        "audit": ["checkpointEveryEntries", "checkpointEveryMinutes", "exportDirectory"],
         "api": ["host", "port", "maxBodyBytes"],
         "grpc": ["host", "port", "enrollPort", "advertisedHostnames", "advertisedAddresses"],
         "agents": ["certificateLifetimeSeconds", "heartbeatIntervalSeconds", "offlineGraceSeconds"],

@@ -41,13 +41,46 @@ package struct CoordinatorConfiguration: Sendable, Codable, Equatable {
         package init() {}
     }
 
+    package struct Auth: Sendable, Codable, Equatable {
+        package var bcryptCost = 12
+        package var sessionTTLSeconds = 3600.0
+        /// How long a rotated token stays valid beside its successor.
+        package var rotationGraceSeconds = 60.0
+        package var loginAttemptsPerAccount = 5
+        package var loginAttemptsPerAddress = 20
+        package var loginWindowSeconds = 900.0
+        package var invitationTTLSeconds = 7 * 86_400.0
+        /// The operator created on first start when there is no user yet.
+        package var bootstrapOperatorEmail = "admin@localhost"
+        package init() {}
+    }
+
+    package struct Secrets: Sendable, Codable, Equatable {
+        /// Key-encryption keys inline, `id:base64key` separated by commas (instead of a key file).
+        package var keys: String?
+        /// One `id:base64key` per line; default `<dataDirectory>/secrets.keys`, created on first start.
+        package var keyFile: String?
+        /// The key new secrets are sealed with; default the last key listed.
+        package var activeKey: String?
+        package init() {}
+    }
+
+    package struct Audit: Sendable, Codable, Equatable {
+        package var checkpointEveryEntries = 1000
+        package var checkpointEveryMinutes = 10.0
+        /// Where signed checkpoints are also written (`audit-checkpoints.jsonl`), outside the database.
+        package var exportDirectory: String?
+        package init() {}
+    }
+
     package var dataDirectory = "/var/lib/chom-coordinator"
     package var databaseURL: String?
     package var logLevel = "info"
     package var api = API()
     package var grpc = GRPC()
-    package var bootstrapToken: String?
-    package var bootstrapTokenFile: String? = "/etc/chom-coordinator/bootstrap-token"
+    package var auth = Auth()
+    package var secrets = Secrets()
+    package var audit = Audit()
     package var agents = Agents()
     package var dispatch = Dispatch()
     package var joinTokens = JoinTokens()
@@ -118,10 +151,41 @@ extension CoordinatorConfiguration {
         logLevel = try c.decodeIfPresent(String.self, forKey: .logLevel) ?? logLevel
         api = try c.decodeIfPresent(API.self, forKey: .api) ?? api
         grpc = try c.decodeIfPresent(GRPC.self, forKey: .grpc) ?? grpc
-        bootstrapToken = try c.decodeIfPresent(String.self, forKey: .bootstrapToken) ?? bootstrapToken
-        bootstrapTokenFile = try c.decodeIfPresent(String.self, forKey: .bootstrapTokenFile) ?? bootstrapTokenFile
+        auth = try c.decodeIfPresent(Auth.self, forKey: .auth) ?? auth
+        secrets = try c.decodeIfPresent(Secrets.self, forKey: .secrets) ?? secrets
+        audit = try c.decodeIfPresent(Audit.self, forKey: .audit) ?? audit
         agents = try c.decodeIfPresent(Agents.self, forKey: .agents) ?? agents
         dispatch = try c.decodeIfPresent(Dispatch.self, forKey: .dispatch) ?? dispatch
         joinTokens = try c.decodeIfPresent(JoinTokens.self, forKey: .joinTokens) ?? joinTokens
+    }
+}
+
+extension CoordinatorConfiguration.Auth {
+    package init(from decoder: any Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        bcryptCost = try c.decodeIfPresent(Int.self, forKey: .bcryptCost) ?? bcryptCost
+        sessionTTLSeconds = try c.decodeIfPresent(Double.self, forKey: .sessionTTLSeconds) ?? sessionTTLSeconds
+        rotationGraceSeconds = try c.decodeIfPresent(Double.self, forKey: .rotationGraceSeconds) ?? rotationGraceSeconds
+        loginAttemptsPerAccount =
+            try c.decodeIfPresent(Int.self, forKey: .loginAttemptsPerAccount) ?? loginAttemptsPerAccount
+        loginAttemptsPerAddress =
+            try c.decodeIfPresent(Int.self, forKey: .loginAttemptsPerAddress) ?? loginAttemptsPerAddress
+        loginWindowSeconds = try c.decodeIfPresent(Double.self, forKey: .loginWindowSeconds) ?? loginWindowSeconds
+        invitationTTLSeconds = try c.decodeIfPresent(Double.self, forKey: .invitationTTLSeconds) ?? invitationTTLSeconds
+        bootstrapOperatorEmail =
+            try c.decodeIfPresent(String.self, forKey: .bootstrapOperatorEmail) ?? bootstrapOperatorEmail
+    }
+}
+
+extension CoordinatorConfiguration.Audit {
+    package init(from decoder: any Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        checkpointEveryEntries =
+            try c.decodeIfPresent(Int.self, forKey: .checkpointEveryEntries) ?? checkpointEveryEntries
+        checkpointEveryMinutes =
+            try c.decodeIfPresent(Double.self, forKey: .checkpointEveryMinutes) ?? checkpointEveryMinutes
+        exportDirectory = try c.decodeIfPresent(String.self, forKey: .exportDirectory) ?? exportDirectory
     }
 }

@@ -1,3 +1,4 @@
+import CHOMAudit
 import CHOMCore
 import CHOMProtocol
 import CHOMStore
@@ -55,7 +56,13 @@ struct AgentGatewayService: Chom_Agent_V1_AgentGateway.SimpleServiceProtocol {
             token.id, presentedSHA256: token.secretSHA256, now: now, sourceAddress: context.remotePeer,
             agent: NewAgent(
                 id: agentID, name: String(name.prefix(128)), certificateSerial: serial, certificateNotAfter: notAfter,
-                agentVersion: String(request.agentVersion.prefix(64)), hostFacts: HostFacts(request.facts)))
+                agentVersion: String(request.agentVersion.prefix(64)), hostFacts: HostFacts(request.facts)),
+            audit: { [address = context.remotePeer] verdict in
+                AuditEntry(
+                    time: now, actor: "join_token:\(token.id)", action: verdict == .valid ? "agent.enroll" : "join_token.use.refused",
+                    target: verdict == .valid ? "agent:\(agentID)" : "join_token:\(token.id)", sourceAddress: address,
+                    details: ["outcome": verdict.rawValue, "name": String(name.prefix(128))])
+            })
         switch verdict {
         case .valid:
             break
@@ -125,7 +132,7 @@ struct AgentGatewayService: Chom_Agent_V1_AgentGateway.SimpleServiceProtocol {
     ) async throws {
         let peer = try await authenticate(context)
         guard let releaseID = ReleaseID(request.releaseID), let release = try await store.releases.get(releaseID),
-            let site = try await store.sites.get(release.siteID), site.agentID?.uuid == peer.agentID
+            let site = try await store.sites(in: .fleet).get(release.siteID), site.agentID?.uuid == peer.agentID
         else {
             throw RPCError(code: .notFound, message: "no such release for this agent")
         }

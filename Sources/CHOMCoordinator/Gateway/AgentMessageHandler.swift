@@ -37,7 +37,8 @@ struct AgentMessageHandler: Sendable {
             let succeeded = result.outcome == .succeeded
             let finished = try await store.tasks.finish(
                 id, agent: agent, succeeded: succeeded, message: String(result.message.prefix(4096)),
-                releasePath: result.releasePath.isEmpty ? nil : String(result.releasePath.prefix(1024)), now: now)
+                releasePath: result.releasePath.isEmpty ? nil : String(result.releasePath.prefix(1024)), now: now,
+                audit: TaskAudit.outcome(agent: agent, now: now))
             if let finished {
                 metrics.taskFinished(kind: finished.kind.rawValue, outcome: succeeded ? "succeeded" : "failed")
                 logger.info(

@@ -10,5 +10,6 @@ package enum Migrations {
     package static let all: [Migration] = [
         Migration0001Foundation.migration,
         Migration0002MetricsAddress.migration,
+        Migration0003Identity.migration,
     ]
 }

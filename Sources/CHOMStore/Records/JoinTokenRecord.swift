@@ -13,6 +13,7 @@ package struct JoinTokenRecord: Sendable, Equatable {
 }
 
 package struct JoinTokenUse: Sendable, Equatable {
+    package var id: Int64
     package var usedAt: Date
     package var sourceAddress: String
     package var outcome: String

@@ -3,6 +3,7 @@ package import Foundation
 
 package struct SiteRecord: Sendable, Equatable {
     package var id: SiteID
+    package var tenantID: TenantID
     package var domain: String
     package var agentID: AgentID?
     package var state: String

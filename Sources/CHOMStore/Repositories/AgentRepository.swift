@@ -43,6 +43,17 @@ package struct AgentRepository: Sendable {
         return agents
     }
 
+    /// A page of undeleted agents ordered by id.
+    package func list(after cursor: UUID?, limit: Int) async throws -> [AgentRecord] {
+        let rows = try await client.query("""
+            SELECT \(unescaped: Self.columns) FROM agents a
+            WHERE a.state <> 'deleted' AND (\(cursor)::uuid IS NULL OR a.id > \(cursor)::uuid) ORDER BY a.id LIMIT \(limit)
+            """, logger: logger)
+        var agents: [AgentRecord] = []
+        for try await row in rows { agents.append(try Self.decode(row.makeRandomAccess())) }
+        return agents
+    }
+
     /// Marks the agent online at stream start and raises its next sequence above what it has seen.
     package func connected(
         _ id: AgentID, version: String, highestSequenceSeen: Int64, metricsAddress: String = "", now: Date
@@ -82,8 +93,8 @@ package struct AgentRepository: Sendable {
     }
 
     /// Returns false when there was no such (undeleted) agent.
-    package func delete(_ id: AgentID, now: Date) async throws -> Bool {
-        let rows = try await client.query(
+    package func delete(_ id: AgentID, now: Date, in transaction: AuditedTransaction) async throws -> Bool {
+        let rows = try await transaction.connection.query(
             "UPDATE agents SET state = 'deleted', deleted_at = \(now) WHERE id = \(id.uuid) AND state <> 'deleted' RETURNING id",
             logger: logger)
         for try await _ in rows { return true }

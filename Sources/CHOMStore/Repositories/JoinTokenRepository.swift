@@ -1,3 +1,4 @@
+package import CHOMAudit
 package import CHOMCore
 package import Foundation
 import Logging
@@ -8,9 +9,10 @@ package struct JoinTokenRepository: Sendable {
     let logger: Logger
 
     package func create(
-        id: JoinTokenID, secretSHA256: [UInt8], description: String, maxUses: Int, expiresAt: Date, now: Date
+        id: JoinTokenID, secretSHA256: [UInt8], description: String, maxUses: Int, expiresAt: Date, now: Date,
+        in transaction: AuditedTransaction
     ) async throws -> JoinTokenRecord {
-        try await client.query("""
+        try await transaction.connection.query("""
             INSERT INTO join_tokens (id, secret_sha256, description, max_uses, expires_at, created_at)
             VALUES (\(id.uuid), \(ByteBuffer(bytes: secretSHA256)), \(description), \(maxUses), \(expiresAt), \(now))
             """, logger: logger)
@@ -28,6 +30,17 @@ package struct JoinTokenRepository: Sendable {
         return records
     }
 
+    /// A page ordered by id.
+    package func list(after cursor: UUID?, limit: Int) async throws -> [JoinTokenRecord] {
+        var records: [JoinTokenRecord] = []
+        let rows = try await client.query("""
+            SELECT id, description, max_uses, uses, expires_at, created_at, revoked_at FROM join_tokens
+            WHERE (\(cursor)::uuid IS NULL OR id > \(cursor)::uuid) ORDER BY id LIMIT \(limit)
+            """, logger: logger)
+        for try await row in rows { records.append(try Self.decode(row.makeRandomAccess())) }
+        return records
+    }
+
     package func get(_ id: JoinTokenID) async throws -> JoinTokenRecord? {
         let rows = try await client.query(
             "SELECT id, description, max_uses, uses, expires_at, created_at, revoked_at FROM join_tokens WHERE id = \(id.uuid)",
@@ -37,33 +50,36 @@ package struct JoinTokenRepository: Sendable {
     }
 
     /// Returns false when no such token exists.
-    package func revoke(_ id: JoinTokenID, now: Date) async throws -> Bool {
-        let rows = try await client.query(
+    package func revoke(_ id: JoinTokenID, now: Date, in transaction: AuditedTransaction) async throws -> Bool {
+        let rows = try await transaction.connection.query(
             "UPDATE join_tokens SET revoked_at = COALESCE(revoked_at, \(now)) WHERE id = \(id.uuid) RETURNING id",
             logger: logger)
         for try await _ in rows { return true }
         return false
     }
 
-    package func uses(of id: JoinTokenID) async throws -> [JoinTokenUse] {
+    package func uses(of id: JoinTokenID, after cursor: Int64? = nil, limit: Int = 1000) async throws -> [JoinTokenUse] {
         var uses: [JoinTokenUse] = []
-        let rows = try await client.query(
-            "SELECT used_at, source_address, outcome, agent_id FROM join_token_uses WHERE join_token_id = \(id.uuid) ORDER BY id",
-            logger: logger)
+        let rows = try await client.query("""
+            SELECT id, used_at, source_address, outcome, agent_id FROM join_token_uses
+            WHERE join_token_id = \(id.uuid) AND (\(cursor)::bigint IS NULL OR id > \(cursor)::bigint) ORDER BY id LIMIT \(limit)
+            """, logger: logger)
         for try await row in rows {
             let row = row.makeRandomAccess()
             let agent: UUID? = try row.value("agent_id")
             uses.append(JoinTokenUse(
-                usedAt: try row.value("used_at"), sourceAddress: try row.value("source_address"),
+                id: try row.value("id"), usedAt: try row.value("used_at"), sourceAddress: try row.value("source_address"),
                 outcome: try row.value("outcome"), agentID: agent.map { AgentID($0) }))
         }
         return uses
     }
 
     /// Checks the token under a row lock and, when it is valid, counts the use and inserts
-    /// the agent in the same transaction. Every attempt on a known token is recorded.
+    /// the agent in the same transaction. Every attempt on a known token is recorded, and
+    /// audited (`audit` builds the entry for the verdict) in the transaction that records it.
     package func consume(
-        _ id: JoinTokenID, presentedSHA256: [UInt8], now: Date, sourceAddress: String, agent: NewAgent
+        _ id: JoinTokenID, presentedSHA256: [UInt8], now: Date, sourceAddress: String, agent: NewAgent,
+        audit: @Sendable (JoinTokenPolicy.Verdict) -> AuditEntry
     ) async throws -> JoinTokenPolicy.Verdict {
         let verdict = try await client.transaction(logger: logger) { connection -> JoinTokenPolicy.Verdict in
             let rows = try await connection.query("""
@@ -86,13 +102,19 @@ package struct JoinTokenRepository: Sendable {
                 INSERT INTO join_token_uses (join_token_id, used_at, source_address, outcome, agent_id)
                 VALUES (\(id.uuid), \(now), \(sourceAddress), 'enrolled', \(agent.id.uuid))
                 """, logger: logger)
+            try await AuditLog.append(audit(verdict), on: connection, logger: logger)
             return verdict
         }
-        if verdict != .valid && verdict != .unknown {
-            try await client.query("""
-                INSERT INTO join_token_uses (join_token_id, used_at, source_address, outcome)
-                VALUES (\(id.uuid), \(now), \(sourceAddress), \(verdict.rawValue))
-                """, logger: logger)
+        if verdict != .valid {
+            try await client.transaction(logger: logger) { connection in
+                if verdict != .unknown {
+                    try await connection.query("""
+                        INSERT INTO join_token_uses (join_token_id, used_at, source_address, outcome)
+                        VALUES (\(id.uuid), \(now), \(sourceAddress), \(verdict.rawValue))
+                        """, logger: logger)
+                }
+                try await AuditLog.append(audit(verdict), on: connection, logger: logger)
+            }
         }
         return verdict
     }

@@ -58,10 +58,11 @@ package struct ReleaseRepository: Sendable {
     /// Creates a release whose bytes `write` streams into the writer; `write` returns the
     /// SHA-256 and size it computed. Nothing is kept if `write` throws.
     package func create(
-        id: ReleaseID, siteID: SiteID, format: String, now: Date,
+        id: ReleaseID, siteID: SiteID, format: String, now: Date, in transaction: AuditedTransaction,
         write: (ChunkWriter) async throws -> (sha256: String, size: Int64)
     ) async throws -> ReleaseRecord {
-        try await client.transaction(logger: logger) { connection in
+        let connection = transaction.connection
+        do {
             try await connection.query("""
                 INSERT INTO releases (id, site_id, sha256, size_bytes, format, created_at)
                 VALUES (\(id.uuid), \(siteID.uuid), '', 0, \(format), \(now))
@@ -80,16 +81,17 @@ package struct ReleaseRepository: Sendable {
         let rows = try await client.query(
             "SELECT id, site_id, sha256, size_bytes, format, created_at FROM releases WHERE id = \(id.uuid)",
             logger: logger)
-        for try await row in rows {
-            let row = row.makeRandomAccess()
-            let id: UUID = try row.value("id")
-            let site: UUID = try row.value("site_id")
-            return ReleaseRecord(
-                id: ReleaseID(id), siteID: SiteID(site), sha256: try row.value("sha256"),
-                sizeBytes: try row.value("size_bytes"), format: try row.value("format"),
-                createdAt: try row.value("created_at"))
-        }
+        for try await row in rows { return try Self.decode(row.makeRandomAccess()) }
         return nil
+    }
+
+    static func decode(_ row: PostgresRandomAccessRow) throws -> ReleaseRecord {
+        let id: UUID = try row.value("id")
+        let site: UUID = try row.value("site_id")
+        return ReleaseRecord(
+            id: ReleaseID(id), siteID: SiteID(site), sha256: try row.value("sha256"),
+            sizeBytes: try row.value("size_bytes"), format: try row.value("format"),
+            createdAt: try row.value("created_at"))
     }
 
     /// Streams the artifact chunk by chunk to `body`, one query per chunk.

@@ -1,3 +1,4 @@
+package import CHOMAudit
 package import CHOMCore
 package import Foundation
 import Logging
@@ -89,10 +90,12 @@ package struct TaskQueue: Sendable {
     }
 
     /// Records a task's final state, and for a deploy the site's new current release,
-    /// in one transaction. Returns nil if the task was unknown, foreign or already final.
+    /// in one transaction, with its audit entry (`audit` builds it from the finished task).
+    /// Returns nil if the task was unknown, foreign or already final.
     @discardableResult
     package func finish(
-        _ id: TaskID, agent: AgentID, succeeded: Bool, message: String, releasePath: String?, now: Date
+        _ id: TaskID, agent: AgentID, succeeded: Bool, message: String, releasePath: String?, now: Date,
+        audit: @Sendable (TaskRecord, TenantID?, OrganizationID?) -> AuditEntry
     ) async throws -> TaskRecord? {
         try await client.transaction(logger: logger) { connection -> TaskRecord? in
             let state = succeeded ? "succeeded" : "failed"
@@ -104,7 +107,21 @@ package struct TaskQueue: Sendable {
                 """, logger: logger)
             var finished: TaskRecord?
             for try await row in rows { finished = try Self.decode(row.makeRandomAccess()) }
-            guard let finished, finished.kind == .deploy, let site = finished.siteID else { return finished }
+            guard let finished else { return nil }
+            var tenant: TenantID?
+            var organization: OrganizationID?
+            if let site = finished.siteID {
+                let rows = try await connection.query("""
+                    SELECT s.tenant_id, t.organization_id FROM sites s JOIN tenants t ON t.id = s.tenant_id
+                    WHERE s.id = \(site.uuid)
+                    """, logger: logger)
+                for try await (tenantID, organizationID) in rows.decode((UUID, UUID).self) {
+                    tenant = TenantID(tenantID)
+                    organization = OrganizationID(organizationID)
+                }
+            }
+            try await AuditLog.append(audit(finished, tenant, organization), on: connection, logger: logger)
+            guard finished.kind == .deploy, let site = finished.siteID else { return finished }
             if succeeded {
                 try await connection.query("""
                     UPDATE sites SET state = 'active', current_release_id = \(finished.releaseID?.uuid),

@@ -69,7 +69,7 @@ extension AgentsCommand {
         var id: String
 
         func run() async throws {
-            let client = try global.client()
+            let client = try await global.client()
             let agent = try await client.agent(id: try await client.resolveAgent(id))
             if global.json { return try Console.json(agent) }
             let now = Date()
@@ -106,7 +106,7 @@ extension AgentsCommand {
         var id: String
 
         func run() async throws {
-            let client = try global.client()
+            let client = try await global.client()
             let id = try await client.resolveAgent(id)
             try await client.deleteAgent(id: id)
             if !global.json { Console.out("deleted agent \(id)") }

@@ -29,7 +29,7 @@ struct FleetCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let client = try global.client()
+        let client = try await global.client()
         async let agents = client.agents()
         async let sites = client.sites()
         let view = Self.view(agents: try await agents, sites: try await sites)

@@ -18,7 +18,7 @@ struct HealthCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let client = try global.client()
+        let client = try await global.client(requireToken: false)
         let health = try await client.health()
         if global.json {
             try Console.json(health)

@@ -48,7 +48,7 @@ extension JoinTokenCommand {
         var maxUses: Int?
 
         func run() async throws {
-            let client = try global.client()
+            let client = try await global.client()
             let created = try await client.createJoinToken(
                 CreateJoinTokenRequest(description: description, ttlSeconds: ttlSeconds.map(Double.init), maxUses: maxUses))
             if global.json { return try Console.json(created) }
@@ -124,7 +124,7 @@ extension JoinTokenCommand {
         var id: String
 
         func run() async throws {
-            let client = try global.client()
+            let client = try await global.client()
             let id = try await client.resolveJoinToken(id)
             try await client.revokeJoinToken(id: id)
             if !global.json { Console.out("revoked join token \(id)") }
@@ -149,7 +149,7 @@ extension JoinTokenCommand {
         var id: String
 
         func run() async throws {
-            let client = try global.client()
+            let client = try await global.client()
             let uses = try await client.joinTokenUses(id: try await client.resolveJoinToken(id))
             if global.json { return try Console.json(ListResponse(items: uses)) }
             let now = Date()

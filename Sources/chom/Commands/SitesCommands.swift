@@ -7,11 +7,11 @@ struct SitesCommand: AsyncParsableCommand {
         commandName: "sites",
         abstract: "Create, list, inspect and deploy sites.",
         discussion: """
-            A site is a domain placed on one agent. Deploying uploads a directory as a new release \
-            and switches the site to it.
+            A site is a domain of a tenant, placed on one agent. Deploying uploads a directory as a \
+            new release and switches the site to it.
 
             Example:
-              chom sites create --domain example.com
+              chom sites create example.com --tenant production
               chom sites deploy example.com --dir ./public
               chom sites list
             """,
@@ -23,7 +23,7 @@ struct SitesCommand: AsyncParsableCommand {
     static func details(_ site: SiteResponse) -> Table {
         let now = Date()
         return .keyValue([
-            ("ID", site.id), ("Domain", site.domain), ("State", site.state),
+            ("ID", site.id), ("Domain", site.domain), ("Tenant", site.tenantId), ("State", site.state),
             ("Agent", site.agentId ?? "- (not placed)"), ("Current release", Format.orDash(site.currentReleaseId)),
             ("Current release path", Format.orDash(site.currentReleasePath)),
             ("Created", Format.timestamp(site.createdAt, now: now)), ("Updated", Format.timestamp(site.updatedAt, now: now)),
@@ -34,23 +34,43 @@ struct SitesCommand: AsyncParsableCommand {
 extension SitesCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a site and place it on an agent.",
+            abstract: "Create a site in a tenant and place it on an agent.",
             discussion: """
-                The coordinator picks the online agent with the most free capacity. The site has no \
-                content until its first `chom sites deploy`.
+                The site belongs to the tenant given with --tenant (its ID, a unique prefix of it, \
+                or its name; see `chom tenants list --org ORG`). The coordinator picks the online \
+                agent with the most free capacity. The site has no content until its first \
+                `chom sites deploy`.
 
                 Example:
-                  chom sites create --domain example.com
+                  chom sites create example.com --tenant production
                 """
         )
 
         @OptionGroup var global: GlobalOptions
 
-        @Option(help: "The site's domain name, e.g. example.com.")
-        var domain: String
+        @Argument(help: ArgumentHelp("The site's domain name, e.g. example.com.", valueName: "domain"))
+        var domainArgument: String?
+
+        @Option(name: .customLong("domain"), help: .hidden)
+        var domainOption: String?
+
+        @Option(help: ArgumentHelp("The tenant the site belongs to (ID, ID prefix or name).", valueName: "tenant"))
+        var tenant: String
+
+        /// The domain, as an argument or (as before) --domain.
+        var domain: String { domainArgument ?? domainOption ?? "" }
+
+        func validate() throws {
+            switch (domainArgument, domainOption) {
+            case (nil, nil): throw ValidationError("give the site's domain, e.g. chom sites create example.com --tenant TENANT")
+            case (.some, .some): throw ValidationError("give the domain once (the argument, or the older --domain)")
+            default: break
+            }
+        }
 
         func run() async throws {
-            let site = try await global.client().createSite(domain: domain)
+            let client = try await global.client()
+            let site = try await client.createSite(tenantID: client.resolveTenant(tenant), domain: domain)
             if global.json { return try Console.json(site) }
             Console.table(SitesCommand.details(site))
         }
@@ -59,9 +79,12 @@ extension SitesCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "list",
-            abstract: "List sites with their state, agent and current release.",
+            abstract: "List sites with their tenant, state, agent and current release.",
             discussion: """
+                Every site you may see, or with --tenant only that tenant's.
+
                 Example:
+                  chom sites list --tenant production
                   chom sites list --output json
                 """,
             aliases: ["ls"]
@@ -69,12 +92,24 @@ extension SitesCommand {
 
         @OptionGroup var global: GlobalOptions
 
+        @Option(help: ArgumentHelp("Only this tenant's sites (ID, ID prefix or name).", valueName: "tenant"))
+        var tenant: String?
+
         func run() async throws {
-            let sites = try await global.client().sites()
+            let client = try await global.client()
+            let sites: [SiteResponse]
+            if let tenant {
+                sites = try await client.allSites(tenantID: client.resolveTenant(tenant))
+            } else {
+                sites = try await client.sites()
+            }
             if global.json { return try Console.json(ListResponse(items: sites)) }
-            var table = Table(headers: ["DOMAIN", "STATE", "AGENT", "CURRENT RELEASE PATH"])
+            var table = Table(headers: ["DOMAIN", "TENANT", "STATE", "AGENT", "CURRENT RELEASE PATH"])
             for site in sites {
-                table.append([site.domain, site.state, Format.shortID(site.agentId), Format.orDash(site.currentReleasePath)])
+                table.append([
+                    site.domain, Format.shortID(site.tenantId), site.state, Format.shortID(site.agentId),
+                    Format.orDash(site.currentReleasePath),
+                ])
             }
             Console.table(table)
         }

@@ -38,7 +38,7 @@ extension SitesCommand {
 
         func run() async throws {
             let directory = try Self.checkedDirectory(dir)
-            let client = try global.client()
+            let client = try await global.client()
             let say: (String) -> Void = global.json ? { _ in } : { Console.out($0) }
 
             let archive: Data

@@ -42,7 +42,7 @@ extension TasksCommand {
         @OptionGroup var follow: FollowOptions
 
         func run() async throws {
-            let client = try global.client()
+            let client = try await global.client()
             let task = try await client.task(id: id)
             if wait { return try await follow.follow(task, client: client, global: global) }
             if global.json { return try Console.json(task) }

@@ -12,6 +12,11 @@ enum Console {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 
+    /// "chom: warning: …" on stderr.
+    static func warning(_ text: String) {
+        error("chom: warning: \(text)")
+    }
+
     /// Pretty JSON with sorted keys and ISO-8601 dates.
     static func json(_ value: some Encodable) throws {
         let data = try APIJSON.prettyEncoder().encode(value)

@@ -2,8 +2,6 @@ package import CHOMCore
 import Crypto
 import Foundation
 
-package enum APITokenTag {}
-package typealias APITokenID = Identifier<APITokenTag>
 
 /// An API token as handed to its owner once:
 /// `chom_` + token id (22 base62, the UUID's 16 bytes) + secret (43 base62, 32 random bytes)

@@ -1,4 +1,4 @@
-import CHOMCoordinator
+import CHOMAudit
 import Foundation
 import Testing
 

@@ -19,7 +19,7 @@ extension AuditCheckpoint: Codable {
     package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         func bytes(_ key: CodingKeys, count: Int) throws -> [UInt8] {
-            guard let bytes = SecurityCoding.bytes(hex: try container.decode(String.self, forKey: key)),
+            guard let bytes = Hex.decode(try container.decode(String.self, forKey: key)),
                 bytes.count == count
             else {
                 throw DecodingError.dataCorruptedError(
@@ -41,10 +41,10 @@ extension AuditCheckpoint: Codable {
     package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(sequence, forKey: .sequence)
-        try container.encode(SecurityCoding.hex(headHash), forKey: .headHash)
+        try container.encode(Hex.encode(headHash), forKey: .headHash)
         try container.encode(AuditTimestamp.string(time), forKey: .time)
         try container.encode(keyID, forKey: .keyID)
-        try container.encode(SecurityCoding.hex(signature), forKey: .signature)
+        try container.encode(Hex.encode(signature), forKey: .signature)
     }
 
     /// This checkpoint as one JSON line, without the newline.

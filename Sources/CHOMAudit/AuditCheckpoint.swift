@@ -84,7 +84,7 @@ package struct AuditCheckpoint: Sendable, Hashable {
 
     /// The first 8 bytes of SHA-256 of the raw public key, lowercase hex (as envelope keys).
     package static func keyID(of publicKey: Curve25519.Signing.PublicKey) -> String {
-        SecurityCoding.hex(SHA256.hash(data: publicKey.rawRepresentation).prefix(8))
+        Hex.encode(SHA256.hash(data: publicKey.rawRepresentation).prefix(8))
     }
 
     /// Whether a new checkpoint is due: `everyEntries` entries or `everyInterval` seconds since

@@ -1,4 +1,4 @@
-import CHOMCoordinator
+import CHOMAudit
 import CHOMCore
 import Foundation
 import Testing

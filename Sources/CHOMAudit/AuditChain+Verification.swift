@@ -1,3 +1,4 @@
+import CHOMCore
 extension AuditChain {
     /// What a verification found.
     package enum VerificationResult: Sendable, Hashable, CustomStringConvertible {
@@ -13,7 +14,7 @@ extension AuditChain {
         package var description: String {
             switch self {
             case .intact(let count, let headHash):
-                "intact: \(count) entries, head \(SecurityCoding.hex(headHash))"
+                "intact: \(count) entries, head \(Hex.encode(headHash))"
             case .broken(let sequence, let reason):
                 "broken at sequence \(sequence): \(reason)"
             }

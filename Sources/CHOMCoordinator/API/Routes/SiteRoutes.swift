@@ -1,0 +1,142 @@
+import CHOMAPI
+import CHOMCore
+import CHOMProtocol
+import CHOMScheduler
+import CHOMStore
+import Foundation
+import Hummingbird
+import SwiftProtobuf
+
+/// Tenant data: sites, releases, deploys, tasks. Every lookup goes through
+/// `store.sites(in:)` with the caller's scope, so a foreign id answers 404 like a missing one.
+extension AdminAPI {
+    func addSiteRoutes(_ routes: RouteTable) {
+        routes.on(.get, "/v1/sites", .sitesList) { request, _, caller in
+            let page = try Page(request)
+            let sites = try await store.sites(in: try caller.signedIn.scope(atLeast: .viewer))
+                .list(after: page.after, limit: page.limit)
+            return try page.response(sites, key: \.domain, map: \.api)
+        }
+        routes.on(.get, "/v1/tenants/:tenant/sites", .tenantSitesList) { request, context, caller in
+            let page = try Page(request)
+            let tenant = try await visibleTenant(context.parameters.get("tenant"), caller, minimum: .viewer)
+            let sites = try await store.sites(in: try caller.signedIn.scope(atLeast: .viewer))
+                .list(tenant: tenant.id, after: page.after, limit: page.limit)
+            return try page.response(sites, key: \.domain, map: \.api)
+        }
+        routes.on(.post, "/v1/tenants/:tenant/sites", .siteCreate) { request, context, caller in
+            let tenant = try await visibleTenant(context.parameters.get("tenant"), caller, minimum: .member)
+            let body = try await StrictJSON.decode(CreateSiteRequest.self, allowed: CreateSiteRequest.fields, from: request)
+            let domain = body.domain.lowercased()
+            guard DomainName.isValid(domain) else { throw CHOMError(.invalidInput, "'\(body.domain)' is not a valid domain") }
+            let scoped = store.sites(in: try caller.signedIn.scope(atLeast: .member))
+            let site = try await write(caller) { transaction in
+                let site = try await scoped.create(
+                    id: SiteID(), tenant: tenant.id, domain: domain, now: caller.now, in: transaction
+                ) { candidates in
+                    Placement.choose(candidates.map {
+                        Placement.Candidate(
+                            agentID: $0.agentID, capacity: Capacity(maxSites: $0.maxSites, hostedSites: $0.placedSites))
+                    })
+                }
+                try await transaction.record(caller.audit(
+                    "site.create", target: "site:\(site.id)", organization: tenant.organizationID, tenant: tenant.id,
+                    details: ["domain": domain, "agent": site.agentID?.description ?? ""]))
+                return site
+            }
+            return try StrictJSON.response(site.api, status: .created)
+        }
+        routes.on(.get, "/v1/sites/:site", .siteRead) { _, context, caller in
+            try StrictJSON.response(try await site(context.parameters.get("site"), caller, minimum: .viewer).api)
+        }
+        routes.on(.post, "/v1/sites/:site/releases", .releaseUpload) { request, context, caller in
+            let site = try await site(context.parameters.get("site"), caller, minimum: .member)
+            let organization = try await store.organizations.tenant(site.tenantID)?.organizationID
+            let release = try await write(caller) { transaction in
+                let release = try await ReleaseUpload(store: store, maxBytes: configuration.api.maxBodyBytes)
+                    .receive(request, for: site, now: caller.now, in: transaction)
+                try await transaction.record(caller.audit(
+                    "release.upload", target: "release:\(release.id)", organization: organization, tenant: site.tenantID,
+                    details: ["site": site.id.description, "sha256": release.sha256, "size": "\(release.sizeBytes)"]))
+                return release
+            }
+            return try StrictJSON.response(release.api, status: .created)
+        }
+        routes.on(.post, "/v1/sites/:site/deploy", .siteDeploy) { request, context, caller in
+            try await deploy(request, siteParameter: context.parameters.get("site"), caller)
+        }
+        routes.on(.get, "/v1/tasks/:id", .taskRead) { _, context, caller in
+            let id = try parseID(TaskID.self, context.parameters.get("id"), what: "task")
+            guard let task = try await store.sites(in: try caller.signedIn.scope(atLeast: .viewer)).task(id) else {
+                throw CHOMError(.notFound, "no task \(id)")
+            }
+            return try StrictJSON.response(task.api)
+        }
+    }
+
+    private func deploy(_ request: Request, siteParameter: String?, _ caller: Caller) async throws -> Response {
+        let site = try await site(siteParameter, caller, minimum: .member)
+        let scoped = store.sites(in: try caller.signedIn.scope(atLeast: .member))
+        let body = try await StrictJSON.decode(DeployRequest.self, allowed: DeployRequest.fields, from: request)
+        let releaseID = try parseID(ReleaseID.self, body.releaseId, what: "release")
+        guard let release = try await scoped.release(releaseID), release.siteID == site.id else {
+            throw CHOMError(.notFound, "no release \(releaseID) for site \(site.domain)")
+        }
+        guard let agent = site.agentID else { throw CHOMError(.conflict, "site \(site.domain) is not placed on an agent") }
+        let keep = body.keepReleases ?? 5
+        guard (1...50).contains(keep) else { throw CHOMError(.invalidInput, "keepReleases must be between 1 and 50") }
+        let taskID = TaskID()
+        var deploy = Chom_Agent_V1_DeployTask()
+        deploy.siteID = site.id.description
+        deploy.domain = site.domain
+        deploy.releaseID = release.id.description
+        deploy.artifactSha256 = release.sha256
+        deploy.artifactSize = UInt64(release.sizeBytes)
+        deploy.artifactFormat = release.format == "tar.gz" ? .tarGzip : .tarZstd
+        deploy.keepReleases = UInt32(keep)
+        var task = Chom_Agent_V1_Task()
+        task.taskID = taskID.description
+        task.deploy = deploy
+        let payload: [UInt8] = try task.serializedBytes()
+        let organization = try await store.organizations.tenant(site.tenantID)?.organizationID
+        try await write(caller) { transaction in
+            try await scoped.startDeploy(
+                site,
+                task: NewTask(
+                    id: taskID, agentID: agent, siteID: site.id, releaseID: release.id, kind: .deploy,
+                    payload: payload, maxAttempts: configuration.dispatch.maxDeliveryAttempts),
+                now: caller.now, in: transaction)
+            try await transaction.record(caller.audit(
+                "site.deploy", target: "site:\(site.id)", organization: organization, tenant: site.tenantID,
+                details: ["release": release.id.description, "task": taskID.description]))
+        }
+        await connections.wake(agent)
+        guard let record = try await scoped.task(taskID) else { throw CHOMError(.internal, "task vanished") }
+        return try StrictJSON.response(record.api, status: .accepted)
+    }
+
+    /// A site by id or domain, seen through the caller's read scope, then held to `minimum`
+    /// (404 when invisible, 403 when visible but the role is too weak).
+    func site(_ parameter: String?, _ caller: Caller, minimum: OrganizationRole) async throws -> SiteRecord {
+        guard let parameter, !parameter.isEmpty else { throw CHOMError(.invalidInput, "missing site") }
+        let principal = try caller.signedIn
+        let scoped = store.sites(in: principal.scope(atLeast: .viewer))
+        var found: SiteRecord?
+        if let id = SiteID(parameter) { found = try await scoped.get(id) }
+        if found == nil { found = try await scoped.get(domain: parameter.lowercased()) }
+        guard let site = found else { throw CHOMError(.notFound, "no site \(parameter)") }
+        try principal.require(minimum, inTenant: site.tenantID)
+        return site
+    }
+
+    /// A tenant the caller reaches (404 otherwise), held to `minimum` (403).
+    func visibleTenant(_ parameter: String?, _ caller: Caller, minimum: OrganizationRole) async throws -> TenantRecord {
+        let id = try parseID(TenantID.self, parameter, what: "tenant")
+        let principal = try caller.signedIn
+        guard principal.isOperator || principal.grants.contains(where: { $0.tenantID == id }),
+            let tenant = try await store.organizations.tenant(id)
+        else { throw CHOMError(.notFound, "no tenant \(id)") }
+        try principal.require(minimum, inTenant: id)
+        return tenant
+    }
+}

@@ -1,0 +1,52 @@
+import CHOMCore
+import CHOMProtocol
+import CHOMStore
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The coordinator's PostgreSQL: the configured URL, or the embedded cluster under the data
+/// directory (started here, stopped by the caller).
+enum CoordinatorDatabase {
+    static func open(_ configuration: CoordinatorConfiguration, logger: Logger) throws
+        -> (PostgresClient.Configuration, EmbeddedPostgres?)
+    {
+        if let url = configuration.databaseURL { return (try Store.configuration(databaseURL: url), nil) }
+        let directory = URL(fileURLWithPath: configuration.dataDirectory)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let postgres = EmbeddedPostgres(directory: directory.appendingPathComponent("postgres"), logger: logger)
+        try postgres.start()
+        return (
+            PostgresClient.Configuration(
+                unixSocketPath: postgres.socketPath, username: postgres.username, password: nil,
+                database: postgres.database),
+            postgres
+        )
+    }
+
+    /// Runs `body` with a migrated store and the coordinator's keys, for one-shot commands.
+    static func withStore<Result: Sendable>(
+        _ configuration: CoordinatorConfiguration, logger: Logger,
+        _ body: (Store, CoordinatorKeys) async throws -> Result
+    ) async throws -> Result {
+        let (clientConfiguration, embedded) = try open(configuration, logger: logger)
+        defer { embedded?.stop() }
+        let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            try await Migrator.migrate(client, logger: logger)
+            let keys = try CoordinatorKeys.loadOrCreate(
+                dataDirectory: URL(fileURLWithPath: configuration.dataDirectory),
+                hostnames: configuration.grpc.advertisedHostnames, addresses: configuration.grpc.advertisedAddresses,
+                now: Date())
+            let store = Store(
+                client: client, logger: logger,
+                audit: AuditSettings(
+                    signingKey: keys.signer.privateKey,
+                    everyEntries: Int64(max(1, configuration.audit.checkpointEveryEntries)),
+                    everyInterval: max(1, configuration.audit.checkpointEveryMinutes * 60)))
+            return try await body(store, keys)
+        }
+    }
+}

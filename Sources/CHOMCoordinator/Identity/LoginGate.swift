@@ -1,0 +1,28 @@
+import Foundation
+import Synchronization
+
+/// Too many attempts: answered 429 with `Retry-After`.
+struct RateLimited: Error, Sendable {
+    let retryAfterSeconds: Int
+}
+
+/// The login throttle shared by a replica's requests: per account and per source address.
+final class LoginGate: Sendable {
+    private let throttle: Mutex<LoginThrottle>
+
+    init(_ throttle: LoginThrottle) {
+        self.throttle = Mutex(throttle)
+    }
+
+    /// Counts an attempt; throws `RateLimited` when either key is over its limit.
+    func attempt(account: String, address: String, now: Date) throws {
+        let decision = throttle.withLock {
+            $0.attempt(keys: [.account(account.lowercased()), .address(address)], now: now)
+        }
+        if let seconds = decision.retryAfterSeconds { throw RateLimited(retryAfterSeconds: max(1, seconds)) }
+    }
+
+    func succeeded(account: String, now: Date) {
+        throttle.withLock { $0.succeeded(key: .account(account.lowercased()), attemptedAt: now) }
+    }
+}

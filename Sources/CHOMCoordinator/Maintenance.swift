@@ -1,0 +1,61 @@
+import CHOMAudit
+import CHOMCore
+import CHOMStore
+import Foundation
+package import Logging
+
+/// The coordinator's one-shot commands: `bootstrap-operator` and `rotate-secrets-key`.
+package enum Maintenance {
+    package struct CreatedOperator: Sendable {
+        package let email: String
+        /// Set only when the password was generated here (print it once).
+        package let generatedPassword: String?
+    }
+
+    /// Creates a platform operator. `password` nil: a random one is generated and returned once.
+    package static func bootstrapOperator(
+        _ configuration: CoordinatorConfiguration, logger: Logger, email: String, password: String?
+    ) async throws -> CreatedOperator {
+        try await CoordinatorDatabase.withStore(configuration, logger: logger) { store, _ in
+            if try await store.users.get(email: email) != nil {
+                throw CHOMError(.conflict, "a user with the email \(email) already exists")
+            }
+            let created = try await BootstrapOperator.create(
+                store: store, email: email, password: password,
+                hasher: PasswordHasher(cost: configuration.auth.bcryptCost), now: Date(), onlyIfNoUsers: false)
+            guard let created else { throw CHOMError(.internal, "the operator was not created") }
+            return CreatedOperator(email: created.email, generatedPassword: created.generated ? created.password : nil)
+        }
+    }
+
+    /// Adds a fresh key to the key file, makes it active and re-encrypts every secret under it.
+    /// Returns the new key id and how many secrets were re-encrypted.
+    package static func rotateSecretsKey(_ configuration: CoordinatorConfiguration, logger: Logger) async throws
+        -> (keyID: String, resealed: Int)
+    {
+        _ = try SecretKeys.load(configuration)  // creates the file on a fresh install
+        let keyID = try SecretKeys.appendKey(configuration)
+        let box = SecretBox(keyRing: try SecretKeys.load(configuration, createIfMissing: false))
+        return try await CoordinatorDatabase.withStore(configuration, logger: logger) { store, _ in
+            var resealed = 0
+            for (user, sealed) in try await store.twoFactor.allSealed() where box.needsRotation(sealed) {
+                let fresh: String
+                do {
+                    fresh = try box.reseal(sealed, context: IdentityServices.totpContext(user))
+                } catch {
+                    throw CHOMError(.integrity, "the two-factor secret of user \(user) cannot be opened: \(error)")
+                }
+                let now = Date()
+                let changed = try await store.write(now: now) { transaction in
+                    let changed = try await store.twoFactor.reseal(user, from: sealed, to: fresh, in: transaction)
+                    try await transaction.record(AuditEntry(
+                        time: now, actor: "system", action: "secrets.reseal", target: "user:\(user)",
+                        details: ["key_id": keyID, "kind": "totp"]))
+                    return changed
+                }
+                if changed { resealed += 1 }
+            }
+            return (keyID, resealed)
+        }
+    }
+}

@@ -1,0 +1,191 @@
+package import CHOMAudit
+package import CHOMCore
+import Crypto
+package import Foundation
+import Logging
+import PostgresNIO
+
+/// What a reader may see of the audit log, and how to filter it.
+package struct AuditQuery: Sendable {
+    /// nil: every entry (platform operators). Otherwise entries of these organizations whose
+    /// tenant is unset or one of `tenantIDs` (nil: any tenant of those organizations).
+    package var organizationIDs: [OrganizationID]?
+    package var tenantIDs: [TenantID]?
+    package var action: String?
+    package var actor: String?
+    package var since: Date?
+    package var until: Date?
+    /// Entries with a smaller sequence than this (pages go newest first).
+    package var before: Int64?
+    package var limit: Int
+
+    package init(
+        organizationIDs: [OrganizationID]?, tenantIDs: [TenantID]? = nil, action: String? = nil, actor: String? = nil,
+        since: Date? = nil, until: Date? = nil, before: Int64? = nil, limit: Int = 50
+    ) {
+        self.organizationIDs = organizationIDs
+        self.tenantIDs = tenantIDs
+        self.action = action
+        self.actor = actor
+        self.since = since
+        self.until = until
+        self.before = before
+        self.limit = limit
+    }
+}
+
+/// The audit tables: append (inside a write transaction), read, walk, checkpoints.
+/// The database refuses UPDATE, DELETE and TRUNCATE on them (triggers in migration 3).
+package struct AuditLog: Sendable {
+    static let appendLockKey: Int64 = 0x4348_4F4D_0A0D
+
+    let client: PostgresClient
+    let logger: Logger
+    let settings: AuditSettings
+
+    /// Serialized by a transaction-scoped advisory lock, so sequences are gap-free and each
+    /// entry links to the one committed before it.
+    @discardableResult
+    static func append(_ entry: AuditEntry, on connection: PostgresConnection, logger: Logger) async throws
+        -> StoredAuditEntry
+    {
+        try await connection.query("SELECT pg_advisory_xact_lock(\(appendLockKey))", logger: logger)
+        let head = try await head(on: connection, logger: logger)
+        let stored = AuditChain.append(entry, after: head)
+        let e = stored.entry
+        let details = String(decoding: try detailsEncoder.encode(e.details), as: UTF8.self)
+        try await connection.query("""
+            INSERT INTO audit_entries (sequence, time, actor, organization_id, tenant_id, action, target,
+                request_id, source_address, details, previous_hash, hash)
+            VALUES (\(e.sequence), \(e.time), \(e.actor), \(e.organizationID), \(e.tenantID), \(e.action), \(e.target),
+                \(e.requestID), \(e.sourceAddress), \(details), \(ByteBuffer(bytes: stored.previousHash)),
+                \(ByteBuffer(bytes: stored.hash)))
+            """, logger: logger)
+        return stored
+    }
+
+    static func head(on connection: PostgresConnection, logger: Logger) async throws -> AuditChain.Head {
+        let rows = try await connection.query(
+            "SELECT sequence, hash FROM audit_entries ORDER BY sequence DESC LIMIT 1", logger: logger)
+        for try await (sequence, hash) in rows.decode((Int64, ByteBuffer).self) {
+            return AuditChain.Head(sequence: sequence, hash: Array(buffer: hash))
+        }
+        return .genesis
+    }
+
+    /// Signs a checkpoint of the head when one is due (by count or age). Runs inside the
+    /// appending transaction, and from housekeeping for the age rule.
+    static func checkpointIfDue(
+        settings: AuditSettings, now: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        guard let key = settings.signingKey else { return }
+        try await connection.query("SELECT pg_advisory_xact_lock(\(appendLockKey))", logger: logger)
+        let head = try await head(on: connection, logger: logger)
+        let last = try await latestCheckpoint(on: connection, logger: logger)
+        guard AuditCheckpoint.isDue(
+            last: last, head: head, now: now, everyEntries: settings.everyEntries, everyInterval: settings.everyInterval)
+        else { return }
+        let checkpoint = try AuditCheckpoint.sign(head: head, time: AuditTimestamp.normalized(now), key: key)
+        try await connection.query("""
+            INSERT INTO audit_checkpoints (sequence, head_hash, time, key_id, signature)
+            VALUES (\(checkpoint.sequence), \(ByteBuffer(bytes: checkpoint.headHash)), \(checkpoint.time),
+                \(checkpoint.keyID), \(ByteBuffer(bytes: checkpoint.signature)))
+            """, logger: logger)
+    }
+
+    /// The age rule when nothing is being appended.
+    package func checkpointIfDue(now: Date) async throws {
+        guard settings.signingKey != nil else { return }
+        try await client.transaction(logger: logger) { connection in
+            try await Self.checkpointIfDue(settings: settings, now: now, on: connection, logger: logger)
+        }
+    }
+
+    static func latestCheckpoint(on connection: PostgresConnection, logger: Logger) async throws -> AuditCheckpoint? {
+        let rows = try await connection.query(
+            "SELECT * FROM audit_checkpoints ORDER BY sequence DESC LIMIT 1", logger: logger)
+        for try await row in rows { return try decodeCheckpoint(row.makeRandomAccess()) }
+        return nil
+    }
+
+    package func checkpoints(after sequence: Int64 = 0) async throws -> [AuditCheckpoint] {
+        var checkpoints: [AuditCheckpoint] = []
+        let rows = try await client.query(
+            "SELECT * FROM audit_checkpoints WHERE sequence > \(sequence) ORDER BY sequence", logger: logger)
+        for try await row in rows { checkpoints.append(try Self.decodeCheckpoint(row.makeRandomAccess())) }
+        return checkpoints
+    }
+
+    /// A page of entries, newest first.
+    package func list(_ query: AuditQuery) async throws -> [StoredAuditEntry] {
+        let everything = query.organizationIDs == nil
+        let organizations = (query.organizationIDs ?? []).map(\.description)
+        let anyTenant = query.tenantIDs == nil
+        let tenants = (query.tenantIDs ?? []).map(\.description)
+        let rows = try await client.query("""
+            SELECT * FROM audit_entries
+            WHERE (\(everything) OR (organization_id = ANY(\(organizations))
+                    AND (tenant_id IS NULL OR \(anyTenant) OR tenant_id = ANY(\(tenants)))))
+              AND (\(query.action)::text IS NULL OR action = \(query.action)::text)
+              AND (\(query.actor)::text IS NULL OR actor = \(query.actor)::text)
+              AND (\(query.since)::timestamptz IS NULL OR time >= \(query.since)::timestamptz)
+              AND (\(query.until)::timestamptz IS NULL OR time < \(query.until)::timestamptz)
+              AND (\(query.before)::bigint IS NULL OR sequence < \(query.before)::bigint)
+            ORDER BY sequence DESC LIMIT \(query.limit)
+            """, logger: logger)
+        var entries: [StoredAuditEntry] = []
+        for try await row in rows { entries.append(try Self.decodeEntry(row.makeRandomAccess())) }
+        return entries
+    }
+
+    /// Every entry in sequence order, in batches, for verification.
+    package func walk(batchSize: Int = 1000, _ body: (StoredAuditEntry) throws -> Bool) async throws {
+        var after: Int64 = 0
+        while true {
+            let rows = try await client.query(
+                "SELECT * FROM audit_entries WHERE sequence > \(after) ORDER BY sequence LIMIT \(batchSize)",
+                logger: logger)
+            var count = 0
+            for try await row in rows {
+                let stored = try Self.decodeEntry(row.makeRandomAccess())
+                count += 1
+                after = stored.sequence
+                guard try body(stored) else { return }
+            }
+            if count < batchSize { return }
+        }
+    }
+
+    package func head() async throws -> AuditChain.Head {
+        try await client.withConnection { try await Self.head(on: $0, logger: logger) }
+    }
+
+    static let detailsEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    static func decodeEntry(_ row: PostgresRandomAccessRow) throws -> StoredAuditEntry {
+        let detailsText: String = try row.value("details")
+        guard let details = try? JSONDecoder().decode([String: String].self, from: Data(detailsText.utf8)) else {
+            throw CHOMError(.integrity, "audit entry details are not a JSON object of strings")
+        }
+        let entry = AuditEntry(
+            sequence: try row.value("sequence"), time: try row.value("time"), actor: try row.value("actor"),
+            organizationID: try row.value("organization_id"), tenantID: try row.value("tenant_id"),
+            action: try row.value("action"), target: try row.value("target"), requestID: try row.value("request_id"),
+            sourceAddress: try row.value("source_address"), details: details)
+        let previous: ByteBuffer = try row.value("previous_hash")
+        let hash: ByteBuffer = try row.value("hash")
+        return StoredAuditEntry(entry: entry, previousHash: Array(buffer: previous), hash: Array(buffer: hash))
+    }
+
+    static func decodeCheckpoint(_ row: PostgresRandomAccessRow) throws -> AuditCheckpoint {
+        let head: ByteBuffer = try row.value("head_hash")
+        let signature: ByteBuffer = try row.value("signature")
+        return AuditCheckpoint(
+            sequence: try row.value("sequence"), headHash: Array(buffer: head), time: try row.value("time"),
+            keyID: try row.value("key_id"), signature: Array(buffer: signature))
+    }
+}

@@ -1,0 +1,128 @@
+package import CHOMCore
+package import Foundation
+import Logging
+import PostgresNIO
+
+/// An agent as placement sees it.
+package struct PlacementCandidate: Sendable, Equatable {
+    package var agentID: AgentID
+    package var maxSites: Int
+    package var placedSites: Int
+}
+
+/// Sites, their releases and their tasks, through a tenant scope. Anything outside the
+/// scope does not exist here: lookups answer nil exactly as for a missing row.
+package struct ScopedSiteRepository: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+    package let scope: TenantScope
+
+    static let placementLockKey: Int64 = 0x4348_4F4D_0001
+
+    /// The one place the scope becomes SQL: `(all OR tenant_id = ANY(ids))` on `sites`.
+    private var all: Bool { scope.tenantIDs == nil }
+    private var ids: [UUID] { (scope.tenantIDs ?? []).map(\.uuid) }
+
+    /// Creates a site in `tenant` and places it, serialized with other placements. `choose`
+    /// sees the online agents with their placed-site counts and returns the chosen one, or nil.
+    package func create(
+        id: SiteID, tenant: TenantID, domain: String, now: Date, in transaction: AuditedTransaction,
+        choose: @Sendable ([PlacementCandidate]) -> AgentID?
+    ) async throws -> SiteRecord {
+        guard scope.contains(tenant) else { throw CHOMError(.notFound, "no tenant \(tenant)") }
+        let connection = transaction.connection
+        try await connection.query("SELECT pg_advisory_xact_lock(\(Self.placementLockKey))", logger: logger)
+        let existing = try await connection.query("SELECT id FROM sites WHERE domain = \(domain)", logger: logger)
+        for try await _ in existing { throw CHOMError(.conflict, "the domain \(domain) is already hosted") }
+        let rows = try await connection.query("""
+            SELECT a.id, a.max_sites, (SELECT count(*) FROM sites s WHERE s.agent_id = a.id)::integer AS placed
+            FROM agents a WHERE a.state = 'online' ORDER BY a.enrolled_at, a.id
+            """, logger: logger)
+        var candidates: [PlacementCandidate] = []
+        for try await (agent, maxSites, placed) in rows.decode((UUID, Int, Int).self) {
+            candidates.append(PlacementCandidate(agentID: AgentID(agent), maxSites: maxSites, placedSites: placed))
+        }
+        guard let chosen = choose(candidates) else {
+            throw CHOMError(.unavailable, "no online agent has room for a new site")
+        }
+        try await connection.query("""
+            INSERT INTO sites (id, tenant_id, domain, agent_id, state, created_at, updated_at)
+            VALUES (\(id.uuid), \(tenant.uuid), \(domain), \(chosen.uuid), 'created', \(now), \(now))
+            """, logger: logger)
+        return SiteRecord(
+            id: id, tenantID: tenant, domain: domain, agentID: chosen, state: "created", currentReleaseID: nil,
+            currentReleasePath: nil, createdAt: now, updatedAt: now)
+    }
+
+    /// A page of sites ordered by domain, optionally in one tenant.
+    package func list(tenant: TenantID? = nil, after cursor: String? = nil, limit: Int = 1000) async throws
+        -> [SiteRecord]
+    {
+        let rows = try await client.query("""
+            SELECT * FROM sites WHERE (\(all) OR tenant_id = ANY(\(ids)))
+              AND (\(tenant?.uuid)::uuid IS NULL OR tenant_id = \(tenant?.uuid)::uuid)
+              AND (\(cursor)::text IS NULL OR domain > \(cursor)::text)
+            ORDER BY domain LIMIT \(limit)
+            """, logger: logger)
+        var sites: [SiteRecord] = []
+        for try await row in rows { sites.append(try Self.decode(row.makeRandomAccess())) }
+        return sites
+    }
+
+    package func get(_ id: SiteID) async throws -> SiteRecord? {
+        try await first(client.query(
+            "SELECT * FROM sites WHERE id = \(id.uuid) AND (\(all) OR tenant_id = ANY(\(ids)))", logger: logger))
+    }
+
+    package func get(domain: String) async throws -> SiteRecord? {
+        try await first(client.query(
+            "SELECT * FROM sites WHERE domain = \(domain) AND (\(all) OR tenant_id = ANY(\(ids)))", logger: logger))
+    }
+
+    /// A release of a site in scope.
+    package func release(_ id: ReleaseID) async throws -> ReleaseRecord? {
+        let rows = try await client.query("""
+            SELECT r.* FROM releases r JOIN sites s ON s.id = r.site_id
+            WHERE r.id = \(id.uuid) AND (\(all) OR s.tenant_id = ANY(\(ids)))
+            """, logger: logger)
+        for try await row in rows { return try ReleaseRepository.decode(row.makeRandomAccess()) }
+        return nil
+    }
+
+    /// A task of a site in scope. Tasks without a site are fleet work: only the fleet scope sees them.
+    package func task(_ id: TaskID) async throws -> TaskRecord? {
+        let rows = try await client.query("""
+            SELECT t.* FROM tasks t LEFT JOIN sites s ON s.id = t.site_id
+            WHERE t.id = \(id.uuid) AND (\(all) OR s.tenant_id = ANY(\(ids)))
+            """, logger: logger)
+        for try await row in rows { return try TaskQueue.decode(row.makeRandomAccess()) }
+        return nil
+    }
+
+    /// Marks the site as deploying and enqueues the deploy task, in the caller's transaction.
+    package func startDeploy(_ site: SiteRecord, task: NewTask, now: Date, in transaction: AuditedTransaction)
+        async throws
+    {
+        guard scope.contains(site.tenantID) else { throw CHOMError(.notFound, "no site \(site.id)") }
+        try await transaction.connection.query(
+            "UPDATE sites SET state = 'deploying', updated_at = \(now) WHERE id = \(site.id.uuid)", logger: logger)
+        try await TaskQueue.insert(task, now: now, on: transaction.connection, logger: logger)
+    }
+
+    private func first(_ rows: PostgresRowSequence) async throws -> SiteRecord? {
+        for try await row in rows { return try Self.decode(row.makeRandomAccess()) }
+        return nil
+    }
+
+    static func decode(_ row: PostgresRandomAccessRow) throws -> SiteRecord {
+        let id: UUID = try row.value("id")
+        let tenant: UUID = try row.value("tenant_id")
+        let agent: UUID? = try row.value("agent_id")
+        let release: UUID? = try row.value("current_release_id")
+        return SiteRecord(
+            id: SiteID(id), tenantID: TenantID(tenant), domain: try row.value("domain"),
+            agentID: agent.map { AgentID($0) }, state: try row.value("state"),
+            currentReleaseID: release.map { ReleaseID($0) }, currentReleasePath: try row.value("current_release_path"),
+            createdAt: try row.value("created_at"), updatedAt: try row.value("updated_at"))
+    }
+}

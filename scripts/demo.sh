@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# CHOM's main job on this one machine: an embedded PostgreSQL, a coordinator, three agents
-# on loopback enrolled with their own join tokens, six sites placed over them, deployed and
-# served from each agent's sites root, then the fleet table. Stays up until Ctrl-C;
+# CHOM's main job on this one machine: an embedded PostgreSQL, a coordinator with its first
+# platform operator, an organization with two tenants, three agents on loopback enrolled with
+# their own join tokens, six sites placed over them, deployed and served from each agent's
+# sites root, then the fleet table and an audit-chain verification. Stays up until Ctrl-C;
 # --once exits after printing. Leaves no processes behind either way.
 #   CHOM_DEMO_DIR   state directory (default /tmp/chom-demo; wiped at start)
 #   CHOM_DEMO_PORT  base port (default 18080: API; +363 agents mTLS, +364 enrollment; agents' metrics +1001..)
@@ -33,25 +34,39 @@ trap 'exit 130' INT TERM
 rm -rf "$dir"
 mkdir -p "$dir"
 chmod 755 "$dir"
-token="demo-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-(umask 077; printf '%s\n' "$token" >"$dir/bootstrap-token")
-export CHOM_COORDINATOR="http://127.0.0.1:$api_port" CHOM_TOKEN="$token"
+password="demo-$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+operator="operator@demo.test"
+export CHOM_COORDINATOR="http://127.0.0.1:$api_port"
+unset CHOM_TOKEN
+# The CLI keeps its session under $HOME/.config/chom: give the demo its own.
+mkdir -p "$dir/home"
+chom() { HOME="$dir/home" "$bin/chom" "$@"; }
+
+echo "== creating the first platform operator ($operator)"
+printf '%s\n' "$password" | "$bin/chom-coordinator" bootstrap-operator --data-dir "$dir/coordinator" \
+  --email "$operator" --password-stdin
 
 echo "== starting the coordinator (embedded PostgreSQL under $dir/coordinator/postgres)"
-"$bin/chom-coordinator" serve --data-dir "$dir/coordinator" --bootstrap-token-file "$dir/bootstrap-token" \
+"$bin/chom-coordinator" serve --data-dir "$dir/coordinator" \
   --api-host 127.0.0.1 --api-port "$api_port" --grpc-host 127.0.0.1 --grpc-port "$grpc_port" \
   --grpc-enroll-port "$enroll_port" --log-level warning 2>"$dir/coordinator.log" &
 pids+=($!)
 for _ in $(seq 1 150); do
-  "$bin/chom" health >/dev/null 2>&1 && break
+  chom health >/dev/null 2>&1 && break
   sleep 0.2
 done
-"$bin/chom" health >/dev/null || { echo "coordinator did not start; see $dir/coordinator.log" >&2; tail -20 "$dir/coordinator.log" >&2; exit 1; }
+chom health >/dev/null || { echo "coordinator did not start; see $dir/coordinator.log" >&2; tail -20 "$dir/coordinator.log" >&2; exit 1; }
 
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
+printf '%s\n' "$password" | chom login --email "$operator" --password-stdin
+org="$(chom orgs create "Demo Hosting" --output json | json "d['id']")"
+tenant_a="$(chom tenants create --org "$org" acme --output json | json "d['id']")"
+tenant_b="$(chom tenants create --org "$org" globex --output json | json "d['id']")"
+echo "organization Demo Hosting with tenants acme and globex"
+
 for i in 1 2 3; do
-  created="$("$bin/chom" join-token create --description "demo agent $i" --output json)"
+  created="$(chom join-token create --description "demo agent $i" --output json)"
   address="$(json "d['enrollAddress']" <<<"$created")"
   ca="$(json "d['caSHA256']" <<<"$created")"
   CHOM_JOIN_TOKEN="$(json "d['token']" <<<"$created")" \
@@ -64,7 +79,7 @@ for i in 1 2 3; do
 done
 
 for _ in $(seq 1 100); do
-  online="$("$bin/chom" agents list --output json | json "sum(1 for a in d['items'] if a['state']=='online')")"
+  online="$(chom agents list --output json | json "sum(1 for a in d['items'] if a['state']=='online')")"
   [ "$online" = 3 ] && break
   sleep 0.2
 done
@@ -73,17 +88,18 @@ done
 echo "== creating and deploying six sites"
 for n in 1 2 3 4 5 6; do
   domain="site$n.demo.test"
-  "$bin/chom" sites create --domain "$domain" >/dev/null
+  if [ "$n" -le 3 ]; then tenant="$tenant_a"; else tenant="$tenant_b"; fi
+  chom sites create "$domain" --tenant "$tenant" >/dev/null
   mkdir -p "$dir/src/$domain/public"
   printf '<h1>Hello from %s</h1>\n' "$domain" >"$dir/src/$domain/public/index.html"
   started=$(date +%s%N)
-  "$bin/chom" sites deploy "$domain" --dir "$dir/src/$domain/public" --output json >"$dir/deploy-$n.json"
+  chom sites deploy "$domain" --dir "$dir/src/$domain/public" --output json >"$dir/deploy-$n.json"
   elapsed=$((($(date +%s%N) - started) / 1000000))
   echo "deployed $domain in ${elapsed} ms (pack, upload, seal, dispatch, fetch, verify, extract, switch, report) -> $(json "d['releasePath']" <"$dir/deploy-$n.json")"
 done
 
 echo "== fleet"
-"$bin/chom" fleet
+chom fleet
 for n in 1 2 3 4 5 6; do
   path="$(json "d['releasePath']" <"$dir/deploy-$n.json")"
   grep -q "Hello from site$n.demo.test" "$path/index.html" || { echo "site$n content missing at $path" >&2; exit 1; }
@@ -95,6 +111,10 @@ for i in 1 2 3; do
   pid=${pids[$i]}
   echo "demo-agent-$i resident memory: $(awk '/VmRSS/ {print $2, $3}' "/proc/$pid/status")"
 done
+
+echo "== audit log"
+chom audit list --limit 5
+chom audit verify
 
 if [ "$once" = 1 ]; then
   echo "== --once: stopping"

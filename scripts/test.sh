@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: dependencies, shell checks, generated-code check, build, tests
 # (unit, in-process live tests against a throwaway PostgreSQL and real mTLS), and the
-# process-level demo run with the built executables.
+# process-level runs with the built executables: schemathesis against the admin API's
+# OpenAPI contract with two tenants' tokens, and the demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SWIFT_DETERMINISTIC_HASHING=1
@@ -22,6 +23,10 @@ step_started=$SECONDS
 echo "== swift test"
 swift test --skip-build 2>&1 | { grep -vE "(Test|Suite) .* started" || true; }
 echo "swift test took $((SECONDS - step_started)) s"
+step_started=$SECONDS
+echo "== admin API contract: schemathesis against the live coordinator"
+scripts/contract-test.sh
+echo "contract test took $((SECONDS - step_started)) s"
 step_started=$SECONDS
 echo "== process-level: demo --once"
 scripts/demo.sh --once

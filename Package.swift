@@ -204,7 +204,11 @@ let package = Package(
         .testTarget(name: "CHOMTransportTests", dependencies: ["CHOMTransport"], swiftSettings: upcoming),
         .testTarget(
             name: "CHOMStoreTests",
-            dependencies: ["CHOMStore", "CHOMTesting", .product(name: "PostgresNIO", package: "postgres-nio")], swiftSettings: upcoming),
+            dependencies: [
+                "CHOMStore", "CHOMTesting", "CHOMAudit", "CHOMCore", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: upcoming),
         .testTarget(
             name: "CHOMCoordinatorTests",
             dependencies: [
@@ -229,7 +233,7 @@ let package = Package(
             name: "CHOMLiveTests",
             dependencies: [
                 "CHOMTesting", "CHOMAgent", "CHOMAPI", "CHOMCore", "CHOMTransport", "CHOMProtocol", "CHOMCoordinator",
-                "CHOMArchive",
+                "CHOMArchive", "CHOMAudit", "CHOMStore", .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "X509", package: "swift-certificates"),

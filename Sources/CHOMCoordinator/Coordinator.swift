@@ -93,7 +93,11 @@ package final class Coordinator: Service, Sendable {
                 store: store, email: configuration.auth.bootstrapOperatorEmail, password: bootstrapOperatorPassword,
                 hasher: identity.hasher, now: clock.now(), onlyIfNoUsers: true)
             {
-                BootstrapOperator.announce(created)
+                if created.generated {
+                    BootstrapOperator.announce(created)
+                } else {
+                    logger.info("created the first platform operator", metadata: ["chom.email": "\(created.email)"])
+                }
             }
             caFingerprint.withLock { $0 = keys.ca.fingerprintSHA256 }
             let connections = AgentConnections()

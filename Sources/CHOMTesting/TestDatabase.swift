@@ -1,6 +1,6 @@
 package import Foundation
 import Logging
-import PostgresNIO
+package import PostgresNIO
 
 /// Direct SQL against a test coordinator's embedded PostgreSQL, for setting up situations
 /// the API cannot produce (e.g. a result that never arrived).
@@ -18,7 +18,9 @@ package enum TestDatabase {
         }
     }
 
-    private static func withClient<Result: Sendable>(
+    /// A client on the coordinator's database, for tests that play the part of someone with
+    /// direct database access.
+    package static func withClient<Result: Sendable>(
         dataDirectory: URL, _ body: (PostgresClient) async throws -> Result
     ) async throws -> Result {
         let configuration = PostgresClient.Configuration(

@@ -18,10 +18,11 @@ package enum TestHTTP {
 
     package static func request(
         _ method: String, _ url: URL, token: String? = nil, body: Data? = nil,
-        contentType: String = "application/json"
+        contentType: String = "application/json", headers: [String: String] = [:]
     ) async throws -> Reply {
         var request = URLRequest(url: url)
         request.httpMethod = method
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         if let body {
             request.httpBody = body

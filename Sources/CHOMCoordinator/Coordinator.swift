@@ -81,8 +81,12 @@ package final class Coordinator: Service, Sendable {
         _ clientConfiguration: PostgresClient.Configuration, dataDirectory: URL, keyRing: KeyRing
     ) async throws {
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+        // The pool outlives everything that uses it: it is not a child of the group below (whose
+        // children a cancellation reaches all at once), so a query in flight while the coordinator
+        // stops is answered or cancelled instead of waiting forever for a pool that has gone.
+        let pool = Task { await client.run() }
+        defer { pool.cancel() }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
             try await Migrator.migrate(client, logger: logger)
             let keys = try CoordinatorKeys.loadOrCreate(
                 dataDirectory: dataDirectory, hostnames: configuration.grpc.advertisedHostnames,

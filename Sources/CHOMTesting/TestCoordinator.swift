@@ -60,6 +60,8 @@ package struct TestCoordinator: Sendable {
         _ configuration: CoordinatorConfiguration, directory: URL, clock: any WallClock, logger: Logger,
         _ body: (TestCoordinator) async throws -> Result
     ) async throws -> Result {
+        var logger = logger
+        logger[metadataKey: "test.dir"] = "\(directory.lastPathComponent)"
         let coordinator = Coordinator(
             configuration: configuration, logger: logger, clock: clock, bootstrapOperatorPassword: operatorPassword)
         return try await withThrowingTaskGroup(of: Void.self) { group in

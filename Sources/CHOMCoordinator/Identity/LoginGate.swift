@@ -22,7 +22,12 @@ final class LoginGate: Sendable {
         if let seconds = decision.retryAfterSeconds { throw RateLimited(retryAfterSeconds: max(1, seconds)) }
     }
 
-    func succeeded(account: String, now: Date) {
-        throttle.withLock { $0.succeeded(key: .account(account.lowercased()), attemptedAt: now) }
+    /// The attempt counted at `now` succeeded: the account starts over, the address forgets that one
+    /// attempt (so people signing in from one address do not use up its allowance for failures).
+    func succeeded(account: String, address: String, now: Date) {
+        throttle.withLock {
+            $0.succeeded(key: .account(account.lowercased()), attemptedAt: now)
+            $0.succeeded(key: .address(address), attemptedAt: now)
+        }
     }
 }

@@ -27,6 +27,7 @@ extension AdminAPI {
                 try await store.users.setPasswordHash(principal.user.id, hash: hash, now: caller.now, in: transaction)
                 try await transaction.record(caller.audit("auth.password.change", target: "user:\(principal.user.id)"))
             }
+            identity.gate.succeeded(account: principal.user.email, address: caller.sourceAddress, now: caller.now)
             return Response(status: .noContent)
         }
         routes.on(.post, "/v1/me/two-factor", .twoFactorEnroll) { _, _, caller in
@@ -83,6 +84,7 @@ extension AdminAPI {
                 try await store.twoFactor.disable(principal.user.id, in: transaction)
                 try await transaction.record(caller.audit("auth.2fa.disable", target: "user:\(principal.user.id)"))
             }
+            identity.gate.succeeded(account: principal.user.email, address: caller.sourceAddress, now: caller.now)
             return Response(status: .noContent)
         }
     }

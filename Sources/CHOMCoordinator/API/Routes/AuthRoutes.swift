@@ -53,7 +53,7 @@ extension AdminAPI {
             }
             throw CHOMError(.unauthorized, "invalid email or password")
         }
-        identity.gate.succeeded(account: email, now: caller.now)
+        identity.gate.succeeded(account: email, address: caller.sourceAddress, now: caller.now)
         if let twoFactor = try await store.twoFactor.get(user.id), twoFactor.confirmedAt != nil {
             let secret = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
             let id = UUID()
@@ -87,7 +87,7 @@ extension AdminAPI {
         guard try await store.twoFactor.consumeChallenge(id, now: caller.now) else {
             throw CHOMError(.unauthorized, "the sign-in challenge is invalid or expired; sign in again")
         }
-        identity.gate.succeeded(account: user.email, now: caller.now)
+        identity.gate.succeeded(account: user.email, address: caller.sourceAddress, now: caller.now)
         return .authenticated(try await issueSession(for: user, caller, method: method))
     }
 
@@ -169,6 +169,11 @@ extension AdminAPI {
             guard try await identity.hasher.verify(body.password, hash: existing.passwordHash) else {
                 throw CHOMError(.unauthorized, "invalid email or password")
             }
+            // An invitation adds someone to an organization; it never rewrites an existing membership
+            // (roles change with PATCH …/members/{user}, where only owners touch the owner role).
+            if try await store.memberships.membership(invitation.organizationID, user: existing.id) != nil {
+                throw CHOMError(.conflict, "you are already a member of this organization; an admin changes roles")
+            }
         } else {
             try PasswordHasher.validateNew(body.password)
         }
@@ -197,6 +202,7 @@ extension AdminAPI {
             return member
         }
         user = accepted
+        identity.gate.succeeded(account: invitation.email, address: caller.sourceAddress, now: caller.now)
         return MeResponse(
             user: accepted.api(twoFactorEnabled: try await store.twoFactor.get(accepted.id)?.confirmedAt != nil),
             memberships: try await store.memberships.memberships(of: accepted.id).map(\.api))

@@ -27,6 +27,8 @@ extension AdminAPI {
             if let requested = body.tenantIds { tenants = try await tenantIDs(requested, in: organization.id) }
             let principal = try caller.signedIn
             if role == .owner || current.role == .owner { try principal.require(.owner, in: organization.id) }
+            try Self.requireReach(principal, in: organization.id, over: current.tenantIDs)
+            try Self.requireReach(principal, in: organization.id, over: tenants)
             try await write(caller) { transaction in
                 if current.role == .owner, role != .owner,
                     try await store.memberships.ownerCount(organization.id, in: transaction) <= 1
@@ -54,6 +56,7 @@ extension AdminAPI {
                 throw CHOMError(.notFound, "no member \(userID)")
             }
             if current.role == .owner { try caller.signedIn.require(.owner, in: organization.id) }
+            try Self.requireReach(caller.signedIn, in: organization.id, over: current.tenantIDs)
             try await write(caller) { transaction in
                 if current.role == .owner, try await store.memberships.ownerCount(organization.id, in: transaction) <= 1 {
                     throw CHOMError(.conflict, "an organization keeps at least one owner")
@@ -81,6 +84,7 @@ extension AdminAPI {
             let role = try Self.role(body.role)
             if role == .owner { try caller.signedIn.require(.owner, in: organization.id) }
             let tenants = try await tenantIDs(body.tenantIds ?? [], in: organization.id)
+            try Self.requireReach(caller.signedIn, in: organization.id, over: tenants)
             let secret = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
             let invitation = InvitationRecord(
                 id: InvitationID(), organizationID: organization.id, email: email, role: role, tenantIDs: tenants,
@@ -108,6 +112,18 @@ extension AdminAPI {
                     "membership.invitation.revoke", target: "invitation:\(id)", organization: organization.id))
             }
             return Response(status: .noContent)
+        }
+    }
+
+    /// A caller whose membership is limited to some of the organization's tenants gives, changes and
+    /// takes access only within them: `tenants` (empty meaning every tenant) must be a subset of theirs.
+    static func requireReach(_ principal: Principal, in organization: OrganizationID, over tenants: [TenantID]) throws {
+        guard !principal.isOperator,
+            let mine = principal.memberships.first(where: { $0.organizationID == organization })?.tenantIDs,
+            !mine.isEmpty
+        else { return }
+        guard !tenants.isEmpty, Set(tenants).isSubset(of: Set(mine)) else {
+            throw CHOMError(.forbidden, "your membership is limited to some tenants: you manage access only within them")
         }
     }
 

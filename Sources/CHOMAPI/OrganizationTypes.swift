@@ -115,10 +115,13 @@ package struct AcceptInvitationRequest: Codable, Sendable, Equatable {
     package var token: String
     package var password: String
     package var displayName: String?
-    package static let fields: Set<String> = ["token", "password", "displayName"]
-    package init(token: String, password: String, displayName: String? = nil) {
+    /// For an existing account with two-factor authentication: a TOTP or recovery code.
+    package var code: String?
+    package static let fields: Set<String> = ["token", "password", "displayName", "code"]
+    package init(token: String, password: String, displayName: String? = nil, code: String? = nil) {
         self.token = token
         self.password = password
         self.displayName = displayName
+        self.code = code
     }
 }

@@ -71,7 +71,7 @@ extension CreatedInvitationResponse: CustomReflectable {
 extension AcceptInvitationRequest: CustomReflectable {
     package var customMirror: Mirror {
         Mirror(
-            self, children: ["token": redacted, "password": redacted, "displayName": displayName as Any],
+            self, children: ["token": redacted, "password": redacted, "displayName": displayName as Any, "code": redacted],
             displayStyle: .struct)
     }
 }

@@ -119,7 +119,7 @@ struct IdentityTypesTests {
             CreateInvitationRequest.fields
         ),
         (
-            "AcceptInvitationRequest", AcceptInvitationRequest(token: "t", password: "p", displayName: "A"),
+            "AcceptInvitationRequest", AcceptInvitationRequest(token: "t", password: "p", displayName: "A", code: "123456"),
             AcceptInvitationRequest.fields
         ),
         ("AuditVerifyRequest", AuditVerifyRequest(checkpoints: "{}\n"), AuditVerifyRequest.fields),

@@ -100,12 +100,12 @@ extension AdminClient {
     }
 
     /// `POST /v1/invitations/accept`, sent without a bearer token.
-    package func acceptInvitation(token: String, password: String, displayName: String? = nil)
+    package func acceptInvitation(token: String, password: String, displayName: String? = nil, code: String? = nil)
         async throws(AdminClientError) -> MeResponse
     {
         try await json(
             .post, "/v1/invitations/accept",
-            body: AcceptInvitationRequest(token: token, password: password, displayName: displayName),
+            body: AcceptInvitationRequest(token: token, password: password, displayName: displayName, code: code),
             authenticated: false)
     }
 }

@@ -47,10 +47,15 @@ package struct TokenRepository: Sendable {
         return false
     }
 
-    package func revokeAll(user: UserID, now: Date, in transaction: AuditedTransaction) async throws -> Int {
-        let rows = try await transaction.connection.query(
-            "UPDATE api_tokens SET revoked_at = \(now) WHERE user_id = \(user.uuid) AND revoked_at IS NULL RETURNING id",
-            logger: logger)
+    /// Revokes every live token of the user but `except` (nil: all of them).
+    package func revokeAll(user: UserID, except: APITokenID? = nil, now: Date, in transaction: AuditedTransaction)
+        async throws -> Int
+    {
+        let rows = try await transaction.connection.query("""
+            UPDATE api_tokens SET revoked_at = \(now)
+            WHERE user_id = \(user.uuid) AND revoked_at IS NULL AND (\(except?.uuid)::uuid IS NULL OR id <> \(except?.uuid)::uuid)
+            RETURNING id
+            """, logger: logger)
         var count = 0
         for try await _ in rows { count += 1 }
         return count

@@ -323,6 +323,11 @@ extension InvitationsCommand {
         @Option(help: ArgumentHelp("Your display name, for a new account.", valueName: "name"))
         var name: String?
 
+        @Option(help: ArgumentHelp(
+            "For an existing account with two-factor authentication: a current code or a recovery code.",
+            valueName: "code"))
+        var code: String?
+
         func validate() throws {
             if passwordStdin, token == nil { throw ValidationError("--password-stdin needs the TOKEN argument") }
         }
@@ -339,7 +344,7 @@ extension InvitationsCommand {
                 password = try Prompt.newSecret("Password: ", again: "Repeat the password: ")
             }
             try PasswordCommand.check(password)
-            let me = try await client.acceptInvitation(token: token, password: password, displayName: name)
+            let me = try await client.acceptInvitation(token: token, password: password, displayName: name, code: code)
             if global.json { return try Console.json(me) }
             Console.out(IdentityViews.me(me))
             Console.out("")

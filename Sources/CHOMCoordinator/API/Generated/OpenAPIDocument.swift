@@ -1941,6 +1941,9 @@ components:
           maxLength: 200
         displayName:
           type: string
+        code:
+          type: string
+          description: For an existing account with two-factor authentication on, a current TOTP code or an unused recovery code.
       additionalProperties: false
     CreateSiteRequest:
       type: object

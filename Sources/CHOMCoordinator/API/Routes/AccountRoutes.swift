@@ -25,7 +25,12 @@ extension AdminAPI {
             let hash = try await identity.hasher.hash(body.newPassword)
             try await write(caller) { transaction in
                 try await store.users.setPasswordHash(principal.user.id, hash: hash, now: caller.now, in: transaction)
-                try await transaction.record(caller.audit("auth.password.change", target: "user:\(principal.user.id)"))
+                // Whoever knew the old password loses what they signed in with; this session stays.
+                let revoked = try await store.tokens.revokeAll(
+                    user: principal.user.id, except: principal.token.id, now: caller.now, in: transaction)
+                try await transaction.record(caller.audit(
+                    "auth.password.change", target: "user:\(principal.user.id)",
+                    details: ["tokens_revoked": "\(revoked)"]))
             }
             identity.gate.succeeded(account: principal.user.email, address: caller.sourceAddress, now: caller.now)
             return Response(status: .noContent)

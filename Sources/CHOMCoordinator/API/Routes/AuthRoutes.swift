@@ -169,6 +169,14 @@ extension AdminAPI {
             guard try await identity.hasher.verify(body.password, hash: existing.passwordHash) else {
                 throw CHOMError(.unauthorized, "invalid email or password")
             }
+            // The account's second factor guards this sign-in as it guards any other.
+            if try await store.twoFactor.get(existing.id)?.confirmedAt != nil {
+                guard let code = body.code,
+                    try await checkSecondFactor(code, user: existing.id, now: caller.now) != nil
+                else {
+                    throw CHOMError(.unauthorized, "this account has two-factor authentication: give a current code")
+                }
+            }
             // An invitation adds someone to an organization; it never rewrites an existing membership
             // (roles change with PATCH …/members/{user}, where only owners touch the owner role).
             if try await store.memberships.membership(invitation.organizationID, user: existing.id) != nil {

@@ -105,6 +105,9 @@ extension AdminAPI {
         routes.on(.delete, "/v1/organizations/:org/invitations/:id", .invitationDelete) { _, context, caller in
             let organization = try await organization(context.parameters.get("org"), caller, minimum: .admin)
             let id = try parseID(InvitationID.self, context.parameters.get("id"), what: "invitation")
+            if let invitation = try await store.memberships.invitation(id), invitation.organizationID == organization.id {
+                try Self.requireReach(caller.signedIn, in: organization.id, over: invitation.tenantIDs)
+            }
             try await write(caller) { transaction in
                 guard try await store.memberships.revokeInvitation(id, organization: organization.id, now: caller.now, in: transaction)
                 else { throw CHOMError(.notFound, "no open invitation \(id)") }

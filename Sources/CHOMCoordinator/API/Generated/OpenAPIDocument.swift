@@ -241,6 +241,8 @@ paths:
           $ref: '#/components/responses/BadRequest'
         '401':
           $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
         '413':
           $ref: '#/components/responses/ContentTooLarge'
         '429':
@@ -261,6 +263,8 @@ paths:
                 $ref: '#/components/schemas/TwoFactorEnrollResponse'
         '401':
           $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
         '409':
           description: Two-factor authentication is already on.
           content:
@@ -295,6 +299,10 @@ paths:
                 $ref: '#/components/schemas/ProblemDetails'
         '401':
           $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '409':
+          $ref: '#/components/responses/Conflict'
         '413':
           $ref: '#/components/responses/ContentTooLarge'
   /v1/me/two-factor/disable:
@@ -324,6 +332,8 @@ paths:
           headers:
             WWW-Authenticate:
               $ref: '#/components/headers/WWWAuthenticate'
+        '403':
+          $ref: '#/components/responses/Forbidden'
         '413':
           $ref: '#/components/responses/ContentTooLarge'
         '429':
@@ -571,6 +581,8 @@ paths:
           $ref: '#/components/responses/Forbidden'
         '404':
           $ref: '#/components/responses/NotFound'
+        '409':
+          $ref: '#/components/responses/Conflict'
         '413':
           $ref: '#/components/responses/ContentTooLarge'
   /v1/tenants/{tenantId}:

@@ -61,16 +61,11 @@ struct Page: Sendable {
 
     static func encode(_ key: String) -> String { encodeBytes(Array(key.utf8)) }
 
-    /// base64url without padding.
-    static func encodeBytes(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
+    /// base64url without padding (the one encoder: `SecurityCoding`).
+    static func encodeBytes(_ bytes: [UInt8]) -> String { SecurityCoding.base64URL(bytes) }
 
     static func decode(_ text: String) -> Data? {
         guard text.utf8.count <= 256 else { return nil }
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.utf8.count % 4 != 0 { base64 += "=" }
-        return Data(base64Encoded: base64)
+        return SecurityCoding.bytes(base64URL: text)
     }
 }

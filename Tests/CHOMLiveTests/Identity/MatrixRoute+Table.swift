@@ -1,0 +1,159 @@
+import CHOMAPI
+import CHOMCoordinator
+import CHOMCore
+import CHOMTesting
+import Foundation
+import Synchronization
+import Testing
+
+extension MatrixRoute {
+    static func route(
+        _ action: APIAction, _ method: String, _ path: String, _ audience: Policy.Audience, _ ability: Ability?,
+        _ success: Int, body: Body = .none, prepare: Prepare? = nil, after: After? = nil, effect: Effect? = nil
+    ) -> MatrixRoute {
+        MatrixRoute(
+            action: action, method: method, path: path, audience: audience, ability: ability, success: success,
+            body: body, prepare: prepare, after: after, effect: effect)
+    }
+
+    static let freshBearer: Prepare = { world, caller in try await world.freshBearer(caller) }
+
+    /// "METHOD /path/{}/…": a route with its placeholders unnamed.
+    static func normalized(_ method: String, _ path: String) -> String {
+        method.uppercased() + " " + path.replacing(/\{[^}]*\}/, with: "{}")
+    }
+
+    /// Every operation under `paths:` of the OpenAPI document (two-space path keys, four-space methods).
+    static func routes(inContract yaml: String) -> Set<String> {
+        var routes = Set<String>()
+        var path: String?
+        for line in yaml.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("  /"), !line.hasPrefix("   "), line.hasSuffix(":") {
+                path = String(line.dropFirst(2).dropLast())
+            } else if !line.hasPrefix("  ") {
+                path = nil
+            } else if let path, line.hasPrefix("    "), !line.hasPrefix("     "),
+                ["get:", "post:", "put:", "patch:", "delete:"].contains(line.trimmingCharacters(in: .whitespaces))
+            {
+                routes.insert(normalized(String(line.trimmingCharacters(in: .whitespaces).dropLast()), path))
+            }
+        }
+        return routes
+    }
+
+    /// Every route of the admin API, in the order they are exercised.
+    static let all: [MatrixRoute] = [
+        // Open routes.
+        route(.health, "GET", "/v1/health", .anyone, nil, 200),
+        route(.openAPI, "GET", "/v1/openapi.yaml", .anyone, nil, 200),
+        route(.login, "POST", "/v1/auth/login", .anyone, nil, 200,
+            body: .json { world, _, _ in
+                ["email": world.organization.member.email, "password": IdentityFixtures.password]
+            }),
+        route(.loginTwoFactor, "POST", "/v1/auth/login/two-factor", .anyone, nil, 200,
+            body: .json { _, _, ids in ["challenge": ids["challenge"]!, "code": ids["code"]!] },
+            prepare: { world, _ in try await world.twoFactorChallenge() }),
+        route(.acceptInvitation, "POST", "/v1/invitations/accept", .anyone, nil, 200,
+            body: .json { _, _, ids in ["token": ids["invitationToken"]!, "password": IdentityFixtures.password] },
+            prepare: { world, caller in try await world.freshInvitation(for: caller) }),
+
+        // The caller's own account and tokens.
+        route(.meRead, "GET", "/v1/me", .authenticated, nil, 200),
+        route(.rotateToken, "POST", "/v1/auth/token/rotate", .authenticated, nil, 200, prepare: freshBearer),
+        route(.logout, "POST", "/v1/auth/logout", .authenticated, nil, 204, prepare: freshBearer),
+        route(.changePassword, "POST", "/v1/me/password", .session, nil, 204,
+            body: .json { _, caller, _ in
+                ["currentPassword": MatrixWorld.password(caller), "newPassword": MatrixWorld.password(caller)]
+            }),
+        route(.twoFactorEnroll, "POST", "/v1/me/two-factor", .session, nil, 200,
+            after: { world, caller, reply in try world.rememberEnrollment(caller, reply) }),
+        route(.twoFactorConfirm, "POST", "/v1/me/two-factor/confirm", .session, nil, 200,
+            body: .json { world, caller, _ in ["code": world.currentCode(caller)] },
+            after: { world, caller, reply in try world.rememberRecoveryCodes(caller, reply) }),
+        route(.twoFactorDisable, "POST", "/v1/me/two-factor/disable", .session, nil, 204,
+            body: .json { world, caller, _ in
+                ["password": MatrixWorld.password(caller), "code": world.recoveryCode(caller)]
+            }),
+        route(.tokensList, "GET", "/v1/tokens", .authenticated, .tokensRead, 200),
+        route(.tokenCreate, "POST", "/v1/tokens", .authenticated, .tokensWrite, 201,
+            body: .json { world, caller, _ in
+                ["name": "made by \(caller.slug)", "abilities": ["sites:read"],
+                 "expiresAt": IdentityFixtures.iso(world.clock.now().addingTimeInterval(86_400))]
+            },
+            effect: .rowWhenAllowed("api_tokens", where: "name = 'made by {caller}'")),
+        route(.tokenRevoke, "DELETE", "/v1/tokens/{token}", .authenticated, .tokensWrite, 204,
+            prepare: { world, caller in try await world.freshOwnTokenID(caller) },
+            effect: .rowWhenAllowed("api_tokens", where: "id = '{token}' AND revoked_at IS NOT NULL")),
+        route(.tokensRevokeAll, "POST", "/v1/tokens/revoke-all", .authenticated, .tokensWrite, 204,
+            prepare: freshBearer, after: { world, caller, _ in try await world.reissue(caller) }),
+
+        // Organizations and tenants.
+        route(.organizationsList, "GET", "/v1/organizations", .authenticated, .organizationsRead, 200),
+        route(.organizationCreate, "POST", "/v1/organizations", .platformOperator, .organizationsWrite, 201,
+            body: .json { _, caller, _ in ["name": "made by \(caller.slug)"] },
+            effect: .rowWhenAllowed("organizations", where: "name = 'made by {caller}'")),
+        route(.organizationRead, "GET", "/v1/organizations/{org}", .member(.viewer), .organizationsRead, 200),
+        route(.organizationUpdate, "PATCH", "/v1/organizations/{org}", .member(.owner), .organizationsWrite, 200,
+            body: .json { world, _, _ in ["name": world.organization.name] }),
+        route(.tenantsList, "GET", "/v1/organizations/{org}/tenants", .member(.viewer), .tenantsRead, 200),
+        route(.tenantCreate, "POST", "/v1/organizations/{org}/tenants", .member(.admin), .tenantsWrite, 201,
+            body: .json { _, caller, _ in ["name": "tenant by \(caller.slug)"] },
+            effect: .rowWhenAllowed("tenants", where: "name = 'tenant by {caller}'")),
+        route(.tenantRead, "GET", "/v1/tenants/{tenant}", .member(.viewer), .tenantsRead, 200),
+
+        // Members and invitations.
+        route(.membersList, "GET", "/v1/organizations/{org}/members", .member(.viewer), .membersRead, 200),
+        route(.memberUpdate, "PATCH", "/v1/organizations/{org}/members/{user}", .member(.admin), .membersWrite, 200,
+            body: .json { _, _, _ in ["role": "member"] },
+            prepare: { world, caller in try await world.freshMember(for: caller) },
+            effect: .rowWhenAllowed("memberships", where: "user_id = '{user}' AND role = 'member'")),
+        route(.memberRemove, "DELETE", "/v1/organizations/{org}/members/{user}", .member(.admin), .membersWrite, 204,
+            prepare: { world, caller in try await world.freshMember(for: caller) },
+            effect: .noRowWhenAllowed("memberships", where: "user_id = '{user}'")),
+        route(.invitationsList, "GET", "/v1/organizations/{org}/invitations", .member(.admin), .membersRead, 200),
+        route(.invitationCreate, "POST", "/v1/organizations/{org}/invitations", .member(.admin), .membersWrite, 201,
+            body: .json { _, caller, _ in ["email": "invited-by-\(caller.slug)@matrix.test", "role": "viewer"] },
+            effect: .rowWhenAllowed("invitations", where: "email = 'invited-by-{caller}@matrix.test'")),
+        route(.invitationDelete, "DELETE", "/v1/organizations/{org}/invitations/{invitation}", .member(.admin),
+            .membersWrite, 204,
+            prepare: { world, caller in try await world.freshInvitation(for: caller) },
+            effect: .rowWhenAllowed("invitations", where: "id = '{invitation}' AND revoked_at IS NOT NULL")),
+
+        // Tenant data.
+        route(.sitesList, "GET", "/v1/sites", .authenticated, .sitesRead, 200),
+        route(.tenantSitesList, "GET", "/v1/tenants/{tenant}/sites", .member(.viewer), .sitesRead, 200),
+        route(.siteCreate, "POST", "/v1/tenants/{tenant}/sites", .member(.member), .sitesWrite, 201,
+            body: .json { _, caller, _ in ["domain": "\(caller.slug).matrix.test"] },
+            effect: .rowWhenAllowed("sites", where: "domain = '{caller}.matrix.test'")),
+        route(.siteRead, "GET", "/v1/sites/{site}", .member(.viewer), .sitesRead, 200),
+        route(.releaseUpload, "POST", "/v1/sites/{site}/releases", .member(.member), .sitesDeploy, 201, body: .archive),
+        route(.siteDeploy, "POST", "/v1/sites/{site}/deploy", .member(.member), .sitesDeploy, 202,
+            body: .json { world, _, _ in ["releaseId": world.organization.releaseID] }),
+        route(.taskRead, "GET", "/v1/tasks/{task}", .member(.viewer), .tasksRead, 200),
+
+        // Audit.
+        route(.auditList, "GET", "/v1/audit", .member(.admin), .auditRead, 200),
+        route(.auditVerify, "GET", "/v1/audit/verify", .platformOperator, .auditRead, 200),
+        route(.auditVerifyWithCheckpoints, "POST", "/v1/audit/verify", .platformOperator, .auditRead, 200,
+            body: .json { _, _, _ in ["checkpoints": ""] }),
+        route(.auditCheckpoints, "GET", "/v1/audit/checkpoints", .platformOperator, .auditRead, 200),
+
+        // The fleet.
+        route(.agentsList, "GET", "/v1/agents", .platformOperator, .agentsRead, 200),
+        route(.agentRead, "GET", "/v1/agents/{agent}", .platformOperator, .agentsRead, 200),
+        route(.agentDelete, "DELETE", "/v1/agents/{freshAgent}", .platformOperator, .agentsWrite, 204,
+            prepare: { world, _ in
+                ["freshAgent": try await IdentityFixtures.addAgent(world.coordinator, state: "offline")]
+            },
+            effect: .rowWhenAllowed("agents", where: "id = '{freshAgent}' AND state = 'deleted'")),
+        route(.joinTokenCreate, "POST", "/v1/join-tokens", .platformOperator, .joinTokensWrite, 201,
+            body: .json { _, caller, _ in ["description": "made by \(caller.slug)"] },
+            effect: .rowWhenAllowed("join_tokens", where: "description = 'made by {caller}'")),
+        route(.joinTokensList, "GET", "/v1/join-tokens", .platformOperator, .agentsRead, 200),
+        route(.joinTokenRevoke, "DELETE", "/v1/join-tokens/{freshJoinToken}", .platformOperator, .joinTokensWrite, 204,
+            prepare: { world, _ in ["freshJoinToken": try await world.freshJoinToken()] },
+            effect: .rowWhenAllowed("join_tokens", where: "id = '{freshJoinToken}' AND revoked_at IS NOT NULL")),
+        route(.joinTokenUses, "GET", "/v1/join-tokens/{joinToken}/uses", .platformOperator, .agentsRead, 200),
+        route(.prometheusDiscovery, "GET", "/v1/discovery/prometheus", .platformOperator, .agentsRead, 200),
+    ]
+}

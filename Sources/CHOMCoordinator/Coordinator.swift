@@ -91,7 +91,7 @@ package final class Coordinator: Service, Sendable {
             let keys = try CoordinatorKeys.loadOrCreate(
                 dataDirectory: dataDirectory, hostnames: configuration.grpc.advertisedHostnames,
                 addresses: configuration.grpc.advertisedAddresses, now: clock.now())
-            let store = Store(client: client, logger: logger, audit: auditSettings(keys))
+            let store = Store(client: client, logger: logger, audit: configuration.audit.settings(signingKey: keys.signer.privateKey))
             let identity = IdentityServices(configuration: configuration, keyRing: keyRing)
             if let created = try await BootstrapOperator.create(
                 store: store, email: configuration.auth.bootstrapOperatorEmail, password: bootstrapOperatorPassword,
@@ -187,12 +187,6 @@ package final class Coordinator: Service, Sendable {
             }
             group.cancelAll()
         }
-    }
-
-    func auditSettings(_ keys: CoordinatorKeys) -> AuditSettings {
-        AuditSettings(
-            signingKey: keys.signer.privateKey, everyEntries: Int64(max(1, configuration.audit.checkpointEveryEntries)),
-            everyInterval: max(1, configuration.audit.checkpointEveryMinutes * 60))
     }
 
     /// Marks silent agents offline and refreshes gauges.

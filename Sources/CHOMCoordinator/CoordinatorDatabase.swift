@@ -42,10 +42,7 @@ enum CoordinatorDatabase {
                 now: Date())
             let store = Store(
                 client: client, logger: logger,
-                audit: AuditSettings(
-                    signingKey: keys.signer.privateKey,
-                    everyEntries: Int64(max(1, configuration.audit.checkpointEveryEntries)),
-                    everyInterval: max(1, configuration.audit.checkpointEveryMinutes * 60)))
+                audit: configuration.audit.settings(signingKey: keys.signer.privateKey))
             return try await body(store, keys)
         }
     }

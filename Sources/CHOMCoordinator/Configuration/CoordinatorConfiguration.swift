@@ -1,3 +1,5 @@
+import CHOMStore
+import Crypto
 import Foundation
 
 /// Everything the coordinator can be configured with, with the defaults of
@@ -187,5 +189,14 @@ extension CoordinatorConfiguration.Audit {
         checkpointEveryMinutes =
             try c.decodeIfPresent(Double.self, forKey: .checkpointEveryMinutes) ?? checkpointEveryMinutes
         exportDirectory = try c.decodeIfPresent(String.self, forKey: .exportDirectory) ?? exportDirectory
+    }
+}
+
+extension CoordinatorConfiguration.Audit {
+    /// The store's checkpoint rule from these settings, signing with the coordinator's key.
+    func settings(signingKey: Curve25519.Signing.PrivateKey) -> AuditSettings {
+        AuditSettings(
+            signingKey: signingKey, everyEntries: Int64(max(1, checkpointEveryEntries)),
+            everyInterval: max(1, checkpointEveryMinutes * 60))
     }
 }

@@ -28,7 +28,10 @@ struct Authenticator: Sendable {
         guard let stored, let user = try await store.users.get(stored.userID) else {
             throw CHOMError(.unauthorized, "invalid bearer token")
         }
-        try await store.tokens.touch(stored.id, now: now)
+        // last_used_at is kept to the minute: skip the write while the stored value is that fresh.
+        if stored.lastUsedAt.map({ now.timeIntervalSince($0) >= 60 }) ?? true {
+            try await store.tokens.touch(stored.id, now: now)
+        }
         return Principal(
             user: user, token: stored, memberships: try await store.memberships.memberships(of: user.id),
             grants: try await store.memberships.grants(for: user.id))

@@ -22,6 +22,7 @@ package struct TestAgent: Sendable {
         _ body: (TestAgent) async throws -> Result
     ) async throws -> Result {
         let directory = try stateDirectory ?? TemporaryDirectory.make(prefix: "chom-agent")
+        defer { if stateDirectory == nil { TemporaryDirectory.remove(directory) } }
         var configuration = AgentConfiguration(
             stateDirectory: directory, sitesRoot: directory.appendingPathComponent("sites"))
         configuration.metricsPort = 0

@@ -37,7 +37,7 @@ extension TestCoordinator {
     /// Packs `files` (relative path → contents) as tar.zst, uploads it for `site` and deploys it.
     package func deploy(site: String, files: [String: String]) async throws -> TaskResponse {
         let directory = try TemporaryDirectory.make(prefix: "chom-release")
-        defer { try? FileManager.default.removeItem(at: directory) }
+        defer { TemporaryDirectory.remove(directory) }
         for (path, contents) in files {
             let url = directory.appendingPathComponent(path)
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)

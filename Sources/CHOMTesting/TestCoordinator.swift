@@ -29,6 +29,7 @@ package struct TestCoordinator: Sendable {
         _ body: (TestCoordinator) async throws -> Result
     ) async throws -> Result {
         let directory = try dataDirectory ?? TemporaryDirectory.make(prefix: "chom-coord")
+        defer { if dataDirectory == nil { TemporaryDirectory.remove(directory) } }
         var configuration = CoordinatorConfiguration()
         configuration.dataDirectory = directory.path
         configuration.auth.bootstrapOperatorEmail = operatorEmail

@@ -17,7 +17,7 @@ package enum ThrowawayPostgres {
         try postgres.start()
         defer {
             postgres.stop(immediate: true)
-            try? FileManager.default.removeItem(at: directory)
+            TemporaryDirectory.remove(directory)
         }
         var configuration = PostgresClient.Configuration(
             unixSocketPath: postgres.socketPath, username: postgres.username, password: nil,
@@ -31,15 +31,5 @@ package enum ThrowawayPostgres {
             try await Migrator.migrate(client, logger: logger)
             return try await body(store)
         }
-    }
-}
-
-package enum TemporaryDirectory {
-    /// A new directory under /tmp (short, so unix socket paths fit), readable by the
-    /// unprivileged user PostgreSQL runs as.
-    package static func make(prefix: String) throws -> URL {
-        let url = URL(fileURLWithPath: "/tmp/\(prefix)-\(UUID().uuidString.prefix(8).lowercased())")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
     }
 }

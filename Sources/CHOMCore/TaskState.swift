@@ -16,4 +16,8 @@ package enum TaskKindName: String, Sendable, Codable, CaseIterable {
     case restore
     case remove
     case rollback
+    case configure
+    case suspend
+    case verifyBackup = "verify_backup"
+    case pruneBackups = "prune_backups"
 }

@@ -16,7 +16,7 @@ enum FreshRefusal: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case issuedTwoMinutesAhead, expiredTwoMinutesAgo, expiresBeforeIssued
     case sequenceAlreadyAccepted, sequenceBelowWindow, sequenceZero
     case declaredSmaller, declaredLarger, bomb, truncatedFrame, trailingBytes, payloadNotZstd
-    case payloadNotATask, kindMismatch, taskIDMismatch, taskWithoutKind, reservedBackupKind
+    case payloadNotATask, kindMismatch, taskIDMismatch, taskWithoutKind, unknownFutureKind
 
     var testDescription: String { rawValue }
 
@@ -35,7 +35,7 @@ enum FreshRefusal: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case .sequenceBelowWindow, .sequenceZero: "stale"
         case .declaredSmaller, .declaredLarger, .bomb, .truncatedFrame, .trailingBytes, .payloadNotZstd:
             "decompression"
-        case .payloadNotATask, .kindMismatch, .taskIDMismatch, .taskWithoutKind, .reservedBackupKind: "undecodable"
+        case .payloadNotATask, .kindMismatch, .taskIDMismatch, .taskWithoutKind, .unknownFutureKind: "undecodable"
         }
     }
 
@@ -107,13 +107,13 @@ enum FreshRefusal: String, CaseIterable, Sendable, CustomTestStringConvertible {
             var bare = Chom_Agent_V1_Task()
             bare.taskID = task.taskID
             built.envelope = try Fixtures.seal(bare, sequence: 5)
-        case .reservedBackupKind:
-            // Field 11 (a future BackupTask, empty) is reserved: this agent sees no kind it implements.
+        case .unknownFutureKind:
+            // Field 99 (a kind from a later protocol version, empty): this agent sees no kind it implements.
             var bare = Chom_Agent_V1_Task()
             bare.taskID = task.taskID
-            let bytes: Data = try bare.serializedBytes() + Data([0x5A, 0x00])
+            let bytes: Data = try bare.serializedBytes() + Data([0x9A, 0x06, 0x00])
             built.envelope = try Fixtures.resign(valid) { header, payload in
-                header.taskKind = .backup
+                header.taskKind = .UNRECOGNIZED(99)
                 header.uncompressedSize = UInt64(bytes.count)
                 payload = ZstdFrame.raw(bytes)
             }

@@ -41,7 +41,7 @@ package struct TaskDispatcher: TaskExecutor {
         switch task.kind {
         case .deploy(let deployTask):
             return await deploy.execute(deployTask, progress: progress)
-        case nil:
+        case nil, .some:
             return ExecutionResult(outcome: .refused, message: "task kind not implemented by this agent")
         }
     }
@@ -56,6 +56,10 @@ extension Chom_Agent_V1_TaskKind {
         case .restore: "restore"
         case .remove: "remove"
         case .rollback: "rollback"
+        case .configure: "configure"
+        case .suspend: "suspend"
+        case .verifyBackup: "verify_backup"
+        case .pruneBackups: "prune_backups"
         case .unspecified, .UNRECOGNIZED: "unknown"
         }
     }

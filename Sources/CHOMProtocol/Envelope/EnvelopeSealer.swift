@@ -47,6 +47,14 @@ extension Chom_Agent_V1_Task {
     package var protoKind: Chom_Agent_V1_TaskKind {
         switch kind {
         case .deploy: .deploy
+        case .backup: .backup
+        case .restore: .restore
+        case .remove: .remove
+        case .rollback: .rollback
+        case .configure: .configure
+        case .suspend: .suspend
+        case .verifyBackup: .verifyBackup
+        case .pruneBackups: .pruneBackups
         case nil: .unspecified
         }
     }

@@ -32,12 +32,16 @@ package nonisolated enum Chom_Agent_V1_TaskKind: SwiftProtobuf.Enum, Swift.CaseI
   package typealias RawValue = Int
   case unspecified // = 0
   case deploy // = 1
-
-  /// Reserved for later issues; an agent refuses kinds it does not implement.
   case backup // = 2
   case restore // = 3
   case remove // = 4
   case rollback // = 5
+  case configure // = 6
+  case suspend // = 7
+  case verifyBackup // = 8
+
+  /// An agent refuses kinds it does not implement.
+  case pruneBackups // = 9
   case UNRECOGNIZED(Int)
 
   package init() {
@@ -52,6 +56,10 @@ package nonisolated enum Chom_Agent_V1_TaskKind: SwiftProtobuf.Enum, Swift.CaseI
     case 3: self = .restore
     case 4: self = .remove
     case 5: self = .rollback
+    case 6: self = .configure
+    case 7: self = .suspend
+    case 8: self = .verifyBackup
+    case 9: self = .pruneBackups
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -64,6 +72,10 @@ package nonisolated enum Chom_Agent_V1_TaskKind: SwiftProtobuf.Enum, Swift.CaseI
     case .restore: return 3
     case .remove: return 4
     case .rollback: return 5
+    case .configure: return 6
+    case .suspend: return 7
+    case .verifyBackup: return 8
+    case .pruneBackups: return 9
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -76,6 +88,10 @@ package nonisolated enum Chom_Agent_V1_TaskKind: SwiftProtobuf.Enum, Swift.CaseI
     .restore,
     .remove,
     .rollback,
+    .configure,
+    .suspend,
+    .verifyBackup,
+    .pruneBackups,
   ]
 
 }
@@ -162,7 +178,7 @@ package nonisolated struct Chom_Agent_V1_TraceContext: Sendable {
 fileprivate nonisolated let _protobuf_package = "chom.agent.v1"
 
 nonisolated extension Chom_Agent_V1_TaskKind: SwiftProtobuf._ProtoNameProviding {
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TASK_KIND_UNSPECIFIED\0\u{1}TASK_KIND_DEPLOY\0\u{1}TASK_KIND_BACKUP\0\u{1}TASK_KIND_RESTORE\0\u{1}TASK_KIND_REMOVE\0\u{1}TASK_KIND_ROLLBACK\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TASK_KIND_UNSPECIFIED\0\u{1}TASK_KIND_DEPLOY\0\u{1}TASK_KIND_BACKUP\0\u{1}TASK_KIND_RESTORE\0\u{1}TASK_KIND_REMOVE\0\u{1}TASK_KIND_ROLLBACK\0\u{1}TASK_KIND_CONFIGURE\0\u{1}TASK_KIND_SUSPEND\0\u{1}TASK_KIND_VERIFY_BACKUP\0\u{1}TASK_KIND_PRUNE_BACKUPS\0")
 }
 
 nonisolated extension Chom_Agent_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

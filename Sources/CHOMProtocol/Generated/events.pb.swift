@@ -313,6 +313,55 @@ package nonisolated struct Chom_Agent_V1_TaskResult: Sendable {
 
   package var finishedAtMs: Int64 = 0
 
+  /// Deploy, rollback, restore: the release that is live afterwards.
+  package var releaseID: String = String()
+
+  /// Backup (and remove's backup), verify: what was stored or checked.
+  package var backup: Chom_Agent_V1_BackupReport {
+    get {_backup ?? Chom_Agent_V1_BackupReport()}
+    set {_backup = newValue}
+  }
+  /// Returns true if `backup` has been explicitly set.
+  package var hasBackup: Bool {self._backup != nil}
+  /// Clears the value of `backup`. Subsequent reads from it will return its default value.
+  package mutating func clearBackup() {self._backup = nil}
+
+  /// Prune: the backups deleted.
+  package var deletedBackupIds: [String] = []
+
+  /// A failed deploy: the pipeline step that failed.
+  package var failedStep: String = String()
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+
+  fileprivate var _backup: Chom_Agent_V1_BackupReport? = nil
+}
+
+package nonisolated struct Chom_Agent_V1_BackupReport: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var backupID: String = String()
+
+  package var objectKey: String = String()
+
+  package var sizeBytes: UInt64 = 0
+
+  package var durationMs: UInt64 = 0
+
+  /// SHA-256 of the archive as stored (after encryption), lowercase hex.
+  package var archiveSha256: String = String()
+
+  package var fileCount: UInt64 = 0
+
+  package var encrypted: Bool = false
+
+  /// Verify drills: when every file's hash matched the manifest.
+  package var verifiedAtMs: Int64 = 0
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -826,7 +875,7 @@ nonisolated extension Chom_Agent_V1_TaskProgress: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Chom_Agent_V1_TaskResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".TaskResult"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{1}outcome\0\u{1}message\0\u{3}release_path\0\u{3}finished_at_ms\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{1}outcome\0\u{1}message\0\u{3}release_path\0\u{3}finished_at_ms\0\u{3}release_id\0\u{1}backup\0\u{3}deleted_backup_ids\0\u{3}failed_step\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -839,12 +888,20 @@ nonisolated extension Chom_Agent_V1_TaskResult: SwiftProtobuf.Message, SwiftProt
       case 3: try { try decoder.decodeSingularStringField(value: &self.message) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.releasePath) }()
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.finishedAtMs) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.releaseID) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._backup) }()
+      case 8: try { try decoder.decodeRepeatedStringField(value: &self.deletedBackupIds) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.failedStep) }()
       default: break
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.taskID.isEmpty {
       try visitor.visitSingularStringField(value: self.taskID, fieldNumber: 1)
     }
@@ -860,6 +917,18 @@ nonisolated extension Chom_Agent_V1_TaskResult: SwiftProtobuf.Message, SwiftProt
     if self.finishedAtMs != 0 {
       try visitor.visitSingularInt64Field(value: self.finishedAtMs, fieldNumber: 5)
     }
+    if !self.releaseID.isEmpty {
+      try visitor.visitSingularStringField(value: self.releaseID, fieldNumber: 6)
+    }
+    try { if let v = self._backup {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    if !self.deletedBackupIds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.deletedBackupIds, fieldNumber: 8)
+    }
+    if !self.failedStep.isEmpty {
+      try visitor.visitSingularStringField(value: self.failedStep, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -869,6 +938,75 @@ nonisolated extension Chom_Agent_V1_TaskResult: SwiftProtobuf.Message, SwiftProt
     if lhs.message != rhs.message {return false}
     if lhs.releasePath != rhs.releasePath {return false}
     if lhs.finishedAtMs != rhs.finishedAtMs {return false}
+    if lhs.releaseID != rhs.releaseID {return false}
+    if lhs._backup != rhs._backup {return false}
+    if lhs.deletedBackupIds != rhs.deletedBackupIds {return false}
+    if lhs.failedStep != rhs.failedStep {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_BackupReport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".BackupReport"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}backup_id\0\u{3}object_key\0\u{3}size_bytes\0\u{3}duration_ms\0\u{3}archive_sha256\0\u{3}file_count\0\u{1}encrypted\0\u{3}verified_at_ms\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.backupID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.objectKey) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.sizeBytes) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.durationMs) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.archiveSha256) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.fileCount) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.encrypted) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.verifiedAtMs) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.backupID.isEmpty {
+      try visitor.visitSingularStringField(value: self.backupID, fieldNumber: 1)
+    }
+    if !self.objectKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.objectKey, fieldNumber: 2)
+    }
+    if self.sizeBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sizeBytes, fieldNumber: 3)
+    }
+    if self.durationMs != 0 {
+      try visitor.visitSingularUInt64Field(value: self.durationMs, fieldNumber: 4)
+    }
+    if !self.archiveSha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.archiveSha256, fieldNumber: 5)
+    }
+    if self.fileCount != 0 {
+      try visitor.visitSingularUInt64Field(value: self.fileCount, fieldNumber: 6)
+    }
+    if self.encrypted != false {
+      try visitor.visitSingularBoolField(value: self.encrypted, fieldNumber: 7)
+    }
+    if self.verifiedAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.verifiedAtMs, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_BackupReport, rhs: Chom_Agent_V1_BackupReport) -> Bool {
+    if lhs.backupID != rhs.backupID {return false}
+    if lhs.objectKey != rhs.objectKey {return false}
+    if lhs.sizeBytes != rhs.sizeBytes {return false}
+    if lhs.durationMs != rhs.durationMs {return false}
+    if lhs.archiveSha256 != rhs.archiveSha256 {return false}
+    if lhs.fileCount != rhs.fileCount {return false}
+    if lhs.encrypted != rhs.encrypted {return false}
+    if lhs.verifiedAtMs != rhs.verifiedAtMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

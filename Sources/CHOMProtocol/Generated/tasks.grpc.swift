@@ -1,4 +1,6 @@
-/// Typed tasks. There is no "run this command" task: every kind is a message.
+/// Typed tasks. There is no "run this command" task: every kind is a message. The only
+/// commands an agent runs are a site's build hooks, which are part of the site's
+/// configuration and run as that site's own unprivileged Linux user.
 
 // DO NOT EDIT.
 // swift-format-ignore-file

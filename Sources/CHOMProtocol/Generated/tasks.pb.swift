@@ -8,8 +8,15 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// Typed tasks. There is no "run this command" task: every kind is a message.
+/// Typed tasks. There is no "run this command" task: every kind is a message. The only
+/// commands an agent runs are a site's build hooks, which are part of the site's
+/// configuration and run as that site's own unprivileged Linux user.
 
+#if canImport(FoundationEssentials)
+package import FoundationEssentials
+#else
+package import Foundation
+#endif
 package import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -60,6 +67,92 @@ package nonisolated enum Chom_Agent_V1_ArtifactFormat: SwiftProtobuf.Enum, Swift
 
 }
 
+package nonisolated enum Chom_Agent_V1_SiteKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  package typealias RawValue = Int
+  case unspecified // = 0
+
+  /// nginx serves the release's public directory.
+  case `static` // = 1
+
+  /// A php-fpm pool per site, running as the site's user.
+  case php // = 2
+
+  /// nginx proxies to 127.0.0.1:app_port, where the site's supervised process listens.
+  case app // = 3
+  case UNRECOGNIZED(Int)
+
+  package init() {
+    self = .unspecified
+  }
+
+  package init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .static
+    case 2: self = .php
+    case 3: self = .app
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  package var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .static: return 1
+    case .php: return 2
+    case .app: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  package static let allCases: [Chom_Agent_V1_SiteKind] = [
+    .unspecified,
+    .static,
+    .php,
+    .app,
+  ]
+
+}
+
+package nonisolated enum Chom_Agent_V1_DatabaseEngine: SwiftProtobuf.Enum, Swift.CaseIterable {
+  package typealias RawValue = Int
+  case none // = 0
+  case postgresql // = 1
+  case mysql // = 2
+  case UNRECOGNIZED(Int)
+
+  package init() {
+    self = .none
+  }
+
+  package init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .none
+    case 1: self = .postgresql
+    case 2: self = .mysql
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  package var rawValue: Int {
+    switch self {
+    case .none: return 0
+    case .postgresql: return 1
+    case .mysql: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  package static let allCases: [Chom_Agent_V1_DatabaseEngine] = [
+    .none,
+    .postgresql,
+    .mysql,
+  ]
+
+}
+
 package nonisolated struct Chom_Agent_V1_Task: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -70,7 +163,6 @@ package nonisolated struct Chom_Agent_V1_Task: Sendable {
 
   package var kind: Chom_Agent_V1_Task.OneOf_Kind? = nil
 
-  /// 11 backup, 12 restore, 13 remove, 14 rollback: reserved for later issues.
   package var deploy: Chom_Agent_V1_DeployTask {
     get {
       if case .deploy(let v)? = kind {return v}
@@ -79,13 +171,248 @@ package nonisolated struct Chom_Agent_V1_Task: Sendable {
     set {kind = .deploy(newValue)}
   }
 
+  package var backup: Chom_Agent_V1_BackupTask {
+    get {
+      if case .backup(let v)? = kind {return v}
+      return Chom_Agent_V1_BackupTask()
+    }
+    set {kind = .backup(newValue)}
+  }
+
+  package var restore: Chom_Agent_V1_RestoreTask {
+    get {
+      if case .restore(let v)? = kind {return v}
+      return Chom_Agent_V1_RestoreTask()
+    }
+    set {kind = .restore(newValue)}
+  }
+
+  package var remove: Chom_Agent_V1_RemoveSiteTask {
+    get {
+      if case .remove(let v)? = kind {return v}
+      return Chom_Agent_V1_RemoveSiteTask()
+    }
+    set {kind = .remove(newValue)}
+  }
+
+  package var rollback: Chom_Agent_V1_RollbackTask {
+    get {
+      if case .rollback(let v)? = kind {return v}
+      return Chom_Agent_V1_RollbackTask()
+    }
+    set {kind = .rollback(newValue)}
+  }
+
+  package var configure: Chom_Agent_V1_ConfigureSiteTask {
+    get {
+      if case .configure(let v)? = kind {return v}
+      return Chom_Agent_V1_ConfigureSiteTask()
+    }
+    set {kind = .configure(newValue)}
+  }
+
+  package var suspend: Chom_Agent_V1_SuspendSiteTask {
+    get {
+      if case .suspend(let v)? = kind {return v}
+      return Chom_Agent_V1_SuspendSiteTask()
+    }
+    set {kind = .suspend(newValue)}
+  }
+
+  package var verifyBackup: Chom_Agent_V1_VerifyBackupTask {
+    get {
+      if case .verifyBackup(let v)? = kind {return v}
+      return Chom_Agent_V1_VerifyBackupTask()
+    }
+    set {kind = .verifyBackup(newValue)}
+  }
+
+  package var pruneBackups: Chom_Agent_V1_PruneBackupsTask {
+    get {
+      if case .pruneBackups(let v)? = kind {return v}
+      return Chom_Agent_V1_PruneBackupsTask()
+    }
+    set {kind = .pruneBackups(newValue)}
+  }
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package nonisolated enum OneOf_Kind: Equatable, Sendable {
-    /// 11 backup, 12 restore, 13 remove, 14 rollback: reserved for later issues.
     case deploy(Chom_Agent_V1_DeployTask)
+    case backup(Chom_Agent_V1_BackupTask)
+    case restore(Chom_Agent_V1_RestoreTask)
+    case remove(Chom_Agent_V1_RemoveSiteTask)
+    case rollback(Chom_Agent_V1_RollbackTask)
+    case configure(Chom_Agent_V1_ConfigureSiteTask)
+    case suspend(Chom_Agent_V1_SuspendSiteTask)
+    case verifyBackup(Chom_Agent_V1_VerifyBackupTask)
+    case pruneBackups(Chom_Agent_V1_PruneBackupsTask)
 
   }
+
+  package init() {}
+}
+
+/// A build hook: one command line, run by /bin/sh as the site's user in the new release
+/// directory, with a defined environment and a timeout.
+package nonisolated struct Chom_Agent_V1_BuildHook: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var name: String = String()
+
+  package var command: String = String()
+
+  package var timeoutSeconds: UInt32 = 0
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
+package nonisolated struct Chom_Agent_V1_HealthCheck: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Path requested through nginx with the site's Host header; "/" when empty.
+  package var path: String = String()
+
+  /// 200 when zero.
+  package var expectedStatus: UInt32 = 0
+
+  /// 5000 when zero.
+  package var timeoutMs: UInt32 = 0
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
+/// A custom certificate for the site (PEM). The key is written 0600, readable by root only.
+package nonisolated struct Chom_Agent_V1_TlsCertificate: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var certificateChainPem: String = String()
+
+  package var privateKeyPem: String = String()
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
+/// Everything an agent needs to host a site. Sent whole with every site task, so any agent
+/// can host (or restore) the site from the task alone.
+package nonisolated struct Chom_Agent_V1_SiteConfig: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var siteID: String {
+    get {_storage._siteID}
+    set {_uniqueStorage()._siteID = newValue}
+  }
+
+  package var tenantID: String {
+    get {_storage._tenantID}
+    set {_uniqueStorage()._tenantID = newValue}
+  }
+
+  package var domain: String {
+    get {_storage._domain}
+    set {_uniqueStorage()._domain = newValue}
+  }
+
+  package var aliases: [String] {
+    get {_storage._aliases}
+    set {_uniqueStorage()._aliases = newValue}
+  }
+
+  package var kind: Chom_Agent_V1_SiteKind {
+    get {_storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
+
+  /// For SITE_KIND_APP: the port the process listens on (1024-65535) and its command line
+  /// (run as the site user in the current release directory, restarted by the agent).
+  package var appPort: UInt32 {
+    get {_storage._appPort}
+    set {_uniqueStorage()._appPort = newValue}
+  }
+
+  package var appCommand: String {
+    get {_storage._appCommand}
+    set {_uniqueStorage()._appCommand = newValue}
+  }
+
+  /// Paths (relative to the release) that live in shared/ and are symlinked into every release.
+  package var sharedPaths: [String] {
+    get {_storage._sharedPaths}
+    set {_uniqueStorage()._sharedPaths = newValue}
+  }
+
+  package var hooks: [Chom_Agent_V1_BuildHook] {
+    get {_storage._hooks}
+    set {_uniqueStorage()._hooks = newValue}
+  }
+
+  package var healthCheck: Chom_Agent_V1_HealthCheck {
+    get {_storage._healthCheck ?? Chom_Agent_V1_HealthCheck()}
+    set {_uniqueStorage()._healthCheck = newValue}
+  }
+  /// Returns true if `healthCheck` has been explicitly set.
+  package var hasHealthCheck: Bool {_storage._healthCheck != nil}
+  /// Clears the value of `healthCheck`. Subsequent reads from it will return its default value.
+  package mutating func clearHealthCheck() {_uniqueStorage()._healthCheck = nil}
+
+  package var tls: Chom_Agent_V1_TlsCertificate {
+    get {_storage._tls ?? Chom_Agent_V1_TlsCertificate()}
+    set {_uniqueStorage()._tls = newValue}
+  }
+  /// Returns true if `tls` has been explicitly set.
+  package var hasTls: Bool {_storage._tls != nil}
+  /// Clears the value of `tls`. Subsequent reads from it will return its default value.
+  package mutating func clearTls() {_uniqueStorage()._tls = nil}
+
+  /// The directory under the release that nginx serves; "public" when empty.
+  package var publicDirectory: String {
+    get {_storage._publicDirectory}
+    set {_uniqueStorage()._publicDirectory = newValue}
+  }
+
+  /// Releases kept on disk, the current one included; 5 when zero.
+  package var keepReleases: UInt32 {
+    get {_storage._keepReleases}
+    set {_uniqueStorage()._keepReleases = newValue}
+  }
+
+  package var suspended: Bool {
+    get {_storage._suspended}
+    set {_uniqueStorage()._suspended = newValue}
+  }
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// A git repository the agent clones (with git), at a branch, tag or commit.
+package nonisolated struct Chom_Agent_V1_GitSource: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var url: String = String()
+
+  package var ref: String = String()
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
 }
@@ -108,12 +435,448 @@ package nonisolated struct Chom_Agent_V1_DeployTask: Sendable {
 
   package var artifactFormat: Chom_Agent_V1_ArtifactFormat = .unspecified
 
-  /// How many releases to keep on disk, the new one included.
+  /// How many releases to keep on disk, the new one included (overrides site.keep_releases).
   package var keepReleases: UInt32 = 0
+
+  /// The site's configuration; when absent the agent deploys a bare static site.
+  package var site: Chom_Agent_V1_SiteConfig {
+    get {_site ?? Chom_Agent_V1_SiteConfig()}
+    set {_site = newValue}
+  }
+  /// Returns true if `site` has been explicitly set.
+  package var hasSite: Bool {self._site != nil}
+  /// Clears the value of `site`. Subsequent reads from it will return its default value.
+  package mutating func clearSite() {self._site = nil}
+
+  /// Set instead of the artifact fields for a git deploy.
+  package var git: Chom_Agent_V1_GitSource {
+    get {_git ?? Chom_Agent_V1_GitSource()}
+    set {_git = newValue}
+  }
+  /// Returns true if `git` has been explicitly set.
+  package var hasGit: Bool {self._git != nil}
+  /// Clears the value of `git`. Subsequent reads from it will return its default value.
+  package mutating func clearGit() {self._git = nil}
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
+
+  fileprivate var _site: Chom_Agent_V1_SiteConfig? = nil
+  fileprivate var _git: Chom_Agent_V1_GitSource? = nil
+}
+
+/// Creates or updates a site: user, tree, nginx server block (checked with nginx -t),
+/// php-fpm pool or app process.
+package nonisolated struct Chom_Agent_V1_ConfigureSiteTask: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var site: Chom_Agent_V1_SiteConfig {
+    get {_site ?? Chom_Agent_V1_SiteConfig()}
+    set {_site = newValue}
+  }
+  /// Returns true if `site` has been explicitly set.
+  package var hasSite: Bool {self._site != nil}
+  /// Clears the value of `site`. Subsequent reads from it will return its default value.
+  package mutating func clearSite() {self._site = nil}
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+
+  fileprivate var _site: Chom_Agent_V1_SiteConfig? = nil
+}
+
+/// Points `current` at an earlier release: the one before the current one, or a named one.
+package nonisolated struct Chom_Agent_V1_RollbackTask: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var site: Chom_Agent_V1_SiteConfig {
+    get {_site ?? Chom_Agent_V1_SiteConfig()}
+    set {_site = newValue}
+  }
+  /// Returns true if `site` has been explicitly set.
+  package var hasSite: Bool {self._site != nil}
+  /// Clears the value of `site`. Subsequent reads from it will return its default value.
+  package mutating func clearSite() {self._site = nil}
+
+  /// Empty: the previous release.
+  package var releaseID: String = String()
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+
+  fileprivate var _site: Chom_Agent_V1_SiteConfig? = nil
+}
+
+/// Serves a 503 maintenance page (suspended) or the site again.
+package nonisolated struct Chom_Agent_V1_SuspendSiteTask: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var site: Chom_Agent_V1_SiteConfig {
+    get {_site ?? Chom_Agent_V1_SiteConfig()}
+    set {_site = newValue}
+  }
+  /// Returns true if `site` has been explicitly set.
+  package var hasSite: Bool {self._site != nil}
+  /// Clears the value of `site`. Subsequent reads from it will return its default value.
+  package mutating func clearSite() {self._site = nil}
+
+  package var suspended: Bool = false
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+
+  fileprivate var _site: Chom_Agent_V1_SiteConfig? = nil
+}
+
+/// Where backups go.
+package nonisolated struct Chom_Agent_V1_BackupDestination: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var target: Chom_Agent_V1_BackupDestination.OneOf_Target? = nil
+
+  package var local: Chom_Agent_V1_LocalDirectory {
+    get {
+      if case .local(let v)? = target {return v}
+      return Chom_Agent_V1_LocalDirectory()
+    }
+    set {target = .local(newValue)}
+  }
+
+  package var s3: Chom_Agent_V1_S3Bucket {
+    get {
+      if case .s3(let v)? = target {return v}
+      return Chom_Agent_V1_S3Bucket()
+    }
+    set {target = .s3(newValue)}
+  }
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package nonisolated enum OneOf_Target: Equatable, Sendable {
+    case local(Chom_Agent_V1_LocalDirectory)
+    case s3(Chom_Agent_V1_S3Bucket)
+
+  }
+
+  package init() {}
+}
+
+package nonisolated struct Chom_Agent_V1_LocalDirectory: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var path: String = String()
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
+package nonisolated struct Chom_Agent_V1_S3Bucket: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var endpoint: String = String()
+
+  package var region: String = String()
+
+  package var bucket: String = String()
+
+  package var accessKeyID: String = String()
+
+  package var secretAccessKey: String = String()
+
+  package var prefix: String = String()
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
+/// The site's database, dumped into the backup (pg_dump / mysqldump) and restored from it.
+package nonisolated struct Chom_Agent_V1_SiteDatabase: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var engine: Chom_Agent_V1_DatabaseEngine = .none
+
+  /// A libpq connection string or a MySQL "host:port/db" with user; the password in `password`.
+  package var connection: String = String()
+
+  package var password: String = String()
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
+package nonisolated struct Chom_Agent_V1_BackupTask: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var site: Chom_Agent_V1_SiteConfig {
+    get {_site ?? Chom_Agent_V1_SiteConfig()}
+    set {_site = newValue}
+  }
+  /// Returns true if `site` has been explicitly set.
+  package var hasSite: Bool {self._site != nil}
+  /// Clears the value of `site`. Subsequent reads from it will return its default value.
+  package mutating func clearSite() {self._site = nil}
+
+  package var backupID: String = String()
+
+  package var destination: Chom_Agent_V1_BackupDestination {
+    get {_destination ?? Chom_Agent_V1_BackupDestination()}
+    set {_destination = newValue}
+  }
+  /// Returns true if `destination` has been explicitly set.
+  package var hasDestination: Bool {self._destination != nil}
+  /// Clears the value of `destination`. Subsequent reads from it will return its default value.
+  package mutating func clearDestination() {self._destination = nil}
+
+  /// 32 raw bytes: the tenant's AES-256-GCM key; empty for no encryption.
+  package var encryptionKey: Data = Data()
+
+  package var encryptionKeyID: String = String()
+
+  package var database: Chom_Agent_V1_SiteDatabase {
+    get {_database ?? Chom_Agent_V1_SiteDatabase()}
+    set {_database = newValue}
+  }
+  /// Returns true if `database` has been explicitly set.
+  package var hasDatabase: Bool {self._database != nil}
+  /// Clears the value of `database`. Subsequent reads from it will return its default value.
+  package mutating func clearDatabase() {self._database = nil}
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+
+  fileprivate var _site: Chom_Agent_V1_SiteConfig? = nil
+  fileprivate var _destination: Chom_Agent_V1_BackupDestination? = nil
+  fileprivate var _database: Chom_Agent_V1_SiteDatabase? = nil
+}
+
+package nonisolated struct Chom_Agent_V1_RestoreTask: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var site: Chom_Agent_V1_SiteConfig {
+    get {_site ?? Chom_Agent_V1_SiteConfig()}
+    set {_site = newValue}
+  }
+  /// Returns true if `site` has been explicitly set.
+  package var hasSite: Bool {self._site != nil}
+  /// Clears the value of `site`. Subsequent reads from it will return its default value.
+  package mutating func clearSite() {self._site = nil}
+
+  package var backupID: String = String()
+
+  package var source: Chom_Agent_V1_BackupDestination {
+    get {_source ?? Chom_Agent_V1_BackupDestination()}
+    set {_source = newValue}
+  }
+  /// Returns true if `source` has been explicitly set.
+  package var hasSource: Bool {self._source != nil}
+  /// Clears the value of `source`. Subsequent reads from it will return its default value.
+  package mutating func clearSource() {self._source = nil}
+
+  /// Object key of the archive and its SHA-256, as the backup reported them.
+  package var objectKey: String = String()
+
+  package var archiveSha256: String = String()
+
+  package var encryptionKey: Data = Data()
+
+  package var database: Chom_Agent_V1_SiteDatabase {
+    get {_database ?? Chom_Agent_V1_SiteDatabase()}
+    set {_database = newValue}
+  }
+  /// Returns true if `database` has been explicitly set.
+  package var hasDatabase: Bool {self._database != nil}
+  /// Clears the value of `database`. Subsequent reads from it will return its default value.
+  package mutating func clearDatabase() {self._database = nil}
+
+  /// The release id the restored files become.
+  package var releaseID: String = String()
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+
+  fileprivate var _site: Chom_Agent_V1_SiteConfig? = nil
+  fileprivate var _source: Chom_Agent_V1_BackupDestination? = nil
+  fileprivate var _database: Chom_Agent_V1_SiteDatabase? = nil
+}
+
+package nonisolated struct Chom_Agent_V1_VerifyBackupTask: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var site: Chom_Agent_V1_SiteConfig {
+    get {_site ?? Chom_Agent_V1_SiteConfig()}
+    set {_site = newValue}
+  }
+  /// Returns true if `site` has been explicitly set.
+  package var hasSite: Bool {self._site != nil}
+  /// Clears the value of `site`. Subsequent reads from it will return its default value.
+  package mutating func clearSite() {self._site = nil}
+
+  package var backupID: String = String()
+
+  package var source: Chom_Agent_V1_BackupDestination {
+    get {_source ?? Chom_Agent_V1_BackupDestination()}
+    set {_source = newValue}
+  }
+  /// Returns true if `source` has been explicitly set.
+  package var hasSource: Bool {self._source != nil}
+  /// Clears the value of `source`. Subsequent reads from it will return its default value.
+  package mutating func clearSource() {self._source = nil}
+
+  package var objectKey: String = String()
+
+  package var archiveSha256: String = String()
+
+  package var encryptionKey: Data = Data()
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+
+  fileprivate var _site: Chom_Agent_V1_SiteConfig? = nil
+  fileprivate var _source: Chom_Agent_V1_BackupDestination? = nil
+}
+
+package nonisolated struct Chom_Agent_V1_RetentionRule: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var keepLast: UInt32 = 0
+
+  package var keepDaily: UInt32 = 0
+
+  package var keepWeekly: UInt32 = 0
+
+  package var keepMonthly: UInt32 = 0
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
+package nonisolated struct Chom_Agent_V1_BackupEntry: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var backupID: String = String()
+
+  package var objectKey: String = String()
+
+  package var createdAtMs: Int64 = 0
+
+  package var verified: Bool = false
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
+/// Deletes the site's backups that the rule does not keep; never the newest verified one.
+package nonisolated struct Chom_Agent_V1_PruneBackupsTask: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var site: Chom_Agent_V1_SiteConfig {
+    get {_site ?? Chom_Agent_V1_SiteConfig()}
+    set {_site = newValue}
+  }
+  /// Returns true if `site` has been explicitly set.
+  package var hasSite: Bool {self._site != nil}
+  /// Clears the value of `site`. Subsequent reads from it will return its default value.
+  package mutating func clearSite() {self._site = nil}
+
+  package var destination: Chom_Agent_V1_BackupDestination {
+    get {_destination ?? Chom_Agent_V1_BackupDestination()}
+    set {_destination = newValue}
+  }
+  /// Returns true if `destination` has been explicitly set.
+  package var hasDestination: Bool {self._destination != nil}
+  /// Clears the value of `destination`. Subsequent reads from it will return its default value.
+  package mutating func clearDestination() {self._destination = nil}
+
+  package var rule: Chom_Agent_V1_RetentionRule {
+    get {_rule ?? Chom_Agent_V1_RetentionRule()}
+    set {_rule = newValue}
+  }
+  /// Returns true if `rule` has been explicitly set.
+  package var hasRule: Bool {self._rule != nil}
+  /// Clears the value of `rule`. Subsequent reads from it will return its default value.
+  package mutating func clearRule() {self._rule = nil}
+
+  package var backups: [Chom_Agent_V1_BackupEntry] = []
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+
+  fileprivate var _site: Chom_Agent_V1_SiteConfig? = nil
+  fileprivate var _destination: Chom_Agent_V1_BackupDestination? = nil
+  fileprivate var _rule: Chom_Agent_V1_RetentionRule? = nil
+}
+
+/// Removes a site: takes a backup first (to `backup`) unless `force`.
+package nonisolated struct Chom_Agent_V1_RemoveSiteTask: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var site: Chom_Agent_V1_SiteConfig {
+    get {_site ?? Chom_Agent_V1_SiteConfig()}
+    set {_site = newValue}
+  }
+  /// Returns true if `site` has been explicitly set.
+  package var hasSite: Bool {self._site != nil}
+  /// Clears the value of `site`. Subsequent reads from it will return its default value.
+  package mutating func clearSite() {self._site = nil}
+
+  package var force: Bool = false
+
+  package var backup: Chom_Agent_V1_BackupTask {
+    get {_backup ?? Chom_Agent_V1_BackupTask()}
+    set {_backup = newValue}
+  }
+  /// Returns true if `backup` has been explicitly set.
+  package var hasBackup: Bool {self._backup != nil}
+  /// Clears the value of `backup`. Subsequent reads from it will return its default value.
+  package mutating func clearBackup() {self._backup = nil}
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+
+  fileprivate var _site: Chom_Agent_V1_SiteConfig? = nil
+  fileprivate var _backup: Chom_Agent_V1_BackupTask? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -124,9 +887,17 @@ nonisolated extension Chom_Agent_V1_ArtifactFormat: SwiftProtobuf._ProtoNameProv
   package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ARTIFACT_FORMAT_UNSPECIFIED\0\u{1}ARTIFACT_FORMAT_TAR_ZSTD\0\u{1}ARTIFACT_FORMAT_TAR_GZIP\0")
 }
 
+nonisolated extension Chom_Agent_V1_SiteKind: SwiftProtobuf._ProtoNameProviding {
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SITE_KIND_UNSPECIFIED\0\u{1}SITE_KIND_STATIC\0\u{1}SITE_KIND_PHP\0\u{1}SITE_KIND_APP\0")
+}
+
+nonisolated extension Chom_Agent_V1_DatabaseEngine: SwiftProtobuf._ProtoNameProviding {
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DATABASE_ENGINE_NONE\0\u{1}DATABASE_ENGINE_POSTGRESQL\0\u{1}DATABASE_ENGINE_MYSQL\0")
+}
+
 nonisolated extension Chom_Agent_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".Task"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{2}\u{9}deploy\0\u{c}\u{b}\u{4}")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{2}\u{9}deploy\0\u{1}backup\0\u{1}restore\0\u{1}remove\0\u{1}rollback\0\u{1}configure\0\u{1}suspend\0\u{3}verify_backup\0\u{3}prune_backups\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -148,6 +919,110 @@ nonisolated extension Chom_Agent_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._
           self.kind = .deploy(v)
         }
       }()
+      case 11: try {
+        var v: Chom_Agent_V1_BackupTask?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .backup(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .backup(v)
+        }
+      }()
+      case 12: try {
+        var v: Chom_Agent_V1_RestoreTask?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .restore(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .restore(v)
+        }
+      }()
+      case 13: try {
+        var v: Chom_Agent_V1_RemoveSiteTask?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .remove(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .remove(v)
+        }
+      }()
+      case 14: try {
+        var v: Chom_Agent_V1_RollbackTask?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .rollback(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .rollback(v)
+        }
+      }()
+      case 15: try {
+        var v: Chom_Agent_V1_ConfigureSiteTask?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .configure(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .configure(v)
+        }
+      }()
+      case 16: try {
+        var v: Chom_Agent_V1_SuspendSiteTask?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .suspend(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .suspend(v)
+        }
+      }()
+      case 17: try {
+        var v: Chom_Agent_V1_VerifyBackupTask?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .verifyBackup(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .verifyBackup(v)
+        }
+      }()
+      case 18: try {
+        var v: Chom_Agent_V1_PruneBackupsTask?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .pruneBackups(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .pruneBackups(v)
+        }
+      }()
       default: break
       }
     }
@@ -161,9 +1036,45 @@ nonisolated extension Chom_Agent_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._
     if !self.taskID.isEmpty {
       try visitor.visitSingularStringField(value: self.taskID, fieldNumber: 1)
     }
-    try { if case .deploy(let v)? = self.kind {
+    switch self.kind {
+    case .deploy?: try {
+      guard case .deploy(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-    } }()
+    }()
+    case .backup?: try {
+      guard case .backup(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    }()
+    case .restore?: try {
+      guard case .restore(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+    }()
+    case .remove?: try {
+      guard case .remove(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+    }()
+    case .rollback?: try {
+      guard case .rollback(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+    }()
+    case .configure?: try {
+      guard case .configure(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+    }()
+    case .suspend?: try {
+      guard case .suspend(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
+    }()
+    case .verifyBackup?: try {
+      guard case .verifyBackup(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
+    }()
+    case .pruneBackups?: try {
+      guard case .pruneBackups(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
+    }()
+    case nil: break
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -175,9 +1086,320 @@ nonisolated extension Chom_Agent_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._
   }
 }
 
+nonisolated extension Chom_Agent_V1_BuildHook: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".BuildHook"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}command\0\u{3}timeout_seconds\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.command) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.timeoutSeconds) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.command.isEmpty {
+      try visitor.visitSingularStringField(value: self.command, fieldNumber: 2)
+    }
+    if self.timeoutSeconds != 0 {
+      try visitor.visitSingularUInt32Field(value: self.timeoutSeconds, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_BuildHook, rhs: Chom_Agent_V1_BuildHook) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.command != rhs.command {return false}
+    if lhs.timeoutSeconds != rhs.timeoutSeconds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_HealthCheck: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".HealthCheck"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}path\0\u{3}expected_status\0\u{3}timeout_ms\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.path) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.expectedStatus) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.timeoutMs) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.path.isEmpty {
+      try visitor.visitSingularStringField(value: self.path, fieldNumber: 1)
+    }
+    if self.expectedStatus != 0 {
+      try visitor.visitSingularUInt32Field(value: self.expectedStatus, fieldNumber: 2)
+    }
+    if self.timeoutMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.timeoutMs, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_HealthCheck, rhs: Chom_Agent_V1_HealthCheck) -> Bool {
+    if lhs.path != rhs.path {return false}
+    if lhs.expectedStatus != rhs.expectedStatus {return false}
+    if lhs.timeoutMs != rhs.timeoutMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_TlsCertificate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".TlsCertificate"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}certificate_chain_pem\0\u{3}private_key_pem\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.certificateChainPem) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.privateKeyPem) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.certificateChainPem.isEmpty {
+      try visitor.visitSingularStringField(value: self.certificateChainPem, fieldNumber: 1)
+    }
+    if !self.privateKeyPem.isEmpty {
+      try visitor.visitSingularStringField(value: self.privateKeyPem, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_TlsCertificate, rhs: Chom_Agent_V1_TlsCertificate) -> Bool {
+    if lhs.certificateChainPem != rhs.certificateChainPem {return false}
+    if lhs.privateKeyPem != rhs.privateKeyPem {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_SiteConfig: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".SiteConfig"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}site_id\0\u{3}tenant_id\0\u{1}domain\0\u{1}aliases\0\u{1}kind\0\u{3}app_port\0\u{3}app_command\0\u{3}shared_paths\0\u{1}hooks\0\u{3}health_check\0\u{1}tls\0\u{3}public_directory\0\u{3}keep_releases\0\u{1}suspended\0")
+
+  fileprivate class _StorageClass {
+    var _siteID: String = String()
+    var _tenantID: String = String()
+    var _domain: String = String()
+    var _aliases: [String] = []
+    var _kind: Chom_Agent_V1_SiteKind = .unspecified
+    var _appPort: UInt32 = 0
+    var _appCommand: String = String()
+    var _sharedPaths: [String] = []
+    var _hooks: [Chom_Agent_V1_BuildHook] = []
+    var _healthCheck: Chom_Agent_V1_HealthCheck? = nil
+    var _tls: Chom_Agent_V1_TlsCertificate? = nil
+    var _publicDirectory: String = String()
+    var _keepReleases: UInt32 = 0
+    var _suspended: Bool = false
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _siteID = source._siteID
+      _tenantID = source._tenantID
+      _domain = source._domain
+      _aliases = source._aliases
+      _kind = source._kind
+      _appPort = source._appPort
+      _appCommand = source._appCommand
+      _sharedPaths = source._sharedPaths
+      _hooks = source._hooks
+      _healthCheck = source._healthCheck
+      _tls = source._tls
+      _publicDirectory = source._publicDirectory
+      _keepReleases = source._keepReleases
+      _suspended = source._suspended
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._siteID) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._tenantID) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._domain) }()
+        case 4: try { try decoder.decodeRepeatedStringField(value: &_storage._aliases) }()
+        case 5: try { try decoder.decodeSingularEnumField(value: &_storage._kind) }()
+        case 6: try { try decoder.decodeSingularUInt32Field(value: &_storage._appPort) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._appCommand) }()
+        case 8: try { try decoder.decodeRepeatedStringField(value: &_storage._sharedPaths) }()
+        case 9: try { try decoder.decodeRepeatedMessageField(value: &_storage._hooks) }()
+        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._healthCheck) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._tls) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._publicDirectory) }()
+        case 13: try { try decoder.decodeSingularUInt32Field(value: &_storage._keepReleases) }()
+        case 14: try { try decoder.decodeSingularBoolField(value: &_storage._suspended) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._siteID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._siteID, fieldNumber: 1)
+      }
+      if !_storage._tenantID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._tenantID, fieldNumber: 2)
+      }
+      if !_storage._domain.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._domain, fieldNumber: 3)
+      }
+      if !_storage._aliases.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._aliases, fieldNumber: 4)
+      }
+      if _storage._kind != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._kind, fieldNumber: 5)
+      }
+      if _storage._appPort != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._appPort, fieldNumber: 6)
+      }
+      if !_storage._appCommand.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._appCommand, fieldNumber: 7)
+      }
+      if !_storage._sharedPaths.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._sharedPaths, fieldNumber: 8)
+      }
+      if !_storage._hooks.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._hooks, fieldNumber: 9)
+      }
+      try { if let v = _storage._healthCheck {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._tls {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
+      if !_storage._publicDirectory.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._publicDirectory, fieldNumber: 12)
+      }
+      if _storage._keepReleases != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._keepReleases, fieldNumber: 13)
+      }
+      if _storage._suspended != false {
+        try visitor.visitSingularBoolField(value: _storage._suspended, fieldNumber: 14)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_SiteConfig, rhs: Chom_Agent_V1_SiteConfig) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._siteID != rhs_storage._siteID {return false}
+        if _storage._tenantID != rhs_storage._tenantID {return false}
+        if _storage._domain != rhs_storage._domain {return false}
+        if _storage._aliases != rhs_storage._aliases {return false}
+        if _storage._kind != rhs_storage._kind {return false}
+        if _storage._appPort != rhs_storage._appPort {return false}
+        if _storage._appCommand != rhs_storage._appCommand {return false}
+        if _storage._sharedPaths != rhs_storage._sharedPaths {return false}
+        if _storage._hooks != rhs_storage._hooks {return false}
+        if _storage._healthCheck != rhs_storage._healthCheck {return false}
+        if _storage._tls != rhs_storage._tls {return false}
+        if _storage._publicDirectory != rhs_storage._publicDirectory {return false}
+        if _storage._keepReleases != rhs_storage._keepReleases {return false}
+        if _storage._suspended != rhs_storage._suspended {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_GitSource: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".GitSource"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}url\0\u{1}ref\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.url) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.ref) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.url.isEmpty {
+      try visitor.visitSingularStringField(value: self.url, fieldNumber: 1)
+    }
+    if !self.ref.isEmpty {
+      try visitor.visitSingularStringField(value: self.ref, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_GitSource, rhs: Chom_Agent_V1_GitSource) -> Bool {
+    if lhs.url != rhs.url {return false}
+    if lhs.ref != rhs.ref {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Chom_Agent_V1_DeployTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".DeployTask"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}site_id\0\u{1}domain\0\u{3}release_id\0\u{3}artifact_sha256\0\u{3}artifact_size\0\u{3}artifact_format\0\u{3}keep_releases\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}site_id\0\u{1}domain\0\u{3}release_id\0\u{3}artifact_sha256\0\u{3}artifact_size\0\u{3}artifact_format\0\u{3}keep_releases\0\u{1}site\0\u{1}git\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -192,12 +1414,18 @@ nonisolated extension Chom_Agent_V1_DeployTask: SwiftProtobuf.Message, SwiftProt
       case 5: try { try decoder.decodeSingularUInt64Field(value: &self.artifactSize) }()
       case 6: try { try decoder.decodeSingularEnumField(value: &self.artifactFormat) }()
       case 7: try { try decoder.decodeSingularUInt32Field(value: &self.keepReleases) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._site) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._git) }()
       default: break
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.siteID.isEmpty {
       try visitor.visitSingularStringField(value: self.siteID, fieldNumber: 1)
     }
@@ -219,6 +1447,12 @@ nonisolated extension Chom_Agent_V1_DeployTask: SwiftProtobuf.Message, SwiftProt
     if self.keepReleases != 0 {
       try visitor.visitSingularUInt32Field(value: self.keepReleases, fieldNumber: 7)
     }
+    try { if let v = self._site {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
+    try { if let v = self._git {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -230,6 +1464,682 @@ nonisolated extension Chom_Agent_V1_DeployTask: SwiftProtobuf.Message, SwiftProt
     if lhs.artifactSize != rhs.artifactSize {return false}
     if lhs.artifactFormat != rhs.artifactFormat {return false}
     if lhs.keepReleases != rhs.keepReleases {return false}
+    if lhs._site != rhs._site {return false}
+    if lhs._git != rhs._git {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_ConfigureSiteTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".ConfigureSiteTask"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._site) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._site {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_ConfigureSiteTask, rhs: Chom_Agent_V1_ConfigureSiteTask) -> Bool {
+    if lhs._site != rhs._site {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_RollbackTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".RollbackTask"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{3}release_id\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._site) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.releaseID) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._site {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.releaseID.isEmpty {
+      try visitor.visitSingularStringField(value: self.releaseID, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_RollbackTask, rhs: Chom_Agent_V1_RollbackTask) -> Bool {
+    if lhs._site != rhs._site {return false}
+    if lhs.releaseID != rhs.releaseID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_SuspendSiteTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".SuspendSiteTask"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{1}suspended\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._site) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.suspended) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._site {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.suspended != false {
+      try visitor.visitSingularBoolField(value: self.suspended, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_SuspendSiteTask, rhs: Chom_Agent_V1_SuspendSiteTask) -> Bool {
+    if lhs._site != rhs._site {return false}
+    if lhs.suspended != rhs.suspended {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_BackupDestination: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".BackupDestination"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}local\0\u{1}s3\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Chom_Agent_V1_LocalDirectory?
+        var hadOneofValue = false
+        if let current = self.target {
+          hadOneofValue = true
+          if case .local(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.target = .local(v)
+        }
+      }()
+      case 2: try {
+        var v: Chom_Agent_V1_S3Bucket?
+        var hadOneofValue = false
+        if let current = self.target {
+          hadOneofValue = true
+          if case .s3(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.target = .s3(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.target {
+    case .local?: try {
+      guard case .local(let v)? = self.target else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    }()
+    case .s3?: try {
+      guard case .s3(let v)? = self.target else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_BackupDestination, rhs: Chom_Agent_V1_BackupDestination) -> Bool {
+    if lhs.target != rhs.target {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_LocalDirectory: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".LocalDirectory"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}path\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.path) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.path.isEmpty {
+      try visitor.visitSingularStringField(value: self.path, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_LocalDirectory, rhs: Chom_Agent_V1_LocalDirectory) -> Bool {
+    if lhs.path != rhs.path {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_S3Bucket: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".S3Bucket"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}endpoint\0\u{1}region\0\u{1}bucket\0\u{3}access_key_id\0\u{3}secret_access_key\0\u{1}prefix\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.endpoint) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.region) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.bucket) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.accessKeyID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.secretAccessKey) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.prefix) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.endpoint.isEmpty {
+      try visitor.visitSingularStringField(value: self.endpoint, fieldNumber: 1)
+    }
+    if !self.region.isEmpty {
+      try visitor.visitSingularStringField(value: self.region, fieldNumber: 2)
+    }
+    if !self.bucket.isEmpty {
+      try visitor.visitSingularStringField(value: self.bucket, fieldNumber: 3)
+    }
+    if !self.accessKeyID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accessKeyID, fieldNumber: 4)
+    }
+    if !self.secretAccessKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.secretAccessKey, fieldNumber: 5)
+    }
+    if !self.prefix.isEmpty {
+      try visitor.visitSingularStringField(value: self.prefix, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_S3Bucket, rhs: Chom_Agent_V1_S3Bucket) -> Bool {
+    if lhs.endpoint != rhs.endpoint {return false}
+    if lhs.region != rhs.region {return false}
+    if lhs.bucket != rhs.bucket {return false}
+    if lhs.accessKeyID != rhs.accessKeyID {return false}
+    if lhs.secretAccessKey != rhs.secretAccessKey {return false}
+    if lhs.prefix != rhs.prefix {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_SiteDatabase: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".SiteDatabase"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}engine\0\u{1}connection\0\u{1}password\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.engine) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.connection) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.password) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.engine != .none {
+      try visitor.visitSingularEnumField(value: self.engine, fieldNumber: 1)
+    }
+    if !self.connection.isEmpty {
+      try visitor.visitSingularStringField(value: self.connection, fieldNumber: 2)
+    }
+    if !self.password.isEmpty {
+      try visitor.visitSingularStringField(value: self.password, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_SiteDatabase, rhs: Chom_Agent_V1_SiteDatabase) -> Bool {
+    if lhs.engine != rhs.engine {return false}
+    if lhs.connection != rhs.connection {return false}
+    if lhs.password != rhs.password {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_BackupTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".BackupTask"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{3}backup_id\0\u{1}destination\0\u{3}encryption_key\0\u{3}encryption_key_id\0\u{1}database\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._site) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.backupID) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._destination) }()
+      case 4: try { try decoder.decodeSingularBytesField(value: &self.encryptionKey) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.encryptionKeyID) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._database) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._site {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.backupID.isEmpty {
+      try visitor.visitSingularStringField(value: self.backupID, fieldNumber: 2)
+    }
+    try { if let v = self._destination {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.encryptionKey.isEmpty {
+      try visitor.visitSingularBytesField(value: self.encryptionKey, fieldNumber: 4)
+    }
+    if !self.encryptionKeyID.isEmpty {
+      try visitor.visitSingularStringField(value: self.encryptionKeyID, fieldNumber: 5)
+    }
+    try { if let v = self._database {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_BackupTask, rhs: Chom_Agent_V1_BackupTask) -> Bool {
+    if lhs._site != rhs._site {return false}
+    if lhs.backupID != rhs.backupID {return false}
+    if lhs._destination != rhs._destination {return false}
+    if lhs.encryptionKey != rhs.encryptionKey {return false}
+    if lhs.encryptionKeyID != rhs.encryptionKeyID {return false}
+    if lhs._database != rhs._database {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_RestoreTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".RestoreTask"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{3}backup_id\0\u{1}source\0\u{3}object_key\0\u{3}archive_sha256\0\u{3}encryption_key\0\u{1}database\0\u{3}release_id\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._site) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.backupID) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._source) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.objectKey) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.archiveSha256) }()
+      case 6: try { try decoder.decodeSingularBytesField(value: &self.encryptionKey) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._database) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.releaseID) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._site {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.backupID.isEmpty {
+      try visitor.visitSingularStringField(value: self.backupID, fieldNumber: 2)
+    }
+    try { if let v = self._source {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.objectKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.objectKey, fieldNumber: 4)
+    }
+    if !self.archiveSha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.archiveSha256, fieldNumber: 5)
+    }
+    if !self.encryptionKey.isEmpty {
+      try visitor.visitSingularBytesField(value: self.encryptionKey, fieldNumber: 6)
+    }
+    try { if let v = self._database {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    if !self.releaseID.isEmpty {
+      try visitor.visitSingularStringField(value: self.releaseID, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_RestoreTask, rhs: Chom_Agent_V1_RestoreTask) -> Bool {
+    if lhs._site != rhs._site {return false}
+    if lhs.backupID != rhs.backupID {return false}
+    if lhs._source != rhs._source {return false}
+    if lhs.objectKey != rhs.objectKey {return false}
+    if lhs.archiveSha256 != rhs.archiveSha256 {return false}
+    if lhs.encryptionKey != rhs.encryptionKey {return false}
+    if lhs._database != rhs._database {return false}
+    if lhs.releaseID != rhs.releaseID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_VerifyBackupTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".VerifyBackupTask"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{3}backup_id\0\u{1}source\0\u{3}object_key\0\u{3}archive_sha256\0\u{3}encryption_key\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._site) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.backupID) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._source) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.objectKey) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.archiveSha256) }()
+      case 6: try { try decoder.decodeSingularBytesField(value: &self.encryptionKey) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._site {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.backupID.isEmpty {
+      try visitor.visitSingularStringField(value: self.backupID, fieldNumber: 2)
+    }
+    try { if let v = self._source {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.objectKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.objectKey, fieldNumber: 4)
+    }
+    if !self.archiveSha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.archiveSha256, fieldNumber: 5)
+    }
+    if !self.encryptionKey.isEmpty {
+      try visitor.visitSingularBytesField(value: self.encryptionKey, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_VerifyBackupTask, rhs: Chom_Agent_V1_VerifyBackupTask) -> Bool {
+    if lhs._site != rhs._site {return false}
+    if lhs.backupID != rhs.backupID {return false}
+    if lhs._source != rhs._source {return false}
+    if lhs.objectKey != rhs.objectKey {return false}
+    if lhs.archiveSha256 != rhs.archiveSha256 {return false}
+    if lhs.encryptionKey != rhs.encryptionKey {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_RetentionRule: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".RetentionRule"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}keep_last\0\u{3}keep_daily\0\u{3}keep_weekly\0\u{3}keep_monthly\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.keepLast) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.keepDaily) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.keepWeekly) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.keepMonthly) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.keepLast != 0 {
+      try visitor.visitSingularUInt32Field(value: self.keepLast, fieldNumber: 1)
+    }
+    if self.keepDaily != 0 {
+      try visitor.visitSingularUInt32Field(value: self.keepDaily, fieldNumber: 2)
+    }
+    if self.keepWeekly != 0 {
+      try visitor.visitSingularUInt32Field(value: self.keepWeekly, fieldNumber: 3)
+    }
+    if self.keepMonthly != 0 {
+      try visitor.visitSingularUInt32Field(value: self.keepMonthly, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_RetentionRule, rhs: Chom_Agent_V1_RetentionRule) -> Bool {
+    if lhs.keepLast != rhs.keepLast {return false}
+    if lhs.keepDaily != rhs.keepDaily {return false}
+    if lhs.keepWeekly != rhs.keepWeekly {return false}
+    if lhs.keepMonthly != rhs.keepMonthly {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_BackupEntry: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".BackupEntry"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}backup_id\0\u{3}object_key\0\u{3}created_at_ms\0\u{1}verified\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.backupID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.objectKey) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.createdAtMs) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.verified) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.backupID.isEmpty {
+      try visitor.visitSingularStringField(value: self.backupID, fieldNumber: 1)
+    }
+    if !self.objectKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.objectKey, fieldNumber: 2)
+    }
+    if self.createdAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.createdAtMs, fieldNumber: 3)
+    }
+    if self.verified != false {
+      try visitor.visitSingularBoolField(value: self.verified, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_BackupEntry, rhs: Chom_Agent_V1_BackupEntry) -> Bool {
+    if lhs.backupID != rhs.backupID {return false}
+    if lhs.objectKey != rhs.objectKey {return false}
+    if lhs.createdAtMs != rhs.createdAtMs {return false}
+    if lhs.verified != rhs.verified {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_PruneBackupsTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".PruneBackupsTask"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{1}destination\0\u{1}rule\0\u{1}backups\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._site) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._destination) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._rule) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.backups) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._site {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._destination {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._rule {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.backups.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.backups, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_PruneBackupsTask, rhs: Chom_Agent_V1_PruneBackupsTask) -> Bool {
+    if lhs._site != rhs._site {return false}
+    if lhs._destination != rhs._destination {return false}
+    if lhs._rule != rhs._rule {return false}
+    if lhs.backups != rhs.backups {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_RemoveSiteTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".RemoveSiteTask"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{1}force\0\u{1}backup\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._site) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.force) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._backup) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._site {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.force != false {
+      try visitor.visitSingularBoolField(value: self.force, fieldNumber: 2)
+    }
+    try { if let v = self._backup {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_RemoveSiteTask, rhs: Chom_Agent_V1_RemoveSiteTask) -> Bool {
+    if lhs._site != rhs._site {return false}
+    if lhs.force != rhs.force {return false}
+    if lhs._backup != rhs._backup {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

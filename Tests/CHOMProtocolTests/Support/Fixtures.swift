@@ -160,6 +160,10 @@ extension Chom_Agent_V1_TaskKind {
         case .restore: "TASK_KIND_RESTORE"
         case .remove: "TASK_KIND_REMOVE"
         case .rollback: "TASK_KIND_ROLLBACK"
+        case .configure: "TASK_KIND_CONFIGURE"
+        case .suspend: "TASK_KIND_SUSPEND"
+        case .verifyBackup: "TASK_KIND_VERIFY_BACKUP"
+        case .pruneBackups: "TASK_KIND_PRUNE_BACKUPS"
         case .UNRECOGNIZED(let value): "UNRECOGNIZED(\(value))"
         }
     }

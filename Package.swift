@@ -7,6 +7,15 @@ let upcoming: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+/// The agent's targets use lstat/fstat everywhere. With MemberImportVisibility, Swift 6.3 on Linux
+/// attributes Glibc's `struct stat` to whichever Clang module included <sys/stat.h> first
+/// (CDispatch, CoreFoundation, …) and refuses its fields; which one depends on the target's whole
+/// import graph, so it breaks as dependencies are added. These targets go without that one feature.
+let upcomingForSystemCode: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
 let package = Package(
     name: "chom",
     platforms: [.macOS(.v15)],
@@ -33,6 +42,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Domain value types, errors, log keys, metric names. Depends on nothing.
@@ -125,6 +135,9 @@ let package = Package(
             name: "CHOMAgent",
             dependencies: [
                 "CHOMCore", "CHOMProtocol", "CHOMTransport", "CHOMArchive",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -138,7 +151,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: upcoming
+            swiftSettings: upcomingForSystemCode
         ),
 
         .executableTarget(
@@ -181,7 +194,11 @@ let package = Package(
             name: "CHOMTesting",
             dependencies: [
                 "CHOMCoordinator", "CHOMAgent", "CHOMStore", "CHOMTransport", "CHOMProtocol", "CHOMAPI", "CHOMArchive",
-                "CHOMCore", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "CHOMCore", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming
@@ -219,14 +236,15 @@ let package = Package(
         .testTarget(
             name: "CHOMAgentTests",
             dependencies: [
-                "CHOMAgent", "CHOMTransport", "CHOMProtocol", "CHOMCore", "CHOMArchive",
+                "CHOMAgent", "CHOMTesting", "CHOMTransport", "CHOMProtocol", "CHOMCore", "CHOMArchive",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            swiftSettings: upcoming
+            swiftSettings: upcomingForSystemCode
         ),
         .testTarget(name: "CHOMAPITests", dependencies: ["CHOMAPI"], swiftSettings: upcoming),
         .testTarget(

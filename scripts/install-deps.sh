@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages CHOM needs to build, test and run the demo, if missing.
 set -euo pipefail
-packages=(libzstd-dev zlib1g-dev zstd postgresql protobuf-compiler shellcheck git curl nginx-light openssl)
+# nginx, php-fpm, util-linux (setpriv) and passwd (useradd) are what the agent hosts sites with.
+packages=(libzstd-dev zlib1g-dev zstd postgresql protobuf-compiler shellcheck git curl nginx-light php8.2-fpm util-linux passwd openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: dependencies, shell checks, generated-code check, build, tests
-# (unit, in-process live tests against a throwaway PostgreSQL and real mTLS), and the
+# (unit, in-process live tests against a throwaway PostgreSQL and real mTLS, real nginx,
+# php-fpm, Linux users and git for hosting, moto's S3 server for backups), and the
 # process-level runs with the built executables: schemathesis against the admin API's
 # OpenAPI contract with two tenants' tokens, and the demo.
 set -euo pipefail
@@ -15,10 +16,23 @@ if [ "${CHOM_SKIP_GENERATED_CHECK:-0}" = 1 ]; then
 else
   Protocol/check-generated.sh
 fi
+# moto's S3 server (PyPI, into .build-tools/moto) installs while the package builds.
+moto_log="$(mktemp)"
+trap 'rm -f "$moto_log"' EXIT
+scripts/install-moto.sh >"$moto_log" 2>&1 &
+moto_pid=$!
 step_started=$SECONDS
 echo "== build"
 swift build --build-tests 2>&1 | { grep -vE "^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Linking|Applying|Wrapping)" || true; }
 echo "build took $((SECONDS - step_started)) s"
+if ! wait "$moto_pid"; then
+  cat "$moto_log" >&2
+  echo "test.sh: installing moto failed" >&2
+  exit 1
+fi
+CHOM_MOTO_SERVER="$(tail -n 1 "$moto_log")"
+export CHOM_MOTO_SERVER
+echo "moto_server: $CHOM_MOTO_SERVER"
 step_started=$SECONDS
 echo "== swift test"
 swift test --skip-build 2>&1 | { grep -vE "(Test|Suite) .* started" || true; }

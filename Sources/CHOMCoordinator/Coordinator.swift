@@ -63,7 +63,7 @@ package final class Coordinator: Service, Sendable {
         let keyRing = try SecretKeys.load(configuration)
         let dataDirectory = URL(fileURLWithPath: configuration.dataDirectory)
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
-        let (clientConfiguration, embedded) = try CoordinatorDatabase.open(configuration, logger: logger)
+        let (clientConfiguration, embedded) = try await CoordinatorDatabase.open(configuration, logger: logger)
         defer { embedded?.stop() }
         do {
             try await serve(clientConfiguration, dataDirectory: dataDirectory, keyRing: keyRing)

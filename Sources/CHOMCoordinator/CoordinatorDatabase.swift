@@ -8,14 +8,14 @@ import PostgresNIO
 /// The coordinator's PostgreSQL: the configured URL, or the embedded cluster under the data
 /// directory (started here, stopped by the caller).
 enum CoordinatorDatabase {
-    static func open(_ configuration: CoordinatorConfiguration, logger: Logger) throws
+    static func open(_ configuration: CoordinatorConfiguration, logger: Logger) async throws
         -> (PostgresClient.Configuration, EmbeddedPostgres?)
     {
         if let url = configuration.databaseURL { return (try Store.configuration(databaseURL: url), nil) }
         let directory = URL(fileURLWithPath: configuration.dataDirectory)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let postgres = EmbeddedPostgres(directory: directory.appendingPathComponent("postgres"), logger: logger)
-        try postgres.start()
+        try await postgres.startOffPool()
         return (
             PostgresClient.Configuration(
                 unixSocketPath: postgres.socketPath, username: postgres.username, password: nil,
@@ -29,7 +29,7 @@ enum CoordinatorDatabase {
         _ configuration: CoordinatorConfiguration, logger: Logger,
         _ body: (Store, CoordinatorKeys) async throws -> Result
     ) async throws -> Result {
-        let (clientConfiguration, embedded) = try open(configuration, logger: logger)
+        let (clientConfiguration, embedded) = try await open(configuration, logger: logger)
         defer { embedded?.stop() }
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in

@@ -5,7 +5,6 @@ package enum MetricName {
     package static let agentEnvelopeRefusals = "chom_agent_envelope_refusals_total"
     package static let agentStreamConnected = "chom_agent_stream_connected"
     package static let agentReconnects = "chom_agent_reconnects_total"
-    package static let agentLastDeploy = "chom_agent_site_last_deploy_timestamp_seconds"
     package static let agentResidentMemory = "chom_agent_resident_memory_bytes"
     // Coordinator
     package static let coordinatorAgents = "chom_coordinator_agents"

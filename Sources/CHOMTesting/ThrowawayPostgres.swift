@@ -14,7 +14,7 @@ package enum ThrowawayPostgres {
         var options = EmbeddedPostgres.Options()
         options.disableFsync = true
         let postgres = EmbeddedPostgres(directory: directory, options: options, logger: logger)
-        try postgres.start()
+        try await postgres.startOffPool()
         defer {
             postgres.stop(immediate: true)
             TemporaryDirectory.remove(directory)

@@ -50,7 +50,7 @@ struct DeployExecutorTests {
             #expect(steps.all == ["fetch", "verify", "extract", "switch", "prune"])
             let incoming = try FileManager.default.contentsOfDirectory(atPath: site.appendingPathComponent(".incoming").path)
             #expect(incoming.isEmpty)
-            #expect(metrics.text().contains(#"chom_agent_site_last_deploy_timestamp_seconds{site="example.test"}"#))
+            #expect(metrics.text().contains(#"chom_site_deploys_total{site="example.test",tenant="",result="succeeded"} 1"#))
         }
     }
 

@@ -3,39 +3,46 @@ package import CHOMCore
 package import CHOMProtocol
 package import Foundation
 package import Logging
-import NIOPosix
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
-/// Deploys a release: fetch → verify → extract → switch → prune.
+/// Deploys a release, reporting each step as progress:
+/// configure → fetch (artifact or git) → verify → extract → link shared paths → build hooks →
+/// switch → activate (php-fpm / app) → health check → prune.
 ///
 /// The artifact streams into `.incoming/<release>.part`, hashed as it arrives and cut off past
 /// the signed size; size and SHA-256 must equal the signed task's. `SafeExtractor` unpacks it
-/// into a staging directory that is renamed to `releases/<release id>` only when complete, then
-/// `current` is switched atomically. Until the switch nothing a visitor sees has changed: a failed
-/// deploy leaves the previous `current` untouched.
+/// into a staging directory that is given to the site's user and renamed to `releases/<id>`
+/// only when complete. Hooks then run there as the site user. Until the switch nothing a visitor
+/// sees has changed. After the switch the site is asked for its health through nginx; when that
+/// fails, `current` goes back to the previous release (which is activated again) and the deploy
+/// fails at `health`, naming what the check saw.
 package struct DeployExecutor: Sendable {
     package var sitesRoot: URL
     package var defaultKeepReleases: Int
     package var limits: AgentConfiguration.Deploy
     package var artifacts: any ArtifactSource
+    /// nil: files only (no nginx, users or hooks), as unit tests of the pipeline use it.
+    package var hosting: (any SiteHosting)?
+    package var git: GitCheckout
     package var metrics: AgentMetrics?
     package var clock: any WallClock
     package var logger: Logger
 
     package init(
         sitesRoot: URL, defaultKeepReleases: Int = 5, limits: AgentConfiguration.Deploy = .init(),
-        artifacts: any ArtifactSource, metrics: AgentMetrics? = nil, clock: any WallClock, logger: Logger
+        artifacts: any ArtifactSource, hosting: (any SiteHosting)? = nil, git: GitCheckout = GitCheckout(),
+        metrics: AgentMetrics? = nil, clock: any WallClock, logger: Logger
     ) {
         self.sitesRoot = sitesRoot
         self.defaultKeepReleases = defaultKeepReleases
         self.limits = limits
         self.artifacts = artifacts
+        self.hosting = hosting
+        self.git = git
         self.metrics = metrics
         self.clock = clock
         self.logger = logger
@@ -43,57 +50,71 @@ package struct DeployExecutor: Sendable {
 
     package func execute(_ task: Chom_Agent_V1_DeployTask, progress: ProgressReporter) async -> ExecutionResult {
         let releaseID: String
+        let site: HostedSite
         do {
-            releaseID = try validate(task)
+            (releaseID, site) = try validate(task)
         } catch {
             return ExecutionResult(outcome: .refused, message: error.description)
         }
         var logger = self.logger
         logger[metadataKey: LogKey.siteID] = "\(task.siteID.prefix(64))"
         logger[metadataKey: LogKey.releaseID] = "\(releaseID)"
-        let layout = SiteLayout(sitesRoot: sitesRoot, domain: task.domain)
+        let layout = SiteLayout(sitesRoot: sitesRoot, domain: site.domain)
+        var report = Chom_Agent_V1_TaskResult()
         do {
-            let path = try await deploy(task, releaseID: releaseID, layout: layout, progress: progress)
-            metrics?.deployed(site: task.domain, at: clock.now())
+            let path = try await deploy(task, site: site, releaseID: releaseID, layout: layout, progress: progress)
+            metrics?.sites.deployFinished(
+                site: site.domain, tenant: site.tenantID, release: releaseID, result: .succeeded, at: clock.now())
             logger.info("release deployed")
+            report.releaseID = releaseID
             return ExecutionResult(
-                outcome: .succeeded, message: "release \(releaseID) is live on \(task.domain)", releasePath: path)
+                outcome: .succeeded, message: "release \(releaseID) is live on \(site.domain)", releasePath: path,
+                report: report)
         } catch let failure as DeployFailure {
             logger.warning("deploy failed", metadata: [LogKey.error: "\(failure)"])
-            return ExecutionResult(outcome: .failed, message: failure.description)
+            report.failedStep = failure.step.rawValue
+            report.releaseID = layout.currentRelease() ?? ""
+            let rolledBack = failure.step == .health || failure.step == .activate
+            metrics?.sites.deployFinished(
+                site: site.domain, tenant: site.tenantID, release: layout.currentRelease(),
+                result: rolledBack ? .rolledBack : .failed, at: clock.now())
+            return ExecutionResult(outcome: .failed, message: failure.description, report: report)
         } catch {
             logger.warning("deploy failed", metadata: [LogKey.error: "\(error)"])
-            return ExecutionResult(outcome: .failed, message: "deploy failed: \(error)")
+            report.releaseID = layout.currentRelease() ?? ""
+            metrics?.sites.deployFinished(
+                site: site.domain, tenant: site.tenantID, release: layout.currentRelease(), result: .failed, at: clock.now())
+            return ExecutionResult(outcome: .failed, message: "deploy failed: \(error)", report: report)
         }
     }
 
     private func deploy(
-        _ task: Chom_Agent_V1_DeployTask, releaseID: String, layout: SiteLayout, progress: ProgressReporter
+        _ task: Chom_Agent_V1_DeployTask, site: HostedSite, releaseID: String, layout: SiteLayout,
+        progress: ProgressReporter
     ) async throws -> String {
         do {
             try layout.prepare()
         } catch {
             throw DeployFailure(step: .prepare, reason: "cannot create \(layout.site.path): \(error.localizedDescription)")
         }
+        if let hosting {
+            do {
+                try await hosting.configure(site, layout: layout)
+            } catch {
+                throw DeployFailure(step: .configure, reason: "\(error)")
+            }
+            await progress(DeployFailure.Step.configure.rawValue, "site user, tree and nginx server block in place")
+        }
         let release = layout.release(releaseID)
         if FileManager.default.fileExists(atPath: release.path) {
-            // Only complete extractions are ever renamed into releases/: reuse it.
+            // Only complete, built releases are ever kept in releases/: reuse it.
             await progress(DeployFailure.Step.fetch.rawValue, "release \(releaseID) already on disk; not fetched again")
         } else {
-            let part = layout.incoming.appendingPathComponent(releaseID + ".part")
-            defer { unlink(part.path) }
-            let size = try await fetch(task, to: part)
-            await progress(DeployFailure.Step.fetch.rawValue, "received \(size) bytes")
-            try verify(task, part: part)
-            await progress(DeployFailure.Step.verify.rawValue, "size \(task.artifactSize) and sha256 \(task.artifactSha256.prefix(12))… match")
-            let summary = try await extract(part, into: release, staging: layout.incoming)
-            await progress(
-                DeployFailure.Step.extract.rawValue,
-                "\(summary.files) files, \(summary.directories) directories, \(summary.symlinks) symlinks, \(summary.totalBytes) bytes")
+            let staging = try await stage(task, releaseID: releaseID, layout: layout, progress: progress)
+            try await build(site, staging: staging, release: release, releaseID: releaseID, layout: layout, progress: progress)
         }
-        try layout.switchCurrent(to: releaseID)
-        await progress(DeployFailure.Step.switch.rawValue, "current -> releases/\(releaseID)")
-        let keep = task.keepReleases > 0 ? Int(task.keepReleases) : defaultKeepReleases
+        try await switchAndCheck(site, to: releaseID, layout: layout, progress: progress)
+        let keep = task.keepReleases > 0 ? Int(task.keepReleases) : (task.hasSite ? site.keepReleases : defaultKeepReleases)
         do {
             let removed = try layout.prune(keep: keep)
             await progress(
@@ -107,83 +128,77 @@ package struct DeployExecutor: Sendable {
         return release.standardizedFileURL.path
     }
 
-    /// Checks every field a path or a limit depends on; returns the release id in lowercase.
-    private func validate(_ task: Chom_Agent_V1_DeployTask) throws(DeployFailure) -> String {
-        guard DomainName.isValid(task.domain) else {
-            throw DeployFailure(step: .validate, reason: "domain \"\(task.domain.prefix(64))\" is not a valid lowercase DNS name")
-        }
-        guard let uuid = UUID(uuidString: task.releaseID) else {
-            throw DeployFailure(step: .validate, reason: "release id \"\(task.releaseID.prefix(64))\" is not a UUID")
-        }
-        let hex = task.artifactSha256
-        guard hex.utf8.count == 64, hex.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
-            throw DeployFailure(step: .validate, reason: "artifact_sha256 must be 64 lowercase hex digits")
-        }
-        guard task.artifactSize > 0, task.artifactSize <= limits.maxArtifactBytes else {
-            throw DeployFailure(
-                step: .validate, reason: "artifact size \(task.artifactSize) is outside 1…\(limits.maxArtifactBytes) bytes")
-        }
-        guard task.artifactFormat == .tarZstd || task.artifactFormat == .tarGzip else {
-            throw DeployFailure(step: .validate, reason: "artifact format must be tar.zst or tar.gz")
-        }
-        return uuid.uuidString.lowercased()
-    }
-
-    private func fetch(_ task: Chom_Agent_V1_DeployTask, to part: URL) async throws -> UInt64 {
-        let sink = try ArtifactSink(path: part.path, limit: task.artifactSize)
+    /// Links shared paths, hands the tree to the site user, moves it into `releases/` and runs
+    /// the build hooks there. A failure removes the release: it never becomes a rollback target.
+    private func build(
+        _ site: HostedSite, staging: URL, release: URL, releaseID: String, layout: SiteLayout,
+        progress: ProgressReporter
+    ) async throws {
         do {
-            try await artifacts.fetch(releaseID: task.releaseID, into: sink)
-        } catch let failure as DeployFailure {
-            throw failure
-        } catch {
-            throw DeployFailure(step: .fetch, reason: "download of release \(task.releaseID) failed: \(error)")
-        }
-        let (size, digest) = try sink.finish()
-        guard size == task.artifactSize else {
-            throw DeployFailure(step: .verify, reason: "received \(size) bytes, the signed task says \(task.artifactSize)")
-        }
-        guard digest == task.artifactSha256 else {
-            throw DeployFailure(step: .verify, reason: "sha256 \(digest) differs from the signed \(task.artifactSha256)")
-        }
-        return size
-    }
-
-    /// The archive's magic bytes must match the declared format.
-    private func verify(_ task: Chom_Agent_V1_DeployTask, part: URL) throws {
-        let handle = try FileHandle(forReadingFrom: part)
-        defer { try? handle.close() }
-        let magic = [UInt8](try handle.read(upToCount: 4) ?? Data())
-        let zstd: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD]
-        switch task.artifactFormat {
-        case .tarZstd where magic != zstd:
-            throw DeployFailure(step: .verify, reason: "the artifact is not zstd-compressed (declared tar.zst)")
-        case .tarGzip where !magic.starts(with: [0x1F, 0x8B]):
-            throw DeployFailure(step: .verify, reason: "the artifact is not gzip-compressed (declared tar.gz)")
-        default:
-            break
-        }
-    }
-
-    /// Extracts on NIO's blocking thread pool (not the cooperative pool that runs heartbeats)
-    /// into a staging directory, renamed into place only once complete.
-    private func extract(_ part: URL, into release: URL, staging: URL) async throws -> SafeExtractor.Summary {
-        let temporary = staging.appendingPathComponent(release.lastPathComponent + ".extract-" + UUID().uuidString.lowercased())
-        let extractor = SafeExtractor(
-            limits: SafeExtractor.Limits(maxTotalBytes: limits.maxExtractedBytes, maxEntries: limits.maxEntries))
-        let summary: SafeExtractor.Summary
-        do {
-            summary = try await NIOThreadPool.singleton.runIfActive {
-                try extractor.extract(archive: part, to: temporary)
+            if !site.sharedPaths.isEmpty {
+                let linked = try SharedPaths.link(site.sharedPaths, release: staging, shared: layout.shared)
+                await progress(DeployFailure.Step.link.rawValue, "linked \(linked.joined(separator: ", "))")
+            }
+            try await hosting?.own(site, tree: staging)
+            guard chmod(staging.path, 0o755) == 0, rename(staging.path, release.path) == 0 else {
+                throw DeployFailure(
+                    step: .extract, reason: "cannot move the release to \(release.path): \(String(cString: strerror(errno)))")
             }
         } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw DeployFailure(step: .extract, reason: String(describing: error))
+            try? FileManager.default.removeItem(at: staging)
+            if let failure = error as? DeployFailure { throw failure }
+            throw DeployFailure(step: .link, reason: "\(error)")
         }
-        guard chmod(temporary.path, 0o755) == 0, rename(temporary.path, release.path) == 0 else {
-            let reason = "cannot move the extracted release to \(release.path): \(String(cString: strerror(errno)))"
-            try? FileManager.default.removeItem(at: temporary)
-            throw DeployFailure(step: .extract, reason: reason)
+        guard let hosting else { return }
+        for hook in site.hooks {
+            do {
+                let tail = try await hosting.run(hook, site: site, release: release, releaseID: releaseID)
+                await progress(DeployFailure.Step.hooks.rawValue, "\(hook.name): ok\n\(tail)")
+            } catch {
+                try? FileManager.default.removeItem(at: release)
+                throw DeployFailure(step: .hooks, reason: "\(hook.name): \(error)")
+            }
         }
-        return summary
+    }
+
+    /// Moves `current`, activates, checks health; on a failure after the switch, goes back.
+    private func switchAndCheck(
+        _ site: HostedSite, to releaseID: String, layout: SiteLayout, progress: ProgressReporter
+    ) async throws {
+        let previous = layout.currentRelease()
+        try layout.switchCurrent(to: releaseID)
+        await progress(DeployFailure.Step.switch.rawValue, "current -> releases/\(releaseID)")
+        guard let hosting else { return }
+        let failure: DeployFailure
+        do {
+            try await hosting.activate(site, layout: layout)
+            do {
+                let seen = try await hosting.checkHealth(site)
+                await progress(DeployFailure.Step.health.rawValue, seen)
+                return
+            } catch {
+                failure = DeployFailure(step: .health, reason: "\(error)")
+            }
+        } catch {
+            failure = DeployFailure(step: .activate, reason: "\(error)")
+        }
+        let back = try await restore(site, previous: previous, layout: layout)
+        await progress(DeployFailure.Step.rollback.rawValue, back)
+        throw DeployFailure(step: failure.step, reason: "\(failure.reason); \(back)")
+    }
+
+    /// Puts `current` back where it was before this deploy.
+    private func restore(_ site: HostedSite, previous: String?, layout: SiteLayout) async throws -> String {
+        guard let previous else {
+            unlink(layout.current.path)
+            return "no earlier release to go back to: the site has no current release"
+        }
+        do {
+            try layout.switchCurrent(to: previous)
+            try await hosting?.activate(site, layout: layout)
+        } catch {
+            throw DeployFailure(step: .rollback, reason: "going back to release \(previous) failed: \(error)")
+        }
+        return "rolled back: release \(previous) is live again"
     }
 }

@@ -3,10 +3,16 @@ package struct DeployFailure: Error, Sendable, Equatable, CustomStringConvertibl
     package enum Step: String, Sendable {
         case validate
         case prepare
+        case configure
         case fetch
         case verify
         case extract
+        case link
+        case hooks
         case `switch`
+        case activate
+        case health
+        case rollback
         case prune
     }
 

@@ -19,4 +19,16 @@ enum FileStatus {
         #endif
         return Int128(time.tv_sec) * 1_000_000_000 + Int128(time.tv_nsec)
     }
+
+    /// True when `path` itself (not what it points to) is a symlink.
+    static func isSymlink(_ path: String) -> Bool {
+        var status = stat()
+        return lstat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFLNK
+    }
+
+    /// True when something (a dangling symlink included) is at `path`.
+    static func exists(_ path: String) -> Bool {
+        var status = stat()
+        return lstat(path, &status) == 0
+    }
 }

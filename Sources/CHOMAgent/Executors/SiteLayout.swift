@@ -66,21 +66,15 @@ package struct SiteLayout: Sendable {
     /// is never removed, the others go oldest first by creation order (the time the directory was
     /// renamed into `releases/`). Returns the removed ids.
     package func prune(keep: Int) throws -> [String] {
-        let names = try FileManager.default.contentsOfDirectory(atPath: releases.path).filter { !$0.hasPrefix(".") }
-        var dated: [(name: String, created: Int128)] = []
-        for name in names {
-            guard let created = FileStatus.directoryChangeTime(release(name).path) else { continue }
-            dated.append((name, created))
-        }
-        dated.sort { a, b in a.created != b.created ? a.created > b.created : a.name > b.name }
+        let ordered = try releasesNewestFirst()
         // `keep` counts the current release (normally the newest) plus the newest others.
         let current = currentRelease()
-        let others = dated.filter { $0.name != current }
-        let keepOthers = max(1, keep) - (dated.count == others.count ? 0 : 1)
+        let others = ordered.filter { $0 != current }
+        let keepOthers = max(1, keep) - (ordered.count == others.count ? 0 : 1)
         var removed: [String] = []
-        for entry in others.dropFirst(keepOthers) {
-            try FileManager.default.removeItem(at: release(entry.name))
-            removed.append(entry.name)
+        for name in others.dropFirst(keepOthers) {
+            try FileManager.default.removeItem(at: release(name))
+            removed.append(name)
         }
         return removed
     }

@@ -12,11 +12,17 @@ package struct ExecutionResult: Sendable, Equatable {
     package var outcome: Outcome
     package var message: String
     package var releasePath: String
+    /// What the task reports beyond its outcome: the live release, a backup's report, deleted
+    /// backups, a deploy's failed step. Its task id, outcome, message and times are ignored.
+    package var report: Chom_Agent_V1_TaskResult
 
-    package init(outcome: Outcome, message: String, releasePath: String = "") {
+    package init(
+        outcome: Outcome, message: String, releasePath: String = "", report: Chom_Agent_V1_TaskResult = .init()
+    ) {
         self.outcome = outcome
         self.message = message
         self.releasePath = releasePath
+        self.report = report
     }
 }
 

@@ -47,19 +47,8 @@ package enum HostFactsReader {
 
     /// MemTotal and MemAvailable in bytes (the file gives kB).
     package static func parseMeminfo(_ text: String) -> (total: UInt64, available: UInt64) {
-        var total: UInt64 = 0
-        var available: UInt64 = 0
-        for line in text.split(separator: "\n") {
-            let fields = line.split(whereSeparator: { $0 == " " || $0 == ":" })
-            guard fields.count >= 2, let value = UInt64(fields[1]) else { continue }
-            let unit: UInt64 = fields.count >= 3 && fields[2] == "kB" ? 1024 : 1
-            switch fields[0] {
-            case "MemTotal": total = value * unit
-            case "MemAvailable": available = value * unit
-            default: break
-            }
-        }
-        return (total, available)
+        let fields = ProcParsers.meminfo(text)
+        return (fields["MemTotal"] ?? 0, fields["MemAvailable"] ?? 0)
     }
 
     /// The three load averages from /proc/loadavg.

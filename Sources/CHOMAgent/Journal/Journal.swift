@@ -88,7 +88,8 @@ package final class Journal: Sendable {
     /// Records the outcome of an accepted task.
     @discardableResult
     package func finish(
-        taskID: String, state final: JournalEntry.State, message: String, releasePath: String = "", now: Date
+        taskID: String, state final: JournalEntry.State, message: String, releasePath: String = "",
+        report: Data? = nil, now: Date
     ) throws -> JournalEntry {
         try state.withLock { contents in
             guard var entry = contents.entries[taskID] else {
@@ -97,6 +98,7 @@ package final class Journal: Sendable {
             entry.state = final
             entry.message = message
             entry.releasePath = releasePath
+            entry.report = report
             entry.finishedAtMS = now.unixMilliseconds
             try write(entry)
             contents.entries[taskID] = entry

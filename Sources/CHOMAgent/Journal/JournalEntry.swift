@@ -1,3 +1,4 @@
+package import Foundation
 /// What the journal knows about one task (by envelope id = task id).
 package struct JournalEntry: Sendable, Codable, Equatable {
     package enum State: String, Sendable, Codable {
@@ -19,6 +20,8 @@ package struct JournalEntry: Sendable, Codable, Equatable {
     package var message: String
     /// For deploys: the absolute path of the release directory.
     package var releasePath: String
+    /// A serialized `TaskResult` with the task's report fields (see `ExecutionResult.report`).
+    package var report: Data?
     package var acceptedAtMS: Int64
     package var finishedAtMS: Int64?
 

@@ -5,8 +5,13 @@ package import Prometheus
 /// The agent's own metrics, in a Prometheus registry owned by the runtime (one per agent, so
 /// in-process test agents never share counters). Names come from `CHOMCore.MetricName`; labels
 /// are low-cardinality: task kind and outcome, refusal reason, and the site domain.
+/// Host series (`host`) and per-site series (`sites`) share the registry.
 package final class AgentMetrics: Sendable {
     package let registry: PrometheusCollectorRegistry
+    /// CPU, memory, disks, load, network and uptime, re-read from /proc on each `render()`.
+    package let host: HostMetrics
+    /// Deploys, backups, disk usage and requests per site; executors report to it.
+    package let sites: SiteMetrics
     private let streamConnected: Gauge
     private let reconnects: Counter
     private let residentMemory: Gauge
@@ -23,9 +28,11 @@ package final class AgentMetrics: Sendable {
         "replayed", "stale", "decompression", "undecodable",
     ]
 
-    package init() {
+    package init(siteConfiguration: SiteMetrics.Configuration = SiteMetrics.Configuration()) {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
+        host = HostMetrics(registry: registry)
+        sites = SiteMetrics(registry: registry, configuration: siteConfiguration)
         streamConnected = registry.makeGauge(descriptor: Self.descriptor(
             MetricName.agentStreamConnected, "1 while the Connect stream to the coordinator is up, else 0"))
         reconnects = registry.makeCounter(descriptor: Self.descriptor(
@@ -53,16 +60,11 @@ package final class AgentMetrics: Sendable {
         reconnects.increment()
     }
 
-    /// Records a successful deploy of `site` (its domain) at `date`.
-    package func deployed(site: String, at date: Date) {
-        registry.makeGauge(
-            descriptor: Self.descriptor(MetricName.agentLastDeploy, "Unix time of the last successful deploy per site"),
-            labels: [("site", site)]
-        ).set(date.timeIntervalSince1970)
-    }
-
-    /// The exposition body (`text/plain; version=0.0.4`), with resident memory refreshed.
+    /// The exposition body (`text/plain; version=0.0.4`), with resident memory and host series
+    /// refreshed and new access log lines counted.
     package func render() -> [UInt8] {
+        host.refresh()
+        sites.collect()
         if let bytes = HostFactsReader.residentMemoryBytes() { residentMemory.set(Double(bytes)) }
         return registry.emitToBuffer()
     }

@@ -2,6 +2,7 @@ package import CHOMCore
 package import CHOMProtocol
 import Foundation
 package import Logging
+import SwiftProtobuf
 
 /// Turns one incoming envelope into the messages the agent sends back, with no gRPC in sight.
 ///
@@ -111,14 +112,16 @@ package struct EnvelopeHandler: Sendable {
         }
         metrics.taskFinished(kind: opened.header.taskKind.labelValue, outcome: outcome)
         do {
+            let report: Data? = result.report == Chom_Agent_V1_TaskResult() ? nil : try result.report.serializedBytes()
             let entry = try journal.finish(
-                taskID: taskID, state: state, message: result.message, releasePath: result.releasePath, now: clock.now())
+                taskID: taskID, state: state, message: result.message, releasePath: result.releasePath, report: report,
+                now: clock.now())
             return Self.answer(from: entry)
         } catch {
             logger.error("cannot record a task result", metadata: [LogKey.taskID: "\(taskID)", LogKey.error: "\(error)"])
             return Self.result(
                 taskID: taskID, outcome: Self.protoOutcome(state), message: result.message, releasePath: result.releasePath,
-                finishedAt: clock.now())
+                report: result.report, finishedAt: clock.now())
         }
     }
 
@@ -146,7 +149,9 @@ package struct EnvelopeHandler: Sendable {
         guard entry.state.isFinal else { return accepted(entry) }
         return result(
             taskID: entry.taskID, outcome: protoOutcome(entry.state), message: entry.message,
-            releasePath: entry.releasePath, finishedAt: Date(unixMilliseconds: entry.finishedAtMS ?? entry.acceptedAtMS))
+            releasePath: entry.releasePath,
+            report: entry.report.flatMap { try? Chom_Agent_V1_TaskResult(serializedBytes: $0) } ?? .init(),
+            finishedAt: Date(unixMilliseconds: entry.finishedAtMS ?? entry.acceptedAtMS))
     }
 
     static func accepted(_ entry: JournalEntry) -> Chom_Agent_V1_AgentMessage {
@@ -160,9 +165,9 @@ package struct EnvelopeHandler: Sendable {
 
     static func result(
         taskID: String, outcome: Chom_Agent_V1_TaskOutcome, message text: String, releasePath: String = "",
-        finishedAt: Date
+        report: Chom_Agent_V1_TaskResult = .init(), finishedAt: Date
     ) -> Chom_Agent_V1_AgentMessage {
-        var result = Chom_Agent_V1_TaskResult()
+        var result = report
         result.taskID = taskID
         result.outcome = outcome
         result.message = text

@@ -121,3 +121,20 @@ package enum PostgresTools {
         throw CHOMError(.configuration, "PostgreSQL server binaries not found under \(root); apt-get install postgresql")
     }
 }
+
+extension EmbeddedPostgres {
+    /// `start()` on a thread of its own: initdb and waiting for the server take a second or more,
+    /// which must not hold one of the few threads of Swift's cooperative pool.
+    package func startOffPool() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            Thread.detachNewThread {
+                do {
+                    try self.start()
+                    continuation.resume()
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+}

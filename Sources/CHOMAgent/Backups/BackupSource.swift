@@ -1,0 +1,32 @@
+package import Foundation
+
+/// One directory of a site to back up and where it goes in the archive, e.g.
+/// `("files/current", releaseDirectory)` or `("files/shared", sharedDirectory)`. The directory
+/// itself may be a symlink (a `current -> releases/…` link); nothing below it is followed.
+package struct BackupSource: Sendable, Equatable {
+    /// A relative `/`-separated path (see `BackupLayout` for the names it may not use).
+    package var prefix: String
+    package var directory: URL
+
+    package init(prefix: String, directory: URL) {
+        self.prefix = prefix
+        self.directory = directory
+    }
+}
+
+/// A database dump file to put in the backup, archived as `BackupLayout.databaseDumpPath`.
+package struct BackupDatabaseDump: Sendable, Equatable {
+    /// The engine that wrote the dump and must read it back.
+    package enum Kind: String, Sendable, Codable, CaseIterable {
+        case postgresql
+        case mysql
+    }
+
+    package var kind: Kind
+    package var file: URL
+
+    package init(kind: Kind, file: URL) {
+        self.kind = kind
+        self.file = file
+    }
+}

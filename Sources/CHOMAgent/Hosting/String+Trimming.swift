@@ -1,0 +1,7 @@
+extension String {
+    var trimmingTrailingNewlines: String {
+        var text = self
+        while text.last?.isNewline == true || text.last == " " { text.removeLast() }
+        return text
+    }
+}

@@ -1,0 +1,128 @@
+import AsyncHTTPClient
+package import CHOMAgent
+import CHOMCore
+package import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// moto's S3 server (`moto_server -H 127.0.0.1 -p <free port>`) as a child process for one test,
+/// with SigV4 checking switched on: an IAM user with an `s3:*` policy is created, its key pair is
+/// what `configuration(...)` hands out, and from then on moto rejects bad signatures as S3 does.
+/// Stopped (SIGTERM, then SIGKILL) when the body returns or throws.
+///
+/// The binary: `CHOM_MOTO_SERVER`, else `$CHOM_MOTO_VENV/bin/moto_server`, else
+/// `<repository>/.build-tools/moto/bin/moto_server`, which `scripts/install-moto.sh` creates.
+package struct MotoServer: Sendable {
+    package let endpoint: URL
+    package let region = "us-east-1"
+    package let accessKeyID: String
+    /// The IAM user's secret, for tests that check it never shows up anywhere.
+    package let secretAccessKey: String
+
+    /// A target configuration for `bucket` on this server, path-style, with the real key pair.
+    package func configuration(bucket: String, keyPrefix: String = "") -> S3Target.Configuration {
+        S3Target.Configuration(
+            endpoint: endpoint, region: region, bucket: bucket, pathStyle: true,
+            credentials: .init(accessKeyID: accessKeyID, secretAccessKey: secretAccessKey), keyPrefix: keyPrefix,
+            requestTimeout: .seconds(60))
+    }
+
+    /// Starts moto, creates `bucket` through `S3Target.createBucket()`, runs `body`, stops moto.
+    package static func with<Result: Sendable>(
+        bucket: String = "chom-backups", _ body: (MotoServer) async throws -> Result
+    ) async throws -> Result {
+        let binary = try locate()
+        let directory = try TemporaryDirectory.make(prefix: "chom-moto")
+        defer { TemporaryDirectory.remove(directory) }
+        let port = try FreePort.next()
+        let log = directory.appendingPathComponent("moto.log").path
+        let pid = try spawn(binary, ["-H", "127.0.0.1", "-p", String(port)], log: log)
+        defer { stop(pid) }
+        let endpoint = URL(string: "http://127.0.0.1:\(port)")!
+        do {
+            try await waitUntilAnswering(endpoint)
+            let keys = try await MotoIAM.enableAuthentication(endpoint: endpoint)
+            let server = MotoServer(endpoint: endpoint, accessKeyID: keys.accessKeyID, secretAccessKey: keys.secret)
+            try await S3Target(
+                configuration: server.configuration(bucket: bucket), logger: Logger(label: "chom.test.moto")
+            )
+            .createBucket()
+            return try await body(server)
+        } catch {
+            let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            if !output.isEmpty { print("moto_server output:\n" + output.suffix(4_000)) }
+            throw error
+        }
+    }
+
+    /// The moto_server binary, or an error saying how to install it (the test fails; it does not skip).
+    static func locate() throws -> String {
+        let environment = ProcessInfo.processInfo.environment
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let path =
+            environment["CHOM_MOTO_SERVER"]
+            ?? (environment["CHOM_MOTO_VENV"] ?? repository.appendingPathComponent(".build-tools/moto").path)
+            + "/bin/moto_server"
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw CHOMError(
+                .unavailable,
+                "moto_server not found at \(path): run scripts/install-moto.sh (it prints the binary's path), "
+                    + "or set CHOM_MOTO_SERVER to a moto_server binary (pip install \"moto[server]\")")
+        }
+        return path
+    }
+
+    private static func spawn(_ executable: String, _ arguments: [String], log: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        guard spawned == 0 else {
+            throw CHOMError(.unavailable, "cannot start \(executable): \(String(cString: strerror(spawned)))")
+        }
+        return pid
+    }
+
+    private static func stop(_ pid: pid_t) {
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        for _ in 0..<50 {
+            if waitpid(pid, &status, WNOHANG) != 0 { return }
+            usleep(100_000)
+        }
+        kill(pid, SIGKILL)
+        _ = waitpid(pid, &status, 0)
+    }
+
+    /// Polls moto's own API until it answers; moto needs 1-3 s to import.
+    private static func waitUntilAnswering(_ endpoint: URL) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while true {
+            do {
+                let response = try await HTTPClient.shared.execute(
+                    HTTPClientRequest(url: endpoint.absoluteString + "/moto-api/"), timeout: .seconds(2))
+                _ = try await response.body.collect(upTo: 1 << 20)
+                return
+            } catch {
+                guard ContinuousClock.now < deadline else {
+                    throw CHOMError(
+                        .unavailable, "moto_server did not answer within 30 s",
+                        underlying: CHOMError(.internal, "\(error)"))
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import CHOMAgent
+import CHOMCore
+import CHOMTesting
+import Foundation
+import Glibc
+import Testing
+
+@Suite("php-fpm pools per site")
+struct PhpFpmTests {
+    static let user = SiteUserName(rawValue: "chom_0123456789ab")!
+
+    @Test("the pool file: the site user, a socket for the web server group, ondemand, open_basedir")
+    func render() throws {
+        let text = try PhpFpmPool(user: Self.user, siteDirectory: "/srv/chom/sites/example.com").render()
+        #expect(text == """
+            ; Managed by CHOM for chom_0123456789ab. Rewritten on every change: do not edit.
+            [chom_0123456789ab]
+            user = chom_0123456789ab
+            group = chom_0123456789ab
+            listen = /run/php/chom_0123456789ab.sock
+            listen.owner = www-data
+            listen.group = www-data
+            listen.mode = 0660
+            pm = ondemand
+            pm.max_children = 5
+            pm.process_idle_timeout = 10s
+            pm.max_requests = 500
+            chdir = /
+            clear_env = yes
+            security.limit_extensions = .php
+            php_admin_value[open_basedir] = /srv/chom/sites/example.com/:/tmp/
+            php_admin_value[upload_tmp_dir] = /tmp
+            php_admin_value[sys_temp_dir] = /tmp
+
+            """)
+    }
+
+    @Test("a value that could add a line is refused before rendering",
+          arguments: ["/srv/a\nphp_admin_value[x] = y", "relative/dir", "/srv/a b", "/srv/../etc"])
+    func refusesInjection(siteDirectory: String) {
+        #expect(throws: CHOMError.self) { try PhpFpmPool(user: Self.user, siteDirectory: siteDirectory).render() }
+    }
+
+    @Test("without php-fpm: a clear error")
+    func notInstalled() async {
+        var configuration = PhpFpmController.Configuration()
+        configuration.binary = "/nonexistent/php-fpm"
+        let pool = PhpFpmPool(user: Self.user, siteDirectory: "/srv/x")
+        let error = await #expect(throws: CHOMError.self) {
+            try await PhpFpmController(configuration: configuration).install(pool)
+        }
+        #expect(error?.message == "php-fpm is not installed on this agent")
+    }
+
+    @Test("a php site is served through nginx by a pool running as the site user",
+          .enabled(if: LiveSites.isRoot, Comment(rawValue: LiveSites.rootOnly)),
+          .enabled(if: TestPhpFpm.binary != nil, "php-fpm is not installed"),
+          .enabled(if: TestNginx.binary != nil, "nginx is not installed"))
+    func servesPHP() async throws {
+        try await LiveSites.with(["php.test"]) { sites in
+            let site = sites[0]
+            try site.publish("r1", files: [
+                "index.php": #"<?php echo "ok"; ?>"#,
+                "whoami.php": #"<?php echo function_exists('posix_geteuid') ? posix_geteuid() : getmyuid(); ?>"#,
+                "escape.php": #"<?php echo @file_get_contents('/etc/hostname') === false ? 'confined' : 'escaped'; ?>"#,
+            ])
+            let fpm = try TestPhpFpm()
+            let controller = PhpFpmController(configuration: fpm.controllerConfiguration)
+            do {
+                let pool = controller.pool(for: site.user, siteDirectory: site.layout.site.path)
+                #expect(try await controller.install(pool) == .notRunning)
+                try await fpm.startMaster()
+
+                // A pool php-fpm refuses (its user does not exist): rolled back, php-fpm's words kept.
+                let ghost = controller.pool(for: SiteUserName(site: SiteID()), siteDirectory: site.layout.site.path)
+                let refused = await #expect(throws: CHOMError.self) { try await controller.install(ghost) }
+                #expect(refused?.message.contains("php-fpm rejected the pool") == true)
+                #expect(refused?.message.contains(ghost.user.rawValue) == true, "\(String(describing: refused))")
+                #expect(!FileManager.default.fileExists(atPath: controller.file(for: ghost.user)))
+                #expect(try await controller.install(pool) == .reloaded)
+
+                try await TestNginx.with { nginx in
+                    let nginxController = NginxController(configuration: nginx.controllerConfiguration)
+                    let config = try site.staticConfig(on: nginx, kind: .php(socketPath: pool.socketPath))
+                    _ = try await nginxController.install(domain: site.domain, config: config)
+                    let check = HealthCheck(port: nginx.port)
+                    let index = try await LiveSites.eventually(check, host: site.domain, path: "/index.php", contains: "ok", nginx: nginx)
+                    #expect(index.status == 200 && index.body == "ok")
+                    let whoami = try await check.check(host: site.domain, path: "/whoami.php")
+                    #expect(whoami.body == "\(site.account.uid)", "\(whoami)")
+                    #expect(try await check.check(host: site.domain, path: "/escape.php").body == "confined")
+                }
+                // The last pool: php-fpm cannot run without one, so the master is stopped.
+                #expect(try await controller.remove(site.user) == .stopped)
+                #expect(!FileManager.default.fileExists(atPath: controller.file(for: site.user)))
+                await fpm.stop()
+            } catch {
+                await fpm.stop()
+                throw error
+            }
+        }
+    }
+}

@@ -56,6 +56,23 @@ let package = Package(
         // Compression and archives: bounded zstd/gzip codecs, tar writer/reader, safe extraction.
         .target(name: "CHOMArchive", dependencies: ["CZstd", "CZlib"], swiftSettings: upcoming),
 
+        // Backups: streaming tar → zstd → AES-GCM archives with a SHA-256 manifest, safe restore,
+        // verify drills, local-directory and S3 (SigV4, multipart) targets.
+        .target(
+            name: "CHOMBackup",
+            dependencies: [
+                "CHOMCore", "CHOMArchive",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcomingForSystemCode
+        ),
+
         // Generated protobuf/gRPC code, envelope seal/open, replay window.
         .target(
             name: "CHOMProtocol",
@@ -134,9 +151,8 @@ let package = Package(
         .target(
             name: "CHOMAgent",
             dependencies: [
+                "CHOMBackup",
                 "CHOMCore", "CHOMProtocol", "CHOMTransport", "CHOMArchive",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "_NIOFileSystem", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -193,7 +209,7 @@ let package = Package(
         .target(
             name: "CHOMTesting",
             dependencies: [
-                "CHOMCoordinator", "CHOMAgent", "CHOMStore", "CHOMTransport", "CHOMProtocol", "CHOMAPI", "CHOMArchive",
+                "CHOMCoordinator", "CHOMAgent", "CHOMBackup", "CHOMStore", "CHOMTransport", "CHOMProtocol", "CHOMAPI", "CHOMArchive",
                 "CHOMCore", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -236,7 +252,7 @@ let package = Package(
         .testTarget(
             name: "CHOMAgentTests",
             dependencies: [
-                "CHOMAgent", "CHOMTesting", "CHOMTransport", "CHOMProtocol", "CHOMCore", "CHOMArchive",
+                "CHOMAgent", "CHOMBackup", "CHOMTesting", "CHOMTransport", "CHOMProtocol", "CHOMCore", "CHOMArchive",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Crypto", package: "swift-crypto"),

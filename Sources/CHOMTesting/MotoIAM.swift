@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import CHOMAgent
+import CHOMBackup
 import CHOMCore
 import Crypto
 import Foundation

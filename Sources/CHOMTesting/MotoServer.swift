@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-package import CHOMAgent
+package import CHOMBackup
 import CHOMCore
 package import Foundation
 import Logging

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import CHOMAgent
+import CHOMBackup
 import CHOMCore
 import Foundation
 import Testing

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import CHOMAgent
+import CHOMBackup
 import CHOMArchive
 import CHOMCore
 import Crypto

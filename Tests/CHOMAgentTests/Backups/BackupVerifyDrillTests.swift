@@ -1,4 +1,5 @@
 import CHOMAgent
+import CHOMBackup
 import CHOMArchive
 import CHOMCore
 import Foundation

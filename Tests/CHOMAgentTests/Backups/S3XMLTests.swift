@@ -1,4 +1,5 @@
 import CHOMAgent
+import CHOMBackup
 import CHOMCore
 import Foundation
 import Testing

@@ -1,4 +1,5 @@
 import CHOMAgent
+import CHOMBackup
 import Crypto
 import Foundation
 import Testing

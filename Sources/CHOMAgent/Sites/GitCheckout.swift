@@ -57,13 +57,13 @@ package struct GitCheckout: Sendable {
             "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null",
             "GIT_ASKPASS": "/bin/false", "GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new",
         ]
-        let result = try await ProcessRun.run(
-            gitPath, arguments: config + arguments, environment: environment, directory: directory, timeout: timeout)
-        guard result.status == 0, !result.timedOut else {
-            let what = result.timedOut ? "timed out" : "exited with status \(result.status)"
-            throw GitCheckoutError("git \(arguments.first ?? "") \(what): \(result.outputTail)")
+        let outcome = try await CommandRunner().run(CommandRunner.Command(
+            gitPath, config + arguments, environment: environment, workingDirectory: directory?.path, timeout: timeout))
+        guard outcome.succeeded else {
+            let what = outcome.timedOut ? "timed out" : "failed (\(outcome.termination))"
+            throw GitCheckoutError("git \(arguments.first ?? "") \(what): \(String(outcome.outputText.suffix(2048)))")
         }
-        return result.output
+        return outcome.outputText
     }
 }
 

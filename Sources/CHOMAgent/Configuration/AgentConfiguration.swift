@@ -33,6 +33,9 @@ package struct AgentConfiguration: Sendable {
     package var keepalive: Duration = .seconds(360)
     /// Deadline for the Enroll call (connect + handshake + response).
     package var enrollTimeout: Duration = .seconds(20)
+    /// How sites are hosted (nginx, users, php-fpm). nil: deploys place files only, and every
+    /// other site task is refused, as on an agent that hosts nothing.
+    package var hosting: HostingConfiguration?
 
     package static let defaultAgentVersion = "0.1.0"
 
@@ -64,6 +67,9 @@ package struct AgentConfiguration: Sendable {
 
     /// `<state>/identity`
     package var identityDirectory: URL { stateDirectory.appendingPathComponent("identity", isDirectory: true) }
+    /// `<sites root>/.chom-work`: backup archives being built or fetched, on the same file
+    /// system as the releases so a restored tree moves into place with one rename.
+    package var workDirectory: URL { sitesRoot.appendingPathComponent(".chom-work", isDirectory: true) }
     /// `<state>/journal`
     package var journalDirectory: URL { stateDirectory.appendingPathComponent("journal", isDirectory: true) }
 }

@@ -35,24 +35,6 @@ package protocol TaskExecutor: Sendable {
     func execute(_ task: Chom_Agent_V1_Task, progress: ProgressReporter) async -> ExecutionResult
 }
 
-/// Dispatches each task kind to its executor. There is no "run this command" task.
-package struct TaskDispatcher: TaskExecutor {
-    package var deploy: DeployExecutor
-
-    package init(deploy: DeployExecutor) {
-        self.deploy = deploy
-    }
-
-    package func execute(_ task: Chom_Agent_V1_Task, progress: ProgressReporter) async -> ExecutionResult {
-        switch task.kind {
-        case .deploy(let deployTask):
-            return await deploy.execute(deployTask, progress: progress)
-        case nil, .some:
-            return ExecutionResult(outcome: .refused, message: "task kind not implemented by this agent")
-        }
-    }
-}
-
 extension Chom_Agent_V1_TaskKind {
     /// The `TaskKindName` raw value used in the journal and in metric labels.
     package var labelValue: String {

@@ -13,6 +13,8 @@ package final class AgentRuntime: Service, Sendable {
     private let ledger = ExecutionLedger()
     private let control = SessionControl()
     private let metricsServer: MetricsServer
+    /// One for the agent's life: it supervises app processes across reconnects.
+    package let hosting: LinuxSiteHosting?
     private let clock: any WallClock
     private let logger: Logger
 
@@ -22,6 +24,7 @@ package final class AgentRuntime: Service, Sendable {
         self.clock = clock
         let metrics = AgentMetrics()
         self.metrics = metrics
+        hosting = configuration.hosting.map { LinuxSiteHosting(configuration: $0, metrics: metrics) }
         metricsServer = MetricsServer(
             host: configuration.metricsHost, port: configuration.metricsPort, logger: logger,
             render: { metrics.render() })
@@ -73,12 +76,19 @@ package final class AgentRuntime: Service, Sendable {
             sessionConfiguration.metricsPort = try await waitForMetricsPort()
             let session = AgentSession(
                 configuration: sessionConfiguration, store: store, journal: journal, metrics: metrics, ledger: ledger,
-                control: control, clock: clock, logger: logger)
+                control: control, hosting: hosting, clock: clock, logger: logger)
             group.addTask { try await session.run() }
-            // Either ending (shutdown, or an error) stops the other.
+            let sites = metrics.sites
+            group.addTask {
+                // It stops at a graceful shutdown; the session must be the one that ends the group.
+                try? await SiteDiskUsageRefresher(sites: sites).run()
+                while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+            }
+            // Either ending (shutdown, or an error) stops the others.
             defer { group.cancelAll() }
             try await group.next()
         }
+        await hosting?.apps.stopAll()
     }
 
     /// Asks `run()` to stop as a ServiceGroup's graceful shutdown would: a running task finishes,

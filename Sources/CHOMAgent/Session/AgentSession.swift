@@ -18,13 +18,16 @@ package final class AgentSession: Service, Sendable {
     package let metrics: AgentMetrics
     package let ledger: ExecutionLedger
     package let control: SessionControl
+    package let hosting: (any SiteHosting)?
     private let clock: any WallClock
     private let logger: Logger
 
     package init(
         configuration: AgentConfiguration, store: AgentIdentityStore, journal: Journal, metrics: AgentMetrics,
-        ledger: ExecutionLedger, control: SessionControl = SessionControl(), clock: any WallClock, logger: Logger
+        ledger: ExecutionLedger, control: SessionControl = SessionControl(), hosting: (any SiteHosting)? = nil,
+        clock: any WallClock, logger: Logger
     ) {
+        self.hosting = hosting
         self.configuration = configuration
         self.store = store
         self.journal = journal
@@ -101,12 +104,11 @@ package final class AgentSession: Service, Sendable {
         let opener = EnvelopeOpener(trustedKeys: try identity.trustedKeys(), expectedAgent: identity.agentID)
         return try await withGRPCClient(transport: transport) { client in
             let gateway = Chom_Agent_V1_AgentGateway.Client(wrapping: client)
-            let deploy = DeployExecutor(
-                sitesRoot: configuration.sitesRoot, defaultKeepReleases: configuration.keepReleases,
-                limits: configuration.deploy, artifacts: GRPCArtifactSource(client: gateway), metrics: metrics,
-                clock: clock, logger: logger)
+            let dispatcher = TaskDispatcher(
+                configuration: configuration, artifacts: GRPCArtifactSource(client: gateway), hosting: hosting,
+                metrics: metrics, clock: clock, logger: logger)
             let handler = EnvelopeHandler(
-                opener: opener, journal: journal, executor: TaskDispatcher(deploy: deploy), metrics: metrics,
+                opener: opener, journal: journal, executor: dispatcher, metrics: metrics,
                 ledger: ledger, clock: clock, logger: logger)
             let connection = SessionConnection(
                 gateway: gateway, identity: identity, handler: handler, configuration: configuration, store: store,

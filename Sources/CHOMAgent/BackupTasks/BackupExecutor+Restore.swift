@@ -1,0 +1,114 @@
+import CHOMBackup
+import CHOMCore
+package import CHOMProtocol
+import Foundation
+import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension BackupExecutor {
+    /// Fetch → verify checksum and manifest → decrypt → extract safely into a new release →
+    /// restore `shared/` and the database dump → switch atomically (→ health check, back on
+    /// failure). Works on any agent: the site is configured here first if it is new to it.
+    package func restore(_ task: Chom_Agent_V1_RestoreTask, progress: ProgressReporter) async -> ExecutionResult {
+        let site: HostedSite
+        let releaseID: String
+        do {
+            site = try HostedSite(task.site)
+            guard let release = UUID(uuidString: task.releaseID) else { throw CHOMError(.invalidInput, "release id is not a UUID") }
+            guard task.archiveSha256.utf8.count == 64 else { throw CHOMError(.invalidInput, "archive_sha256 must be 64 hex digits") }
+            try BackupTargetKey.validate(task.objectKey)
+            releaseID = release.uuidString.lowercased()
+        } catch {
+            return ExecutionResult(outcome: .refused, message: "\(error)")
+        }
+        let layout = SiteLayout(sitesRoot: sitesRoot, domain: site.domain)
+        do {
+            let work = try scratch("restore-\(task.backupID)")
+            defer { try? FileManager.default.removeItem(at: work) }
+            let restored = try await fetchAndUnpack(
+                source: task.source, objectKey: task.objectKey, sha256: task.archiveSha256, keyBytes: task.encryptionKey,
+                into: work, progress: progress)
+            try layout.prepare()
+            try await hosting?.configure(site, layout: layout)
+            try await install(restored, site: site, releaseID: releaseID, layout: layout, progress: progress)
+            if let dump = restored.database, task.hasDatabase, task.database.engine != .none {
+                try await databases.restore(task.database, from: dump.file)
+                await progress("database", "dump restored")
+            }
+            let before = layout.currentRelease()
+            try layout.switchCurrent(to: releaseID)
+            await progress("switch", "current -> releases/\(releaseID)")
+            if let hosting {
+                do {
+                    try await hosting.activate(site, layout: layout)
+                    await progress("health", try await hosting.checkHealth(site))
+                } catch {
+                    if let before { try layout.switchCurrent(to: before); try await hosting.activate(site, layout: layout) }
+                    throw CHOMError(.unavailable, "the restored release failed its health check (\(error)); release \(before ?? "none") is live")
+                }
+            }
+            var report = Chom_Agent_V1_TaskResult()
+            report.releaseID = releaseID
+            return ExecutionResult(
+                outcome: .succeeded, message: "backup \(task.backupID) restored as release \(releaseID) of \(site.domain)",
+                releasePath: layout.release(releaseID).path, report: report)
+        } catch {
+            logger.warning("restore failed", metadata: [LogKey.error: "\(error)", LogKey.siteID: "\(site.siteID)"])
+            var report = Chom_Agent_V1_TaskResult()
+            report.releaseID = layout.currentRelease() ?? ""
+            return ExecutionResult(outcome: .failed, message: "restore of \(site.domain) failed: \(error)", report: report)
+        }
+    }
+
+    /// Downloads the archive and restores it (checksum, decryption, safe extraction, manifest)
+    /// under `work`.
+    func fetchAndUnpack(
+        source: Chom_Agent_V1_BackupDestination, objectKey: String, sha256: String, keyBytes: Data, into work: URL,
+        progress: ProgressReporter
+    ) async throws -> BackupRestore {
+        let target = try BackupDestinations.target(source, logger: logger)
+        let archive = work.appendingPathComponent("archive")
+        try await target.get(key: objectKey, to: archive)
+        let expected = BackupManifest.Archive(sha256: sha256.lowercased(), byteCount: Self.size(of: archive))
+        await progress("fetch", "\(expected.byteCount) bytes from \(objectKey)")
+        let key = try encryptionKey(keyBytes, id: "tenant")
+        let destination = work.appendingPathComponent("restored")
+        let restored = try await NIOThreadPool.singleton.runIfActive {
+            try BackupReader().restore(archive: archive, expected: expected, key: key, into: destination)
+        }
+        await progress("verify", "checksum and \(restored.manifest.entries.count) manifest entries match")
+        return restored
+    }
+
+    /// `files/current` becomes `releases/<id>`, `files/shared` replaces `shared/`; both are given
+    /// to the site user before they move into place.
+    private func install(
+        _ restored: BackupRestore, site: HostedSite, releaseID: String, layout: SiteLayout, progress: ProgressReporter
+    ) async throws {
+        let release = layout.release(releaseID)
+        guard !FileManager.default.fileExists(atPath: release.path) else {
+            throw CHOMError(.conflict, "release \(releaseID) already exists on this agent")
+        }
+        let files = restored.directory(for: "files/current")
+            ?? layout.incoming.appendingPathComponent("empty-" + UUID().uuidString.lowercased())
+        if !FileManager.default.fileExists(atPath: files.path) {
+            try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
+        }
+        try await hosting?.own(site, tree: files)
+        guard chmod(files.path, 0o755) == 0, rename(files.path, release.path) == 0 else {
+            throw CHOMError(.internal, "cannot move the restored files to \(release.path): \(String(cString: strerror(errno)))")
+        }
+        await progress("extract", "files restored into releases/\(releaseID)")
+        guard let shared = restored.directory(for: "files/shared") else { return }
+        try await hosting?.own(site, tree: shared)
+        let old = layout.incoming.appendingPathComponent("shared-old-" + UUID().uuidString.lowercased())
+        if FileManager.default.fileExists(atPath: layout.shared.path) {
+            try FileManager.default.moveItem(at: layout.shared, to: old)
+        }
+        try FileManager.default.moveItem(at: shared, to: layout.shared)
+        try? FileManager.default.removeItem(at: old)
+        await progress("shared", "shared/ restored")
+    }
+}

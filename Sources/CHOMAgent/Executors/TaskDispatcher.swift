@@ -1,0 +1,66 @@
+package import CHOMCore
+package import CHOMProtocol
+package import Foundation
+package import Logging
+
+/// Dispatches each task kind to its executor. There is no "run this command" task.
+package struct TaskDispatcher: TaskExecutor {
+    package var deploy: DeployExecutor
+    /// nil on an agent without hosting: those tasks are refused.
+    package var sites: SiteTaskExecutor?
+    package var backups: BackupExecutor
+
+    package init(deploy: DeployExecutor, sites: SiteTaskExecutor?, backups: BackupExecutor) {
+        self.deploy = deploy
+        self.sites = sites
+        self.backups = backups
+    }
+
+    /// The agent's executors over one configuration and one hosting.
+    package init(
+        configuration: AgentConfiguration, artifacts: any ArtifactSource, hosting: (any SiteHosting)?,
+        metrics: AgentMetrics?, clock: any WallClock, logger: Logger
+    ) {
+        deploy = DeployExecutor(
+            sitesRoot: configuration.sitesRoot, defaultKeepReleases: configuration.keepReleases,
+            limits: configuration.deploy, artifacts: artifacts, hosting: hosting, metrics: metrics, clock: clock,
+            logger: logger)
+        sites = hosting.map {
+            SiteTaskExecutor(sitesRoot: configuration.sitesRoot, hosting: $0, metrics: metrics, clock: clock, logger: logger)
+        }
+        backups = BackupExecutor(
+            sitesRoot: configuration.sitesRoot, workDirectory: configuration.workDirectory, hosting: hosting,
+            metrics: metrics, clock: clock, logger: logger)
+    }
+
+    package func execute(_ task: Chom_Agent_V1_Task, progress: ProgressReporter) async -> ExecutionResult {
+        switch task.kind {
+        case .deploy(let deployTask):
+            return await deploy.execute(deployTask, progress: progress)
+        case .backup(let backupTask):
+            return await backups.backup(backupTask, progress: progress)
+        case .restore(let restoreTask):
+            return await backups.restore(restoreTask, progress: progress)
+        case .verifyBackup(let verifyTask):
+            return await backups.verify(verifyTask, progress: progress)
+        case .pruneBackups(let pruneTask):
+            return await backups.prune(pruneTask, progress: progress)
+        case .remove(let removeTask):
+            return await backups.remove(removeTask, progress: progress)
+        case .configure(let configureTask):
+            guard let sites else { return Self.noHosting }
+            return await sites.configure(configureTask, progress: progress)
+        case .suspend(let suspendTask):
+            guard let sites else { return Self.noHosting }
+            return await sites.suspend(suspendTask, progress: progress)
+        case .rollback(let rollbackTask):
+            guard let sites else { return Self.noHosting }
+            return await sites.rollback(rollbackTask, progress: progress)
+        case nil:
+            return ExecutionResult(outcome: .refused, message: "task kind not implemented by this agent")
+        }
+    }
+
+    static let noHosting = ExecutionResult(
+        outcome: .refused, message: "this agent does not host sites (started without nginx hosting)")
+}

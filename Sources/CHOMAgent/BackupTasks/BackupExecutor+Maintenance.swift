@@ -22,7 +22,7 @@ extension BackupExecutor {
             let archive = work.appendingPathComponent("archive")
             try await target.get(key: task.objectKey, to: archive)
             let expected = BackupManifest.Archive(sha256: task.archiveSha256.lowercased(), byteCount: Self.size(of: archive))
-            let key = try encryptionKey(task.encryptionKey, id: "tenant")
+            let key = try encryptionKey(task.encryptionKey, id: task.encryptionKeyID)
             let report = try await NIOThreadPool.singleton.runIfActive {
                 BackupVerifyDrill().run(archive: archive, expected: expected, key: key, scratchParent: work)
             }

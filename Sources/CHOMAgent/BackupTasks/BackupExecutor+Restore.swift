@@ -29,7 +29,7 @@ extension BackupExecutor {
             defer { try? FileManager.default.removeItem(at: work) }
             let restored = try await fetchAndUnpack(
                 source: task.source, objectKey: task.objectKey, sha256: task.archiveSha256, keyBytes: task.encryptionKey,
-                into: work, progress: progress)
+                keyID: task.encryptionKeyID, into: work, progress: progress)
             try layout.prepare()
             try await hosting?.configure(site, layout: layout)
             try await install(restored, site: site, releaseID: releaseID, layout: layout, progress: progress)
@@ -65,7 +65,8 @@ extension BackupExecutor {
     /// Downloads the archive and restores it (checksum, decryption, safe extraction, manifest)
     /// under `work`.
     func fetchAndUnpack(
-        source: Chom_Agent_V1_BackupDestination, objectKey: String, sha256: String, keyBytes: Data, into work: URL,
+        source: Chom_Agent_V1_BackupDestination, objectKey: String, sha256: String, keyBytes: Data, keyID: String,
+        into work: URL,
         progress: ProgressReporter
     ) async throws -> BackupRestore {
         let target = try BackupDestinations.target(source, logger: logger)
@@ -73,7 +74,7 @@ extension BackupExecutor {
         try await target.get(key: objectKey, to: archive)
         let expected = BackupManifest.Archive(sha256: sha256.lowercased(), byteCount: Self.size(of: archive))
         await progress("fetch", "\(expected.byteCount) bytes from \(objectKey)")
-        let key = try encryptionKey(keyBytes, id: "tenant")
+        let key = try encryptionKey(keyBytes, id: keyID)
         let destination = work.appendingPathComponent("restored")
         let restored = try await NIOThreadPool.singleton.runIfActive {
             try BackupReader().restore(archive: archive, expected: expected, key: key, into: destination)

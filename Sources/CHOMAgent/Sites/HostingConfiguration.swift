@@ -10,11 +10,13 @@ package struct HostingConfiguration: Sendable {
     package var php = PhpFpmController.Configuration()
     /// `<dir>/<domain>.crt` and `.key` (0600, root only; nginx's master reads them).
     package var tlsDirectory: URL
-    /// The 503 page served while a site is suspended.
+    /// The 503 page served while a site is suspended; nginx's workers must be able to read it,
+    /// so it lives under the sites root (`<sites root>/.maintenance/503.html`), not the state
+    /// directory (0700).
     package var maintenancePage: URL
 
-    package init(stateDirectory: URL) {
+    package init(stateDirectory: URL, sitesRoot: URL) {
         tlsDirectory = stateDirectory.appendingPathComponent("tls", isDirectory: true)
-        maintenancePage = stateDirectory.appendingPathComponent("maintenance/503.html")
+        maintenancePage = sitesRoot.appendingPathComponent(".maintenance/503.html")
     }
 }

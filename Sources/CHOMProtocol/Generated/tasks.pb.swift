@@ -153,86 +153,92 @@ package nonisolated enum Chom_Agent_V1_DatabaseEngine: SwiftProtobuf.Enum, Swift
 
 }
 
-package nonisolated struct Chom_Agent_V1_Task: Sendable {
+package nonisolated struct Chom_Agent_V1_Task: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// Equal to the envelope id; the agent journals by it.
-  package var taskID: String = String()
+  package var taskID: String {
+    get {_storage._taskID}
+    set {_uniqueStorage()._taskID = newValue}
+  }
 
-  package var kind: Chom_Agent_V1_Task.OneOf_Kind? = nil
+  package var kind: OneOf_Kind? {
+    get {return _storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
 
   package var deploy: Chom_Agent_V1_DeployTask {
     get {
-      if case .deploy(let v)? = kind {return v}
+      if case .deploy(let v)? = _storage._kind {return v}
       return Chom_Agent_V1_DeployTask()
     }
-    set {kind = .deploy(newValue)}
+    set {_uniqueStorage()._kind = .deploy(newValue)}
   }
 
   package var backup: Chom_Agent_V1_BackupTask {
     get {
-      if case .backup(let v)? = kind {return v}
+      if case .backup(let v)? = _storage._kind {return v}
       return Chom_Agent_V1_BackupTask()
     }
-    set {kind = .backup(newValue)}
+    set {_uniqueStorage()._kind = .backup(newValue)}
   }
 
   package var restore: Chom_Agent_V1_RestoreTask {
     get {
-      if case .restore(let v)? = kind {return v}
+      if case .restore(let v)? = _storage._kind {return v}
       return Chom_Agent_V1_RestoreTask()
     }
-    set {kind = .restore(newValue)}
+    set {_uniqueStorage()._kind = .restore(newValue)}
   }
 
   package var remove: Chom_Agent_V1_RemoveSiteTask {
     get {
-      if case .remove(let v)? = kind {return v}
+      if case .remove(let v)? = _storage._kind {return v}
       return Chom_Agent_V1_RemoveSiteTask()
     }
-    set {kind = .remove(newValue)}
+    set {_uniqueStorage()._kind = .remove(newValue)}
   }
 
   package var rollback: Chom_Agent_V1_RollbackTask {
     get {
-      if case .rollback(let v)? = kind {return v}
+      if case .rollback(let v)? = _storage._kind {return v}
       return Chom_Agent_V1_RollbackTask()
     }
-    set {kind = .rollback(newValue)}
+    set {_uniqueStorage()._kind = .rollback(newValue)}
   }
 
   package var configure: Chom_Agent_V1_ConfigureSiteTask {
     get {
-      if case .configure(let v)? = kind {return v}
+      if case .configure(let v)? = _storage._kind {return v}
       return Chom_Agent_V1_ConfigureSiteTask()
     }
-    set {kind = .configure(newValue)}
+    set {_uniqueStorage()._kind = .configure(newValue)}
   }
 
   package var suspend: Chom_Agent_V1_SuspendSiteTask {
     get {
-      if case .suspend(let v)? = kind {return v}
+      if case .suspend(let v)? = _storage._kind {return v}
       return Chom_Agent_V1_SuspendSiteTask()
     }
-    set {kind = .suspend(newValue)}
+    set {_uniqueStorage()._kind = .suspend(newValue)}
   }
 
   package var verifyBackup: Chom_Agent_V1_VerifyBackupTask {
     get {
-      if case .verifyBackup(let v)? = kind {return v}
+      if case .verifyBackup(let v)? = _storage._kind {return v}
       return Chom_Agent_V1_VerifyBackupTask()
     }
-    set {kind = .verifyBackup(newValue)}
+    set {_uniqueStorage()._kind = .verifyBackup(newValue)}
   }
 
   package var pruneBackups: Chom_Agent_V1_PruneBackupsTask {
     get {
-      if case .pruneBackups(let v)? = kind {return v}
+      if case .pruneBackups(let v)? = _storage._kind {return v}
       return Chom_Agent_V1_PruneBackupsTask()
     }
-    set {kind = .pruneBackups(newValue)}
+    set {_uniqueStorage()._kind = .pruneBackups(newValue)}
   }
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -251,6 +257,8 @@ package nonisolated struct Chom_Agent_V1_Task: Sendable {
   }
 
   package init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// A build hook: one command line, run by /bin/sh as the site's user in the new release
@@ -717,6 +725,8 @@ package nonisolated struct Chom_Agent_V1_RestoreTask: Sendable {
   /// The release id the restored files become.
   package var releaseID: String = String()
 
+  package var encryptionKeyID: String = String()
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -756,6 +766,8 @@ package nonisolated struct Chom_Agent_V1_VerifyBackupTask: Sendable {
   package var archiveSha256: String = String()
 
   package var encryptionKey: Data = Data()
+
+  package var encryptionKeyID: String = String()
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -899,188 +911,226 @@ nonisolated extension Chom_Agent_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._
   package static let protoMessageName: String = _protobuf_package + ".Task"
   package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{2}\u{9}deploy\0\u{1}backup\0\u{1}restore\0\u{1}remove\0\u{1}rollback\0\u{1}configure\0\u{1}suspend\0\u{3}verify_backup\0\u{3}prune_backups\0")
 
+  fileprivate class _StorageClass {
+    var _taskID: String = String()
+    var _kind: Chom_Agent_V1_Task.OneOf_Kind?
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _taskID = source._taskID
+      _kind = source._kind
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.taskID) }()
-      case 10: try {
-        var v: Chom_Agent_V1_DeployTask?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .deploy(let m) = current {v = m}
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._taskID) }()
+        case 10: try {
+          var v: Chom_Agent_V1_DeployTask?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .deploy(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .deploy(v)
+          }
+        }()
+        case 11: try {
+          var v: Chom_Agent_V1_BackupTask?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .backup(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .backup(v)
+          }
+        }()
+        case 12: try {
+          var v: Chom_Agent_V1_RestoreTask?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .restore(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .restore(v)
+          }
+        }()
+        case 13: try {
+          var v: Chom_Agent_V1_RemoveSiteTask?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .remove(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .remove(v)
+          }
+        }()
+        case 14: try {
+          var v: Chom_Agent_V1_RollbackTask?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .rollback(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .rollback(v)
+          }
+        }()
+        case 15: try {
+          var v: Chom_Agent_V1_ConfigureSiteTask?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .configure(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .configure(v)
+          }
+        }()
+        case 16: try {
+          var v: Chom_Agent_V1_SuspendSiteTask?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .suspend(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .suspend(v)
+          }
+        }()
+        case 17: try {
+          var v: Chom_Agent_V1_VerifyBackupTask?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .verifyBackup(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .verifyBackup(v)
+          }
+        }()
+        case 18: try {
+          var v: Chom_Agent_V1_PruneBackupsTask?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .pruneBackups(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .pruneBackups(v)
+          }
+        }()
+        default: break
         }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .deploy(v)
-        }
-      }()
-      case 11: try {
-        var v: Chom_Agent_V1_BackupTask?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .backup(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .backup(v)
-        }
-      }()
-      case 12: try {
-        var v: Chom_Agent_V1_RestoreTask?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .restore(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .restore(v)
-        }
-      }()
-      case 13: try {
-        var v: Chom_Agent_V1_RemoveSiteTask?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .remove(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .remove(v)
-        }
-      }()
-      case 14: try {
-        var v: Chom_Agent_V1_RollbackTask?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .rollback(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .rollback(v)
-        }
-      }()
-      case 15: try {
-        var v: Chom_Agent_V1_ConfigureSiteTask?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .configure(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .configure(v)
-        }
-      }()
-      case 16: try {
-        var v: Chom_Agent_V1_SuspendSiteTask?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .suspend(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .suspend(v)
-        }
-      }()
-      case 17: try {
-        var v: Chom_Agent_V1_VerifyBackupTask?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .verifyBackup(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .verifyBackup(v)
-        }
-      }()
-      case 18: try {
-        var v: Chom_Agent_V1_PruneBackupsTask?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .pruneBackups(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .pruneBackups(v)
-        }
-      }()
-      default: break
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.taskID.isEmpty {
-      try visitor.visitSingularStringField(value: self.taskID, fieldNumber: 1)
-    }
-    switch self.kind {
-    case .deploy?: try {
-      guard case .deploy(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-    }()
-    case .backup?: try {
-      guard case .backup(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
-    }()
-    case .restore?: try {
-      guard case .restore(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
-    }()
-    case .remove?: try {
-      guard case .remove(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
-    }()
-    case .rollback?: try {
-      guard case .rollback(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
-    }()
-    case .configure?: try {
-      guard case .configure(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
-    }()
-    case .suspend?: try {
-      guard case .suspend(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
-    }()
-    case .verifyBackup?: try {
-      guard case .verifyBackup(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
-    }()
-    case .pruneBackups?: try {
-      guard case .pruneBackups(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
-    }()
-    case nil: break
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._taskID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._taskID, fieldNumber: 1)
+      }
+      switch _storage._kind {
+      case .deploy?: try {
+        guard case .deploy(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      }()
+      case .backup?: try {
+        guard case .backup(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      }()
+      case .restore?: try {
+        guard case .restore(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      }()
+      case .remove?: try {
+        guard case .remove(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      }()
+      case .rollback?: try {
+        guard case .rollback(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      }()
+      case .configure?: try {
+        guard case .configure(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+      }()
+      case .suspend?: try {
+        guard case .suspend(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
+      }()
+      case .verifyBackup?: try {
+        guard case .verifyBackup(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
+      }()
+      case .pruneBackups?: try {
+        guard case .pruneBackups(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
+      }()
+      case nil: break
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: Chom_Agent_V1_Task, rhs: Chom_Agent_V1_Task) -> Bool {
-    if lhs.taskID != rhs.taskID {return false}
-    if lhs.kind != rhs.kind {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._taskID != rhs_storage._taskID {return false}
+        if _storage._kind != rhs_storage._kind {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1836,7 +1886,7 @@ nonisolated extension Chom_Agent_V1_BackupTask: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Chom_Agent_V1_RestoreTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".RestoreTask"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{3}backup_id\0\u{1}source\0\u{3}object_key\0\u{3}archive_sha256\0\u{3}encryption_key\0\u{1}database\0\u{3}release_id\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{3}backup_id\0\u{1}source\0\u{3}object_key\0\u{3}archive_sha256\0\u{3}encryption_key\0\u{1}database\0\u{3}release_id\0\u{3}encryption_key_id\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1852,6 +1902,7 @@ nonisolated extension Chom_Agent_V1_RestoreTask: SwiftProtobuf.Message, SwiftPro
       case 6: try { try decoder.decodeSingularBytesField(value: &self.encryptionKey) }()
       case 7: try { try decoder.decodeSingularMessageField(value: &self._database) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.releaseID) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.encryptionKeyID) }()
       default: break
       }
     }
@@ -1886,6 +1937,9 @@ nonisolated extension Chom_Agent_V1_RestoreTask: SwiftProtobuf.Message, SwiftPro
     if !self.releaseID.isEmpty {
       try visitor.visitSingularStringField(value: self.releaseID, fieldNumber: 8)
     }
+    if !self.encryptionKeyID.isEmpty {
+      try visitor.visitSingularStringField(value: self.encryptionKeyID, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1898,6 +1952,7 @@ nonisolated extension Chom_Agent_V1_RestoreTask: SwiftProtobuf.Message, SwiftPro
     if lhs.encryptionKey != rhs.encryptionKey {return false}
     if lhs._database != rhs._database {return false}
     if lhs.releaseID != rhs.releaseID {return false}
+    if lhs.encryptionKeyID != rhs.encryptionKeyID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1905,7 +1960,7 @@ nonisolated extension Chom_Agent_V1_RestoreTask: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Chom_Agent_V1_VerifyBackupTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".VerifyBackupTask"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{3}backup_id\0\u{1}source\0\u{3}object_key\0\u{3}archive_sha256\0\u{3}encryption_key\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{3}backup_id\0\u{1}source\0\u{3}object_key\0\u{3}archive_sha256\0\u{3}encryption_key\0\u{3}encryption_key_id\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1919,6 +1974,7 @@ nonisolated extension Chom_Agent_V1_VerifyBackupTask: SwiftProtobuf.Message, Swi
       case 4: try { try decoder.decodeSingularStringField(value: &self.objectKey) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.archiveSha256) }()
       case 6: try { try decoder.decodeSingularBytesField(value: &self.encryptionKey) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.encryptionKeyID) }()
       default: break
       }
     }
@@ -1947,6 +2003,9 @@ nonisolated extension Chom_Agent_V1_VerifyBackupTask: SwiftProtobuf.Message, Swi
     if !self.encryptionKey.isEmpty {
       try visitor.visitSingularBytesField(value: self.encryptionKey, fieldNumber: 6)
     }
+    if !self.encryptionKeyID.isEmpty {
+      try visitor.visitSingularStringField(value: self.encryptionKeyID, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1957,6 +2016,7 @@ nonisolated extension Chom_Agent_V1_VerifyBackupTask: SwiftProtobuf.Message, Swi
     if lhs.objectKey != rhs.objectKey {return false}
     if lhs.archiveSha256 != rhs.archiveSha256 {return false}
     if lhs.encryptionKey != rhs.encryptionKey {return false}
+    if lhs.encryptionKeyID != rhs.encryptionKeyID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -17,7 +17,7 @@ struct HostedSiteWorld: Sendable {
         try await TestNginx.with { nginx in
             let root = try TemporaryDirectory.make(prefix: "h-hosted")
             let state = try TemporaryDirectory.make(prefix: "h-state")
-            var configuration = HostingConfiguration(stateDirectory: state)
+            var configuration = HostingConfiguration(stateDirectory: state, sitesRoot: root)
             configuration.nginx = nginx.controllerConfiguration
             configuration.site = nginx.siteConfiguration
             let world = HostedSiteWorld(
@@ -52,6 +52,12 @@ struct HostedSiteWorld: Sendable {
         DeployExecutor(
             sitesRoot: root, artifacts: WorldArtifacts(world: self), hosting: hosting, clock: SystemWallClock(),
             logger: Fixtures.logger)
+    }
+
+    var backups: BackupExecutor {
+        BackupExecutor(
+            sitesRoot: root, workDirectory: root.appendingPathComponent(".chom-work"), hosting: hosting,
+            clock: SystemWallClock(), logger: Fixtures.logger)
     }
 
     var sites: SiteTaskExecutor {
@@ -90,9 +96,11 @@ struct HostedSiteWorld: Sendable {
         await deployer.execute(task) { step, tail in steps.append(step, tail) }
     }
 
-    /// GET through nginx with the Host header.
+    /// GET through nginx with the Host header, once the workers of any earlier configuration
+    /// are gone (for a moment after a reload they still answer with the old one).
     func get(_ domain: String, path: String = "/") async throws -> HealthCheck.Response {
-        try await HealthCheck(port: nginx.port, timeout: .seconds(5)).get(host: domain, path: path)
+        try await nginx.waitForWorkers()
+        return try await HealthCheck(port: nginx.port, timeout: .seconds(5)).get(host: domain, path: path)
     }
 
     final class Steps: Sendable {

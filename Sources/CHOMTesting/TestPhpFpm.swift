@@ -41,12 +41,12 @@ package final class TestPhpFpm: Sendable {
 
     /// Starts the master (it daemonizes once its pools are up).
     package func startMaster() async throws {
-        guard let binary = Self.binary else { throw TestNginxError(message: PhpFpmController.notInstalled) }
+        guard let binary = Self.binary else { throw ManagedNginxError(message: PhpFpmController.notInstalled) }
         let outcome = try await CommandRunner().run(
             CommandRunner.Command(binary, ["-y", mainConfig.path], timeout: .seconds(20), killLeftovers: false))
         guard outcome.succeeded, PidFile.runningProcess(pidFile.path) != nil else {
             let log = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            throw TestNginxError(message: "php-fpm did not start: \(outcome.outputText)\(log)")
+            throw ManagedNginxError(message: "php-fpm did not start: \(outcome.outputText)\(log)")
         }
     }
 

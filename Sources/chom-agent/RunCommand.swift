@@ -21,6 +21,8 @@ struct RunCommand: AsyncParsableCommand {
             "Address the /metrics endpoint binds to (env CHOM_AGENT_METRICS_HOST; default 127.0.0.1).", valueName: "host"))
     var metricsHost: String?
 
+    @OptionGroup(title: "Hosting") var hosting: HostingOptions
+
     @OptionGroup(title: "Enroll first (only when not enrolled yet)") var enrollment: EnrollmentOptions
 
     func run() async throws {
@@ -30,6 +32,7 @@ struct RunCommand: AsyncParsableCommand {
             if let host = metricsHost ?? AgentOptions.environment("CHOM_AGENT_METRICS_HOST") {
                 configuration.metricsHost = host
             }
+            try hosting.apply(to: &configuration)
             let runtime = AgentRuntime(configuration: configuration, logger: logger)
             if !runtime.isEnrolled, !enrollment.isEmpty {
                 try await enrollment.enroll(configuration: configuration, logger: logger)

@@ -68,6 +68,24 @@ package final class AgentRuntime: Service, Sendable {
         } catch {
             throw CHOMError(.configuration, "cannot create the sites root \(configuration.sitesRoot.path)", underlying: error)
         }
+        var managedNginx: ManagedNginx?
+        if let hosting = configuration.hosting, let directory = hosting.managedNginxDirectory {
+            managedNginx = try await ManagedNginx.start(
+                directory: directory, port: hosting.site.httpPort, httpsPort: hosting.site.httpsPort)
+            logger.info("nginx started", metadata: ["nginx.directory": "\(directory.path)", "http.port": "\(hosting.site.httpPort)"])
+        }
+        do {
+            try await serve(store: store, journal: journal)
+        } catch {
+            await hosting?.apps.stopAll()
+            await managedNginx?.stop()
+            throw error
+        }
+        await hosting?.apps.stopAll()
+        await managedNginx?.stop()
+    }
+
+    private func serve(store: AgentIdentityStore, journal: Journal) async throws {
         let metricsServer = self.metricsServer
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await metricsServer.run() }
@@ -88,7 +106,6 @@ package final class AgentRuntime: Service, Sendable {
             defer { group.cancelAll() }
             try await group.next()
         }
-        await hosting?.apps.stopAll()
     }
 
     /// Asks `run()` to stop as a ServiceGroup's graceful shutdown would: a running task finishes,

@@ -14,9 +14,20 @@ package struct HostingConfiguration: Sendable {
     /// so it lives under the sites root (`<sites root>/.maintenance/503.html`), not the state
     /// directory (0700).
     package var maintenancePage: URL
+    /// When set, the agent runs its own nginx master under this directory on `site.httpPort`
+    /// (``ManagedNginx``) instead of driving the system's: for several agents on one machine.
+    package var managedNginxDirectory: URL?
 
     package init(stateDirectory: URL, sitesRoot: URL) {
         tlsDirectory = stateDirectory.appendingPathComponent("tls", isDirectory: true)
         maintenancePage = sitesRoot.appendingPathComponent(".maintenance/503.html")
+    }
+
+    /// Points `nginx` at a managed nginx under `directory` listening on `httpPort`.
+    package mutating func manageNginx(in directory: URL, httpPort: Int, httpsPort: Int) {
+        let managed = ManagedNginx(directory: directory, port: httpPort, httpsPort: httpsPort)
+        managedNginxDirectory = directory
+        nginx = managed.controllerConfiguration
+        site = managed.siteConfiguration
     }
 }

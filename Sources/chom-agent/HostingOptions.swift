@@ -1,0 +1,76 @@
+import ArgumentParser
+import CHOMAgent
+import Foundation
+
+/// How `chom-agent run` hosts sites: the system's nginx, an nginx of its own, or none.
+struct HostingOptions: ParsableArguments {
+    enum Mode: String, ExpressibleByArgument, CaseIterable {
+        case system, managed, off
+    }
+
+    @Option(
+        name: .customLong("hosting"),
+        help: ArgumentHelp(
+            """
+            system: drive the host's nginx (server blocks in --nginx-sites-dir, which nginx.conf must include), \
+            php-fpm and site users; managed: run an nginx of the agent's own under <state-dir>/nginx on --http-port \
+            (several agents on one machine); off: deploys only place files (env CHOM_AGENT_HOSTING; default system).
+            """, valueName: "mode"))
+    var mode: Mode?
+
+    @Option(name: .customLong("nginx-config"), help: ArgumentHelp(
+        "nginx's main configuration, for nginx -t and reloads (env CHOM_AGENT_NGINX_CONFIG; default /etc/nginx/nginx.conf).",
+        valueName: "file"))
+    var nginxConfig: String?
+
+    @Option(name: .customLong("nginx-sites-dir"), help: ArgumentHelp(
+        "Where the agent writes one server block per site (env CHOM_AGENT_NGINX_SITES_DIR; default /etc/nginx/chom-sites).",
+        valueName: "dir"))
+    var nginxSitesDirectory: String?
+
+    @Option(name: .customLong("http-port"), help: ArgumentHelp(
+        "The port sites are served on (env CHOM_AGENT_HTTP_PORT; default 80).", valueName: "port"))
+    var httpPort: Int?
+
+    @Option(name: .customLong("https-port"), help: ArgumentHelp(
+        "The port sites with a certificate are served on (env CHOM_AGENT_HTTPS_PORT; default 443).", valueName: "port"))
+    var httpsPort: Int?
+
+    func validate() throws {
+        for (name, port) in [("--http-port", httpPort), ("--https-port", httpsPort)] {
+            if let port, !(1...65535).contains(port) { throw ValidationError("\(name) must be between 1 and 65535") }
+        }
+    }
+
+    /// Sets `configuration.hosting` from the flags, the environment and the defaults.
+    func apply(to configuration: inout AgentConfiguration) throws {
+        let modeText = mode?.rawValue ?? AgentOptions.environment("CHOM_AGENT_HOSTING") ?? Mode.system.rawValue
+        guard let chosen = Mode(rawValue: modeText) else { throw ValidationError("unknown hosting mode '\(modeText)'") }
+        guard chosen != .off else {
+            configuration.hosting = nil
+            return
+        }
+        var hosting = HostingConfiguration(stateDirectory: configuration.stateDirectory, sitesRoot: configuration.sitesRoot)
+        let http = try httpPort ?? AgentOptions.environment("CHOM_AGENT_HTTP_PORT").map { try Self.port($0) } ?? 80
+        let https = try httpsPort ?? AgentOptions.environment("CHOM_AGENT_HTTPS_PORT").map { try Self.port($0) } ?? 443
+        switch chosen {
+        case .managed:
+            hosting.manageNginx(
+                in: configuration.stateDirectory.appendingPathComponent("nginx", isDirectory: true), httpPort: http,
+                httpsPort: https)
+        case .system, .off:
+            hosting.site.httpPort = http
+            hosting.site.httpsPort = https
+            if let file = nginxConfig ?? AgentOptions.environment("CHOM_AGENT_NGINX_CONFIG") { hosting.nginx.mainConfig = file }
+            if let directory = nginxSitesDirectory ?? AgentOptions.environment("CHOM_AGENT_NGINX_SITES_DIR") {
+                hosting.nginx.sitesDirectory = directory
+            }
+        }
+        configuration.hosting = hosting
+    }
+
+    private static func port(_ text: String) throws -> Int {
+        guard let port = Int(text), (1...65535).contains(port) else { throw ValidationError("'\(text)' is not a port") }
+        return port
+    }
+}

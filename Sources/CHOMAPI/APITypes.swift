@@ -151,6 +151,23 @@ package struct SiteResponse: Codable, Sendable, Equatable {
         self.lastBackupAt = lastBackupAt
         self.lastVerifiedBackupAt = lastVerifiedBackupAt
     }
+
+    /// kind, suspended and config default when absent (a coordinator from before site configuration).
+    package init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            id: try c.decode(String.self, forKey: .id), tenantId: try c.decode(String.self, forKey: .tenantId),
+            domain: try c.decode(String.self, forKey: .domain), agentId: try c.decodeIfPresent(String.self, forKey: .agentId),
+            state: try c.decode(String.self, forKey: .state),
+            currentReleaseId: try c.decodeIfPresent(String.self, forKey: .currentReleaseId),
+            currentReleasePath: try c.decodeIfPresent(String.self, forKey: .currentReleasePath),
+            createdAt: try c.decode(Date.self, forKey: .createdAt), updatedAt: try c.decode(Date.self, forKey: .updatedAt),
+            kind: try c.decodeIfPresent(String.self, forKey: .kind) ?? "static",
+            suspended: try c.decodeIfPresent(Bool.self, forKey: .suspended) ?? false,
+            config: try c.decodeIfPresent(SiteConfigResponse.self, forKey: .config) ?? SiteConfigResponse(),
+            lastBackupAt: try c.decodeIfPresent(Date.self, forKey: .lastBackupAt),
+            lastVerifiedBackupAt: try c.decodeIfPresent(Date.self, forKey: .lastVerifiedBackupAt))
+    }
 }
 
 package struct ReleaseResponse: Codable, Sendable, Equatable {

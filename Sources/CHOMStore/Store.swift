@@ -50,6 +50,7 @@ package struct Store: Sendable {
         ScopedBackupRepository(client: client, logger: logger, scope: scope)
     }
 
+    package var sealedSecrets: SealedSecretRepository { SealedSecretRepository(client: client, logger: logger) }
     package var backupSchedules: BackupScheduleRepository { BackupScheduleRepository(client: client, logger: logger) }
     package var agents: AgentRepository { AgentRepository(client: client, logger: logger) }
     package var joinTokens: JoinTokenRepository { JoinTokenRepository(client: client, logger: logger) }

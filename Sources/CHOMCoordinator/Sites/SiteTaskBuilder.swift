@@ -119,6 +119,7 @@ struct SiteTaskBuilder: Sendable {
         try fill(&message)
         return NewTask(
             id: id, agentID: agent, siteID: site.id, releaseID: releaseID, kind: kind,
-            payload: try message.serializedBytes(), maxAttempts: maxAttempts, backupID: backupID, suspended: suspended)
+            payload: try message.serializedBytes(), maxAttempts: maxAttempts, backupID: backupID, suspended: suspended,
+            carriesSecret: site.tlsKeySealed != nil || backupID != nil || backups.destination.s3 != nil)
     }
 }

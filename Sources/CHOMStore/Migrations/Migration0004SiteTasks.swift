@@ -17,6 +17,8 @@ enum Migration0004SiteTasks {
         ALTER TABLE tasks ADD COLUMN failed_step text;
         -- A suspend task: true suspends the site, false resumes it.
         ALTER TABLE tasks ADD COLUMN suspended boolean;
+        -- The payload holds a TLS key, a backup key or a bucket secret: erased once the task is final.
+        ALTER TABLE tasks ADD COLUMN carries_secret boolean NOT NULL DEFAULT false;
         CREATE INDEX tasks_site ON tasks (site_id, created_at);
 
         CREATE TABLE backups (

@@ -42,11 +42,14 @@ package struct NewTask: Sendable {
     package var maxAttempts: Int
     package var backupID: BackupID?
     package var suspended: Bool?
+    /// The payload holds a secret (a TLS key, a backup key, a bucket secret).
+    package var carriesSecret: Bool
 
     package init(
         id: TaskID, agentID: AgentID, siteID: SiteID?, releaseID: ReleaseID?, kind: TaskKindName, payload: [UInt8],
-        maxAttempts: Int, backupID: BackupID? = nil, suspended: Bool? = nil
+        maxAttempts: Int, backupID: BackupID? = nil, suspended: Bool? = nil, carriesSecret: Bool = false
     ) {
+        self.carriesSecret = carriesSecret
         self.backupID = backupID
         self.suspended = suspended
         self.id = id

@@ -14,10 +14,10 @@ package struct TaskQueue: Sendable {
     static func insert(_ task: NewTask, now: Date, on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query("""
             INSERT INTO tasks (id, agent_id, site_id, release_id, kind, payload, max_attempts, backup_id, suspended,
-                               created_at, updated_at)
+                               carries_secret, created_at, updated_at)
             VALUES (\(task.id.uuid), \(task.agentID.uuid), \(task.siteID?.uuid), \(task.releaseID?.uuid),
                     \(task.kind.rawValue), \(ByteBuffer(bytes: task.payload)), \(task.maxAttempts),
-                    \(task.backupID?.uuid), \(task.suspended), \(now), \(now))
+                    \(task.backupID?.uuid), \(task.suspended), \(task.carriesSecret), \(now), \(now))
             """, logger: logger)
     }
 
@@ -98,8 +98,10 @@ package struct TaskQueue: Sendable {
 
     /// Records a task's final state and what it changed (`TaskResultRecorder`: the site's release,
     /// state or suspension, the backup row, pruned backups) in one transaction, with its audit entry
-    /// (`audit` builds it from the finished task). Returns nil if the task was unknown, foreign or
-    /// already final.
+    /// (`audit` builds it from the finished task). A task that carried a secret (a site's TLS key, a
+    /// tenant's backup key, a bucket secret) has its payload and envelope erased: it is final and
+    /// never sent again.
+    /// Returns nil if the task was unknown, foreign or already final.
     @discardableResult
     package func finish(
         _ id: TaskID, agent: AgentID, report: TaskReport, now: Date,
@@ -118,6 +120,8 @@ package struct TaskQueue: Sendable {
             let state = report.succeeded ? "succeeded" : "failed"
             let finishedRows = try await connection.query("""
                 UPDATE tasks SET state = \(state), result_message = \(report.message),
+                    payload = CASE WHEN carries_secret THEN '\\x'::bytea ELSE payload END,
+                    envelope = CASE WHEN carries_secret THEN NULL ELSE envelope END,
                     release_path = \(report.releasePath), result_release_id = \(report.releaseID?.uuid),
                     failed_step = \(report.failedStep), finished_at = \(now), updated_at = \(now)
                 WHERE id = \(id.uuid)

@@ -40,6 +40,10 @@ struct SiteTaskWorld: Sendable {
 
     /// The typed task as stored in the queue.
     func payload(_ task: String) async throws -> Chom_Agent_V1_Task {
+        try await Self.payload(task, in: coordinator)
+    }
+
+    static func payload(_ task: String, in coordinator: TestCoordinator) async throws -> Chom_Agent_V1_Task {
         try await TestDatabase.withClient(dataDirectory: coordinator.dataDirectory) { client in
             let rows = try await client.query("SELECT payload FROM tasks WHERE id = \(UUID(uuidString: task)!)")
             for try await payload in rows.decode(ByteBuffer.self) {

@@ -33,6 +33,9 @@ struct SiteTaskResultTests {
                 result.backup.fileCount = 12
                 result.backup.encrypted = true
             }
+            // A final task's payload (which held the key) is erased.
+            #expect(try await world.count(
+                "SELECT count(*) FROM tasks WHERE id = '\(good.task)' AND length(payload) = 0 AND envelope IS NULL") == 1)
             // The tenant's key is made once: a second backup carries the same one.
             let second = try await backup()
             #expect(try await world.payload(second.task).backup.encryptionKey == task.backup.encryptionKey)

@@ -3,7 +3,7 @@
 enum Migration0004SiteTasks {
     static let migration = Migration(version: 4, name: "site_tasks", sql: """
         ALTER TABLE sites ADD COLUMN kind text NOT NULL DEFAULT 'static' CHECK (kind IN ('static', 'php', 'app'));
-        -- SiteSpec as JSON (aliases, appPort, appCommand, sharedPaths, hooks, healthCheck, ...).
+        -- SiteSettings as JSON (aliases, appPort, appCommand, sharedPaths, hooks, healthCheck, ...).
         ALTER TABLE sites ADD COLUMN config jsonb NOT NULL DEFAULT '{}';
         ALTER TABLE sites ADD COLUMN tls_certificate text;
         -- The private key, sealed with the coordinator's SecretBox (chomsec:v1:..., bound to the site).

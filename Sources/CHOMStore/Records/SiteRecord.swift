@@ -12,7 +12,7 @@ package struct SiteRecord: Sendable, Equatable {
     package var createdAt: Date
     package var updatedAt: Date
     /// Kind and configuration (the kind column is authoritative over `spec.kind`).
-    package var spec: SiteSpec = SiteSpec()
+    package var spec: SiteSettings = SiteSettings()
     package var tlsCertificate: String?
     /// Sealed with the coordinator's SecretBox; opened only to build a task. Never in an answer.
     package var tlsKeySealed: String?

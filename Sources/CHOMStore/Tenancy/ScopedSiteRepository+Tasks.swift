@@ -28,7 +28,7 @@ extension ScopedSiteRepository {
 
     /// Stores a validated configuration (kind, spec, TLS) and enqueues the configure task for it.
     package func configure(
-        _ site: SiteRecord, spec: SiteSpec, tls: TLSChange, task: NewTask, now: Date, in transaction: AuditedTransaction
+        _ site: SiteRecord, spec: SiteSettings, tls: TLSChange, task: NewTask, now: Date, in transaction: AuditedTransaction
     ) async throws {
         guard scope.contains(site.tenantID) else { throw CHOMError(.notFound, "no site \(site.id)") }
         let json = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)

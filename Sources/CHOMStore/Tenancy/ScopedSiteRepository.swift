@@ -135,8 +135,8 @@ package struct ScopedSiteRepository: Sendable {
         let agent: UUID? = try row.value("agent_id")
         let release: UUID? = try row.value("current_release_id")
         let config: String = row.contains("config_text") ? try row.value("config_text") : "{}"
-        var spec = (try? JSONDecoder().decode(SiteSpec.self, from: Data(config.utf8))) ?? SiteSpec()
-        spec.kind = SiteSpec.Kind(rawValue: try row.value("kind")) ?? .static
+        var spec = (try? JSONDecoder().decode(SiteSettings.self, from: Data(config.utf8))) ?? SiteSettings()
+        spec.kind = SiteSettings.Kind(rawValue: try row.value("kind")) ?? .static
         return SiteRecord(
             id: SiteID(id), tenantID: TenantID(tenant), domain: try row.value("domain"),
             agentID: agent.map { AgentID($0) }, state: try row.value("state"),

@@ -46,18 +46,18 @@ extension AdminAPI {
     }
 
     /// The request as a configuration (defaults filled in); `validated` checks it.
-    static func spec(from body: SiteConfigRequest) throws -> SiteSpec {
-        guard let kind = SiteSpec.Kind(rawValue: body.kind) else {
+    static func spec(from body: SiteConfigRequest) throws -> SiteSettings {
+        guard let kind = SiteSettings.Kind(rawValue: body.kind) else {
             throw CHOMError(.invalidInput, "site configuration: kind must be static, php or app")
         }
-        return SiteSpec(
+        return SiteSettings(
             kind: kind, aliases: body.aliases ?? [], appPort: body.appPort, appCommand: body.appCommand,
             sharedPaths: body.sharedPaths ?? [],
             hooks: (body.hooks ?? []).map {
-                SiteSpec.Hook(name: $0.name, command: $0.command, timeoutSeconds: $0.timeoutSeconds ?? 600)
+                SiteSettings.Hook(name: $0.name, command: $0.command, timeoutSeconds: $0.timeoutSeconds ?? 600)
             },
             healthCheck: body.healthCheck.map {
-                SiteSpec.HealthCheck(path: $0.path, expectedStatus: $0.expectedStatus ?? 200, timeoutMs: $0.timeoutMs ?? 5000)
+                SiteSettings.HealthCheck(path: $0.path, expectedStatus: $0.expectedStatus ?? 200, timeoutMs: $0.timeoutMs ?? 5000)
             },
             publicDirectory: body.publicDirectory, keepReleases: body.keepReleases)
     }

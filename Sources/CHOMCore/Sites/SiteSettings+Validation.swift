@@ -1,7 +1,7 @@
 /// The checks a site configuration passes before it is stored or sent: the same limits the agent
 /// enforces on a `SiteConfig` (so a stored configuration never fails there for its shape), with a
 /// message naming the field. Pure.
-extension SiteSpec {
+extension SiteSettings {
     package static let maximumAliases = 50
     package static let maximumSharedPaths = 50
     package static let maximumHooks = 20
@@ -11,7 +11,7 @@ extension SiteSpec {
     package static let maximumCommandBytes = 4096
 
     /// The configuration with aliases lowercased, or `.invalidInput` naming what is wrong.
-    package func validated(domain: String) throws(CHOMError) -> SiteSpec {
+    package func validated(domain: String) throws(CHOMError) -> SiteSettings {
         var spec = self
         spec.aliases = aliases.map { $0.lowercased() }
         guard spec.aliases.count <= Self.maximumAliases else { throw Self.invalid("at most \(Self.maximumAliases) aliases") }

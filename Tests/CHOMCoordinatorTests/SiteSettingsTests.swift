@@ -9,7 +9,7 @@ struct SiteSpecTests {
         ("a\nb", false),
     ])
     func relativePaths(path: String, valid: Bool) {
-        #expect(SiteSpec.isRelativePath(path) == valid)
+        #expect(SiteSettings.isRelativePath(path) == valid)
     }
 
     @Test("git URLs and refs that cannot be read as options or carry a password", arguments: [
@@ -27,11 +27,11 @@ struct SiteSpecTests {
 
     @Test("a stored configuration never claims app fields for another kind, and aliases are lowercased")
     func validation() throws {
-        let spec = try SiteSpec(kind: .php, aliases: ["WWW.Example.test"]).validated(domain: "example.test")
+        let spec = try SiteSettings(kind: .php, aliases: ["WWW.Example.test"]).validated(domain: "example.test")
         #expect(spec.aliases == ["www.example.test"])
-        #expect(throws: CHOMError.self) { try SiteSpec(kind: .php, appPort: 3000).validated(domain: "example.test") }
+        #expect(throws: CHOMError.self) { try SiteSettings(kind: .php, appPort: 3000).validated(domain: "example.test") }
         #expect(throws: CHOMError.self) {
-            try SiteSpec(kind: .static, aliases: ["a.test", "A.test"]).validated(domain: "example.test")
+            try SiteSettings(kind: .static, aliases: ["a.test", "A.test"]).validated(domain: "example.test")
         }
         #expect(throws: CHOMError.self) { try BackupPolicy(everyHours: 24, keepLast: 0, keepDaily: 0, keepWeekly: 0, keepMonthly: 0, encrypt: true) }
     }

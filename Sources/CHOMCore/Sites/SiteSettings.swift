@@ -2,7 +2,7 @@
 /// extra names, the app process, shared paths, build hooks, the health check, the public
 /// directory and how many releases to keep. Stored as JSON beside the site; the TLS key is not
 /// part of it (it is sealed apart and never leaves the coordinator except inside a task).
-package struct SiteSpec: Sendable, Equatable, Codable {
+package struct SiteSettings: Sendable, Equatable, Codable {
     package enum Kind: String, Sendable, Codable, CaseIterable {
         case `static`, php, app
     }

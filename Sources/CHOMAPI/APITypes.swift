@@ -124,9 +124,17 @@ package struct SiteResponse: Codable, Sendable, Equatable {
     package var currentReleasePath: String?
     package var createdAt: Date
     package var updatedAt: Date
+    /// static, php or app.
+    package var kind: String
+    package var suspended: Bool
+    /// The site's configuration; never its TLS private key.
+    package var config: SiteConfigResponse
+    package var lastBackupAt: Date?
+    package var lastVerifiedBackupAt: Date?
     package init(
         id: String, tenantId: String, domain: String, agentId: String?, state: String, currentReleaseId: String?,
-        currentReleasePath: String?, createdAt: Date, updatedAt: Date
+        currentReleasePath: String?, createdAt: Date, updatedAt: Date, kind: String = "static", suspended: Bool = false,
+        config: SiteConfigResponse = SiteConfigResponse(), lastBackupAt: Date? = nil, lastVerifiedBackupAt: Date? = nil
     ) {
         self.id = id
         self.tenantId = tenantId
@@ -137,6 +145,28 @@ package struct SiteResponse: Codable, Sendable, Equatable {
         self.currentReleasePath = currentReleasePath
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.kind = kind
+        self.suspended = suspended
+        self.config = config
+        self.lastBackupAt = lastBackupAt
+        self.lastVerifiedBackupAt = lastVerifiedBackupAt
+    }
+
+    /// kind, suspended and config default when absent (a coordinator from before site configuration).
+    package init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            id: try c.decode(String.self, forKey: .id), tenantId: try c.decode(String.self, forKey: .tenantId),
+            domain: try c.decode(String.self, forKey: .domain), agentId: try c.decodeIfPresent(String.self, forKey: .agentId),
+            state: try c.decode(String.self, forKey: .state),
+            currentReleaseId: try c.decodeIfPresent(String.self, forKey: .currentReleaseId),
+            currentReleasePath: try c.decodeIfPresent(String.self, forKey: .currentReleasePath),
+            createdAt: try c.decode(Date.self, forKey: .createdAt), updatedAt: try c.decode(Date.self, forKey: .updatedAt),
+            kind: try c.decodeIfPresent(String.self, forKey: .kind) ?? "static",
+            suspended: try c.decodeIfPresent(Bool.self, forKey: .suspended) ?? false,
+            config: try c.decodeIfPresent(SiteConfigResponse.self, forKey: .config) ?? SiteConfigResponse(),
+            lastBackupAt: try c.decodeIfPresent(Date.self, forKey: .lastBackupAt),
+            lastVerifiedBackupAt: try c.decodeIfPresent(Date.self, forKey: .lastVerifiedBackupAt))
     }
 }
 
@@ -157,13 +187,25 @@ package struct ReleaseResponse: Codable, Sendable, Equatable {
     }
 }
 
+/// `POST /v1/sites/{site}/deploy`: an uploaded release (`releaseId`) or a git checkout (`git`), not both.
 package struct DeployRequest: Codable, Sendable, Equatable {
-    package var releaseId: String
+    package var releaseId: String?
     package var keepReleases: Int?
-    package static let fields: Set<String> = ["releaseId", "keepReleases"]
-    package init(releaseId: String, keepReleases: Int? = nil) {
+    package var git: GitSourceBody?
+    package static let fields: Set<String> = ["releaseId", "keepReleases", "git"]
+    package init(releaseId: String? = nil, keepReleases: Int? = nil, git: GitSourceBody? = nil) {
         self.releaseId = releaseId
         self.keepReleases = keepReleases
+        self.git = git
+    }
+}
+
+package struct GitSourceBody: Codable, Sendable, Equatable {
+    package var url: String
+    package var ref: String
+    package init(url: String, ref: String) {
+        self.url = url
+        self.ref = ref
     }
 }
 
@@ -183,11 +225,17 @@ package struct TaskResponse: Codable, Sendable, Equatable {
     package var sentAt: Date?
     package var acceptedAt: Date?
     package var finishedAt: Date?
+    /// The backup the task makes, checks or restores.
+    package var backupId: String?
+    /// For a failed task: the step it stopped at.
+    package var failedStep: String?
     package init(
         id: String, kind: String, state: String, agentId: String, siteId: String?, releaseId: String?, attempts: Int,
         progressStep: String?, progressLog: String?, message: String?, releasePath: String?, createdAt: Date,
-        sentAt: Date?, acceptedAt: Date?, finishedAt: Date?
+        sentAt: Date?, acceptedAt: Date?, finishedAt: Date?, backupId: String? = nil, failedStep: String? = nil
     ) {
+        self.backupId = backupId
+        self.failedStep = failedStep
         self.id = id
         self.kind = kind
         self.state = state

@@ -158,6 +158,15 @@ package final class Coordinator: Service, Sendable {
             var boundAPIPort = 0
             for await port in apiPort.stream { boundAPIPort = port }
             group.addTask { try await self.housekeeping(store: store, connections: connections) }
+            let backups = BackupScheduler(
+                store: store,
+                tasks: SiteTaskBuilder(
+                    secretBox: identity.secretBox, backups: configuration.backups,
+                    maxAttempts: configuration.dispatch.maxDeliveryAttempts),
+                connections: connections, logger: logger)
+            group.addTask { [clock, configuration] in
+                try await backups.run(every: configuration.backups.scheduleIntervalSeconds, clock: clock)
+            }
             let ports = BoundPorts(api: boundAPIPort, agents: boundAgentPort, enroll: boundEnrollPort)
             logger.info(
                 "coordinator ready",

@@ -55,6 +55,29 @@ package enum Maintenance {
                 }
                 if changed { resealed += 1 }
             }
+            for kind in SealedSecretRepository.Kind.allCases {
+                for (owner, sealed) in try await store.sealedSecrets.all(kind) where box.needsRotation(sealed) {
+                    let context = kind == .tlsKey
+                        ? SiteTaskBuilder.tlsKeyContext(SiteID(owner)) : SiteTaskBuilder.backupKeyContext(TenantID(owner))
+                    let fresh: String
+                    do {
+                        fresh = try box.reseal(sealed, context: context)
+                    } catch {
+                        throw CHOMError(.integrity, "the \(kind.rawValue) of \(owner) cannot be opened: \(error)")
+                    }
+                    let now = Date()
+                    let changed = try await store.write(now: now) { transaction in
+                        let changed = try await store.sealedSecrets.reseal(
+                            kind, owner: owner, from: sealed, to: fresh, in: transaction)
+                        try await transaction.record(AuditEntry(
+                            time: now, actor: "system", action: "secrets.reseal",
+                            target: "\(kind == .tlsKey ? "site" : "tenant"):\(owner.uuidString.lowercased())",
+                            details: ["key_id": keyID, "kind": kind.rawValue]))
+                        return changed
+                    }
+                    if changed { resealed += 1 }
+                }
+            }
             return (keyID, resealed)
         }
     }

@@ -49,3 +49,6 @@ package typealias TenantID = Identifier<TenantTag>
 package typealias UserID = Identifier<UserTag>
 package typealias InvitationID = Identifier<InvitationTag>
 package typealias APITokenID = Identifier<APITokenTag>
+
+package enum BackupTag {}
+package typealias BackupID = Identifier<BackupTag>

@@ -45,6 +45,13 @@ package struct Store: Sendable {
         ScopedSiteRepository(client: client, logger: logger, scope: scope)
     }
 
+    /// Backups, schedules and tenant backup keys, seen through a tenant scope.
+    package func backups(in scope: TenantScope) -> ScopedBackupRepository {
+        ScopedBackupRepository(client: client, logger: logger, scope: scope)
+    }
+
+    package var sealedSecrets: SealedSecretRepository { SealedSecretRepository(client: client, logger: logger) }
+    package var backupSchedules: BackupScheduleRepository { BackupScheduleRepository(client: client, logger: logger) }
     package var agents: AgentRepository { AgentRepository(client: client, logger: logger) }
     package var joinTokens: JoinTokenRepository { JoinTokenRepository(client: client, logger: logger) }
     package var releases: ReleaseRepository { ReleaseRepository(client: client, logger: logger) }

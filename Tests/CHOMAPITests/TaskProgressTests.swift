@@ -49,3 +49,29 @@ struct TaskProgressTests {
         #expect(withoutReason.lines(for: task("failed")) == ["queued", "failed: no reason given"])
     }
 }
+
+@Suite("Task progress: the agent's log tail")
+struct TaskProgressLogTests {
+    private func task(_ state: String, log: String?, failedStep: String? = nil) -> TaskResponse {
+        TaskResponse(
+            id: "t", kind: "deploy", state: state, agentId: "a", siteId: "s", releaseId: nil, attempts: 1,
+            progressStep: "build", progressLog: log, message: state == "failed" ? "hook failed" : nil, releasePath: nil,
+            createdAt: Date(timeIntervalSince1970: 1_800_000_000), sentAt: nil, acceptedAt: nil, finishedAt: nil,
+            failedStep: failedStep)
+    }
+
+    @Test("each complete new line of the sliding log tail is printed once; the failed step is named")
+    func logTail() {
+        var progress = TaskProgress()
+        #expect(progress.lines(for: task("accepted", log: "npm ci\nadded 10 pack")) == [
+            "queued", "sent", "accepted", "step: build", "  | npm ci",
+        ])
+        #expect(progress.lines(for: task("accepted", log: "npm ci\nadded 10 packages\nbuild\n")) == [
+            "  | added 10 packages", "  | build",
+        ])
+        // The window slid: the first line fell out, one came in.
+        #expect(progress.lines(for: task("accepted", log: "added 10 packages\nbuild\nerror: x\n")) == ["  | error: x"])
+        #expect(progress.lines(for: task("failed", log: "added 10 packages\nbuild\nerror: x\n", failedStep: "hook:build"))
+            == ["failed: hook failed (at step hook:build)"])
+    }
+}

@@ -35,7 +35,10 @@ struct FleetTests {
                     #expect(agentOfFirst.runtime.executions(of: task.id) == 1)
                     let metrics = agentOfFirst.runtime.metricsText()
                     #expect(metrics.contains("chom_agent_tasks_total{kind=\"deploy\",outcome=\"succeeded\"} 1"), "\(metrics)")
-                    #expect(metrics.contains("chom_site_last_deploy_timestamp_seconds{site=\"one.test\",tenant=\"\"}"), "\(metrics)")
+                    // The deploy carries the site's configuration, tenant included.
+                    #expect(
+                        metrics.contains("chom_site_last_deploy_timestamp_seconds{site=\"one.test\",tenant=\"\(first.tenantId)\"}"),
+                        "\(metrics)")
                     #expect(metrics.contains("chom_agent_stream_connected 1"))
                     let coordinatorMetrics = coordinator.coordinator.metrics.exposition()
                     #expect(coordinatorMetrics.contains("chom_coordinator_task_results_total{kind=\"deploy\",outcome=\"succeeded\"} 1"))

@@ -42,6 +42,10 @@ struct AdminAPI: Sendable {
         addOrganizationRoutes(routes)
         addMemberRoutes(routes)
         addSiteRoutes(routes)
+        addSiteDeployRoutes(routes)
+        addSiteConfigRoutes(routes)
+        addSiteLifecycleRoutes(routes)
+        addBackupRoutes(routes)
         addAuditRoutes(routes)
         addFleetRoutes(routes)
         return router

@@ -22,15 +22,6 @@ extension AgentRecord {
     }
 }
 
-extension SiteRecord {
-    var api: SiteResponse {
-        SiteResponse(
-            id: id.description, tenantId: tenantID.description, domain: domain, agentId: agentID?.description, state: state,
-            currentReleaseId: currentReleaseID?.description, currentReleasePath: currentReleasePath,
-            createdAt: createdAt, updatedAt: updatedAt)
-    }
-}
-
 extension ReleaseRecord {
     var api: ReleaseResponse {
         ReleaseResponse(
@@ -45,7 +36,8 @@ extension TaskRecord {
             id: id.description, kind: kind.rawValue, state: state.rawValue, agentId: agentID.description,
             siteId: siteID?.description, releaseId: releaseID?.description, attempts: attempts,
             progressStep: progressStep, progressLog: progressLog, message: resultMessage, releasePath: releasePath,
-            createdAt: createdAt, sentAt: sentAt, acceptedAt: acceptedAt, finishedAt: finishedAt)
+            createdAt: createdAt, sentAt: sentAt, acceptedAt: acceptedAt, finishedAt: finishedAt,
+            backupId: backupID?.description, failedStep: failedStep)
     }
 }
 

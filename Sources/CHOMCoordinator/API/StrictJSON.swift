@@ -8,8 +8,9 @@ import NIOCore
 enum StrictJSON {
     static let maxBodyBytes = 64 * 1024
 
+    /// - Parameter optional: an empty body reads as `{}` (for routes whose every field is optional).
     static func decode<T: Decodable>(
-        _ type: T.Type, allowed: Set<String>, from request: Request
+        _ type: T.Type, allowed: Set<String>, from request: Request, optional: Bool = false
     ) async throws -> T {
         var request = request
         let buffer: ByteBuffer
@@ -18,7 +19,8 @@ enum StrictJSON {
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw CHOMError(.payloadTooLarge, "the JSON body is larger than \(maxBodyBytes) bytes")
         }
-        let data = Data(buffer.readableBytesView)
+        var data = Data(buffer.readableBytesView)
+        if optional, data.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { data = Data("{}".utf8) }
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: data)

@@ -63,7 +63,7 @@ package enum ConfigurationLoader {
     private static let knownKeys: [String: Set<String>] = [
         "": [
             "dataDirectory", "databaseURL", "logLevel", "api", "grpc", "auth", "secrets", "audit",
-            "agents", "dispatch", "joinTokens",
+            "agents", "dispatch", "joinTokens", "backups",
         ],
         "auth": [
             "bcryptCost", "sessionTTLSeconds", "rotationGraceSeconds", "loginAttemptsPerAccount",
@@ -76,21 +76,29 @@ package enum ConfigurationLoader {
         "agents": ["certificateLifetimeSeconds", "heartbeatIntervalSeconds", "offlineGraceSeconds"],
         "dispatch": ["maxDeliveryAttempts", "envelopeTTLSeconds", "pollIntervalSeconds"],
         "joinTokens": ["defaultTTLSeconds", "defaultMaxUses"],
+        "backups": ["destination", "scheduleIntervalSeconds"],
+        "backups.destination": ["path", "s3"],
+        "backups.destination.s3": [
+            "endpoint", "region", "bucket", "accessKeyId", "secretAccessKey", "secretAccessKeyFile", "prefix",
+        ],
     ]
 
     private static func rejectUnknownKeys(_ data: Data, path: String) throws {
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw CHOMError(.configuration, "configuration file \(path) is not a JSON object")
         }
+        try rejectUnknownKeys(object, prefix: "", path: path)
+    }
+
+    /// Every key of `object` must be listed under its dotted path; nested objects are checked too.
+    private static func rejectUnknownKeys(_ object: [String: Any], prefix: String, path: String) throws {
+        guard let allowed = knownKeys[prefix] else { return }
         for (key, value) in object {
-            guard knownKeys[""]!.contains(key) else {
-                throw CHOMError(.configuration, "configuration file \(path): unknown key '\(key)'")
+            let dotted = prefix.isEmpty ? key : "\(prefix).\(key)"
+            guard allowed.contains(key) else {
+                throw CHOMError(.configuration, "configuration file \(path): unknown key '\(dotted)'")
             }
-            if let nested = value as? [String: Any], let allowed = knownKeys[key] {
-                for inner in nested.keys where !allowed.contains(inner) {
-                    throw CHOMError(.configuration, "configuration file \(path): unknown key '\(key).\(inner)'")
-                }
-            }
+            if let nested = value as? [String: Any] { try rejectUnknownKeys(nested, prefix: dotted, path: path) }
         }
     }
 

@@ -86,6 +86,7 @@ package struct CoordinatorConfiguration: Sendable, Codable, Equatable {
     package var agents = Agents()
     package var dispatch = Dispatch()
     package var joinTokens = JoinTokens()
+    package var backups = Backups()
 
     package init() {}
 }
@@ -159,6 +160,7 @@ extension CoordinatorConfiguration {
         agents = try c.decodeIfPresent(Agents.self, forKey: .agents) ?? agents
         dispatch = try c.decodeIfPresent(Dispatch.self, forKey: .dispatch) ?? dispatch
         joinTokens = try c.decodeIfPresent(JoinTokens.self, forKey: .joinTokens) ?? joinTokens
+        backups = try c.decodeIfPresent(Backups.self, forKey: .backups) ?? backups
     }
 }
 

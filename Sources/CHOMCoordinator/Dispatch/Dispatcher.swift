@@ -36,7 +36,7 @@ struct Dispatcher: Sendable {
         if task.attempts >= task.maxAttempts {
             let reason = "delivery limit reached: sent \(task.attempts) times without a result"
             try await store.tasks.finish(
-                task.id, agent: task.agentID, succeeded: false, message: reason, releasePath: nil, now: now,
+                task.id, agent: task.agentID, report: .failure(reason), now: now,
                 audit: TaskAudit.outcome(agent: task.agentID, now: now, actor: "system"))
             metrics.taskFinished(kind: task.kind.rawValue, outcome: "failed")
             logger.warning("task failed its delivery limit")

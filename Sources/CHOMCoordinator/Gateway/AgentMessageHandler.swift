@@ -1,13 +1,13 @@
-import CHOMCore
-import CHOMProtocol
-import CHOMStore
+package import CHOMCore
+package import CHOMProtocol
+package import CHOMStore
 import CHOMTransport
-import Foundation
+package import Foundation
 import Logging
 import X509
 
 /// Applies what an agent reports on its stream to the store.
-struct AgentMessageHandler: Sendable {
+package struct AgentMessageHandler: Sendable {
     let store: Store
     let keys: CoordinatorKeys
     let configuration: CoordinatorConfiguration
@@ -34,12 +34,8 @@ struct AgentMessageHandler: Sendable {
                 now: now)
         case .result(let result):
             guard let id = TaskID(result.taskID) else { return }
-            let succeeded = result.outcome == .succeeded
-            let finished = try await store.tasks.finish(
-                id, agent: agent, succeeded: succeeded, message: String(result.message.prefix(4096)),
-                releasePath: result.releasePath.isEmpty ? nil : String(result.releasePath.prefix(1024)), now: now,
-                audit: TaskAudit.outcome(agent: agent, now: now))
-            if let finished {
+            if let finished = try await Self.record(result, id: id, from: agent, store: store, now: now) {
+                let succeeded = finished.state == .succeeded
                 metrics.taskFinished(kind: finished.kind.rawValue, outcome: succeeded ? "succeeded" : "failed")
                 logger.info(
                     "task finished",
@@ -65,5 +61,14 @@ struct AgentMessageHandler: Sendable {
         case .hello, nil:
             break
         }
+    }
+
+    /// Records an agent's task result and everything it changes (the one path results take;
+    /// tests feed results through it too). Nil when the task was unknown, foreign or final.
+    package static func record(
+        _ result: Chom_Agent_V1_TaskResult, id: TaskID, from agent: AgentID, store: Store, now: Date
+    ) async throws -> TaskRecord? {
+        try await store.tasks.finish(
+            id, agent: agent, report: TaskReport(result), now: now, audit: TaskAudit.outcome(agent: agent, now: now))
     }
 }

@@ -11,5 +11,6 @@ package enum Migrations {
         Migration0001Foundation.migration,
         Migration0002MetricsAddress.migration,
         Migration0003Identity.migration,
+        Migration0004SiteTasks.migration,
     ]
 }

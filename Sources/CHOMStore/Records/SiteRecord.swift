@@ -11,6 +11,17 @@ package struct SiteRecord: Sendable, Equatable {
     package var currentReleasePath: String?
     package var createdAt: Date
     package var updatedAt: Date
+    /// Kind and configuration (the kind column is authoritative over `spec.kind`).
+    package var spec: SiteSettings = SiteSettings()
+    package var tlsCertificate: String?
+    /// Sealed with the coordinator's SecretBox; opened only to build a task. Never in an answer.
+    package var tlsKeySealed: String?
+    package var suspended: Bool = false
+    package var lastBackupAt: Date?
+    package var lastVerifiedBackupAt: Date?
+
+    /// Sites in these states take no new task but a restore.
+    package var isRemoved: Bool { state == "removed" || state == "removing" }
 }
 
 package struct ReleaseRecord: Sendable, Equatable {

@@ -23,6 +23,13 @@ package struct TaskRecord: Sendable, Equatable {
     package var sentAt: Date?
     package var acceptedAt: Date?
     package var finishedAt: Date?
+    /// The backup the task makes, checks or restores.
+    package var backupID: BackupID? = nil
+    /// The release the task made live, as the agent reported it.
+    package var resultReleaseID: ReleaseID? = nil
+    package var failedStep: String? = nil
+    /// For a suspend task: whether it suspends (true) or resumes (false) the site.
+    package var suspended: Bool? = nil
 }
 
 package struct NewTask: Sendable {
@@ -33,11 +40,18 @@ package struct NewTask: Sendable {
     package var kind: TaskKindName
     package var payload: [UInt8]
     package var maxAttempts: Int
+    package var backupID: BackupID?
+    package var suspended: Bool?
+    /// The payload holds a secret (a TLS key, a backup key, a bucket secret).
+    package var carriesSecret: Bool
 
     package init(
         id: TaskID, agentID: AgentID, siteID: SiteID?, releaseID: ReleaseID?, kind: TaskKindName, payload: [UInt8],
-        maxAttempts: Int
+        maxAttempts: Int, backupID: BackupID? = nil, suspended: Bool? = nil, carriesSecret: Bool = false
     ) {
+        self.carriesSecret = carriesSecret
+        self.backupID = backupID
+        self.suspended = suspended
         self.id = id
         self.agentID = agentID
         self.siteID = siteID

@@ -13,9 +13,11 @@ package struct TaskQueue: Sendable {
 
     static func insert(_ task: NewTask, now: Date, on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query("""
-            INSERT INTO tasks (id, agent_id, site_id, release_id, kind, payload, max_attempts, created_at, updated_at)
+            INSERT INTO tasks (id, agent_id, site_id, release_id, kind, payload, max_attempts, backup_id, suspended,
+                               carries_secret, created_at, updated_at)
             VALUES (\(task.id.uuid), \(task.agentID.uuid), \(task.siteID?.uuid), \(task.releaseID?.uuid),
-                    \(task.kind.rawValue), \(ByteBuffer(bytes: task.payload)), \(task.maxAttempts), \(now), \(now))
+                    \(task.kind.rawValue), \(ByteBuffer(bytes: task.payload)), \(task.maxAttempts),
+                    \(task.backupID?.uuid), \(task.suspended), \(task.carriesSecret), \(now), \(now))
             """, logger: logger)
     }
 
@@ -75,10 +77,15 @@ package struct TaskQueue: Sendable {
             logger: logger)
     }
 
+    /// Marks a task accepted, and the backup it makes (if any) running.
     package func markAccepted(_ id: TaskID, agent: AgentID, now: Date) async throws {
         try await client.query("""
-            UPDATE tasks SET state = 'accepted', accepted_at = \(now), updated_at = \(now)
-            WHERE id = \(id.uuid) AND agent_id = \(agent.uuid) AND state IN ('queued', 'sent')
+            WITH accepted AS (
+                UPDATE tasks SET state = 'accepted', accepted_at = \(now), updated_at = \(now)
+                WHERE id = \(id.uuid) AND agent_id = \(agent.uuid) AND state IN ('queued', 'sent')
+                RETURNING id
+            )
+            UPDATE backups SET state = 'running' WHERE task_id IN (SELECT id FROM accepted) AND state = 'queued'
             """, logger: logger)
     }
 
@@ -89,25 +96,39 @@ package struct TaskQueue: Sendable {
             """, logger: logger)
     }
 
-    /// Records a task's final state, and for a deploy the site's new current release,
-    /// in one transaction, with its audit entry (`audit` builds it from the finished task).
+    /// Records a task's final state and what it changed (`TaskResultRecorder`: the site's release,
+    /// state or suspension, the backup row, pruned backups) in one transaction, with its audit entry
+    /// (`audit` builds it from the finished task). A task that carried a secret (a site's TLS key, a
+    /// tenant's backup key, a bucket secret) has its payload and envelope erased: it is final and
+    /// never sent again.
     /// Returns nil if the task was unknown, foreign or already final.
     @discardableResult
     package func finish(
-        _ id: TaskID, agent: AgentID, succeeded: Bool, message: String, releasePath: String?, now: Date,
+        _ id: TaskID, agent: AgentID, report: TaskReport, now: Date,
         audit: @Sendable (TaskRecord, TenantID?, OrganizationID?) -> AuditEntry
     ) async throws -> TaskRecord? {
         try await client.transaction(logger: logger) { connection -> TaskRecord? in
-            let state = succeeded ? "succeeded" : "failed"
             let rows = try await connection.query("""
-                UPDATE tasks SET state = \(state), result_message = \(message), release_path = \(releasePath),
-                    finished_at = \(now), updated_at = \(now)
-                WHERE id = \(id.uuid) AND agent_id = \(agent.uuid) AND state IN ('queued', 'sent', 'accepted')
+                SELECT * FROM tasks WHERE id = \(id.uuid) AND agent_id = \(agent.uuid)
+                  AND state IN ('queued', 'sent', 'accepted')
+                FOR UPDATE
+                """, logger: logger)
+            var open: TaskRecord?
+            for try await row in rows { open = try Self.decode(row.makeRandomAccess()) }
+            guard let open else { return nil }
+            let report = report.checked(for: open.kind, expectsBackup: open.backupID != nil)
+            let state = report.succeeded ? "succeeded" : "failed"
+            let finishedRows = try await connection.query("""
+                UPDATE tasks SET state = \(state), result_message = \(report.message),
+                    payload = CASE WHEN carries_secret THEN '\\x'::bytea ELSE payload END,
+                    envelope = CASE WHEN carries_secret THEN NULL ELSE envelope END,
+                    release_path = \(report.releasePath), result_release_id = \(report.releaseID?.uuid),
+                    failed_step = \(report.failedStep), finished_at = \(now), updated_at = \(now)
+                WHERE id = \(id.uuid)
                 RETURNING *
                 """, logger: logger)
-            var finished: TaskRecord?
-            for try await row in rows { finished = try Self.decode(row.makeRandomAccess()) }
-            guard let finished else { return nil }
+            var finished = open
+            for try await row in finishedRows { finished = try Self.decode(row.makeRandomAccess()) }
             var tenant: TenantID?
             var organization: OrganizationID?
             if let site = finished.siteID {
@@ -121,18 +142,8 @@ package struct TaskQueue: Sendable {
                 }
             }
             try await AuditLog.append(audit(finished, tenant, organization), on: connection, logger: logger)
-            guard finished.kind == .deploy, let site = finished.siteID else { return finished }
-            if succeeded {
-                try await connection.query("""
-                    UPDATE sites SET state = 'active', current_release_id = \(finished.releaseID?.uuid),
-                        current_release_path = \(releasePath), updated_at = \(now)
-                    WHERE id = \(site.uuid)
-                    """, logger: logger)
-            } else {
-                try await connection.query(
-                    "UPDATE sites SET state = 'deploy_failed', updated_at = \(now) WHERE id = \(site.uuid)",
-                    logger: logger)
-            }
+            try await TaskResultRecorder(connection: connection, logger: logger, now: now)
+                .apply(report, of: finished)
             return finished
         }
     }
@@ -166,6 +177,8 @@ package struct TaskQueue: Sendable {
             progressLog: try row.value("progress_log"), resultMessage: try row.value("result_message"),
             releasePath: try row.value("release_path"), createdAt: try row.value("created_at"),
             sentAt: try row.value("sent_at"), acceptedAt: try row.value("accepted_at"),
-            finishedAt: try row.value("finished_at"))
+            finishedAt: try row.value("finished_at"), backupID: (try row.value("backup_id", as: UUID?.self)).map { BackupID($0) },
+            resultReleaseID: (try row.value("result_release_id", as: UUID?.self)).map { ReleaseID($0) },
+            failedStep: try row.value("failed_step"), suspended: try row.value("suspended"))
     }
 }

@@ -35,7 +35,8 @@ package struct ScopedSiteRepository: Sendable {
         let existing = try await connection.query("SELECT id FROM sites WHERE domain = \(domain)", logger: logger)
         for try await _ in existing { throw CHOMError(.conflict, "the domain \(domain) is already hosted") }
         let rows = try await connection.query("""
-            SELECT a.id, a.max_sites, (SELECT count(*) FROM sites s WHERE s.agent_id = a.id)::integer AS placed
+            SELECT a.id, a.max_sites,
+                (SELECT count(*) FROM sites s WHERE s.agent_id = a.id AND s.state <> 'removed')::integer AS placed
             FROM agents a WHERE a.state = 'online' ORDER BY a.enrolled_at, a.id
             """, logger: logger)
         var candidates: [PlacementCandidate] = []
@@ -59,7 +60,7 @@ package struct ScopedSiteRepository: Sendable {
         -> [SiteRecord]
     {
         let rows = try await client.query("""
-            SELECT * FROM sites WHERE (\(all) OR tenant_id = ANY(\(ids)))
+            SELECT \(unescaped: Self.columns) FROM sites s WHERE (\(all) OR tenant_id = ANY(\(ids)))
               AND (\(tenant?.uuid)::uuid IS NULL OR tenant_id = \(tenant?.uuid)::uuid)
               AND (\(cursor)::text IS NULL OR domain > \(cursor)::text)
             ORDER BY domain LIMIT \(limit)
@@ -71,12 +72,17 @@ package struct ScopedSiteRepository: Sendable {
 
     package func get(_ id: SiteID) async throws -> SiteRecord? {
         try await first(client.query(
-            "SELECT * FROM sites WHERE id = \(id.uuid) AND (\(all) OR tenant_id = ANY(\(ids)))", logger: logger))
+            """
+            SELECT \(unescaped: Self.columns) FROM sites s WHERE id = \(id.uuid) AND (\(all) OR tenant_id = ANY(\(ids)))
+            """, logger: logger))
     }
 
     package func get(domain: String) async throws -> SiteRecord? {
         try await first(client.query(
-            "SELECT * FROM sites WHERE domain = \(domain) AND (\(all) OR tenant_id = ANY(\(ids)))", logger: logger))
+            """
+            SELECT \(unescaped: Self.columns) FROM sites s
+            WHERE domain = \(domain) AND (\(all) OR tenant_id = ANY(\(ids)))
+            """, logger: logger))
     }
 
     /// A release of a site in scope.
@@ -109,7 +115,16 @@ package struct ScopedSiteRepository: Sendable {
         try await TaskQueue.insert(task, now: now, on: transaction.connection, logger: logger)
     }
 
-    private func first(_ rows: PostgresRowSequence) async throws -> SiteRecord? {
+    /// A site row with when its newest backup succeeded and was last verified.
+    static let columns = """
+        s.*, s.config::text AS config_text,
+        (SELECT max(b.finished_at) FROM backups b
+          WHERE b.site_id = s.id AND b.state = 'succeeded' AND b.deleted_at IS NULL) AS last_backup_at,
+        (SELECT max(b.verified_at) FROM backups b
+          WHERE b.site_id = s.id AND b.state = 'succeeded' AND b.deleted_at IS NULL) AS last_verified_backup_at
+        """
+
+    func first(_ rows: PostgresRowSequence) async throws -> SiteRecord? {
         for try await row in rows { return try Self.decode(row.makeRandomAccess()) }
         return nil
     }
@@ -119,10 +134,17 @@ package struct ScopedSiteRepository: Sendable {
         let tenant: UUID = try row.value("tenant_id")
         let agent: UUID? = try row.value("agent_id")
         let release: UUID? = try row.value("current_release_id")
+        let config: String = row.contains("config_text") ? try row.value("config_text") : "{}"
+        var spec = (try? JSONDecoder().decode(SiteSettings.self, from: Data(config.utf8))) ?? SiteSettings()
+        spec.kind = SiteSettings.Kind(rawValue: try row.value("kind")) ?? .static
         return SiteRecord(
             id: SiteID(id), tenantID: TenantID(tenant), domain: try row.value("domain"),
             agentID: agent.map { AgentID($0) }, state: try row.value("state"),
             currentReleaseID: release.map { ReleaseID($0) }, currentReleasePath: try row.value("current_release_path"),
-            createdAt: try row.value("created_at"), updatedAt: try row.value("updated_at"))
+            createdAt: try row.value("created_at"), updatedAt: try row.value("updated_at"), spec: spec,
+            tlsCertificate: try row.value("tls_certificate"), tlsKeySealed: try row.value("tls_key_sealed"),
+            suspended: try row.value("suspended"),
+            lastBackupAt: row.contains("last_backup_at") ? try row.value("last_backup_at") : nil,
+            lastVerifiedBackupAt: row.contains("last_verified_backup_at") ? try row.value("last_verified_backup_at") : nil)
     }
 }

@@ -5,17 +5,23 @@ import Foundation
 struct SitesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sites",
-        abstract: "Create, list, inspect and deploy sites.",
+        abstract: "Create, configure, deploy, back up and remove sites.",
         discussion: """
             A site is a domain of a tenant, placed on one agent. Deploying uploads a directory as a \
             new release and switches the site to it.
 
             Example:
               chom sites create example.com --tenant production
+              chom sites config example.com --kind php --alias www.example.com
               chom sites deploy example.com --dir ./public
+              chom sites deploy example.com --git https://git.example.com/acme/site.git --ref main
+              chom sites backup-schedule example.com --every 24
               chom sites list
             """,
-        subcommands: [Create.self, List.self, Show.self, Deploy.self],
+        subcommands: [
+            Create.self, List.self, Show.self, Config.self, Deploy.self, Rollback.self, Suspend.self, Resume.self,
+            Remove.self, Backups.self, Backup.self, Restore.self, VerifyBackup.self, BackupSchedule.self,
+        ],
         aliases: ["site"]
     )
 
@@ -24,8 +30,13 @@ struct SitesCommand: AsyncParsableCommand {
         let now = Date()
         return .keyValue([
             ("ID", site.id), ("Domain", site.domain), ("Tenant", site.tenantId), ("State", site.state),
-            ("Agent", site.agentId ?? "- (not placed)"), ("Current release", Format.orDash(site.currentReleaseId)),
+            ("Agent", site.agentId ?? "- (not placed)"), ("Kind", site.kind), ("Suspended", site.suspended ? "yes" : "no"),
+            ("Aliases", site.config.aliases.isEmpty ? "-" : site.config.aliases.joined(separator: ", ")),
+            ("TLS certificate", site.config.tlsCertificate == nil ? "-" : "custom"),
+            ("Current release", Format.orDash(site.currentReleaseId)),
             ("Current release path", Format.orDash(site.currentReleasePath)),
+            ("Last backup", Format.timestamp(site.lastBackupAt, now: now)),
+            ("Last verified backup", Format.timestamp(site.lastVerifiedBackupAt, now: now)),
             ("Created", Format.timestamp(site.createdAt, now: now)), ("Updated", Format.timestamp(site.updatedAt, now: now)),
         ])
     }

@@ -88,6 +88,21 @@ enum IdentityFixtures {
         return id
     }
 
+    /// A succeeded, stored (unencrypted) backup of `site`, written straight in the database as an
+    /// agent's report would leave it.
+    @discardableResult
+    static func addBackup(_ coordinator: TestCoordinator, site: String, tenant: String) async throws -> String {
+        let id = UUID().uuidString.lowercased()
+        try await TestDatabase.execute(
+            """
+            INSERT INTO backups (id, site_id, tenant_id, state, object_key, size_bytes, duration_ms, archive_sha256,
+                                 file_count, encrypted, created_at, finished_at)
+            VALUES ('\(id)', '\(site)', '\(tenant)', 'succeeded', 'sites/\(site)/\(id).tar.zst', 1234, 56,
+                    '\(String(repeating: "ab", count: 32))', 3, false, now(), now());
+            """, dataDirectory: coordinator.dataDirectory)
+        return id
+    }
+
     /// Signs in with a password; the answer must be a session token (no two-factor).
     static func signIn(_ coordinator: TestCoordinator, _ email: String, password: String = password) async throws
         -> (token: String, id: String)

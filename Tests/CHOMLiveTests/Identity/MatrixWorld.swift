@@ -189,6 +189,18 @@ final class MatrixWorld: Sendable {
         return ["invitation": created.invitation.id, "invitationToken": created.token]
     }
 
+    /// A new site of the organization's tenant, made by its owner, as `freshSite`.
+    func freshSite(for caller: MatrixCaller) async throws -> [String: String] {
+        let site = try await coordinator.client(token: token(.owner)).createSite(
+            tenantID: organization.tenantID, domain: "remove-\(next())-\(caller.slug).matrix.test")
+        return ["freshSite": site.id]
+    }
+
+    /// A stored, succeeded backup of the organization's site, as `backup`.
+    func freshBackup() async throws -> [String: String] {
+        ["backup": try await IdentityFixtures.addBackup(coordinator, site: organization.siteID, tenant: organization.tenantID)]
+    }
+
     func freshJoinToken() async throws -> String {
         try await coordinator.client(token: token(.platformOperator))
             .createJoinToken(CreateJoinTokenRequest(description: "to revoke")).joinToken.id

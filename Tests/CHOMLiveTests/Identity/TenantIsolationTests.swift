@@ -40,7 +40,7 @@ struct TenantIsolationTests {
             #expect(reply.status == 200, "\(organization.name) owner GET \(path): \(reply.text)")
             texts.append(reply.text)
         }
-        for table in ["releases", "tasks"] {
+        for table in ["releases", "tasks", "backups", "backup_schedules"] {
             let count = try await TestDatabase.count(
                 "SELECT count(*) FROM \(table) WHERE site_id = '\(organization.siteID)'",
                 dataDirectory: coordinator.dataDirectory)
@@ -52,9 +52,11 @@ struct TenantIsolationTests {
     @Test("another organization's ids answer like missing ones (404 to an owner), reveal nothing, change nothing")
     func foreignIDsLookMissing() async throws {
         try await Self.withTwoOrganizations { coordinator, api, alpha, bravo in
+            let bBackup = try await IdentityFixtures.addBackup(coordinator, site: bravo.siteID, tenant: bravo.tenantID)
             let before = try await Self.snapshot(api, coordinator, bravo)
             let archive = try IdentityFixtures.releaseArchive()
             let b = bravo
+            let a = alpha.siteID
             let probes: [(String, String, [String: any Sendable]?)] = [
                 ("GET", "/v1/organizations/\(b.id)", nil),
                 ("PATCH", "/v1/organizations/\(b.id)", ["name": "taken over"]),
@@ -81,6 +83,21 @@ struct TenantIsolationTests {
                 // Bravo's release deployed to Alpha's own site.
                 ("POST", "/v1/sites/\(alpha.siteID)/deploy", ["releaseId": b.releaseID]),
                 ("GET", "/v1/tasks/\(b.taskID)", nil),
+                // Site tasks and backups: Bravo's site, and Bravo's ids through Alpha's own site.
+                ("PUT", "/v1/sites/\(b.siteID)/config", ["kind": "static"]),
+                ("POST", "/v1/sites/\(b.siteID)/rollback", [:]),
+                ("POST", "/v1/sites/\(a)/rollback", ["releaseId": b.releaseID]),
+                ("POST", "/v1/sites/\(b.siteID)/suspend", nil),
+                ("POST", "/v1/sites/\(b.siteID)/resume", nil),
+                ("DELETE", "/v1/sites/\(b.siteID)", nil),
+                ("GET", "/v1/sites/\(b.siteID)/backups", nil),
+                ("POST", "/v1/sites/\(b.siteID)/backups", [:]),
+                ("POST", "/v1/sites/\(b.siteID)/backups/\(bBackup)/restore", [:]),
+                ("POST", "/v1/sites/\(a)/backups/\(bBackup)/restore", [:]),
+                ("POST", "/v1/sites/\(b.siteID)/backups/\(bBackup)/verify", nil),
+                ("POST", "/v1/sites/\(a)/backups/\(bBackup)/verify", nil),
+                ("GET", "/v1/sites/\(b.siteID)/backup-schedule", nil),
+                ("PUT", "/v1/sites/\(b.siteID)/backup-schedule", ["everyHours": 1]),
                 ("DELETE", "/v1/tokens/\(b.owner.tokenID)", nil),
             ]
             let uploads = ["/v1/sites/\(b.siteID)/releases", "/v1/sites/\(b.domain)/releases"]
@@ -90,7 +107,7 @@ struct TenantIsolationTests {
             ]
             for id in [
                 b.id, b.tenantID, b.siteID, b.releaseID, b.taskID, b.viewer.userID, b.owner.userID, b.openInvitationID,
-                b.owner.tokenID,
+                b.owner.tokenID, bBackup,
             ] {
                 twins.append((id, UUID().uuidString.lowercased()))
             }

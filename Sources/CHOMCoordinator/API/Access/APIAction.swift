@@ -13,6 +13,8 @@ package enum APIAction: String, Sendable, CaseIterable {
     case invitationsList, invitationCreate, invitationDelete
     // Tenant data.
     case sitesList, tenantSitesList, siteCreate, siteRead, releaseUpload, siteDeploy, taskRead
+    case siteConfigure, siteRollback, siteSuspend, siteResume, siteRemove
+    case backupsList, backupCreate, backupRestore, backupVerify, backupScheduleRead, backupScheduleUpdate
     // Audit.
     case auditList, auditVerify, auditVerifyWithCheckpoints, auditCheckpoints
     // The fleet.

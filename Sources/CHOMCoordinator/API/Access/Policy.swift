@@ -46,6 +46,12 @@ package enum Policy {
         case .siteCreate: Rule(audience: .member(.member), ability: .sitesWrite)
         case .releaseUpload, .siteDeploy: Rule(audience: .member(.member), ability: .sitesDeploy)
         case .taskRead: Rule(audience: .member(.viewer), ability: .tasksRead)
+        case .siteConfigure: Rule(audience: .member(.member), ability: .sitesWrite)
+        case .siteRollback, .backupCreate, .backupVerify: Rule(audience: .member(.member), ability: .sitesDeploy)
+        case .siteSuspend, .siteResume, .siteRemove, .backupScheduleUpdate:
+            Rule(audience: .member(.admin), ability: .sitesWrite)
+        case .backupRestore: Rule(audience: .member(.admin), ability: .sitesDeploy)
+        case .backupsList, .backupScheduleRead: Rule(audience: .member(.viewer), ability: .sitesRead)
         case .auditList: Rule(audience: .member(.admin), ability: .auditRead)
         case .auditVerify, .auditVerifyWithCheckpoints, .auditCheckpoints:
             Rule(audience: .platformOperator, ability: .auditRead)

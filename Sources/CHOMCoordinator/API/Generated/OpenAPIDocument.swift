@@ -58,6 +58,8 @@ tags:
   description: Invitations to an organization.
 - name: Sites
   description: Sites, release uploads and deploys.
+- name: Backups
+  description: Site backups, restores, verification drills and schedules.
 - name: Tasks
   description: Tasks sent to agents.
 - name: Audit
@@ -922,6 +924,45 @@ paths:
           $ref: '#/components/responses/Forbidden'
         '404':
           $ref: '#/components/responses/NotFound'
+    delete:
+      operationId: removeSite
+      summary: Remove a site from its agent
+      tags:
+      - Sites
+      description: |-
+        Takes a backup first unless force=true, then removes the site's files, server block, pool or process and user. The site stays listed with state `removed` (its backups can be restored).
+
+        Who: admin or above.
+      parameters:
+      - $ref: '#/components/parameters/Site'
+      - name: force
+        in: query
+        required: false
+        description: true removes the site without taking a backup first (default false).
+        schema:
+          type: boolean
+          default: false
+      responses:
+        '202':
+          description: The queued task; poll GET /v1/tasks/{taskId}.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/TaskResponse'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '409':
+          description: The site is removed, being removed, or not placed on an agent.
+          content:
+            application/problem+json:
+              schema:
+                $ref: '#/components/schemas/ProblemDetails'
   /v1/sites/{site}/releases:
     post:
       operationId: uploadRelease
@@ -1006,6 +1047,360 @@ paths:
             application/problem+json:
               schema:
                 $ref: '#/components/schemas/ProblemDetails'
+        '413':
+          $ref: '#/components/responses/ContentTooLarge'
+  /v1/sites/{site}/config:
+    put:
+      operationId: configureSite
+      summary: Set a site's configuration
+      tags:
+      - Sites
+      description: |-
+        Replaces the whole configuration (fields left out take their defaults) and sends a configure task with it. TLS: tlsCertificate and tlsPrivateKey together replace the certificate (the key must be the first certificate's), both empty remove it, neither keeps it. The private key is stored sealed and never answered.
+
+        Who: member or above.
+      parameters:
+      - $ref: '#/components/parameters/Site'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/SiteConfigRequest'
+      responses:
+        '200':
+          description: The stored site and the queued configure task.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/SiteTaskResponse'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '409':
+          description: The site is removed, being removed, or not placed on an agent.
+          content:
+            application/problem+json:
+              schema:
+                $ref: '#/components/schemas/ProblemDetails'
+        '413':
+          $ref: '#/components/responses/ContentTooLarge'
+  /v1/sites/{site}/rollback:
+    post:
+      operationId: rollbackSite
+      summary: Roll a site back to an earlier release
+      tags:
+      - Sites
+      description: |-
+        Without releaseId, back to the release before the current one.
+
+        Who: member or above.
+      parameters:
+      - $ref: '#/components/parameters/Site'
+      requestBody:
+        required: false
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/RollbackRequest'
+      responses:
+        '202':
+          description: The queued task; poll GET /v1/tasks/{taskId}.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/TaskResponse'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          description: No such site, or no such release of this site.
+          content:
+            application/problem+json:
+              schema:
+                $ref: '#/components/schemas/ProblemDetails'
+        '409':
+          description: The site is removed, being removed, or not placed on an agent.
+          content:
+            application/problem+json:
+              schema:
+                $ref: '#/components/schemas/ProblemDetails'
+        '413':
+          $ref: '#/components/responses/ContentTooLarge'
+  /v1/sites/{site}/suspend:
+    post:
+      operationId: suspendSite
+      summary: Suspend a site (a 503 maintenance page)
+      tags:
+      - Sites
+      description: |-
+        The site's `suspended` flag is set when the agent reports the task done.
+
+        Who: admin or above.
+      parameters:
+      - $ref: '#/components/parameters/Site'
+      responses:
+        '202':
+          description: The queued task; poll GET /v1/tasks/{taskId}.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/TaskResponse'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '409':
+          description: The site is removed, being removed, or not placed on an agent.
+          content:
+            application/problem+json:
+              schema:
+                $ref: '#/components/schemas/ProblemDetails'
+  /v1/sites/{site}/resume:
+    post:
+      operationId: resumeSite
+      summary: Serve a suspended site again
+      tags:
+      - Sites
+      description: |-
+        The site's `suspended` flag is cleared when the agent reports the task done.
+
+        Who: admin or above.
+      parameters:
+      - $ref: '#/components/parameters/Site'
+      responses:
+        '202':
+          description: The queued task; poll GET /v1/tasks/{taskId}.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/TaskResponse'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '409':
+          description: The site is removed, being removed, or not placed on an agent.
+          content:
+            application/problem+json:
+              schema:
+                $ref: '#/components/schemas/ProblemDetails'
+  /v1/sites/{site}/backups:
+    get:
+      operationId: listBackups
+      summary: List a site's backups, newest first
+      tags:
+      - Backups
+      description: |-
+        Who: viewer or above.
+      parameters:
+      - $ref: '#/components/parameters/Site'
+      - $ref: '#/components/parameters/Limit'
+      - $ref: '#/components/parameters/Cursor'
+      responses:
+        '200':
+          description: A page of backups.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/BackupList'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+    post:
+      operationId: createBackup
+      summary: Back a site up
+      tags:
+      - Backups
+      description: |-
+        Files (and the site's database, when it has one) to the configured destination; encrypted with the tenant's key unless encrypt is false.
+
+        Who: member or above.
+      parameters:
+      - $ref: '#/components/parameters/Site'
+      requestBody:
+        required: false
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/CreateBackupRequest'
+      responses:
+        '202':
+          description: The queued backup; its task is `taskId`.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/BackupResponse'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '409':
+          description: The site is removed, being removed, or not placed on an agent.
+          content:
+            application/problem+json:
+              schema:
+                $ref: '#/components/schemas/ProblemDetails'
+        '413':
+          $ref: '#/components/responses/ContentTooLarge'
+  /v1/sites/{site}/backups/{backupId}/restore:
+    post:
+      operationId: restoreBackup
+      summary: Restore a backup
+      tags:
+      - Backups
+      description: |-
+        Onto the site's agent, or (operators) onto agentId; a removed site comes back. The site's release and agent change when the task succeeds.
+
+        Who: admin or above; naming another agent: operators.
+      parameters:
+      - $ref: '#/components/parameters/Site'
+      - $ref: '#/components/parameters/BackupId'
+      requestBody:
+        required: false
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/RestoreBackupRequest'
+      responses:
+        '202':
+          description: The queued task; poll GET /v1/tasks/{taskId}.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/TaskResponse'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          description: No such site, or no such backup of this site.
+          content:
+            application/problem+json:
+              schema:
+                $ref: '#/components/schemas/ProblemDetails'
+        '409':
+          description: The backup is not a stored, succeeded one, or the site is not placed.
+          content:
+            application/problem+json:
+              schema:
+                $ref: '#/components/schemas/ProblemDetails'
+        '413':
+          $ref: '#/components/responses/ContentTooLarge'
+  /v1/sites/{site}/backups/{backupId}/verify:
+    post:
+      operationId: verifyBackup
+      summary: Verify a backup (restore drill)
+      tags:
+      - Backups
+      description: |-
+        The agent fetches the archive, checks its SHA-256 and every file's hash; the backup's verifiedAt is set when it succeeds.
+
+        Who: member or above.
+      parameters:
+      - $ref: '#/components/parameters/Site'
+      - $ref: '#/components/parameters/BackupId'
+      responses:
+        '202':
+          description: The queued task; poll GET /v1/tasks/{taskId}.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/TaskResponse'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          description: No such site, or no such backup of this site.
+          content:
+            application/problem+json:
+              schema:
+                $ref: '#/components/schemas/ProblemDetails'
+        '409':
+          description: The backup is not a stored, succeeded one, or the site is removed or not placed.
+          content:
+            application/problem+json:
+              schema:
+                $ref: '#/components/schemas/ProblemDetails'
+  /v1/sites/{site}/backup-schedule:
+    get:
+      operationId: getBackupSchedule
+      summary: Get a site's backup schedule
+      tags:
+      - Backups
+      description: |-
+        Who: viewer or above.
+      parameters:
+      - $ref: '#/components/parameters/Site'
+      responses:
+        '200':
+          description: The schedule (enabled false when there is none).
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/BackupScheduleResponse'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+    put:
+      operationId: setBackupSchedule
+      summary: Set or remove a site's backup schedule
+      tags:
+      - Backups
+      description: |-
+        everyHours 0 removes the schedule. After each scheduled backup succeeds, a prune keeps keepLast, keepDaily, keepWeekly and keepMonthly backups (never deleting the newest verified one).
+
+        Who: admin or above.
+      parameters:
+      - $ref: '#/components/parameters/Site'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/BackupScheduleRequest'
+      responses:
+        '200':
+          description: The schedule as stored.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/BackupScheduleResponse'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
         '413':
           $ref: '#/components/responses/ContentTooLarge'
   /v1/tasks/{taskId}:
@@ -1406,6 +1801,14 @@ components:
       in: path
       required: true
       description: Task id.
+      schema:
+        type: string
+        format: uuid
+    BackupId:
+      name: backupId
+      in: path
+      required: true
+      description: Backup id.
       schema:
         type: string
         format: uuid
@@ -1978,6 +2381,9 @@ components:
       - state
       - createdAt
       - updatedAt
+      - kind
+      - suspended
+      - config
       properties:
         id:
           type: string
@@ -2004,6 +2410,24 @@ components:
         updatedAt:
           type: string
           format: date-time
+        kind:
+          type: string
+          enum:
+          - static
+          - php
+          - app
+        suspended:
+          type: boolean
+        config:
+          $ref: '#/components/schemas/SiteConfigResponse'
+        lastBackupAt:
+          type: string
+          format: date-time
+          description: When the newest stored backup finished.
+        lastVerifiedBackupAt:
+          type: string
+          format: date-time
+          description: When a stored backup was last verified.
     ReleaseResponse:
       type: object
       required:
@@ -2038,20 +2462,335 @@ components:
           format: date-time
     DeployRequest:
       type: object
-      required:
-      - releaseId
+      description: Exactly one of releaseId (an uploaded release) and git (a checkout the agent makes).
       properties:
         releaseId:
           type: string
           format: uuid
           description: A release of this site.
+        git:
+          $ref: '#/components/schemas/GitSource'
         keepReleases:
           type: integer
           minimum: 1
           maximum: 50
-          default: 5
-          description: How many releases the agent keeps on disk (default 5).
+          description: How many releases the agent keeps on disk (default the site's keepReleases, else 5).
       additionalProperties: false
+    GitSource:
+      type: object
+      required:
+      - url
+      - ref
+      properties:
+        url:
+          type: string
+          minLength: 1
+          maxLength: 2048
+          description: file:///..., https://host/... (no password), ssh://[user@]host/... or user@host:path.
+        ref:
+          type: string
+          minLength: 1
+          maxLength: 255
+          pattern: ^[A-Za-z0-9._/-]+$
+          description: A branch, tag or commit.
+      additionalProperties: false
+    RollbackRequest:
+      type: object
+      properties:
+        releaseId:
+          type: string
+          format: uuid
+          description: A release this site had; absent for the one before the current one.
+      additionalProperties: false
+    BuildHook:
+      type: object
+      required:
+      - name
+      - command
+      properties:
+        name:
+          type: string
+          pattern: ^[A-Za-z0-9._-]{1,64}$
+        command:
+          type: string
+          minLength: 1
+          maxLength: 4096
+          description: Run by /bin/sh as the site's user in the new release.
+        timeoutSeconds:
+          type: integer
+          minimum: 1
+          maximum: 3600
+          default: 600
+      additionalProperties: false
+    HealthCheck:
+      type: object
+      required:
+      - path
+      properties:
+        path:
+          type: string
+          pattern: ^/
+          maxLength: 2048
+        expectedStatus:
+          type: integer
+          minimum: 100
+          maximum: 599
+          default: 200
+        timeoutMs:
+          type: integer
+          minimum: 100
+          maximum: 60000
+          default: 5000
+      additionalProperties: false
+    SiteConfigRequest:
+      type: object
+      required:
+      - kind
+      properties:
+        kind:
+          type: string
+          enum:
+          - static
+          - php
+          - app
+        aliases:
+          type: array
+          maxItems: 50
+          items:
+            type: string
+          description: Other DNS names of the site.
+        appPort:
+          type: integer
+          minimum: 1024
+          maximum: 65535
+          description: For kind app only (required there).
+        appCommand:
+          type: string
+          minLength: 1
+          maxLength: 4096
+          description: For kind app only (required there).
+        sharedPaths:
+          type: array
+          maxItems: 50
+          items:
+            type: string
+          description: Relative paths (no '..') kept in shared/ and linked into every release.
+        hooks:
+          type: array
+          maxItems: 20
+          items:
+            $ref: '#/components/schemas/BuildHook'
+        healthCheck:
+          $ref: '#/components/schemas/HealthCheck'
+        publicDirectory:
+          type: string
+          description: The directory of a release that nginx serves (relative; default public).
+        keepReleases:
+          type: integer
+          minimum: 1
+          maximum: 50
+        tlsCertificate:
+          type: string
+          description: PEM certificate chain, leaf first; with tlsPrivateKey. Empty (with an empty key) removes it.
+        tlsPrivateKey:
+          type: string
+          writeOnly: true
+          description: PEM private key of the leaf certificate. Stored sealed, never answered.
+      additionalProperties: false
+    SiteConfigResponse:
+      type: object
+      description: A site's configuration as stored; never the TLS private key.
+      required:
+      - aliases
+      - sharedPaths
+      - hooks
+      properties:
+        aliases:
+          type: array
+          items:
+            type: string
+        appPort:
+          type: integer
+        appCommand:
+          type: string
+        sharedPaths:
+          type: array
+          items:
+            type: string
+        hooks:
+          type: array
+          items:
+            $ref: '#/components/schemas/BuildHook'
+        healthCheck:
+          $ref: '#/components/schemas/HealthCheck'
+        publicDirectory:
+          type: string
+        keepReleases:
+          type: integer
+        tlsCertificate:
+          type: string
+    SiteTaskResponse:
+      type: object
+      required:
+      - site
+      - task
+      properties:
+        site:
+          $ref: '#/components/schemas/SiteResponse'
+        task:
+          $ref: '#/components/schemas/TaskResponse'
+    CreateBackupRequest:
+      type: object
+      properties:
+        encrypt:
+          type: boolean
+          default: true
+          description: Encrypt the archive with the tenant's key.
+      additionalProperties: false
+    RestoreBackupRequest:
+      type: object
+      properties:
+        agentId:
+          type: string
+          format: uuid
+          description: Restore onto this agent (operators only); default the site's agent.
+      additionalProperties: false
+    BackupResponse:
+      type: object
+      required:
+      - id
+      - siteId
+      - state
+      - encrypted
+      - createdAt
+      properties:
+        id:
+          type: string
+          format: uuid
+        siteId:
+          type: string
+          format: uuid
+        agentId:
+          type: string
+          format: uuid
+        taskId:
+          type: string
+          format: uuid
+        state:
+          type: string
+          enum:
+          - queued
+          - running
+          - succeeded
+          - failed
+        objectKey:
+          type: string
+        sizeBytes:
+          type: integer
+          format: int64
+        durationMs:
+          type: integer
+          format: int64
+        archiveSha256:
+          type: string
+        fileCount:
+          type: integer
+          format: int64
+        encrypted:
+          type: boolean
+        createdAt:
+          type: string
+          format: date-time
+        finishedAt:
+          type: string
+          format: date-time
+        verifiedAt:
+          type: string
+          format: date-time
+        deletedAt:
+          type: string
+          format: date-time
+        message:
+          type: string
+    BackupList:
+      type: object
+      description: A page of BackupResponse.
+      required:
+      - items
+      properties:
+        items:
+          type: array
+          items:
+            $ref: '#/components/schemas/BackupResponse'
+        nextCursor:
+          type: string
+          description: Pass as `cursor` to get the next page; absent on the last page.
+    BackupScheduleRequest:
+      type: object
+      required:
+      - everyHours
+      properties:
+        everyHours:
+          type: integer
+          minimum: 0
+          maximum: 8760
+          description: Hours between backups; 0 removes the schedule.
+        keepLast:
+          type: integer
+          minimum: 0
+          maximum: 1000
+          default: 7
+        keepDaily:
+          type: integer
+          minimum: 0
+          maximum: 1000
+          default: 7
+        keepWeekly:
+          type: integer
+          minimum: 0
+          maximum: 1000
+          default: 4
+        keepMonthly:
+          type: integer
+          minimum: 0
+          maximum: 1000
+          default: 6
+        encrypt:
+          type: boolean
+          default: true
+      additionalProperties: false
+    BackupScheduleResponse:
+      type: object
+      required:
+      - siteId
+      - enabled
+      - everyHours
+      - keepLast
+      - keepDaily
+      - keepWeekly
+      - keepMonthly
+      - encrypt
+      properties:
+        siteId:
+          type: string
+          format: uuid
+        enabled:
+          type: boolean
+        everyHours:
+          type: integer
+        keepLast:
+          type: integer
+        keepDaily:
+          type: integer
+        keepWeekly:
+          type: integer
+        keepMonthly:
+          type: integer
+        encrypt:
+          type: boolean
+        nextRunAt:
+          type: string
+          format: date-time
     TaskResponse:
       type: object
       required:
@@ -2073,6 +2812,10 @@ components:
           - restore
           - remove
           - rollback
+          - configure
+          - suspend
+          - verify_backup
+          - prune_backups
         state:
           type: string
           enum:
@@ -2100,6 +2843,13 @@ components:
           type: string
         message:
           type: string
+        backupId:
+          type: string
+          format: uuid
+          description: The backup the task makes, checks or restores.
+        failedStep:
+          type: string
+          description: For a failed task, the step it stopped at.
         releasePath:
           type: string
         createdAt:

@@ -1,11 +1,9 @@
 import CHOMAPI
 import CHOMCore
-import CHOMProtocol
 import CHOMScheduler
 import CHOMStore
 import Foundation
 import Hummingbird
-import SwiftProtobuf
 
 /// Tenant data: sites, releases, deploys, tasks. Every lookup goes through
 /// `store.sites(in:)` with the caller's scope, so a foreign id answers 404 like a missing one.
@@ -62,9 +60,6 @@ extension AdminAPI {
             }
             return try StrictJSON.response(release.api, status: .created)
         }
-        routes.on(.post, "/v1/sites/:site/deploy", .siteDeploy) { request, context, caller in
-            try await deploy(request, siteParameter: context.parameters.get("site"), caller)
-        }
         routes.on(.get, "/v1/tasks/:id", .taskRead) { _, context, caller in
             let id = try parseID(TaskID.self, context.parameters.get("id"), what: "task")
             guard let task = try await store.sites(in: try caller.signedIn.scope(atLeast: .viewer)).task(id) else {
@@ -72,47 +67,6 @@ extension AdminAPI {
             }
             return try StrictJSON.response(task.api)
         }
-    }
-
-    private func deploy(_ request: Request, siteParameter: String?, _ caller: Caller) async throws -> Response {
-        let site = try await site(siteParameter, caller, minimum: .member)
-        let scoped = store.sites(in: try caller.signedIn.scope(atLeast: .member))
-        let body = try await StrictJSON.decode(DeployRequest.self, allowed: DeployRequest.fields, from: request)
-        let releaseID = try parseID(ReleaseID.self, body.releaseId, what: "release")
-        guard let release = try await scoped.release(releaseID), release.siteID == site.id else {
-            throw CHOMError(.notFound, "no release \(releaseID) for site \(site.domain)")
-        }
-        guard let agent = site.agentID else { throw CHOMError(.conflict, "site \(site.domain) is not placed on an agent") }
-        let keep = body.keepReleases ?? 5
-        guard (1...50).contains(keep) else { throw CHOMError(.invalidInput, "keepReleases must be between 1 and 50") }
-        let taskID = TaskID()
-        var deploy = Chom_Agent_V1_DeployTask()
-        deploy.siteID = site.id.description
-        deploy.domain = site.domain
-        deploy.releaseID = release.id.description
-        deploy.artifactSha256 = release.sha256
-        deploy.artifactSize = UInt64(release.sizeBytes)
-        deploy.artifactFormat = release.format == "tar.gz" ? .tarGzip : .tarZstd
-        deploy.keepReleases = UInt32(keep)
-        var task = Chom_Agent_V1_Task()
-        task.taskID = taskID.description
-        task.deploy = deploy
-        let payload: [UInt8] = try task.serializedBytes()
-        let organization = try await store.organizations.tenant(site.tenantID)?.organizationID
-        try await write(caller) { transaction in
-            try await scoped.startDeploy(
-                site,
-                task: NewTask(
-                    id: taskID, agentID: agent, siteID: site.id, releaseID: release.id, kind: .deploy,
-                    payload: payload, maxAttempts: configuration.dispatch.maxDeliveryAttempts),
-                now: caller.now, in: transaction)
-            try await transaction.record(caller.audit(
-                "site.deploy", target: "site:\(site.id)", organization: organization, tenant: site.tenantID,
-                details: ["release": release.id.description, "task": taskID.description]))
-        }
-        await connections.wake(agent)
-        guard let record = try await scoped.task(taskID) else { throw CHOMError(.internal, "task vanished") }
-        return try StrictJSON.response(record.api, status: .accepted)
     }
 
     /// A site by id or domain, seen through the caller's read scope, then held to `minimum`

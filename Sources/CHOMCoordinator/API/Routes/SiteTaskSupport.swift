@@ -1,0 +1,58 @@
+import CHOMAPI
+import CHOMCore
+import CHOMStore
+import Foundation
+import Hummingbird
+
+/// A site that a task is about to be sent for, as a route sees it.
+struct SiteTaskTarget: Sendable {
+    let site: SiteRecord
+    let agent: AgentID
+    let organization: OrganizationID?
+    let scoped: ScopedSiteRepository
+}
+
+extension AdminAPI {
+    var siteTasks: SiteTaskBuilder {
+        SiteTaskBuilder(
+            secretBox: identity.secretBox, backups: configuration.backups,
+            maxAttempts: configuration.dispatch.maxDeliveryAttempts)
+    }
+
+    /// The site named by `parameter` (404 when invisible, 403 when the role is too weak), placed on
+    /// an agent (409 otherwise) and not removed (409; `allowRemoved` for restores).
+    func taskTarget(
+        _ parameter: String?, _ caller: Caller, minimum: OrganizationRole, allowRemoved: Bool = false
+    ) async throws -> SiteTaskTarget {
+        let site = try await site(parameter, caller, minimum: minimum)
+        if !allowRemoved, site.isRemoved {
+            throw CHOMError(.conflict, "site \(site.domain) is \(site.state)")
+        }
+        guard let agent = site.agentID else { throw CHOMError(.conflict, "site \(site.domain) is not placed on an agent") }
+        return SiteTaskTarget(
+            site: site, agent: agent, organization: try await store.organizations.tenant(site.tenantID)?.organizationID,
+            scoped: store.sites(in: try caller.signedIn.scope(atLeast: minimum)))
+    }
+
+    /// Enqueues `task` with its audit entry (setting the site's `state` when given), wakes its
+    /// agent and answers 202 with the queued task.
+    func enqueue(
+        _ task: NewTask, for target: SiteTaskTarget, _ caller: Caller, action: String, state: String? = nil,
+        details: [String: String] = [:]
+    ) async throws -> Response {
+        try await write(caller) { transaction in
+            try await target.scoped.enqueue(task, for: target.site, state: state, now: caller.now, in: transaction)
+            try await transaction.record(caller.audit(
+                action, target: "site:\(target.site.id)", organization: target.organization,
+                tenant: target.site.tenantID, details: details.merging(["task": task.id.description]) { $1 }))
+        }
+        return try await queued(task.id, agent: task.agentID, scoped: target.scoped)
+    }
+
+    /// Wakes the agent's stream and answers 202 with the task as stored.
+    func queued(_ id: TaskID, agent: AgentID, scoped: ScopedSiteRepository) async throws -> Response {
+        await connections.wake(agent)
+        guard let record = try await scoped.task(id) else { throw CHOMError(.internal, "task vanished") }
+        return try StrictJSON.response(record.api, status: .accepted)
+    }
+}

@@ -1,0 +1,125 @@
+import CHOMCore
+import CHOMProtocol
+import CHOMStore
+import Crypto
+import Foundation
+import SwiftProtobuf
+
+/// Builds the typed tasks sent about a site. Every one carries the whole `SiteConfig` (the TLS key
+/// opened from its sealed form here, and only here); backup tasks carry the destination and, when
+/// encrypted, the tenant's key.
+struct SiteTaskBuilder: Sendable {
+    let secretBox: SecretBox
+    let backups: CoordinatorConfiguration.Backups
+    let maxAttempts: Int
+
+    /// Sealing contexts: a sealed value copied to another site or tenant does not open.
+    static func tlsKeyContext(_ site: SiteID) -> String { "tls-key:\(site)" }
+    static func backupKeyContext(_ tenant: TenantID) -> String { "backup-key:\(tenant)" }
+
+    func sealTLSKey(_ pem: String, site: SiteID) -> String {
+        secretBox.seal(plaintext: Data(pem.utf8), context: Self.tlsKeyContext(site))
+    }
+
+    /// A fresh 32-byte key for a tenant, sealed: (key id, sealed key).
+    func makeTenantKey(_ tenant: TenantID) -> (keyID: String, sealedKey: String) {
+        let key = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
+        let keyID = "tk-" + Hex.encode(Array(SHA256.hash(data: key))).prefix(16)
+        return (keyID, secretBox.seal(plaintext: key, context: Self.backupKeyContext(tenant)))
+    }
+
+    func openTenantKey(_ record: TenantBackupKeyRecord) throws -> Data {
+        do {
+            return try secretBox.open(record.sealedKey, context: Self.backupKeyContext(record.tenantID))
+        } catch {
+            throw CHOMError(.integrity, "the backup key of tenant \(record.tenantID) cannot be opened")
+        }
+    }
+
+    func siteConfig(_ site: SiteRecord) throws -> Chom_Agent_V1_SiteConfig {
+        var config = Chom_Agent_V1_SiteConfig()
+        config.siteID = site.id.description
+        config.tenantID = site.tenantID.description
+        config.domain = site.domain
+        config.aliases = site.spec.aliases
+        config.kind = switch site.spec.kind {
+        case .static: .static
+        case .php: .php
+        case .app: .app
+        }
+        config.appPort = UInt32(site.spec.appPort ?? 0)
+        config.appCommand = site.spec.appCommand ?? ""
+        config.sharedPaths = site.spec.sharedPaths
+        config.hooks = site.spec.hooks.map { hook in
+            var built = Chom_Agent_V1_BuildHook()
+            built.name = hook.name
+            built.command = hook.command
+            built.timeoutSeconds = UInt32(hook.timeoutSeconds)
+            return built
+        }
+        if let check = site.spec.healthCheck {
+            config.healthCheck.path = check.path
+            config.healthCheck.expectedStatus = UInt32(check.expectedStatus)
+            config.healthCheck.timeoutMs = UInt32(check.timeoutMs)
+        }
+        if let certificate = site.tlsCertificate, let sealed = site.tlsKeySealed {
+            let key: Data
+            do {
+                key = try secretBox.open(sealed, context: Self.tlsKeyContext(site.id))
+            } catch {
+                throw CHOMError(.integrity, "the TLS key of site \(site.domain) cannot be opened")
+            }
+            config.tls.certificateChainPem = certificate
+            config.tls.privateKeyPem = String(decoding: key, as: UTF8.self)
+        }
+        config.publicDirectory = site.spec.publicDirectory ?? ""
+        config.keepReleases = UInt32(site.spec.keepReleases ?? 0)
+        config.suspended = site.suspended
+        return config
+    }
+
+    func destination() throws -> Chom_Agent_V1_BackupDestination {
+        var destination = Chom_Agent_V1_BackupDestination()
+        if let s3 = backups.destination.s3 {
+            var bucket = Chom_Agent_V1_S3Bucket()
+            bucket.endpoint = s3.endpoint
+            bucket.region = s3.region
+            bucket.bucket = s3.bucket
+            bucket.accessKeyID = s3.accessKeyId
+            bucket.secretAccessKey = try s3.resolvedSecret() ?? ""
+            bucket.prefix = s3.prefix ?? ""
+            destination.s3 = bucket
+        } else {
+            var local = Chom_Agent_V1_LocalDirectory()
+            local.path = backups.destination.path
+            destination.local = local
+        }
+        return destination
+    }
+
+    func backup(_ site: SiteRecord, id: BackupID, key: TenantBackupKeyRecord?) throws -> Chom_Agent_V1_BackupTask {
+        var task = Chom_Agent_V1_BackupTask()
+        task.site = try siteConfig(site)
+        task.backupID = id.description
+        task.destination = try destination()
+        if let key {
+            task.encryptionKey = try openTenantKey(key)
+            task.encryptionKeyID = key.keyID
+        }
+        return task
+    }
+
+    /// A queued task row for `site` with `fill` setting the task's kind.
+    func task(
+        id: TaskID = TaskID(), _ kind: TaskKindName, site: SiteRecord, agent: AgentID, releaseID: ReleaseID? = nil,
+        backupID: BackupID? = nil, suspended: Bool? = nil, _ fill: (inout Chom_Agent_V1_Task) throws -> Void
+    ) throws -> NewTask {
+        var message = Chom_Agent_V1_Task()
+        message.taskID = id.description
+        try fill(&message)
+        return NewTask(
+            id: id, agentID: agent, siteID: site.id, releaseID: releaseID, kind: kind,
+            payload: try message.serializedBytes(), maxAttempts: maxAttempts, backupID: backupID, suspended: suspended,
+            carriesSecret: site.tlsKeySealed != nil || backupID != nil || backups.destination.s3 != nil)
+    }
+}

@@ -1,0 +1,70 @@
+package import CHOMCore
+package import Foundation
+import Logging
+import PostgresNIO
+
+/// A change to a site's TLS material in `configure`.
+package enum TLSChange: Sendable, Equatable {
+    case keep
+    case remove
+    /// The certificate chain (PEM) and the private key sealed by the coordinator.
+    case set(certificate: String, sealedKey: String)
+}
+
+/// Site tasks through the tenant scope: each is inserted in the caller's audited transaction
+/// together with the change that causes it.
+extension ScopedSiteRepository {
+    /// Enqueues `task` about `site`, setting the site's state first when `state` is given.
+    package func enqueue(
+        _ task: NewTask, for site: SiteRecord, state: String? = nil, now: Date, in transaction: AuditedTransaction
+    ) async throws {
+        guard scope.contains(site.tenantID), task.siteID == site.id else { throw CHOMError(.notFound, "no site \(site.id)") }
+        if let state {
+            try await transaction.connection.query(
+                "UPDATE sites SET state = \(state), updated_at = \(now) WHERE id = \(site.id.uuid)", logger: logger)
+        }
+        try await TaskQueue.insert(task, now: now, on: transaction.connection, logger: logger)
+    }
+
+    /// Stores a validated configuration (kind, spec, TLS) and enqueues the configure task for it.
+    package func configure(
+        _ site: SiteRecord, spec: SiteSettings, tls: TLSChange, task: NewTask, now: Date, in transaction: AuditedTransaction
+    ) async throws {
+        guard scope.contains(site.tenantID) else { throw CHOMError(.notFound, "no site \(site.id)") }
+        let json = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
+        let connection = transaction.connection
+        try await connection.query("""
+            UPDATE sites SET kind = \(spec.kind.rawValue), config = \(json)::jsonb, updated_at = \(now)
+            WHERE id = \(site.id.uuid)
+            """, logger: logger)
+        switch tls {
+        case .keep:
+            break
+        case .remove:
+            try await connection.query(
+                "UPDATE sites SET tls_certificate = NULL, tls_key_sealed = NULL WHERE id = \(site.id.uuid)",
+                logger: logger)
+        case .set(let certificate, let sealedKey):
+            try await connection.query("""
+                UPDATE sites SET tls_certificate = \(certificate), tls_key_sealed = \(sealedKey)
+                WHERE id = \(site.id.uuid)
+                """, logger: logger)
+        }
+        try await TaskQueue.insert(task, now: now, on: connection, logger: logger)
+    }
+
+    /// Whether `release` was a release of `site`: uploaded for it, or made live on it by a task
+    /// (git deploys, restores). Another site's release answers false, exactly like a missing one.
+    package func hasRelease(_ release: ReleaseID, site: SiteRecord) async throws -> Bool {
+        guard scope.contains(site.tenantID) else { return false }
+        let rows = try await client.query("""
+            SELECT 1 FROM releases WHERE id = \(release.uuid) AND site_id = \(site.id.uuid)
+            UNION ALL
+            SELECT 1 FROM tasks WHERE result_release_id = \(release.uuid) AND site_id = \(site.id.uuid)
+              AND state = 'succeeded'
+            LIMIT 1
+            """, logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+}

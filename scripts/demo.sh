@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # CHOM's main job on this one machine: an embedded PostgreSQL, a coordinator with its first
 # platform operator, an organization with two tenants, three agents on loopback enrolled with
-# their own join tokens, six sites placed over them, deployed and served from each agent's
-# sites root, then the fleet table and an audit-chain verification. Stays up until Ctrl-C;
+# their own join tokens (each running its own nginx), six sites placed over them, deployed,
+# served through nginx and backed up, then the fleet table and an audit-chain verification. Stays up until Ctrl-C;
 # --once exits after printing. Leaves no processes behind either way.
 #   CHOM_DEMO_DIR   state directory (default /tmp/chom-demo; wiped at start)
 #   CHOM_DEMO_PORT  base port (default 18080: API; +363 agents mTLS, +364 enrollment; agents' metrics +1001..)
@@ -47,7 +47,10 @@ printf '%s\n' "$password" | "$bin/chom-coordinator" bootstrap-operator --data-di
   --email "$operator" --password-stdin
 
 echo "== starting the coordinator (embedded PostgreSQL under $dir/coordinator/postgres)"
-"$bin/chom-coordinator" serve --data-dir "$dir/coordinator" \
+# Backups go to a directory every agent on this machine can reach (on a VPS fleet: S3).
+mkdir -p "$dir/backups"
+printf '{"backups": {"destination": {"path": "%s"}, "scheduleIntervalSeconds": 5}}\n' "$dir/backups" >"$dir/coordinator.json"
+"$bin/chom-coordinator" serve --config "$dir/coordinator.json" --data-dir "$dir/coordinator" \
   --api-host 127.0.0.1 --api-port "$api_port" --grpc-host 127.0.0.1 --grpc-port "$grpc_port" \
   --grpc-enroll-port "$enroll_port" --log-level warning 2>"$dir/coordinator.log" &
 pids+=($!)
@@ -71,11 +74,13 @@ for i in 1 2 3; do
   ca="$(json "d['caSHA256']" <<<"$created")"
   CHOM_JOIN_TOKEN="$(json "d['token']" <<<"$created")" \
     "$bin/chom-agent" enroll --coordinator "$address" --ca-sha256 "$ca" --state-dir "$dir/agent-$i" \
-      --sites-root "$dir/agent-$i/sites" --name "demo-agent-$i" >/dev/null
-  "$bin/chom-agent" run --state-dir "$dir/agent-$i" --sites-root "$dir/agent-$i/sites" \
-    --metrics-host 127.0.0.1 --metrics-port $((base + 1000 + i)) 2>"$dir/agent-$i.log" &
+      --sites-root "$dir/sites-$i" --name "demo-agent-$i" >/dev/null
+  # Each agent runs an nginx of its own (--hosting managed): three "VPS" on one machine.
+  "$bin/chom-agent" run --state-dir "$dir/agent-$i" --sites-root "$dir/sites-$i" \
+    --metrics-host 127.0.0.1 --metrics-port $((base + 1000 + i)) \
+    --hosting managed --http-port $((base + 2000 + i)) --https-port $((base + 2100 + i)) 2>"$dir/agent-$i.log" &
   pids+=($!)
-  echo "enrolled and started demo-agent-$i (metrics on 127.0.0.1:$((base + 1000 + i)))"
+  echo "enrolled and started demo-agent-$i (nginx on 127.0.0.1:$((base + 2000 + i)), metrics on 127.0.0.1:$((base + 1000 + i)))"
 done
 
 for _ in $(seq 1 100); do
@@ -93,18 +98,39 @@ for n in 1 2 3 4 5 6; do
   mkdir -p "$dir/src/$domain/public"
   printf '<h1>Hello from %s</h1>\n' "$domain" >"$dir/src/$domain/public/index.html"
   started=$(date +%s%N)
-  chom sites deploy "$domain" --dir "$dir/src/$domain/public" --output json >"$dir/deploy-$n.json"
+  chom sites deploy "$domain" --dir "$dir/src/$domain" --output json >"$dir/deploy-$n.json"
   elapsed=$((($(date +%s%N) - started) / 1000000))
-  echo "deployed $domain in ${elapsed} ms (pack, upload, seal, dispatch, fetch, verify, extract, switch, report) -> $(json "d['releasePath']" <"$dir/deploy-$n.json")"
+  echo "deployed $domain in ${elapsed} ms (pack, upload, seal, dispatch, configure nginx, fetch, verify, extract, switch, health check, report)"
 done
 
 echo "== fleet"
 chom fleet
+# Which nginx serves which site: each agent's port, asked with the site's Host header.
 for n in 1 2 3 4 5 6; do
-  path="$(json "d['releasePath']" <"$dir/deploy-$n.json")"
-  grep -q "Hello from site$n.demo.test" "$path/index.html" || { echo "site$n content missing at $path" >&2; exit 1; }
+  served=""
+  for i in 1 2 3; do
+    if curl -fsS -H "Host: site$n.demo.test" "http://127.0.0.1:$((base + 2000 + i))/" 2>/dev/null | grep -q "Hello from site$n.demo.test"; then
+      served="demo-agent-$i"
+    fi
+  done
+  [ -n "$served" ] || { echo "site$n.demo.test is not served by any agent's nginx" >&2; exit 1; }
+  echo "site$n.demo.test is served by $served's nginx"
 done
-echo "all six sites' current releases hold their content"
+
+echo "== backups"
+for n in 1 4; do
+  chom sites backup "site$n.demo.test" --output json >"$dir/backup-$n.json"
+  echo "site$n.demo.test: $(json "d['message']" <"$dir/backup-$n.json")"
+done
+backup="$(json "d['backupId']" <"$dir/backup-1.json")"
+chom sites verify-backup site1.demo.test "$backup" --output json | json "d['message']"
+chom sites backups site1.demo.test
+echo "== restoring site1.demo.test onto demo-agent-3 (another VPS)"
+agent3="$(chom agents list --output json | json "[a['id'] for a in d['items'] if a['name']=='demo-agent-3'][0]")"
+chom sites restore site1.demo.test "$backup" --agent "$agent3" --output json | json "d['message']"
+curl -fsS -H "Host: site1.demo.test" "http://127.0.0.1:$((base + 2003))/" | grep -q "Hello from site1.demo.test" \
+  || { echo "site1.demo.test is not served by demo-agent-3 after the restore" >&2; exit 1; }
+echo "site1.demo.test is now served by demo-agent-3's nginx too"
 curl -fsS "http://127.0.0.1:$((base + 1001))/metrics" | grep -E "^chom_agent_(tasks_total|stream_connected)" || true
 sleep 2
 for i in 1 2 3; do

@@ -385,6 +385,23 @@ run install -d -m 0755 -o "$AGENT_USER" -g "$AGENT_GROUP" -- "$SITES_ROOT" ||
 run install -d -m 0755 -o root -g root -- "$CONF_DIR" ||
     die "cannot create $CONF_DIR"
 
+# Site hosting: the agent writes one server block per site into /etc/nginx/chom-sites
+# (checked with nginx -t before every reload); nginx's http block includes them through
+# conf.d. Debian's nginx and php-fpm packages provide the rest.
+if [[ -d /etc/nginx/conf.d ]]; then
+    run install -d -m 0755 -o root -g root -- /etc/nginx/chom-sites ||
+        die "cannot create /etc/nginx/chom-sites"
+    if [[ ! -e /etc/nginx/conf.d/chom-sites.conf ]]; then
+        nginx_include="$(mktemp)"
+        printf '%s\n' "# Written by the CHOM agent installer: the agent's sites." \
+            "server_names_hash_bucket_size 128;" "include /etc/nginx/chom-sites/*.conf;" >"$nginx_include"
+        put_file "$nginx_include" /etc/nginx/conf.d/chom-sites.conf 0644
+        rm -f "$nginx_include"
+    fi
+else
+    warn "nginx is not installed (apt-get install nginx php-fpm): sites cannot be hosted until it is"
+fi
+
 # ---------------------------------------------------------------------------
 # 3. Binary
 # ---------------------------------------------------------------------------

@@ -20,6 +20,19 @@ struct HostedDeployTests {
             #expect(second.outcome == .succeeded, "\(second.message)")
             #expect(try await world.get("shop.test").body == "<h1>v2</h1>")
             #expect(second.report.releaseID == URL(fileURLWithPath: second.releasePath).lastPathComponent)
+            #expect(try await world.get("shop.test", path: "/missing").status == 404)
+            // nginx writes the site's own access log; /metrics counts it by status class.
+            let labels = #"site="shop.test",tenant="""#
+            var text = ""
+            for _ in 0..<50 {
+                text = world.metrics.text()
+                if text.contains(#"chom_site_requests_total{\#(labels),class="4xx"} 1"#) { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(text.contains(#"chom_site_requests_total{\#(labels),class="4xx"} 1"#), "\(text)")
+            #expect(text.contains(#"chom_site_release_info{\#(labels),release="\#(second.report.releaseID)"} 1"#))
+            #expect(text.contains(#"chom_site_deploys_total{\#(labels),result="succeeded"} 2"#))
+            #expect(text.contains("chom_host_cpu_seconds_total"))
         }
     }
 

@@ -11,6 +11,7 @@ struct HostedSiteWorld: Sendable {
     let nginx: TestNginx
     let root: URL
     let hosting: LinuxSiteHosting
+    let metrics: AgentMetrics
     let artifacts: ArtifactBox
 
     static func with<T>(_ body: (HostedSiteWorld) async throws -> T) async throws -> T {
@@ -20,8 +21,10 @@ struct HostedSiteWorld: Sendable {
             var configuration = HostingConfiguration(stateDirectory: state, sitesRoot: root)
             configuration.nginx = nginx.controllerConfiguration
             configuration.site = nginx.siteConfiguration
+            let metrics = AgentMetrics()
             let world = HostedSiteWorld(
-                nginx: nginx, root: root, hosting: LinuxSiteHosting(configuration: configuration), artifacts: ArtifactBox())
+                nginx: nginx, root: root, hosting: LinuxSiteHosting(configuration: configuration, metrics: metrics),
+                metrics: metrics, artifacts: ArtifactBox())
             defer {
                 TemporaryDirectory.remove(root)
                 TemporaryDirectory.remove(state)
@@ -50,14 +53,14 @@ struct HostedSiteWorld: Sendable {
 
     var deployer: DeployExecutor {
         DeployExecutor(
-            sitesRoot: root, artifacts: WorldArtifacts(world: self), hosting: hosting, clock: SystemWallClock(),
-            logger: Fixtures.logger)
+            sitesRoot: root, artifacts: WorldArtifacts(world: self), hosting: hosting, metrics: metrics,
+            clock: SystemWallClock(), logger: Fixtures.logger)
     }
 
     var backups: BackupExecutor {
         BackupExecutor(
             sitesRoot: root, workDirectory: root.appendingPathComponent(".chom-work"), hosting: hosting,
-            clock: SystemWallClock(), logger: Fixtures.logger)
+            metrics: metrics, clock: SystemWallClock(), logger: Fixtures.logger)
     }
 
     var sites: SiteTaskExecutor {

@@ -33,6 +33,9 @@ fi
 CHOM_MOTO_SERVER="$(tail -n 1 "$moto_log")"
 export CHOM_MOTO_SERVER
 echo "moto_server: $CHOM_MOTO_SERVER"
+# At most 8 tests at a time: unbounded, a hundred live tests start a PostgreSQL cluster, a
+# coordinator and agents at once on 2 cores, and their 20 s enrollment deadlines pass.
+export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH="${SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH:-8}"
 step_started=$SECONDS
 echo "== swift test"
 swift test --skip-build 2>&1 | { grep -vE "(Test|Suite) .* started" || true; }

@@ -42,7 +42,6 @@ package struct MotoServer: Sendable {
         let port = try FreePort.next()
         let log = directory.appendingPathComponent("moto.log").path
         let pid = try spawn(binary, ["-H", "127.0.0.1", "-p", String(port)], log: log)
-        defer { stop(pid) }
         let endpoint = URL(string: "http://127.0.0.1:\(port)")!
         do {
             try await waitUntilAnswering(endpoint)
@@ -52,8 +51,11 @@ package struct MotoServer: Sendable {
                 configuration: server.configuration(bucket: bucket), logger: Logger(label: "chom.test.moto")
             )
             .createBucket()
-            return try await body(server)
+            let result = try await body(server)
+            await stop(pid)
+            return result
         } catch {
+            await stop(pid)
             let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             if !output.isEmpty { print("moto_server output:\n" + output.suffix(4_000)) }
             throw error
@@ -95,12 +97,13 @@ package struct MotoServer: Sendable {
         return pid
     }
 
-    private static func stop(_ pid: pid_t) {
+    /// SIGTERM, then SIGKILL after 5 s; waits without holding a cooperative-pool thread.
+    private static func stop(_ pid: pid_t) async {
         kill(pid, SIGTERM)
         var status: Int32 = 0
         for _ in 0..<50 {
             if waitpid(pid, &status, WNOHANG) != 0 { return }
-            usleep(100_000)
+            try? await Task.sleep(for: .milliseconds(100))
         }
         kill(pid, SIGKILL)
         _ = waitpid(pid, &status, 0)

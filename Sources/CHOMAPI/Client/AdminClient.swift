@@ -126,3 +126,11 @@ struct BearerToken: Sendable, CustomStringConvertible, CustomDebugStringConverti
     var debugDescription: String { "<redacted>" }
     var customMirror: Mirror { Mirror(self, children: [:]) }
 }
+
+/// A client reflects as its base URL only: the token is redacted anyway, and walking the
+/// URLSession (which other threads are using) with `dump` can crash.
+extension AdminClient: CustomReflectable {
+    package var customMirror: Mirror {
+        Mirror(self, children: ["baseURL": baseURL, "token": token as Any], displayStyle: .struct)
+    }
+}

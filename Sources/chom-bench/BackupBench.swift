@@ -30,11 +30,13 @@ enum BackupBench {
 
     struct Figures {
         var best: Duration?
+        var times: [Duration] = []
         var peakRSSKiB: [Int] = []
         var archiveBytes: UInt64?
 
         mutating func add(_ run: ChildRun) {
             best = best.map { min($0, run.wall) } ?? run.wall
+            times.append(run.wall)
             if peakRSSKiB.isEmpty { peakRSSKiB = run.peakRSSKiB }
             peakRSSKiB = zip(peakRSSKiB, run.peakRSSKiB).map { max($0, $1) }
         }
@@ -188,6 +190,7 @@ enum BackupBench {
         }
 
         report(figures, identical: identical, treeBytes: treeBytes, rounds: configuration.rounds)
+        print("load average at the end: \(loadAverage()) (the machine's other work shows in the spread of the rounds)")
 
         try? FileManager.default.removeItem(at: work)
         if !configuration.keepTree {
@@ -200,7 +203,7 @@ enum BackupBench {
     static func report(_ figures: [Row: Figures], identical: [Row: String], treeBytes: Double, rounds: Int) {
         print("")
         print("best of \(rounds) rounds (time: minimum; peak RSS: maximum); MB = 10^6 bytes; tree = \(format(treeBytes / 1e6, 1)) MB")
-        let header = [pad("tool", 16), pad("operation", 10), lpad("time s", 8), lpad("MB/s", 8), lpad("peak RSS MB", 12), lpad("archive MB", 11), "  restored tree identical"]
+        let header = [pad("tool", 16), pad("operation", 10), lpad("time s", 8), lpad("MB/s", 8), lpad("peak RSS MB", 12), lpad("archive MB", 11), "  " + pad("every round s", 22), "restored tree identical"]
         print(header.joined(separator: " "))
         for row in order {
             guard let figure = figures[row], let best = figure.best else { continue }
@@ -208,7 +211,8 @@ enum BackupBench {
             let archive = figure.archiveBytes.map { format(Double($0) / 1e6, 1) } ?? "-"
             print([
                 pad(row.tool, 16), pad(row.operation, 10), lpad(format(time, 2), 8), lpad(format(treeBytes / 1e6 / time, 1), 8),
-                lpad(format(rssMB(figure.maxRSSKiB), 1), 12), lpad(archive, 11), "  " + (identical[row] ?? ""),
+                lpad(format(rssMB(figure.maxRSSKiB), 1), 12), lpad(archive, 11),
+                "  " + pad(figure.times.map { format(seconds($0), 1) }.joined(separator: " "), 22) + (identical[row] ?? ""),
             ].joined(separator: " "))
         }
         if let peer = figures[peerBackup], peer.peakRSSKiB.count == 2 {

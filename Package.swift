@@ -198,11 +198,14 @@ let package = Package(
             swiftSettings: upcoming
         ),
 
-        // Benchmarks that print figures (envelope seal + open against Ed25519 alone).
+        // Benchmarks that print figures: envelope seal + open against Ed25519 alone, and backup /
+        // restore of a generated tree against tar | zstd and restic (`chom-bench backup`).
         .executableTarget(
             name: "chom-bench",
-            dependencies: ["CHOMProtocol", "CHOMCore", .product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: upcoming
+            dependencies: [
+                "CHOMProtocol", "CHOMBackup", "CHOMCore", .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: upcomingForSystemCode
         ),
 
         // Throwaway PostgreSQL, minted certificates, in-process coordinator and agents.

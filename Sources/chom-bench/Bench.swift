@@ -3,12 +3,31 @@ import CHOMProtocol
 import Crypto
 import Foundation
 
-/// `chom-bench`: prints the cost of one envelope seal + open (a deploy task), with
-/// Ed25519 sign/verify alone as the peer measured in the same run. Figures, not assertions.
+/// `chom-bench [ITERATIONS]`: prints the cost of one envelope seal + open (a deploy task), with
+/// Ed25519 sign/verify alone as the peer measured in the same run.
+/// `chom-bench backup [--size-mb 1024] [--dir /var/tmp/chom-bench] [--keep-tree] [--rounds 2]`:
+/// backup and restore of a generated tree against tar | zstd and restic (see `BackupBench`).
+/// Figures, not assertions.
 @main
 struct Bench {
     static func main() throws {
-        let iterations = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 5000
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        do {
+            switch arguments.first {
+            case "backup": try BackupBench.main(Array(arguments.dropFirst()))
+            case "backup-worker": try BackupWorker.main(Array(arguments.dropFirst()))
+            default: try envelope(iterations: Int(arguments.first ?? "") ?? 5000)
+            }
+        } catch let failure as ChildFailure {
+            FileHandle.standardError.write(Data("chom-bench: \(failure)\n".utf8))
+            exit(1)
+        } catch {
+            FileHandle.standardError.write(Data("chom-bench: \(String(describing: error))\n".utf8))
+            exit(1)
+        }
+    }
+
+    static func envelope(iterations: Int) throws {
         let signer = EnvelopeSigner(privateKey: Curve25519.Signing.PrivateKey())
         let agent = AgentID()
         var deploy = Chom_Agent_V1_DeployTask()

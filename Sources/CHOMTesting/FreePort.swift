@@ -3,25 +3,39 @@ import Foundation
 import Glibc
 #endif
 
-/// A TCP port on 127.0.0.1 that was free a moment ago, for tests that restart a
-/// server and need it back on the same port.
+/// A TCP port on 127.0.0.1 that was free a moment ago, for tests that restart a server and need
+/// it back on the same port, or start a server (nginx, moto) on a port of their choosing.
+///
+/// Picked at random below the kernel's ephemeral range (`ip_local_port_range`, 32768–60999 by
+/// default): a port the kernel handed out for port 0 can be taken at any moment by an outgoing
+/// connection's local end, after which a restarted server cannot bind it.
 package enum FreePort {
     package static func next() throws -> Int {
+        let low = ephemeralLow()
+        let range = 10_000..<max(10_001, low)
+        for _ in 0..<200 {
+            let port = Int.random(in: range)
+            if isFree(port) { return port }
+        }
+        throw POSIXError(.EADDRINUSE)
+    }
+
+    private static func ephemeralLow() -> Int {
+        let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+        return text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).first.flatMap { Int($0) } ?? 32_768
+    }
+
+    private static func isFree(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.EMFILE) }
+        guard fd >= 0 else { return false }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
+        return bound == 0
     }
 }

@@ -127,11 +127,17 @@ package final class Coordinator: Service, Sendable {
             let enrollServer = GRPCServer(transport: enrollTransport, services: [service])
             group.addTask { try await agentServer.serve() }
             group.addTask { try await enrollServer.serve() }
-            let boundAgentPort = (try? await agentTransport.listeningAddress.ipv4?.port) ?? 0
-            let boundEnrollPort = (try? await enrollTransport.listeningAddress.ipv4?.port) ?? 0
+            let boundAgentPort: Int
+            let boundEnrollPort: Int
+            do {
+                boundAgentPort = try await agentTransport.listeningAddress.ipv4?.port ?? 0
+                boundEnrollPort = try await enrollTransport.listeningAddress.ipv4?.port ?? 0
+            } catch {
+                throw CHOMError(.unavailable, "the gRPC listeners could not bind: \(error)")
+            }
             agentPort.withLock { $0 = boundAgentPort }
             guard boundAgentPort > 0, boundEnrollPort > 0 else {
-                throw CHOMError(.unavailable, "the gRPC listeners could not bind")
+                throw CHOMError(.unavailable, "the gRPC listeners could not bind (no IPv4 address)")
             }
             let advertisedHost = configuration.grpc.advertisedAddresses.first
                 ?? configuration.grpc.advertisedHostnames.first ?? "127.0.0.1"

@@ -43,16 +43,17 @@ package struct TestCoordinator: Sendable {
         configuration.agents.offlineGraceSeconds = 5
         configuration.dispatch.pollIntervalSeconds = 0.5
         configure(&configuration)
-        // A restarted coordinator on fixed ports may find them not yet released: retry binding briefly.
+        // A restarted coordinator on fixed ports may find them not yet released: retry binding
+        // (up to about a minute: under a loaded suite a previous listener can take that long).
         var attempt = 0
         while true {
             attempt += 1
             do {
                 return try await run(configuration, directory: directory, clock: clock, logger: logger, body)
             } catch let error as CHOMError where error.code == .unavailable && error.message.contains("bind")
-                && attempt < 25
+                && attempt < 60
             {
-                try await Task.sleep(for: .milliseconds(200))
+                try await Task.sleep(for: .milliseconds(500))
             }
         }
     }

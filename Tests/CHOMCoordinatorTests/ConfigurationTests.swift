@@ -4,9 +4,17 @@ import Foundation
 import Testing
 
 @Suite("Coordinator configuration")
-struct ConfigurationTests {
+final class ConfigurationTests {
+    /// One directory per test, removed when the test's suite instance goes.
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chom-config-\(UUID())")
+
+    deinit {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
     func write(_ json: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("chom-config-\(UUID()).json").path
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("\(UUID()).json").path
         try json.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }

@@ -1,5 +1,5 @@
 package import CHOMStore
-package import Foundation
+import Foundation
 package import Logging
 import PostgresNIO
 

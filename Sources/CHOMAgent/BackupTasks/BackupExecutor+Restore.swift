@@ -37,17 +37,10 @@ extension BackupExecutor {
                 try await databases.restore(task.database, from: dump.file)
                 await progress("database", "dump restored")
             }
-            let before = layout.currentRelease()
-            try layout.switchCurrent(to: releaseID)
-            await progress("switch", "current -> releases/\(releaseID)")
-            if let hosting {
-                do {
-                    try await hosting.activate(site, layout: layout)
-                    await progress("health", try await hosting.checkHealth(site))
-                } catch {
-                    if let before { try layout.switchCurrent(to: before); try await hosting.activate(site, layout: layout) }
-                    throw CHOMError(.unavailable, "the restored release failed its health check (\(error)); release \(before ?? "none") is live")
-                }
+            do {
+                try await layout.goLive(releaseID, site: site, hosting: hosting, progress: progress)
+            } catch let failure as GoLiveFailure {
+                throw CHOMError(.unavailable, "the restored release failed its \(failure.step.rawValue) step (\(failure))")
             }
             var report = Chom_Agent_V1_TaskResult()
             report.releaseID = releaseID

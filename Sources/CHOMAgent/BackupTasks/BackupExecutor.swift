@@ -1,4 +1,4 @@
-package import CHOMBackup
+import CHOMBackup
 package import CHOMCore
 package import CHOMProtocol
 package import Foundation

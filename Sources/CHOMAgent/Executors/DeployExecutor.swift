@@ -113,7 +113,11 @@ package struct DeployExecutor: Sendable {
             let staging = try await stage(task, releaseID: releaseID, layout: layout, progress: progress)
             try await build(site, staging: staging, release: release, releaseID: releaseID, layout: layout, progress: progress)
         }
-        try await switchAndCheck(site, to: releaseID, layout: layout, progress: progress)
+        do {
+            try await layout.goLive(releaseID, site: site, hosting: hosting, progress: progress)
+        } catch let failure as GoLiveFailure {
+            throw DeployFailure(step: failure.step, reason: failure.description)
+        }
         let keep = task.keepReleases > 0 ? Int(task.keepReleases) : (task.hasSite ? site.keepReleases : defaultKeepReleases)
         do {
             let removed = try layout.prune(keep: keep)
@@ -159,46 +163,5 @@ package struct DeployExecutor: Sendable {
                 throw DeployFailure(step: .hooks, reason: "\(hook.name): \(error)")
             }
         }
-    }
-
-    /// Moves `current`, activates, checks health; on a failure after the switch, goes back.
-    private func switchAndCheck(
-        _ site: HostedSite, to releaseID: String, layout: SiteLayout, progress: ProgressReporter
-    ) async throws {
-        let previous = layout.currentRelease()
-        try layout.switchCurrent(to: releaseID)
-        await progress(DeployFailure.Step.switch.rawValue, "current -> releases/\(releaseID)")
-        guard let hosting else { return }
-        let failure: DeployFailure
-        do {
-            try await hosting.activate(site, layout: layout)
-            do {
-                let seen = try await hosting.checkHealth(site)
-                await progress(DeployFailure.Step.health.rawValue, seen)
-                return
-            } catch {
-                failure = DeployFailure(step: .health, reason: "\(error)")
-            }
-        } catch {
-            failure = DeployFailure(step: .activate, reason: "\(error)")
-        }
-        let back = try await restore(site, previous: previous, layout: layout)
-        await progress(DeployFailure.Step.rollback.rawValue, back)
-        throw DeployFailure(step: failure.step, reason: "\(failure.reason); \(back)")
-    }
-
-    /// Puts `current` back where it was before this deploy.
-    private func restore(_ site: HostedSite, previous: String?, layout: SiteLayout) async throws -> String {
-        guard let previous else {
-            unlink(layout.current.path)
-            return "no earlier release to go back to: the site has no current release"
-        }
-        do {
-            try layout.switchCurrent(to: previous)
-            try await hosting?.activate(site, layout: layout)
-        } catch {
-            throw DeployFailure(step: .rollback, reason: "going back to release \(previous) failed: \(error)")
-        }
-        return "rolled back: release \(previous) is live again"
     }
 }

@@ -61,16 +61,11 @@ package struct SiteTaskExecutor: Sendable {
             guard FileManager.default.fileExists(atPath: layout.release(target).path) else {
                 throw CHOMError(.notFound, "release \(target) is not on this agent (kept: \(try layout.releasesNewestFirst().joined(separator: ", ")))")
             }
-            let before = layout.currentRelease()
-            try layout.switchCurrent(to: target)
-            await progress("switch", "current -> releases/\(target)")
             do {
-                try await hosting.activate(site, layout: layout)
-                await progress("health", try await hosting.checkHealth(site))
-            } catch {
-                if let before { try layout.switchCurrent(to: before); try await hosting.activate(site, layout: layout) }
-                live = before ?? ""
-                throw CHOMError(.unavailable, "release \(target) failed its health check (\(error)); release \(before ?? "none") is live again")
+                try await layout.goLive(target, site: site, hosting: hosting, progress: progress)
+            } catch let failure as GoLiveFailure {
+                live = layout.currentRelease() ?? ""
+                throw CHOMError(.unavailable, "release \(target) failed its \(failure.step.rawValue) step (\(failure))")
             }
             live = target
             metrics?.sites.deployFinished(site: site.domain, tenant: site.tenantID, release: target, result: .succeeded, at: clock.now())

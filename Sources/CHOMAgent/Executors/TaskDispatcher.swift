@@ -1,6 +1,6 @@
 package import CHOMCore
 package import CHOMProtocol
-package import Foundation
+import Foundation
 package import Logging
 
 /// Dispatches each task kind to its executor. There is no "run this command" task.

@@ -56,6 +56,10 @@ let package = Package(
         // Compression and archives: bounded zstd/gzip codecs, tar writer/reader, safe extraction.
         .target(name: "CHOMArchive", dependencies: ["CZstd", "CZlib"], swiftSettings: upcoming),
 
+        // The site-file layer: every file operation of the root agent inside a site tree, through
+        // directory descriptors with no symlink following (SECURITY.md).
+        .target(name: "CHOMSiteFiles", dependencies: ["CHOMCore"], swiftSettings: upcomingForSystemCode),
+
         // Backups: streaming tar → zstd → AES-GCM archives with a SHA-256 manifest, safe restore,
         // verify drills, local-directory and S3 (SigV4, multipart) targets.
         .target(
@@ -151,7 +155,7 @@ let package = Package(
         .target(
             name: "CHOMAgent",
             dependencies: [
-                "CHOMBackup",
+                "CHOMBackup", "CHOMSiteFiles",
                 "CHOMCore", "CHOMProtocol", "CHOMTransport", "CHOMArchive",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -255,7 +259,7 @@ let package = Package(
         .testTarget(
             name: "CHOMAgentTests",
             dependencies: [
-                "CHOMAgent", "CHOMBackup", "CHOMTesting", "CHOMTransport", "CHOMProtocol", "CHOMCore", "CHOMArchive",
+                "CHOMAgent", "CHOMBackup", "CHOMSiteFiles", "CHOMTesting", "CHOMTransport", "CHOMProtocol", "CHOMCore", "CHOMArchive",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -7,10 +7,14 @@ package struct BackupSource: Sendable, Equatable {
     /// A relative `/`-separated path (see `BackupLayout` for the names it may not use).
     package var prefix: String
     package var directory: URL
+    /// When set, every regular file must be owned by this uid (the site user's): a file of
+    /// anyone else's (a hard link planted to it) fails the backup instead of being read.
+    package var owner: UInt32?
 
-    package init(prefix: String, directory: URL) {
+    package init(prefix: String, directory: URL, owner: UInt32? = nil) {
         self.prefix = prefix
         self.directory = directory
+        self.owner = owner
     }
 }
 

@@ -17,7 +17,7 @@ extension BackupExecutor {
         }
         do {
             let work = try scratch("verify-\(task.backupID)")
-            defer { try? FileManager.default.removeItem(at: work) }
+            defer { try? FileManager.default.removeItem(at: work) }  // not a tenant path: the agent's work directory (root, 0700)
             let target = try BackupDestinations.target(task.source, logger: logger)
             let archive = work.appendingPathComponent("archive")
             try await target.get(key: task.objectKey, to: archive)
@@ -94,7 +94,7 @@ extension BackupExecutor {
         }
         let layout = SiteLayout(sitesRoot: sitesRoot, domain: site.domain)
         var result = Chom_Agent_V1_TaskResult()
-        if !task.force, layout.currentRelease() != nil || FileManager.default.fileExists(atPath: layout.shared.path) {
+        if !task.force, layout.currentRelease() != nil || layout.hasShared() {
             guard task.hasBackup else {
                 return ExecutionResult(outcome: .refused, message: "removing \(site.domain) needs a backup destination, or force")
             }
@@ -106,7 +106,7 @@ extension BackupExecutor {
         }
         do {
             try await hosting?.remove(site, layout: layout)
-            if FileManager.default.fileExists(atPath: layout.site.path) { try FileManager.default.removeItem(at: layout.site) }
+            try layout.removeTree()
         } catch {
             return ExecutionResult(outcome: .failed, message: "removing \(site.domain) failed: \(error)", report: result)
         }

@@ -1,5 +1,6 @@
 import CHOMBackup
 import CHOMCore
+import CHOMSiteFiles
 package import CHOMProtocol
 import Foundation
 import NIOPosix
@@ -26,7 +27,7 @@ extension BackupExecutor {
         let layout = SiteLayout(sitesRoot: sitesRoot, domain: site.domain)
         do {
             let work = try scratch("restore-\(task.backupID)")
-            defer { try? FileManager.default.removeItem(at: work) }
+            defer { try? FileManager.default.removeItem(at: work) }  // not a tenant path: the agent's work directory (root, 0700)
             let restored = try await fetchAndUnpack(
                 source: task.source, objectKey: task.objectKey, sha256: task.archiveSha256, keyBytes: task.encryptionKey,
                 keyID: task.encryptionKeyID, into: work, progress: progress)
@@ -76,33 +77,42 @@ extension BackupExecutor {
         return restored
     }
 
-    /// `files/current` becomes `releases/<id>`, `files/shared` replaces `shared/`; both are given
-    /// to the site user before they move into place.
+    /// `files/current` becomes `releases/<id>`, `files/shared` replaces `shared/`; both are
+    /// extracted by root into its private work directory (a hostile archive is refused by the
+    /// safe extractor there, where no tenant process can reach), given to the site user without
+    /// following links, then renamed into root's site directory. The old `shared/` is moved
+    /// aside by name in root's site directory and removed through descriptors.
     private func install(
         _ restored: BackupRestore, site: HostedSite, releaseID: String, layout: SiteLayout, progress: ProgressReporter
     ) async throws {
-        let release = layout.release(releaseID)
-        guard !FileManager.default.fileExists(atPath: release.path) else {
+        guard !layout.hasRelease(releaseID) else {
             throw CHOMError(.conflict, "release \(releaseID) already exists on this agent")
         }
-        let files = restored.directory(for: "files/current")
-            ?? layout.incoming.appendingPathComponent("empty-" + UUID().uuidString.lowercased())
-        if !FileManager.default.fileExists(atPath: files.path) {
-            try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
-        }
-        try await hosting?.own(site, tree: files)
-        guard chmod(files.path, 0o755) == 0, rename(files.path, release.path) == 0 else {
-            throw CHOMError(.internal, "cannot move the restored files to \(release.path): \(String(cString: strerror(errno)))")
+        let siteDirectory = try layout.openSite()
+        let releases = try siteDirectory.openDirectory("releases")
+        let incoming = try siteDirectory.openDirectory(".incoming")
+        if let files = restored.directory(for: "files/current") {
+            let parent = try SiteDirectory.openTrusted(files.deletingLastPathComponent().path)
+            let tree = try parent.openDirectory(files.lastPathComponent)
+            try await hosting?.own(site, tree: tree)
+            try tree.setMode(0o755)
+            try parent.rename(files.lastPathComponent, to: releaseID, in: releases)
+        } else {
+            let empty = try incoming.makeDirectories("empty-" + UUID().uuidString.lowercased(), mode: 0o755)
+            try await hosting?.own(site, tree: empty)
+            try incoming.rename(URL(fileURLWithPath: empty.path).lastPathComponent, to: releaseID, in: releases)
         }
         await progress("extract", "files restored into releases/\(releaseID)")
         guard let shared = restored.directory(for: "files/shared") else { return }
-        try await hosting?.own(site, tree: shared)
-        let old = layout.incoming.appendingPathComponent("shared-old-" + UUID().uuidString.lowercased())
-        if FileManager.default.fileExists(atPath: layout.shared.path) {
-            try FileManager.default.moveItem(at: layout.shared, to: old)
+        let parent = try SiteDirectory.openTrusted(shared.deletingLastPathComponent().path)
+        let tree = try parent.openDirectory(shared.lastPathComponent)
+        try await hosting?.own(site, tree: tree)
+        let old = "shared-old-" + UUID().uuidString.lowercased()
+        if try siteDirectory.status("shared") != nil {
+            try siteDirectory.rename("shared", to: old, in: incoming)
         }
-        try FileManager.default.moveItem(at: shared, to: layout.shared)
-        try? FileManager.default.removeItem(at: old)
+        try parent.rename(shared.lastPathComponent, to: "shared", in: siteDirectory)
+        try? incoming.removeTree(old)
         await progress("shared", "shared/ restored")
     }
 }

@@ -61,13 +61,18 @@ package struct BackupExecutor: Sendable {
         let key = try encryptionKey(task.encryptionKey, id: task.encryptionKeyID)
         let target = try BackupDestinations.target(task.destination, logger: logger)
         let work = try scratch("backup-\(task.backupID)")
-        defer { try? FileManager.default.removeItem(at: work) }
+        defer { try? FileManager.default.removeItem(at: work) }  // not a tenant path: the agent's work directory (root, 0700)
+        // Root reads the tenant's tree through descriptors only (every level O_NOFOLLOW, files
+        // O_NONBLOCK and fstat-checked, links archived as links, FIFOs and devices skipped), from
+        // directories named in root's own releases/ and site directory, and refuses a file that
+        // is not the site user's, so nothing the tenant could not read itself gets in.
+        let owner = hosting == nil ? nil : SiteAccount.lookup(site.user.rawValue)?.uid
         var sources: [BackupSource] = []
-        if layout.currentRelease() != nil {
-            sources.append(BackupSource(prefix: "files/current", directory: layout.current.resolvingSymlinksInPath()))
+        if let live = layout.currentRelease(), layout.hasRelease(live) {
+            sources.append(BackupSource(prefix: "files/current", directory: layout.release(live), owner: owner))
         }
-        if FileManager.default.fileExists(atPath: layout.shared.path) {
-            sources.append(BackupSource(prefix: "files/shared", directory: layout.shared))
+        if layout.hasShared() {
+            sources.append(BackupSource(prefix: "files/shared", directory: layout.shared, owner: owner))
         }
         guard !sources.isEmpty else { throw CHOMError(.conflict, "\(site.domain) has nothing on this agent to back up") }
         var database: BackupDatabaseDump?
@@ -107,11 +112,11 @@ package struct BackupExecutor: Sendable {
     /// A new private directory under the work directory.
     func scratch(_ name: String) throws -> URL {
         let url = workDirectory.appendingPathComponent(name + "-" + UUID().uuidString.lowercased().prefix(8), isDirectory: true)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])  // not a tenant path: the agent's work directory (root, 0700)
         return url
     }
 
     static func size(of file: URL) -> UInt64 {
-        ((try? FileManager.default.attributesOfItem(atPath: file.path)[.size]) as? NSNumber)?.uint64Value ?? 0
+        ((try? FileManager.default.attributesOfItem(atPath: file.path)[.size]) as? NSNumber)?.uint64Value ?? 0  // not a tenant path: the agent's work directory (root, 0700)
     }
 }

@@ -25,7 +25,7 @@ package final class ArtifactSink: @unchecked Sendable {
     package init(path: String, limit: UInt64) throws {
         self.path = path
         self.limit = limit
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)  // not a tenant path: root's .part file in .incoming/ (root, 0711)
         guard fd >= 0 else { throw DeployFailure(step: .fetch, reason: "cannot create \(path): \(Self.errorText())") }
     }
 

@@ -1,4 +1,5 @@
 import CHOMArchive
+import CHOMSiteFiles
 package import CHOMCore
 package import CHOMProtocol
 package import Foundation
@@ -105,13 +106,12 @@ package struct DeployExecutor: Sendable {
             }
             await progress(DeployFailure.Step.configure.rawValue, "site user, tree and nginx server block in place")
         }
-        let release = layout.release(releaseID)
-        if FileManager.default.fileExists(atPath: release.path) {
+        if layout.hasRelease(releaseID) {
             // Only complete, built releases are ever kept in releases/: reuse it.
             await progress(DeployFailure.Step.fetch.rawValue, "release \(releaseID) already on disk; not fetched again")
         } else {
-            let staging = try await stage(task, releaseID: releaseID, layout: layout, progress: progress)
-            try await build(site, staging: staging, release: release, releaseID: releaseID, layout: layout, progress: progress)
+            let staging = try await stage(task, site: site, releaseID: releaseID, layout: layout, progress: progress)
+            try await build(site, staging: staging, releaseID: releaseID, layout: layout, progress: progress)
         }
         do {
             try await layout.goLive(releaseID, site: site, hosting: hosting, progress: progress)
@@ -129,37 +129,46 @@ package struct DeployExecutor: Sendable {
             logger.warning("pruning old releases failed", metadata: [LogKey.error: "\(error)"])
             await progress(DeployFailure.Step.prune.rawValue, "pruning failed: \(error.localizedDescription)")
         }
-        return release.standardizedFileURL.path
+        return layout.release(releaseID).path
     }
 
     /// Links shared paths, hands the tree to the site user, moves it into `releases/` and runs
     /// the build hooks there. A failure removes the release: it never becomes a rollback target.
+    /// `staging` is a directory in `.incoming/` (root's, 0711) whose name nobody else can list.
     private func build(
-        _ site: HostedSite, staging: URL, release: URL, releaseID: String, layout: SiteLayout,
-        progress: ProgressReporter
+        _ site: HostedSite, staging: String, releaseID: String, layout: SiteLayout, progress: ProgressReporter
     ) async throws {
+        let incoming: SiteDirectory
         do {
+            incoming = try layout.openIncoming()
+        } catch {
+            throw DeployFailure(step: .extract, reason: "\(error)")
+        }
+        do {
+            let tree = try incoming.openDirectory(staging)
             if !site.sharedPaths.isEmpty {
-                let linked = try SharedPaths.link(site.sharedPaths, release: staging, shared: layout.shared)
+                let account = hosting == nil ? nil : SiteAccount.lookup(site.user.rawValue)
+                let owner = account.map { (uid: $0.uid, gid: $0.gid) }
+                let shared = try layout.openSite().makeDirectories("shared", owner: owner)
+                let linked = try SharedPaths.link(site.sharedPaths, release: tree, shared: shared, owner: owner)
                 await progress(DeployFailure.Step.link.rawValue, "linked \(linked.joined(separator: ", "))")
             }
-            try await hosting?.own(site, tree: staging)
-            guard chmod(staging.path, 0o755) == 0, rename(staging.path, release.path) == 0 else {
-                throw DeployFailure(
-                    step: .extract, reason: "cannot move the release to \(release.path): \(String(cString: strerror(errno)))")
-            }
+            try await hosting?.own(site, tree: tree)
+            try tree.setMode(0o755)
+            try incoming.rename(staging, to: releaseID, in: layout.openReleases())
         } catch {
-            try? FileManager.default.removeItem(at: staging)
+            try? incoming.removeTree(staging)
             if let failure = error as? DeployFailure { throw failure }
             throw DeployFailure(step: .link, reason: "\(error)")
         }
         guard let hosting else { return }
+        let release = layout.release(releaseID)
         for hook in site.hooks {
             do {
                 let tail = try await hosting.run(hook, site: site, release: release, releaseID: releaseID)
                 await progress(DeployFailure.Step.hooks.rawValue, "\(hook.name): ok\n\(tail)")
             } catch {
-                try? FileManager.default.removeItem(at: release)
+                try? layout.openReleases().removeTree(releaseID)
                 throw DeployFailure(step: .hooks, reason: "\(hook.name): \(error)")
             }
         }

@@ -51,7 +51,7 @@ extension SiteLayout {
             }
             restored = "rolled back: release \(previous) is live again"
         } else {
-            unlink(current.path)
+            try? removeCurrent()
             restored = "no earlier release to go back to: the site has no current release"
         }
         await progress(DeployFailure.Step.rollback.rawValue, restored)

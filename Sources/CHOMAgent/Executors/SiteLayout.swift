@@ -2,64 +2,145 @@
 import Glibc
 #elseif canImport(Musl)
 import Musl
-#elseif canImport(Darwin)
-import Darwin
 #endif
+package import CHOMSiteFiles
+package import CHOMCore
 package import Foundation
 
-/// One site on disk: `<sitesRoot>/<domain>/` with `releases/<release id>/`, `current` (a relative
-/// symlink to `releases/<id>`) and `.incoming/` for downloads and extractions in progress.
+/// One site on disk (SECURITY.md has the whole model):
+///
+/// ```
+/// <sites root>/                 root:root      0755   the operator's
+/// <domain>/                     root:www-data  0750 + ACL user:<site user>:r-x   the gate
+/// <domain>/releases/            root:root      0755
+/// <domain>/releases/<id>/       site:site      0755   the tenant's release (hooks write here)
+/// <domain>/current              root's symlink → releases/<id>
+/// <domain>/shared/              site:site      0755   outlives releases (tenant-writable)
+/// <domain>/tmp/                 site:site      0700   private TMPDIR, php's temp and sessions
+/// <domain>/home/                site:site      0700   the site user's HOME
+/// <domain>/.incoming/           root:root      0711   staging: root's extractions (0700, root's),
+///                                                     git checkouts (0700, the site user's)
+/// ```
+///
+/// Every directory root acts on by path (the site directory, `releases/`, `.incoming/`) is
+/// root's, so no tenant process can rename or replace an entry in it; what lies inside the
+/// tenant-writable places is reached only through ``SiteDirectory`` descriptors. Logs are not
+/// in the tree: nginx writes them under the agent's state directory.
 /// `domain` must already be validated (`DomainName.isValid`), `releaseID` be a lowercase UUID.
 package struct SiteLayout: Sendable {
+    package let sitesRoot: URL
+    package let domain: String
     package let site: URL
 
     package init(sitesRoot: URL, domain: String) {
+        self.sitesRoot = sitesRoot
+        self.domain = domain
         site = sitesRoot.appendingPathComponent(domain, isDirectory: true)
     }
 
     package var releases: URL { site.appendingPathComponent("releases", isDirectory: true) }
     package var incoming: URL { site.appendingPathComponent(".incoming", isDirectory: true) }
     package var current: URL { site.appendingPathComponent("current", isDirectory: false) }
+    /// `<site>/shared/`: paths that outlive releases.
+    package var shared: URL { site.appendingPathComponent("shared", isDirectory: true) }
+    /// `<site>/tmp/`: the site's private temporary directory.
+    package var temporary: URL { site.appendingPathComponent("tmp", isDirectory: true) }
+    /// `<site>/home/`: the site user's home.
+    package var home: URL { site.appendingPathComponent("home", isDirectory: true) }
 
     package func release(_ releaseID: String) -> URL {
         releases.appendingPathComponent(releaseID, isDirectory: true)
     }
 
-    /// Creates the site, `releases/` (0755: the web server reads them) and `.incoming/` (0700),
-    /// and clears what an interrupted deploy left in `.incoming/` (deploys run one at a time).
-    package func prepare() throws {
-        let manager = FileManager.default
-        try manager.createDirectory(at: releases, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        try manager.createDirectory(at: incoming, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        for name in try manager.contentsOfDirectory(atPath: incoming.path) {
-            try manager.removeItem(at: incoming.appendingPathComponent(name))
+    // MARK: - Descriptors
+
+    package func openSitesRoot() throws(CHOMError) -> SiteDirectory {
+        try SiteDirectory.makeTrusted(sitesRoot.path)
+    }
+
+    package func openSite() throws(CHOMError) -> SiteDirectory {
+        try openSitesRoot().openDirectory(domain)
+    }
+
+    package func openReleases() throws(CHOMError) -> SiteDirectory {
+        try openSite().openDirectory("releases")
+    }
+
+    package func openIncoming() throws(CHOMError) -> SiteDirectory {
+        try openSite().openDirectory(".incoming")
+    }
+
+    /// Whether the site directory exists on this agent.
+    package func exists() -> Bool {
+        ((try? openSitesRoot().status(domain)) ?? nil) != nil
+    }
+
+    /// Whether `shared/` is there (a directory).
+    package func hasShared() -> Bool {
+        ((try? openSite().status("shared")) ?? nil) == .directory
+    }
+
+    /// Whether `releases/<id>` is there (a directory).
+    package func hasRelease(_ releaseID: String) -> Bool {
+        ((try? openReleases().status(releaseID)) ?? nil) == .directory
+    }
+
+    /// Creates the root-owned skeleton (site directory 0750, `releases/` 0755, `.incoming/` 0711)
+    /// and clears what an interrupted task left in `.incoming/` (tasks of a site run one at a
+    /// time). Without hosting (unit tests of the pipeline) this is the whole tree; with hosting,
+    /// `SiteTree.prepare()` adds owners, the ACL and the tenant's directories.
+    package func prepare() throws(CHOMError) {
+        let root = try openSitesRoot()
+        let siteDirectory = try root.makeDirectories(domain, mode: 0o750)
+        // An older layout gave the site directory to the site user: take it back before anything
+        // else, so no tenant process can add, rename or replace an entry while we converge.
+        let status = try siteDirectory.selfStatus()
+        if status.st_uid != geteuid() || status.st_mode & 0o027 != 0 {
+            try siteDirectory.setOwner(uid: geteuid(), gid: status.st_gid, mode: 0o750)
         }
+        for (name, mode) in [("releases", mode_t(0o755)), (".incoming", mode_t(0o711))] {
+            if let kind = try siteDirectory.status(name), kind != .directory {
+                // Only an older, tenant-writable layout could have left this here: take it away.
+                try siteDirectory.removeTree(name)
+            }
+            _ = try siteDirectory.makeDirectories(name, mode: mode)
+        }
+        let incoming = try siteDirectory.openDirectory(".incoming")
+        for name in try incoming.entries() { try incoming.removeTree(name) }
     }
 
     /// The release id `current` points at, if it is a symlink into `releases/`.
     package func currentRelease() -> String? {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let length = readlink(current.path, &buffer, buffer.count - 1)
-        guard length > 0 else { return nil }
-        let target = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let target = (try? openSite().linkTarget("current")) ?? nil else { return nil }
         let prefix = "releases/"
         guard target.hasPrefix(prefix) else { return nil }
-        return String(target.dropFirst(prefix.count))
+        let id = String(target.dropFirst(prefix.count))
+        return (try? SiteDirectory.checkName(id)) == nil ? nil : id
     }
 
     /// Points `current` at `releases/<id>` atomically: a new symlink `current.tmp-<random>`
     /// renamed over `current`, so readers see the old or the new release, never neither.
     package func switchCurrent(to releaseID: String) throws {
-        let temporary = site.appendingPathComponent("current.tmp-" + UUID().uuidString.lowercased()).path
-        guard symlink("releases/" + releaseID, temporary) == 0 else {
-            throw DeployFailure(step: .switch, reason: "cannot create symlink \(temporary): \(errorText())")
+        let temporary = "current.tmp-" + UUID().uuidString.lowercased()
+        do {
+            let directory = try openSite()
+            try directory.makeSymlink(temporary, to: "releases/" + releaseID)
+            do {
+                try directory.rename(temporary, to: "current")
+            } catch {
+                try? directory.removeTree(temporary)
+                throw error
+            }
+            fsync(directory.descriptor)
+        } catch {
+            throw DeployFailure(step: .switch, reason: "cannot point current at releases/\(releaseID): \(error)")
         }
-        guard rename(temporary, current.path) == 0 else {
-            let reason = "cannot rename \(temporary) over \(current.path): \(errorText())"
-            unlink(temporary)
-            throw DeployFailure(step: .switch, reason: reason)
-        }
-        syncDirectory(site.path)
+    }
+
+    /// Removes `current` (no release is live).
+    package func removeCurrent() throws(CHOMError) {
+        let directory = try openSite()
+        if try directory.status("current") != nil { try directory.removeTree("current") }
     }
 
     /// Keeps `keep` releases, the current one included, and removes the rest: the current release
@@ -72,21 +153,38 @@ package struct SiteLayout: Sendable {
         let others = ordered.filter { $0 != current }
         let keepOthers = max(1, keep) - (ordered.count == others.count ? 0 : 1)
         var removed: [String] = []
+        let releasesDirectory = try openReleases()
         for name in others.dropFirst(keepOthers) {
-            try FileManager.default.removeItem(at: release(name))
+            try releasesDirectory.removeTree(name)
             removed.append(name)
         }
         return removed
     }
 
-    private func syncDirectory(_ path: String) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        _ = fsync(fd)
-        close(fd)
+    /// Release ids on disk, newest first (by the time each was renamed into `releases/`).
+    package func releasesNewestFirst() throws -> [String] {
+        let directory = try openReleases()
+        var dated: [(name: String, created: Int128)] = []
+        for name in try directory.entries() where !name.hasPrefix(".") {
+            guard let st = try directory.entryStatus(name), FileKind(st) == .directory else { continue }
+            dated.append((name, Int128(st.st_ctim.tv_sec) * 1_000_000_000 + Int128(st.st_ctim.tv_nsec)))
+        }
+        dated.sort { a, b in a.created != b.created ? a.created > b.created : a.name > b.name }
+        return dated.map(\.name)
     }
 
-    private func errorText() -> String {
-        String(cString: strerror(errno))
+    /// The release deployed before the current one: the newest release older than `current`.
+    package func previousRelease() throws -> String? {
+        let ordered = try releasesNewestFirst()
+        guard let current = currentRelease(), let index = ordered.firstIndex(of: current) else {
+            return ordered.first
+        }
+        return ordered.dropFirst(index + 1).first
+    }
+
+    /// Removes the whole site tree (after the site is off nginx and its processes are stopped).
+    package func removeTree() throws(CHOMError) {
+        let root = try openSitesRoot()
+        if try root.status(domain) != nil { try root.removeTree(domain) }
     }
 }

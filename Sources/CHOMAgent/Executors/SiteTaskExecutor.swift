@@ -58,7 +58,7 @@ package struct SiteTaskExecutor: Sendable {
                 }
                 target = uuid.uuidString.lowercased()
             }
-            guard FileManager.default.fileExists(atPath: layout.release(target).path) else {
+            guard layout.hasRelease(target) else {
                 throw CHOMError(.notFound, "release \(target) is not on this agent (kept: \(try layout.releasesNewestFirst().joined(separator: ", ")))")
             }
             do {

@@ -9,7 +9,7 @@ package enum AtomicFile {
     package static func write(_ text: String, to path: String, mode: UInt32 = 0o644) throws(CHOMError) {
         let directory = parent(of: path)
         let temporary = "\(directory)/.\(basename(path)).tmp-\(UInt64.random(in: 0...UInt64.max))"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)  // not a tenant path: nginx and php-fpm configuration files (root's directories)
         guard fd >= 0 else { throw failure("cannot create \(temporary)") }
         var bytes = Array(text.utf8)
         var written = 0
@@ -21,7 +21,7 @@ package enum AtomicFile {
             guard n > 0 else {
                 let error = failure("cannot write \(temporary)")
                 close(fd)
-                unlink(temporary)
+                unlink(temporary)  // not a tenant path: nginx and php-fpm configuration files (root's directories)
                 throw error
             }
             written += n
@@ -30,13 +30,13 @@ package enum AtomicFile {
         guard fchmod(fd, mode) == 0, fsync(fd) == 0 else {
             let error = failure("cannot sync \(temporary)")
             close(fd)
-            unlink(temporary)
+            unlink(temporary)  // not a tenant path: nginx and php-fpm configuration files (root's directories)
             throw error
         }
         close(fd)
-        guard rename(temporary, path) == 0 else {
+        guard rename(temporary, path) == 0 else {  // not a tenant path: nginx and php-fpm configuration files (root's directories)
             let error = failure("cannot rename \(temporary) to \(path)")
-            unlink(temporary)
+            unlink(temporary)  // not a tenant path: nginx and php-fpm configuration files (root's directories)
             throw error
         }
         syncDirectory(directory)
@@ -44,7 +44,7 @@ package enum AtomicFile {
 
     /// The file's text, or nil when there is no file.
     package static func read(_ path: String) throws(CHOMError) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)  // not a tenant path: nginx and php-fpm configuration files (root's directories)
         if fd < 0 && errno == ENOENT { return nil }
         guard fd >= 0 else { throw failure("cannot open \(path)") }
         defer { close(fd) }
@@ -62,7 +62,7 @@ package enum AtomicFile {
 
     /// Removes the file; no file is fine.
     package static func remove(_ path: String) throws(CHOMError) {
-        guard unlink(path) == 0 || errno == ENOENT else { throw failure("cannot remove \(path)") }
+        guard unlink(path) == 0 || errno == ENOENT else { throw failure("cannot remove \(path)") }  // not a tenant path: nginx and php-fpm configuration files (root's directories)
         syncDirectory(parent(of: path))
     }
 
@@ -77,7 +77,7 @@ package enum AtomicFile {
     }
 
     private static func syncDirectory(_ path: String) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)  // not a tenant path: nginx and php-fpm configuration files (root's directories)
         guard fd >= 0 else { return }
         _ = fsync(fd)
         close(fd)

@@ -34,7 +34,7 @@ enum Spawn {
         var pipeEnds: [Int32] = [-1, -1]
         guard let pipe2 else { throw CHOMError(.unavailable, "this C library has no pipe2") }
         guard pipe2(&pipeEnds, O_CLOEXEC) == 0 else { throw failure("cannot create a pipe") }
-        let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        let null = open("/dev/null", O_RDONLY | O_CLOEXEC)  // not a tenant path: /dev/null
         defer {
             close(pipeEnds[1])
             if null >= 0 { close(null) }

@@ -47,7 +47,7 @@ package actor NginxController {
         let path = try file(for: domain)
         return try await gate.withGate { () async throws(CHOMError) -> ReloadOutcome in
             let previous = try AtomicFile.read(path)
-            try AtomicFile.write(config, to: path)
+            try AtomicFile.write(config, to: path)  // not a tenant path: nginx's configuration directory
             try await checkOrRestore(path: path, previous: previous, change: "the configuration of \(domain)")
             return try await reloadIfRunning()
         }
@@ -73,7 +73,7 @@ package actor NginxController {
         do {
             try await test()
         } catch {
-            if let previous { try AtomicFile.write(previous, to: path) } else { try AtomicFile.remove(path) }
+            if let previous { try AtomicFile.write(previous, to: path) } else { try AtomicFile.remove(path) }  // not a tenant path: nginx's configuration directory
             throw CHOMError(
                 error.code, "nginx rejected \(change); the previous configuration was kept: \(error.message)",
                 underlying: error)

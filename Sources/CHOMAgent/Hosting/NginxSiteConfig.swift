@@ -75,7 +75,9 @@ package enum NginxSiteConfig {
     }
 
     private static func siteBody(_ spec: SiteSpec) -> [String] {
-        var lines = ["    root \(spec.root);"]
+        // Past the document root, nginx opens nothing through a symlink whose owner differs from
+        // its target's: a tenant's link to another site's tree or to a root file is refused.
+        var lines = ["    root \(spec.root);", "    disable_symlinks if_not_owner from=$document_root;"]
         switch spec.kind {
         case .static: lines.append("    index index.html index.htm;")
         case .php: lines.append("    index index.php index.html;")

@@ -55,11 +55,11 @@ package actor PhpFpmController {
         let text = try pool.render()
         let path = file(for: pool.user)
         return try await gate.withGate { () async throws(CHOMError) -> ReloadOutcome in
-            if mkdir(configuration.runDirectory, 0o755) != 0 && errno != EEXIST {
+            if mkdir(configuration.runDirectory, 0o755) != 0 && errno != EEXIST {  // not a tenant path: php-fpm's configuration and run directories
                 throw CHOMError(.internal, "cannot create \(configuration.runDirectory)")
             }
             let previous = try AtomicFile.read(path)
-            try AtomicFile.write(text, to: path)
+            try AtomicFile.write(text, to: path)  // not a tenant path: php-fpm's configuration and run directories
             try await checkOrRestore(binary, path: path, previous: previous, change: "the pool \(pool.user)")
             return reloadIfRunning()
         }
@@ -93,7 +93,7 @@ package actor PhpFpmController {
         let outcome = try await runner.run(
             CommandRunner.Command(binary, ["-t", "-y", configuration.mainConfig], timeout: configuration.commandTimeout))
         guard !outcome.succeeded else { return }
-        if let previous { try AtomicFile.write(previous, to: path) } else { try AtomicFile.remove(path) }
+        if let previous { try AtomicFile.write(previous, to: path) } else { try AtomicFile.remove(path) }  // not a tenant path: php-fpm's configuration and run directories
         let reason = outcome.timedOut ? "php-fpm -t timed out" : outcome.outputText.trimmingTrailingNewlines
         throw CHOMError(.invalidInput, "php-fpm rejected \(change); the previous configuration was kept: \(reason)")
     }

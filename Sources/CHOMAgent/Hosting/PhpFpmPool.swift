@@ -7,7 +7,9 @@ package import CHOMCore
 /// - `listen`: `<run directory>/<site user>.sock`, `listen.owner`/`listen.group` the web server
 ///   group, mode 0660: nginx connects, other sites' workers cannot;
 /// - `pm = ondemand`: no idle workers for quiet sites;
-/// - `open_basedir`: the site directory and /tmp; `clear_env`, `.php` only.
+/// - `open_basedir`: the site directory only; temporary files, uploads and sessions in the
+///   site's private `tmp/` (never the shared /tmp, where sites could see each other's);
+///   `clear_env`, `.php` only.
 ///
 /// Every value is checked before rendering (a path of ``SiteSpec/pathCharacters``, a Linux
 /// user name), so nothing can add a line or a directive to the file.
@@ -57,9 +59,11 @@ package struct PhpFpmPool: Sendable, Equatable {
             chdir = /
             clear_env = yes
             security.limit_extensions = .php
-            php_admin_value[open_basedir] = \(siteDirectory)/:/tmp/
-            php_admin_value[upload_tmp_dir] = /tmp
-            php_admin_value[sys_temp_dir] = /tmp
+            php_admin_value[open_basedir] = \(siteDirectory)/
+            php_admin_value[upload_tmp_dir] = \(siteDirectory)/tmp
+            php_admin_value[sys_temp_dir] = \(siteDirectory)/tmp
+            php_admin_value[session.save_path] = \(siteDirectory)/tmp
+            env[TMPDIR] = \(siteDirectory)/tmp
 
             """
     }

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// Everything one site's nginx server block is rendered from. Values are untrusted until
 /// ``validate()`` (which ``NginxSiteConfig/render(_:configuration:)`` always calls) passes.
@@ -54,12 +54,12 @@ package struct SiteSpec: Sendable, Equatable {
         self.maintenancePage = maintenancePage
     }
 
-    /// Paths from the site's tree: `current/public` as root, `logs/access.log` and `logs/error.log`.
+    /// Paths from the site's tree (`current/public` as root) and the site's log directory, which
+    /// is the agent's (outside the tree): `<logs>/access.log` and `<logs>/error.log`.
     package init(
-        domain: String, aliases: [String] = [], kind: Kind, layout: SiteLayout, tls: TLS? = nil,
+        domain: String, aliases: [String] = [], kind: Kind, layout: SiteLayout, logs: URL, tls: TLS? = nil,
         suspended: Bool = false, maintenancePage: String
     ) {
-        let logs = layout.site.appendingPathComponent("logs", isDirectory: true)
         self.init(
             domain: domain, aliases: aliases, kind: kind,
             root: layout.current.appendingPathComponent("public", isDirectory: true).path,

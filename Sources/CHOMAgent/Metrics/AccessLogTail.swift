@@ -38,7 +38,7 @@ package struct AccessLogTail: Sendable {
         self.path = path
         self.maxBytesPerPoll = max(1, maxBytesPerPoll)
         var status = stat()
-        if stat(path, &status) == 0 {
+        if lstat(path, &status) == 0 {  // not a tenant path: the agent's log directory
             identity = Self.identity(status)
             offset = Int64(status.st_size)
         }
@@ -46,11 +46,13 @@ package struct AccessLogTail: Sendable {
 
     package mutating func poll() -> Batch {
         var batch = Batch()
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // Never through a final symlink, never blocking on a FIFO, only a regular file: the logs
+        // are root's (outside every site tree), and this holds even if a path were misconfigured.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)  // not a tenant path: the agent's log directory
         guard fd >= 0 else { return batch }  // Between a rotation's rename and create: try next time.
         defer { close(fd) }
         var status = stat()
-        guard fstat(fd, &status) == 0 else { return batch }
+        guard fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { return batch }
         let current = Self.identity(status)
         if current != identity || Int64(status.st_size) < offset {
             identity = current

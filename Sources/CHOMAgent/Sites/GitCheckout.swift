@@ -8,10 +8,12 @@ package import Foundation
 /// directory is removed afterwards so a release holds only the tree.
 package struct GitCheckout: Sendable {
     package var gitPath: String
+    package var setprivPath: String
     package var timeout: Duration
 
-    package init(gitPath: String = "/usr/bin/git", timeout: Duration = .seconds(300)) {
+    package init(gitPath: String = "/usr/bin/git", setprivPath: String = "/usr/bin/setpriv", timeout: Duration = .seconds(300)) {
         self.gitPath = gitPath
+        self.setprivPath = setprivPath
         self.timeout = timeout
     }
 
@@ -33,32 +35,51 @@ package struct GitCheckout: Sendable {
             || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "._/-".unicodeScalars.contains($0) }
     }
 
-    /// Clones `url` and checks out `ref` into `destination` (which must not exist). Returns the
-    /// commit id checked out.
-    package func checkout(url: String, ref: String, into destination: URL) async throws -> String {
+    /// Clones `url` and checks out `ref` into `destination` (an empty directory, the site user's
+    /// when `account` is given). Returns the commit id checked out. With `account`, git runs as
+    /// that user (`setpriv`, no supplementary groups, no new privileges), so whatever the
+    /// repository holds (links, odd names, a crafted pack) is written with the tenant's rights
+    /// only. Without one (unit tests of the pipeline, no users) it runs as the agent. The caller
+    /// removes `.git` afterwards.
+    package func checkout(
+        url: String, ref: String, into destination: URL, as account: SiteAccount? = nil, home: String = "/nonexistent",
+        globalConfig: String? = nil
+    ) async throws -> String {
         guard Self.isAllowedURL(url) else { throw GitCheckoutError("repository URL \"\(url.prefix(80))\" is not allowed") }
         guard Self.isAllowedRef(ref) else { throw GitCheckoutError("ref \"\(ref.prefix(80))\" is not a valid branch, tag or commit") }
         let path = destination.path
-        _ = try await git(["clone", "--quiet", "--no-checkout", "--", url, path], in: nil)
-        _ = try await git(["-C", path, "checkout", "--quiet", "--detach", ref], in: nil)
-        let commit = try await git(["-C", path, "rev-parse", "HEAD"], in: nil).trimmingCharacters(in: .whitespacesAndNewlines)
-        try FileManager.default.removeItem(at: destination.appendingPathComponent(".git"))
-        return commit
+        _ = try await git(["clone", "--quiet", "--no-checkout", "--", url, path], as: account, home: home, globalConfig: globalConfig)
+        _ = try await git(["-C", path, "checkout", "--quiet", "--detach", ref], as: account, home: home, globalConfig: globalConfig)
+        return try await git(["-C", path, "rev-parse", "HEAD"], as: account, home: home, globalConfig: globalConfig)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    private func git(_ arguments: [String], in directory: URL?) async throws -> String {
+    /// The global configuration git runs with when it runs as a site user: a local repository
+    /// owned by someone else (a mirror on the host, tests) is what the deploy asks to read, and
+    /// git 2.39 honours `safe.directory` only from protected configuration, which for a local
+    /// clone's upload-pack means the global file (it clears `-c` and `GIT_CONFIG_COUNT`).
+    package static let siteUserGlobalConfig = "[safe]\n\tdirectory = *\n"
+
+    private func git(_ arguments: [String], as account: SiteAccount?, home: String, globalConfig: String?) async throws -> String {
         let config = [
             "-c", "core.hooksPath=/dev/null", "-c", "protocol.allow=never", "-c", "protocol.https.allow=always",
             "-c", "protocol.ssh.allow=always", "-c", "protocol.file.allow=always", "-c", "credential.helper=",
             "-c", "core.symlinks=true", "-c", "advice.detachedHead=false",
         ]
         let environment = [
-            "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/nonexistent", "LANG": "C.UTF-8",
-            "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null",
+            "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8",
+            "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": globalConfig ?? "/dev/null",
             "GIT_ASKPASS": "/bin/false", "GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new",
         ]
+        var executable = gitPath
+        var all = config + arguments
+        if let account {
+            guard account.uid != 0, account.gid != 0 else { throw GitCheckoutError("git never runs as root for a site") }
+            executable = setprivPath
+            all = ["--reuid=\(account.uid)", "--regid=\(account.gid)", "--clear-groups", "--no-new-privs", "--", gitPath] + all
+        }
         let outcome = try await CommandRunner().run(CommandRunner.Command(
-            gitPath, config + arguments, environment: environment, workingDirectory: directory?.path, timeout: timeout))
+            executable, all, environment: environment, workingDirectory: "/", timeout: timeout))
         guard outcome.succeeded else {
             let what = outcome.timedOut ? "timed out" : "failed (\(outcome.termination))"
             throw GitCheckoutError("git \(arguments.first ?? "") \(what): \(String(outcome.outputText.suffix(2048)))")

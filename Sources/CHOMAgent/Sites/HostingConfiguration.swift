@@ -10,6 +10,10 @@ package struct HostingConfiguration: Sendable {
     package var php = PhpFpmController.Configuration()
     /// `<dir>/<domain>.crt` and `.key` (0600, root only; nginx's master reads them).
     package var tlsDirectory: URL
+    /// `<dir>/<domain>/access.log` and `error.log`: nginx's logs for each site, root's (0750),
+    /// outside every site tree so that nginx's root master never opens a tenant's path, and per
+    /// agent (under its state directory) so two agents on one host never share one.
+    package var logsDirectory: URL
     /// The 503 page served while a site is suspended; nginx's workers must be able to read it,
     /// so it lives under the sites root (`<sites root>/.maintenance/503.html`), not the state
     /// directory (0700).
@@ -20,6 +24,7 @@ package struct HostingConfiguration: Sendable {
 
     package init(stateDirectory: URL, sitesRoot: URL) {
         tlsDirectory = stateDirectory.appendingPathComponent("tls", isDirectory: true)
+        logsDirectory = stateDirectory.appendingPathComponent("logs", isDirectory: true)
         maintenancePage = sitesRoot.appendingPathComponent(".maintenance/503.html")
     }
 

@@ -1,5 +1,7 @@
-import CHOMCore
+package import CHOMCore
+package import CHOMSiteFiles
 package import Foundation
+import Glibc
 
 /// `SiteHosting` on a Linux host with the real tools: `useradd` for the site user, ownership
 /// and modes per `SiteTree`, nginx through `NginxController` (checked before every reload),
@@ -23,7 +25,7 @@ package struct LinuxSiteHosting: SiteHosting {
     }
 
     package func configure(_ site: HostedSite, layout: SiteLayout) async throws {
-        let account = try await users.ensure(site.user, home: layout.site.path)
+        let account = try await users.ensure(site.user, home: layout.home.path)
         try SiteTree(layout: layout, account: account, webGroup: configuration.webGroup).prepare()
         let tls = try writeTLS(site)
         try writeMaintenancePage()
@@ -38,7 +40,7 @@ package struct LinuxSiteHosting: SiteHosting {
         case .app:
             kind = .app(port: site.appPort)
         }
-        let logs = layout.logs
+        let logs = try logDirectory(site.domain)
         let spec = SiteSpec(
             domain: site.domain, aliases: site.aliases, kind: kind,
             root: layout.current.appendingPathComponent(site.publicDirectory, isDirectory: true).path,
@@ -53,9 +55,18 @@ package struct LinuxSiteHosting: SiteHosting {
             accessLog: logs.appendingPathComponent("access.log"))
     }
 
-    package func own(_ site: HostedSite, tree: URL) async throws {
+    /// `<logs directory>/<domain>/`, root's 0750: nginx's root master opens the logs here, the
+    /// agent reads them; no site user can reach it.
+    package func logDirectory(_ domain: String) throws(CHOMError) -> URL {
+        let logs = try SiteDirectory.makeTrusted(configuration.logsDirectory.path, mode: 0o750)
+        let directory = try logs.makeDirectories(domain, mode: 0o750)
+        try directory.setOwner(uid: geteuid(), gid: getegid(), mode: 0o750)
+        return configuration.logsDirectory.appendingPathComponent(domain, isDirectory: true)
+    }
+
+    package func own(_ site: HostedSite, tree: SiteDirectory) async throws {
         let account = try self.account(site)
-        try SiteTree.chownTree(tree.path, uid: account.uid, gid: account.gid)
+        try tree.chownTree(uid: account.uid, gid: account.gid)
     }
 
     package func run(_ hook: HostedSite.Hook, site: HostedSite, release: URL, releaseID: String) async throws -> String {
@@ -73,9 +84,12 @@ package struct LinuxSiteHosting: SiteHosting {
     package func activate(_ site: HostedSite, layout: SiteLayout) async throws {
         guard site.kind == .app, !site.suspended else { return }
         let account = try self.account(site)
-        let directory = layout.current.resolvingSymlinksInPath()
+        guard let live = layout.currentRelease() else { throw CHOMError(.notFound, "\(site.domain) has no current release") }
+        // releases/<id> is an entry of root's releases/: the path cannot be redirected.
+        let directory = layout.release(live)
         let environment = [
-            "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": layout.site.path, "LANG": "C.UTF-8",
+            "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": layout.home.path, "LANG": "C.UTF-8",
+            "TMPDIR": layout.temporary.path,
             "PORT": "\(site.appPort)", "CHOM_SITE": site.domain, "CHOM_RELEASE_DIR": directory.path,
         ]
         await apps.restart(
@@ -105,11 +119,17 @@ package struct LinuxSiteHosting: SiteHosting {
     package func remove(_ site: HostedSite, layout: SiteLayout) async throws {
         await apps.stop(site: site.domain)
         _ = try await nginx.remove(domain: site.domain)
-        if site.kind == .php || FileManager.default.fileExists(atPath: php.file(for: site.user)) {
+        if site.kind == .php || FileManager.default.fileExists(atPath: php.file(for: site.user)) {  // not a tenant path: php-fpm's pool directory
             _ = try await php.remove(site.user)
         }
         for suffix in ["crt", "key"] {
-            try? FileManager.default.removeItem(at: configuration.tlsDirectory.appendingPathComponent("\(site.domain).\(suffix)"))
+            try? SiteDirectory.openTrusted(configuration.tlsDirectory.path).removeTree("\(site.domain).\(suffix)")
+        }
+        try? SiteDirectory.openTrusted(configuration.logsDirectory.path).removeTree(site.domain)
+        if let account = SiteAccount.lookup(site.user.rawValue) {
+            // Whatever the tenant left running (a daemon, a php request's child) goes too.
+            let left = await UserProcesses.killAll(of: account.uid)
+            if left > 0 { throw CHOMError(.unavailable, "\(left) processes of \(site.user) would not stop") }
         }
         try await users.remove(site.user)
         metrics?.sites.siteRemoved(site: site.domain)
@@ -126,20 +146,20 @@ package struct LinuxSiteHosting: SiteHosting {
     private func writeTLS(_ site: HostedSite) throws -> SiteSpec.TLS? {
         guard let chain = site.certificateChainPEM, let key = site.privateKeyPEM else { return nil }
         let manager = FileManager.default
-        try manager.createDirectory(at: configuration.tlsDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try manager.createDirectory(at: configuration.tlsDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])  // not a tenant path: the agent's TLS directory
         let certificate = configuration.tlsDirectory.appendingPathComponent("\(site.domain).crt")
         let keyFile = configuration.tlsDirectory.appendingPathComponent("\(site.domain).key")
-        try AtomicFile.write(chain, to: certificate.path, mode: 0o644)
-        try AtomicFile.write(key, to: keyFile.path, mode: 0o600)
+        try AtomicFile.write(chain, to: certificate.path, mode: 0o644)  // not a tenant path: the agent's TLS directory
+        try AtomicFile.write(key, to: keyFile.path, mode: 0o600)  // not a tenant path: the agent's TLS directory
         return SiteSpec.TLS(certificatePath: certificate.path, keyPath: keyFile.path)
     }
 
     private func writeMaintenancePage() throws {
         let page = configuration.maintenancePage
-        guard !FileManager.default.fileExists(atPath: page.path) else { return }
-        try FileManager.default.createDirectory(
+        guard !FileManager.default.fileExists(atPath: page.path) else { return }  // not a tenant path: the maintenance page, root's, outside every site tree
+        try FileManager.default.createDirectory(  // not a tenant path: the maintenance page, root's, outside every site tree
             at: page.deletingLastPathComponent(), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         let html = "<!doctype html><title>Down for maintenance</title><h1>This site is down for maintenance.</h1>\n"
-        try AtomicFile.write(html, to: page.path, mode: 0o644)
+        try AtomicFile.write(html, to: page.path, mode: 0o644)  // not a tenant path: the maintenance page, root's, outside every site tree
     }
 }

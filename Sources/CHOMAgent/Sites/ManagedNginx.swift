@@ -85,15 +85,15 @@ package final class ManagedNginx: Sendable {
 
     /// The command lines of `parent`'s children, from /proc.
     static func children(of parent: Int32) -> [String] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []  // not a tenant path: /proc, /etc/nginx and the agent's own nginx directory
         return entries.compactMap { entry -> String? in
             guard Int32(entry) != nil,
-                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),  // not a tenant path: /proc, /etc/nginx and the agent's own nginx directory
                 let close = stat.lastIndex(of: ")")
             else { return nil }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             guard fields.count > 1, Int32(fields[1]) == parent else { return nil }
-            let cmdline = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(entry)/cmdline"))) ?? Data()
+            let cmdline = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(entry)/cmdline"))) ?? Data()  // not a tenant path: /proc, /etc/nginx and the agent's own nginx directory
             return String(decoding: cmdline, as: UTF8.self)
         }
     }
@@ -102,10 +102,10 @@ package final class ManagedNginx: Sendable {
     package func stop() async {
         if let pid = PidFile.runningProcess(pidFile.path) {
             kill(pid, SIGTERM)
-            for _ in 0..<200 where FileManager.default.fileExists(atPath: pidFile.path) {
+            for _ in 0..<200 where FileManager.default.fileExists(atPath: pidFile.path) {  // not a tenant path: /proc, /etc/nginx and the agent's own nginx directory
                 try? await Task.sleep(for: .milliseconds(25))
             }
-            if FileManager.default.fileExists(atPath: pidFile.path) { kill(pid, SIGKILL) }
+            if FileManager.default.fileExists(atPath: pidFile.path) { kill(pid, SIGKILL) }  // not a tenant path: /proc, /etc/nginx and the agent's own nginx directory
         }
     }
 
@@ -113,14 +113,14 @@ package final class ManagedNginx: Sendable {
         let manager = FileManager.default
         let conf = mainConfig.deletingLastPathComponent()
         for sub in [conf, sitesDirectory, errorLog.deletingLastPathComponent(), directory.appendingPathComponent("tmp")] {
-            try manager.createDirectory(at: sub, withIntermediateDirectories: true)
+            try manager.createDirectory(at: sub, withIntermediateDirectories: true)  // not a tenant path: /proc, /etc/nginx and the agent's own nginx directory
         }
         for (name, fallback) in [
             ("fastcgi_params", "fastcgi_param QUERY_STRING $query_string;\nfastcgi_param REQUEST_METHOD $request_method;\n"),
             ("mime.types", "types {\n    text/html html;\n}\n"),
         ] {
-            let text = (try? String(contentsOfFile: "/etc/nginx/" + name, encoding: .utf8)) ?? fallback
-            try Data(text.utf8).write(to: conf.appendingPathComponent(name))
+            let text = (try? String(contentsOfFile: "/etc/nginx/" + name, encoding: .utf8)) ?? fallback  // not a tenant path: /proc, /etc/nginx and the agent's own nginx directory
+            try Data(text.utf8).write(to: conf.appendingPathComponent(name))  // not a tenant path: /proc, /etc/nginx and the agent's own nginx directory
         }
         let dir = directory.path
         let user = getuid() == 0 ? "user www-data;\n" : ""
@@ -146,7 +146,7 @@ package final class ManagedNginx: Sendable {
             }
 
             """
-        try Data(text.utf8).write(to: mainConfig)
+        try Data(text.utf8).write(to: mainConfig)  // not a tenant path: /proc, /etc/nginx and the agent's own nginx directory
     }
 
     private func waitUntilServing() async throws {

@@ -1,4 +1,5 @@
-package import Foundation
+package import CHOMCore
+package import CHOMSiteFiles
 
 /// Paths that outlive releases (uploads, `storage/`, `.env`): they live once under
 /// `<site>/shared/` and every release gets a symlink to them.
@@ -6,51 +7,54 @@ package import Foundation
 /// For each configured path: when `shared/<path>` does not exist yet it is seeded from the new
 /// release's copy, or created empty (a directory when the path ends in `/`, else an empty file);
 /// then the release's own copy is removed and replaced by a relative symlink into `shared/`.
-/// Paths are validated by ``HostedSite`` (relative, no `..`); a parent in the release that is a
-/// symlink is refused, so a link can never be placed outside the release.
+/// Paths are validated by ``HostedSite`` (relative, no `..`).
+///
+/// `shared/` is the site user's to write, so every step here is a descriptor operation of
+/// ``SiteDirectory``: parents are entered with `O_NOFOLLOW` (a symlink the tenant put in place of
+/// `shared/storage` fails the deploy instead of being followed), new entries are created with
+/// `O_EXCL` and handed to the site user, seeded trees are re-owned without following links.
 package enum SharedPaths {
-    package static func link(_ paths: [String], release: URL, shared: URL) throws -> [String] {
-        let manager = FileManager.default
+    package static func link(
+        _ paths: [String], release: SiteDirectory, shared: SiteDirectory, owner: (uid: UInt32, gid: UInt32)?
+    ) throws(CHOMError) -> [String] {
         var linked: [String] = []
         for raw in paths {
             let isDirectory = raw.hasSuffix("/")
             let path = isDirectory ? String(raw.dropLast()) : raw
-            let inRelease = release.appendingPathComponent(path)
-            let inShared = shared.appendingPathComponent(path)
-            try refuseSymlinkedParents(of: path, under: release)
-            try refuseSymlinkedParents(of: path, under: shared)
-            try manager.createDirectory(at: inShared.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try manager.createDirectory(at: inRelease.deletingLastPathComponent(), withIntermediateDirectories: true)
-            if !manager.fileExists(atPath: inShared.path) {
-                if FileStatus.exists(inRelease.path), !FileStatus.isSymlink(inRelease.path) {
-                    try manager.moveItem(at: inRelease, to: inShared)
-                } else if isDirectory {
-                    try manager.createDirectory(at: inShared, withIntermediateDirectories: true)
-                } else {
-                    guard manager.createFile(atPath: inShared.path, contents: nil, attributes: [.posixPermissions: 0o640]) else {
-                        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: inShared.path])
+            let components = try SiteDirectory.components(path)
+            let name = components[components.count - 1]
+            let parents = components.dropLast().joined(separator: "/")
+            let releaseParent = parents.isEmpty ? release : try release.makeDirectories(parents)
+            let sharedParent = parents.isEmpty ? shared : try shared.makeDirectories(parents, owner: owner)
+            if try sharedParent.status(name) == nil {
+                if let kind = try releaseParent.status(name), kind == .file || kind == .directory {
+                    try releaseParent.rename(name, to: name, in: sharedParent)
+                    if let owner {
+                        if kind == .directory {
+                            try sharedParent.openDirectory(name).chownTree(uid: owner.uid, gid: owner.gid)
+                        } else {
+                            try sharedParent.setEntryOwner(name, uid: owner.uid, gid: owner.gid)
+                        }
                     }
+                } else if isDirectory {
+                    _ = try sharedParent.makeDirectories(name, owner: owner)
+                } else {
+                    let fd = try sharedParent.createFile(name, mode: 0o640, owner: owner)
+                    _ = fd >= 0 ? close(fd) : 0
                 }
             }
-            if FileStatus.exists(inRelease.path) { try manager.removeItem(at: inRelease) }
-            let depth = path.split(separator: "/").count
+            if try releaseParent.status(name) != nil { try releaseParent.removeTree(name) }
             // From <site>/releases/<id>/<path> up to <site>: one level per component plus two.
-            let target = String(repeating: "../", count: depth + 1) + "shared/" + path
-            try manager.createSymbolicLink(atPath: inRelease.path, withDestinationPath: target)
+            let target = String(repeating: "../", count: components.count + 1) + "shared/" + path
+            try releaseParent.makeSymlink(name, to: target, owner: owner)
             linked.append(raw)
         }
         return linked
     }
-
-    private static func refuseSymlinkedParents(of path: String, under root: URL) throws {
-        var current = root
-        for component in path.split(separator: "/").dropLast() {
-            current.appendPathComponent(String(component))
-            if FileStatus.isSymlink(current.path) {
-                throw CocoaError(.fileWriteNoPermission, userInfo: [
-                    NSLocalizedDescriptionKey: "\(current.path) is a symlink; shared path \(path) cannot go through it",
-                ])
-            }
-        }
-    }
 }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif

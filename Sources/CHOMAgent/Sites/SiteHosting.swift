@@ -1,3 +1,4 @@
+package import CHOMSiteFiles
 package import Foundation
 
 /// What the agent does to the host for a site: its Linux user and tree, the nginx server block,
@@ -9,8 +10,9 @@ package protocol SiteHosting: Sendable {
     /// then reloaded), php-fpm pool or app process. Idempotent.
     func configure(_ site: HostedSite, layout: SiteLayout) async throws
 
-    /// Gives a freshly extracted release (not yet in `releases/`) to the site's user.
-    func own(_ site: HostedSite, tree: URL) async throws
+    /// Gives a freshly extracted release (not yet in `releases/`, in a root-owned staging
+    /// directory) to the site's user, never following a link in it.
+    func own(_ site: HostedSite, tree: SiteDirectory) async throws
 
     /// Runs one build hook as the site's user in `release`; returns the tail of its output.
     func run(_ hook: HostedSite.Hook, site: HostedSite, release: URL, releaseID: String) async throws -> String

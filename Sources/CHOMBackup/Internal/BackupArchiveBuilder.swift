@@ -41,7 +41,7 @@ final class BackupArchiveBuilder {
         try addDirectories(source.prefix, leafMode: UInt32(st.st_mode) & 0o7777, leafTime: Self.mtime(st))
         try ManifestTreeWalker.walk(source.directory) { node throws(CHOMError) in
             do {
-                try self.visit(node, prefix: source.prefix)
+                try self.visit(node, prefix: source.prefix, owner: source.owner)
             } catch {
                 throw BackupErrors.wrap(error, "archiving \(BackupManifest.quote(source.prefix + "/" + node.displayPath))")
             }
@@ -61,7 +61,7 @@ final class BackupArchiveBuilder {
         try tar.appendFile(path: path, contents: contents, mode: 0o600, modificationTime: syntheticTime)
     }
 
-    private func visit(_ node: ManifestTreeWalker.Node, prefix: String) throws {
+    private func visit(_ node: ManifestTreeWalker.Node, prefix: String, owner: UInt32?) throws {
         guard let relative = node.path else {
             throw CHOMError(.refused, "\(BackupManifest.quote(node.displayPath)) has a name that is not UTF-8")
         }
@@ -87,6 +87,10 @@ final class BackupArchiveBuilder {
             guard fstat(fd, &st) == 0 else { throw BackupFileIO.failure(errno, "fstat", path) }
             guard UInt32(st.st_mode) & UInt32(Glibc.S_IFMT) == UInt32(Glibc.S_IFREG) else {
                 throw CHOMError(.conflict, "\(BackupManifest.quote(path)) was replaced while being backed up")
+            }
+            if let owner, st.st_uid != owner {
+                // Only a hard link to someone else's file gets here: never read it into a tenant's backup.
+                throw CHOMError(.refused, "\(BackupManifest.quote(path)) belongs to uid \(st.st_uid), not to the site's user (a hard link?)")
             }
             try appendContent(fd, path: path, size: Int(st.st_size), mode: node.mode, mtime: Self.mtime(st))
         case nil:

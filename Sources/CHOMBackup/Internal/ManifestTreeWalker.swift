@@ -11,7 +11,7 @@ import Foundation
 
 /// A depth-first walk of a tree for the manifest: names in byte order, every step relative to an
 /// open directory descriptor with `O_NOFOLLOW`, so a symlink (or one swapped in meanwhile) is
-/// reported and never followed. The root itself may be a symlink to a directory.
+/// reported and never followed. The root itself must not be a symlink (pass the directory).
 enum ManifestTreeWalker {
     struct Node {
         /// The relative path's bytes, as on disk.
@@ -36,7 +36,7 @@ enum ManifestTreeWalker {
 
     static func walk(_ root: URL, _ visit: (Node) throws(CHOMError) -> Void) throws(CHOMError) {
         let rootPath = root.path
-        let fd = open(rootPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let fd = open(rootPath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { throw failure(errno, "open", rootPath) }
         defer { close(fd) }
         try walk(directory: fd, prefix: [], depth: 1, visit)

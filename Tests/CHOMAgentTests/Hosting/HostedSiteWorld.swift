@@ -44,7 +44,8 @@ struct HostedSiteWorld: Sendable {
         await hosting.apps.stopAll()
         let domains = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
         for domain in domains {
-            guard let owner = try? FileManager.default.attributesOfItem(atPath: root.appendingPathComponent(domain).path)[.ownerAccountName] as? String,
+            // The site directory is root's; home/ is the site user's.
+            guard let owner = try? FileManager.default.attributesOfItem(atPath: root.appendingPathComponent(domain).appendingPathComponent("home").path)[.ownerAccountName] as? String,
                 let name = SiteUserName(rawValue: owner)
             else { continue }
             try? await SiteUsers().remove(name)

@@ -31,7 +31,9 @@ struct LiveSite: Sendable {
 
     /// The static server block for this site on `nginx`'s port.
     func staticConfig(on nginx: TestNginx, kind: SiteSpec.Kind = .static) throws -> String {
-        let spec = SiteSpec(domain: domain, kind: kind, layout: layout, maintenancePage: layout.site.path + "/503.html")
+        let logs = layout.sitesRoot.appendingPathComponent(".logs/\(domain)")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        let spec = SiteSpec(domain: domain, kind: kind, layout: layout, logs: logs, maintenancePage: layout.site.path + "/503.html")
         return try NginxSiteConfig.render(spec, configuration: nginx.siteConfiguration)
     }
 }
@@ -53,7 +55,7 @@ enum LiveSites {
             for domain in domains {
                 let user = SiteUserName(site: SiteID())
                 let layout = SiteLayout(sitesRoot: root, domain: domain)
-                let account = try await users.ensure(user, home: layout.site.path)
+                let account = try await users.ensure(user, home: layout.home.path)
                 let tree = try SiteTree(layout: layout, account: account)
                 sites.append(LiveSite(domain: domain, user: user, account: account, tree: tree))
                 try tree.prepare()

@@ -2,6 +2,7 @@ import CHOMAgent
 import CHOMCore
 import CHOMTesting
 import Foundation
+import Glibc
 import Testing
 
 /// Against a real nginx master (TestNginx): install, refuse with rollback, remove. The sites
@@ -13,6 +14,8 @@ struct NginxControllerTests {
     static func site(_ domain: String, under root: URL, text: String) throws -> SiteLayout {
         let layout = SiteLayout(sitesRoot: root, domain: domain)
         try layout.prepare()
+        // Without hosting the skeleton is root's 0750; here nginx's workers read it without a group.
+        chmod(layout.site.path, 0o755)
         let public_ = layout.release("r1").appendingPathComponent("public", isDirectory: true)
         try FileManager.default.createDirectory(at: public_, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: layout.site.appendingPathComponent("logs"), withIntermediateDirectories: true)
@@ -22,7 +25,9 @@ struct NginxControllerTests {
     }
 
     static func config(_ domain: String, _ layout: SiteLayout, _ nginx: TestNginx) throws -> String {
-        let spec = SiteSpec(domain: domain, kind: .static, layout: layout, maintenancePage: layout.site.path + "/503.html")
+        let logs = layout.sitesRoot.appendingPathComponent(".logs/\(domain)")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        let spec = SiteSpec(domain: domain, kind: .static, layout: layout, logs: logs, maintenancePage: layout.site.path + "/503.html")
         return try NginxSiteConfig.render(spec, configuration: nginx.siteConfiguration)
     }
 

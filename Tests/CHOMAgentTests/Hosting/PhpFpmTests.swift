@@ -28,9 +28,11 @@ struct PhpFpmTests {
             chdir = /
             clear_env = yes
             security.limit_extensions = .php
-            php_admin_value[open_basedir] = /srv/chom/sites/example.com/:/tmp/
-            php_admin_value[upload_tmp_dir] = /tmp
-            php_admin_value[sys_temp_dir] = /tmp
+            php_admin_value[open_basedir] = /srv/chom/sites/example.com/
+            php_admin_value[upload_tmp_dir] = /srv/chom/sites/example.com/tmp
+            php_admin_value[sys_temp_dir] = /srv/chom/sites/example.com/tmp
+            php_admin_value[session.save_path] = /srv/chom/sites/example.com/tmp
+            env[TMPDIR] = /srv/chom/sites/example.com/tmp
 
             """)
     }

@@ -1,5 +1,6 @@
 import CHOMAgent
 import CHOMCore
+import CHOMSiteFiles
 import CHOMTesting
 import Foundation
 import Glibc
@@ -14,14 +15,22 @@ struct SiteIsolationTests {
         try await LiveSites.with(["a.test", "b.test"]) { sites in
             let (a, b) = (sites[0], sites[1])
             #expect(a.account.uid != b.account.uid && a.account.gid != b.account.gid)
-            #expect(a.account.uid != 0 && a.account.shell == "/usr/sbin/nologin" && a.account.home == a.layout.site.path)
+            #expect(a.account.uid != 0 && a.account.shell == "/usr/sbin/nologin" && a.account.home == a.layout.home.path)
             try a.publish("r1", files: ["index.html": "site a\n"])
             let releaseB = try b.publish("r1", files: ["index.html": "site b\n"])
 
             var status = stat()
             #expect(stat(a.layout.site.path, &status) == 0)
-            #expect(status.st_uid == a.account.uid && status.st_gid == SiteAccount.groupID("www-data"))
+            // The gate is root's: root:www-data 0750, and the site user passes through an ACL entry.
+            #expect(status.st_uid == 0 && status.st_gid == SiteAccount.groupID("www-data"))
             #expect(status.st_mode & 0o777 == 0o750)
+            #expect(try a.layout.openSite().aclUsers() == [a.account.uid])
+            for name in ["releases", ".incoming"] {
+                #expect(stat(a.layout.site.appendingPathComponent(name).path, &status) == 0 && status.st_uid == 0, "\(name)")
+            }
+            for name in ["shared", "tmp", "home"] {
+                #expect(stat(a.layout.site.appendingPathComponent(name).path, &status) == 0 && status.st_uid == a.account.uid, "\(name)")
+            }
 
             let secret = a.layout.current.appendingPathComponent("public/index.html").path
             let hooks = HookRunner()

@@ -101,7 +101,8 @@ struct HostileTenantTests {
             if contents.contains(Self.sentinelText) { problems.append("a root sentinel is in the backup") }
         }
         if kind != .remove {
-            for name in site.servedProbeNames {
+            // The plant itself, a file in the sentinel directory through it, another site's page through it.
+            for name in site.servedProbeNames.flatMap({ [$0, $0 + "/a", $0 + "/current/public/index.html"] }) {
                 if let response = try? await world.get(site.domain, path: "/" + name),
                     response.body.contains(Self.victimSecret) || response.body.contains(Self.sentinelText)
                 {

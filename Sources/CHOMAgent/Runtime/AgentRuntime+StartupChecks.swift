@@ -1,14 +1,14 @@
 import CHOMCore
-import Logging
+package import Logging
 
 /// What the agent says about its host when it starts: the kernel's link and file protections
 /// (a root agent working in tenants' trees depends on them) and whether build hooks and app
 /// processes can be contained in cgroups.
 extension AgentRuntime {
-    static let fileProtections = ["protected_hardlinks", "protected_symlinks", "protected_fifos", "protected_regular"]
+    package static let fileProtections = ["protected_hardlinks", "protected_symlinks", "protected_fifos", "protected_regular"]
 
     /// Logs `fs.protected_*` from /proc/sys/fs; a warning names the ones that are off.
-    static func logFileProtections(logger: Logger, procSys: String = "/proc/sys/fs") {
+    package static func logFileProtections(logger: Logger, procSys: String = "/proc/sys/fs") {
         var metadata: Logger.Metadata = [:]
         var off: [String] = []
         for name in fileProtections {
@@ -26,7 +26,7 @@ extension AgentRuntime {
 
     /// Prepares the cgroup subtree for hooks and apps and says what applies, or that hooks will
     /// be refused.
-    static func logCgroups(_ configuration: CgroupConfiguration, logger: Logger) {
+    package static func logCgroups(_ configuration: CgroupConfiguration, logger: Logger) {
         do {
             let cgroups = try RunCgroups.prepare(configuration)
             cgroups.releaseBases()

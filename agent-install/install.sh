@@ -44,6 +44,12 @@ Usage: $PROG --coordinator HOST:PORT --token JOIN_TOKEN --ca-sha256 HEX [options
 Install the CHOM agent on this machine, enroll it with the coordinator and
 start it as the systemd service $UNIT_NAME. Must be run as root.
 
+Build hooks run only where cgroup v2 is mounted (Debian 11 and later: the
+default) on Linux 5.14 or later: each hook runs in a cgroup of its own
+inside the agent's (the unit sets Delegate=pids memory), which is killed
+whole when the hook ends. Without it the agent says so at start and refuses
+hooks.
+
 Required:
   --coordinator HOST:PORT  coordinator gRPC endpoint (IPv6: [ADDR]:PORT)
   --token JOIN_TOKEN       one-time join token issued by the coordinator.
@@ -291,6 +297,9 @@ fi
 SYSTEMD_RUNNING=0
 if [[ -d /run/systemd/system ]]; then
     SYSTEMD_RUNNING=1
+fi
+if ! grep -q ' - cgroup2 ' /proc/self/mountinfo; then
+    warn "no cgroup v2 hierarchy is mounted: the agent will refuse build hooks"
 fi
 
 required_cmds=(install useradd groupadd getent setpriv cmp stat mktemp)

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages CHOM needs to build, test and run the demo, if missing.
 set -euo pipefail
-# nginx, php-fpm, util-linux (setpriv) and passwd (useradd) are what the agent hosts sites with.
-packages=(libzstd-dev zlib1g-dev zstd postgresql protobuf-compiler shellcheck git curl nginx-light php8.2-fpm util-linux passwd iproute2 openssl)
+# nginx, php-fpm, util-linux (setpriv) and passwd (useradd) are what the agent hosts sites with;
+# systemd only for systemd-analyze, which checks the agent's unit (it installs and runs without
+# systemd as PID 1).
+packages=(libzstd-dev zlib1g-dev zstd postgresql protobuf-compiler shellcheck git curl nginx-light php8.2-fpm util-linux passwd iproute2 openssl systemd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -10,6 +10,8 @@ export SWIFT_DETERMINISTIC_HASHING=1
 scripts/install-deps.sh
 echo "== shellcheck"
 scripts/check-shell.sh
+echo "== systemd unit"
+scripts/check-systemd-unit.sh
 echo "== generated protobuf/gRPC code"
 if [ "${CHOM_SKIP_GENERATED_CHECK:-0}" = 1 ]; then
   echo "skipped (CHOM_SKIP_GENERATED_CHECK=1)"

@@ -12,4 +12,5 @@ package enum LogKey {
     package static let state = "chom.state"
     package static let attempt = "chom.attempt"
     package static let durationMS = "chom.duration_ms"
+    package static let cgroup = "chom.cgroup"
 }

@@ -36,9 +36,29 @@ struct HostingOptions: ParsableArguments {
         "The port sites with a certificate are served on (env CHOM_AGENT_HTTPS_PORT; default 443).", valueName: "port"))
     var httpsPort: Int?
 
+    @Option(name: .customLong("cgroup-base"), help: ArgumentHelp(
+        """
+        The cgroup v2 directory build hooks and app processes get a cgroup of their own in; its parent must exist \
+        (env CHOM_AGENT_CGROUP_BASE; default chom-runs inside the agent's own cgroup).
+        """, valueName: "dir"))
+    var cgroupBase: String?
+
+    @Option(name: .customLong("run-pids-max"), help: ArgumentHelp(
+        "Processes one hook run or app may have, 0 for no limit (env CHOM_AGENT_RUN_PIDS_MAX; default 512).",
+        valueName: "count"))
+    var runPidsMax: Int?
+
+    @Option(name: .customLong("run-memory-mib"), help: ArgumentHelp(
+        "Memory one hook run or app may use, in MiB, 0 for no limit (env CHOM_AGENT_RUN_MEMORY_MIB; default 1024).",
+        valueName: "MiB"))
+    var runMemoryMiB: Int?
+
     func validate() throws {
         for (name, port) in [("--http-port", httpPort), ("--https-port", httpsPort)] {
             if let port, !(1...65535).contains(port) { throw ValidationError("\(name) must be between 1 and 65535") }
+        }
+        for (name, value) in [("--run-pids-max", runPidsMax), ("--run-memory-mib", runMemoryMiB)] {
+            if let value, value < 0 { throw ValidationError("\(name) must be 0 or more") }
         }
     }
 
@@ -66,7 +86,19 @@ struct HostingOptions: ParsableArguments {
                 hosting.nginx.sitesDirectory = directory
             }
         }
+        if let base = cgroupBase ?? AgentOptions.environment("CHOM_AGENT_CGROUP_BASE") { hosting.cgroups.base = base }
+        if let pids = try runPidsMax ?? AgentOptions.environment("CHOM_AGENT_RUN_PIDS_MAX").map({ try Self.count($0) }) {
+            hosting.cgroups.pidsMax = pids == 0 ? nil : pids
+        }
+        if let mib = try runMemoryMiB ?? AgentOptions.environment("CHOM_AGENT_RUN_MEMORY_MIB").map({ try Self.count($0) }) {
+            hosting.cgroups.memoryMax = mib == 0 ? nil : mib << 20
+        }
         configuration.hosting = hosting
+    }
+
+    private static func count(_ text: String) throws -> Int {
+        guard let value = Int(text), value >= 0 else { throw ValidationError("'\(text)' is not a count") }
+        return value
     }
 
     private static func port(_ text: String) throws -> Int {

@@ -72,14 +72,20 @@ enum Spawn {
         posix_spawnattr_setflags(
             &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
-        let argv = ([command.executable] + command.arguments).map { strdup($0) } + [nil]
+        var executable = command.executable
+        var arguments = command.arguments
+        if let cgroup = command.cgroup {
+            arguments = ["-c", RunCgroup.joinScript, "chom-join"] + cgroup.procsFiles + ["--", executable] + arguments
+            executable = RunCgroup.joinShell
+        }
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = command.environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
             for pointer in argv { free(pointer) }
             for pointer in envp { free(pointer) }
         }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, command.executable, &actions, &attributes, argv, envp)
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         guard result == 0 else {
             close(pipeEnds[0])
             throw CHOMError(.unavailable, "cannot start \(command.executable): \(String(cString: strerror(result)))")

@@ -11,7 +11,9 @@ import Synchronization
 /// whole group gets SIGTERM, then SIGKILL after `killGrace`. When the program exits on its own,
 /// whatever it left running in its group (`sleep 100 &`) is killed too, unless
 /// `killLeftovers` is off. A process that leaves the group (`setsid`, a daemon) escapes both;
-/// its hold on the output pipe is waited for at most `killGrace`.
+/// its hold on the output pipe is waited for at most `killGrace`. Unless the command has a
+/// `cgroup`: the program joins it before it execs, and every SIGKILL above (timeout,
+/// cancellation, leftovers) is also a `cgroup.kill`, which no session or double fork escapes.
 package struct CommandRunner: Sendable {
     package struct Command: Sendable {
         /// An absolute path: nothing is looked up on PATH.
@@ -25,12 +27,14 @@ package struct CommandRunner: Sendable {
         /// Bytes of output kept (the last ones).
         package var outputLimit: Int
         package var killLeftovers: Bool
+        /// The cgroup the program joins (through `/bin/sh`, as the spawning user) before it execs.
+        package var cgroup: RunCgroup?
 
         package init(
             _ executable: String, _ arguments: [String] = [],
             environment: [String: String] = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"],
             workingDirectory: String? = nil, timeout: Duration = .seconds(60), killGrace: Duration = .seconds(5),
-            outputLimit: Int = 16 * 1024, killLeftovers: Bool = true
+            outputLimit: Int = 16 * 1024, killLeftovers: Bool = true, cgroup: RunCgroup? = nil
         ) {
             self.executable = executable
             self.arguments = arguments
@@ -40,6 +44,7 @@ package struct CommandRunner: Sendable {
             self.killGrace = killGrace
             self.outputLimit = outputLimit
             self.killLeftovers = killLeftovers
+            self.cgroup = cgroup
         }
     }
 
@@ -125,7 +130,10 @@ private enum Supervisor {
                     status = raw
                     exitedAt = now
                     // The group outlives its leader while members remain, so the id is still ours.
-                    if command.killLeftovers { kill(-child.pid, SIGKILL) }
+                    if command.killLeftovers {
+                        kill(-child.pid, SIGKILL)
+                        command.cgroup?.kill()
+                    }
                     continue
                 }
                 if terminatedAt == nil {
@@ -137,6 +145,7 @@ private enum Supervisor {
                     }
                 } else if !killed, let terminatedAt, now >= terminatedAt + command.killGrace {
                     kill(-child.pid, SIGKILL)
+                    command.cgroup?.kill()
                     killed = true
                 }
             } else if let exitedAt, now >= exitedAt + command.killGrace {

@@ -68,6 +68,8 @@ package final class AgentRuntime: Service, Sendable {
         } catch {
             throw CHOMError(.configuration, "cannot create the sites root \(configuration.sitesRoot.path)", underlying: error)
         }
+        Self.logFileProtections(logger: logger)
+        if let hosting = configuration.hosting { Self.logCgroups(hosting.cgroups, logger: logger) }
         var managedNginx: ManagedNginx?
         if let hosting = configuration.hosting, let directory = hosting.managedNginxDirectory {
             managedNginx = try await ManagedNginx.start(

@@ -21,6 +21,8 @@ package struct HostingConfiguration: Sendable {
     /// When set, the agent runs its own nginx master under this directory on `site.httpPort`
     /// (``ManagedNginx``) instead of driving the system's: for several agents on one machine.
     package var managedNginxDirectory: URL?
+    /// The cgroup of each build hook run and app process, and their limits.
+    package var cgroups = CgroupConfiguration()
 
     package init(stateDirectory: URL, sitesRoot: URL) {
         tlsDirectory = stateDirectory.appendingPathComponent("tls", isDirectory: true)

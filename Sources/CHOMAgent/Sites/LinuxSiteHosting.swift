@@ -72,6 +72,7 @@ package struct LinuxSiteHosting: SiteHosting {
     package func run(_ hook: HostedSite.Hook, site: HostedSite, release: URL, releaseID: String) async throws -> String {
         var hookConfiguration = HookRunner.Configuration()
         hookConfiguration.timeout = hook.timeout
+        hookConfiguration.cgroups = configuration.cgroups
         let context = HookRunner.Context(
             account: try account(site), site: site.domain, releaseID: releaseID, releaseDirectory: release.path)
         do {

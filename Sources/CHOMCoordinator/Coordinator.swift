@@ -112,7 +112,7 @@ package final class Coordinator: Service, Sendable {
             let service = AgentGatewayService(
                 store: store, keys: keys, configuration: configuration, connections: connections,
                 dispatcher: dispatcher, metrics: metrics, clock: clock, logger: logger,
-                connectPort: { agentPort.withLock { $0 } })
+                enrollmentGate: EnrollmentGate(configuration.agents), connectPort: { agentPort.withLock { $0 } })
             let agentTransport = HTTP2ServerTransport.Posix(
                 address: .ipv4(host: configuration.grpc.host, port: configuration.grpc.port),
                 transportSecurity: try CoordinatorTLS.agents(

@@ -4,10 +4,10 @@ package import Logging
 import PostgresNIO
 
 /// A fresh PostgreSQL cluster in a temporary directory for one test (about 0.7 s),
-/// migrated, with a running client. Stopped and deleted afterwards.
+/// migrated (through `migrations`), with a running client. Stopped and deleted afterwards.
 package enum ThrowawayPostgres {
     package static func withStore<Result: Sendable>(
-        logger: Logger = TestLogging.logger("chom.test.postgres"),
+        logger: Logger = TestLogging.logger("chom.test.postgres"), migrations: [Migration] = Migrations.all,
         _ body: (Store) async throws -> Result
     ) async throws -> Result {
         let directory = try TemporaryDirectory.make(prefix: "chom-pg")
@@ -28,7 +28,7 @@ package enum ThrowawayPostgres {
             group.addTask { await client.run() }
             defer { group.cancelAll() }
             let store = Store(client: client, logger: logger)
-            try await Migrator.migrate(client, logger: logger)
+            try await Migrator.migrate(client, migrations: migrations, logger: logger)
             return try await body(store)
         }
     }

@@ -1,5 +1,6 @@
 import CHOMAPI
 import CHOMCore
+import CHOMStore
 import Foundation
 import Hummingbird
 import Logging
@@ -12,6 +13,9 @@ enum Problem {
         case let error as CHOMError:
             let status = status(for: error.code)
             return (status, ProblemDetails(title: status.reasonPhrase, status: status.code, detail: error.message))
+        case let conflict as SiteClaimConflict:
+            // Normally made precise by `AdminAPI.claiming`; never says whose.
+            return response(for: AdminAPI.problem(conflict, holder: nil))
         case is RateLimited:
             return (.tooManyRequests, ProblemDetails(
                 title: "Too Many Requests", status: 429, detail: "too many attempts; retry later"))

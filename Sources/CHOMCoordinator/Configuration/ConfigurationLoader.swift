@@ -73,7 +73,10 @@ package enum ConfigurationLoader {
         "audit": ["checkpointEveryEntries", "checkpointEveryMinutes", "exportDirectory"],
         "api": ["host", "port", "maxBodyBytes"],
         "grpc": ["host", "port", "enrollPort", "advertisedHostnames", "advertisedAddresses"],
-        "agents": ["certificateLifetimeSeconds", "heartbeatIntervalSeconds", "offlineGraceSeconds"],
+        "agents": [
+            "certificateLifetimeSeconds", "heartbeatIntervalSeconds", "offlineGraceSeconds",
+            "enrollmentFailuresPerAddress", "enrollmentWindowSeconds", "enrollmentThrottleAddresses",
+        ],
         "dispatch": ["maxDeliveryAttempts", "envelopeTTLSeconds", "pollIntervalSeconds"],
         "joinTokens": ["defaultTTLSeconds", "defaultMaxUses"],
         "backups": ["destination", "scheduleIntervalSeconds"],

@@ -27,6 +27,12 @@ package struct CoordinatorConfiguration: Sendable, Codable, Equatable {
         package var certificateLifetimeSeconds = 86_400.0
         package var heartbeatIntervalSeconds = 10.0
         package var offlineGraceSeconds = 30.0
+        /// Failed enrollments per source address within `enrollmentWindowSeconds`; beyond it the
+        /// address is refused (resourceExhausted) until its oldest failure leaves the window.
+        package var enrollmentFailuresPerAddress = 10
+        package var enrollmentWindowSeconds = 900.0
+        /// How many source addresses the enrollment throttle remembers at most.
+        package var enrollmentThrottleAddresses = 10_000
         package init() {}
     }
 
@@ -123,6 +129,12 @@ extension CoordinatorConfiguration.Agents {
         heartbeatIntervalSeconds =
             try c.decodeIfPresent(Double.self, forKey: .heartbeatIntervalSeconds) ?? heartbeatIntervalSeconds
         offlineGraceSeconds = try c.decodeIfPresent(Double.self, forKey: .offlineGraceSeconds) ?? offlineGraceSeconds
+        enrollmentFailuresPerAddress =
+            try c.decodeIfPresent(Int.self, forKey: .enrollmentFailuresPerAddress) ?? enrollmentFailuresPerAddress
+        enrollmentWindowSeconds =
+            try c.decodeIfPresent(Double.self, forKey: .enrollmentWindowSeconds) ?? enrollmentWindowSeconds
+        enrollmentThrottleAddresses =
+            try c.decodeIfPresent(Int.self, forKey: .enrollmentThrottleAddresses) ?? enrollmentThrottleAddresses
     }
 }
 

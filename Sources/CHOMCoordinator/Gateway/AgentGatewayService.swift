@@ -7,6 +7,7 @@ import Crypto
 import Foundation
 import GRPCCore
 import Logging
+import Synchronization
 import X509
 
 /// The gRPC service agents dial. Enroll is served on the enrollment listener; Connect and
@@ -21,11 +22,35 @@ struct AgentGatewayService: Chom_Agent_V1_AgentGateway.SimpleServiceProtocol {
     let metrics: CoordinatorMetrics
     let clock: any WallClock
     let logger: Logger
+    /// Failed enrollments per source address.
+    let enrollmentGate: EnrollmentGate
     /// The bound agent-listener port, told to enrolling agents.
     let connectPort: @Sendable () -> Int
 
+    /// Enroll, in this order: the source address's throttle, the join token's shape, the CSR's shape,
+    /// the token's verdict under its row lock, and only for a valid token the CSR signed and the agent
+    /// stored, in the same transaction. Every failure counts against the address.
     func enroll(
         request: Chom_Agent_V1_EnrollRequest, context: ServerContext
+    ) async throws -> Chom_Agent_V1_EnrollResponse {
+        let now = clock.now()
+        let address = EnrollmentThrottle.sourceAddress(ofPeer: context.remotePeer)
+        switch enrollmentGate.attempt(address: address, now: now) {
+        case .allowed:
+            break
+        case .limited(let retryAfter, let firstRefusal):
+            if firstRefusal { try await auditThrottled(address: address, peer: context.remotePeer, now: now) }
+            throw RPCError(
+                code: .resourceExhausted,
+                message: "too many failed enrollment attempts from this address; retry in \(Int(retryAfter.rounded(.up))) s")
+        }
+        let enrolled = try await enroll(request, peer: context.remotePeer, now: now)
+        enrollmentGate.succeeded(address: address, attemptedAt: now)
+        return enrolled
+    }
+
+    private func enroll(
+        _ request: Chom_Agent_V1_EnrollRequest, peer: String, now: Date
     ) async throws -> Chom_Agent_V1_EnrollResponse {
         guard let token = JoinTokenSecret(parsing: request.joinToken) else {
             throw RPCError(code: .unauthenticated, message: "join token not recognised")
@@ -36,33 +61,41 @@ struct AgentGatewayService: Chom_Agent_V1_AgentGateway.SimpleServiceProtocol {
         } catch {
             throw RPCError(code: .invalidArgument, message: "the CSR is not a valid PEM certificate signing request")
         }
-        let now = clock.now()
         let agentID = AgentID()
-        let certificate: String
-        let serial: String
-        let notAfter: Date
-        do {
-            let issued = try keys.ca.issueAgentCertificate(
-                csr: csr.request, agentID: agentID.uuid, now: now,
-                validity: configuration.agents.certificateLifetimeSeconds)
-            certificate = try AgentKeyPair.pem(of: issued)
-            serial = AgentIdentity.serialHex(issued)
-            notAfter = issued.notValidAfter
-        } catch {
-            throw RPCError(code: .invalidArgument, message: "the CSR was refused: \(error)")
-        }
         let name = request.name.isEmpty ? request.facts.hostname : request.name
-        let verdict = try await store.joinTokens.consume(
-            token.id, presentedSHA256: token.secretSHA256, now: now, sourceAddress: context.remotePeer,
-            agent: NewAgent(
-                id: agentID, name: String(name.prefix(128)), certificateSerial: serial, certificateNotAfter: notAfter,
-                agentVersion: String(request.agentVersion.prefix(64)), hostFacts: HostFacts(request.facts)),
-            audit: { [address = context.remotePeer] verdict in
-                AuditEntry(
-                    time: now, actor: "join_token:\(token.id)", action: verdict == .valid ? "agent.enroll" : "join_token.use.refused",
-                    target: verdict == .valid ? "agent:\(agentID)" : "join_token:\(token.id)", sourceAddress: address,
-                    details: ["outcome": verdict.rawValue, "name": String(name.prefix(128))])
-            })
+        let issued = IssuedCertificate()
+        let verdict: JoinTokenPolicy.Verdict
+        do {
+            verdict = try await store.joinTokens.consume(
+                token.id, presentedSHA256: token.secretSHA256, now: now, sourceAddress: peer,
+                agent: { [keys, configuration] in
+                    // Reached only once the token is valid: nothing is signed for a bad token.
+                    let certificate: Certificate
+                    do {
+                        certificate = try keys.ca.issueAgentCertificate(
+                            csr: csr.request, agentID: agentID.uuid, now: now,
+                            validity: configuration.agents.certificateLifetimeSeconds)
+                        let pem = try AgentKeyPair.pem(of: certificate)
+                        issued.pem.withLock { $0 = pem }
+                    } catch {
+                        throw CSRRefused(reason: "\(error)")
+                    }
+                    return NewAgent(
+                        id: agentID, name: String(name.prefix(128)),
+                        certificateSerial: AgentIdentity.serialHex(certificate),
+                        certificateNotAfter: certificate.notValidAfter,
+                        agentVersion: String(request.agentVersion.prefix(64)), hostFacts: HostFacts(request.facts))
+                },
+                audit: { verdict in
+                    AuditEntry(
+                        time: now, actor: "join_token:\(token.id)",
+                        action: verdict == .valid ? "agent.enroll" : "join_token.use.refused",
+                        target: verdict == .valid ? "agent:\(agentID)" : "join_token:\(token.id)", sourceAddress: peer,
+                        details: ["outcome": verdict.rawValue, "name": String(name.prefix(128))])
+                })
+        } catch let error as CSRRefused {
+            throw RPCError(code: .invalidArgument, message: "the CSR was refused: \(error.reason)")
+        }
         switch verdict {
         case .valid:
             break
@@ -71,7 +104,10 @@ struct AgentGatewayService: Chom_Agent_V1_AgentGateway.SimpleServiceProtocol {
         case .expired, .revoked, .exhausted:
             throw RPCError(code: .permissionDenied, message: "join token is \(verdict.rawValue)")
         }
-        logger.info("agent enrolled", metadata: [LogKey.agentID: "\(agentID)", LogKey.address: "\(context.remotePeer)"])
+        guard let certificate = issued.pem.withLock({ $0 }) else {
+            throw RPCError(code: .internalError, message: "the agent certificate could not be encoded")
+        }
+        logger.info("agent enrolled", metadata: [LogKey.agentID: "\(agentID)", LogKey.address: "\(peer)"])
         var response = Chom_Agent_V1_EnrollResponse()
         response.agentID = agentID.description
         response.certificatePem = certificate
@@ -143,6 +179,21 @@ struct AgentGatewayService: Chom_Agent_V1_AgentGateway.SimpleServiceProtocol {
         }
     }
 
+    /// The first refused enrollment of a run from `address` (later ones in the run are not written,
+    /// so a flood cannot grow the audit log).
+    private func auditThrottled(address: String, peer: String, now: Date) async throws {
+        try await store.write(now: now) { transaction in
+            try await transaction.record(AuditEntry(
+                time: now, actor: "address:\(address)", action: "agent.enroll.throttled", target: "address:\(address)",
+                sourceAddress: peer,
+                details: [
+                    "failures": "\(configuration.agents.enrollmentFailuresPerAddress)",
+                    "windowSeconds": "\(Int(configuration.agents.enrollmentWindowSeconds))",
+                ]))
+        }
+        logger.warning("enrollment throttled", metadata: [LogKey.address: "\(address)"])
+    }
+
     /// Forgets the stream; the agent is offline until it reconnects (on this or another replica).
     private func streamEnded(_ connection: AgentConnection) async {
         await connections.unregister(connection)
@@ -163,6 +214,16 @@ struct AgentGatewayService: Chom_Agent_V1_AgentGateway.SimpleServiceProtocol {
         }
         return peer
     }
+}
+
+/// The CSR of a valid join token could not be signed (the token's use is rolled back with it).
+private struct CSRRefused: Error {
+    let reason: String
+}
+
+/// The certificate signed inside the join token's transaction, as PEM, for the response.
+private final class IssuedCertificate: Sendable {
+    let pem = Mutex<String?>(nil)
 }
 
 extension Chom_Agent_V1_AgentMessage.OneOf_Event? {

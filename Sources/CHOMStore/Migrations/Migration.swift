@@ -1,9 +1,24 @@
+package import Logging
+package import PostgresNIO
+
 /// One ordered schema change. Migrations are applied in `version` order, each in its
 /// own transaction, and recorded in `schema_migrations`. Never edit a shipped one.
 package struct Migration: Sendable {
+    /// Runs in the migration's transaction before its SQL; throwing refuses the migration (and so
+    /// the start-up) with nothing changed, e.g. when existing rows would break a new constraint.
+    package typealias Check = @Sendable (PostgresConnection, Logger) async throws -> Void
+
     package var version: Int
     package var name: String
     package var sql: String
+    package var check: Check?
+
+    package init(version: Int, name: String, sql: String, check: Check? = nil) {
+        self.version = version
+        self.name = name
+        self.sql = sql
+        self.check = check
+    }
 }
 
 package enum Migrations {
@@ -12,5 +27,6 @@ package enum Migrations {
         Migration0002MetricsAddress.migration,
         Migration0003Identity.migration,
         Migration0004SiteTasks.migration,
+        Migration0005SiteNames.migration,
     ]
 }

@@ -45,13 +45,20 @@ package enum Migrator {
         }
         var applied: [Int] = []
         for migration in migrations.sorted(by: { $0.version < $1.version }) where !done.contains(migration.version) {
-            try await connection.withTransaction(logger: logger) { transaction in
-                for statement in SQLStatementSplitter.split(migration.sql) {
-                    try await transaction.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            do {
+                try await connection.withTransaction(logger: logger) { transaction in
+                    try await migration.check?(transaction, logger)
+                    for statement in SQLStatementSplitter.split(migration.sql) {
+                        try await transaction.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                    try await transaction.query(
+                        "INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))",
+                        logger: logger)
                 }
-                try await transaction.query(
-                    "INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))",
-                    logger: logger)
+            } catch let error as PostgresTransactionError {
+                // A refused check reaches the caller as itself, with its report.
+                if let closureError = error.closureError, error.rollbackError == nil { throw closureError }
+                throw error
             }
             logger.info("applied migration", metadata: ["chom.migration": "\(migration.version) \(migration.name)"])
             applied.append(migration.version)

@@ -81,6 +81,17 @@ package struct JoinTokenRepository: Sendable {
         _ id: JoinTokenID, presentedSHA256: [UInt8], now: Date, sourceAddress: String, agent: NewAgent,
         audit: @Sendable (JoinTokenPolicy.Verdict) -> AuditEntry
     ) async throws -> JoinTokenPolicy.Verdict {
+        try await consume(
+            id, presentedSHA256: presentedSHA256, now: now, sourceAddress: sourceAddress, agent: { agent }, audit: audit)
+    }
+
+    /// As above, but the agent is made by `agent` only once the token is found valid, under its row
+    /// lock (the gateway signs the agent's CSR there: nothing is signed for a refused token). An error
+    /// from `agent` rolls the use back and reaches the caller as itself.
+    package func consume(
+        _ id: JoinTokenID, presentedSHA256: [UInt8], now: Date, sourceAddress: String,
+        agent: @Sendable () throws -> NewAgent, audit: @Sendable (JoinTokenPolicy.Verdict) -> AuditEntry
+    ) async throws -> JoinTokenPolicy.Verdict {
         let verdict = try await client.transaction(logger: logger) { connection -> JoinTokenPolicy.Verdict in
             let rows = try await connection.query("""
                 SELECT secret_sha256, max_uses, uses, expires_at, revoked_at FROM join_tokens
@@ -96,6 +107,7 @@ package struct JoinTokenRepository: Sendable {
             }
             let verdict = JoinTokenPolicy.check(state, presentedSHA256: presentedSHA256, now: now)
             guard verdict == .valid else { return verdict }
+            let agent = try agent()
             try await connection.query("UPDATE join_tokens SET uses = uses + 1 WHERE id = \(id.uuid)", logger: logger)
             try await AgentRepository.insert(agent, joinToken: id, now: now, on: connection, logger: logger)
             try await connection.query("""

@@ -9,10 +9,10 @@ import PostgresNIO
 /// | kind | succeeded | failed |
 /// |---|---|---|
 /// | deploy | site active on the reported (else the task's) release | site `deploy_failed` |
-/// | rollback, restore | site active on the reported release (restore: on the task's agent) | — |
+/// | rollback, restore | site active on the reported release (restore: on the task's agent, its port elsewhere let go) | restore: its claims let go |
 /// | configure | a `config_failed` site back to active/created | site `config_failed` |
 /// | suspend | `suspended` as the task asked | — |
-/// | remove | site `removed` (its backup recorded) | site `remove_failed` (backup failed) |
+/// | remove | site `removed` (its backup recorded, its names and port let go) | site `remove_failed` (backup failed) |
 /// | backup | backup row succeeded with size, duration, SHA-256, key, files | backup row failed |
 /// | verify_backup | backup `verified_at` | backup message says why |
 /// | prune_backups | `deleted_at` for the reported backups of the site (partial deletes too) | same |
@@ -39,6 +39,9 @@ struct TaskResultRecorder {
                 try await makeLive(site, release: report.releaseID, path: report.releasePath)
                 try await connection.query(
                     "UPDATE sites SET agent_id = \(task.agentID.uuid) WHERE id = \(site.uuid)", logger: logger)
+                try await SiteClaims.releasePorts(site: site, except: task.agentID, on: connection, logger: logger)
+            } else {
+                try await releaseRestoreClaims(site)
             }
         case .configure:
             if report.succeeded {
@@ -58,6 +61,7 @@ struct TaskResultRecorder {
             }
         case .remove:
             try await setState(site, report.succeeded ? "removed" : "remove_failed", unless: [])
+            if report.succeeded { try await SiteClaims.releaseAll(site: site, on: connection, logger: logger) }
             try await recordBackup(report, of: task)
         case .backup:
             try await recordBackup(report, of: task)
@@ -82,6 +86,20 @@ struct TaskResultRecorder {
                 UPDATE backups SET deleted_at = \(now)
                 WHERE site_id = \(site.uuid) AND id = ANY(\(ids)) AND deleted_at IS NULL
                 """, logger: logger)
+        }
+    }
+
+    /// A failed restore lets go what it claimed: everything when the site is still removed, else the
+    /// port it claimed on another agent.
+    private func releaseRestoreClaims(_ site: SiteID) async throws {
+        let rows = try await connection.query(
+            "SELECT state, agent_id FROM sites WHERE id = \(site.uuid) FOR UPDATE", logger: logger)
+        for try await (state, agent) in rows.decode((String, UUID?).self) {
+            if state == "removed" {
+                try await SiteClaims.releaseAll(site: site, on: connection, logger: logger)
+            } else if let agent {
+                try await SiteClaims.releasePorts(site: site, except: AgentID(agent), on: connection, logger: logger)
+            }
         }
     }
 

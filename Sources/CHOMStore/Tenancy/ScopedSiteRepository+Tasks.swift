@@ -26,7 +26,8 @@ extension ScopedSiteRepository {
         try await TaskQueue.insert(task, now: now, on: transaction.connection, logger: logger)
     }
 
-    /// Stores a validated configuration (kind, spec, TLS) and enqueues the configure task for it.
+    /// Stores a validated configuration (kind, spec, TLS) with the names and app port it claims, and
+    /// enqueues the configure task for it.
     package func configure(
         _ site: SiteRecord, spec: SiteSettings, tls: TLSChange, task: NewTask, now: Date, in transaction: AuditedTransaction
     ) async throws {
@@ -37,6 +38,13 @@ extension ScopedSiteRepository {
             UPDATE sites SET kind = \(spec.kind.rawValue), config = \(json)::jsonb, updated_at = \(now)
             WHERE id = \(site.id.uuid)
             """, logger: logger)
+        // The names and the port, claimed after the row is locked by the update (SiteClaimConflict
+        // when another site holds one).
+        try await SiteClaims.setNames([site.domain] + spec.aliases, site: site.id, on: connection, logger: logger)
+        if let agent = site.agentID {
+            try await SiteClaims.setPort(
+                spec.kind == .app ? spec.appPort : nil, agent: agent, site: site.id, on: connection, logger: logger)
+        }
         switch tls {
         case .keep:
             break

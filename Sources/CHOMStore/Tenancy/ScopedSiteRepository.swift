@@ -22,6 +22,8 @@ package struct ScopedSiteRepository: Sendable {
     /// The one place the scope becomes SQL: `(all OR tenant_id = ANY(ids))` on `sites`.
     private var all: Bool { scope.tenantIDs == nil }
     private var ids: [UUID] { (scope.tenantIDs ?? []).map(\.uuid) }
+    var scopeAll: Bool { all }
+    var scopeIDs: [UUID] { ids }
 
     /// Creates a site in `tenant` and places it, serialized with other placements. `choose`
     /// sees the online agents with their placed-site counts and returns the chosen one, or nil.
@@ -32,8 +34,6 @@ package struct ScopedSiteRepository: Sendable {
         guard scope.contains(tenant) else { throw CHOMError(.notFound, "no tenant \(tenant)") }
         let connection = transaction.connection
         try await connection.query("SELECT pg_advisory_xact_lock(\(Self.placementLockKey))", logger: logger)
-        let existing = try await connection.query("SELECT id FROM sites WHERE domain = \(domain)", logger: logger)
-        for try await _ in existing { throw CHOMError(.conflict, "the domain \(domain) is already hosted") }
         let rows = try await connection.query("""
             SELECT a.id, a.max_sites,
                 (SELECT count(*) FROM sites s WHERE s.agent_id = a.id AND s.state <> 'removed')::integer AS placed
@@ -50,20 +50,25 @@ package struct ScopedSiteRepository: Sendable {
             INSERT INTO sites (id, tenant_id, domain, agent_id, state, created_at, updated_at)
             VALUES (\(id.uuid), \(tenant.uuid), \(domain), \(chosen.uuid), 'created', \(now), \(now))
             """, logger: logger)
+        // The database decides whether the domain is free (SiteClaimConflict when another site holds it).
+        try await SiteClaims.setNames([domain], site: id, on: connection, logger: logger)
         return SiteRecord(
             id: id, tenantID: tenant, domain: domain, agentID: chosen, state: "created", currentReleaseID: nil,
             currentReleasePath: nil, createdAt: now, updatedAt: now)
     }
 
-    /// A page of sites ordered by domain, optionally in one tenant.
+    /// A page of sites ordered by domain then id (a removed site keeps its domain, which a new site
+    /// may hold), optionally in one tenant. The cursor is `listKey` of the last site of the page.
     package func list(tenant: TenantID? = nil, after cursor: String? = nil, limit: Int = 1000) async throws
         -> [SiteRecord]
     {
+        let (afterDomain, afterID) = Self.parseListKey(cursor)
         let rows = try await client.query("""
             SELECT \(unescaped: Self.columns) FROM sites s WHERE (\(all) OR tenant_id = ANY(\(ids)))
               AND (\(tenant?.uuid)::uuid IS NULL OR tenant_id = \(tenant?.uuid)::uuid)
-              AND (\(cursor)::text IS NULL OR domain > \(cursor)::text)
-            ORDER BY domain LIMIT \(limit)
+              AND (\(afterDomain)::text IS NULL OR domain > \(afterDomain)::text
+                   OR (domain = \(afterDomain)::text AND id > \(afterID)::uuid))
+            ORDER BY domain, id LIMIT \(limit)
             """, logger: logger)
         var sites: [SiteRecord] = []
         for try await row in rows { sites.append(try Self.decode(row.makeRandomAccess())) }
@@ -77,12 +82,27 @@ package struct ScopedSiteRepository: Sendable {
             """, logger: logger))
     }
 
+    /// The site with this domain: the live one, else the newest removed one.
     package func get(domain: String) async throws -> SiteRecord? {
         try await first(client.query(
             """
             SELECT \(unescaped: Self.columns) FROM sites s
             WHERE domain = \(domain) AND (\(all) OR tenant_id = ANY(\(ids)))
+            ORDER BY (state = 'removed'), created_at DESC, id LIMIT 1
             """, logger: logger))
+    }
+
+    /// The site's place in `list`: its domain, a space, its id (a domain holds no space).
+    package static func listKey(_ site: SiteRecord) -> String { "\(site.domain) \(site.id)" }
+
+    /// A `listKey`, or a bare domain (cursors issued before ids were part of the key).
+    static func parseListKey(_ key: String?) -> (domain: String?, id: UUID?) {
+        guard let key else { return (nil, nil) }
+        let parts = key.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, let id = UUID(uuidString: String(parts[1])) else {
+            return (key, UUID(uuidString: "ffffffff-ffff-ffff-ffff-ffffffffffff"))
+        }
+        return (String(parts[0]), id)
     }
 
     /// A release of a site in scope.

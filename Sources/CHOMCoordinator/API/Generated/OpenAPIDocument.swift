@@ -866,7 +866,7 @@ paths:
         '404':
           $ref: '#/components/responses/NotFound'
         '409':
-          description: A site with this domain already exists.
+          description: The domain is already in use, as any site's domain or alias in the whole fleet (any tenant). The detail names the domain, and the site holding it only when the caller may see that site; another organization's or tenant's site is never named ("the name X is already in use").
           content:
             application/problem+json:
               schema:
@@ -1083,7 +1083,7 @@ paths:
         '404':
           $ref: '#/components/responses/NotFound'
         '409':
-          description: The site is removed, being removed, or not placed on an agent.
+          description: The site is removed, being removed, or not placed on an agent; or an alias is already in use as any site's domain or alias in the whole fleet, or appPort by another app site on the same agent. The detail names the alias or port, and the site holding it only when the caller may see that site.
           content:
             application/problem+json:
               schema:
@@ -1303,7 +1303,7 @@ paths:
               schema:
                 $ref: '#/components/schemas/ProblemDetails'
         '409':
-          description: The backup is not a stored, succeeded one, or the site is not placed.
+          description: The backup is not a stored, succeeded one, or the site is not placed; or a name of the removed site (its domain, an alias) has since been taken by another site, or its appPort on the target agent is in use. The detail names the name or port, and the site holding it only when the caller may see that site.
           content:
             application/problem+json:
               schema:

@@ -52,7 +52,10 @@ extension AdminAPI {
             }
             return try await enqueue(
                 task, for: target, caller, action: "backup.restore",
-                details: ["backup": backup.id.description, "agent": agent.description, "release": release.description])
+                details: ["backup": backup.id.description, "agent": agent.description, "release": release.description]
+            ) { transaction in
+                try await target.scoped.claimForRestore(target.site, onto: agent, in: transaction)
+            }
         }
         routes.on(.post, "/v1/sites/:site/backups/:backup/verify", .backupVerify) { _, context, caller in
             let target = try await taskTarget(context.parameters.get("site"), caller, minimum: .member)

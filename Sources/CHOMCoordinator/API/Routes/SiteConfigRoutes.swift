@@ -27,7 +27,7 @@ extension AdminAPI {
                 configure.site = try siteTasks.siteConfig(configured)
                 message.configure = configure
             }
-            try await write(caller) { transaction in
+            try await claiming(caller) { try await write(caller) { transaction in
                 try await target.scoped.configure(
                     target.site, spec: spec, tls: tls, task: task, now: caller.now, in: transaction)
                 try await transaction.record(caller.audit(
@@ -37,7 +37,7 @@ extension AdminAPI {
                         "kind": spec.kind.rawValue, "aliases": spec.aliases.joined(separator: ","),
                         "hooks": "\(spec.hooks.count)", "tls": Self.describe(tls), "task": task.id.description,
                     ]))
-            }
+            } }
             await connections.wake(target.agent)
             guard let site = try await target.scoped.get(target.site.id), let record = try await target.scoped.task(task.id)
             else { throw CHOMError(.internal, "the configured site vanished") }

@@ -13,14 +13,14 @@ extension AdminAPI {
             let page = try Page(request)
             let sites = try await store.sites(in: try caller.signedIn.scope(atLeast: .viewer))
                 .list(after: page.after, limit: page.limit)
-            return try page.response(sites, key: \.domain, map: \.api)
+            return try page.response(sites, key: ScopedSiteRepository.listKey, map: \.api)
         }
         routes.on(.get, "/v1/tenants/:tenant/sites", .tenantSitesList) { request, context, caller in
             let page = try Page(request)
             let tenant = try await visibleTenant(context.parameters.get("tenant"), caller, minimum: .viewer)
             let sites = try await store.sites(in: try caller.signedIn.scope(atLeast: .viewer))
                 .list(tenant: tenant.id, after: page.after, limit: page.limit)
-            return try page.response(sites, key: \.domain, map: \.api)
+            return try page.response(sites, key: ScopedSiteRepository.listKey, map: \.api)
         }
         routes.on(.post, "/v1/tenants/:tenant/sites", .siteCreate) { request, context, caller in
             let tenant = try await visibleTenant(context.parameters.get("tenant"), caller, minimum: .member)
@@ -28,7 +28,7 @@ extension AdminAPI {
             let domain = body.domain.lowercased()
             guard DomainName.isValid(domain) else { throw CHOMError(.invalidInput, "'\(body.domain)' is not a valid domain") }
             let scoped = store.sites(in: try caller.signedIn.scope(atLeast: .member))
-            let site = try await write(caller) { transaction in
+            let site = try await claiming(caller) { try await write(caller) { transaction in
                 let site = try await scoped.create(
                     id: SiteID(), tenant: tenant.id, domain: domain, now: caller.now, in: transaction
                 ) { candidates in
@@ -41,7 +41,7 @@ extension AdminAPI {
                     "site.create", target: "site:\(site.id)", organization: tenant.organizationID, tenant: tenant.id,
                     details: ["domain": domain, "agent": site.agentID?.description ?? ""]))
                 return site
-            }
+            } }
             return try StrictJSON.response(site.api, status: .created)
         }
         routes.on(.get, "/v1/sites/:site", .siteRead) { _, context, caller in

@@ -34,18 +34,19 @@ extension AdminAPI {
             scoped: store.sites(in: try caller.signedIn.scope(atLeast: minimum)))
     }
 
-    /// Enqueues `task` with its audit entry (setting the site's `state` when given), wakes its
-    /// agent and answers 202 with the queued task.
+    /// Enqueues `task` with its audit entry (setting the site's `state` when given, after `claim`
+    /// when given: names or a port the task needs), wakes its agent and answers 202 with the queued task.
     func enqueue(
         _ task: NewTask, for target: SiteTaskTarget, _ caller: Caller, action: String, state: String? = nil,
-        details: [String: String] = [:]
+        details: [String: String] = [:], claim: ((AuditedTransaction) async throws -> Void)? = nil
     ) async throws -> Response {
-        try await write(caller) { transaction in
+        try await claiming(caller) { try await write(caller) { transaction in
+            try await claim?(transaction)
             try await target.scoped.enqueue(task, for: target.site, state: state, now: caller.now, in: transaction)
             try await transaction.record(caller.audit(
                 action, target: "site:\(target.site.id)", organization: target.organization,
                 tenant: target.site.tenantID, details: details.merging(["task": task.id.description]) { $1 }))
-        }
+        } }
         return try await queued(task.id, agent: task.agentID, scoped: target.scoped)
     }
 

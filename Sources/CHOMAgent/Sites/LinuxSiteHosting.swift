@@ -19,7 +19,7 @@ package struct LinuxSiteHosting: SiteHosting {
         self.configuration = configuration
         nginx = NginxController(configuration: configuration.nginx)
         php = PhpFpmController(configuration: configuration.php)
-        apps = AppSupervisor()
+        apps = AppSupervisor(cgroups: configuration.cgroups)
         users = SiteUsers()
         self.metrics = metrics
     }
@@ -73,8 +73,11 @@ package struct LinuxSiteHosting: SiteHosting {
         var hookConfiguration = HookRunner.Configuration()
         hookConfiguration.timeout = hook.timeout
         hookConfiguration.cgroups = configuration.cgroups
+        // <site>/releases/<id> → <site>/tmp, the site's private temporary directory.
+        let siteDirectory = release.deletingLastPathComponent().deletingLastPathComponent()
         let context = HookRunner.Context(
-            account: try account(site), site: site.domain, releaseID: releaseID, releaseDirectory: release.path)
+            account: try account(site), site: site.domain, releaseID: releaseID, releaseDirectory: release.path,
+            temporaryDirectory: siteDirectory.appendingPathComponent("tmp").path)
         do {
             return try await HookRunner(configuration: hookConfiguration).run(hook.command, in: context).logTail
         } catch {

@@ -91,6 +91,8 @@ struct HostileTenantTests {
         let (outcome, message, backupArchive) = await perform(kind, site: site, world: world, lab: lab)
         flipper.stop()
         var problems: [String] = []
+        let survivors = UserProcesses.pids(of: site.account.uid)
+        if !survivors.isEmpty { problems.append("processes of the site user survived: \(survivors)") }
         let after = try lab.snapshot()
         if before != after { problems.append("a sentinel changed: \(Lab.difference(before, after))") }
         for path in try site.rootOwnedEntries(excluding: site.plantedHardLinks) { problems.append("root-owned entry appeared: \(path)") }
@@ -308,6 +310,11 @@ final class HostileSite: @unchecked Sendable {
     static func make(world: HostedSiteWorld, lab: Lab, domain: String) async throws -> HostileSite {
         let config = HostedSiteWorld.config(domain) { config in
             config.sharedPaths = ["storage/", ".env"]
+            // A hook that leaves a setsid sleeper and a double-forked one behind: neither may survive it.
+            var hook = Chom_Agent_V1_BuildHook()
+            hook.name = "leave sleepers"
+            hook.command = "setsid sleep 300 >/dev/null 2>&1 < /dev/null & (sleep 301 >/dev/null 2>&1 < /dev/null &) ; true"
+            config.hooks = [hook]
         }
         let files = ["public/index.html": HostileTenantTests.goodText, "public/page.html": "page", "storage/app/x": "x", ".env": "A=1\n"]
         for _ in 0..<2 {

@@ -3,13 +3,10 @@ package import Foundation
 /// Failed enrollments per source address: after `limit.failures` within `limit.window`, the address
 /// is refused until its oldest failure leaves the window (the gateway answers resourceExhausted).
 ///
-/// A pure value (the login throttle's mechanism, one key kind): the caller keeps it in a `Mutex`
-/// and passes the time. Every allowed attempt is counted when it starts, so parallel attempts cannot
-/// slip past the limit; a successful enrollment takes its attempt back, so only failures stay
-/// counted. A refused attempt is not counted, and only the first refusal of a run is reported
-/// (`firstRefusal`), so a flood of refused calls writes one audit entry, not one each. Memory is
-/// bounded: past `maximumAddresses`, addresses whose failures all left the window are dropped, then
-/// the eighth idle longest.
+/// The sliding window, the in-flight counting, the success that takes its attempt back and the
+/// bounded table are the login throttle's (``LoginThrottle`` keyed by `.address`); this adds only
+/// that the first refusal of a run is reported (`firstRefusal`), so a flood of refused calls writes
+/// one audit entry, not one each. A pure value: the caller keeps it in a `Mutex` and passes the time.
 package struct EnrollmentThrottle: Sendable {
     package struct Limit: Sendable, Equatable {
         package var failures: Int
@@ -27,59 +24,38 @@ package struct EnrollmentThrottle: Sendable {
         case limited(retryAfter: TimeInterval, firstRefusal: Bool)
     }
 
-    private struct Entry: Sendable {
-        /// Attempt times, oldest first; never more than the limit.
-        var attempts: [Date]
-        var refusalReported = false
-    }
-
     package let limit: Limit
     package let maximumAddresses: Int
-    private var entries: [String: Entry] = [:]
+    private var attempts: LoginThrottle
+    /// Addresses whose current run of refusals was reported; bounded like the table.
+    private var reported: Set<String> = []
 
     package init(limit: Limit = Limit(failures: 10, window: 15 * 60), maximumAddresses: Int = 10_000) {
         precondition(limit.failures > 0 && limit.window > 0 && maximumAddresses > 0)
         self.limit = limit
         self.maximumAddresses = maximumAddresses
+        let window = LoginThrottle.Limit(attempts: limit.failures, window: limit.window)
+        attempts = LoginThrottle(accountLimit: window, addressLimit: window, maximumKeys: maximumAddresses)
     }
 
     /// The number of addresses held, for tests and metrics.
-    package var addressCount: Int { entries.count }
+    package var addressCount: Int { attempts.keyCount }
 
     /// Asks to enroll once from `address` at `now`; counts the attempt if allowed.
     package mutating func attempt(address: String, now: Date) -> Decision {
-        var entry = entries[address] ?? Entry(attempts: [])
-        entry.attempts.removeAll { $0 <= now.addingTimeInterval(-limit.window) }
-        if entry.attempts.count >= limit.failures, let oldest = entry.attempts.first {
-            // The oldest failure leaves the window at oldest + window; a clock that went back is capped.
-            let wait = min(limit.window, oldest.addingTimeInterval(limit.window).timeIntervalSince(now))
-            let first = !entry.refusalReported
-            entry.refusalReported = true
-            entries[address] = entry
-            return .limited(retryAfter: max(wait, .leastNonzeroMagnitude), firstRefusal: first)
+        switch attempts.attempt(key: .address(address), now: now) {
+        case .allowed:
+            reported.remove(address)
+            return .allowed
+        case .limited(let wait):
+            if reported.count >= maximumAddresses { reported.removeAll() }  // at worst one more audit entry each
+            return .limited(retryAfter: wait, firstRefusal: reported.insert(address).inserted)
         }
-        entry.refusalReported = false
-        entry.attempts.append(now)
-        if entries[address] == nil, entries.count >= maximumAddresses { evict(now: now) }
-        entries[address] = entry
-        return .allowed
     }
 
     /// The attempt made from `address` at `attemptedAt` enrolled an agent: it does not count.
     package mutating func succeeded(address: String, attemptedAt: Date) {
-        guard var entry = entries[address], let index = entry.attempts.lastIndex(of: attemptedAt) else { return }
-        entry.attempts.remove(at: index)
-        entries[address] = entry.attempts.isEmpty ? nil : entry
-    }
-
-    /// Makes room: drops addresses whose every attempt has left the window, then, if still full, the
-    /// eighth whose last attempt is oldest (amortized, so a flood of new addresses is not quadratic).
-    private mutating func evict(now: Date) {
-        let horizon = now.addingTimeInterval(-limit.window)
-        entries = entries.filter { _, entry in (entry.attempts.last ?? .distantPast) > horizon }
-        guard entries.count >= maximumAddresses else { return }
-        let idleFirst = entries.sorted { ($0.value.attempts.last ?? .distantPast) < ($1.value.attempts.last ?? .distantPast) }
-        for (address, _) in idleFirst.prefix(max(1, maximumAddresses / 8)) { entries[address] = nil }
+        attempts.succeeded(key: .address(address), attemptedAt: attemptedAt)
     }
 
     /// The host part of a gRPC peer (`ipv4:203.0.113.7:53211`, `ipv6:[2001:db8::1]:53211`): the

@@ -54,8 +54,9 @@ package struct SiteLayout: Sendable {
 
     // MARK: - Descriptors
 
+    /// The sites root (the operator's, root's); ``prepare()`` creates it when missing.
     package func openSitesRoot() throws(CHOMError) -> SiteDirectory {
-        try SiteDirectory.makeTrusted(sitesRoot.path)
+        try SiteDirectory.openTrusted(sitesRoot.path)
     }
 
     package func openSite() throws(CHOMError) -> SiteDirectory {
@@ -68,11 +69,6 @@ package struct SiteLayout: Sendable {
 
     package func openIncoming() throws(CHOMError) -> SiteDirectory {
         try openSite().openDirectory(".incoming")
-    }
-
-    /// Whether the site directory exists on this agent.
-    package func exists() -> Bool {
-        ((try? openSitesRoot().status(domain)) ?? nil) != nil
     }
 
     /// Whether `shared/` is there (a directory).
@@ -90,7 +86,7 @@ package struct SiteLayout: Sendable {
     /// time). Without hosting (unit tests of the pipeline) this is the whole tree; with hosting,
     /// `SiteTree.prepare()` adds owners, the ACL and the tenant's directories.
     package func prepare() throws(CHOMError) {
-        let root = try openSitesRoot()
+        let root = try SiteDirectory.makeTrusted(sitesRoot.path)
         let siteDirectory = try root.makeDirectories(domain, mode: 0o750)
         // An older layout gave the site directory to the site user: take it back before anything
         // else, so no tenant process can add, rename or replace an entry while we converge.
@@ -184,7 +180,7 @@ package struct SiteLayout: Sendable {
 
     /// Removes the whole site tree (after the site is off nginx and its processes are stopped).
     package func removeTree() throws(CHOMError) {
-        let root = try openSitesRoot()
+        guard let root = try? openSitesRoot() else { return }  // no sites root: nothing of the site here
         if try root.status(domain) != nil { try root.removeTree(domain) }
     }
 }

@@ -207,7 +207,7 @@ let package = Package(
         .executableTarget(
             name: "chom-bench",
             dependencies: [
-                "CHOMProtocol", "CHOMBackup", "CHOMCore", .product(name: "Crypto", package: "swift-crypto"),
+                "CHOMProtocol", "CHOMBackup", "CHOMCore", "CHOMSiteFiles", .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: upcomingForSystemCode
         ),

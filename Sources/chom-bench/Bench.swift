@@ -7,6 +7,8 @@ import Foundation
 /// Ed25519 sign/verify alone as the peer measured in the same run.
 /// `chom-bench backup [--size-mb 1024] [--dir /var/tmp/chom-bench] [--keep-tree] [--rounds 2]`:
 /// backup and restore of a generated tree against tar | zstd and restic (see `BackupBench`).
+/// `chom-bench sitefiles [--size-mb 256] [--rounds 3]`: the site-file layer's descriptor walks
+/// against chown -R, du -sx and rm -rf (see `SiteFilesBench`).
 /// Figures, not assertions.
 @main
 struct Bench {
@@ -16,6 +18,8 @@ struct Bench {
             switch arguments.first {
             case "backup": try BackupBench.main(Array(arguments.dropFirst()))
             case "backup-worker": try BackupWorker.main(Array(arguments.dropFirst()))
+            case "sitefiles": try SiteFilesBench.main(Array(arguments.dropFirst()))
+            case "sitefiles-worker": try SiteFilesWorker.main(Array(arguments.dropFirst()))
             default: try envelope(iterations: Int(arguments.first ?? "") ?? 5000)
             }
         } catch let failure as ChildFailure {

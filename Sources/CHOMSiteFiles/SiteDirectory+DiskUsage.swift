@@ -41,25 +41,34 @@ extension SiteDirectory {
     }
 
     private func walkUsage(device: dev_t, result: inout DiskUsageResult, linked: inout Set<HardLink>, maxEntries: Int, depth: Int) {
-        guard depth < Self.maximumDepth, let names = try? entries() else { return }
-        for name in names {
-            if result.entries >= maxEntries {
-                result.truncated = true
-                return
+        guard depth < Self.maximumDepth else { return }
+        // Streamed in bounded batches; a huge directory costs time up to `maxEntries`, never memory.
+        try? forEachBatch { (names: [String]) throws(CHOMError) in
+            for name in names where !result.truncated {
+                visitUsage(name, device: device, result: &result, linked: &linked, maxEntries: maxEntries, depth: depth)
             }
-            var st = stat()
-            guard fstatat(descriptor, name, &st, AT_SYMLINK_NOFOLLOW) == 0, st.st_dev == device else { continue }
-            result.entries += 1
-            let isDirectory = FileKind(st) == .directory
-            if isDirectory || st.st_nlink <= 1 || linked.insert(HardLink(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))).inserted {
-                result.bytes += UInt64(max(0, st.st_blocks)) * 512
-            }
-            guard isDirectory else { continue }
-            let fd = openat(descriptor, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
-            guard fd >= 0 else { continue }
-            let child = SiteDirectory.adopt(fd, path: child(name))
-            child.walkUsage(device: device, result: &result, linked: &linked, maxEntries: maxEntries, depth: depth + 1)
-            if result.truncated { return }
+            if result.truncated { throw CHOMError(.refused, "enough") }
         }
+    }
+
+    private func visitUsage(
+        _ name: String, device: dev_t, result: inout DiskUsageResult, linked: inout Set<HardLink>, maxEntries: Int, depth: Int
+    ) {
+        if result.entries >= maxEntries {
+            result.truncated = true
+            return
+        }
+        var st = stat()
+        guard fstatat(descriptor, name, &st, AT_SYMLINK_NOFOLLOW) == 0, st.st_dev == device else { return }
+        result.entries += 1
+        let isDirectory = FileKind(st) == .directory
+        if isDirectory || st.st_nlink <= 1 || linked.insert(HardLink(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))).inserted {
+            result.bytes += UInt64(max(0, st.st_blocks)) * 512
+        }
+        guard isDirectory else { return }
+        let fd = openat(descriptor, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return }
+        let child = SiteDirectory.adopt(fd, path: child(name))
+        child.walkUsage(device: device, result: &result, linked: &linked, maxEntries: maxEntries, depth: depth + 1)
     }
 }

@@ -82,14 +82,13 @@ package final class SiteDirectory: Sendable {
     ) throws(CHOMError) -> SiteDirectory {
         var current = self
         for component in try Self.components(relative) {
-            if mkdirat(current.descriptor, component, mode) == 0 {
-                if let owner, fchownat(current.descriptor, component, owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW) != 0 {
-                    throw SiteFileError.posix(errno, "chown", current.child(component))
-                }
-            } else if errno != EEXIST {
-                throw SiteFileError.posix(errno, "mkdir", current.child(component))
-            }
+            let created = mkdirat(current.descriptor, component, mode) == 0
+            guard created || errno == EEXIST else { throw SiteFileError.posix(errno, "mkdir", current.child(component)) }
             current = try current.openChild(component)
+            // Through the descriptor just opened (a directory: no hard link can stand in for it).
+            if created, let owner, fchown(current.descriptor, owner.uid, owner.gid) != 0 {
+                throw SiteFileError.posix(errno, "chown", current.path)
+            }
         }
         return current
     }
@@ -119,8 +118,25 @@ package final class SiteDirectory: Sendable {
         return st
     }
 
-    /// The names in this directory, `.` and `..` left out.
-    package func entries() throws(CHOMError) -> [String] {
+    /// At most this many names are read from one directory at once: a tenant's directory of
+    /// millions of names must not make root's agent hold them all.
+    package static let entryBatch = 65_536
+
+    /// The names in this directory, `.` and `..` left out; more than `limit` is refused.
+    package func entries(limit: Int = 1_000_000) throws(CHOMError) -> [String] {
+        var names: [String] = []
+        try forEachBatch { (batch: [String]) throws(CHOMError) in
+            names += batch
+            guard names.count <= limit else {
+                throw CHOMError(.refused, "\(path) holds more than \(limit) entries")
+            }
+        }
+        return names
+    }
+
+    /// Reads the directory in batches of at most ``entryBatch`` names, handing each to `body`
+    /// before reading on: memory stays bounded whatever the directory holds.
+    package func forEachBatch(_ body: ([String]) throws(CHOMError) -> Void) throws(CHOMError) {
         let duplicate = dup(descriptor)
         guard duplicate >= 0 else { throw SiteFileError.posix(errno, "dup", path) }
         guard let stream = fdopendir(duplicate) else {
@@ -139,8 +155,12 @@ package final class SiteDirectory: Sendable {
             }
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             if name != ".", name != ".." { names.append(name) }
+            if names.count >= Self.entryBatch {
+                try body(names)
+                names.removeAll(keepingCapacity: true)
+            }
         }
-        return names
+        if !names.isEmpty { try body(names) }
     }
 
     /// A symlink's target; nil when `name` is absent or not a symlink.
@@ -229,10 +249,38 @@ package final class SiteDirectory: Sendable {
     /// Sets the owner of the entry `name` itself (`AT_SYMLINK_NOFOLLOW`: a link, not its target).
     package func setEntryOwner(_ name: String, uid: UInt32, gid: UInt32) throws(CHOMError) {
         try Self.checkName(name)
-        guard fchownat(descriptor, name, uid, gid, AT_SYMLINK_NOFOLLOW) == 0 else {
+        try chownEntry(name, uid: uid, gid: gid)
+    }
+
+    /// Re-owns the entry `name` through an `O_PATH | O_NOFOLLOW` descriptor, after checking what
+    /// it is: a name in a tenant-writable directory can be swapped for a hard link to someone
+    /// else's file between our look and our chown, so a non-directory with more than one link
+    /// that is not already the target's, or anything owned by a third user, is refused rather
+    /// than handed over. Absent is fine (removed meanwhile).
+    private func chownEntry(_ name: String, uid: UInt32, gid: UInt32) throws(CHOMError) {
+        let fd = openat(descriptor, name, Self.pathOnly | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { return }
+            throw SiteFileError.posix(errno, "open", child(name))
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw SiteFileError.posix(errno, "stat", child(name)) }
+        if st.st_uid == uid && st.st_gid == gid { return }
+        guard st.st_uid == uid || st.st_uid == geteuid() else {
+            throw CHOMError(.refused, "\(child(name)) belongs to uid \(st.st_uid): not handed to uid \(uid)")
+        }
+        guard FileKind(st) == .directory || st.st_nlink <= 1 || st.st_uid == uid else {
+            throw CHOMError(.refused, "\(child(name)) has \(st.st_nlink) links: not handed to uid \(uid) (a planted hard link?)")
+        }
+        guard fchownat(fd, "", uid, gid, Self.emptyPath | AT_SYMLINK_NOFOLLOW) == 0 else {
             throw SiteFileError.posix(errno, "chown", child(name))
         }
     }
+
+    /// `O_PATH` and `AT_EMPTY_PATH` (Linux), which the Glibc module may not export.
+    static let pathOnly: Int32 = 0o10_000_000
+    static let emptyPath: Int32 = 0x1000
 
     /// Sets this directory's mode (`fchmod` on the descriptor).
     package func setMode(_ mode: mode_t) throws(CHOMError) {
@@ -254,9 +302,7 @@ package final class SiteDirectory: Sendable {
     package func makeSymlink(_ name: String, to target: String, owner: (uid: UInt32, gid: UInt32)? = nil) throws(CHOMError) {
         try Self.checkName(name)
         guard symlinkat(target, descriptor, name) == 0 else { throw SiteFileError.posix(errno, "symlink", child(name)) }
-        if let owner, fchownat(descriptor, name, owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW) != 0 {
-            throw SiteFileError.posix(errno, "chown", child(name))
-        }
+        if let owner { try chownEntry(name, uid: owner.uid, gid: owner.gid) }
     }
 
     /// Removes `name` whatever it is; a directory with everything under it, walking descriptors
@@ -284,11 +330,15 @@ package final class SiteDirectory: Sendable {
             throw SiteFileError.posix(errno, "open directory", child(name))
         }
         let directory = SiteDirectory(descriptor: fd, path: child(name))
-        // Entries may appear while we remove (a process of the site user): a few passes.
+        // Entries may appear while we remove (a process of the site user): a few passes, each read
+        // in bounded batches.
         for _ in 0..<8 {
-            let names = try directory.entries()
-            if names.isEmpty { break }
-            for entry in names { try directory.removeEntry(entry, depth: depth + 1) }
+            var removed = 0
+            try directory.forEachBatch { (names: [String]) throws(CHOMError) in
+                for entry in names { try directory.removeEntry(entry, depth: depth + 1) }
+                removed += names.count
+            }
+            if removed == 0 { break }
         }
         guard unlinkat(descriptor, name, AT_REMOVEDIR) == 0 || errno == ENOENT else {
             throw SiteFileError.posix(errno, "rmdir", child(name))
@@ -302,21 +352,22 @@ package final class SiteDirectory: Sendable {
         try chownEntries(uid: uid, gid: gid, depth: 0)
     }
 
+    private func chownChild(_ name: String, uid: UInt32, gid: UInt32, depth: Int) throws(CHOMError) {
+        try chownEntry(name, uid: uid, gid: gid)
+        let fd = openat(descriptor, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOTDIR || errno == ELOOP || errno == ENOENT { return }
+            throw SiteFileError.posix(errno, "open directory", child(name))
+        }
+        try SiteDirectory(descriptor: fd, path: child(name)).chownEntries(uid: uid, gid: gid, depth: depth + 1)
+    }
+
     private func chownEntries(uid: UInt32, gid: UInt32, depth: Int) throws(CHOMError) {
         guard depth < Self.maximumDepth else {
             throw CHOMError(.refused, "\(path) is nested more than \(Self.maximumDepth) directories deep")
         }
-        for name in try entries() {
-            guard fchownat(descriptor, name, uid, gid, AT_SYMLINK_NOFOLLOW) == 0 else {
-                if errno == ENOENT { continue }
-                throw SiteFileError.posix(errno, "chown", child(name))
-            }
-            let fd = openat(descriptor, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            if fd < 0 {
-                if errno == ENOTDIR || errno == ELOOP || errno == ENOENT { continue }
-                throw SiteFileError.posix(errno, "open directory", child(name))
-            }
-            try SiteDirectory(descriptor: fd, path: child(name)).chownEntries(uid: uid, gid: gid, depth: depth + 1)
+        try forEachBatch { (names: [String]) throws(CHOMError) in
+            for name in names { try chownChild(name, uid: uid, gid: gid, depth: depth) }
         }
     }
 

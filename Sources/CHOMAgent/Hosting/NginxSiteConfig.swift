@@ -75,9 +75,11 @@ package enum NginxSiteConfig {
     }
 
     private static func siteBody(_ spec: SiteSpec) -> [String] {
-        // Past the document root, nginx opens nothing through a symlink whose owner differs from
-        // its target's: a tenant's link to another site's tree or to a root file is refused.
-        var lines = ["    root \(spec.root);", "    disable_symlinks if_not_owner from=$document_root;"]
+        // Past `from` (the site's root-owned `current`), nginx opens nothing through a symlink whose
+        // owner differs from its target's: a tenant's link to another site's tree or to a root
+        // file is refused, the public directory itself included.
+        let from = spec.symlinksCheckedFrom ?? "$document_root"
+        var lines = ["    root \(spec.root);", "    disable_symlinks if_not_owner from=\(from);"]
         switch spec.kind {
         case .static: lines.append("    index index.html index.htm;")
         case .php: lines.append("    index index.php index.html;")

@@ -28,6 +28,12 @@ extension SiteSpec {
             }
         }
         try Self.checkPath(root, .root)
+        if let from = symlinksCheckedFrom {
+            try Self.checkPath(from, .root)
+            guard root == from || root.hasPrefix(from + "/") else {
+                throw SiteSpecError(field: .root, reason: "the symlink check must start at or above the document root")
+            }
+        }
         try Self.checkPath(accessLog, .accessLog)
         try Self.checkPath(errorLog, .errorLog)
         try Self.checkPath(maintenancePage, .maintenancePage)

@@ -31,6 +31,11 @@ package struct SiteSpec: Sendable, Equatable {
     /// The document root, `<site>/current/public`: nginx resolves the `current` symlink per
     /// request, so a switch needs no reload.
     package var root: String
+    /// nginx checks symlinks' owners on every component after this path (`disable_symlinks
+    /// if_not_owner from=`): the site's root-owned `current`, so that a tenant's `public` (or any
+    /// later component) that is a link to another site or a root file is refused. nil: from the
+    /// document root itself.
+    package var symlinksCheckedFrom: String?
     package var accessLog: String
     package var errorLog: String
     package var tls: TLS?
@@ -66,6 +71,7 @@ package struct SiteSpec: Sendable, Equatable {
             accessLog: logs.appendingPathComponent("access.log").path,
             errorLog: logs.appendingPathComponent("error.log").path,
             tls: tls, suspended: suspended, maintenancePage: maintenancePage)
+        symlinksCheckedFrom = layout.current.path
     }
 
     /// `server_name`'s names: the domain, then the aliases in order.

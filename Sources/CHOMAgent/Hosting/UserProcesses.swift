@@ -23,17 +23,24 @@ package enum UserProcesses {
         return found
     }
 
-    /// SIGKILLs every process of `uid` until none is left or `deadline` passes (a process may
-    /// fork while we kill). Returns how many were left. Never for uid 0.
+    /// Ends every process of the account: a process running *as* the site user calls
+    /// `kill(-1, SIGKILL)` until nothing is left to signal (the kernel walks the process table
+    /// itself, so a process that forks and exits in a loop cannot hide between a listing and a
+    /// kill, as it could from a /proc scan), then we wait until /proc shows none alive. Returns
+    /// how many were still alive at the deadline. Never for uid 0.
     @discardableResult
-    package static func killAll(of uid: UInt32, within deadline: Duration = .seconds(5)) async -> Int {
-        guard uid != 0 else { return 0 }
+    package static func killAll(of account: SiteAccount, within deadline: Duration = .seconds(10)) async -> Int {
+        guard account.uid != 0, account.gid != 0 else { return 0 }
         let end = ContinuousClock.now + deadline
+        // Bounded: zombies (dead, waiting for their parent) still count as signalled.
+        let script = "i=0; while [ $i -lt 2000 ] && kill -9 -1 2>/dev/null; do i=$((i+1)); done"
+        _ = try? await CommandRunner().run(CommandRunner.Command(
+            "/usr/bin/setpriv",
+            ["--reuid=\(account.uid)", "--regid=\(account.gid)", "--clear-groups", "--no-new-privs", "--", "/bin/sh", "-c", script],
+            workingDirectory: "/", timeout: deadline))
         while true {
-            let pids = pids(of: uid)
-            if pids.isEmpty { return 0 }
-            for pid in pids { kill(pid, SIGKILL) }
-            if ContinuousClock.now >= end { return pids.count }
+            let left = pids(of: account.uid)
+            if left.isEmpty || ContinuousClock.now >= end { return left.count }
             try? await Task.sleep(for: .milliseconds(20))
         }
     }

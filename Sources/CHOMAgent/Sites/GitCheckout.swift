@@ -22,7 +22,12 @@ package struct GitCheckout: Sendable {
         guard !url.isEmpty, url.utf8.count <= 2048, !url.hasPrefix("-"),
             url.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F })
         else { return false }
-        if url.hasPrefix("https://") || url.hasPrefix("ssh://") || url.hasPrefix("file:///") || url.hasPrefix("/") { return true }
+        if url.hasPrefix("https://") {
+            // No credentials in the URL: git's argv is readable by every local user in /proc.
+            let authority = url.dropFirst("https://".count).prefix { $0 != "/" }
+            return !authority.contains("@")
+        }
+        if url.hasPrefix("ssh://") || url.hasPrefix("file:///") || url.hasPrefix("/") { return true }
         return url.hasPrefix("git@") && url.contains(":") && !url.contains("::")
     }
 
@@ -69,7 +74,7 @@ package struct GitCheckout: Sendable {
         let environment = [
             "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8",
             "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": globalConfig ?? "/dev/null",
-            "GIT_ASKPASS": "/bin/false", "GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new",
+            "GIT_ASKPASS": "/bin/false", "GIT_SSH_COMMAND": "ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=accept-new",  // no tenant ~/.ssh/config (ProxyCommand)
         ]
         var executable = gitPath
         var all = config + arguments

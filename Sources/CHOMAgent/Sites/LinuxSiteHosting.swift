@@ -41,12 +41,13 @@ package struct LinuxSiteHosting: SiteHosting {
             kind = .app(port: site.appPort)
         }
         let logs = try logDirectory(site.domain)
-        let spec = SiteSpec(
+        var spec = SiteSpec(
             domain: site.domain, aliases: site.aliases, kind: kind,
             root: layout.current.appendingPathComponent(site.publicDirectory, isDirectory: true).path,
             accessLog: logs.appendingPathComponent("access.log").path,
             errorLog: logs.appendingPathComponent("error.log").path,
             tls: tls, suspended: site.suspended, maintenancePage: configuration.maintenancePage.path)
+        spec.symlinksCheckedFrom = layout.current.path
         let text = try NginxSiteConfig.render(spec, configuration: configuration.site)
         _ = try await nginx.install(domain: site.domain, config: text)
         if site.suspended, site.kind == .app { await apps.stop(site: site.domain) }
@@ -132,9 +133,12 @@ package struct LinuxSiteHosting: SiteHosting {
         try? SiteDirectory.openTrusted(configuration.logsDirectory.path).removeTree(site.domain)
         if let account = SiteAccount.lookup(site.user.rawValue) {
             // Whatever the tenant left running (a daemon, a php request's child) goes too.
-            let left = await UserProcesses.killAll(of: account.uid)
+            let left = await UserProcesses.killAll(of: account)
             if left > 0 { throw CHOMError(.unavailable, "\(left) processes of \(site.user) would not stop") }
         }
+        // The tree goes before the user: a user id is handed out again once free, and nothing of
+        // this site may be left owned by (or open through the ACL to) whoever gets it next.
+        try layout.removeTree()
         try await users.remove(site.user)
         metrics?.sites.siteRemoved(site: site.domain)
     }

@@ -24,7 +24,7 @@ package protocol SiteHosting: Sendable {
     /// is not the expected status. Returns a short description of what it saw.
     func checkHealth(_ site: HostedSite) async throws -> String
 
-    /// Takes the site off the host: server block, pool or process, user. The tree is the
-    /// caller's to delete.
+    /// Takes the site off the host: server block, pool or process, every process of the site
+    /// user, the tree, then the user (in that order: a freed user id is handed out again).
     func remove(_ site: HostedSite, layout: SiteLayout) async throws
 }

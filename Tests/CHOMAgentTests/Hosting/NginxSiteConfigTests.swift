@@ -229,6 +229,7 @@ struct NginxSiteConfigTests {
         var expected = HostingFixtures.spec()
         expected.accessLog = "/var/lib/chom-agent/logs/example.com/access.log"
         expected.errorLog = "/var/lib/chom-agent/logs/example.com/error.log"
+        expected.symlinksCheckedFrom = "/srv/chom/sites/example.com/current"
         #expect(spec == expected)
         #expect(!spec.accessLog.hasPrefix(layout.site.path))
     }

@@ -86,6 +86,8 @@ struct HostileTenantTests {
 
     private func run(_ kind: Kind, _ attack: Attack, site: HostileSite, world: HostedSiteWorld, lab: Lab) async throws -> Row {
         let before = try lab.snapshot()
+        // The live release may have changed in the case before (a deploy, a rollback, a restore).
+        site.currentRelease = site.layout.currentRelease()
         let places = try site.plant(attack, lab: lab)
         let flipper = try site.startFlipper(lab: lab)
         let (outcome, message, backupArchive) = await perform(kind, site: site, world: world, lab: lab)

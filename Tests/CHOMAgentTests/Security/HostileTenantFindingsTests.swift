@@ -1,0 +1,93 @@
+import CHOMAgent
+import CHOMCore
+import CHOMProtocol
+import CHOMSiteFiles
+import CHOMTesting
+import Foundation
+import Glibc
+import Testing
+
+/// The findings of a hostile-tenant review, each a test that failed before its fix.
+@Suite("Hostile tenant: review findings", .serialized,
+       .enabled(if: LiveSites.isRoot && TestNginx.binary != nil, Comment(rawValue: LiveSites.rootOnly)))
+struct HostileTenantFindingsTests {
+    @Test("a tenant's public directory swapped for a link to another site is not served; a link to its own shared/ is")
+    func publicDirectoryLink() async throws {
+        let lab = try Lab.make()
+        defer { lab.remove() }
+        try await HostedSiteWorld.with { world in
+            let victim = HostedSiteWorld.config("victim.test")
+            #expect(await world.deploy(try world.deployTask(victim, files: ["public/index.html": HostileTenantTests.victimSecret])).outcome == .succeeded)
+            let site = try await HostileSite.make(world: world, lab: lab, domain: "linker.test")
+            let live = try #require(site.currentRelease.map { site.layout.release($0).path })
+            // The tenant replaces its own public/ with a link to the other site's.
+            try site.asSiteUser("rm -rf \"$1/public\" && ln -s \"$2\" \"$1/public\"", [live, world.root.path + "/victim.test/current/public"])
+            let stolen = try await world.get("linker.test", path: "/index.html")
+            #expect(!stolen.body.contains(HostileTenantTests.victimSecret), "\(stolen.status)")
+            // A link to its own files (same owner) still serves.
+            try site.asSiteUser("mkdir -p \"$2\" && echo own > \"$2/index.html\" && rm -f \"$1/public\" && ln -s \"$2\" \"$1/public\"", [live, site.layout.shared.path + "/www"])
+            let own = try await world.get("linker.test", path: "/index.html")
+            #expect(own.status == 200 && own.body == "own\n")
+        }
+    }
+
+    @Test("removing a site ends a tenant process that forks and exits in a loop, and leaves nothing of the site")
+    func removeEndsForkHopper() async throws {
+        let lab = try Lab.make()
+        defer { lab.remove() }
+        try await HostedSiteWorld.with { world in
+            let site = try await HostileSite.make(world: world, lab: lab, domain: "hopper.test")
+            let uid = site.account.uid
+            // Detached from the test (setsid, double fork), as a php request's child would be.
+            let marker = "hop-\(UInt32.random(in: 0...UInt32.max))"
+            // Started through the agent's spawner (default signal dispositions), not Foundation's Process.
+            let start = try await CommandRunner().run(CommandRunner.Command(
+                "/usr/bin/setpriv",
+                ["--reuid=\(uid)", "--regid=\(site.account.gid)", "--clear-groups", "--", "/bin/sh", "-c",
+                 "setsid sh -c 'while :; do sh -c \"exec sleep 0.01 \(marker)\" & wait; done' >/dev/null 2>&1 </dev/null &"],
+                workingDirectory: "/", timeout: .seconds(10), killLeftovers: false))
+            #expect(start.succeeded)
+            try await waitUntil { !UserProcesses.pids(of: uid).isEmpty }
+            var task = Chom_Agent_V1_RemoveSiteTask()
+            task.site = site.config
+            task.force = true
+            let removed = await world.backups.remove(task) { _, _ in }
+            #expect(removed.outcome == .succeeded, "\(removed.message)")
+            #expect(UserProcesses.pids(of: uid).isEmpty, "a process of the removed site's user survived")
+            #expect(!site.layout.exists(in: world.root), "the site's tree is gone")
+            #expect(SiteAccount.lookup(site.account.name) == nil)
+        }
+    }
+
+    @Test("chownTree refuses a hard link to root's file and another user's file instead of handing it over")
+    func chownRefusesPlantedHardLinks() throws {
+        let base = try TemporaryDirectory.make(prefix: "h-chown")
+        defer { TemporaryDirectory.remove(base) }
+        let rootFile = base.appendingPathComponent("root-secret")
+        try Data("root\n".utf8).write(to: rootFile)
+        chmod(rootFile.path, 0o600)
+        let tree = base.appendingPathComponent("tree")
+        try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
+        #expect(link(rootFile.path, tree.appendingPathComponent("planted").path) == 0)
+        let directory = try SiteDirectory.openTrusted(base.path).openDirectory("tree")
+        #expect(throws: CHOMError.self) { try directory.chownTree(uid: 65534, gid: 65534) }
+        var st = stat()
+        #expect(stat(rootFile.path, &st) == 0 && st.st_uid == 0, "root's file was handed over")
+    }
+
+    private func waitUntil(_ condition: () -> Bool) async throws {
+        let end = ContinuousClock.now + .seconds(10)
+        while !condition() {
+            guard ContinuousClock.now < end else { throw CHOMError(.unavailable, "condition not met in 10 s") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
+
+extension SiteLayout {
+    /// Whether the site directory is there (tests only; the agent goes through its descriptors).
+    func exists(in root: URL) -> Bool {
+        var st = stat()
+        return lstat(root.appendingPathComponent(domain).path, &st) == 0
+    }
+}

@@ -20,6 +20,14 @@ package struct TaskQueue: Sendable {
     }
 
     static func insert(_ task: NewTask, now: Date, on connection: PostgresConnection, logger: Logger) async throws {
+        var task = task
+        if task.carriesSecret, let seal = task.sealPayload {
+            let rows = try await connection.query(
+                "SELECT sealing_public_key FROM agents WHERE id = \(task.agentID.uuid)", logger: logger)
+            for try await key in rows.decode(ByteBuffer?.self) {
+                if let key { task.payload = try seal(Array(buffer: key)) }
+            }
+        }
         // A task with a secret for an agent without a sealing key says so from the start.
         let waitingLog = Self.waitingForSealingKey(task.agentID)
         try await connection.query("""

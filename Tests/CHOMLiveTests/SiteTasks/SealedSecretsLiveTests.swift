@@ -60,15 +60,18 @@ struct SealedSecretsLiveTests {
         return try Chom_Agent_V1_Task(serializedBytes: payload)
     }
 
-    /// Every stored envelope and every payload stored from the first send on holds the key sealed,
-    /// never in clear, and it opens to `pem` with the agent's own key.
+    /// Every stored envelope and every payload stored (from the first send on, or from the insert
+    /// with `fromInsert`) holds the key sealed, never in clear, and it opens to `pem` with the agent's
+    /// own key.
     static func expectSealedEverywhere(
-        _ versions: [StoredVersion], pem: String, agent: TestAgent, sourceLocation: SourceLocation = #_sourceLocation
+        _ versions: [StoredVersion], pem: String, agent: TestAgent, fromInsert: Bool,
+        sourceLocation: SourceLocation = #_sourceLocation
     ) throws {
         let pemLine = Data(try #require(pem.split(separator: "\n").dropFirst().first).utf8)
         let firstSent = try #require(versions.firstIndex { $0.envelope != nil }, "the task was never sent", sourceLocation: sourceLocation)
         let key = try AgentIdentityStore(directory: agent.runtime.configuration.identityDirectory).loadSealingKey()
-        for version in versions[firstSent...] where !version.payload.isEmpty {
+        #expect(versions.count >= 3, "inserted, sent, finished at least", sourceLocation: sourceLocation)
+        for version in versions[(fromInsert ? 0 : firstSent)...] where !version.payload.isEmpty {
             #expect(!Data(version.payload).contains(pemLine), "a stored payload holds the key in clear", sourceLocation: sourceLocation)
             var task = try Chom_Agent_V1_Task(serializedBytes: version.payload)
             #expect(task.configure.site.tls.hasSealedPrivateKey, sourceLocation: sourceLocation)
@@ -90,7 +93,7 @@ struct SealedSecretsLiveTests {
         #expect(task.message?.contains("sealed secret") == false, sourceLocation: sourceLocation)
     }
 
-    @Test("a configure task with a TLS key reaches a keyed agent sealed to it, never in clear in an envelope")
+    @Test("a configure task with a TLS key reaches a keyed agent sealed to it, never in clear in the queue or an envelope")
     func keyedAgent() async throws {
         try await TestCoordinator.with { coordinator in
             try await Self.recordTaskVersions(coordinator)
@@ -107,7 +110,8 @@ struct SealedSecretsLiveTests {
                 Self.expectReachedExecutor(task)
                 #expect(agent.runtime.executions(of: task.id) == 1)
                 let versions = try await Self.versions(of: task.id, in: coordinator)
-                try Self.expectSealedEverywhere(versions, pem: tls.privateKeyPEM, agent: agent)
+                // Sealed from the insert on: the agent had its key when the task was queued.
+                try Self.expectSealedEverywhere(versions, pem: tls.privateKeyPEM, agent: agent, fromInsert: true)
                 // The finished task's payload and envelope are erased, as before.
                 let last = try #require(versions.last)
                 #expect(last.payload.isEmpty && last.envelope == nil)
@@ -167,8 +171,10 @@ struct SealedSecretsLiveTests {
                 #expect(try await TestDatabase.count(
                     "SELECT count(*) FROM agents WHERE id = '\(agentID)' AND octet_length(sealing_public_key) = 32",
                     dataDirectory: coordinator.dataDirectory) == 1)
+                // Queued before the agent had a key: in clear until sent (the documented gap), sealed from then on.
                 try Self.expectSealedEverywhere(
-                    try await Self.versions(of: task.id, in: coordinator), pem: tls.privateKeyPEM, agent: agent)
+                    try await Self.versions(of: task.id, in: coordinator), pem: tls.privateKeyPEM, agent: agent,
+                    fromInsert: false)
             }
         }
     }

@@ -1,7 +1,6 @@
 import CHOMAudit
 import CHOMCore
 import CHOMProtocol
-import Crypto
 import CHOMStore
 import CHOMTransport
 import Crypto

@@ -13,4 +13,6 @@ package enum LogKey {
     package static let attempt = "chom.attempt"
     package static let durationMS = "chom.duration_ms"
     package static let cgroup = "chom.cgroup"
+    package static let keyID = "chom.key_id"
+    package static let capabilities = "chom.capabilities"
 }

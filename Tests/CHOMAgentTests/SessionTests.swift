@@ -27,6 +27,11 @@ struct SessionTests {
 
                     let hello = try await gateway.waitFor { $0.event == .hello($0.hello) }
                     #expect(hello.hello.agentVersion == configuration.agentVersion)
+                    #expect(hello.hello.capabilities == ["sealed_secrets_v1"])
+                    // Right after the hello, the sealing key made at enrollment is registered (no CSR).
+                    let registration = try await gateway.waitFor { $0.event == .renew($0.renew) }
+                    #expect(registration.renew.csrPem.isEmpty)
+                    #expect(registration.renew.sealingPublicKey.count == 32)
                     let heartbeat = try await gateway.waitFor { $0.event == .heartbeat($0.heartbeat) }
                     #expect(heartbeat.heartbeat.capacity.maxSites == 50)
                     #expect(heartbeat.heartbeat.facts.cpuCount > 0)
@@ -107,7 +112,7 @@ extension SessionTests {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await runtime.run() }
                     let gateway = coordinator.gateway
-                    _ = try await gateway.waitFor { $0.event == .renew($0.renew) }
+                    _ = try await gateway.waitFor { $0.event == .renew($0.renew) && !$0.renew.csrPem.isEmpty }
                     let deadline = ContinuousClock.now + .seconds(10)
                     while gateway.peerSerials.withLock({ $0.count }) < 2, ContinuousClock.now < deadline {
                         try await Task.sleep(for: .milliseconds(10))

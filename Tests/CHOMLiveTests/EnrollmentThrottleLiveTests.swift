@@ -77,7 +77,9 @@ struct EnrollmentThrottleLiveTests {
         return "-----BEGIN CERTIFICATE REQUEST-----\n\(lines)\n-----END CERTIFICATE REQUEST-----\n"
     }
 
-    func rawEnroll(_ coordinator: TestCoordinator, token: String, csr: String) async throws -> RPCError? {
+    func rawEnroll(
+        _ coordinator: TestCoordinator, token: String, csr: String, sealingKey: Data = Data()
+    ) async throws -> RPCError? {
         let ca = try String(contentsOf: coordinator.dataDirectory.appendingPathComponent("pki/ca.pem"), encoding: .utf8)
         let transport = try HTTP2ClientTransport.Posix(
             target: .ipv4(address: "127.0.0.1", port: coordinator.ports.enroll),
@@ -91,6 +93,7 @@ struct EnrollmentThrottleLiveTests {
                 request.joinToken = token
                 request.csrPem = csr
                 request.name = "raw"
+                request.sealingPublicKey = sealingKey
                 var options = CallOptions.defaults
                 options.timeout = .seconds(10)
                 _ = try await Chom_Agent_V1_AgentGateway.Client(wrapping: client).enroll(request, options: options)
@@ -115,6 +118,20 @@ struct EnrollmentThrottleLiveTests {
             let uses = try await coordinator.client.joinTokenUses(id: created.joinToken.id)
             #expect(uses.map(\.outcome) == ["wrong_secret"])
             #expect(await enroll(coordinator, created.token) == nil)
+        }
+    }
+
+    @Test("a sealing key that is not a 32-byte X25519 key refuses the enrollment before the token is used")
+    func malformedSealingKey() async throws {
+        try await TestCoordinator.with { coordinator in
+            let created = try await coordinator.client.createJoinToken(.init(description: "sealing"))
+            let csr = try AgentKeyPair.pem(of: AgentKeyPair.makeCSR(privateKey: AgentKeyPair.generate(), commonName: "agent"))
+            for key in [Data(repeating: 1, count: 31), Data(repeating: 0, count: 32)] {
+                let refused = try #require(try await rawEnroll(coordinator, token: created.token, csr: csr, sealingKey: key))
+                #expect(refused.code == .invalidArgument && refused.message.contains("sealing_public_key"), "\(refused)")
+            }
+            #expect(try await coordinator.client.joinTokenUses(id: created.joinToken.id).isEmpty)
+            #expect(try await rawEnroll(coordinator, token: created.token, csr: csr, sealingKey: Data(repeating: 9, count: 32)) == nil)
         }
     }
 }

@@ -36,6 +36,10 @@ package struct AgentConfiguration: Sendable {
     /// How sites are hosted (nginx, users, php-fpm). nil: deploys place files only, and every
     /// other site task is refused, as on an agent that hosts nothing.
     package var hosting: HostingConfiguration?
+    /// Secrets in tasks are sealed to the agent's X25519 key (`identity/sealing.key`), made at
+    /// enrollment or, for an agent enrolled before, at its next connection and registered then.
+    /// false only stands in for such an older agent in tests: no key, no registration, no capability.
+    package var sealedSecrets: Bool = true
 
     package static let defaultAgentVersion = "0.1.0"
 

@@ -12,7 +12,8 @@ import Darwin
 #endif
 
 /// Reads and writes `<state>/identity/` (directory 0700, files 0600):
-/// `agent.json`, `key.pem`, `cert.pem`, `ca.pem`, `envelope-keys.json`.
+/// `agent.json`, `key.pem`, `cert.pem`, `ca.pem`, `envelope-keys.json`, and `sealing.key` (the raw
+/// 32-byte X25519 private key that secrets in tasks are sealed to).
 ///
 /// A renewal writes `key.previous.pem` (the old key) before `key.pem` and `cert.pem`, so a crash
 /// between the two leaves a key that matches the certificate; `load` picks whichever does.
@@ -25,6 +26,7 @@ package struct AgentIdentityStore: Sendable {
     package static let certificateFile = "cert.pem"
     package static let caFile = "ca.pem"
     package static let envelopeKeysFile = "envelope-keys.json"
+    package static let sealingKeyFile = "sealing.key"
 
     package init(directory: URL) {
         self.directory = directory
@@ -84,6 +86,30 @@ package struct AgentIdentityStore: Sendable {
         try PrivateFile.write(Data(previous.privateKeyPEM.utf8), to: url(Self.previousKeyFile))
         try PrivateFile.write(Data(privateKey.pemRepresentation.utf8), to: url(Self.keyFile))
         try PrivateFile.write(Data(certificatePEM.utf8), to: url(Self.certificateFile))
+    }
+
+    /// The stored sealing key, or nil when the agent has none (it enrolled before sealed secrets).
+    package func loadSealingKey() throws -> Curve25519.KeyAgreement.PrivateKey? {
+        guard FileManager.default.fileExists(atPath: url(Self.sealingKeyFile).path) else { return nil }
+        do {
+            return try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: try PrivateFile.read(url(Self.sealingKeyFile)))
+        } catch {
+            throw CHOMError(.integrity, "cannot read the sealing key in \(directory.path)", underlying: error)
+        }
+    }
+
+    /// Writes the sealing key (0600).
+    package func saveSealingKey(_ key: Curve25519.KeyAgreement.PrivateKey) throws {
+        try ensureDirectory()
+        try PrivateFile.write(key.rawRepresentation, to: url(Self.sealingKeyFile))
+    }
+
+    /// The stored sealing key, generated and stored first when there is none.
+    package func loadOrCreateSealingKey() throws -> (key: Curve25519.KeyAgreement.PrivateKey, created: Bool) {
+        if let key = try loadSealingKey() { return (key, false) }
+        let key = Curve25519.KeyAgreement.PrivateKey()
+        try saveSealingKey(key)
+        return (key, true)
     }
 
     private func ensureDirectory() throws {

@@ -38,7 +38,9 @@ package struct Enroller: Sendable {
         let address = CoordinatorAddress(host: host, port: port)
 
         let key = AgentKeyPair.generate()
+        let sealingKey = Curve25519.KeyAgreement.PrivateKey()
         var request = Chom_Agent_V1_EnrollRequest()
+        request.sealingPublicKey = sealingKey.publicKey.rawRepresentation
         request.joinToken = token
         request.facts = facts
         request.name = name
@@ -53,6 +55,8 @@ package struct Enroller: Sendable {
         let response = try await call(request, address: address, pin: pin)
         let identity = try validate(response, key: key, pin: pin, address: address, name: name)
         do {
+            // Before the identity: agent.json (written last) means "enrolled", with its sealing key.
+            try store.saveSealingKey(sealingKey)
             try store.save(identity)
         } catch {
             throw .storage(String(describing: error))

@@ -1,6 +1,7 @@
 package import CHOMCore
 import CHOMProtocol
 import CHOMTransport
+import Crypto
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
@@ -102,6 +103,13 @@ package final class AgentSession: Service, Sendable {
                     time: keepalive, timeout: .seconds(20), allowWithoutCalls: false)
             })
         let opener = EnvelopeOpener(trustedKeys: try identity.trustedKeys(), expectedAgent: identity.agentID)
+        // An agent enrolled before sealed secrets makes its key now and registers it on the stream.
+        var sealingKey: Curve25519.KeyAgreement.PrivateKey?
+        if configuration.sealedSecrets {
+            let (key, created) = try store.loadOrCreateSealingKey()
+            if created { logger.notice("generated a sealing key; registering it with the coordinator") }
+            sealingKey = key
+        }
         return try await withGRPCClient(transport: transport) { client in
             let gateway = Chom_Agent_V1_AgentGateway.Client(wrapping: client)
             let dispatcher = TaskDispatcher(
@@ -109,10 +117,11 @@ package final class AgentSession: Service, Sendable {
                 metrics: metrics, clock: clock, logger: logger)
             let handler = EnvelopeHandler(
                 opener: opener, journal: journal, executor: dispatcher, metrics: metrics,
-                ledger: ledger, clock: clock, logger: logger)
+                ledger: ledger, clock: clock, logger: logger, sealingKey: sealingKey)
             let connection = SessionConnection(
                 gateway: gateway, identity: identity, handler: handler, configuration: configuration, store: store,
-                metrics: metrics, control: control, clock: clock, logger: logger, accepted: accepted)
+                metrics: metrics, control: control, clock: clock, logger: logger, accepted: accepted,
+                sealingPublicKey: sealingKey?.publicKey)
             return try await connection.run()
         }
     }

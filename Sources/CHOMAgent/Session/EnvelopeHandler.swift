@@ -1,5 +1,6 @@
 package import CHOMCore
 package import CHOMProtocol
+package import Crypto
 import Foundation
 package import Logging
 import SwiftProtobuf
@@ -18,11 +19,15 @@ package struct EnvelopeHandler: Sendable {
     package var ledger: ExecutionLedger
     package var clock: any WallClock
     package var logger: Logger
+    /// The agent's X25519 key: sealed secrets in a task are opened with it, after the envelope verified.
+    package var sealingKey: Curve25519.KeyAgreement.PrivateKey?
 
     package init(
         opener: EnvelopeOpener, journal: Journal, executor: any TaskExecutor, metrics: AgentMetrics,
-        ledger: ExecutionLedger, clock: any WallClock, logger: Logger
+        ledger: ExecutionLedger, clock: any WallClock, logger: Logger,
+        sealingKey: Curve25519.KeyAgreement.PrivateKey? = nil
     ) {
+        self.sealingKey = sealingKey
         self.opener = opener
         self.journal = journal
         self.executor = executor
@@ -59,13 +64,22 @@ package struct EnvelopeHandler: Sendable {
 
     package func triage(_ envelope: Chom_Agent_V1_Envelope) -> Triage {
         var window = journal.window
-        let opened: OpenedEnvelope
+        var opened: OpenedEnvelope
         do {
             opened = try opener.open(envelope, replay: &window, now: clock.now())
         } catch {
             return .answer(refused(envelope, error))
         }
         let taskID = opened.header.envelopeID
+        do {
+            // Only now, with the envelope verified: a refusal leaves the replay window unchanged.
+            try TaskSecrets.open(&opened.task, with: sealingKey, audience: opened.header.audienceAgentID)
+        } catch {
+            metrics.envelopeRefused(reason: "sealed_secret")
+            logger.notice(
+                "envelope refused", metadata: [LogKey.refusal: "sealed_secret", LogKey.taskID: "\(taskID.prefix(64))"])
+            return .answer([Self.result(taskID: taskID, outcome: .refused, message: error.description, finishedAt: clock.now())])
+        }
         var logger = self.logger
         logger[metadataKey: LogKey.taskID] = "\(taskID.prefix(64))"
         logger[metadataKey: LogKey.sequence] = "\(opened.header.sequence)"

@@ -31,6 +31,8 @@ struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sen
     let logger: Logger
     /// Set once the coordinator accepted the stream.
     let accepted: LockedBox<Bool>
+    /// Registered after the Hello on every stream (the coordinator keeps the first key it gets).
+    var sealingPublicKey: Curve25519.KeyAgreement.PublicKey? = nil
 
     typealias Outbox = AsyncStream<Chom_Agent_V1_AgentMessage>.Continuation
 
@@ -40,7 +42,15 @@ struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sen
         hello.hello.agentVersion = configuration.agentVersion
         hello.hello.highestSequence = handler.journal.window.highest
         hello.hello.metricsAddress = "\(configuration.metricsHost):\(configuration.metricsPort)"
-        continuation.yield(hello)
+        if let sealingPublicKey {
+            hello.hello.capabilities = [SecretSealing.capability]
+            continuation.yield(hello)
+            var register = Chom_Agent_V1_AgentMessage()
+            register.renew.sealingPublicKey = sealingPublicKey.rawRepresentation
+            continuation.yield(register)
+        } else {
+            continuation.yield(hello)
+        }
         continuation.yield(heartbeat())
 
         return try await gateway.connect(

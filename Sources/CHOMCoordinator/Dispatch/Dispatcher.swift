@@ -1,6 +1,7 @@
 import CHOMCore
 import CHOMProtocol
 import CHOMStore
+import Crypto
 import Foundation
 import Logging
 import SwiftProtobuf
@@ -9,6 +10,11 @@ import SwiftProtobuf
 /// agent's next sequence; ones already sealed are re-sent (re-sealed if their envelope
 /// is near expiry) after every reconnect until the agent reports a result. A task that
 /// exhausts its delivery attempts is failed with the reason, never dropped.
+///
+/// Secrets are sealed to the agent's X25519 key (`TaskSecrets`) when a task is first sealed, and the
+/// stored payload is replaced by the sealed one in the same transaction. A task with a secret for an
+/// agent that has no sealing key is never sent: it stays queued, saying so, until the agent registers
+/// one (the registration wakes this loop).
 struct Dispatcher: Sendable {
     let store: Store
     let signer: EnvelopeSigner
@@ -21,14 +27,14 @@ struct Dispatcher: Sendable {
         var sentOnThisStream = Set<TaskID>()
         while !Task.isCancelled {
             for task in try await store.tasks.open(for: connection.agentID) where !sentOnThisStream.contains(task.id) {
-                try await deliver(task, on: connection)
-                sentOnThisStream.insert(task.id)
+                if try await deliver(task, on: connection) { sentOnThisStream.insert(task.id) }
             }
             await connection.wake.wait(timeout: .milliseconds(Int(configuration.pollIntervalSeconds * 1000)))
         }
     }
 
-    private func deliver(_ task: TaskRecord, on connection: AgentConnection) async throws {
+    /// False when the task was held back (it waits for the agent's sealing key).
+    private func deliver(_ task: TaskRecord, on connection: AgentConnection) async throws -> Bool {
         var logger = logger
         logger[metadataKey: LogKey.taskID] = "\(task.id)"
         logger[metadataKey: LogKey.agentID] = "\(task.agentID)"
@@ -40,7 +46,7 @@ struct Dispatcher: Sendable {
                 audit: TaskAudit.outcome(agent: task.agentID, now: now, actor: "system"))
             metrics.taskFinished(kind: task.kind.rawValue, outcome: "failed")
             logger.warning("task failed its delivery limit")
-            return
+            return true
         }
         let envelopeBytes: [UInt8]
         if let envelope = task.envelope, let expires = task.envelopeExpiresAt,
@@ -49,8 +55,20 @@ struct Dispatcher: Sendable {
             try await store.tasks.markResent(task.id, now: now)
             envelopeBytes = envelope
         } else {
-            let taskMessage = try Chom_Agent_V1_Task(serializedBytes: task.payload)
-            let sealed = try await store.tasks.sealAndMarkSent(task, now: now) { sequence in
+            var taskMessage = try Chom_Agent_V1_Task(serializedBytes: task.payload)
+            var sealedPayload: [UInt8]?
+            if TaskSecrets.hasClearSecret(taskMessage) {
+                guard let raw = try await store.agents.sealingKey(task.agentID),
+                    let recipient = SecretSealing.publicKey(raw: raw)
+                else {
+                    try await store.tasks.markWaiting(task.id, message: TaskQueue.waitingForSealingKey(task.agentID), now: now)
+                    logger.info("task waits for the agent's sealing key")
+                    return false
+                }
+                try TaskSecrets.seal(&taskMessage, to: recipient, audience: task.agentID.description)
+                sealedPayload = try taskMessage.serializedBytes()
+            }
+            let sealed = try await store.tasks.sealAndMarkSent(task, payload: sealedPayload, now: now) { sequence in
                 let envelope = try EnvelopeSealer.seal(
                     task: taskMessage, audience: task.agentID, sequence: UInt64(sequence),
                     ttl: configuration.envelopeTTLSeconds, signer: signer, now: now)
@@ -64,5 +82,6 @@ struct Dispatcher: Sendable {
         message.envelope = try Chom_Agent_V1_Envelope(serializedBytes: envelopeBytes)
         try await connection.send(message)
         metrics.taskDispatched(kind: task.kind.rawValue)
+        return true
     }
 }

@@ -61,6 +61,10 @@ struct AgentGatewayService: Chom_Agent_V1_AgentGateway.SimpleServiceProtocol {
         } catch {
             throw RPCError(code: .invalidArgument, message: "the CSR is not a valid PEM certificate signing request")
         }
+        let sealingKey: [UInt8]? = request.sealingPublicKey.isEmpty ? nil : Array(request.sealingPublicKey)
+        guard sealingKey == nil || SecretSealing.publicKey(raw: request.sealingPublicKey) != nil else {
+            throw RPCError(code: .invalidArgument, message: "sealing_public_key is not a 32-byte X25519 public key")
+        }
         let agentID = AgentID()
         let name = request.name.isEmpty ? request.facts.hostname : request.name
         let issued = IssuedCertificate()
@@ -84,7 +88,8 @@ struct AgentGatewayService: Chom_Agent_V1_AgentGateway.SimpleServiceProtocol {
                         id: agentID, name: String(name.prefix(128)),
                         certificateSerial: AgentIdentity.serialHex(certificate),
                         certificateNotAfter: certificate.notValidAfter,
-                        agentVersion: String(request.agentVersion.prefix(64)), hostFacts: HostFacts(request.facts))
+                        agentVersion: String(request.agentVersion.prefix(64)), hostFacts: HostFacts(request.facts),
+                        sealingPublicKey: sealingKey)
                 },
                 audit: { verdict in
                     AuditEntry(
@@ -141,7 +146,7 @@ struct AgentGatewayService: Chom_Agent_V1_AgentGateway.SimpleServiceProtocol {
         let connection = AgentConnection(agentID: agentID, writer: response)
         await connections.register(connection)
         metrics.set(streams: await connections.count)
-        logger.info("agent connected")
+        logger.info("agent connected", metadata: [LogKey.capabilities: "\(hello.capabilities.prefix(16).joined(separator: ","))"])
         let handler = AgentMessageHandler(
             store: store, keys: keys, configuration: configuration, metrics: metrics, clock: clock, logger: logger)
         do {

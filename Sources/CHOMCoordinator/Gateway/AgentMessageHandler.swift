@@ -2,6 +2,7 @@ package import CHOMCore
 package import CHOMProtocol
 package import CHOMStore
 import CHOMTransport
+import Crypto
 package import Foundation
 import Logging
 import X509
@@ -42,6 +43,10 @@ package struct AgentMessageHandler: Sendable {
                     metadata: [LogKey.taskID: "\(id)", LogKey.state: "\(succeeded ? "succeeded" : "failed")"])
             }
         case .renew(let renew):
+            if !renew.sealingPublicKey.isEmpty {
+                try await registerSealingKey(renew.sealingPublicKey, of: agent, on: connection)
+                if renew.csrPem.isEmpty { return }
+            }
             var reply = Chom_Agent_V1_RenewCertificateResponse()
             do {
                 let csr = try CertificateSigningRequestPEM(renew.csrPem)
@@ -60,6 +65,22 @@ package struct AgentMessageHandler: Sendable {
             try await connection.send(message)
         case .hello, nil:
             break
+        }
+    }
+
+    /// Keeps the first valid sealing key an agent registers and wakes its dispatcher (tasks with
+    /// secrets may be waiting for it). A different key later is ignored: a new key needs a new enrollment.
+    private func registerSealingKey(_ raw: Data, of agent: AgentID, on connection: AgentConnection) async throws {
+        guard let key = SecretSealing.publicKey(raw: raw) else {
+            logger.warning("agent sent an invalid sealing key")
+            return
+        }
+        let registered = try await store.agents.registerSealingKey(agent, key: Array(key.rawRepresentation))
+        if registered == Array(key.rawRepresentation) {
+            logger.debug("agent sealing key registered", metadata: [LogKey.keyID: "\(SecretSealing.keyID(of: key))"])
+            connection.wake.signal()
+        } else {
+            logger.warning("agent sent a sealing key other than its registered one; kept the registered key")
         }
     }
 

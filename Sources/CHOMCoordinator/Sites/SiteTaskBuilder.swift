@@ -117,9 +117,19 @@ struct SiteTaskBuilder: Sendable {
         var message = Chom_Agent_V1_Task()
         message.taskID = id.description
         try fill(&message)
-        return NewTask(
+        var task = NewTask(
             id: id, agentID: agent, siteID: site.id, releaseID: releaseID, kind: kind,
             payload: try message.serializedBytes(), maxAttempts: maxAttempts, backupID: backupID, suspended: suspended,
             carriesSecret: site.tlsKeySealed != nil || backupID != nil || backups.destination.s3 != nil)
+        let built = message
+        task.sealPayload = { raw in
+            guard let key = SecretSealing.publicKey(raw: raw) else {
+                throw CHOMError(.integrity, "the sealing key of agent \(agent) is not an X25519 key")
+            }
+            var sealed = built
+            try TaskSecrets.seal(&sealed, to: key, audience: agent.description)
+            return try sealed.serializedBytes()
+        }
+        return task
     }
 }

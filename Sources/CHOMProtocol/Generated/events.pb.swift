@@ -10,6 +10,11 @@
 
 /// Messages on the Connect stream, in both directions.
 
+#if canImport(FoundationEssentials)
+package import FoundationEssentials
+#else
+package import Foundation
+#endif
 package import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -183,6 +188,9 @@ package nonisolated struct Chom_Agent_V1_Hello: Sendable {
   /// Where the agent serves Prometheus /metrics ("host:port"; a wildcard host means
   /// "the address this stream comes from"). Feeds the coordinator's HTTP service discovery.
   package var metricsAddress: String = String()
+
+  /// What this agent understands, e.g. "sealed_secrets_v1" (it opens SealedSecret fields).
+  package var capabilities: [String] = []
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -374,6 +382,10 @@ package nonisolated struct Chom_Agent_V1_RenewCertificateRequest: Sendable {
 
   /// PEM CSR for a key the agent generated locally.
   package var csrPem: String = String()
+
+  /// Raw 32-byte X25519 public key, for an agent that enrolled without one. The coordinator
+  /// registers it once (it never replaces a registered key); csr_pem may then be empty.
+  package var sealingPublicKey: Data = Data()
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -606,7 +618,7 @@ nonisolated extension Chom_Agent_V1_CoordinatorMessage: SwiftProtobuf.Message, S
 
 nonisolated extension Chom_Agent_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".Hello"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}agent_version\0\u{3}highest_sequence\0\u{3}metrics_address\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}agent_version\0\u{3}highest_sequence\0\u{3}metrics_address\0\u{2}%capabilities\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -617,6 +629,7 @@ nonisolated extension Chom_Agent_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf.
       case 1: try { try decoder.decodeSingularStringField(value: &self.agentVersion) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.highestSequence) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.metricsAddress) }()
+      case 40: try { try decoder.decodeRepeatedStringField(value: &self.capabilities) }()
       default: break
       }
     }
@@ -632,6 +645,9 @@ nonisolated extension Chom_Agent_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf.
     if !self.metricsAddress.isEmpty {
       try visitor.visitSingularStringField(value: self.metricsAddress, fieldNumber: 3)
     }
+    if !self.capabilities.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.capabilities, fieldNumber: 40)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -639,6 +655,7 @@ nonisolated extension Chom_Agent_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.agentVersion != rhs.agentVersion {return false}
     if lhs.highestSequence != rhs.highestSequence {return false}
     if lhs.metricsAddress != rhs.metricsAddress {return false}
+    if lhs.capabilities != rhs.capabilities {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1014,7 +1031,7 @@ nonisolated extension Chom_Agent_V1_BackupReport: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Chom_Agent_V1_RenewCertificateRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".RenewCertificateRequest"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}csr_pem\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}csr_pem\0\u{4}'sealing_public_key\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1023,6 +1040,7 @@ nonisolated extension Chom_Agent_V1_RenewCertificateRequest: SwiftProtobuf.Messa
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.csrPem) }()
+      case 40: try { try decoder.decodeSingularBytesField(value: &self.sealingPublicKey) }()
       default: break
       }
     }
@@ -1032,11 +1050,15 @@ nonisolated extension Chom_Agent_V1_RenewCertificateRequest: SwiftProtobuf.Messa
     if !self.csrPem.isEmpty {
       try visitor.visitSingularStringField(value: self.csrPem, fieldNumber: 1)
     }
+    if !self.sealingPublicKey.isEmpty {
+      try visitor.visitSingularBytesField(value: self.sealingPublicKey, fieldNumber: 40)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: Chom_Agent_V1_RenewCertificateRequest, rhs: Chom_Agent_V1_RenewCertificateRequest) -> Bool {
     if lhs.csrPem != rhs.csrPem {return false}
+    if lhs.sealingPublicKey != rhs.sealingPublicKey {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -53,6 +53,9 @@ package nonisolated struct Chom_Agent_V1_EnrollRequest: Sendable {
 
   package var agentVersion: String = String()
 
+  /// Raw 32-byte X25519 public key the agent generated; secrets in its tasks are sealed to it.
+  package var sealingPublicKey: Data = Data()
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -126,7 +129,7 @@ fileprivate nonisolated let _protobuf_package = "chom.agent.v1"
 
 nonisolated extension Chom_Agent_V1_EnrollRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".EnrollRequest"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}join_token\0\u{3}csr_pem\0\u{1}facts\0\u{1}name\0\u{3}agent_version\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}join_token\0\u{3}csr_pem\0\u{1}facts\0\u{1}name\0\u{3}agent_version\0\u{4}#sealing_public_key\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -139,6 +142,7 @@ nonisolated extension Chom_Agent_V1_EnrollRequest: SwiftProtobuf.Message, SwiftP
       case 3: try { try decoder.decodeSingularMessageField(value: &self._facts) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.agentVersion) }()
+      case 40: try { try decoder.decodeSingularBytesField(value: &self.sealingPublicKey) }()
       default: break
       }
     }
@@ -164,6 +168,9 @@ nonisolated extension Chom_Agent_V1_EnrollRequest: SwiftProtobuf.Message, SwiftP
     if !self.agentVersion.isEmpty {
       try visitor.visitSingularStringField(value: self.agentVersion, fieldNumber: 5)
     }
+    if !self.sealingPublicKey.isEmpty {
+      try visitor.visitSingularBytesField(value: self.sealingPublicKey, fieldNumber: 40)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -173,6 +180,7 @@ nonisolated extension Chom_Agent_V1_EnrollRequest: SwiftProtobuf.Message, SwiftP
     if lhs._facts != rhs._facts {return false}
     if lhs.name != rhs.name {return false}
     if lhs.agentVersion != rhs.agentVersion {return false}
+    if lhs.sealingPublicKey != rhs.sealingPublicKey {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -153,92 +153,86 @@ package nonisolated enum Chom_Agent_V1_DatabaseEngine: SwiftProtobuf.Enum, Swift
 
 }
 
-package nonisolated struct Chom_Agent_V1_Task: @unchecked Sendable {
+package nonisolated struct Chom_Agent_V1_Task: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// Equal to the envelope id; the agent journals by it.
-  package var taskID: String {
-    get {_storage._taskID}
-    set {_uniqueStorage()._taskID = newValue}
-  }
+  package var taskID: String = String()
 
-  package var kind: OneOf_Kind? {
-    get {return _storage._kind}
-    set {_uniqueStorage()._kind = newValue}
-  }
+  package var kind: Chom_Agent_V1_Task.OneOf_Kind? = nil
 
   package var deploy: Chom_Agent_V1_DeployTask {
     get {
-      if case .deploy(let v)? = _storage._kind {return v}
+      if case .deploy(let v)? = kind {return v}
       return Chom_Agent_V1_DeployTask()
     }
-    set {_uniqueStorage()._kind = .deploy(newValue)}
+    set {kind = .deploy(newValue)}
   }
 
   package var backup: Chom_Agent_V1_BackupTask {
     get {
-      if case .backup(let v)? = _storage._kind {return v}
+      if case .backup(let v)? = kind {return v}
       return Chom_Agent_V1_BackupTask()
     }
-    set {_uniqueStorage()._kind = .backup(newValue)}
+    set {kind = .backup(newValue)}
   }
 
   package var restore: Chom_Agent_V1_RestoreTask {
     get {
-      if case .restore(let v)? = _storage._kind {return v}
+      if case .restore(let v)? = kind {return v}
       return Chom_Agent_V1_RestoreTask()
     }
-    set {_uniqueStorage()._kind = .restore(newValue)}
+    set {kind = .restore(newValue)}
   }
 
   package var remove: Chom_Agent_V1_RemoveSiteTask {
     get {
-      if case .remove(let v)? = _storage._kind {return v}
+      if case .remove(let v)? = kind {return v}
       return Chom_Agent_V1_RemoveSiteTask()
     }
-    set {_uniqueStorage()._kind = .remove(newValue)}
+    set {kind = .remove(newValue)}
   }
 
   package var rollback: Chom_Agent_V1_RollbackTask {
     get {
-      if case .rollback(let v)? = _storage._kind {return v}
+      if case .rollback(let v)? = kind {return v}
       return Chom_Agent_V1_RollbackTask()
     }
-    set {_uniqueStorage()._kind = .rollback(newValue)}
+    set {kind = .rollback(newValue)}
   }
 
   package var configure: Chom_Agent_V1_ConfigureSiteTask {
     get {
-      if case .configure(let v)? = _storage._kind {return v}
+      if case .configure(let v)? = kind {return v}
       return Chom_Agent_V1_ConfigureSiteTask()
     }
-    set {_uniqueStorage()._kind = .configure(newValue)}
+    set {kind = .configure(newValue)}
   }
 
   package var suspend: Chom_Agent_V1_SuspendSiteTask {
     get {
-      if case .suspend(let v)? = _storage._kind {return v}
+      if case .suspend(let v)? = kind {return v}
       return Chom_Agent_V1_SuspendSiteTask()
     }
-    set {_uniqueStorage()._kind = .suspend(newValue)}
+    set {kind = .suspend(newValue)}
   }
 
   package var verifyBackup: Chom_Agent_V1_VerifyBackupTask {
     get {
-      if case .verifyBackup(let v)? = _storage._kind {return v}
+      if case .verifyBackup(let v)? = kind {return v}
       return Chom_Agent_V1_VerifyBackupTask()
     }
-    set {_uniqueStorage()._kind = .verifyBackup(newValue)}
+    set {kind = .verifyBackup(newValue)}
   }
 
   package var pruneBackups: Chom_Agent_V1_PruneBackupsTask {
     get {
-      if case .pruneBackups(let v)? = _storage._kind {return v}
+      if case .pruneBackups(let v)? = kind {return v}
       return Chom_Agent_V1_PruneBackupsTask()
     }
-    set {_uniqueStorage()._kind = .pruneBackups(newValue)}
+    set {kind = .pruneBackups(newValue)}
   }
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -257,8 +251,6 @@ package nonisolated struct Chom_Agent_V1_Task: @unchecked Sendable {
   }
 
   package init() {}
-
-  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// A build hook: one command line, run by /bin/sh as the site's user in the new release
@@ -308,9 +300,21 @@ package nonisolated struct Chom_Agent_V1_TlsCertificate: Sendable {
 
   package var privateKeyPem: String = String()
 
+  /// private_key_pem sealed to the audience agent; private_key_pem is then empty.
+  package var sealedPrivateKey: Chom_Agent_V1_SealedSecret {
+    get {_sealedPrivateKey ?? Chom_Agent_V1_SealedSecret()}
+    set {_sealedPrivateKey = newValue}
+  }
+  /// Returns true if `sealedPrivateKey` has been explicitly set.
+  package var hasSealedPrivateKey: Bool {self._sealedPrivateKey != nil}
+  /// Clears the value of `sealedPrivateKey`. Subsequent reads from it will return its default value.
+  package mutating func clearSealedPrivateKey() {self._sealedPrivateKey = nil}
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
+
+  fileprivate var _sealedPrivateKey: Chom_Agent_V1_SealedSecret? = nil
 }
 
 /// Everything an agent needs to host a site. Sent whole with every site task, so any agent
@@ -610,9 +614,21 @@ package nonisolated struct Chom_Agent_V1_S3Bucket: Sendable {
 
   package var prefix: String = String()
 
+  /// secret_access_key sealed to the audience agent; secret_access_key is then empty.
+  package var sealedSecretAccessKey: Chom_Agent_V1_SealedSecret {
+    get {_sealedSecretAccessKey ?? Chom_Agent_V1_SealedSecret()}
+    set {_sealedSecretAccessKey = newValue}
+  }
+  /// Returns true if `sealedSecretAccessKey` has been explicitly set.
+  package var hasSealedSecretAccessKey: Bool {self._sealedSecretAccessKey != nil}
+  /// Clears the value of `sealedSecretAccessKey`. Subsequent reads from it will return its default value.
+  package mutating func clearSealedSecretAccessKey() {self._sealedSecretAccessKey = nil}
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
+
+  fileprivate var _sealedSecretAccessKey: Chom_Agent_V1_SealedSecret? = nil
 }
 
 /// The site's database, dumped into the backup (pg_dump / mysqldump) and restored from it.
@@ -628,153 +644,232 @@ package nonisolated struct Chom_Agent_V1_SiteDatabase: Sendable {
 
   package var password: String = String()
 
+  /// password sealed to the audience agent; password is then empty.
+  package var sealedPassword: Chom_Agent_V1_SealedSecret {
+    get {_sealedPassword ?? Chom_Agent_V1_SealedSecret()}
+    set {_sealedPassword = newValue}
+  }
+  /// Returns true if `sealedPassword` has been explicitly set.
+  package var hasSealedPassword: Bool {self._sealedPassword != nil}
+  /// Clears the value of `sealedPassword`. Subsequent reads from it will return its default value.
+  package mutating func clearSealedPassword() {self._sealedPassword = nil}
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
+
+  fileprivate var _sealedPassword: Chom_Agent_V1_SealedSecret? = nil
 }
 
-package nonisolated struct Chom_Agent_V1_BackupTask: Sendable {
+package nonisolated struct Chom_Agent_V1_BackupTask: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   package var site: Chom_Agent_V1_SiteConfig {
-    get {_site ?? Chom_Agent_V1_SiteConfig()}
-    set {_site = newValue}
+    get {_storage._site ?? Chom_Agent_V1_SiteConfig()}
+    set {_uniqueStorage()._site = newValue}
   }
   /// Returns true if `site` has been explicitly set.
-  package var hasSite: Bool {self._site != nil}
+  package var hasSite: Bool {_storage._site != nil}
   /// Clears the value of `site`. Subsequent reads from it will return its default value.
-  package mutating func clearSite() {self._site = nil}
+  package mutating func clearSite() {_uniqueStorage()._site = nil}
 
-  package var backupID: String = String()
+  package var backupID: String {
+    get {_storage._backupID}
+    set {_uniqueStorage()._backupID = newValue}
+  }
 
   package var destination: Chom_Agent_V1_BackupDestination {
-    get {_destination ?? Chom_Agent_V1_BackupDestination()}
-    set {_destination = newValue}
+    get {_storage._destination ?? Chom_Agent_V1_BackupDestination()}
+    set {_uniqueStorage()._destination = newValue}
   }
   /// Returns true if `destination` has been explicitly set.
-  package var hasDestination: Bool {self._destination != nil}
+  package var hasDestination: Bool {_storage._destination != nil}
   /// Clears the value of `destination`. Subsequent reads from it will return its default value.
-  package mutating func clearDestination() {self._destination = nil}
+  package mutating func clearDestination() {_uniqueStorage()._destination = nil}
 
   /// 32 raw bytes: the tenant's AES-256-GCM key; empty for no encryption.
-  package var encryptionKey: Data = Data()
+  package var encryptionKey: Data {
+    get {_storage._encryptionKey}
+    set {_uniqueStorage()._encryptionKey = newValue}
+  }
 
-  package var encryptionKeyID: String = String()
+  package var encryptionKeyID: String {
+    get {_storage._encryptionKeyID}
+    set {_uniqueStorage()._encryptionKeyID = newValue}
+  }
 
   package var database: Chom_Agent_V1_SiteDatabase {
-    get {_database ?? Chom_Agent_V1_SiteDatabase()}
-    set {_database = newValue}
+    get {_storage._database ?? Chom_Agent_V1_SiteDatabase()}
+    set {_uniqueStorage()._database = newValue}
   }
   /// Returns true if `database` has been explicitly set.
-  package var hasDatabase: Bool {self._database != nil}
+  package var hasDatabase: Bool {_storage._database != nil}
   /// Clears the value of `database`. Subsequent reads from it will return its default value.
-  package mutating func clearDatabase() {self._database = nil}
+  package mutating func clearDatabase() {_uniqueStorage()._database = nil}
+
+  /// encryption_key sealed to the audience agent; encryption_key is then empty.
+  package var sealedEncryptionKey: Chom_Agent_V1_SealedSecret {
+    get {_storage._sealedEncryptionKey ?? Chom_Agent_V1_SealedSecret()}
+    set {_uniqueStorage()._sealedEncryptionKey = newValue}
+  }
+  /// Returns true if `sealedEncryptionKey` has been explicitly set.
+  package var hasSealedEncryptionKey: Bool {_storage._sealedEncryptionKey != nil}
+  /// Clears the value of `sealedEncryptionKey`. Subsequent reads from it will return its default value.
+  package mutating func clearSealedEncryptionKey() {_uniqueStorage()._sealedEncryptionKey = nil}
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
 
-  fileprivate var _site: Chom_Agent_V1_SiteConfig? = nil
-  fileprivate var _destination: Chom_Agent_V1_BackupDestination? = nil
-  fileprivate var _database: Chom_Agent_V1_SiteDatabase? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
-package nonisolated struct Chom_Agent_V1_RestoreTask: Sendable {
+package nonisolated struct Chom_Agent_V1_RestoreTask: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   package var site: Chom_Agent_V1_SiteConfig {
-    get {_site ?? Chom_Agent_V1_SiteConfig()}
-    set {_site = newValue}
+    get {_storage._site ?? Chom_Agent_V1_SiteConfig()}
+    set {_uniqueStorage()._site = newValue}
   }
   /// Returns true if `site` has been explicitly set.
-  package var hasSite: Bool {self._site != nil}
+  package var hasSite: Bool {_storage._site != nil}
   /// Clears the value of `site`. Subsequent reads from it will return its default value.
-  package mutating func clearSite() {self._site = nil}
+  package mutating func clearSite() {_uniqueStorage()._site = nil}
 
-  package var backupID: String = String()
+  package var backupID: String {
+    get {_storage._backupID}
+    set {_uniqueStorage()._backupID = newValue}
+  }
 
   package var source: Chom_Agent_V1_BackupDestination {
-    get {_source ?? Chom_Agent_V1_BackupDestination()}
-    set {_source = newValue}
+    get {_storage._source ?? Chom_Agent_V1_BackupDestination()}
+    set {_uniqueStorage()._source = newValue}
   }
   /// Returns true if `source` has been explicitly set.
-  package var hasSource: Bool {self._source != nil}
+  package var hasSource: Bool {_storage._source != nil}
   /// Clears the value of `source`. Subsequent reads from it will return its default value.
-  package mutating func clearSource() {self._source = nil}
+  package mutating func clearSource() {_uniqueStorage()._source = nil}
 
   /// Object key of the archive and its SHA-256, as the backup reported them.
-  package var objectKey: String = String()
+  package var objectKey: String {
+    get {_storage._objectKey}
+    set {_uniqueStorage()._objectKey = newValue}
+  }
 
-  package var archiveSha256: String = String()
+  package var archiveSha256: String {
+    get {_storage._archiveSha256}
+    set {_uniqueStorage()._archiveSha256 = newValue}
+  }
 
-  package var encryptionKey: Data = Data()
+  package var encryptionKey: Data {
+    get {_storage._encryptionKey}
+    set {_uniqueStorage()._encryptionKey = newValue}
+  }
 
   package var database: Chom_Agent_V1_SiteDatabase {
-    get {_database ?? Chom_Agent_V1_SiteDatabase()}
-    set {_database = newValue}
+    get {_storage._database ?? Chom_Agent_V1_SiteDatabase()}
+    set {_uniqueStorage()._database = newValue}
   }
   /// Returns true if `database` has been explicitly set.
-  package var hasDatabase: Bool {self._database != nil}
+  package var hasDatabase: Bool {_storage._database != nil}
   /// Clears the value of `database`. Subsequent reads from it will return its default value.
-  package mutating func clearDatabase() {self._database = nil}
+  package mutating func clearDatabase() {_uniqueStorage()._database = nil}
 
   /// The release id the restored files become.
-  package var releaseID: String = String()
+  package var releaseID: String {
+    get {_storage._releaseID}
+    set {_uniqueStorage()._releaseID = newValue}
+  }
 
-  package var encryptionKeyID: String = String()
+  package var encryptionKeyID: String {
+    get {_storage._encryptionKeyID}
+    set {_uniqueStorage()._encryptionKeyID = newValue}
+  }
+
+  /// encryption_key sealed to the audience agent; encryption_key is then empty.
+  package var sealedEncryptionKey: Chom_Agent_V1_SealedSecret {
+    get {_storage._sealedEncryptionKey ?? Chom_Agent_V1_SealedSecret()}
+    set {_uniqueStorage()._sealedEncryptionKey = newValue}
+  }
+  /// Returns true if `sealedEncryptionKey` has been explicitly set.
+  package var hasSealedEncryptionKey: Bool {_storage._sealedEncryptionKey != nil}
+  /// Clears the value of `sealedEncryptionKey`. Subsequent reads from it will return its default value.
+  package mutating func clearSealedEncryptionKey() {_uniqueStorage()._sealedEncryptionKey = nil}
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
 
-  fileprivate var _site: Chom_Agent_V1_SiteConfig? = nil
-  fileprivate var _source: Chom_Agent_V1_BackupDestination? = nil
-  fileprivate var _database: Chom_Agent_V1_SiteDatabase? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
-package nonisolated struct Chom_Agent_V1_VerifyBackupTask: Sendable {
+package nonisolated struct Chom_Agent_V1_VerifyBackupTask: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   package var site: Chom_Agent_V1_SiteConfig {
-    get {_site ?? Chom_Agent_V1_SiteConfig()}
-    set {_site = newValue}
+    get {_storage._site ?? Chom_Agent_V1_SiteConfig()}
+    set {_uniqueStorage()._site = newValue}
   }
   /// Returns true if `site` has been explicitly set.
-  package var hasSite: Bool {self._site != nil}
+  package var hasSite: Bool {_storage._site != nil}
   /// Clears the value of `site`. Subsequent reads from it will return its default value.
-  package mutating func clearSite() {self._site = nil}
+  package mutating func clearSite() {_uniqueStorage()._site = nil}
 
-  package var backupID: String = String()
+  package var backupID: String {
+    get {_storage._backupID}
+    set {_uniqueStorage()._backupID = newValue}
+  }
 
   package var source: Chom_Agent_V1_BackupDestination {
-    get {_source ?? Chom_Agent_V1_BackupDestination()}
-    set {_source = newValue}
+    get {_storage._source ?? Chom_Agent_V1_BackupDestination()}
+    set {_uniqueStorage()._source = newValue}
   }
   /// Returns true if `source` has been explicitly set.
-  package var hasSource: Bool {self._source != nil}
+  package var hasSource: Bool {_storage._source != nil}
   /// Clears the value of `source`. Subsequent reads from it will return its default value.
-  package mutating func clearSource() {self._source = nil}
+  package mutating func clearSource() {_uniqueStorage()._source = nil}
 
-  package var objectKey: String = String()
+  package var objectKey: String {
+    get {_storage._objectKey}
+    set {_uniqueStorage()._objectKey = newValue}
+  }
 
-  package var archiveSha256: String = String()
+  package var archiveSha256: String {
+    get {_storage._archiveSha256}
+    set {_uniqueStorage()._archiveSha256 = newValue}
+  }
 
-  package var encryptionKey: Data = Data()
+  package var encryptionKey: Data {
+    get {_storage._encryptionKey}
+    set {_uniqueStorage()._encryptionKey = newValue}
+  }
 
-  package var encryptionKeyID: String = String()
+  package var encryptionKeyID: String {
+    get {_storage._encryptionKeyID}
+    set {_uniqueStorage()._encryptionKeyID = newValue}
+  }
+
+  /// encryption_key sealed to the audience agent; encryption_key is then empty.
+  package var sealedEncryptionKey: Chom_Agent_V1_SealedSecret {
+    get {_storage._sealedEncryptionKey ?? Chom_Agent_V1_SealedSecret()}
+    set {_uniqueStorage()._sealedEncryptionKey = newValue}
+  }
+  /// Returns true if `sealedEncryptionKey` has been explicitly set.
+  package var hasSealedEncryptionKey: Bool {_storage._sealedEncryptionKey != nil}
+  /// Clears the value of `sealedEncryptionKey`. Subsequent reads from it will return its default value.
+  package mutating func clearSealedEncryptionKey() {_uniqueStorage()._sealedEncryptionKey = nil}
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
 
-  fileprivate var _site: Chom_Agent_V1_SiteConfig? = nil
-  fileprivate var _source: Chom_Agent_V1_BackupDestination? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 package nonisolated struct Chom_Agent_V1_RetentionRule: Sendable {
@@ -911,226 +1006,188 @@ nonisolated extension Chom_Agent_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._
   package static let protoMessageName: String = _protobuf_package + ".Task"
   package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{2}\u{9}deploy\0\u{1}backup\0\u{1}restore\0\u{1}remove\0\u{1}rollback\0\u{1}configure\0\u{1}suspend\0\u{3}verify_backup\0\u{3}prune_backups\0")
 
-  fileprivate class _StorageClass {
-    var _taskID: String = String()
-    var _kind: Chom_Agent_V1_Task.OneOf_Kind?
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _taskID = source._taskID
-      _kind = source._kind
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
-
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try { try decoder.decodeSingularStringField(value: &_storage._taskID) }()
-        case 10: try {
-          var v: Chom_Agent_V1_DeployTask?
-          var hadOneofValue = false
-          if let current = _storage._kind {
-            hadOneofValue = true
-            if case .deploy(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._kind = .deploy(v)
-          }
-        }()
-        case 11: try {
-          var v: Chom_Agent_V1_BackupTask?
-          var hadOneofValue = false
-          if let current = _storage._kind {
-            hadOneofValue = true
-            if case .backup(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._kind = .backup(v)
-          }
-        }()
-        case 12: try {
-          var v: Chom_Agent_V1_RestoreTask?
-          var hadOneofValue = false
-          if let current = _storage._kind {
-            hadOneofValue = true
-            if case .restore(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._kind = .restore(v)
-          }
-        }()
-        case 13: try {
-          var v: Chom_Agent_V1_RemoveSiteTask?
-          var hadOneofValue = false
-          if let current = _storage._kind {
-            hadOneofValue = true
-            if case .remove(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._kind = .remove(v)
-          }
-        }()
-        case 14: try {
-          var v: Chom_Agent_V1_RollbackTask?
-          var hadOneofValue = false
-          if let current = _storage._kind {
-            hadOneofValue = true
-            if case .rollback(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._kind = .rollback(v)
-          }
-        }()
-        case 15: try {
-          var v: Chom_Agent_V1_ConfigureSiteTask?
-          var hadOneofValue = false
-          if let current = _storage._kind {
-            hadOneofValue = true
-            if case .configure(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._kind = .configure(v)
-          }
-        }()
-        case 16: try {
-          var v: Chom_Agent_V1_SuspendSiteTask?
-          var hadOneofValue = false
-          if let current = _storage._kind {
-            hadOneofValue = true
-            if case .suspend(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._kind = .suspend(v)
-          }
-        }()
-        case 17: try {
-          var v: Chom_Agent_V1_VerifyBackupTask?
-          var hadOneofValue = false
-          if let current = _storage._kind {
-            hadOneofValue = true
-            if case .verifyBackup(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._kind = .verifyBackup(v)
-          }
-        }()
-        case 18: try {
-          var v: Chom_Agent_V1_PruneBackupsTask?
-          var hadOneofValue = false
-          if let current = _storage._kind {
-            hadOneofValue = true
-            if case .pruneBackups(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._kind = .pruneBackups(v)
-          }
-        }()
-        default: break
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.taskID) }()
+      case 10: try {
+        var v: Chom_Agent_V1_DeployTask?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .deploy(let m) = current {v = m}
         }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .deploy(v)
+        }
+      }()
+      case 11: try {
+        var v: Chom_Agent_V1_BackupTask?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .backup(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .backup(v)
+        }
+      }()
+      case 12: try {
+        var v: Chom_Agent_V1_RestoreTask?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .restore(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .restore(v)
+        }
+      }()
+      case 13: try {
+        var v: Chom_Agent_V1_RemoveSiteTask?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .remove(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .remove(v)
+        }
+      }()
+      case 14: try {
+        var v: Chom_Agent_V1_RollbackTask?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .rollback(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .rollback(v)
+        }
+      }()
+      case 15: try {
+        var v: Chom_Agent_V1_ConfigureSiteTask?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .configure(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .configure(v)
+        }
+      }()
+      case 16: try {
+        var v: Chom_Agent_V1_SuspendSiteTask?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .suspend(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .suspend(v)
+        }
+      }()
+      case 17: try {
+        var v: Chom_Agent_V1_VerifyBackupTask?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .verifyBackup(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .verifyBackup(v)
+        }
+      }()
+      case 18: try {
+        var v: Chom_Agent_V1_PruneBackupsTask?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .pruneBackups(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .pruneBackups(v)
+        }
+      }()
+      default: break
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      if !_storage._taskID.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._taskID, fieldNumber: 1)
-      }
-      switch _storage._kind {
-      case .deploy?: try {
-        guard case .deploy(let v)? = _storage._kind else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-      }()
-      case .backup?: try {
-        guard case .backup(let v)? = _storage._kind else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
-      }()
-      case .restore?: try {
-        guard case .restore(let v)? = _storage._kind else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
-      }()
-      case .remove?: try {
-        guard case .remove(let v)? = _storage._kind else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
-      }()
-      case .rollback?: try {
-        guard case .rollback(let v)? = _storage._kind else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
-      }()
-      case .configure?: try {
-        guard case .configure(let v)? = _storage._kind else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
-      }()
-      case .suspend?: try {
-        guard case .suspend(let v)? = _storage._kind else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
-      }()
-      case .verifyBackup?: try {
-        guard case .verifyBackup(let v)? = _storage._kind else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
-      }()
-      case .pruneBackups?: try {
-        guard case .pruneBackups(let v)? = _storage._kind else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
-      }()
-      case nil: break
-      }
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.taskID.isEmpty {
+      try visitor.visitSingularStringField(value: self.taskID, fieldNumber: 1)
+    }
+    switch self.kind {
+    case .deploy?: try {
+      guard case .deploy(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    }()
+    case .backup?: try {
+      guard case .backup(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    }()
+    case .restore?: try {
+      guard case .restore(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+    }()
+    case .remove?: try {
+      guard case .remove(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+    }()
+    case .rollback?: try {
+      guard case .rollback(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+    }()
+    case .configure?: try {
+      guard case .configure(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+    }()
+    case .suspend?: try {
+      guard case .suspend(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
+    }()
+    case .verifyBackup?: try {
+      guard case .verifyBackup(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
+    }()
+    case .pruneBackups?: try {
+      guard case .pruneBackups(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
+    }()
+    case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: Chom_Agent_V1_Task, rhs: Chom_Agent_V1_Task) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._taskID != rhs_storage._taskID {return false}
-        if _storage._kind != rhs_storage._kind {return false}
-        return true
-      }
-      if !storagesAreEqual {return false}
-    }
+    if lhs.taskID != rhs.taskID {return false}
+    if lhs.kind != rhs.kind {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1218,7 +1275,7 @@ nonisolated extension Chom_Agent_V1_HealthCheck: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Chom_Agent_V1_TlsCertificate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".TlsCertificate"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}certificate_chain_pem\0\u{3}private_key_pem\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}certificate_chain_pem\0\u{3}private_key_pem\0\u{4}&sealed_private_key\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1228,24 +1285,33 @@ nonisolated extension Chom_Agent_V1_TlsCertificate: SwiftProtobuf.Message, Swift
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.certificateChainPem) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.privateKeyPem) }()
+      case 40: try { try decoder.decodeSingularMessageField(value: &self._sealedPrivateKey) }()
       default: break
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.certificateChainPem.isEmpty {
       try visitor.visitSingularStringField(value: self.certificateChainPem, fieldNumber: 1)
     }
     if !self.privateKeyPem.isEmpty {
       try visitor.visitSingularStringField(value: self.privateKeyPem, fieldNumber: 2)
     }
+    try { if let v = self._sealedPrivateKey {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 40)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: Chom_Agent_V1_TlsCertificate, rhs: Chom_Agent_V1_TlsCertificate) -> Bool {
     if lhs.certificateChainPem != rhs.certificateChainPem {return false}
     if lhs.privateKeyPem != rhs.privateKeyPem {return false}
+    if lhs._sealedPrivateKey != rhs._sealedPrivateKey {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1732,7 +1798,7 @@ nonisolated extension Chom_Agent_V1_LocalDirectory: SwiftProtobuf.Message, Swift
 
 nonisolated extension Chom_Agent_V1_S3Bucket: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".S3Bucket"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}endpoint\0\u{1}region\0\u{1}bucket\0\u{3}access_key_id\0\u{3}secret_access_key\0\u{1}prefix\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}endpoint\0\u{1}region\0\u{1}bucket\0\u{3}access_key_id\0\u{3}secret_access_key\0\u{1}prefix\0\u{4}\"sealed_secret_access_key\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1746,12 +1812,17 @@ nonisolated extension Chom_Agent_V1_S3Bucket: SwiftProtobuf.Message, SwiftProtob
       case 4: try { try decoder.decodeSingularStringField(value: &self.accessKeyID) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.secretAccessKey) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.prefix) }()
+      case 40: try { try decoder.decodeSingularMessageField(value: &self._sealedSecretAccessKey) }()
       default: break
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.endpoint.isEmpty {
       try visitor.visitSingularStringField(value: self.endpoint, fieldNumber: 1)
     }
@@ -1770,6 +1841,9 @@ nonisolated extension Chom_Agent_V1_S3Bucket: SwiftProtobuf.Message, SwiftProtob
     if !self.prefix.isEmpty {
       try visitor.visitSingularStringField(value: self.prefix, fieldNumber: 6)
     }
+    try { if let v = self._sealedSecretAccessKey {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 40)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1780,6 +1854,7 @@ nonisolated extension Chom_Agent_V1_S3Bucket: SwiftProtobuf.Message, SwiftProtob
     if lhs.accessKeyID != rhs.accessKeyID {return false}
     if lhs.secretAccessKey != rhs.secretAccessKey {return false}
     if lhs.prefix != rhs.prefix {return false}
+    if lhs._sealedSecretAccessKey != rhs._sealedSecretAccessKey {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1787,7 +1862,7 @@ nonisolated extension Chom_Agent_V1_S3Bucket: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Chom_Agent_V1_SiteDatabase: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".SiteDatabase"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}engine\0\u{1}connection\0\u{1}password\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}engine\0\u{1}connection\0\u{1}password\0\u{4}%sealed_password\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1798,12 +1873,17 @@ nonisolated extension Chom_Agent_V1_SiteDatabase: SwiftProtobuf.Message, SwiftPr
       case 1: try { try decoder.decodeSingularEnumField(value: &self.engine) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.connection) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.password) }()
+      case 40: try { try decoder.decodeSingularMessageField(value: &self._sealedPassword) }()
       default: break
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.engine != .none {
       try visitor.visitSingularEnumField(value: self.engine, fieldNumber: 1)
     }
@@ -1813,6 +1893,9 @@ nonisolated extension Chom_Agent_V1_SiteDatabase: SwiftProtobuf.Message, SwiftPr
     if !self.password.isEmpty {
       try visitor.visitSingularStringField(value: self.password, fieldNumber: 3)
     }
+    try { if let v = self._sealedPassword {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 40)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1820,6 +1903,7 @@ nonisolated extension Chom_Agent_V1_SiteDatabase: SwiftProtobuf.Message, SwiftPr
     if lhs.engine != rhs.engine {return false}
     if lhs.connection != rhs.connection {return false}
     if lhs.password != rhs.password {return false}
+    if lhs._sealedPassword != rhs._sealedPassword {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1827,58 +1911,111 @@ nonisolated extension Chom_Agent_V1_SiteDatabase: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Chom_Agent_V1_BackupTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".BackupTask"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{3}backup_id\0\u{1}destination\0\u{3}encryption_key\0\u{3}encryption_key_id\0\u{1}database\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{3}backup_id\0\u{1}destination\0\u{3}encryption_key\0\u{3}encryption_key_id\0\u{1}database\0\u{4}\"sealed_encryption_key\0")
+
+  fileprivate class _StorageClass {
+    var _site: Chom_Agent_V1_SiteConfig? = nil
+    var _backupID: String = String()
+    var _destination: Chom_Agent_V1_BackupDestination? = nil
+    var _encryptionKey: Data = Data()
+    var _encryptionKeyID: String = String()
+    var _database: Chom_Agent_V1_SiteDatabase? = nil
+    var _sealedEncryptionKey: Chom_Agent_V1_SealedSecret? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _site = source._site
+      _backupID = source._backupID
+      _destination = source._destination
+      _encryptionKey = source._encryptionKey
+      _encryptionKeyID = source._encryptionKeyID
+      _database = source._database
+      _sealedEncryptionKey = source._sealedEncryptionKey
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._site) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.backupID) }()
-      case 3: try { try decoder.decodeSingularMessageField(value: &self._destination) }()
-      case 4: try { try decoder.decodeSingularBytesField(value: &self.encryptionKey) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.encryptionKeyID) }()
-      case 6: try { try decoder.decodeSingularMessageField(value: &self._database) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._site) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._backupID) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._destination) }()
+        case 4: try { try decoder.decodeSingularBytesField(value: &_storage._encryptionKey) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._encryptionKeyID) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._database) }()
+        case 40: try { try decoder.decodeSingularMessageField(value: &_storage._sealedEncryptionKey) }()
+        default: break
+        }
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._site {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    } }()
-    if !self.backupID.isEmpty {
-      try visitor.visitSingularStringField(value: self.backupID, fieldNumber: 2)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._site {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      if !_storage._backupID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._backupID, fieldNumber: 2)
+      }
+      try { if let v = _storage._destination {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      if !_storage._encryptionKey.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._encryptionKey, fieldNumber: 4)
+      }
+      if !_storage._encryptionKeyID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._encryptionKeyID, fieldNumber: 5)
+      }
+      try { if let v = _storage._database {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      try { if let v = _storage._sealedEncryptionKey {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 40)
+      } }()
     }
-    try { if let v = self._destination {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-    } }()
-    if !self.encryptionKey.isEmpty {
-      try visitor.visitSingularBytesField(value: self.encryptionKey, fieldNumber: 4)
-    }
-    if !self.encryptionKeyID.isEmpty {
-      try visitor.visitSingularStringField(value: self.encryptionKeyID, fieldNumber: 5)
-    }
-    try { if let v = self._database {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: Chom_Agent_V1_BackupTask, rhs: Chom_Agent_V1_BackupTask) -> Bool {
-    if lhs._site != rhs._site {return false}
-    if lhs.backupID != rhs.backupID {return false}
-    if lhs._destination != rhs._destination {return false}
-    if lhs.encryptionKey != rhs.encryptionKey {return false}
-    if lhs.encryptionKeyID != rhs.encryptionKeyID {return false}
-    if lhs._database != rhs._database {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._site != rhs_storage._site {return false}
+        if _storage._backupID != rhs_storage._backupID {return false}
+        if _storage._destination != rhs_storage._destination {return false}
+        if _storage._encryptionKey != rhs_storage._encryptionKey {return false}
+        if _storage._encryptionKeyID != rhs_storage._encryptionKeyID {return false}
+        if _storage._database != rhs_storage._database {return false}
+        if _storage._sealedEncryptionKey != rhs_storage._sealedEncryptionKey {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1886,73 +2023,132 @@ nonisolated extension Chom_Agent_V1_BackupTask: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Chom_Agent_V1_RestoreTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".RestoreTask"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{3}backup_id\0\u{1}source\0\u{3}object_key\0\u{3}archive_sha256\0\u{3}encryption_key\0\u{1}database\0\u{3}release_id\0\u{3}encryption_key_id\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{3}backup_id\0\u{1}source\0\u{3}object_key\0\u{3}archive_sha256\0\u{3}encryption_key\0\u{1}database\0\u{3}release_id\0\u{3}encryption_key_id\0\u{4}\u{1f}sealed_encryption_key\0")
+
+  fileprivate class _StorageClass {
+    var _site: Chom_Agent_V1_SiteConfig? = nil
+    var _backupID: String = String()
+    var _source: Chom_Agent_V1_BackupDestination? = nil
+    var _objectKey: String = String()
+    var _archiveSha256: String = String()
+    var _encryptionKey: Data = Data()
+    var _database: Chom_Agent_V1_SiteDatabase? = nil
+    var _releaseID: String = String()
+    var _encryptionKeyID: String = String()
+    var _sealedEncryptionKey: Chom_Agent_V1_SealedSecret? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _site = source._site
+      _backupID = source._backupID
+      _source = source._source
+      _objectKey = source._objectKey
+      _archiveSha256 = source._archiveSha256
+      _encryptionKey = source._encryptionKey
+      _database = source._database
+      _releaseID = source._releaseID
+      _encryptionKeyID = source._encryptionKeyID
+      _sealedEncryptionKey = source._sealedEncryptionKey
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._site) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.backupID) }()
-      case 3: try { try decoder.decodeSingularMessageField(value: &self._source) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.objectKey) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.archiveSha256) }()
-      case 6: try { try decoder.decodeSingularBytesField(value: &self.encryptionKey) }()
-      case 7: try { try decoder.decodeSingularMessageField(value: &self._database) }()
-      case 8: try { try decoder.decodeSingularStringField(value: &self.releaseID) }()
-      case 9: try { try decoder.decodeSingularStringField(value: &self.encryptionKeyID) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._site) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._backupID) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._source) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._objectKey) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._archiveSha256) }()
+        case 6: try { try decoder.decodeSingularBytesField(value: &_storage._encryptionKey) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._database) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._releaseID) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._encryptionKeyID) }()
+        case 40: try { try decoder.decodeSingularMessageField(value: &_storage._sealedEncryptionKey) }()
+        default: break
+        }
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._site {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    } }()
-    if !self.backupID.isEmpty {
-      try visitor.visitSingularStringField(value: self.backupID, fieldNumber: 2)
-    }
-    try { if let v = self._source {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-    } }()
-    if !self.objectKey.isEmpty {
-      try visitor.visitSingularStringField(value: self.objectKey, fieldNumber: 4)
-    }
-    if !self.archiveSha256.isEmpty {
-      try visitor.visitSingularStringField(value: self.archiveSha256, fieldNumber: 5)
-    }
-    if !self.encryptionKey.isEmpty {
-      try visitor.visitSingularBytesField(value: self.encryptionKey, fieldNumber: 6)
-    }
-    try { if let v = self._database {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
-    } }()
-    if !self.releaseID.isEmpty {
-      try visitor.visitSingularStringField(value: self.releaseID, fieldNumber: 8)
-    }
-    if !self.encryptionKeyID.isEmpty {
-      try visitor.visitSingularStringField(value: self.encryptionKeyID, fieldNumber: 9)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._site {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      if !_storage._backupID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._backupID, fieldNumber: 2)
+      }
+      try { if let v = _storage._source {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      if !_storage._objectKey.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._objectKey, fieldNumber: 4)
+      }
+      if !_storage._archiveSha256.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._archiveSha256, fieldNumber: 5)
+      }
+      if !_storage._encryptionKey.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._encryptionKey, fieldNumber: 6)
+      }
+      try { if let v = _storage._database {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      if !_storage._releaseID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._releaseID, fieldNumber: 8)
+      }
+      if !_storage._encryptionKeyID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._encryptionKeyID, fieldNumber: 9)
+      }
+      try { if let v = _storage._sealedEncryptionKey {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 40)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: Chom_Agent_V1_RestoreTask, rhs: Chom_Agent_V1_RestoreTask) -> Bool {
-    if lhs._site != rhs._site {return false}
-    if lhs.backupID != rhs.backupID {return false}
-    if lhs._source != rhs._source {return false}
-    if lhs.objectKey != rhs.objectKey {return false}
-    if lhs.archiveSha256 != rhs.archiveSha256 {return false}
-    if lhs.encryptionKey != rhs.encryptionKey {return false}
-    if lhs._database != rhs._database {return false}
-    if lhs.releaseID != rhs.releaseID {return false}
-    if lhs.encryptionKeyID != rhs.encryptionKeyID {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._site != rhs_storage._site {return false}
+        if _storage._backupID != rhs_storage._backupID {return false}
+        if _storage._source != rhs_storage._source {return false}
+        if _storage._objectKey != rhs_storage._objectKey {return false}
+        if _storage._archiveSha256 != rhs_storage._archiveSha256 {return false}
+        if _storage._encryptionKey != rhs_storage._encryptionKey {return false}
+        if _storage._database != rhs_storage._database {return false}
+        if _storage._releaseID != rhs_storage._releaseID {return false}
+        if _storage._encryptionKeyID != rhs_storage._encryptionKeyID {return false}
+        if _storage._sealedEncryptionKey != rhs_storage._sealedEncryptionKey {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1960,63 +2156,118 @@ nonisolated extension Chom_Agent_V1_RestoreTask: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Chom_Agent_V1_VerifyBackupTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".VerifyBackupTask"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{3}backup_id\0\u{1}source\0\u{3}object_key\0\u{3}archive_sha256\0\u{3}encryption_key\0\u{3}encryption_key_id\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{3}backup_id\0\u{1}source\0\u{3}object_key\0\u{3}archive_sha256\0\u{3}encryption_key\0\u{3}encryption_key_id\0\u{4}!sealed_encryption_key\0")
+
+  fileprivate class _StorageClass {
+    var _site: Chom_Agent_V1_SiteConfig? = nil
+    var _backupID: String = String()
+    var _source: Chom_Agent_V1_BackupDestination? = nil
+    var _objectKey: String = String()
+    var _archiveSha256: String = String()
+    var _encryptionKey: Data = Data()
+    var _encryptionKeyID: String = String()
+    var _sealedEncryptionKey: Chom_Agent_V1_SealedSecret? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _site = source._site
+      _backupID = source._backupID
+      _source = source._source
+      _objectKey = source._objectKey
+      _archiveSha256 = source._archiveSha256
+      _encryptionKey = source._encryptionKey
+      _encryptionKeyID = source._encryptionKeyID
+      _sealedEncryptionKey = source._sealedEncryptionKey
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._site) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.backupID) }()
-      case 3: try { try decoder.decodeSingularMessageField(value: &self._source) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.objectKey) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.archiveSha256) }()
-      case 6: try { try decoder.decodeSingularBytesField(value: &self.encryptionKey) }()
-      case 7: try { try decoder.decodeSingularStringField(value: &self.encryptionKeyID) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._site) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._backupID) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._source) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._objectKey) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._archiveSha256) }()
+        case 6: try { try decoder.decodeSingularBytesField(value: &_storage._encryptionKey) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._encryptionKeyID) }()
+        case 40: try { try decoder.decodeSingularMessageField(value: &_storage._sealedEncryptionKey) }()
+        default: break
+        }
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._site {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    } }()
-    if !self.backupID.isEmpty {
-      try visitor.visitSingularStringField(value: self.backupID, fieldNumber: 2)
-    }
-    try { if let v = self._source {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-    } }()
-    if !self.objectKey.isEmpty {
-      try visitor.visitSingularStringField(value: self.objectKey, fieldNumber: 4)
-    }
-    if !self.archiveSha256.isEmpty {
-      try visitor.visitSingularStringField(value: self.archiveSha256, fieldNumber: 5)
-    }
-    if !self.encryptionKey.isEmpty {
-      try visitor.visitSingularBytesField(value: self.encryptionKey, fieldNumber: 6)
-    }
-    if !self.encryptionKeyID.isEmpty {
-      try visitor.visitSingularStringField(value: self.encryptionKeyID, fieldNumber: 7)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._site {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      if !_storage._backupID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._backupID, fieldNumber: 2)
+      }
+      try { if let v = _storage._source {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      if !_storage._objectKey.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._objectKey, fieldNumber: 4)
+      }
+      if !_storage._archiveSha256.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._archiveSha256, fieldNumber: 5)
+      }
+      if !_storage._encryptionKey.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._encryptionKey, fieldNumber: 6)
+      }
+      if !_storage._encryptionKeyID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._encryptionKeyID, fieldNumber: 7)
+      }
+      try { if let v = _storage._sealedEncryptionKey {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 40)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: Chom_Agent_V1_VerifyBackupTask, rhs: Chom_Agent_V1_VerifyBackupTask) -> Bool {
-    if lhs._site != rhs._site {return false}
-    if lhs.backupID != rhs.backupID {return false}
-    if lhs._source != rhs._source {return false}
-    if lhs.objectKey != rhs.objectKey {return false}
-    if lhs.archiveSha256 != rhs.archiveSha256 {return false}
-    if lhs.encryptionKey != rhs.encryptionKey {return false}
-    if lhs.encryptionKeyID != rhs.encryptionKeyID {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._site != rhs_storage._site {return false}
+        if _storage._backupID != rhs_storage._backupID {return false}
+        if _storage._source != rhs_storage._source {return false}
+        if _storage._objectKey != rhs_storage._objectKey {return false}
+        if _storage._archiveSha256 != rhs_storage._archiveSha256 {return false}
+        if _storage._encryptionKey != rhs_storage._encryptionKey {return false}
+        if _storage._encryptionKeyID != rhs_storage._encryptionKeyID {return false}
+        if _storage._sealedEncryptionKey != rhs_storage._sealedEncryptionKey {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

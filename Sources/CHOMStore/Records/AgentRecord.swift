@@ -27,11 +27,14 @@ package struct NewAgent: Sendable {
     package var certificateNotAfter: Date
     package var agentVersion: String
     package var hostFacts: HostFacts
+    /// The raw 32-byte X25519 key from `EnrollRequest.sealing_public_key`; nil for an older agent.
+    package var sealingPublicKey: [UInt8]?
 
     package init(
         id: AgentID, name: String, certificateSerial: String, certificateNotAfter: Date, agentVersion: String,
-        hostFacts: HostFacts
+        hostFacts: HostFacts, sealingPublicKey: [UInt8]? = nil
     ) {
+        self.sealingPublicKey = sealingPublicKey
         self.id = id
         self.name = name
         self.certificateSerial = certificateSerial

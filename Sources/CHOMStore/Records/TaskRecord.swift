@@ -44,6 +44,9 @@ package struct NewTask: Sendable {
     package var suspended: Bool?
     /// The payload holds a secret (a TLS key, a backup key, a bucket secret).
     package var carriesSecret: Bool
+    /// Seals the payload's secrets to the agent's raw X25519 public key; the queue calls it at insert
+    /// when the agent has registered one, so the stored payload never holds them in clear.
+    package var sealPayload: (@Sendable (_ agentKey: [UInt8]) throws -> [UInt8])? = nil
 
     package init(
         id: TaskID, agentID: AgentID, siteID: SiteID?, releaseID: ReleaseID?, kind: TaskKindName, payload: [UInt8],

@@ -19,10 +19,28 @@ package struct AgentRepository: Sendable {
         let facts = String(decoding: try JSONEncoder().encode(agent.hostFacts), as: UTF8.self)
         try await connection.query("""
             INSERT INTO agents (id, name, certificate_serial, certificate_not_after, join_token_id, agent_version,
-                                host_facts, enrolled_at)
+                                host_facts, enrolled_at, sealing_public_key)
             VALUES (\(agent.id.uuid), \(agent.name), \(agent.certificateSerial), \(agent.certificateNotAfter),
-                    \(joinToken?.uuid), \(agent.agentVersion), \(facts)::jsonb, \(now))
+                    \(joinToken?.uuid), \(agent.agentVersion), \(facts)::jsonb, \(now),
+                    \(agent.sealingPublicKey.map { ByteBuffer(bytes: $0) }))
             """, logger: logger)
+    }
+
+    /// The agent's registered X25519 public key (raw 32 bytes), nil when it has none yet.
+    package func sealingKey(_ id: AgentID) async throws -> [UInt8]? {
+        let rows = try await client.query("SELECT sealing_public_key FROM agents WHERE id = \(id.uuid)", logger: logger)
+        for try await key in rows.decode(ByteBuffer?.self) { return key.map { Array(buffer: $0) } }
+        return nil
+    }
+
+    /// Registers a sealing key for an agent that has none; never replaces one (a new key needs a new
+    /// enrollment). Returns the key now registered (the given one, or the one already there).
+    package func registerSealingKey(_ id: AgentID, key: [UInt8]) async throws -> [UInt8]? {
+        try await client.query("""
+            UPDATE agents SET sealing_public_key = \(ByteBuffer(bytes: key))
+            WHERE id = \(id.uuid) AND sealing_public_key IS NULL AND state <> 'deleted'
+            """, logger: logger)
+        return try await sealingKey(id)
     }
 
     package func get(_ id: AgentID) async throws -> AgentRecord? {

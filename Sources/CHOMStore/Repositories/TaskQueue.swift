@@ -11,13 +11,47 @@ package struct TaskQueue: Sendable {
     let client: PostgresClient
     let logger: Logger
 
+    /// The progress step of a task that carries a secret while its agent has no sealing key.
+    package static let waitingStep = "waiting"
+
+    /// The message such a task shows until its agent registers a sealing key.
+    package static func waitingForSealingKey(_ agent: AgentID) -> String {
+        "waiting: agent \(agent) has no sealing key yet"
+    }
+
     static func insert(_ task: NewTask, now: Date, on connection: PostgresConnection, logger: Logger) async throws {
+        var task = task
+        if task.carriesSecret, let seal = task.sealPayload {
+            let rows = try await connection.query(
+                "SELECT sealing_public_key FROM agents WHERE id = \(task.agentID.uuid)", logger: logger)
+            for try await key in rows.decode(ByteBuffer?.self) {
+                if let key { task.payload = try seal(Array(buffer: key)) }
+            }
+        }
+        // A task with a secret for an agent without a sealing key says so from the start.
+        let waitingLog = Self.waitingForSealingKey(task.agentID)
         try await connection.query("""
             INSERT INTO tasks (id, agent_id, site_id, release_id, kind, payload, max_attempts, backup_id, suspended,
-                               carries_secret, created_at, updated_at)
-            VALUES (\(task.id.uuid), \(task.agentID.uuid), \(task.siteID?.uuid), \(task.releaseID?.uuid),
+                               carries_secret, progress_step, progress_log, result_message, created_at, updated_at)
+            SELECT \(task.id.uuid), \(task.agentID.uuid), \(task.siteID?.uuid), \(task.releaseID?.uuid),
                     \(task.kind.rawValue), \(ByteBuffer(bytes: task.payload)), \(task.maxAttempts),
-                    \(task.backupID?.uuid), \(task.suspended), \(task.carriesSecret), \(now), \(now))
+                    \(task.backupID?.uuid), \(task.suspended), \(task.carriesSecret),
+                    CASE WHEN w.waiting THEN \(Self.waitingStep) END, CASE WHEN w.waiting THEN \(waitingLog) END,
+                    CASE WHEN w.waiting THEN \(waitingLog) END,
+                    \(now), \(now)
+            FROM (SELECT \(task.carriesSecret) AND NOT EXISTS (
+                    SELECT 1 FROM agents WHERE id = \(task.agentID.uuid) AND sealing_public_key IS NOT NULL) AS waiting) w
+            """, logger: logger)
+    }
+
+    /// Shows why a task is held back (its agent has no sealing key yet): step `waiting`, and the
+    /// message as its progress log and its message until it is sent.
+    package func markWaiting(_ id: TaskID, message: String, now: Date) async throws {
+        try await client.query("""
+            UPDATE tasks SET progress_step = \(Self.waitingStep), progress_log = \(message), result_message = \(message),
+                updated_at = \(now)
+            WHERE id = \(id.uuid) AND state = 'queued'
+              AND (progress_step IS DISTINCT FROM \(Self.waitingStep) OR progress_log IS DISTINCT FROM \(message))
             """, logger: logger)
     }
 
@@ -46,8 +80,10 @@ package struct TaskQueue: Sendable {
 
     /// Seals a task under the agent's next sequence and records the envelope, in one
     /// transaction. `seal` gets the sequence and returns the envelope bytes and expiry.
+    /// `payload`, when given, replaces the stored payload (the task with its secrets sealed to the agent).
     package func sealAndMarkSent(
-        _ task: TaskRecord, now: Date, seal: (Int64) throws -> (envelope: [UInt8], expiresAt: Date)
+        _ task: TaskRecord, payload: [UInt8]? = nil, now: Date,
+        seal: (Int64) throws -> (envelope: [UInt8], expiresAt: Date)
     ) async throws -> TaskRecord {
         try await client.transaction(logger: logger) { connection in
             let sequence = try await AgentRepository.takeSequence(task.agentID, on: connection, logger: logger)
@@ -56,10 +92,18 @@ package struct TaskQueue: Sendable {
                 UPDATE tasks SET sequence = \(sequence), envelope = \(ByteBuffer(bytes: envelope)),
                     envelope_expires_at = \(expiresAt), attempts = attempts + 1,
                     state = CASE WHEN state = 'queued' THEN 'sent' ELSE state END,
+                    payload = COALESCE(\(payload.map { ByteBuffer(bytes: $0) }), payload),
+                    progress_step = CASE WHEN progress_step = \(Self.waitingStep) THEN NULL ELSE progress_step END,
+                    progress_log = CASE WHEN progress_step = \(Self.waitingStep) THEN NULL ELSE progress_log END,
+                    result_message = CASE WHEN progress_step = \(Self.waitingStep) THEN NULL ELSE result_message END,
                     sent_at = \(now), updated_at = \(now)
                 WHERE id = \(task.id.uuid)
                 """, logger: logger)
             var sent = task
+            if let payload { sent.payload = payload }
+            if sent.progressStep == Self.waitingStep {
+                (sent.progressStep, sent.progressLog, sent.resultMessage) = (nil, nil, nil)
+            }
             sent.sequence = sequence
             sent.envelope = envelope
             sent.envelopeExpiresAt = expiresAt

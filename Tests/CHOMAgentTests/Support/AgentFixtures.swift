@@ -108,6 +108,7 @@ struct MemoryArtifactSource: ArtifactSource {
 /// Counts executions and answers with a fixed result.
 final class CountingExecutor: TaskExecutor {
     private let counts = Mutex<[String: Int]>([:])
+    private let tasks = Mutex<[Chom_Agent_V1_Task]>([])
     let result: ExecutionResult
 
     init(result: ExecutionResult = ExecutionResult(outcome: .succeeded, message: "done", releasePath: "/srv/x")) {
@@ -116,6 +117,7 @@ final class CountingExecutor: TaskExecutor {
 
     func execute(_ task: Chom_Agent_V1_Task, progress: ProgressReporter) async -> ExecutionResult {
         counts.withLock { $0[task.taskID, default: 0] += 1 }
+        tasks.withLock { $0.append(task) }
         await progress("work", "working on it")
         return result
     }
@@ -123,4 +125,7 @@ final class CountingExecutor: TaskExecutor {
     func executions(of taskID: String) -> Int {
         counts.withLock { $0[taskID] ?? 0 }
     }
+
+    /// The tasks executed, as the executor got them.
+    var received: [Chom_Agent_V1_Task] { tasks.withLock { $0 } }
 }

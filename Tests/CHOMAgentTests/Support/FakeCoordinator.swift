@@ -114,7 +114,8 @@ final class FakeCoordinator: Sendable {
                 }
                 for try await message in request {
                     received.withLock { $0.append(message) }
-                    if case .renew(let renew) = message.event, let agentID {
+                    // A renew with no CSR only registers the agent's sealing key: nothing to answer.
+                    if case .renew(let renew) = message.event, !renew.csrPem.isEmpty, let agentID {
                         // Renewed certificates live a day: the agent is not due again at once.
                         var answer = Chom_Agent_V1_CoordinatorMessage()
                         let csr = try AgentKeyPair.csr(pem: renew.csrPem)

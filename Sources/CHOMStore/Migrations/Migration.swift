@@ -28,5 +28,6 @@ package enum Migrations {
         Migration0003Identity.migration,
         Migration0004SiteTasks.migration,
         Migration0005SiteNames.migration,
+        Migration0006SiteLogLines.migration,
     ]
 }

@@ -49,6 +49,12 @@ extension AdminAPI {
         await connections.wake(target.agent)
         let finished = try await waitForTask(task.id, scoped: target.scoped)
         guard let finished else {
+            // Nobody waits for the lines any more: the task is failed now, so that a late answer
+            // finds it final and its lines (visitors' addresses) are never stored.
+            let now = caller.now
+            try await store.tasks.finish(
+                task.id, agent: target.agent, report: .failure("no answer in time; the reader stopped waiting"),
+                now: now, audit: TaskAudit.outcome(agent: target.agent, now: now, actor: "system"))
             throw HTTPError(
                 .gatewayTimeout,
                 message: "the agent of \(target.site.domain) did not answer within \(configuration.dispatch.siteLogsTimeoutSeconds) s")

@@ -19,6 +19,7 @@ package struct TestAgent: Sendable {
         stateDirectory: URL? = nil,
         clock: any WallClock = SystemWallClock(),
         logger: Logger = TestLogging.logger("chom.test.agent"),
+        configure: (inout AgentConfiguration) -> Void = { _ in },
         _ body: (TestAgent) async throws -> Result
     ) async throws -> Result {
         let directory = try stateDirectory ?? TemporaryDirectory.make(prefix: "chom-agent")
@@ -29,6 +30,7 @@ package struct TestAgent: Sendable {
         configuration.heartbeatInterval = .milliseconds(500)
         configuration.reconnect.minimumDelay = .milliseconds(50)
         configuration.reconnect.maximumDelay = .milliseconds(500)
+        configure(&configuration)
         let runtime = AgentRuntime(configuration: configuration, logger: logger, clock: clock)
         if !runtime.isEnrolled {
             let token = try await coordinator.createJoinToken()

@@ -71,6 +71,8 @@ struct SiteLogReaderTests {
         try Self.withLog(nil) { reader, directory throws in
             #expect(Self.code { () throws(CHOMError) in try reader.tail(domain: "site.test", kind: .access, lines: 1) } == .notFound)
             #expect(Self.code { () throws(CHOMError) in try reader.tail(domain: "other.test", kind: .error, lines: 1) } == .notFound)
+            let nowhere = SiteLogReader(logsDirectory: directory.appendingPathComponent("no-logs-yet"))
+            #expect(Self.code { () throws(CHOMError) in try nowhere.tail(domain: "site.test", kind: .access, lines: 1) } == .notFound)
             try FileManager.default.createSymbolicLink(
                 atPath: directory.appendingPathComponent("access.log").path, withDestinationPath: "/etc/hostname")
             let link = Self.code { () throws(CHOMError) in try reader.tail(domain: "site.test", kind: .access, lines: 1) }

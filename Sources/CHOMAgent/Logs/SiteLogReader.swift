@@ -55,7 +55,9 @@ package struct SiteLogReader: Sendable {
         do {
             directory = try SiteDirectory.openTrusted(logsDirectory.path).openDirectory(domain)
         } catch {
-            if (try? SiteDirectory.openTrusted(logsDirectory.path).status(domain)) == .some(nil) {
+            // No log directory yet (no site configured here), or none for this domain.
+            let root = try? SiteDirectory.openTrusted(logsDirectory.path)
+            if root == nil || (try? root?.status(domain)) == .some(nil) {
                 throw CHOMError(.notFound, "there is no \(kind.rawValue) log for \(domain) on this agent yet")
             }
             throw error

@@ -64,10 +64,15 @@ package struct SiteLogRotator: Service {
         guard let root = try? SiteDirectory.openTrusted(logsDirectory.path) else { return [] }  // No site yet.
         var rotated: [String] = []
         for domain in try root.entries().sorted() where DomainName.isValid(domain) {
-            guard try root.status(domain) == .directory else { continue }
-            let directory = try root.openDirectory(domain)
-            for kind in SiteLogReader.Kind.allCases {
-                if try rotate(kind.fileName, in: directory) { rotated.append("\(domain)/\(kind.fileName)") }
+            // One site's trouble (a log that cannot be renamed) does not hold up the others.
+            do {
+                guard try root.status(domain) == .directory else { continue }
+                let directory = try root.openDirectory(domain)
+                for kind in SiteLogReader.Kind.allCases where try rotate(kind.fileName, in: directory) {
+                    rotated.append("\(domain)/\(kind.fileName)")
+                }
+            } catch {
+                logger.warning("site log not rotated", metadata: [LogKey.error: "\(error)", LogKey.path: "\(domain)"])
             }
         }
         if !rotated.isEmpty {

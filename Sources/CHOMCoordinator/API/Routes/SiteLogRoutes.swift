@@ -47,14 +47,18 @@ extension AdminAPI {
                 details: ["kind": kindName, "tail": "\(tail)", "task": task.id.description]))
         }
         await connections.wake(target.agent)
-        let finished = try await waitForTask(task.id, scoped: target.scoped)
-        guard let finished else {
+        var answered = try await waitForTask(task.id, scoped: target.scoped)
+        if answered == nil {
             // Nobody waits for the lines any more: the task is failed now, so that a late answer
-            // finds it final and its lines (visitors' addresses) are never stored.
+            // finds it final and its lines (visitors' addresses) are never stored. When the answer
+            // won that race, it is used after all.
             let now = caller.now
-            try await store.tasks.finish(
-                task.id, agent: target.agent, report: .failure("no answer in time; the reader stopped waiting"),
+            let gaveUp = try await store.tasks.finish(
+                task.id, agent: target.agent, report: .failure(Self.gaveUp),
                 now: now, audit: TaskAudit.outcome(agent: target.agent, now: now, actor: "system"))
+            if gaveUp == nil { answered = try await target.scoped.task(task.id) }
+        }
+        guard let finished = answered, finished.state.isFinal else {
             throw HTTPError(
                 .gatewayTimeout,
                 message: "the agent of \(target.site.domain) did not answer within \(configuration.dispatch.siteLogsTimeoutSeconds) s")
@@ -69,6 +73,8 @@ extension AdminAPI {
         }
         return try StrictJSON.response(SiteLogsResponse(kind: kindName, lines: logs.lines, truncated: logs.truncated))
     }
+
+    static let gaveUp = "no answer in time; the reader stopped waiting"
 
     /// Polls the task row until it is final, or nil at the deadline.
     private func waitForTask(_ id: TaskID, scoped: ScopedSiteRepository) async throws -> TaskRecord? {

@@ -2,6 +2,8 @@
 package enum LogKey {
     package static let agentID = "chom.agent_id"
     package static let siteID = "chom.site_id"
+    /// The site logs one rotation pass renamed (`<domain>/<kind>.log …`).
+    package static let rotatedLogs = "chom.logs.rotated"
     package static let taskID = "chom.task_id"
     package static let releaseID = "chom.release_id"
     package static let sequence = "chom.sequence"

@@ -20,4 +20,5 @@ package enum TaskKindName: String, Sendable, Codable, CaseIterable {
     case suspend
     case verifyBackup = "verify_backup"
     case pruneBackups = "prune_backups"
+    case readSiteLogs = "read_site_logs"
 }

@@ -53,11 +53,22 @@ struct HostingOptions: ParsableArguments {
         valueName: "MiB"))
     var runMemoryMiB: Int?
 
+    @Option(name: .customLong("log-rotate-mib"), help: ArgumentHelp(
+        "Rotate a site's access.log or error.log once larger than this, in MiB (env CHOM_AGENT_LOG_ROTATE_MIB; default 64).",
+        valueName: "MiB"))
+    var logRotateMiB: Int?
+
+    @Option(name: .customLong("log-rotate-keep"), help: ArgumentHelp(
+        "Rotated files kept per site log (.1 … .N), 0 to keep none (env CHOM_AGENT_LOG_ROTATE_KEEP; default 3).",
+        valueName: "count"))
+    var logRotateKeep: Int?
+
     func validate() throws {
         for (name, port) in [("--http-port", httpPort), ("--https-port", httpsPort)] {
             if let port, !(1...65535).contains(port) { throw ValidationError("\(name) must be between 1 and 65535") }
         }
-        for (name, value) in [("--run-pids-max", runPidsMax), ("--run-memory-mib", runMemoryMiB)] {
+        if let logRotateMiB, logRotateMiB < 1 { throw ValidationError("--log-rotate-mib must be 1 or more") }
+        for (name, value) in [("--run-pids-max", runPidsMax), ("--run-memory-mib", runMemoryMiB), ("--log-rotate-keep", logRotateKeep)] {
             if let value, value < 0 { throw ValidationError("\(name) must be 0 or more") }
         }
     }
@@ -92,6 +103,13 @@ struct HostingOptions: ParsableArguments {
         }
         if let mib = try runMemoryMiB ?? AgentOptions.environment("CHOM_AGENT_RUN_MEMORY_MIB").map({ try Self.count($0) }) {
             hosting.cgroups.memoryMax = mib == 0 ? nil : mib << 20
+        }
+        if let mib = try logRotateMiB ?? AgentOptions.environment("CHOM_AGENT_LOG_ROTATE_MIB").map({ try Self.count($0) }) {
+            guard mib >= 1 else { throw ValidationError("the log rotation size must be 1 MiB or more") }
+            hosting.logRotation.maxBytes = Int64(mib) << 20
+        }
+        if let keep = try logRotateKeep ?? AgentOptions.environment("CHOM_AGENT_LOG_ROTATE_KEEP").map({ try Self.count($0) }) {
+            hosting.logRotation.keep = keep
         }
         configuration.hosting = hosting
     }

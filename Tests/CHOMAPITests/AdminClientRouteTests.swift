@@ -46,6 +46,16 @@ struct AdminClientRouteTests {
         #expect(stub.requests.map(\.method) == ["GET", "POST"])
     }
 
+    @Test("site logs: GET with the kind and tail in the query, the lines decoded in order")
+    func siteLogs() async throws {
+        let stub = StubCoordinator([.json(200, #"{"kind":"error","lines":["one","two"],"truncated":true}"#)])
+        let logs = try await stub.client(token: "t").siteLogs("a.test", kind: "error", tail: 50)
+        #expect(logs == SiteLogsResponse(kind: "error", lines: ["one", "two"], truncated: true))
+        let request = try #require(stub.requests.first)
+        #expect(request.method == "GET")
+        #expect(request.pathAndQuery == "/v1/sites/a.test/logs?kind=error&tail=50")
+    }
+
     @Test("sites are created under their tenant, the tenant only in the path")
     func createSite() async throws {
         let site = #"""

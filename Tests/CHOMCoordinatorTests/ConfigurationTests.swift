@@ -35,6 +35,10 @@ final class ConfigurationTests {
         #expect(fileOnly.api.host == "127.0.0.1")
         #expect(fileOnly.dataDirectory == "/srv/a")
         #expect(fileOnly.dispatch.maxDeliveryAttempts == 3)
+        #expect(fileOnly.dispatch.siteLogsTimeoutSeconds == 15)
+        let logs = try ConfigurationLoader.load(
+            file: try write(#"{"dispatch": {"siteLogsTimeoutSeconds": 2.5}}"#), environment: [:])
+        #expect(logs.dispatch.siteLogsTimeoutSeconds == 2.5)
         let withEnv = try ConfigurationLoader.load(
             file: path, environment: ["CHOM_API_PORT": "9100", "CHOM_DATA_DIR": "/srv/b", "CHOM_DATABASE_URL": "postgres://u@h/d"])
         #expect(withEnv.api.port == 9100)

@@ -69,3 +69,10 @@ extension AdminClient {
         try await json(.put, "/v1/sites/\(segment(site))/backup-schedule", body: schedule)
     }
 }
+
+extension AdminClient {
+    /// The last `tail` lines of the site's `kind` (access or error) log (`GET /v1/sites/{site}/logs`).
+    package func siteLogs(_ site: String, kind: String, tail: Int) async throws(AdminClientError) -> SiteLogsResponse {
+        try await json(.get, "/v1/sites/\(segment(site))/logs?kind=\(segment(kind))&tail=\(tail)")
+    }
+}

@@ -11,8 +11,14 @@ package struct SiteTaskExecutor: Sendable {
     package var metrics: AgentMetrics?
     package var clock: any WallClock
     package var logger: Logger
+    /// nginx's per-site logs (`HostingConfiguration.logsDirectory`); nil: logs cannot be read.
+    package var logsDirectory: URL?
 
-    package init(sitesRoot: URL, hosting: any SiteHosting, metrics: AgentMetrics? = nil, clock: any WallClock, logger: Logger) {
+    package init(
+        sitesRoot: URL, hosting: any SiteHosting, metrics: AgentMetrics? = nil, clock: any WallClock, logger: Logger,
+        logsDirectory: URL? = nil
+    ) {
+        self.logsDirectory = logsDirectory
         self.sitesRoot = sitesRoot
         self.hosting = hosting
         self.metrics = metrics

@@ -26,7 +26,9 @@ package struct TaskDispatcher: TaskExecutor {
             limits: configuration.deploy, artifacts: artifacts, hosting: hosting, metrics: metrics, clock: clock,
             logger: logger)
         sites = hosting.map {
-            SiteTaskExecutor(sitesRoot: configuration.sitesRoot, hosting: $0, metrics: metrics, clock: clock, logger: logger)
+            SiteTaskExecutor(
+                sitesRoot: configuration.sitesRoot, hosting: $0, metrics: metrics, clock: clock, logger: logger,
+                logsDirectory: configuration.hosting?.logsDirectory)
         }
         backups = BackupExecutor(
             sitesRoot: configuration.sitesRoot, workDirectory: configuration.workDirectory, hosting: hosting,
@@ -56,6 +58,9 @@ package struct TaskDispatcher: TaskExecutor {
         case .rollback(let rollbackTask):
             guard let sites else { return Self.noHosting }
             return await sites.rollback(rollbackTask, progress: progress)
+        case .readSiteLogs(let readTask):
+            guard let sites else { return Self.noHosting }
+            return sites.readLogs(readTask)
         case nil:
             return ExecutionResult(outcome: .refused, message: "task kind not implemented by this agent")
         }

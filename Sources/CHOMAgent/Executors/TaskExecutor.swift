@@ -48,6 +48,7 @@ extension Chom_Agent_V1_TaskKind {
         case .suspend: "suspend"
         case .verifyBackup: "verify_backup"
         case .pruneBackups: "prune_backups"
+        case .readSiteLogs: "read_site_logs"
         case .unspecified, .UNRECOGNIZED: "unknown"
         }
     }

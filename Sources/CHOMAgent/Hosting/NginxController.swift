@@ -69,6 +69,15 @@ package actor NginxController {
         try await gate.withGate { () async throws(CHOMError) in try await test() }
     }
 
+    /// Has nginx open its log files afresh after ``SiteLogRotator`` renamed some: `nginx -s reload`,
+    /// whose master (root) opens every log path again, creating those that are gone (root's), and
+    /// hands them to new workers. Not `-s reopen` (USR1): there each worker reopens the files
+    /// itself, as `www-data`, which cannot enter the root-only `<logs>/<domain>/` directory, so
+    /// the workers would keep writing to the renamed file. Nothing to do when no master runs.
+    package func reopenLogs() async throws(CHOMError) -> ReloadOutcome {
+        try await gate.withGate { () async throws(CHOMError) -> ReloadOutcome in try await reloadIfRunning() }
+    }
+
     private func checkOrRestore(path: String, previous: String?, change: String) async throws(CHOMError) {
         do {
             try await test()

@@ -104,10 +104,26 @@ package final class AgentRuntime: Service, Sendable {
                 try? await SiteDiskUsageRefresher(sites: sites).run()
                 while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
             }
+            if let hosting {
+                let rotator = logRotator(hosting)
+                group.addTask {
+                    // Like the refresher: it must not end the group at a graceful shutdown.
+                    try? await rotator.run()
+                    while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+                }
+            }
             // Either ending (shutdown, or an error) stops the others.
             defer { group.cancelAll() }
             try await group.next()
         }
+    }
+
+    /// Rotates the site logs of `hosting` and has its nginx reopen them.
+    private func logRotator(_ hosting: LinuxSiteHosting) -> SiteLogRotator {
+        let nginx = hosting.nginx
+        return SiteLogRotator(
+            logsDirectory: hosting.configuration.logsDirectory, configuration: hosting.configuration.logRotation,
+            logger: logger, reopen: { _ = try await nginx.reopenLogs() })
     }
 
     /// Asks `run()` to stop as a ServiceGroup's graceful shutdown would: a running task finishes,

@@ -23,6 +23,8 @@ package struct HostingConfiguration: Sendable {
     package var managedNginxDirectory: URL?
     /// The cgroup of each build hook run and app process, and their limits.
     package var cgroups = CgroupConfiguration()
+    /// When and how the per-site logs under `logsDirectory` are rotated (``SiteLogRotator``).
+    package var logRotation = SiteLogRotator.Configuration()
 
     package init(stateDirectory: URL, sitesRoot: URL) {
         tlsDirectory = stateDirectory.appendingPathComponent("tls", isDirectory: true)

@@ -45,6 +45,7 @@ struct AdminAPI: Sendable {
         addSiteDeployRoutes(routes)
         addSiteConfigRoutes(routes)
         addSiteLifecycleRoutes(routes)
+        addSiteLogRoutes(routes)
         addBackupRoutes(routes)
         addAuditRoutes(routes)
         addFleetRoutes(routes)

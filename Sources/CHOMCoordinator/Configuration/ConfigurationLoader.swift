@@ -77,7 +77,7 @@ package enum ConfigurationLoader {
             "certificateLifetimeSeconds", "heartbeatIntervalSeconds", "offlineGraceSeconds",
             "enrollmentFailuresPerAddress", "enrollmentWindowSeconds", "enrollmentThrottleAddresses",
         ],
-        "dispatch": ["maxDeliveryAttempts", "envelopeTTLSeconds", "pollIntervalSeconds"],
+        "dispatch": ["maxDeliveryAttempts", "envelopeTTLSeconds", "pollIntervalSeconds", "siteLogsTimeoutSeconds"],
         "joinTokens": ["defaultTTLSeconds", "defaultMaxUses"],
         "backups": ["destination", "scheduleIntervalSeconds"],
         "backups.destination": ["path", "s3"],

@@ -40,6 +40,8 @@ package struct CoordinatorConfiguration: Sendable, Codable, Equatable {
         package var maxDeliveryAttempts = 5
         package var envelopeTTLSeconds = 600.0
         package var pollIntervalSeconds = 2.0
+        /// How long `GET /v1/sites/{site}/logs` waits for the agent's answer before 504.
+        package var siteLogsTimeoutSeconds = 15.0
         package init() {}
     }
 
@@ -145,6 +147,8 @@ extension CoordinatorConfiguration.Dispatch {
         maxDeliveryAttempts = try c.decodeIfPresent(Int.self, forKey: .maxDeliveryAttempts) ?? maxDeliveryAttempts
         envelopeTTLSeconds = try c.decodeIfPresent(Double.self, forKey: .envelopeTTLSeconds) ?? envelopeTTLSeconds
         pollIntervalSeconds = try c.decodeIfPresent(Double.self, forKey: .pollIntervalSeconds) ?? pollIntervalSeconds
+        siteLogsTimeoutSeconds =
+            try c.decodeIfPresent(Double.self, forKey: .siteLogsTimeoutSeconds) ?? siteLogsTimeoutSeconds
     }
 }
 

@@ -22,5 +22,10 @@ extension TaskReport {
             releaseID: ReleaseID(result.releaseID), backup: backup,
             deletedBackupIDs: result.deletedBackupIds.prefix(10_000).compactMap { BackupID($0) },
             failedStep: result.failedStep.isEmpty ? nil : String(result.failedStep.prefix(64)))
+        if result.hasSiteLogs {
+            siteLogs = SiteLogs(
+                lines: result.siteLogs.lines.prefix(1000).map { String($0.prefix(16 << 10)) },
+                truncated: result.siteLogs.truncated)
+        }
     }
 }

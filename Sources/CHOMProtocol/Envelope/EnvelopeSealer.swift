@@ -55,6 +55,7 @@ extension Chom_Agent_V1_Task {
         case .suspend: .suspend
         case .verifyBackup: .verifyBackup
         case .pruneBackups: .pruneBackups
+        case .readSiteLogs: .readSiteLogs
         case nil: .unspecified
         }
     }

@@ -305,46 +305,95 @@ package nonisolated struct Chom_Agent_V1_TaskProgress: Sendable {
   package init() {}
 }
 
-package nonisolated struct Chom_Agent_V1_TaskResult: Sendable {
+package nonisolated struct Chom_Agent_V1_TaskResult: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  package var taskID: String = String()
+  package var taskID: String {
+    get {_storage._taskID}
+    set {_uniqueStorage()._taskID = newValue}
+  }
 
-  package var outcome: Chom_Agent_V1_TaskOutcome = .unspecified
+  package var outcome: Chom_Agent_V1_TaskOutcome {
+    get {_storage._outcome}
+    set {_uniqueStorage()._outcome = newValue}
+  }
 
-  package var message: String = String()
+  package var message: String {
+    get {_storage._message}
+    set {_uniqueStorage()._message = newValue}
+  }
 
   /// For deploys: where the release now lives on the agent.
-  package var releasePath: String = String()
+  package var releasePath: String {
+    get {_storage._releasePath}
+    set {_uniqueStorage()._releasePath = newValue}
+  }
 
-  package var finishedAtMs: Int64 = 0
+  package var finishedAtMs: Int64 {
+    get {_storage._finishedAtMs}
+    set {_uniqueStorage()._finishedAtMs = newValue}
+  }
 
   /// Deploy, rollback, restore: the release that is live afterwards.
-  package var releaseID: String = String()
+  package var releaseID: String {
+    get {_storage._releaseID}
+    set {_uniqueStorage()._releaseID = newValue}
+  }
 
   /// Backup (and remove's backup), verify: what was stored or checked.
   package var backup: Chom_Agent_V1_BackupReport {
-    get {_backup ?? Chom_Agent_V1_BackupReport()}
-    set {_backup = newValue}
+    get {_storage._backup ?? Chom_Agent_V1_BackupReport()}
+    set {_uniqueStorage()._backup = newValue}
   }
   /// Returns true if `backup` has been explicitly set.
-  package var hasBackup: Bool {self._backup != nil}
+  package var hasBackup: Bool {_storage._backup != nil}
   /// Clears the value of `backup`. Subsequent reads from it will return its default value.
-  package mutating func clearBackup() {self._backup = nil}
+  package mutating func clearBackup() {_uniqueStorage()._backup = nil}
 
   /// Prune: the backups deleted.
-  package var deletedBackupIds: [String] = []
+  package var deletedBackupIds: [String] {
+    get {_storage._deletedBackupIds}
+    set {_uniqueStorage()._deletedBackupIds = newValue}
+  }
 
   /// A failed deploy: the pipeline step that failed.
-  package var failedStep: String = String()
+  package var failedStep: String {
+    get {_storage._failedStep}
+    set {_uniqueStorage()._failedStep = newValue}
+  }
+
+  /// Read site logs: the lines read, oldest first.
+  package var siteLogs: Chom_Agent_V1_SiteLogLines {
+    get {_storage._siteLogs ?? Chom_Agent_V1_SiteLogLines()}
+    set {_uniqueStorage()._siteLogs = newValue}
+  }
+  /// Returns true if `siteLogs` has been explicitly set.
+  package var hasSiteLogs: Bool {_storage._siteLogs != nil}
+  /// Clears the value of `siteLogs`. Subsequent reads from it will return its default value.
+  package mutating func clearSiteLogs() {_uniqueStorage()._siteLogs = nil}
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
 
-  fileprivate var _backup: Chom_Agent_V1_BackupReport? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+package nonisolated struct Chom_Agent_V1_SiteLogLines: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var lines: [String] = []
+
+  /// Fewer lines than asked because the byte cap was reached before the start of the file.
+  package var truncated: Bool = false
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
 }
 
 package nonisolated struct Chom_Agent_V1_BackupReport: Sendable {
@@ -892,7 +941,140 @@ nonisolated extension Chom_Agent_V1_TaskProgress: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Chom_Agent_V1_TaskResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".TaskResult"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{1}outcome\0\u{1}message\0\u{3}release_path\0\u{3}finished_at_ms\0\u{3}release_id\0\u{1}backup\0\u{3}deleted_backup_ids\0\u{3}failed_step\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{1}outcome\0\u{1}message\0\u{3}release_path\0\u{3}finished_at_ms\0\u{3}release_id\0\u{1}backup\0\u{3}deleted_backup_ids\0\u{3}failed_step\0\u{4}\u{15}site_logs\0")
+
+  fileprivate class _StorageClass {
+    var _taskID: String = String()
+    var _outcome: Chom_Agent_V1_TaskOutcome = .unspecified
+    var _message: String = String()
+    var _releasePath: String = String()
+    var _finishedAtMs: Int64 = 0
+    var _releaseID: String = String()
+    var _backup: Chom_Agent_V1_BackupReport? = nil
+    var _deletedBackupIds: [String] = []
+    var _failedStep: String = String()
+    var _siteLogs: Chom_Agent_V1_SiteLogLines? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _taskID = source._taskID
+      _outcome = source._outcome
+      _message = source._message
+      _releasePath = source._releasePath
+      _finishedAtMs = source._finishedAtMs
+      _releaseID = source._releaseID
+      _backup = source._backup
+      _deletedBackupIds = source._deletedBackupIds
+      _failedStep = source._failedStep
+      _siteLogs = source._siteLogs
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._taskID) }()
+        case 2: try { try decoder.decodeSingularEnumField(value: &_storage._outcome) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._message) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._releasePath) }()
+        case 5: try { try decoder.decodeSingularInt64Field(value: &_storage._finishedAtMs) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._releaseID) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._backup) }()
+        case 8: try { try decoder.decodeRepeatedStringField(value: &_storage._deletedBackupIds) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._failedStep) }()
+        case 30: try { try decoder.decodeSingularMessageField(value: &_storage._siteLogs) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._taskID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._taskID, fieldNumber: 1)
+      }
+      if _storage._outcome != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._outcome, fieldNumber: 2)
+      }
+      if !_storage._message.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._message, fieldNumber: 3)
+      }
+      if !_storage._releasePath.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._releasePath, fieldNumber: 4)
+      }
+      if _storage._finishedAtMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._finishedAtMs, fieldNumber: 5)
+      }
+      if !_storage._releaseID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._releaseID, fieldNumber: 6)
+      }
+      try { if let v = _storage._backup {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      if !_storage._deletedBackupIds.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._deletedBackupIds, fieldNumber: 8)
+      }
+      if !_storage._failedStep.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._failedStep, fieldNumber: 9)
+      }
+      try { if let v = _storage._siteLogs {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 30)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_TaskResult, rhs: Chom_Agent_V1_TaskResult) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._taskID != rhs_storage._taskID {return false}
+        if _storage._outcome != rhs_storage._outcome {return false}
+        if _storage._message != rhs_storage._message {return false}
+        if _storage._releasePath != rhs_storage._releasePath {return false}
+        if _storage._finishedAtMs != rhs_storage._finishedAtMs {return false}
+        if _storage._releaseID != rhs_storage._releaseID {return false}
+        if _storage._backup != rhs_storage._backup {return false}
+        if _storage._deletedBackupIds != rhs_storage._deletedBackupIds {return false}
+        if _storage._failedStep != rhs_storage._failedStep {return false}
+        if _storage._siteLogs != rhs_storage._siteLogs {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_SiteLogLines: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".SiteLogLines"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lines\0\u{1}truncated\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -900,65 +1082,26 @@ nonisolated extension Chom_Agent_V1_TaskResult: SwiftProtobuf.Message, SwiftProt
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.taskID) }()
-      case 2: try { try decoder.decodeSingularEnumField(value: &self.outcome) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.message) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.releasePath) }()
-      case 5: try { try decoder.decodeSingularInt64Field(value: &self.finishedAtMs) }()
-      case 6: try { try decoder.decodeSingularStringField(value: &self.releaseID) }()
-      case 7: try { try decoder.decodeSingularMessageField(value: &self._backup) }()
-      case 8: try { try decoder.decodeRepeatedStringField(value: &self.deletedBackupIds) }()
-      case 9: try { try decoder.decodeSingularStringField(value: &self.failedStep) }()
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.lines) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.truncated) }()
       default: break
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.taskID.isEmpty {
-      try visitor.visitSingularStringField(value: self.taskID, fieldNumber: 1)
+    if !self.lines.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.lines, fieldNumber: 1)
     }
-    if self.outcome != .unspecified {
-      try visitor.visitSingularEnumField(value: self.outcome, fieldNumber: 2)
-    }
-    if !self.message.isEmpty {
-      try visitor.visitSingularStringField(value: self.message, fieldNumber: 3)
-    }
-    if !self.releasePath.isEmpty {
-      try visitor.visitSingularStringField(value: self.releasePath, fieldNumber: 4)
-    }
-    if self.finishedAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.finishedAtMs, fieldNumber: 5)
-    }
-    if !self.releaseID.isEmpty {
-      try visitor.visitSingularStringField(value: self.releaseID, fieldNumber: 6)
-    }
-    try { if let v = self._backup {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
-    } }()
-    if !self.deletedBackupIds.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.deletedBackupIds, fieldNumber: 8)
-    }
-    if !self.failedStep.isEmpty {
-      try visitor.visitSingularStringField(value: self.failedStep, fieldNumber: 9)
+    if self.truncated != false {
+      try visitor.visitSingularBoolField(value: self.truncated, fieldNumber: 2)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  package static func ==(lhs: Chom_Agent_V1_TaskResult, rhs: Chom_Agent_V1_TaskResult) -> Bool {
-    if lhs.taskID != rhs.taskID {return false}
-    if lhs.outcome != rhs.outcome {return false}
-    if lhs.message != rhs.message {return false}
-    if lhs.releasePath != rhs.releasePath {return false}
-    if lhs.finishedAtMs != rhs.finishedAtMs {return false}
-    if lhs.releaseID != rhs.releaseID {return false}
-    if lhs._backup != rhs._backup {return false}
-    if lhs.deletedBackupIds != rhs.deletedBackupIds {return false}
-    if lhs.failedStep != rhs.failedStep {return false}
+  package static func ==(lhs: Chom_Agent_V1_SiteLogLines, rhs: Chom_Agent_V1_SiteLogLines) -> Bool {
+    if lhs.lines != rhs.lines {return false}
+    if lhs.truncated != rhs.truncated {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -153,6 +153,44 @@ package nonisolated enum Chom_Agent_V1_DatabaseEngine: SwiftProtobuf.Enum, Swift
 
 }
 
+package nonisolated enum Chom_Agent_V1_SiteLogKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  package typealias RawValue = Int
+  case unspecified // = 0
+  case access // = 1
+  case error // = 2
+  case UNRECOGNIZED(Int)
+
+  package init() {
+    self = .unspecified
+  }
+
+  package init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .access
+    case 2: self = .error
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  package var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .access: return 1
+    case .error: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  package static let allCases: [Chom_Agent_V1_SiteLogKind] = [
+    .unspecified,
+    .access,
+    .error,
+  ]
+
+}
+
 package nonisolated struct Chom_Agent_V1_Task: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -235,6 +273,14 @@ package nonisolated struct Chom_Agent_V1_Task: Sendable {
     set {kind = .pruneBackups(newValue)}
   }
 
+  package var readSiteLogs: Chom_Agent_V1_ReadSiteLogsTask {
+    get {
+      if case .readSiteLogs(let v)? = kind {return v}
+      return Chom_Agent_V1_ReadSiteLogsTask()
+    }
+    set {kind = .readSiteLogs(newValue)}
+  }
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package nonisolated enum OneOf_Kind: Equatable, Sendable {
@@ -247,6 +293,7 @@ package nonisolated struct Chom_Agent_V1_Task: Sendable {
     case suspend(Chom_Agent_V1_SuspendSiteTask)
     case verifyBackup(Chom_Agent_V1_VerifyBackupTask)
     case pruneBackups(Chom_Agent_V1_PruneBackupsTask)
+    case readSiteLogs(Chom_Agent_V1_ReadSiteLogsTask)
 
   }
 
@@ -986,6 +1033,38 @@ package nonisolated struct Chom_Agent_V1_RemoveSiteTask: Sendable {
   fileprivate var _backup: Chom_Agent_V1_BackupTask? = nil
 }
 
+/// Reads the last lines of one of the site's nginx logs, which are root's and outside every site
+/// tree (<state dir>/logs/<domain>/access.log or error.log). The agent derives the file from the
+/// validated domain and the kind: no path travels in the task. Answered in TaskResult.site_logs.
+package nonisolated struct Chom_Agent_V1_ReadSiteLogsTask: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var site: Chom_Agent_V1_SiteConfig {
+    get {_site ?? Chom_Agent_V1_SiteConfig()}
+    set {_site = newValue}
+  }
+  /// Returns true if `site` has been explicitly set.
+  package var hasSite: Bool {self._site != nil}
+  /// Clears the value of `site`. Subsequent reads from it will return its default value.
+  package mutating func clearSite() {self._site = nil}
+
+  package var kind: Chom_Agent_V1_SiteLogKind = .unspecified
+
+  /// Lines wanted from the end, 1 to 1000.
+  package var tail: UInt32 = 0
+
+  /// At most this many bytes of lines are read back (the agent caps it at 1 MiB); 256 KiB when zero.
+  package var maxBytes: UInt32 = 0
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+
+  fileprivate var _site: Chom_Agent_V1_SiteConfig? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "chom.agent.v1"
@@ -1002,9 +1081,13 @@ nonisolated extension Chom_Agent_V1_DatabaseEngine: SwiftProtobuf._ProtoNameProv
   package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DATABASE_ENGINE_NONE\0\u{1}DATABASE_ENGINE_POSTGRESQL\0\u{1}DATABASE_ENGINE_MYSQL\0")
 }
 
+nonisolated extension Chom_Agent_V1_SiteLogKind: SwiftProtobuf._ProtoNameProviding {
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SITE_LOG_KIND_UNSPECIFIED\0\u{1}SITE_LOG_KIND_ACCESS\0\u{1}SITE_LOG_KIND_ERROR\0")
+}
+
 nonisolated extension Chom_Agent_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".Task"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{2}\u{9}deploy\0\u{1}backup\0\u{1}restore\0\u{1}remove\0\u{1}rollback\0\u{1}configure\0\u{1}suspend\0\u{3}verify_backup\0\u{3}prune_backups\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{2}\u{9}deploy\0\u{1}backup\0\u{1}restore\0\u{1}remove\0\u{1}rollback\0\u{1}configure\0\u{1}suspend\0\u{3}verify_backup\0\u{3}prune_backups\0\u{4}\u{c}read_site_logs\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1130,6 +1213,19 @@ nonisolated extension Chom_Agent_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._
           self.kind = .pruneBackups(v)
         }
       }()
+      case 30: try {
+        var v: Chom_Agent_V1_ReadSiteLogsTask?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .readSiteLogs(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .readSiteLogs(v)
+        }
+      }()
       default: break
       }
     }
@@ -1179,6 +1275,10 @@ nonisolated extension Chom_Agent_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._
     case .pruneBackups?: try {
       guard case .pruneBackups(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
+    }()
+    case .readSiteLogs?: try {
+      guard case .readSiteLogs(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 30)
     }()
     case nil: break
     }
@@ -2451,6 +2551,55 @@ nonisolated extension Chom_Agent_V1_RemoveSiteTask: SwiftProtobuf.Message, Swift
     if lhs._site != rhs._site {return false}
     if lhs.force != rhs.force {return false}
     if lhs._backup != rhs._backup {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_ReadSiteLogsTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".ReadSiteLogsTask"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{1}kind\0\u{1}tail\0\u{3}max_bytes\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._site) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.tail) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.maxBytes) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._site {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 2)
+    }
+    if self.tail != 0 {
+      try visitor.visitSingularUInt32Field(value: self.tail, fieldNumber: 3)
+    }
+    if self.maxBytes != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maxBytes, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_ReadSiteLogsTask, rhs: Chom_Agent_V1_ReadSiteLogsTask) -> Bool {
+    if lhs._site != rhs._site {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.tail != rhs.tail {return false}
+    if lhs.maxBytes != rhs.maxBytes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -29,5 +29,6 @@ package enum Migrations {
         Migration0004SiteTasks.migration,
         Migration0005SiteNames.migration,
         Migration0006SealingKeys.migration,
+        Migration0007SiteLogLines.migration,
     ]
 }

@@ -33,7 +33,19 @@ package struct TaskReport: Sendable, Equatable {
         }
     }
 
+    /// The lines a `read_site_logs` task read, oldest first.
+    package struct SiteLogs: Sendable, Equatable {
+        package var lines: [String]
+        package var truncated: Bool
+
+        package init(lines: [String], truncated: Bool) {
+            self.lines = lines
+            self.truncated = truncated
+        }
+    }
+
     package var succeeded: Bool
+    package var siteLogs: SiteLogs? = nil
     package var message: String
     package var releasePath: String?
     package var releaseID: ReleaseID?

@@ -167,7 +167,8 @@ package struct TaskQueue: Sendable {
                     payload = CASE WHEN carries_secret THEN '\\x'::bytea ELSE payload END,
                     envelope = CASE WHEN carries_secret THEN NULL ELSE envelope END,
                     release_path = \(report.releasePath), result_release_id = \(report.releaseID?.uuid),
-                    failed_step = \(report.failedStep), finished_at = \(now), updated_at = \(now)
+                    failed_step = \(report.failedStep), result_lines = \(report.siteLogs?.lines),
+                    result_truncated = \(report.siteLogs?.truncated ?? false), finished_at = \(now), updated_at = \(now)
                 WHERE id = \(id.uuid)
                 RETURNING *
                 """, logger: logger)

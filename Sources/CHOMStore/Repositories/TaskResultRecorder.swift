@@ -16,6 +16,7 @@ import PostgresNIO
 /// | backup | backup row succeeded with size, duration, SHA-256, key, files | backup row failed |
 /// | verify_backup | backup `verified_at` | backup message says why |
 /// | prune_backups | `deleted_at` for the reported backups of the site (partial deletes too) | same |
+/// | read_site_logs | — (the lines are on the task row: `result_lines`) | — |
 struct TaskResultRecorder {
     let connection: PostgresConnection
     let logger: Logger
@@ -86,6 +87,8 @@ struct TaskResultRecorder {
                 UPDATE backups SET deleted_at = \(now)
                 WHERE site_id = \(site.uuid) AND id = ANY(\(ids)) AND deleted_at IS NULL
                 """, logger: logger)
+        case .readSiteLogs:
+            break  // The lines stay on the task row until the route takes them.
         }
     }
 

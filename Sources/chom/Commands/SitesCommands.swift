@@ -16,11 +16,12 @@ struct SitesCommand: AsyncParsableCommand {
               chom sites deploy example.com --dir ./public
               chom sites deploy example.com --git https://git.example.com/acme/site.git --ref main
               chom sites backup-schedule example.com --every 24
+              chom sites logs example.com --kind error --tail 50
               chom sites list
             """,
         subcommands: [
             Create.self, List.self, Show.self, Config.self, Deploy.self, Rollback.self, Suspend.self, Resume.self,
-            Remove.self, Backups.self, Backup.self, Restore.self, VerifyBackup.self, BackupSchedule.self,
+            Remove.self, Logs.self, Backups.self, Backup.self, Restore.self, VerifyBackup.self, BackupSchedule.self,
         ],
         aliases: ["site"]
     )

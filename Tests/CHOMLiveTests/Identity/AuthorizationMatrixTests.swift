@@ -30,7 +30,10 @@ struct AuthorizationMatrixTests {
         let clock = IdentityFixtures.clock()
         // Invitations, password changes and 2FA checks count against the source address's login
         // throttle (all callers are 127.0.0.1): lift it, this test is not about throttling.
-        try await TestCoordinator.with(clock: clock, configure: { $0.auth.loginAttemptsPerAddress = 100_000 }) {
+        try await TestCoordinator.with(clock: clock, configure: {
+            $0.auth.loginAttemptsPerAddress = 100_000
+            $0.dispatch.siteLogsTimeoutSeconds = 0.05
+        }) {
             coordinator in
             // The table holds exactly the routes of the contract the coordinator serves.
             let contract = try await RawAPI(coordinator).send("GET", "/v1/openapi.yaml", token: nil).text

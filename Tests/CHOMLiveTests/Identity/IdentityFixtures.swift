@@ -54,7 +54,16 @@ struct RawAPI: Sendable {
         -> TestHTTP.Reply
     {
         let body = try json.map { try JSONSerialization.data(withJSONObject: $0 as [String: Any], options: [.sortedKeys]) }
-        return try await TestHTTP.request(method, base.appending(path: path), token: token, body: body)
+        return try await TestHTTP.request(method, url(path), token: token, body: body)
+    }
+
+    /// `base` + `path`, a query after `?` kept as a query (`appending(path:)` alone would
+    /// percent-encode the `?` into the path).
+    func url(_ path: String) -> URL {
+        guard let mark = path.firstIndex(of: "?") else { return base.appending(path: path) }
+        var components = URLComponents(url: base.appending(path: String(path[..<mark])), resolvingAgainstBaseURL: false)!
+        components.percentEncodedQuery = String(path[path.index(after: mark)...])
+        return components.url!
     }
 
     func upload(_ path: String, token: String?, archive: Data) async throws -> TestHTTP.Reply {

@@ -137,6 +137,9 @@ extension MatrixRoute {
             effect: .rowWhenAllowed("tasks", where: "site_id = '{site}' AND kind = 'configure' AND position(convert_to('{caller}.alias.matrix.test', 'UTF8') in payload) > 0")),
         route(.siteRollback, "POST", "/v1/sites/{site}/rollback", .member(.member), .sitesDeploy, 202,
             body: .json { _, _, _ in [:] }),
+        // The matrix's agent is a database row with no stream: an allowed caller's read is queued
+        // (and audited) and times out at the world's short siteLogsTimeoutSeconds.
+        route(.siteLogsRead, "GET", "/v1/sites/{site}/logs", .member(.member), .sitesRead, 504),
         route(.siteSuspend, "POST", "/v1/sites/{site}/suspend", .member(.admin), .sitesWrite, 202),
         route(.siteResume, "POST", "/v1/sites/{site}/resume", .member(.admin), .sitesWrite, 202),
         route(.siteRemove, "DELETE", "/v1/sites/{freshSite}", .member(.admin), .sitesWrite, 202,

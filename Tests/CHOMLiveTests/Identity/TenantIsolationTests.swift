@@ -90,6 +90,8 @@ struct TenantIsolationTests {
                 ("POST", "/v1/sites/\(b.siteID)/suspend", nil),
                 ("POST", "/v1/sites/\(b.siteID)/resume", nil),
                 ("DELETE", "/v1/sites/\(b.siteID)", nil),
+                ("GET", "/v1/sites/\(b.siteID)/logs", nil),
+                ("GET", "/v1/sites/\(b.domain)/logs?kind=error&tail=10", nil),
                 ("GET", "/v1/sites/\(b.siteID)/backups", nil),
                 ("POST", "/v1/sites/\(b.siteID)/backups", [:]),
                 ("POST", "/v1/sites/\(b.siteID)/backups/\(bBackup)/restore", [:]),

@@ -164,6 +164,7 @@ extension Chom_Agent_V1_TaskKind {
         case .suspend: "TASK_KIND_SUSPEND"
         case .verifyBackup: "TASK_KIND_VERIFY_BACKUP"
         case .pruneBackups: "TASK_KIND_PRUNE_BACKUPS"
+        case .readSiteLogs: "TASK_KIND_READ_SITE_LOGS"
         case .UNRECOGNIZED(let value): "UNRECOGNIZED(\(value))"
         }
     }

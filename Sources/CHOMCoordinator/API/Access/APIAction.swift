@@ -13,7 +13,7 @@ package enum APIAction: String, Sendable, CaseIterable {
     case invitationsList, invitationCreate, invitationDelete
     // Tenant data.
     case sitesList, tenantSitesList, siteCreate, siteRead, releaseUpload, siteDeploy, taskRead
-    case siteConfigure, siteRollback, siteSuspend, siteResume, siteRemove
+    case siteConfigure, siteRollback, siteSuspend, siteResume, siteRemove, siteLogsRead
     case backupsList, backupCreate, backupRestore, backupVerify, backupScheduleRead, backupScheduleUpdate
     // Audit.
     case auditList, auditVerify, auditVerifyWithCheckpoints, auditCheckpoints

@@ -47,6 +47,8 @@ package enum Policy {
         case .releaseUpload, .siteDeploy: Rule(audience: .member(.member), ability: .sitesDeploy)
         case .taskRead: Rule(audience: .member(.viewer), ability: .tasksRead)
         case .siteConfigure: Rule(audience: .member(.member), ability: .sitesWrite)
+        // Logs hold visitors' addresses and request paths: members and up, not viewers.
+        case .siteLogsRead: Rule(audience: .member(.member), ability: .sitesRead)
         case .siteRollback, .backupCreate, .backupVerify: Rule(audience: .member(.member), ability: .sitesDeploy)
         case .siteSuspend, .siteResume, .siteRemove, .backupScheduleUpdate:
             Rule(audience: .member(.admin), ability: .sitesWrite)

@@ -1197,6 +1197,83 @@ paths:
             application/problem+json:
               schema:
                 $ref: '#/components/schemas/ProblemDetails'
+  /v1/sites/{site}/logs:
+    get:
+      operationId: readSiteLogs
+      summary: The last lines of a site's nginx access or error log
+      tags:
+      - Sites
+      description: |-
+        The site's agent reads the log from its root-owned log directory (a typed task naming the
+        site and the kind, never a path) and the coordinator waits for its answer up to
+        `dispatch.siteLogsTimeoutSeconds`. Logs hold visitors' addresses: each read is an audit
+        entry (`site.logs.read`) and the lines are not kept by the coordinator.
+
+        Who: member or above (token ability `sites:read`).
+      parameters:
+      - $ref: '#/components/parameters/Site'
+      - name: kind
+        in: query
+        required: false
+        description: Which log.
+        schema:
+          type: string
+          enum:
+          - access
+          - error
+          default: access
+      - name: tail
+        in: query
+        required: false
+        description: How many lines from the end; out of range answers 400.
+        schema:
+          type: integer
+          minimum: 1
+          maximum: 1000
+          default: 100
+      responses:
+        '200':
+          description: The lines, oldest first.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/SiteLogsResponse'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          description: No such site (or one the caller may not see), or the log does not exist yet on the agent.
+          content:
+            application/problem+json:
+              schema:
+                $ref: '#/components/schemas/ProblemDetails'
+        '409':
+          description: The site is removed, being removed, or not placed on an agent.
+          content:
+            application/problem+json:
+              schema:
+                $ref: '#/components/schemas/ProblemDetails'
+        '502':
+          description: The agent could not read the log (its message says why).
+          content:
+            application/problem+json:
+              schema:
+                $ref: '#/components/schemas/ProblemDetails'
+        '503':
+          description: The site's agent is offline.
+          content:
+            application/problem+json:
+              schema:
+                $ref: '#/components/schemas/ProblemDetails'
+        '504':
+          description: The agent did not answer in time.
+          content:
+            application/problem+json:
+              schema:
+                $ref: '#/components/schemas/ProblemDetails'
   /v1/sites/{site}/backups:
     get:
       operationId: listBackups
@@ -2639,6 +2716,27 @@ components:
           $ref: '#/components/schemas/SiteResponse'
         task:
           $ref: '#/components/schemas/TaskResponse'
+    SiteLogsResponse:
+      type: object
+      additionalProperties: false
+      required:
+      - kind
+      - lines
+      - truncated
+      properties:
+        kind:
+          type: string
+          enum:
+          - access
+          - error
+        lines:
+          type: array
+          maxItems: 1000
+          items:
+            type: string
+        truncated:
+          type: boolean
+          description: Fewer lines than asked because the agent's byte limit was reached first.
     CreateBackupRequest:
       type: object
       properties:

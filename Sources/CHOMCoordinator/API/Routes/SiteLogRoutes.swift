@@ -1,0 +1,109 @@
+import CHOMAPI
+import CHOMCore
+import CHOMProtocol
+import CHOMStore
+import Foundation
+import Hummingbird
+
+/// `GET /v1/sites/{site}/logs?kind=access|error&tail=N`: the last lines of a site's nginx log.
+/// The logs are root's on the agent, outside every site tree, so the coordinator asks the site's
+/// agent with a typed `read_site_logs` task (a domain and a kind, never a path) and waits for its
+/// answer up to `dispatch.siteLogsTimeoutSeconds`. The lines travel back in the task's result and
+/// are erased from the task row as this route takes them; the read itself is audited
+/// (`site.logs.read`), since logs hold visitors' addresses.
+extension AdminAPI {
+    func addSiteLogRoutes(_ routes: RouteTable) {
+        routes.on(.get, "/v1/sites/:site/logs", .siteLogsRead) { request, context, caller in
+            let query = request.uri.queryParameters
+            let kind = try Self.logKind(query.get("kind"))
+            let tail = try Self.logTail(query.get("tail"))
+            let target = try await taskTarget(context.parameters.get("site"), caller, minimum: .member)
+            return try await readLogs(target, kind: kind, tail: tail, caller)
+        }
+    }
+
+    private func readLogs(
+        _ target: SiteTaskTarget, kind: Chom_Agent_V1_SiteLogKind, tail: Int, _ caller: Caller
+    ) async throws -> Response {
+        let kindName = kind == .error ? "error" : "access"
+        guard let agent = try await store.agents.get(target.agent), agent.state == .online else {
+            throw CHOMError(.unavailable, "the agent of \(target.site.domain) is offline; its logs cannot be read now")
+        }
+        let config = try siteTasks.siteConfig(target.site)
+        var task = try siteTasks.task(.readSiteLogs, site: target.site, agent: target.agent) { message in
+            var read = Chom_Agent_V1_ReadSiteLogsTask()
+            read.site = config
+            read.kind = kind
+            read.tail = UInt32(tail)
+            message.readSiteLogs = read
+        }
+        // Nothing to retry after the caller gave up.
+        task.maxAttempts = 1
+        try await write(caller) { transaction in
+            try await target.scoped.enqueue(task, for: target.site, now: caller.now, in: transaction)
+            try await transaction.record(caller.audit(
+                "site.logs.read", target: "site:\(target.site.id)", organization: target.organization,
+                tenant: target.site.tenantID,
+                details: ["kind": kindName, "tail": "\(tail)", "task": task.id.description]))
+        }
+        await connections.wake(target.agent)
+        var answered = try await waitForTask(task.id, scoped: target.scoped)
+        if answered == nil {
+            // Nobody waits for the lines any more: the task is failed now, so that a late answer
+            // finds it final and its lines (visitors' addresses) are never stored. When the answer
+            // won that race, it is used after all.
+            let now = caller.now
+            let gaveUp = try await store.tasks.finish(
+                task.id, agent: target.agent, report: .failure(Self.gaveUp),
+                now: now, audit: TaskAudit.outcome(agent: target.agent, now: now, actor: "system"))
+            if gaveUp == nil { answered = try await target.scoped.task(task.id) }
+        }
+        guard let finished = answered, finished.state.isFinal else {
+            throw HTTPError(
+                .gatewayTimeout,
+                message: "the agent of \(target.site.domain) did not answer within \(configuration.dispatch.siteLogsTimeoutSeconds) s")
+        }
+        guard finished.state == .succeeded else {
+            let reason = finished.resultMessage ?? "the agent could not read the log"
+            if finished.failedStep == "missing_log" { throw CHOMError(.notFound, reason) }
+            throw HTTPError(.badGateway, message: reason)
+        }
+        guard let logs = try await target.scoped.takeSiteLogs(task.id, site: target.site) else {
+            throw HTTPError(.badGateway, message: "the agent's answer held no log lines")
+        }
+        return try StrictJSON.response(SiteLogsResponse(kind: kindName, lines: logs.lines, truncated: logs.truncated))
+    }
+
+    static let gaveUp = "no answer in time; the reader stopped waiting"
+
+    /// Polls the task row until it is final, or nil at the deadline.
+    private func waitForTask(_ id: TaskID, scoped: ScopedSiteRepository) async throws -> TaskRecord? {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .milliseconds(Int64(configuration.dispatch.siteLogsTimeoutSeconds * 1000))
+        var pause = Duration.milliseconds(20)
+        while true {
+            if let record = try await scoped.task(id), record.state.isFinal { return record }
+            guard clock.now < deadline else { return nil }
+            try await Task.sleep(for: min(pause, deadline - clock.now))
+            pause = min(pause * 2, .milliseconds(250))
+        }
+    }
+
+    static func logKind(_ text: String?) throws(CHOMError) -> Chom_Agent_V1_SiteLogKind {
+        switch text {
+        case nil, "access": .access
+        case "error": .error
+        default: throw CHOMError(.invalidInput, "kind must be access or error")
+        }
+    }
+
+    static func logTail(_ text: String?) throws(CHOMError) -> Int {
+        guard let text else { return SiteLogsResponse.defaultTail }
+        guard let tail = Int(text), SiteLogsResponse.tailRange.contains(tail) else {
+            throw CHOMError(
+                .invalidInput,
+                "tail must be a number of lines between \(SiteLogsResponse.tailRange.lowerBound) and \(SiteLogsResponse.tailRange.upperBound)")
+        }
+        return tail
+    }
+}

@@ -8,7 +8,7 @@ import Testing
 /// and /proc, so they are not scanned.
 @Suite("Site-file layer: no path-based file access in site code")
 struct SiteFileLayerTests {
-    static let scanned = ["Executors", "Sites", "Hosting", "BackupTasks", "Metrics"]
+    static let scanned = ["Executors", "Sites", "Hosting", "BackupTasks", "Metrics", "Logs"]
     static let exemption = "not a tenant path:"
 
     static let patterns: [(name: String, regex: NSRegularExpression)] = [
@@ -47,7 +47,8 @@ struct SiteFileLayerTests {
         var scannedFiles = 0
         for directory in Self.scanned {
             let base = root.appendingPathComponent(directory)
-            let names = try FileManager.default.contentsOfDirectory(atPath: base.path).filter { $0.hasSuffix(".swift") }.sorted()
+            // Subdirectories too (Hosting/Cgroups).
+            let names = try FileManager.default.subpathsOfDirectory(atPath: base.path).filter { $0.hasSuffix(".swift") }.sorted()
             for name in names {
                 let text = try String(contentsOf: base.appendingPathComponent(name), encoding: .utf8)
                 violations += Self.violations(in: text, file: "\(directory)/\(name)")

@@ -5,7 +5,7 @@ import Glibc
 /// per write(2), and its errno is the answer, so this goes straight to the system calls.
 enum ProcFile {
     static func read(_ path: String) throws(CHOMError) -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)  // not a tenant path: /proc and the cgroup file systems
         guard fd >= 0 else { throw failure("cannot read \(path)") }
         defer { close(fd) }
         var bytes: [UInt8] = []
@@ -24,7 +24,7 @@ enum ProcFile {
 
     /// One write(2) of `text`.
     static func write(_ path: String, _ text: String) throws(CHOMError) {
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        let fd = open(path, O_WRONLY | O_CLOEXEC)  // not a tenant path: /proc and the cgroup file systems
         guard fd >= 0 else { throw failure("cannot open \(path) for writing") }
         defer { close(fd) }
         let bytes = Array(text.utf8)

@@ -95,12 +95,12 @@ package struct RunCgroup: Sendable {
             usleep(10_000)
         }
         for directory in [unified] + v1Directories {
-            while rmdir(directory) != 0 && errno != ENOENT {
+            while rmdir(directory) != 0 && errno != ENOENT {  // not a tenant path: /proc and the cgroup file systems
                 guard errno == EBUSY, clock.now < deadline else { return ProcFile.failure("cannot remove the cgroup \(directory)") }
                 usleep(10_000)
             }
         }
-        for base in bases { rmdir(base) }  // fails while another run uses it, as it should
+        for base in bases { rmdir(base) }  // fails while another run uses it, as it should  // not a tenant path: /proc and the cgroup file systems
         return nil
     }
 }

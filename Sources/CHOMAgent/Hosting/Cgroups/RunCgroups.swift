@@ -82,7 +82,7 @@ package struct RunCgroups: Sendable {
         let name = "\(kind)-\(safeOwner)-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
         var made: [String] = []
         func undo() {
-            for directory in made.reversed() { rmdir(directory) }
+            for directory in made.reversed() { rmdir(directory) }  // not a tenant path: /proc and the cgroup file systems
         }
         do throws(CHOMError) {
             let unified = try Self.makeDirectory(name, in: base) { _ = Self.enableControllers(in: base) }
@@ -110,7 +110,7 @@ package struct RunCgroups: Sendable {
     /// Removes the bases the agent derived itself while no run uses them (each run makes them
     /// again when missing): a check such as the one at start leaves nothing behind.
     package func releaseBases() {
-        for directory in (configuration.base == nil ? [base] : []) + v1Bases.values.sorted() { rmdir(directory) }
+        for directory in (configuration.base == nil ? [base] : []) + v1Bases.values.sorted() { rmdir(directory) }  // not a tenant path: /proc and the cgroup file systems
     }
 
     /// `mkdir base/name`, making `base` again if another run removed it meanwhile.
@@ -121,14 +121,14 @@ package struct RunCgroups: Sendable {
         for _ in 0..<5 {
             try ensureDirectory(base)
             afterMakingBase()
-            if mkdir(path, 0o755) == 0 { return path }
+            if mkdir(path, 0o755) == 0 { return path }  // not a tenant path: /proc and the cgroup file systems
             if errno != ENOENT { break }
         }
         throw ProcFile.failure("cannot create the cgroup \(path)")
     }
 
     private static func ensureDirectory(_ path: String) throws(CHOMError) {
-        guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
+        guard mkdir(path, 0o755) == 0 || errno == EEXIST else {  // not a tenant path: /proc and the cgroup file systems
             throw ProcFile.failure("cannot create the cgroup directory \(path)")
         }
     }

@@ -98,6 +98,9 @@ package enum TaskSecrets {
             if prune.hasSite { try site(&prune.site, "prune_backups.site", visit) }
             if prune.hasDestination { try destination(&prune.destination, "prune_backups.destination", visit) }
             task.pruneBackups = prune
+        case .readSiteLogs(var logs):
+            if logs.hasSite { try site(&logs.site, "read_site_logs.site", visit) }
+            task.readSiteLogs = logs
         case .remove(var remove):
             if remove.hasSite { try site(&remove.site, "remove.site", visit) }
             if remove.hasBackup { try backup(&remove.backup, "remove.backup", visit) }

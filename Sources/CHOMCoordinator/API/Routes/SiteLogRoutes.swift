@@ -29,7 +29,9 @@ extension AdminAPI {
         guard let agent = try await store.agents.get(target.agent), agent.state == .online else {
             throw CHOMError(.unavailable, "the agent of \(target.site.domain) is offline; its logs cannot be read now")
         }
-        let config = try siteTasks.siteConfig(target.site)
+        var config = try siteTasks.siteConfig(target.site)
+        // Reading a log needs the site's name, not its TLS key: no secret travels with this task.
+        config.clearTls()
         var task = try siteTasks.task(.readSiteLogs, site: target.site, agent: target.agent) { message in
             var read = Chom_Agent_V1_ReadSiteLogsTask()
             read.site = config

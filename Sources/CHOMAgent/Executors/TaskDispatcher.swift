@@ -21,10 +21,12 @@ package struct TaskDispatcher: TaskExecutor {
         configuration: AgentConfiguration, artifacts: any ArtifactSource, hosting: (any SiteHosting)?,
         metrics: AgentMetrics?, clock: any WallClock, logger: Logger
     ) {
+        var git = GitCheckout()
+        if let cgroups = configuration.hosting?.cgroups { git.cgroups = cgroups }
         deploy = DeployExecutor(
             sitesRoot: configuration.sitesRoot, defaultKeepReleases: configuration.keepReleases,
-            limits: configuration.deploy, artifacts: artifacts, hosting: hosting, metrics: metrics, clock: clock,
-            logger: logger)
+            limits: configuration.deploy, artifacts: artifacts, hosting: hosting, git: git, metrics: metrics,
+            clock: clock, logger: logger)
         sites = hosting.map {
             SiteTaskExecutor(
                 sitesRoot: configuration.sitesRoot, hosting: $0, metrics: metrics, clock: clock, logger: logger,

@@ -10,6 +10,10 @@ package struct GitCheckout: Sendable {
     package var gitPath: String
     package var setprivPath: String
     package var timeout: Duration
+    /// When git runs as a site user it runs in a cgroup of its own, like a build hook (the
+    /// repository and the transport are the tenant's choice): killed whole when it ends, with the
+    /// same limits; no usable cgroup, no git deploy.
+    package var cgroups = CgroupConfiguration()
 
     package init(gitPath: String = "/usr/bin/git", setprivPath: String = "/usr/bin/setpriv", timeout: Duration = .seconds(300)) {
         self.gitPath = gitPath
@@ -83,8 +87,23 @@ package struct GitCheckout: Sendable {
             executable = setprivPath
             all = ["--reuid=\(account.uid)", "--regid=\(account.gid)", "--clear-groups", "--no-new-privs", "--", gitPath] + all
         }
-        let outcome = try await CommandRunner().run(CommandRunner.Command(
-            executable, all, environment: environment, workingDirectory: "/", timeout: timeout))
+        var cgroup: RunCgroup?
+        if let account {
+            do {
+                cgroup = try RunCgroups.prepare(cgroups).makeRun(kind: "git", owner: account.name)
+            } catch {
+                throw GitCheckoutError("git refused: its processes cannot be contained, no cgroup is usable (\(error.message))")
+            }
+        }
+        let outcome: CommandRunner.Outcome
+        do {
+            outcome = try await CommandRunner().run(CommandRunner.Command(
+                executable, all, environment: environment, workingDirectory: "/", timeout: timeout, cgroup: cgroup))
+        } catch {
+            try? await cgroup?.remove(timeout: cgroups.killTimeout)
+            throw error
+        }
+        try await cgroup?.remove(timeout: cgroups.killTimeout)
         guard outcome.succeeded else {
             let what = outcome.timedOut ? "timed out" : "failed (\(outcome.termination))"
             throw GitCheckoutError("git \(arguments.first ?? "") \(what): \(String(outcome.outputText.suffix(2048)))")

@@ -93,7 +93,14 @@ struct HostileTenantTests {
         let (outcome, message, backupArchive) = await perform(kind, site: site, world: world, lab: lab)
         flipper.stop()
         var problems: [String] = []
-        let survivors = UserProcesses.pids(of: site.account.uid)
+        // The flipper's last `ln`/`mv` may still be exiting: a moment's grace (the hook's sleepers
+        // would sleep for minutes, so they still show).
+        var survivors = UserProcesses.pids(of: site.account.uid)
+        let graceEnd = ContinuousClock.now + .seconds(2)
+        while !survivors.isEmpty, ContinuousClock.now < graceEnd {
+            try await Task.sleep(for: .milliseconds(20))
+            survivors = UserProcesses.pids(of: site.account.uid)
+        }
         if !survivors.isEmpty { problems.append("processes of the site user survived: \(survivors)") }
         let after = try lab.snapshot()
         if before != after { problems.append("a sentinel changed: \(Lab.difference(before, after))") }

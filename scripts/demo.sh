@@ -37,6 +37,9 @@ cleanup() {
     fi
     wait "$pid" 2>/dev/null || true
   done
+  # The coordinator stops its embedded PostgreSQL; if it was killed, stop it here (immediate).
+  local postmaster="$dir/coordinator/postgres/data/postmaster.pid"
+  if [ -f "$postmaster" ]; then kill -QUIT "$(head -n 1 "$postmaster")" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -135,7 +135,7 @@ let package = Package(
             name: "CHOMCoordinator",
             dependencies: [
                 "CHOMCore", "CHOMProtocol", "CHOMTransport", "CHOMScheduler", "CHOMStore", "CHOMAPI", "CHOMArchive",
-                "CHOMAudit",
+                "CHOMAudit", "CHOMBackup",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -252,7 +252,9 @@ let package = Package(
         .testTarget(
             name: "CHOMCoordinatorTests",
             dependencies: [
-                "CHOMCoordinator", "CHOMScheduler", "CHOMCore", .product(name: "Crypto", package: "swift-crypto"),
+                "CHOMCoordinator", "CHOMScheduler", "CHOMCore", "CHOMProtocol",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: upcoming
         ),
@@ -266,6 +268,9 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: upcomingForSystemCode
         ),
@@ -274,7 +279,7 @@ let package = Package(
             name: "CHOMLiveTests",
             dependencies: [
                 "CHOMTesting", "CHOMAgent", "CHOMAPI", "CHOMCore", "CHOMTransport", "CHOMProtocol", "CHOMCoordinator",
-                "CHOMArchive", "CHOMAudit", "CHOMStore", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "CHOMArchive", "CHOMAudit", "CHOMStore", "CHOMBackup", .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: dependencies, shell checks, generated-code check, build, tests
 # (unit, in-process live tests against a throwaway PostgreSQL and real mTLS, real nginx,
-# php-fpm, Linux users and git for hosting, moto's S3 server for backups), and the
+# php-fpm, Linux users and git for hosting, moto's and LocalStack's S3 servers for backups), and the
 # process-level runs with the built executables: schemathesis against the admin API's
 # OpenAPI contract with two tenants' tokens, and the demo.
 set -euo pipefail
@@ -18,11 +18,16 @@ if [ "${CHOM_SKIP_GENERATED_CHECK:-0}" = 1 ]; then
 else
   Protocol/check-generated.sh
 fi
-# moto's S3 server (PyPI, into .build-tools/moto) installs while the package builds.
+# moto's S3 server (PyPI, into .build-tools/moto) and LocalStack's S3 (PyPI, into
+# .build-tools/localstack; it verifies presigned URLs, which moto does not) install while the
+# package builds.
 moto_log="$(mktemp)"
-trap 'rm -f "$moto_log"' EXIT
+localstack_log="$(mktemp)"
+trap 'rm -f "$moto_log" "$localstack_log"' EXIT
 scripts/install-moto.sh >"$moto_log" 2>&1 &
 moto_pid=$!
+scripts/install-localstack.sh >"$localstack_log" 2>&1 &
+localstack_pid=$!
 step_started=$SECONDS
 echo "== build"
 swift build --build-tests 2>&1 | { grep -vE "^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Linking|Applying|Wrapping)" || true; }
@@ -35,6 +40,14 @@ fi
 CHOM_MOTO_SERVER="$(tail -n 1 "$moto_log")"
 export CHOM_MOTO_SERVER
 echo "moto_server: $CHOM_MOTO_SERVER"
+if ! wait "$localstack_pid"; then
+  cat "$localstack_log" >&2
+  echo "test.sh: installing LocalStack failed" >&2
+  exit 1
+fi
+CHOM_LOCALSTACK_SERVER="$(tail -n 1 "$localstack_log")"
+export CHOM_LOCALSTACK_SERVER
+echo "LocalStack S3: $CHOM_LOCALSTACK_SERVER"
 # At most 8 tests at a time: unbounded, a hundred live tests start a PostgreSQL cluster, a
 # coordinator and agents at once on 2 cores, and their 20 s enrollment deadlines pass.
 export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH="${SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH:-8}"

@@ -106,7 +106,7 @@ package struct BackupManifest: Sendable, Equatable {
     }
 
     /// A path for messages: JSON-style quoting, so control characters cannot forge log lines.
-    static func quote(_ path: String) -> String {
+    package static func quote(_ path: String) -> String {
         var out = "\""
         for scalar in path.unicodeScalars {
             switch scalar {

@@ -15,6 +15,12 @@ extension S3Target {
         let subject = "'\(key)'"
         let request = client.sigV4Request("GET", key: keyPrefix + key, payload: .empty)
         let response = try await client.send(.getObject, request, subject: subject)
+        try await Self.write(response, to: destination, subject: subject)
+    }
+
+    /// Streams a GetObject answer into `destination`, created whole or not at all, its length
+    /// checked against `Content-Length`.
+    static func write(_ response: HTTPClientResponse, to destination: URL, subject: String) async throws {
         let expected = response.headers.first(name: "content-length").flatMap { Int64($0) }
         do {
             try await FileSystem.shared.withFileHandle(

@@ -1,4 +1,4 @@
-import CHOMCore
+package import CHOMCore
 import Crypto
 package import Foundation
 
@@ -94,6 +94,46 @@ package struct SigV4Signer: Sendable {
             authorization: authorization, amzDate: amzDate, contentSHA256: contentSHA256, host: host,
             signedHeaders: signedHeaders, signature: signature, canonicalRequest: canonicalRequest,
             stringToSign: stringToSign)
+    }
+
+    /// The longest lifetime SigV4 allows a presigned URL (7 days).
+    package static let maximumPresignedLifetime = 604_800
+
+    /// Query-string authentication (a presigned URL): the algorithm, credential scope, date,
+    /// lifetime and signed headers travel in the query with the signature, only `host` is signed,
+    /// and the payload is `UNSIGNED-PAYLOAD`, so whoever holds the URL can make exactly this
+    /// request (method, path, query) until `date + lifetimeSeconds`, and nothing else. The
+    /// request's own headers and payload are ignored. Returns the URL to send.
+    package func presign(_ request: SigV4Request, date: Date, lifetimeSeconds: Int) throws(CHOMError) -> String {
+        guard (1...Self.maximumPresignedLifetime).contains(lifetimeSeconds) else {
+            throw CHOMError(.invalidInput, "a presigned URL lives 1 to \(Self.maximumPresignedLifetime) seconds")
+        }
+        let reserved = ["x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-expires", "x-amz-signedheaders",
+                        "x-amz-signature", "x-amz-security-token"]
+        guard !request.query.contains(where: { reserved.contains($0.name.lowercased()) }) else {
+            throw CHOMError(.invalidInput, "the request to presign already carries authentication parameters")
+        }
+        let (day, amzDate) = Self.timestamps(date)
+        let scope = "\(day)/\(region)/\(service)/aws4_request"
+        var presigned = request
+        presigned.query += [
+            (name: "X-Amz-Algorithm", value: Self.algorithm),
+            (name: "X-Amz-Credential", value: "\(credentials.accessKeyID)/\(scope)"),
+            (name: "X-Amz-Date", value: amzDate),
+            (name: "X-Amz-Expires", value: String(lifetimeSeconds)),
+            (name: "X-Amz-SignedHeaders", value: "host"),
+        ]
+        let canonicalRequest = [
+            presigned.method.uppercased(), presigned.encodedPath, presigned.canonicalQuery,
+            "host:\(presigned.hostHeader)\n", "host", SigV4Request.Payload.unsigned.value,
+        ].joined(separator: "\n")
+        let stringToSign = [
+            Self.algorithm, amzDate, scope, Hex.encode(SHA256.hash(data: Array(canonicalRequest.utf8))),
+        ].joined(separator: "\n")
+        let signature = Hex.encode(HMAC<SHA256>.authenticationCode(
+            for: Array(stringToSign.utf8), using: signingKey(day: day)))
+        presigned.query.append((name: "X-Amz-Signature", value: signature))
+        return presigned.url
     }
 
     /// kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, day), region), service), "aws4_request").

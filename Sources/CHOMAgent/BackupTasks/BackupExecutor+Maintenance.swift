@@ -18,7 +18,7 @@ extension BackupExecutor {
         do {
             let work = try scratch("verify-\(task.backupID)")
             defer { try? FileManager.default.removeItem(at: work) }  // not a tenant path: the agent's work directory (root, 0700)
-            let target = try BackupDestinations.target(task.source, logger: logger)
+            let target = try storageTarget(task.source)
             let archive = work.appendingPathComponent("archive")
             try await target.get(key: task.objectKey, to: archive)
             let expected = BackupManifest.Archive(sha256: task.archiveSha256.lowercased(), byteCount: Self.size(of: archive))
@@ -47,40 +47,47 @@ extension BackupExecutor {
         }
     }
 
-    /// Deletes the backups the retention rule does not keep (never the newest verified one).
+    /// Deletes exactly the backups the coordinator names (it applied the retention rule), from a
+    /// local-directory destination, and only inside this site's folder. Object storage is pruned
+    /// by the coordinator itself: this agent cannot delete there.
     package func prune(_ task: Chom_Agent_V1_PruneBackupsTask, progress: ProgressReporter) async -> ExecutionResult {
-        let policy: RetentionPolicy
+        let folder: String
         do {
-            _ = try HostedSite(task.site)
-            policy = try RetentionPolicy(
-                keepLast: Int(task.rule.keepLast), keepDaily: Int(task.rule.keepDaily),
-                keepWeekly: Int(task.rule.keepWeekly), keepMonthly: Int(task.rule.keepMonthly))
-            for entry in task.backups { try BackupTargetKey.validate(entry.objectKey) }
+            let site = try HostedSite(task.site)
+            folder = BackupObjectKey.siteFolder(tenantID: site.tenantID, domain: site.domain)
+            guard case .local = task.destination.target else {
+                throw CHOMError(.invalidInput, "only a local backup directory is pruned by the agent")
+            }
+            guard !task.delete.isEmpty || task.backups.isEmpty else {
+                throw CHOMError(.invalidInput, "a prune names the backups to delete; this agent no longer applies retention rules")
+            }
+            for entry in task.delete {
+                try BackupTargetKey.validate(entry.objectKey)
+                guard entry.objectKey.hasPrefix(folder) else {
+                    throw CHOMError(
+                        .invalidInput,
+                        "backup object \(BackupManifest.quote(entry.objectKey)) is not in this site's folder \(BackupManifest.quote(folder))")
+                }
+            }
         } catch {
             return ExecutionResult(outcome: .refused, message: "\(error)")
         }
-        let refs = task.backups.map {
-            BackupRef(id: $0.backupID, createdAt: Date(unixMilliseconds: $0.createdAtMs), verified: $0.verified)
-        }
-        let decision = Retention.select(backups: refs, policy: policy)
         var deleted: [String] = []
         do {
-            let target = try BackupDestinations.target(task.destination, logger: logger)
-            for id in decision.prune {
-                guard let entry = task.backups.first(where: { $0.backupID == id }) else { continue }
+            let target = try storageTarget(task.destination)
+            for entry in task.delete {
                 try await target.delete(key: entry.objectKey)
-                deleted.append(id)
+                deleted.append(entry.backupID)
             }
         } catch {
             var partial = Chom_Agent_V1_TaskResult()
             partial.deletedBackupIds = deleted
             return ExecutionResult(outcome: .failed, message: "pruning stopped after \(deleted.count) deletions: \(error)", report: partial)
         }
-        await progress("prune", "kept \(decision.keep.count) (\(policy)), deleted \(deleted.count)")
+        await progress("prune", "deleted \(deleted.count) backups named by the coordinator")
         var result = Chom_Agent_V1_TaskResult()
         result.deletedBackupIds = deleted
-        return ExecutionResult(
-            outcome: .succeeded, message: "kept \(decision.keep.count) backups, deleted \(deleted.count)", report: result)
+        return ExecutionResult(outcome: .succeeded, message: "deleted \(deleted.count) backups", report: result)
     }
 
     /// Removes a site from this agent: a backup first unless `force`, then its server block,

@@ -63,7 +63,7 @@ extension BackupExecutor {
         into work: URL,
         progress: ProgressReporter
     ) async throws -> BackupRestore {
-        let target = try BackupDestinations.target(source, logger: logger)
+        let target = try storageTarget(source)
         let archive = work.appendingPathComponent("archive")
         try await target.get(key: objectKey, to: archive)
         let expected = BackupManifest.Archive(sha256: sha256.lowercased(), byteCount: Self.size(of: archive))

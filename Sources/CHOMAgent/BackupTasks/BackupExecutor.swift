@@ -16,6 +16,10 @@ package struct BackupExecutor: Sendable {
     package var hosting: (any SiteHosting)?
     package var databases = DatabaseDumps()
     package var metrics: AgentMetrics?
+    /// Presigns object storage requests (the coordinator); nil refuses presigned destinations.
+    package var storage: (any StoragePresigner)?
+    /// The task being run, named when asking for presigned URLs.
+    package var taskID = ""
     package var clock: any WallClock
     package var logger: Logger
 
@@ -59,7 +63,7 @@ package struct BackupExecutor: Sendable {
         let started = ContinuousClock.now
         let layout = SiteLayout(sitesRoot: sitesRoot, domain: site.domain)
         let key = try encryptionKey(task.encryptionKey, id: task.encryptionKeyID)
-        let target = try BackupDestinations.target(task.destination, logger: logger)
+        let target = try storageTarget(task.destination)
         let work = try scratch("backup-\(task.backupID)")
         defer { try? FileManager.default.removeItem(at: work) }  // not a tenant path: the agent's work directory (root, 0700)
         // Root reads the tenant's tree through descriptors only (every level O_NOFOLLOW, files
@@ -88,7 +92,9 @@ package struct BackupExecutor: Sendable {
             try BackupWriter().write(sources: allSources, database: dump, to: archive, encryptionKey: key)
         }
         await progress("archive", "\(summary.fileCount) files, \(summary.uncompressedBytes) bytes → \(summary.archiveBytes) bytes")
-        let objectKey = BackupDestinations.objectKey(site: site, backupID: task.backupID, encrypted: key != nil)
+        let objectKey = task.destination.presigned.objectKey.isEmpty
+            ? BackupDestinations.objectKey(site: site, backupID: task.backupID, encrypted: key != nil)
+            : task.destination.presigned.objectKey
         try await target.put(file: archive, key: objectKey)
         await progress("upload", "stored as \(objectKey)")
         let duration = ContinuousClock.now - started
@@ -102,6 +108,15 @@ package struct BackupExecutor: Sendable {
         report.encrypted = key != nil
         metrics?.sites.backupSucceeded(site: site.domain, tenant: site.tenantID, at: clock.now(), bytes: summary.archiveBytes, duration: duration)
         return report
+    }
+
+    /// The task's destination, with presigned URLs asked for under this task's id.
+    func storageTarget(_ destination: Chom_Agent_V1_BackupDestination) throws(CHOMError) -> any BackupTarget {
+        let presign: PresignedS3Target.Presign? = storage.map { storage in
+            let taskID = self.taskID
+            return { operation in try await storage.presign(taskID: taskID, operation) }
+        }
+        return try BackupDestinations.target(destination, presign: presign, logger: logger)
     }
 
     func encryptionKey(_ bytes: Data, id: String) throws(CHOMError) -> BackupEncryptionKey? {

@@ -18,8 +18,8 @@ package struct TaskDispatcher: TaskExecutor {
 
     /// The agent's executors over one configuration and one hosting.
     package init(
-        configuration: AgentConfiguration, artifacts: any ArtifactSource, hosting: (any SiteHosting)?,
-        metrics: AgentMetrics?, clock: any WallClock, logger: Logger
+        configuration: AgentConfiguration, artifacts: any ArtifactSource, storage: (any StoragePresigner)? = nil,
+        hosting: (any SiteHosting)?, metrics: AgentMetrics?, clock: any WallClock, logger: Logger
     ) {
         var git = GitCheckout()
         if let cgroups = configuration.hosting?.cgroups { git.cgroups = cgroups }
@@ -35,9 +35,13 @@ package struct TaskDispatcher: TaskExecutor {
         backups = BackupExecutor(
             sitesRoot: configuration.sitesRoot, workDirectory: configuration.workDirectory, hosting: hosting,
             metrics: metrics, clock: clock, logger: logger)
+        backups.storage = storage
     }
 
     package func execute(_ task: Chom_Agent_V1_Task, progress: ProgressReporter) async -> ExecutionResult {
+        // Object storage is reached through URLs presigned for this task's object only.
+        var backups = self.backups
+        backups.taskID = task.taskID
         switch task.kind {
         case .deploy(let deployTask):
             return await deploy.execute(deployTask, progress: progress)

@@ -113,7 +113,8 @@ package final class AgentSession: Service, Sendable {
         return try await withGRPCClient(transport: transport) { client in
             let gateway = Chom_Agent_V1_AgentGateway.Client(wrapping: client)
             let dispatcher = TaskDispatcher(
-                configuration: configuration, artifacts: GRPCArtifactSource(client: gateway), hosting: hosting,
+                configuration: configuration, artifacts: GRPCArtifactSource(client: gateway),
+                storage: GRPCStoragePresigner(client: gateway), hosting: hosting,
                 metrics: metrics, clock: clock, logger: logger)
             let handler = EnvelopeHandler(
                 opener: opener, journal: journal, executor: dispatcher, metrics: metrics,

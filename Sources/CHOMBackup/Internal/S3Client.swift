@@ -73,10 +73,27 @@ struct S3Client: Sendable {
         for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }
         for header in signed.headers { outgoing.headers.replaceOrAdd(name: header.name, value: header.value) }
         outgoing.body = body
+        return try await Self.execute(
+            operation, outgoing, http: http, timeout: configuration.requestTimeout, logger: logger, subject: subject)
+    }
+
+    /// Sends and reads the whole (small) answer body: for control calls whose answer is a document.
+    func perform(
+        _ operation: Operation, _ request: SigV4Request, body: HTTPClientRequest.Body? = nil, subject: String
+    ) async throws(CHOMError) -> (headers: HTTPHeaders, body: ByteBuffer) {
+        let response = try await send(operation, request, body: body, subject: subject)
+        return try await Self.collect(operation, response, subject: subject)
+    }
+
+    /// Sends a request that is already authenticated (a presigned URL) or signed; a non-2xx answer
+    /// throws a `CHOMError` naming the S3 error code.
+    static func execute(
+        _ operation: Operation, _ outgoing: HTTPClientRequest, http: HTTPClient, timeout: Duration, logger: Logger,
+        subject: String
+    ) async throws(CHOMError) -> HTTPClientResponse {
         let response: HTTPClientResponse
         do {
-            response = try await http.execute(
-                outgoing, timeout: TimeAmount(configuration.requestTimeout), logger: logger)
+            response = try await http.execute(outgoing, timeout: TimeAmount(timeout), logger: logger)
         } catch {
             throw S3Failure.transport(operation, subject: subject, underlying: error)
         }
@@ -89,11 +106,10 @@ struct S3Client: Sendable {
         return response
     }
 
-    /// Sends and reads the whole (small) answer body: for control calls whose answer is a document.
-    func perform(
-        _ operation: Operation, _ request: SigV4Request, body: HTTPClientRequest.Body? = nil, subject: String
+    /// The whole (small) body of a control answer.
+    static func collect(
+        _ operation: Operation, _ response: HTTPClientResponse, subject: String
     ) async throws(CHOMError) -> (headers: HTTPHeaders, body: ByteBuffer) {
-        let response = try await send(operation, request, body: body, subject: subject)
         do {
             let document = try await response.body.collect(upTo: Self.maximumControlResponse)
             return (response.headers, document)

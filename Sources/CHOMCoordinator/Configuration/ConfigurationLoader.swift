@@ -32,6 +32,10 @@ package enum ConfigurationLoader {
             }
         }
         try apply(environment: environment, to: &configuration)
+        if let lifetime = configuration.backups.destination.s3?.presignLifetimeSeconds, !(1...604_800).contains(lifetime) {
+            throw CHOMError(
+                .configuration, "backups.destination.s3.presignLifetimeSeconds must be 1 to 604800, got \(lifetime)")
+        }
         return configuration
     }
 

@@ -21,6 +21,10 @@ extension CoordinatorConfiguration {
             package var secretAccessKey: String?
             package var secretAccessKeyFile: String?
             package var prefix: String?
+            /// `endpoint/bucket/key` (true, the default: MinIO, Ceph, moto) or `bucket.endpoint/key`.
+            package var pathStyle: Bool?
+            /// How long a URL presigned for an agent stays valid; 900 s when absent, at most 604,800.
+            package var presignLifetimeSeconds: Int?
             package init(endpoint: String, region: String, bucket: String, accessKeyId: String) {
                 self.endpoint = endpoint
                 self.region = region

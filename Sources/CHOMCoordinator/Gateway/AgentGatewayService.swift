@@ -184,6 +184,51 @@ struct AgentGatewayService: Chom_Agent_V1_AgentGateway.SimpleServiceProtocol {
         }
     }
 
+    /// Presigned URLs for the object of one of the caller's running tasks (`StoragePresignPolicy`).
+    /// The task is read from the store, so the object, its kind and its state are the coordinator's,
+    /// never the agent's word.
+    func presignStorage(
+        request: Chom_Agent_V1_PresignStorageRequest, context: ServerContext
+    ) async throws -> Chom_Agent_V1_PresignStorageResponse {
+        let peer = try await authenticate(context)
+        let storage = BackupStorage(configuration: configuration.backups, logger: logger)
+        guard storage.isObjectStorage else {
+            throw RPCError(code: .failedPrecondition, message: "this fleet keeps backups in local directories")
+        }
+        let operation: PresignedOperation
+        do {
+            operation = try PresignedOperation(request)
+        } catch {
+            throw RPCError(code: .invalidArgument, message: error.message)
+        }
+        var stored: TaskRecord?
+        if let id = TaskID(request.taskID) { stored = try await store.tasks.get(id) }
+        let facts = stored.map { task in
+            StoragePresignPolicy.TaskFacts(
+                agent: task.agentID, state: task.state, kind: task.kind,
+                objectKey: StoragePresignPolicy.objectKey(ofPayload: task.payload))
+        }
+        switch StoragePresignPolicy.decide(task: facts, caller: AgentID(peer.agentID), operation: operation) {
+        case .refuse(let refusal):
+            logger.warning(
+                "presign refused",
+                metadata: [LogKey.agentID: "\(peer.agentID)", LogKey.taskID: "\(request.taskID.prefix(64))",
+                           LogKey.refusal: "\(refusal)"])
+            throw RPCError(code: refusal == .noSuchTask ? .notFound : .permissionDenied, message: refusal.description)
+        case .sign(let objectKey):
+            let signed: [PresignedHTTPRequest]
+            do {
+                signed = try storage.presign(operation, objectKey: objectKey, now: clock.now())
+            } catch {
+                logger.error("presigning failed", metadata: [LogKey.error: "\(error)"])
+                throw RPCError(code: .unavailable, message: "the coordinator could not presign: \(error)")
+            }
+            var response = Chom_Agent_V1_PresignStorageResponse()
+            response.requests = signed.map(\.wire)
+            return response
+        }
+    }
+
     /// The first refused enrollment of a run from `address` (later ones in the run are not written,
     /// so a flood cannot grow the audit log).
     private func auditThrottled(address: String, peer: String, now: Date) async throws {

@@ -1,4 +1,5 @@
 import CHOMAudit
+import CHOMBackup
 import CHOMCore
 import CHOMProtocol
 import CHOMStore
@@ -68,44 +69,94 @@ struct BackupScheduler: Sendable {
             scoped: fleet)
     }
 
+    /// Applies the schedule's retention rule here (never deleting the newest verified backup).
+    /// In object storage the coordinator deletes the objects itself, each then marked deleted;
+    /// with local directories a prune task names exactly the backups the agent deletes. Either way
+    /// the prune is claimed first, so replicas never prune a site twice for one backup.
     private func prune(_ target: SiteTaskTarget, schedule: BackupScheduleRecord, through latest: Date, now: Date)
         async throws -> Bool
     {
         let site = target.site
-        let backups = try await store.backups(in: .fleet).list(site: site.id)
-            .filter { $0.isUsable }
-        var message = Chom_Agent_V1_PruneBackupsTask()
-        message.site = try tasks.siteConfig(site)
-        message.destination = try tasks.destination()
-        message.rule.keepLast = UInt32(schedule.policy.keepLast)
-        message.rule.keepDaily = UInt32(schedule.policy.keepDaily)
-        message.rule.keepWeekly = UInt32(schedule.policy.keepWeekly)
-        message.rule.keepMonthly = UInt32(schedule.policy.keepMonthly)
-        message.backups = backups.map { backup in
-            var entry = Chom_Agent_V1_BackupEntry()
-            entry.backupID = backup.id.description
-            entry.objectKey = backup.objectKey ?? ""
-            entry.createdAtMs = Int64((backup.createdAt.timeIntervalSince1970 * 1000).rounded())
-            entry.verified = backup.verifiedAt != nil
-            return entry
+        let backups = try await store.backups(in: .fleet).list(site: site.id).filter { $0.isUsable }
+        let policy = try RetentionPolicy(
+            keepLast: schedule.policy.keepLast, keepDaily: schedule.policy.keepDaily,
+            keepWeekly: schedule.policy.keepWeekly, keepMonthly: schedule.policy.keepMonthly)
+        let decision = Retention.select(
+            backups: backups.map {
+                BackupRef(id: $0.id.description, createdAt: $0.createdAt, verified: $0.verifiedAt != nil)
+            },
+            policy: policy)
+        let doomed = decision.prune.compactMap { id in backups.first { $0.id.description == id } }
+        let storage = tasks.storage
+        var task: NewTask?
+        if !doomed.isEmpty, !storage.isObjectStorage {
+            var message = Chom_Agent_V1_PruneBackupsTask()
+            message.site = try tasks.siteConfig(site)
+            message.destination = storage.destination(objectKey: "")
+            message.delete = doomed.map { backup in
+                var entry = Chom_Agent_V1_BackupEntry()
+                entry.backupID = backup.id.description
+                entry.objectKey = backup.objectKey ?? ""
+                entry.createdAtMs = Int64((backup.createdAt.timeIntervalSince1970 * 1000).rounded())
+                entry.verified = backup.verifiedAt != nil
+                return entry
+            }
+            let prune = message
+            task = try tasks.task(.pruneBackups, site: site, agent: target.agent) { $0.pruneBackups = prune }
         }
-        let prune = message
-        let task = try tasks.task(.pruneBackups, site: site, agent: target.agent) { $0.pruneBackups = prune }
         do {
-            try await store.write(now: now) { transaction in
+            try await store.write(now: now) { [task] transaction in
                 // Another pass claimed it: roll back, nothing written.
                 guard try await store.backupSchedules.claimPrune(site.id, through: latest, in: transaction) else {
                     throw Claimed()
                 }
-                try await target.scoped.enqueue(task, for: site, now: now, in: transaction)
+                if let task { try await target.scoped.enqueue(task, for: site, now: now, in: transaction) }
+                var details = ["kept": "\(decision.keep.count)", "deleting": "\(doomed.count)"]
+                if let task { details["task"] = task.id.description }
                 try await transaction.record(AuditEntry(
                     time: now, actor: Self.actor, organizationID: target.organization?.description,
                     tenantID: site.tenantID.description, action: "backup.prune", target: "site:\(site.id)",
-                    details: ["task": task.id.description, "backups": "\(backups.count)"]))
+                    details: details))
             }
-            return true
         } catch is Claimed {
             return false
+        }
+        if storage.isObjectStorage, !doomed.isEmpty {
+            try await deleteObjects(doomed, of: target, storage: storage, now: now)
+        }
+        return task != nil
+    }
+
+    /// Deletes each pruned backup's object, then marks it deleted. A failure stops the pass: the
+    /// backups not yet deleted stay usable and are pruned again after the next backup.
+    private func deleteObjects(_ doomed: [BackupRecord], of target: SiteTaskTarget, storage: BackupStorage, now: Date)
+        async throws
+    {
+        guard let bucket = try storage.target() else { return }
+        var deleted: [BackupID] = []
+        var failure: (any Error)?
+        for backup in doomed {
+            do {
+                if let key = backup.objectKey, !key.isEmpty { try await bucket.delete(key: key) }
+                deleted.append(backup.id)
+            } catch {
+                failure = error
+                break
+            }
+        }
+        let site = target.site
+        try await store.write(now: now) { [deleted] transaction in
+            try await store.backups(in: .fleet).markDeleted(deleted, site: site.id, now: now, in: transaction)
+            var details = ["deleted": "\(deleted.count)", "of": "\(doomed.count)"]
+            if let failure { details["error"] = String("\(failure)".prefix(300)) }
+            try await transaction.record(AuditEntry(
+                time: now, actor: Self.actor, organizationID: target.organization?.description,
+                tenantID: site.tenantID.description, action: "backup.prune.deleted", target: "site:\(site.id)",
+                details: details))
+        }
+        if let failure {
+            logger.warning(
+                "pruning object storage stopped", metadata: [LogKey.siteID: "\(site.id)", LogKey.error: "\(failure)"])
         }
     }
 

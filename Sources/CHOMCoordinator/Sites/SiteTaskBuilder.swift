@@ -1,8 +1,10 @@
+import CHOMBackup
 import CHOMCore
 import CHOMProtocol
 import CHOMStore
 import Crypto
 import Foundation
+import Logging
 import SwiftProtobuf
 
 /// Builds the typed tasks sent about a site. Every one carries the whole `SiteConfig` (the TLS key
@@ -78,30 +80,15 @@ struct SiteTaskBuilder: Sendable {
         return config
     }
 
-    func destination() throws -> Chom_Agent_V1_BackupDestination {
-        var destination = Chom_Agent_V1_BackupDestination()
-        if let s3 = backups.destination.s3 {
-            var bucket = Chom_Agent_V1_S3Bucket()
-            bucket.endpoint = s3.endpoint
-            bucket.region = s3.region
-            bucket.bucket = s3.bucket
-            bucket.accessKeyID = s3.accessKeyId
-            bucket.secretAccessKey = try s3.resolvedSecret() ?? ""
-            bucket.prefix = s3.prefix ?? ""
-            destination.s3 = bucket
-        } else {
-            var local = Chom_Agent_V1_LocalDirectory()
-            local.path = backups.destination.path
-            destination.local = local
-        }
-        return destination
-    }
+    /// The fleet's backup destination (presigned object storage or agents' local directories).
+    var storage: BackupStorage { BackupStorage(configuration: backups, logger: Logger(label: "chom.coordinator.storage")) }
 
     func backup(_ site: SiteRecord, id: BackupID, key: TenantBackupKeyRecord?) throws -> Chom_Agent_V1_BackupTask {
         var task = Chom_Agent_V1_BackupTask()
         task.site = try siteConfig(site)
         task.backupID = id.description
-        task.destination = try destination()
+        task.destination = storage.destination(objectKey: BackupObjectKey.make(
+            tenantID: site.tenantID.description, domain: site.domain, backupID: id.description, encrypted: key != nil))
         if let key {
             task.encryptionKey = try openTenantKey(key)
             task.encryptionKeyID = key.keyID
@@ -120,7 +107,7 @@ struct SiteTaskBuilder: Sendable {
         var task = NewTask(
             id: id, agentID: agent, siteID: site.id, releaseID: releaseID, kind: kind,
             payload: try message.serializedBytes(), maxAttempts: maxAttempts, backupID: backupID, suspended: suspended,
-            carriesSecret: site.tlsKeySealed != nil || backupID != nil || backups.destination.s3 != nil)
+            carriesSecret: site.tlsKeySealed != nil || backupID != nil)
         let built = message
         task.sealPayload = { raw in
             guard let key = SecretSealing.publicKey(raw: raw) else {

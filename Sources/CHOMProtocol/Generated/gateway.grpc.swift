@@ -1,7 +1,7 @@
 /// The service agents dial. The coordinator serves it on two listeners: the
 /// enrollment listener (server-authenticated TLS; the agent pins the CA by SHA-256)
 /// where only Enroll succeeds, and the agent listener (mutual TLS, client
-/// certificate required by the handshake) for Connect and FetchArtifact.
+/// certificate required by the handshake) for Connect, FetchArtifact and PresignStorage.
 
 // DO NOT EDIT.
 // swift-format-ignore-file
@@ -64,11 +64,25 @@ package enum Chom_Agent_V1_AgentGateway: Sendable {
                 type: .serverStreaming
             )
         }
+        /// Namespace for "PresignStorage" metadata.
+        package enum PresignStorage: Sendable {
+            /// Request type for "PresignStorage".
+            package typealias Input = Chom_Agent_V1_PresignStorageRequest
+            /// Response type for "PresignStorage".
+            package typealias Output = Chom_Agent_V1_PresignStorageResponse
+            /// Descriptor for "PresignStorage".
+            package static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "chom.agent.v1.AgentGateway"),
+                method: "PresignStorage",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "chom.agent.v1.AgentGateway" service.
         package static let descriptors: [GRPCCore.MethodDescriptor] = [
             Enroll.descriptor,
             Connect.descriptor,
-            FetchArtifact.descriptor
+            FetchArtifact.descriptor,
+            PresignStorage.descriptor
         ]
     }
 }
@@ -136,6 +150,24 @@ extension Chom_Agent_V1_AgentGateway {
             request: GRPCCore.StreamingServerRequest<Chom_Agent_V1_FetchArtifactRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Chom_Agent_V1_ArtifactChunk>
+
+        /// Handle the "PresignStorage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > URLs presigned for the one object of a running task of the calling agent (PresignedObject).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Chom_Agent_V1_PresignStorageRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Chom_Agent_V1_PresignStorageResponse` messages.
+        func presignStorage(
+            request: GRPCCore.StreamingServerRequest<Chom_Agent_V1_PresignStorageRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Chom_Agent_V1_PresignStorageResponse>
     }
 
     /// Service protocol for the "chom.agent.v1.AgentGateway" service.
@@ -187,6 +219,24 @@ extension Chom_Agent_V1_AgentGateway {
             request: GRPCCore.ServerRequest<Chom_Agent_V1_FetchArtifactRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Chom_Agent_V1_ArtifactChunk>
+
+        /// Handle the "PresignStorage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > URLs presigned for the one object of a running task of the calling agent (PresignedObject).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Chom_Agent_V1_PresignStorageRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Chom_Agent_V1_PresignStorageResponse` message.
+        func presignStorage(
+            request: GRPCCore.ServerRequest<Chom_Agent_V1_PresignStorageRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Chom_Agent_V1_PresignStorageResponse>
     }
 
     /// Simple service protocol for the "chom.agent.v1.AgentGateway" service.
@@ -238,6 +288,24 @@ extension Chom_Agent_V1_AgentGateway {
             response: GRPCCore.RPCWriter<Chom_Agent_V1_ArtifactChunk>,
             context: GRPCCore.ServerContext
         ) async throws
+
+        /// Handle the "PresignStorage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > URLs presigned for the one object of a running task of the calling agent (PresignedObject).
+        ///
+        /// - Parameters:
+        ///   - request: A `Chom_Agent_V1_PresignStorageRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Chom_Agent_V1_PresignStorageResponse` to respond with.
+        func presignStorage(
+            request: Chom_Agent_V1_PresignStorageRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Chom_Agent_V1_PresignStorageResponse
     }
 }
 
@@ -278,6 +346,17 @@ extension Chom_Agent_V1_AgentGateway.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Chom_Agent_V1_AgentGateway.Method.PresignStorage.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Chom_Agent_V1_PresignStorageRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Chom_Agent_V1_PresignStorageResponse>(),
+            handler: { request, context in
+                try await self.presignStorage(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -304,6 +383,17 @@ extension Chom_Agent_V1_AgentGateway.ServiceProtocol {
             context: context
         )
         return response
+    }
+
+    package func presignStorage(
+        request: GRPCCore.StreamingServerRequest<Chom_Agent_V1_PresignStorageRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Chom_Agent_V1_PresignStorageResponse> {
+        let response = try await self.presignStorage(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
     }
 }
 
@@ -354,6 +444,19 @@ extension Chom_Agent_V1_AgentGateway.SimpleServiceProtocol {
                 )
                 return [:]
             }
+        )
+    }
+
+    package func presignStorage(
+        request: GRPCCore.ServerRequest<Chom_Agent_V1_PresignStorageRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Chom_Agent_V1_PresignStorageResponse> {
+        return GRPCCore.ServerResponse<Chom_Agent_V1_PresignStorageResponse>(
+            message: try await self.presignStorage(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
         )
     }
 }
@@ -422,6 +525,29 @@ extension Chom_Agent_V1_AgentGateway {
             deserializer: some GRPCCore.MessageDeserializer<Chom_Agent_V1_ArtifactChunk>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Chom_Agent_V1_ArtifactChunk>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "PresignStorage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > URLs presigned for the one object of a running task of the calling agent (PresignedObject).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Chom_Agent_V1_PresignStorageRequest` message.
+        ///   - serializer: A serializer for `Chom_Agent_V1_PresignStorageRequest` messages.
+        ///   - deserializer: A deserializer for `Chom_Agent_V1_PresignStorageResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func presignStorage<Result>(
+            request: GRPCCore.ClientRequest<Chom_Agent_V1_PresignStorageRequest>,
+            serializer: some GRPCCore.MessageSerializer<Chom_Agent_V1_PresignStorageRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Chom_Agent_V1_PresignStorageResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Chom_Agent_V1_PresignStorageResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -526,6 +652,40 @@ extension Chom_Agent_V1_AgentGateway {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "PresignStorage" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > URLs presigned for the one object of a running task of the calling agent (PresignedObject).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Chom_Agent_V1_PresignStorageRequest` message.
+        ///   - serializer: A serializer for `Chom_Agent_V1_PresignStorageRequest` messages.
+        ///   - deserializer: A deserializer for `Chom_Agent_V1_PresignStorageResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        package func presignStorage<Result>(
+            request: GRPCCore.ClientRequest<Chom_Agent_V1_PresignStorageRequest>,
+            serializer: some GRPCCore.MessageSerializer<Chom_Agent_V1_PresignStorageRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Chom_Agent_V1_PresignStorageResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Chom_Agent_V1_PresignStorageResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Chom_Agent_V1_AgentGateway.Method.PresignStorage.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -598,6 +758,35 @@ extension Chom_Agent_V1_AgentGateway.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Chom_Agent_V1_FetchArtifactRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Chom_Agent_V1_ArtifactChunk>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "PresignStorage" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > URLs presigned for the one object of a running task of the calling agent (PresignedObject).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Chom_Agent_V1_PresignStorageRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    package func presignStorage<Result>(
+        request: GRPCCore.ClientRequest<Chom_Agent_V1_PresignStorageRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Chom_Agent_V1_PresignStorageResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.presignStorage(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Chom_Agent_V1_PresignStorageRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Chom_Agent_V1_PresignStorageResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -685,6 +874,39 @@ extension Chom_Agent_V1_AgentGateway.ClientProtocol {
             metadata: metadata
         )
         return try await self.fetchArtifact(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "PresignStorage" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > URLs presigned for the one object of a running task of the calling agent (PresignedObject).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    package func presignStorage<Result>(
+        _ message: Chom_Agent_V1_PresignStorageRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Chom_Agent_V1_PresignStorageResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Chom_Agent_V1_PresignStorageRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.presignStorage(
             request: request,
             options: options,
             onResponse: handleResponse

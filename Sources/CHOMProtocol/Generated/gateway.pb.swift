@@ -11,7 +11,7 @@
 /// The service agents dial. The coordinator serves it on two listeners: the
 /// enrollment listener (server-authenticated TLS; the agent pins the CA by SHA-256)
 /// where only Enroll succeeds, and the agent listener (mutual TLS, client
-/// certificate required by the handshake) for Connect and FetchArtifact.
+/// certificate required by the handshake) for Connect, FetchArtifact and PresignStorage.
 
 #if canImport(FoundationEssentials)
 package import FoundationEssentials
@@ -28,6 +28,60 @@ package import SwiftProtobuf
 fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobuf.ProtobufAPIVersionCheck {
   struct _2: SwiftProtobuf.ProtobufAPIVersion_2 {}
   typealias Version = _2
+}
+
+package nonisolated enum Chom_Agent_V1_StorageOperation: SwiftProtobuf.Enum, Swift.CaseIterable {
+  package typealias RawValue = Int
+  case unspecified // = 0
+  case getObject // = 1
+  case putObject // = 2
+  case createMultipartUpload // = 3
+  case uploadParts // = 4
+  case completeMultipartUpload // = 5
+  case abortMultipartUpload // = 6
+  case UNRECOGNIZED(Int)
+
+  package init() {
+    self = .unspecified
+  }
+
+  package init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .getObject
+    case 2: self = .putObject
+    case 3: self = .createMultipartUpload
+    case 4: self = .uploadParts
+    case 5: self = .completeMultipartUpload
+    case 6: self = .abortMultipartUpload
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  package var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .getObject: return 1
+    case .putObject: return 2
+    case .createMultipartUpload: return 3
+    case .uploadParts: return 4
+    case .completeMultipartUpload: return 5
+    case .abortMultipartUpload: return 6
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  package static let allCases: [Chom_Agent_V1_StorageOperation] = [
+    .unspecified,
+    .getObject,
+    .putObject,
+    .createMultipartUpload,
+    .uploadParts,
+    .completeMultipartUpload,
+    .abortMultipartUpload,
+  ]
+
 }
 
 package nonisolated struct Chom_Agent_V1_EnrollRequest: Sendable {
@@ -123,9 +177,67 @@ package nonisolated struct Chom_Agent_V1_ArtifactChunk: Sendable {
   package init() {}
 }
 
+package nonisolated struct Chom_Agent_V1_PresignStorageRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// A task of the calling agent that is sent or accepted and whose destination (or source) is a
+  /// PresignedObject; the object is the task's, never named here.
+  package var taskID: String = String()
+
+  package var operation: Chom_Agent_V1_StorageOperation = .unspecified
+
+  /// For UPLOAD_PARTS, COMPLETE and ABORT: the upload CreateMultipartUpload returned.
+  package var uploadID: String = String()
+
+  /// For UPLOAD_PARTS: 1 to 100 distinct part numbers, each 1 to 10000.
+  package var partNumbers: [UInt32] = []
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
+package nonisolated struct Chom_Agent_V1_PresignedRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var method: String = String()
+
+  /// SigV4 query-string authentication; only `host` is signed, the payload is UNSIGNED-PAYLOAD.
+  package var url: String = String()
+
+  /// For UPLOAD_PARTS: the part this URL uploads.
+  package var partNumber: UInt32 = 0
+
+  package var expiresAtMs: Int64 = 0
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
+package nonisolated struct Chom_Agent_V1_PresignStorageResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var requests: [Chom_Agent_V1_PresignedRequest] = []
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "chom.agent.v1"
+
+nonisolated extension Chom_Agent_V1_StorageOperation: SwiftProtobuf._ProtoNameProviding {
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STORAGE_OPERATION_UNSPECIFIED\0\u{1}STORAGE_OPERATION_GET_OBJECT\0\u{1}STORAGE_OPERATION_PUT_OBJECT\0\u{1}STORAGE_OPERATION_CREATE_MULTIPART_UPLOAD\0\u{1}STORAGE_OPERATION_UPLOAD_PARTS\0\u{1}STORAGE_OPERATION_COMPLETE_MULTIPART_UPLOAD\0\u{1}STORAGE_OPERATION_ABORT_MULTIPART_UPLOAD\0")
+}
 
 nonisolated extension Chom_Agent_V1_EnrollRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".EnrollRequest"
@@ -326,6 +438,126 @@ nonisolated extension Chom_Agent_V1_ArtifactChunk: SwiftProtobuf.Message, SwiftP
 
   package static func ==(lhs: Chom_Agent_V1_ArtifactChunk, rhs: Chom_Agent_V1_ArtifactChunk) -> Bool {
     if lhs.data != rhs.data {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_PresignStorageRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".PresignStorageRequest"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{1}operation\0\u{3}upload_id\0\u{3}part_numbers\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.taskID) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.operation) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.uploadID) }()
+      case 4: try { try decoder.decodeRepeatedUInt32Field(value: &self.partNumbers) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.taskID.isEmpty {
+      try visitor.visitSingularStringField(value: self.taskID, fieldNumber: 1)
+    }
+    if self.operation != .unspecified {
+      try visitor.visitSingularEnumField(value: self.operation, fieldNumber: 2)
+    }
+    if !self.uploadID.isEmpty {
+      try visitor.visitSingularStringField(value: self.uploadID, fieldNumber: 3)
+    }
+    if !self.partNumbers.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.partNumbers, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_PresignStorageRequest, rhs: Chom_Agent_V1_PresignStorageRequest) -> Bool {
+    if lhs.taskID != rhs.taskID {return false}
+    if lhs.operation != rhs.operation {return false}
+    if lhs.uploadID != rhs.uploadID {return false}
+    if lhs.partNumbers != rhs.partNumbers {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_PresignedRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".PresignedRequest"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}method\0\u{1}url\0\u{3}part_number\0\u{3}expires_at_ms\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.method) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.url) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.partNumber) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.expiresAtMs) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.method.isEmpty {
+      try visitor.visitSingularStringField(value: self.method, fieldNumber: 1)
+    }
+    if !self.url.isEmpty {
+      try visitor.visitSingularStringField(value: self.url, fieldNumber: 2)
+    }
+    if self.partNumber != 0 {
+      try visitor.visitSingularUInt32Field(value: self.partNumber, fieldNumber: 3)
+    }
+    if self.expiresAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.expiresAtMs, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_PresignedRequest, rhs: Chom_Agent_V1_PresignedRequest) -> Bool {
+    if lhs.method != rhs.method {return false}
+    if lhs.url != rhs.url {return false}
+    if lhs.partNumber != rhs.partNumber {return false}
+    if lhs.expiresAtMs != rhs.expiresAtMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_PresignStorageResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".PresignStorageResponse"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}requests\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.requests) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.requests.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.requests, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_PresignStorageResponse, rhs: Chom_Agent_V1_PresignStorageResponse) -> Bool {
+    if lhs.requests != rhs.requests {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -191,94 +191,100 @@ package nonisolated enum Chom_Agent_V1_SiteLogKind: SwiftProtobuf.Enum, Swift.Ca
 
 }
 
-package nonisolated struct Chom_Agent_V1_Task: Sendable {
+package nonisolated struct Chom_Agent_V1_Task: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// Equal to the envelope id; the agent journals by it.
-  package var taskID: String = String()
+  package var taskID: String {
+    get {_storage._taskID}
+    set {_uniqueStorage()._taskID = newValue}
+  }
 
-  package var kind: Chom_Agent_V1_Task.OneOf_Kind? = nil
+  package var kind: OneOf_Kind? {
+    get {return _storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
 
   package var deploy: Chom_Agent_V1_DeployTask {
     get {
-      if case .deploy(let v)? = kind {return v}
+      if case .deploy(let v)? = _storage._kind {return v}
       return Chom_Agent_V1_DeployTask()
     }
-    set {kind = .deploy(newValue)}
+    set {_uniqueStorage()._kind = .deploy(newValue)}
   }
 
   package var backup: Chom_Agent_V1_BackupTask {
     get {
-      if case .backup(let v)? = kind {return v}
+      if case .backup(let v)? = _storage._kind {return v}
       return Chom_Agent_V1_BackupTask()
     }
-    set {kind = .backup(newValue)}
+    set {_uniqueStorage()._kind = .backup(newValue)}
   }
 
   package var restore: Chom_Agent_V1_RestoreTask {
     get {
-      if case .restore(let v)? = kind {return v}
+      if case .restore(let v)? = _storage._kind {return v}
       return Chom_Agent_V1_RestoreTask()
     }
-    set {kind = .restore(newValue)}
+    set {_uniqueStorage()._kind = .restore(newValue)}
   }
 
   package var remove: Chom_Agent_V1_RemoveSiteTask {
     get {
-      if case .remove(let v)? = kind {return v}
+      if case .remove(let v)? = _storage._kind {return v}
       return Chom_Agent_V1_RemoveSiteTask()
     }
-    set {kind = .remove(newValue)}
+    set {_uniqueStorage()._kind = .remove(newValue)}
   }
 
   package var rollback: Chom_Agent_V1_RollbackTask {
     get {
-      if case .rollback(let v)? = kind {return v}
+      if case .rollback(let v)? = _storage._kind {return v}
       return Chom_Agent_V1_RollbackTask()
     }
-    set {kind = .rollback(newValue)}
+    set {_uniqueStorage()._kind = .rollback(newValue)}
   }
 
   package var configure: Chom_Agent_V1_ConfigureSiteTask {
     get {
-      if case .configure(let v)? = kind {return v}
+      if case .configure(let v)? = _storage._kind {return v}
       return Chom_Agent_V1_ConfigureSiteTask()
     }
-    set {kind = .configure(newValue)}
+    set {_uniqueStorage()._kind = .configure(newValue)}
   }
 
   package var suspend: Chom_Agent_V1_SuspendSiteTask {
     get {
-      if case .suspend(let v)? = kind {return v}
+      if case .suspend(let v)? = _storage._kind {return v}
       return Chom_Agent_V1_SuspendSiteTask()
     }
-    set {kind = .suspend(newValue)}
+    set {_uniqueStorage()._kind = .suspend(newValue)}
   }
 
   package var verifyBackup: Chom_Agent_V1_VerifyBackupTask {
     get {
-      if case .verifyBackup(let v)? = kind {return v}
+      if case .verifyBackup(let v)? = _storage._kind {return v}
       return Chom_Agent_V1_VerifyBackupTask()
     }
-    set {kind = .verifyBackup(newValue)}
+    set {_uniqueStorage()._kind = .verifyBackup(newValue)}
   }
 
   package var pruneBackups: Chom_Agent_V1_PruneBackupsTask {
     get {
-      if case .pruneBackups(let v)? = kind {return v}
+      if case .pruneBackups(let v)? = _storage._kind {return v}
       return Chom_Agent_V1_PruneBackupsTask()
     }
-    set {kind = .pruneBackups(newValue)}
+    set {_uniqueStorage()._kind = .pruneBackups(newValue)}
   }
 
   package var readSiteLogs: Chom_Agent_V1_ReadSiteLogsTask {
     get {
-      if case .readSiteLogs(let v)? = kind {return v}
+      if case .readSiteLogs(let v)? = _storage._kind {return v}
       return Chom_Agent_V1_ReadSiteLogsTask()
     }
-    set {kind = .readSiteLogs(newValue)}
+    set {_uniqueStorage()._kind = .readSiteLogs(newValue)}
   }
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -298,6 +304,8 @@ package nonisolated struct Chom_Agent_V1_Task: Sendable {
   }
 
   package init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// A build hook: one command line, run by /bin/sh as the site's user in the new release
@@ -613,6 +621,8 @@ package nonisolated struct Chom_Agent_V1_BackupDestination: Sendable {
     set {target = .local(newValue)}
   }
 
+  /// Credentials in the task: no longer sent by the coordinator (see `presigned`); an agent
+  /// refuses it. Kept so that the field number is never reused.
   package var s3: Chom_Agent_V1_S3Bucket {
     get {
       if case .s3(let v)? = target {return v}
@@ -621,13 +631,48 @@ package nonisolated struct Chom_Agent_V1_BackupDestination: Sendable {
     set {target = .s3(newValue)}
   }
 
+  /// Object storage reached only through URLs the coordinator presigns for this task's one object.
+  package var presigned: Chom_Agent_V1_PresignedObject {
+    get {
+      if case .presigned(let v)? = target {return v}
+      return Chom_Agent_V1_PresignedObject()
+    }
+    set {target = .presigned(newValue)}
+  }
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package nonisolated enum OneOf_Target: Equatable, Sendable {
     case local(Chom_Agent_V1_LocalDirectory)
+    /// Credentials in the task: no longer sent by the coordinator (see `presigned`); an agent
+    /// refuses it. Kept so that the field number is never reused.
     case s3(Chom_Agent_V1_S3Bucket)
+    /// Object storage reached only through URLs the coordinator presigns for this task's one object.
+    case presigned(Chom_Agent_V1_PresignedObject)
 
   }
+
+  package init() {}
+}
+
+/// The one object a backup, restore or verify task may touch in object storage. The agent holds no
+/// storage credentials: it asks AgentGateway.PresignStorage (mutual TLS) for each request's URL,
+/// naming the task, and the coordinator signs only this object, only while the task runs, only the
+/// operations its kind needs (writes for a backup, GetObject for a restore or a drill).
+package nonisolated struct Chom_Agent_V1_PresignedObject: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The object's key below the fleet's key prefix: "<tenant>/<domain>/<backup id>.tar.zst[.enc]".
+  package var objectKey: String = String()
+
+  /// Uploads of at least this many bytes go multipart, in parts of `part_size` (both ≥ 5 MiB).
+  package var multipartThreshold: UInt64 = 0
+
+  package var partSize: UInt64 = 0
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
 }
@@ -955,7 +1000,10 @@ package nonisolated struct Chom_Agent_V1_BackupEntry: Sendable {
   package init() {}
 }
 
-/// Deletes the site's backups that the rule does not keep; never the newest verified one.
+/// Deletes exactly the backups in `delete` from a local-directory destination: the coordinator
+/// applies the retention rule (never the newest verified backup) and names them. Prunes in object
+/// storage are the coordinator's own deletes, never a task. `rule` and `backups` are the older
+/// form, in which the agent chose; an agent now refuses a prune without `delete`.
 package nonisolated struct Chom_Agent_V1_PruneBackupsTask: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -989,6 +1037,8 @@ package nonisolated struct Chom_Agent_V1_PruneBackupsTask: Sendable {
   package mutating func clearRule() {self._rule = nil}
 
   package var backups: [Chom_Agent_V1_BackupEntry] = []
+
+  package var delete: [Chom_Agent_V1_BackupEntry] = []
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1089,205 +1139,243 @@ nonisolated extension Chom_Agent_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._
   package static let protoMessageName: String = _protobuf_package + ".Task"
   package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{2}\u{9}deploy\0\u{1}backup\0\u{1}restore\0\u{1}remove\0\u{1}rollback\0\u{1}configure\0\u{1}suspend\0\u{3}verify_backup\0\u{3}prune_backups\0\u{4}\u{c}read_site_logs\0")
 
+  fileprivate class _StorageClass {
+    var _taskID: String = String()
+    var _kind: Chom_Agent_V1_Task.OneOf_Kind?
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _taskID = source._taskID
+      _kind = source._kind
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.taskID) }()
-      case 10: try {
-        var v: Chom_Agent_V1_DeployTask?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .deploy(let m) = current {v = m}
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._taskID) }()
+        case 10: try {
+          var v: Chom_Agent_V1_DeployTask?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .deploy(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .deploy(v)
+          }
+        }()
+        case 11: try {
+          var v: Chom_Agent_V1_BackupTask?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .backup(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .backup(v)
+          }
+        }()
+        case 12: try {
+          var v: Chom_Agent_V1_RestoreTask?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .restore(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .restore(v)
+          }
+        }()
+        case 13: try {
+          var v: Chom_Agent_V1_RemoveSiteTask?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .remove(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .remove(v)
+          }
+        }()
+        case 14: try {
+          var v: Chom_Agent_V1_RollbackTask?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .rollback(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .rollback(v)
+          }
+        }()
+        case 15: try {
+          var v: Chom_Agent_V1_ConfigureSiteTask?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .configure(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .configure(v)
+          }
+        }()
+        case 16: try {
+          var v: Chom_Agent_V1_SuspendSiteTask?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .suspend(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .suspend(v)
+          }
+        }()
+        case 17: try {
+          var v: Chom_Agent_V1_VerifyBackupTask?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .verifyBackup(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .verifyBackup(v)
+          }
+        }()
+        case 18: try {
+          var v: Chom_Agent_V1_PruneBackupsTask?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .pruneBackups(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .pruneBackups(v)
+          }
+        }()
+        case 30: try {
+          var v: Chom_Agent_V1_ReadSiteLogsTask?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .readSiteLogs(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .readSiteLogs(v)
+          }
+        }()
+        default: break
         }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .deploy(v)
-        }
-      }()
-      case 11: try {
-        var v: Chom_Agent_V1_BackupTask?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .backup(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .backup(v)
-        }
-      }()
-      case 12: try {
-        var v: Chom_Agent_V1_RestoreTask?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .restore(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .restore(v)
-        }
-      }()
-      case 13: try {
-        var v: Chom_Agent_V1_RemoveSiteTask?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .remove(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .remove(v)
-        }
-      }()
-      case 14: try {
-        var v: Chom_Agent_V1_RollbackTask?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .rollback(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .rollback(v)
-        }
-      }()
-      case 15: try {
-        var v: Chom_Agent_V1_ConfigureSiteTask?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .configure(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .configure(v)
-        }
-      }()
-      case 16: try {
-        var v: Chom_Agent_V1_SuspendSiteTask?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .suspend(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .suspend(v)
-        }
-      }()
-      case 17: try {
-        var v: Chom_Agent_V1_VerifyBackupTask?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .verifyBackup(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .verifyBackup(v)
-        }
-      }()
-      case 18: try {
-        var v: Chom_Agent_V1_PruneBackupsTask?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .pruneBackups(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .pruneBackups(v)
-        }
-      }()
-      case 30: try {
-        var v: Chom_Agent_V1_ReadSiteLogsTask?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .readSiteLogs(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .readSiteLogs(v)
-        }
-      }()
-      default: break
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.taskID.isEmpty {
-      try visitor.visitSingularStringField(value: self.taskID, fieldNumber: 1)
-    }
-    switch self.kind {
-    case .deploy?: try {
-      guard case .deploy(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-    }()
-    case .backup?: try {
-      guard case .backup(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
-    }()
-    case .restore?: try {
-      guard case .restore(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
-    }()
-    case .remove?: try {
-      guard case .remove(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
-    }()
-    case .rollback?: try {
-      guard case .rollback(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
-    }()
-    case .configure?: try {
-      guard case .configure(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
-    }()
-    case .suspend?: try {
-      guard case .suspend(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
-    }()
-    case .verifyBackup?: try {
-      guard case .verifyBackup(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
-    }()
-    case .pruneBackups?: try {
-      guard case .pruneBackups(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
-    }()
-    case .readSiteLogs?: try {
-      guard case .readSiteLogs(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 30)
-    }()
-    case nil: break
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._taskID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._taskID, fieldNumber: 1)
+      }
+      switch _storage._kind {
+      case .deploy?: try {
+        guard case .deploy(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      }()
+      case .backup?: try {
+        guard case .backup(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      }()
+      case .restore?: try {
+        guard case .restore(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      }()
+      case .remove?: try {
+        guard case .remove(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      }()
+      case .rollback?: try {
+        guard case .rollback(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      }()
+      case .configure?: try {
+        guard case .configure(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+      }()
+      case .suspend?: try {
+        guard case .suspend(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
+      }()
+      case .verifyBackup?: try {
+        guard case .verifyBackup(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
+      }()
+      case .pruneBackups?: try {
+        guard case .pruneBackups(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
+      }()
+      case .readSiteLogs?: try {
+        guard case .readSiteLogs(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 30)
+      }()
+      case nil: break
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   package static func ==(lhs: Chom_Agent_V1_Task, rhs: Chom_Agent_V1_Task) -> Bool {
-    if lhs.taskID != rhs.taskID {return false}
-    if lhs.kind != rhs.kind {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._taskID != rhs_storage._taskID {return false}
+        if _storage._kind != rhs_storage._kind {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1801,7 +1889,7 @@ nonisolated extension Chom_Agent_V1_SuspendSiteTask: SwiftProtobuf.Message, Swif
 
 nonisolated extension Chom_Agent_V1_BackupDestination: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".BackupDestination"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}local\0\u{1}s3\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}local\0\u{1}s3\0\u{1}presigned\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1835,6 +1923,19 @@ nonisolated extension Chom_Agent_V1_BackupDestination: SwiftProtobuf.Message, Sw
           self.target = .s3(v)
         }
       }()
+      case 3: try {
+        var v: Chom_Agent_V1_PresignedObject?
+        var hadOneofValue = false
+        if let current = self.target {
+          hadOneofValue = true
+          if case .presigned(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.target = .presigned(v)
+        }
+      }()
       default: break
       }
     }
@@ -1854,6 +1955,10 @@ nonisolated extension Chom_Agent_V1_BackupDestination: SwiftProtobuf.Message, Sw
       guard case .s3(let v)? = self.target else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
     }()
+    case .presigned?: try {
+      guard case .presigned(let v)? = self.target else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
     case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -1861,6 +1966,46 @@ nonisolated extension Chom_Agent_V1_BackupDestination: SwiftProtobuf.Message, Sw
 
   package static func ==(lhs: Chom_Agent_V1_BackupDestination, rhs: Chom_Agent_V1_BackupDestination) -> Bool {
     if lhs.target != rhs.target {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_PresignedObject: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".PresignedObject"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}object_key\0\u{3}multipart_threshold\0\u{3}part_size\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.objectKey) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.multipartThreshold) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.partSize) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.objectKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.objectKey, fieldNumber: 1)
+    }
+    if self.multipartThreshold != 0 {
+      try visitor.visitSingularUInt64Field(value: self.multipartThreshold, fieldNumber: 2)
+    }
+    if self.partSize != 0 {
+      try visitor.visitSingularUInt64Field(value: self.partSize, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_PresignedObject, rhs: Chom_Agent_V1_PresignedObject) -> Bool {
+    if lhs.objectKey != rhs.objectKey {return false}
+    if lhs.multipartThreshold != rhs.multipartThreshold {return false}
+    if lhs.partSize != rhs.partSize {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2465,7 +2610,7 @@ nonisolated extension Chom_Agent_V1_BackupEntry: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Chom_Agent_V1_PruneBackupsTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".PruneBackupsTask"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{1}destination\0\u{1}rule\0\u{1}backups\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{1}destination\0\u{1}rule\0\u{1}backups\0\u{1}delete\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2477,6 +2622,7 @@ nonisolated extension Chom_Agent_V1_PruneBackupsTask: SwiftProtobuf.Message, Swi
       case 2: try { try decoder.decodeSingularMessageField(value: &self._destination) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._rule) }()
       case 4: try { try decoder.decodeRepeatedMessageField(value: &self.backups) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.delete) }()
       default: break
       }
     }
@@ -2499,6 +2645,9 @@ nonisolated extension Chom_Agent_V1_PruneBackupsTask: SwiftProtobuf.Message, Swi
     if !self.backups.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.backups, fieldNumber: 4)
     }
+    if !self.delete.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.delete, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2507,6 +2656,7 @@ nonisolated extension Chom_Agent_V1_PruneBackupsTask: SwiftProtobuf.Message, Swi
     if lhs._destination != rhs._destination {return false}
     if lhs._rule != rhs._rule {return false}
     if lhs.backups != rhs.backups {return false}
+    if lhs.delete != rhs.delete {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

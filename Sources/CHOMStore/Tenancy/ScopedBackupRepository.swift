@@ -55,6 +55,16 @@ package struct ScopedBackupRepository: Sendable {
             """, logger: logger)
     }
 
+    /// Marks backups of `site` deleted (the coordinator removed their objects), in the caller's transaction.
+    package func markDeleted(_ ids: [BackupID], site: SiteID, now: Date, in transaction: AuditedTransaction) async throws {
+        guard !ids.isEmpty else { return }
+        try await transaction.connection.query("""
+            UPDATE backups SET deleted_at = \(now)
+            WHERE site_id = \(site.uuid) AND id = ANY(\(ids.map(\.uuid))) AND deleted_at IS NULL
+              AND (\(all) OR tenant_id = ANY(\(self.ids)))
+            """, logger: logger)
+    }
+
     // MARK: The tenant's backup key
 
     /// The tenant's key, created with `make` (key id, sealed key) on first use.

@@ -166,7 +166,7 @@ struct S3TargetTests {
     }
 }
 
-private func randomBytes(_ count: Int) -> [UInt8] {
+func randomBytes(_ count: Int) -> [UInt8] {
     var generator = SystemRandomNumberGenerator()
     var bytes = [UInt8](repeating: 0, count: count)
     bytes.withUnsafeMutableBytes { buffer in
@@ -183,13 +183,13 @@ private func randomBytes(_ count: Int) -> [UInt8] {
     return bytes
 }
 
-private func write(_ bytes: [UInt8], to directory: URL, _ name: String) throws -> URL {
+func write(_ bytes: [UInt8], to directory: URL, _ name: String) throws -> URL {
     let url = directory.appendingPathComponent(name)
     try Data(bytes).write(to: url)
     return url
 }
 
-private func withFiles(_ body: (URL) async throws -> Void) async throws {
+func withFiles(_ body: (URL) async throws -> Void) async throws {
     let directory = try TemporaryDirectory.make(prefix: "chom-s3")
     defer { TemporaryDirectory.remove(directory) }
     try await body(directory)

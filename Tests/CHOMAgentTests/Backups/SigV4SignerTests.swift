@@ -1,5 +1,6 @@
 import CHOMAgent
 import CHOMBackup
+import CHOMCore
 import Crypto
 import Foundation
 import Testing
@@ -48,6 +49,62 @@ struct SigV4SignerTests {
             signedHeaders: "host;x-amz-content-sha256;x-amz-date",
             signature: "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7"),
     ]
+
+    @Test("a presigned GET reproduces AWS's published query-string authentication example")
+    func presignedExample() throws {
+        // "Authenticating Requests: Using Query Parameters (AWS Signature Version 4)", example:
+        // GET /test.txt from examplebucket, valid 86400 s from 2013-05-24T00:00:00Z.
+        let url = try Self.signer.presign(
+            SigV4Request(method: "GET", host: Self.host, path: "/test.txt"), date: Self.exampleDate,
+            lifetimeSeconds: 86_400)
+        #expect(url == "https://examplebucket.s3.amazonaws.com/test.txt"
+            + "?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+            + "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
+            + "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400"
+            + "&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
+            + "&X-Amz-SignedHeaders=host")
+    }
+
+    @Test("presigning refuses a lifetime outside 1 s...7 days and a request that already carries a signature")
+    func presignRefusals() {
+        let request = SigV4Request(method: "GET", host: Self.host, path: "/test.txt")
+        for lifetime in [0, -1, 604_801] {
+            #expect(throws: CHOMError.self) { try Self.signer.presign(request, date: Self.exampleDate, lifetimeSeconds: lifetime) }
+        }
+        let forged = SigV4Request(method: "GET", host: Self.host, path: "/test.txt", query: [("X-Amz-Signature", "00")])
+        #expect(throws: CHOMError.self) { try Self.signer.presign(forged, date: Self.exampleDate, lifetimeSeconds: 60) }
+    }
+
+    @Test("each presigned URL names one object and one upload part: another key or part signs differently")
+    func presignedScope() throws {
+        let target = try S3Target(
+            configuration: .init(
+                endpoint: URL(string: "http://127.0.0.1:9000")!, region: "us-east-1", bucket: "chom-backups",
+                credentials: .init(accessKeyID: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "secret"), keyPrefix: "fleet"),
+            logger: .init(label: "test"))
+        let a = try target.presign(.put, key: "t/a.test/1.tar.zst", lifetimeSeconds: 60, now: Self.exampleDate)
+        let b = try target.presign(.put, key: "t/b.test/1.tar.zst", lifetimeSeconds: 60, now: Self.exampleDate)
+        #expect(a.count == 1 && b.count == 1)
+        #expect(a[0].url.hasPrefix("http://127.0.0.1:9000/chom-backups/fleet/t/a.test/1.tar.zst?"))
+        #expect(a[0].method == "PUT")
+        #expect(a[0].expiresAt == Self.exampleDate.addingTimeInterval(60))
+        func signature(_ url: String) -> String? { URLComponents(string: url)?.queryItems?.first { $0.name == "X-Amz-Signature" }?.value }
+        #expect(signature(a[0].url) != signature(b[0].url))
+        let parts = try target.presign(.uploadParts(uploadID: "up-1", partNumbers: [3, 1]), key: "t/a.test/1.tar.zst", lifetimeSeconds: 60, now: Self.exampleDate)
+        #expect(parts.map(\.partNumber) == [3, 1])
+        #expect(parts.allSatisfy { $0.url.contains("uploadId=up-1") })
+        #expect(parts[0].url.contains("partNumber=3"))
+        #expect(!parts[0].url.contains("secret"))
+        for bad: PresignedOperation in [
+            .uploadParts(uploadID: "", partNumbers: [1]), .uploadParts(uploadID: "u", partNumbers: []),
+            .uploadParts(uploadID: "u", partNumbers: [0]), .uploadParts(uploadID: "u", partNumbers: [10_001]),
+            .uploadParts(uploadID: "u", partNumbers: [2, 2]), .uploadParts(uploadID: "u", partNumbers: Array(1...101)),
+            .completeMultipartUpload(uploadID: "a b"),
+        ] {
+            #expect(throws: CHOMError.self) { try target.presign(bad, key: "t/a.test/1.tar.zst", lifetimeSeconds: 60, now: Self.exampleDate) }
+        }
+        #expect(throws: CHOMError.self) { try target.presign(.get, key: "../escape", lifetimeSeconds: 60, now: Self.exampleDate) }
+    }
 
     static func hex(_ bytes: some Sequence<UInt8>) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 

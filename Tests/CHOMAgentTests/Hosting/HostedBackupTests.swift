@@ -122,34 +122,54 @@ struct HostedBackupTests {
         }
     }
 
-    @Test("backups go to S3 (moto) and come back; a failed upload is a failed backup")
+    @Test("backups go to S3 (moto) through presigned URLs and come back; a refused presign or a task with credentials fails cleanly")
     func s3() async throws {
-        try await MotoServer.with(bucket: "site-backups") { moto in
+        try await MotoServer.with(bucket: "site-backups", checkSignatures: false) { moto in
             try await HostedSiteWorld.with { world in
                 let config = HostedSiteWorld.config("cloud.test")
                 _ = await world.deploy(try world.deployTask(config, files: ["public/index.html": "in the cloud"]))
+                let bucket = try S3Target(configuration: moto.configuration(bucket: "site-backups"), logger: Fixtures.logger)
+                let key = "t/cloud.test/\(UUID().uuidString.lowercased()).tar.zst"
                 var destination = Chom_Agent_V1_BackupDestination()
-                destination.s3.endpoint = moto.endpoint.absoluteString
-                destination.s3.region = moto.region
-                destination.s3.bucket = "site-backups"
-                destination.s3.accessKeyID = moto.accessKeyID
-                destination.s3.secretAccessKey = moto.secretAccessKey
-                let backup = await world.backups.backup(Self.backupTask(config, to: destination)) { _, _ in }
+                destination.presigned.objectKey = key
+                let presigner = DirectStoragePresigner(target: bucket, objectKey: key)
+                var backups = world.backups
+                backups.storage = presigner
+                let backup = await backups.backup(Self.backupTask(config, to: destination)) { _, _ in }
                 #expect(backup.outcome == .succeeded, "\(backup.message)")
-                let restored = await world.backups.restore(Self.restoreTask(config, from: backup.report.backup, source: destination)) { _, _ in }
+                #expect(backup.report.backup.objectKey == key)
+                #expect(presigner.asked == ["PutObject"])
+                #expect(try await bucket.list(prefix: "t/").map(\.key) == [key])
+                let restored = await backups.restore(Self.restoreTask(config, from: backup.report.backup, source: destination)) { _, _ in }
                 #expect(restored.outcome == .succeeded, "\(restored.message)")
+                #expect(presigner.asked == ["PutObject", "GetObject"])
                 #expect(try await world.get("cloud.test").body == "in the cloud")
-                var wrong = destination
-                wrong.s3.secretAccessKey = "not-the-secret"
-                let failed = await world.backups.backup(Self.backupTask(config, to: wrong)) { _, _ in }
-                #expect(failed.outcome == .failed)
-                #expect(failed.message.contains("SignatureDoesNotMatch"), "\(failed.message)")
-                #expect(!failed.message.contains(moto.secretAccessKey))
+
+                // The coordinator says no: the backup fails with its words and stores nothing.
+                let otherKey = "t/cloud.test/\(UUID().uuidString.lowercased()).tar.zst"
+                destination.presigned.objectKey = otherKey
+                backups.storage = DirectStoragePresigner(target: bucket, objectKey: otherKey, refuse: "the task is failed, not running")
+                let refused = await backups.backup(Self.backupTask(config, to: destination)) { _, _ in }
+                #expect(refused.outcome == .failed)
+                #expect(refused.message.contains("not running"), "\(refused.message)")
+                #expect(try await bucket.list(prefix: "t/").map(\.key) == [key])
+
+                // Credentials in a task are refused before anything is read or sent.
+                var withKeys = Chom_Agent_V1_BackupDestination()
+                withKeys.s3.endpoint = moto.endpoint.absoluteString
+                withKeys.s3.bucket = "site-backups"
+                withKeys.s3.accessKeyID = moto.accessKeyID
+                withKeys.s3.secretAccessKey = moto.secretAccessKey
+                let old = await backups.backup(Self.backupTask(config, to: withKeys)) { _, _ in }
+                #expect(old.outcome == .failed)
+                #expect(old.message.contains("presigned"), "\(old.message)")
+                #expect(!old.message.contains(moto.secretAccessKey))
+                #expect(try await bucket.list(prefix: "t/").map(\.key) == [key])
             }
         }
     }
 
-    @Test("a prune keeps exactly what the rule says and never the newest verified backup; remove takes a backup first")
+    @Test("a prune deletes exactly the backups the coordinator names, in this site's folder only; remove takes a backup first")
     func pruneAndRemove() async throws {
         let storage = try TemporaryDirectory.make(prefix: "h-backups")
         defer { TemporaryDirectory.remove(storage) }
@@ -169,17 +189,35 @@ struct HostedBackupTests {
                 entry.verified = index == 1
                 entries.append(entry)
             }
+            // The coordinator applied the rule and names what goes: exactly those are deleted.
             var prune = Chom_Agent_V1_PruneBackupsTask()
             prune.site = config
             prune.destination = Self.local(storage)
-            prune.rule.keepLast = 2
-            prune.backups = entries
+            prune.delete = [0, 2, 3].map { entries[$0] }
             let pruned = await world.backups.prune(prune) { _, _ in }
             #expect(pruned.outcome == .succeeded, "\(pruned.message)")
-            // Kept: the two newest (5, 4) and the newest verified (1).
             #expect(Set(pruned.report.deletedBackupIds) == Set([0, 2, 3].map { entries[$0].backupID }))
             let left = try await LocalDirectoryTarget(root: storage).list(prefix: "")
             #expect(Set(left.map(\.key)) == Set([1, 4, 5].map { entries[$0].objectKey }))
+
+            // An object outside this site's folder, or the older form where the agent chose, is refused
+            // and deletes nothing.
+            var foreign = prune
+            var stranger = entries[4]
+            stranger.objectKey = "other-tenant/other.test/x.tar.zst"
+            foreign.delete = [entries[5], stranger]
+            let refused = await world.backups.prune(foreign) { _, _ in }
+            #expect(refused.outcome == .refused)
+            #expect(refused.message.contains("not in this site's folder"), "\(refused.message)")
+            var older = Chom_Agent_V1_PruneBackupsTask()
+            older.site = config
+            older.destination = Self.local(storage)
+            older.rule.keepLast = 1
+            older.backups = [entries[4], entries[5]]
+            let olderOutcome = await world.backups.prune(older) { _, _ in }
+            #expect(olderOutcome.outcome == .refused)
+            #expect(Set(try await LocalDirectoryTarget(root: storage).list(prefix: "").map(\.key))
+                == Set([1, 4, 5].map { entries[$0].objectKey }))
 
             var remove = Chom_Agent_V1_RemoveSiteTask()
             remove.site = config

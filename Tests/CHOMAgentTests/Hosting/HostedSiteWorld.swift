@@ -100,6 +100,11 @@ struct HostedSiteWorld: Sendable {
         await deployer.execute(task) { step, tail in steps.append(step, tail) }
     }
 
+    /// A deploy whose every reported step runs `progress` before the deploy goes on.
+    func deploy(_ task: Chom_Agent_V1_DeployTask, progress: @escaping ProgressReporter) async -> ExecutionResult {
+        await deployer.execute(task, progress: progress)
+    }
+
     /// GET through nginx with the Host header, once the workers of any earlier configuration
     /// are gone (for a moment after a reload they still answer with the old one).
     func get(_ domain: String, path: String = "/") async throws -> HealthCheck.Response {

@@ -1,4 +1,4 @@
-import CHOMAgent
+import CHOMBackup
 import CHOMCore
 import Foundation
 import Testing

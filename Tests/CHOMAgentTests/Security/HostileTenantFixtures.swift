@@ -100,6 +100,11 @@ final class HostileSite: @unchecked Sendable {
     var backup = Chom_Agent_V1_BackupReport()
     var currentRelease: String?
     private var places: [(directory: String, name: String)] = []
+    /// "directory<TAB>name" of every place planted since the last `unplant`: a plant at a later
+    /// step plants only where nothing was planted yet (new directories, such as a new release).
+    private var plantedKeys: Set<String> = []
+    /// Plants made at the tasks' steps (after the first plant), for the table.
+    var stepPlants = 0
     var plantedHardLinks: Set<String> = []
     var servedProbeNames: [String] = []
 
@@ -151,7 +156,6 @@ final class HostileSite: @unchecked Sendable {
     /// descriptor (`fs.protected_hardlinks=1` stops the site user). Returns how many places.
     func plant(_ attack: HostileTenantTests.Attack, lab: Lab) throws -> Int {
         let live = currentRelease.map { layout.release($0).path } ?? "/nonexistent"
-        servedProbeNames = []
         let target: String
         switch attack {
         case .linkToSentinelDirectory: target = lab.sentinelDirectory.path
@@ -168,6 +172,9 @@ final class HostileSite: @unchecked Sendable {
                 [ -e "$p" ] || [ -L "$p" ] || continue
                 n=${p##*/}
                 case "$n" in .hostile-orig-*) continue;; esac
+                # Every release's public/index.html stays, so the last good release serves and a
+                # deploy planted into mid-way can still pass its health check and reach its last steps.
+                case "$d/$n" in "$1"/releases/*/public|"$1"/releases/*/public/index.html) continue;; esac
                 [ "$d" = "$2" ] && [ "$n" = public ] && continue
                 [ "$d" = "$2/public" ] && [ "$n" = index.html ] && continue
                 printf '%s\t%s\n' "$d" "$n"
@@ -178,6 +185,7 @@ final class HostileSite: @unchecked Sendable {
         var count = 0
         for place in places {
             let (directory, name) = (place[0], place[1])
+            guard plantedKeys.insert(directory + "\t" + name).inserted else { continue }
             let planted: Bool
             if attack == .hardLinkToRootFile {
                 planted = hardLink(lab.sentinelDirectory.appendingPathComponent("b").path, in: directory, as: name)
@@ -223,6 +231,9 @@ final class HostileSite: @unchecked Sendable {
         _ = try? asSiteUser("cd \"$1\" && rm -rf flip && { [ -d storage ] && [ ! -L storage ] || { rm -rf storage; mkdir -p storage/app; }; } && { [ -f .env ] && [ ! -L .env ] || { rm -rf .env; : > .env; }; }", [layout.shared.path])
         places = []
         plantedHardLinks = []
+        plantedKeys = []
+        servedProbeNames = []
+        stepPlants = 0
     }
 
     /// Entries owned by root anywhere the site user can write, other than `excluding`, found by

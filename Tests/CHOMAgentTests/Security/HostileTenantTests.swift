@@ -6,6 +6,7 @@ import CHOMTesting
 import Crypto
 import Foundation
 import Glibc
+import Synchronization
 import Testing
 
 /// The hostile-tenant suite (issue 8, SECURITY.md). For every task kind and root's periodic work,
@@ -37,6 +38,9 @@ struct HostileTenantTests {
         var kind: Kind
         var attack: Attack
         var places: Int
+        /// The steps the task reported (each one a pause where the attack was planted again).
+        var steps: [String]
+        var stepPlants: Int
         var outcome: String
         var problems: [String]
     }
@@ -75,7 +79,8 @@ struct HostileTenantTests {
         for row in rows {
             let kind = row.kind.rawValue.padding(toLength: width, withPad: " ", startingAt: 0)
             let attack = row.attack.rawValue.padding(toLength: 24, withPad: " ", startingAt: 0)
-            table += "  \(kind)  \(attack)  \(String(row.places).padding(toLength: 3, withPad: " ", startingAt: 0)) places  \(row.problems.isEmpty ? "SAFE" : "BROKEN")  \(row.outcome.prefix(90))\n"
+            table += "  \(kind)  \(attack)  \(String(row.places).padding(toLength: 3, withPad: " ", startingAt: 0)) places"
+                + "  \(row.steps.count) steps (+\(row.stepPlants) plants)  \(row.problems.isEmpty ? "SAFE" : "BROKEN")  \(row.outcome.prefix(90))\n"
             for problem in row.problems { table += "      ✗ \(problem)\n" }
         }
         print(table)
@@ -90,7 +95,14 @@ struct HostileTenantTests {
         site.currentRelease = site.layout.currentRelease()
         let places = try site.plant(attack, lab: lab)
         let flipper = try site.startFlipper(lab: lab)
-        let (outcome, message, backupArchive) = await perform(kind, site: site, world: world, lab: lab)
+        // The test hook that pauses each step: whenever the task reports a step, the attack is planted
+        // again in every place that appeared since (a new release, a new directory), before it goes on.
+        let steps = StepLog()
+        let atEachStep: ProgressReporter = { step, _ in
+            steps.append(step)
+            if let planted = try? site.plant(attack, lab: lab) { site.stepPlants += planted }
+        }
+        let (outcome, message, backupArchive) = await perform(kind, site: site, world: world, lab: lab, progress: atEachStep)
         flipper.stop()
         var problems: [String] = []
         // The flipper's last `ln`/`mv` may still be exiting: a moment's grace (the hook's sleepers
@@ -125,11 +137,14 @@ struct HostileTenantTests {
                 problems.append("the site no longer serves its last good release (\(served.map { "\($0.status) \($0.body.prefix(60))" } ?? "no answer"))")
             }
         }
-        return Row(kind: kind, attack: attack, places: places, outcome: "\(outcome): \(message)", problems: problems)
+        return Row(
+            kind: kind, attack: attack, places: places, steps: steps.names, stepPlants: site.stepPlants,
+            outcome: "\(outcome): \(message)", problems: problems)
     }
 
-    private func perform(_ kind: Kind, site: HostileSite, world: HostedSiteWorld, lab: Lab) async -> (ExecutionResult.Outcome, String, URL?) {
-        let ignore: ProgressReporter = { _, _ in }
+    private func perform(
+        _ kind: Kind, site: HostileSite, world: HostedSiteWorld, lab: Lab, progress ignore: @escaping ProgressReporter
+    ) async -> (ExecutionResult.Outcome, String, URL?) {
         switch kind {
         case .configure:
             var task = Chom_Agent_V1_ConfigureSiteTask()
@@ -138,7 +153,7 @@ struct HostileTenantTests {
             return (result.outcome, result.message, nil)
         case .deployUpload:
             guard let task = try? world.deployTask(site.config, files: site.files) else { return (.failed, "no task", nil) }
-            let result = await world.deploy(task)
+            let result = await world.deploy(task, progress: ignore)
             return (result.outcome, result.message, nil)
         case .deployGit:
             var task = Chom_Agent_V1_DeployTask()
@@ -148,7 +163,7 @@ struct HostileTenantTests {
             task.git.url = lab.gitRepository.path
             task.git.ref = "hostile-v1"
             task.site = site.config
-            let result = await world.deploy(task)
+            let result = await world.deploy(task, progress: ignore)
             return (result.outcome, result.message, nil)
         case .rollback:
             var task = Chom_Agent_V1_RollbackTask()
@@ -182,15 +197,15 @@ struct HostileTenantTests {
             let result = await world.backups.verify(task, progress: ignore)
             return (result.outcome, result.message, nil)
         case .prune:
+            // The coordinator names what goes; the agent deletes exactly that, in the site's folder.
             var task = Chom_Agent_V1_PruneBackupsTask()
             task.site = site.config
             task.destination = HostedBackupTests.local(lab.storage)
-            task.rule.keepLast = 1
             var entry = Chom_Agent_V1_BackupEntry()
             entry.backupID = site.backup.backupID
             entry.objectKey = site.backup.objectKey
             entry.createdAtMs = 1_790_000_000_000
-            task.backups = [entry]
+            task.delete = [entry]
             let result = await world.backups.prune(task, progress: ignore)
             return (result.outcome, result.message, nil)
         case .remove:
@@ -210,4 +225,11 @@ struct HostileTenantTests {
             return (.succeeded, "\(batch.counts.values.reduce(0, +)) requests counted", nil)
         }
     }
+}
+
+/// The steps a task reported, in order.
+final class StepLog: Sendable {
+    private let storage = Mutex<[String]>([])
+    func append(_ step: String) { storage.withLock { $0.append(step) } }
+    var names: [String] { storage.withLock { $0 } }
 }

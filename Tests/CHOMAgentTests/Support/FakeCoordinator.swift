@@ -146,6 +146,13 @@ final class FakeCoordinator: Sendable {
             }
         }
 
+        /// This fake holds no bucket: nothing is presigned.
+        func presignStorage(
+            request: Chom_Agent_V1_PresignStorageRequest, context: ServerContext
+        ) async throws -> Chom_Agent_V1_PresignStorageResponse {
+            throw RPCError(code: .failedPrecondition, message: "the fake coordinator keeps no object storage")
+        }
+
         /// Sends `message` down the current Connect stream.
         func send(_ message: Chom_Agent_V1_CoordinatorMessage) {
             _ = outbox.withLock { $0?.yield(message) }

@@ -42,7 +42,7 @@ extension AdminAPI {
                 var restore = Chom_Agent_V1_RestoreTask()
                 restore.site = try siteTasks.siteConfig(site)
                 restore.backupID = backup.id.description
-                restore.source = try siteTasks.destination()
+                restore.source = siteTasks.storage.destination(objectKey: backup.objectKey ?? "")
                 restore.objectKey = backup.objectKey ?? ""
                 restore.archiveSha256 = backup.archiveSHA256 ?? ""
                 restore.encryptionKey = key.bytes
@@ -66,7 +66,7 @@ extension AdminAPI {
                 var verify = Chom_Agent_V1_VerifyBackupTask()
                 verify.site = try siteTasks.siteConfig(target.site)
                 verify.backupID = backup.id.description
-                verify.source = try siteTasks.destination()
+                verify.source = siteTasks.storage.destination(objectKey: backup.objectKey ?? "")
                 verify.objectKey = backup.objectKey ?? ""
                 verify.archiveSha256 = backup.archiveSHA256 ?? ""
                 verify.encryptionKey = key.bytes

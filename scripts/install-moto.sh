@@ -92,35 +92,10 @@ if [ -x "$moto_server" ] && [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "
   exit 0
 fi
 
-# make_venv PYTHON: (re)creates the venv with PYTHON; fails if PYTHON is too old or has no venv/ensurepip.
-make_venv() {
-  command -v "$1" >/dev/null 2>&1 || return 1
-  "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { log "$1 is older than 3.11"; return 1; }
-  "$1" -m venv --clear "$venv" >&2
-}
-
-python=${CHOM_PYTHON:-python3}
-log "creating $venv with $python"
-if ! make_venv "$python"; then
-  if [ "$(id -u)" -ne 0 ]; then
-    log "$python cannot create a venv (install Debian's python3-venv, run as root, or set CHOM_PYTHON)"
-    exit 1
-  fi
-  log "installing Debian's python3 python3-venv"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq python3 python3-venv >/dev/null
-  python=/usr/bin/python3
-  make_venv "$python" || { log "$python still cannot create a venv"; exit 1; }
-fi
-
-rm -f "$stamp_file"
-requirements_file=$(mktemp)
-trap 'rm -f "$requirements_file"' EXIT
-printf '%s\n' "$requirements" >"$requirements_file"
+# shellcheck source=scripts/lib/pinned-venv.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/lib/pinned-venv.sh"
 log "installing moto $version from PyPI"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
-  -r "$requirements_file" >&2
+pinned_venv_install "$venv" "$requirements"
 "$venv/bin/python" -c 'import moto.server' >&2
 [ -x "$moto_server" ] || { log "no moto_server in $venv/bin"; exit 1; }
 printf '%s\n' "$stamp" >"$stamp_file"

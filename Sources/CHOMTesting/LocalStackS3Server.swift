@@ -59,7 +59,7 @@ package struct LocalStackS3Server: Sendable {
         defer { TemporaryDirectory.remove(directory) }
         let port = try FreePort.next()
         let log = directory.appendingPathComponent("localstack.log").path
-        let pid = try spawn(
+        let pid = try BackgroundServer.spawn(
             command, ["-H", "127.0.0.1", "-p", String(port), "-d", directory.appendingPathComponent("state").path],
             log: log)
         let endpoint = URL(string: "http://127.0.0.1:\(port)")!
@@ -68,10 +68,10 @@ package struct LocalStackS3Server: Sendable {
             let server = LocalStackS3Server(endpoint: endpoint)
             try await server.createBucket(bucket)
             let result = try await body(server)
-            await stop(pid)
+            await BackgroundServer.stop(pid, grace: .seconds(2))
             return result
         } catch {
-            await stop(pid)
+            await BackgroundServer.stop(pid, grace: .seconds(2))
             let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             if !output.isEmpty { print("chom-localstack-s3 output:\n" + output.suffix(4_000)) }
             throw error
@@ -84,59 +84,9 @@ package struct LocalStackS3Server: Sendable {
     /// The chom-localstack-s3 command, or an error (`.unavailable`) saying how to install it (the test
     /// fails; it does not skip).
     package static func locate() throws -> String {
-        let environment = ProcessInfo.processInfo.environment
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let path =
-            environment["CHOM_LOCALSTACK_SERVER"]
-            ?? (environment["CHOM_LOCALSTACK_VENV"] ?? repository.appendingPathComponent(".build-tools/localstack").path)
-            + "/bin/chom-localstack-s3"
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw CHOMError(
-                .unavailable,
-                "chom-localstack-s3 not found at \(path): run scripts/install-localstack.sh (it prints the "
-                    + "command's path), or set CHOM_LOCALSTACK_SERVER to that command")
-        }
-        return path
-    }
-
-    /// Starts `executable` as the leader of a new process group, so that `stop` reaches anything it starts.
-    private static func spawn(_ executable: String, _ arguments: [String], log: String) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
-        posix_spawnattr_setpgroup(&attributes, 0)
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
-        guard spawned == 0 else {
-            throw CHOMError(.unavailable, "cannot start \(executable): \(String(cString: strerror(spawned)))")
-        }
-        return pid
-    }
-
-    /// SIGTERM to the process group, then SIGKILL after 2 s (LocalStack's own shutdown takes ~7 s and
-    /// keeps nothing worth waiting for); waits without holding a cooperative-pool thread.
-    private static func stop(_ pid: pid_t) async {
-        kill(-pid, SIGTERM)
-        var status: Int32 = 0
-        for _ in 0..<20 {
-            if waitpid(pid, &status, WNOHANG) != 0 {
-                kill(-pid, SIGKILL)
-                return
-            }
-            try? await Task.sleep(for: .milliseconds(100))
-        }
-        kill(-pid, SIGKILL)
-        _ = waitpid(pid, &status, 0)
+        try BackgroundServer.locate(
+            binary: "chom-localstack-s3", serverVariable: "CHOM_LOCALSTACK_SERVER", venvVariable: "CHOM_LOCALSTACK_VENV", venv: "localstack",
+            installScript: "scripts/install-localstack.sh")
     }
 
     /// Polls LocalStack's health endpoint until S3 reports "running" (~3 s after start), or the

@@ -47,7 +47,7 @@ package struct MotoServer: Sendable {
         defer { TemporaryDirectory.remove(directory) }
         let port = try FreePort.next()
         let log = directory.appendingPathComponent("moto.log").path
-        let pid = try spawn(binary, ["-H", "127.0.0.1", "-p", String(port)], log: log)
+        let pid = try BackgroundServer.spawn(binary, ["-H", "127.0.0.1", "-p", String(port)], log: log)
         let endpoint = URL(string: "http://127.0.0.1:\(port)")!
         do {
             try await waitUntilAnswering(endpoint)
@@ -60,10 +60,10 @@ package struct MotoServer: Sendable {
             )
             .createBucket()
             let result = try await body(server)
-            await stop(pid)
+            await BackgroundServer.stop(pid, grace: .seconds(5))
             return result
         } catch {
-            await stop(pid)
+            await BackgroundServer.stop(pid, grace: .seconds(5))
             let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             if !output.isEmpty { print("moto_server output:\n" + output.suffix(4_000)) }
             throw error
@@ -72,49 +72,9 @@ package struct MotoServer: Sendable {
 
     /// The moto_server binary, or an error saying how to install it (the test fails; it does not skip).
     static func locate() throws -> String {
-        let environment = ProcessInfo.processInfo.environment
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let path =
-            environment["CHOM_MOTO_SERVER"]
-            ?? (environment["CHOM_MOTO_VENV"] ?? repository.appendingPathComponent(".build-tools/moto").path)
-            + "/bin/moto_server"
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw CHOMError(
-                .unavailable,
-                "moto_server not found at \(path): run scripts/install-moto.sh (it prints the binary's path), "
-                    + "or set CHOM_MOTO_SERVER to a moto_server binary (pip install \"moto[server]\")")
-        }
-        return path
-    }
-
-    private static func spawn(_ executable: String, _ arguments: [String], log: String) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
-        guard spawned == 0 else {
-            throw CHOMError(.unavailable, "cannot start \(executable): \(String(cString: strerror(spawned)))")
-        }
-        return pid
-    }
-
-    /// SIGTERM, then SIGKILL after 5 s; waits without holding a cooperative-pool thread.
-    private static func stop(_ pid: pid_t) async {
-        kill(pid, SIGTERM)
-        var status: Int32 = 0
-        for _ in 0..<50 {
-            if waitpid(pid, &status, WNOHANG) != 0 { return }
-            try? await Task.sleep(for: .milliseconds(100))
-        }
-        kill(pid, SIGKILL)
-        _ = waitpid(pid, &status, 0)
+        try BackgroundServer.locate(
+            binary: "moto_server", serverVariable: "CHOM_MOTO_SERVER", venvVariable: "CHOM_MOTO_VENV", venv: "moto",
+            installScript: "scripts/install-moto.sh")
     }
 
     /// Polls moto's own API until it answers; moto needs 1-3 s to import.

@@ -22,10 +22,12 @@ extension BackupExecutor {
             let archive = work.appendingPathComponent("archive")
             try await target.get(key: task.objectKey, to: archive)
             let expected = BackupManifest.Archive(sha256: task.archiveSha256.lowercased(), byteCount: Self.size(of: archive))
+            await progress("fetch", "\(expected.byteCount) bytes from \(task.objectKey)")
             let key = try encryptionKey(task.encryptionKey, id: task.encryptionKeyID)
             let report = try await NIOThreadPool.singleton.runIfActive {
                 BackupVerifyDrill().run(archive: archive, expected: expected, key: key, scratchParent: work)
             }
+            await progress("drill", "\(report.entriesChecked) entries checked")
             guard report.ok else {
                 let why = report.failure.map { "\($0)" } ?? report.mismatches.prefix(5).map(\.description).joined(separator: "; ")
                 return ExecutionResult(outcome: .failed, message: "verify drill of backup \(task.backupID) failed: \(why)")

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import CHOMCore
+import NIOFileSystem
 
 /// How S3 failures become `CHOMError`s. Messages name the operation, the object, the HTTP status
 /// and S3's error Code/Message; never a header, a signature or the secret.
@@ -15,6 +16,14 @@ enum S3Failure {
             if !detail.isEmpty { message += ": \(detail)" }
         }
         return CHOMError(code(status: status, s3Code: error?.code), message, underlying: error.map(S3ServerError.init))
+    }
+
+    /// A failure while an upload reads its local file; other errors (a `CHOMError` of the request) pass through.
+    static func reading(_ error: any Error, subject: String) -> any Error {
+        guard let error = error as? FileSystemError else { return error }
+        return CHOMError(
+            error.code == .notFound ? .notFound : .invalidInput,
+            "cannot read the backup file for \(subject): \(error.message)", underlying: error)
     }
 
     /// No answer at all: connection refused, TLS failure, timeout, a body that broke off.

@@ -64,12 +64,8 @@ package struct PresignedS3Target: BackupTarget {
                 return S3Target.UploadResult(
                     key: key, size: UInt64(size), etag: answer.headers.first(name: "etag"), partCount: 1, multipart: false)
             }
-        } catch let error as CHOMError {
-            throw error
-        } catch let error as FileSystemError {
-            throw CHOMError(
-                error.code == .notFound ? .notFound : .invalidInput,
-                "cannot read the backup file for \(subject): \(error.message)", underlying: error)
+        } catch {
+            throw S3Failure.reading(error, subject: subject)
         }
     }
 

@@ -21,6 +21,10 @@ package struct SiteUsers: Sendable {
         package var commandTimeout: Duration = .seconds(30)
         /// Attempts while /etc/passwd or /etc/group is locked by someone else.
         package var lockAttempts = 20
+        package var groupadd = "/usr/sbin/groupadd"
+        /// Where new users' ids come from: never one given before (``SiteUIDs``). Nil leaves the
+        /// choice to `useradd --system` (tests that make throwaway users).
+        package var uids: SiteUIDs?
 
         package init() {}
     }
@@ -36,11 +40,35 @@ package struct SiteUsers: Sendable {
     package func ensure(_ name: SiteUserName, home: String) async throws(CHOMError) -> SiteAccount {
         if let existing = SiteAccount.lookup(name.rawValue) { return existing }
         try SiteSpec.checkPath(home, .root, as: "home")
-        let arguments = [
-            "--system", "--user-group", "--no-create-home", "--home-dir", home, "--shell", configuration.shell,
-            "--comment", "CHOM site", name.rawValue,
+        let common = [
+            "--system", "--no-create-home", "--home-dir", home, "--shell", configuration.shell, "--comment", "CHOM site",
         ]
-        let outcome = try await runLocked(configuration.useradd, arguments)
+        var result: CommandRunner.Outcome?
+        if let uids = configuration.uids {
+            // A fresh id for the user and, the same number, for its group; another agent on this
+            // host may take one at the same moment (exit 4: id in use): take the next.
+            var attempt = 0
+            repeat {
+                attempt += 1
+                let id = try uids.take()
+                if SiteAccount.groupID(name.rawValue) == nil {
+                    let group = try await runLocked(configuration.groupadd, ["--system", "--gid", String(id), name.rawValue])
+                    if group.termination == .exited(4) { continue }
+                    guard group.succeeded || group.termination == .exited(9) else {
+                        throw CHOMError(.internal, "groupadd \(name) failed: \(Self.text(group))")
+                    }
+                }
+                let added = try await runLocked(
+                    configuration.useradd, common + ["--uid", String(id), "--gid", name.rawValue, name.rawValue])
+                result = added
+                if added.termination != .exited(4) { break }
+            } while attempt < 8
+        } else {
+            result = try await runLocked(configuration.useradd, common + ["--user-group", name.rawValue])
+        }
+        guard let outcome = result else {
+            throw CHOMError(.internal, "groupadd \(name): every id tried was taken meanwhile")
+        }
         // 9: the name was taken meanwhile, by a concurrent ensure of the same site.
         guard outcome.succeeded || outcome.termination == .exited(9) else {
             throw CHOMError(.internal, "useradd \(name) failed: \(Self.text(outcome))")

@@ -25,11 +25,14 @@ package struct HostingConfiguration: Sendable {
     package var cgroups = CgroupConfiguration()
     /// When and how the per-site logs under `logsDirectory` are rotated (``SiteLogRotator``).
     package var logRotation = SiteLogRotator.Configuration()
+    /// Site user ids, never handed out twice (`<state dir>/site-uids.next`, ``SiteUIDs``).
+    package var siteUIDs: SiteUIDs
 
     package init(stateDirectory: URL, sitesRoot: URL) {
         tlsDirectory = stateDirectory.appendingPathComponent("tls", isDirectory: true)
         logsDirectory = stateDirectory.appendingPathComponent("logs", isDirectory: true)
         maintenancePage = sitesRoot.appendingPathComponent(".maintenance/503.html")
+        siteUIDs = SiteUIDs(file: stateDirectory.appendingPathComponent("site-uids.next"))
     }
 
     /// Points `nginx` at a managed nginx under `directory` listening on `httpPort`.

@@ -20,7 +20,9 @@ package struct LinuxSiteHosting: SiteHosting {
         nginx = NginxController(configuration: configuration.nginx)
         php = PhpFpmController(configuration: configuration.php)
         apps = AppSupervisor(cgroups: configuration.cgroups)
-        users = SiteUsers()
+        var users = SiteUsers.Configuration()
+        users.uids = configuration.siteUIDs
+        self.users = SiteUsers(configuration: users)
         self.metrics = metrics
     }
 

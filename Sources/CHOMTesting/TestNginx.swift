@@ -21,6 +21,14 @@ package final class TestNginx: Sendable {
     package var controllerConfiguration: NginxController.Configuration { nginx.controllerConfiguration }
     package var siteConfiguration: NginxSiteConfig.Configuration { nginx.siteConfiguration }
 
+    /// Turns hosting on in an agent's configuration, on this nginx (for `TestAgent`'s `configure`).
+    package func host(_ configuration: inout AgentConfiguration) {
+        var hosting = HostingConfiguration(stateDirectory: configuration.stateDirectory, sitesRoot: configuration.sitesRoot)
+        hosting.nginx = controllerConfiguration
+        hosting.site = siteConfiguration
+        configuration.hosting = hosting
+    }
+
     package static func start() async throws -> TestNginx {
         let directory = try TemporaryDirectory.make(prefix: "h-nginx")
         do {

@@ -38,13 +38,7 @@ struct PresignedStorageLiveTests {
                 configuration.backups.scheduleIntervalSeconds = 0.2
             }) { coordinator in
                 try await TestNginx.with { nginx in
-                    try await TestAgent.with(coordinator: coordinator, name: "s3-vps", configure: { configuration in
-                        var hosting = HostingConfiguration(
-                            stateDirectory: configuration.stateDirectory, sitesRoot: configuration.sitesRoot)
-                        hosting.nginx = nginx.controllerConfiguration
-                        hosting.site = nginx.siteConfiguration
-                        configuration.hosting = hosting
-                    }) { agent in
+                    try await TestAgent.with(coordinator: coordinator, name: "s3-vps", configure: nginx.host) { agent in
                         try await run(coordinator: coordinator, agent: agent, nginx: nginx, moto: moto)
                     }
                 }

@@ -19,13 +19,7 @@ struct SiteLogsEndToEndTests {
     func readThroughTheFleet() async throws {
         try await TestCoordinator.with { coordinator in
             try await TestNginx.with { nginx in
-                try await TestAgent.with(coordinator: coordinator, name: "logs-vps", configure: { configuration in
-                    var hosting = HostingConfiguration(
-                        stateDirectory: configuration.stateDirectory, sitesRoot: configuration.sitesRoot)
-                    hosting.nginx = nginx.controllerConfiguration
-                    hosting.site = nginx.siteConfiguration
-                    configuration.hosting = hosting
-                }) { agent in
+                try await TestAgent.with(coordinator: coordinator, name: "logs-vps", configure: nginx.host) { agent in
                     try await coordinator.waitOnline([agent.agentID])
                     _ = try await coordinator.createSite(domain: "tail.test")
                     let deployed = try await coordinator.waitForTask(

@@ -396,7 +396,8 @@ run install -d -m 0755 -o root -g root -- "$CONF_DIR" ||
 
 # Site hosting: the agent writes one server block per site into /etc/nginx/chom-sites
 # (checked with nginx -t before every reload); nginx's http block includes them through
-# conf.d. Debian's nginx and php-fpm packages provide the rest.
+# conf.d. Debian's nginx and php-fpm packages provide the rest (the agent runs a php-fpm
+# master of its own per php site; the distribution's php-fpm service is not needed for them).
 if [[ -d /etc/nginx/conf.d ]]; then
     run install -d -m 0755 -o root -g root -- /etc/nginx/chom-sites ||
         die "cannot create /etc/nginx/chom-sites"

@@ -75,18 +75,20 @@ package final class SiteDirectory: Sendable {
         return SiteDirectory(descriptor: fd, path: child(name))
     }
 
-    /// Creates each missing directory of `relative` (mode `mode`, then owned by `owner` when
-    /// given) and opens the last, never following a symlink on the way.
+    /// Creates each missing directory of `relative` (mode `mode`, owned by `owner` when given:
+    /// made as the owner in the owner's directory, see `making(for:_:)`) and opens the last,
+    /// never following a symlink on the way.
     package func makeDirectories(
         _ relative: String, mode: mode_t = 0o755, owner: (uid: UInt32, gid: UInt32)? = nil
     ) throws(CHOMError) -> SiteDirectory {
         var current = self
         for component in try Self.components(relative) {
-            let created = mkdirat(current.descriptor, component, mode) == 0
-            guard created || errno == EEXIST else { throw SiteFileError.posix(errno, "mkdir", current.child(component)) }
+            let made = try current.making(for: owner) { mkdirat(current.descriptor, component, mode) }
+            let created = made.result == 0
+            guard created || made.code == EEXIST else { throw SiteFileError.posix(made.code, "mkdir", current.child(component)) }
             current = try current.openChild(component)
             // Through the descriptor just opened (a directory: no hard link can stand in for it).
-            if created, let owner, fchown(current.descriptor, owner.uid, owner.gid) != 0 {
+            if created, !made.asOwner, let owner, fchown(current.descriptor, owner.uid, owner.gid) != 0 {
                 throw SiteFileError.posix(errno, "chown", current.path)
             }
         }
@@ -206,9 +208,10 @@ package final class SiteDirectory: Sendable {
     /// `owner` when given. The caller closes the descriptor.
     package func createFile(_ name: String, mode: mode_t = 0o644, owner: (uid: UInt32, gid: UInt32)? = nil) throws(CHOMError) -> Int32 {
         try Self.checkName(name)
-        let fd = openat(descriptor, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw SiteFileError.posix(errno, "create", child(name)) }
-        if let owner, fchown(fd, owner.uid, owner.gid) != 0 {
+        let made = try making(for: owner) { openat(descriptor, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode) }
+        let fd = made.result
+        guard fd >= 0 else { throw SiteFileError.posix(made.code, "create", child(name)) }
+        if !made.asOwner, let owner, fchown(fd, owner.uid, owner.gid) != 0 {
             let code = errno
             close(fd)
             throw SiteFileError.posix(code, "chown", child(name))
@@ -301,8 +304,9 @@ package final class SiteDirectory: Sendable {
     /// A new symlink `name` → `target`; the link itself owned by `owner` when given.
     package func makeSymlink(_ name: String, to target: String, owner: (uid: UInt32, gid: UInt32)? = nil) throws(CHOMError) {
         try Self.checkName(name)
-        guard symlinkat(target, descriptor, name) == 0 else { throw SiteFileError.posix(errno, "symlink", child(name)) }
-        if let owner { try chownEntry(name, uid: owner.uid, gid: owner.gid) }
+        let made = try making(for: owner) { symlinkat(target, descriptor, name) }
+        guard made.result == 0 else { throw SiteFileError.posix(made.code, "symlink", child(name)) }
+        if !made.asOwner, let owner { try chownEntry(name, uid: owner.uid, gid: owner.gid) }
     }
 
     /// Removes `name` whatever it is; a directory with everything under it, walking descriptors

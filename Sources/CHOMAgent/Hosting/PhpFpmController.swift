@@ -1,23 +1,31 @@
 import Glibc
 package import CHOMCore
 
-/// Writes, checks and removes per-site pool files in php-fpm's pool directory, the way
-/// ``NginxController`` does for server blocks: atomic write, `php-fpm -t -y <main config>`,
-/// the previous file back on refusal (the error holds php-fpm's own message), then a reload of
-/// the running master (SIGUSR2 to the pid in `pidFile`). Starting php-fpm is left to the caller;
-/// ``ReloadOutcome/notRunning`` says when no master ran. Removing the last pool (php-fpm refuses
-/// a configuration without one) stops the master: ``ReloadOutcome/stopped``. One change at a time.
+/// One php-fpm master per php site, started and supervised by the agent in a cgroup of the
+/// site's own (``ProcessSupervisor``): the master and every worker it forks — and whatever a
+/// php request starts — are inside that cgroup, under its process and memory limits, and are
+/// killed whole when the site goes. (One operator php-fpm master for every site would put all
+/// sites' workers in one cgroup, where one site's fork bomb starves the rest.)
+///
+/// Each site's configuration is one file, `<directory>/<site user>.conf` (a `[global]` section
+/// with its pid file and log under `directory`, then the site's pool), root's and outside every
+/// site tree. A change is written atomically, checked with `php-fpm -t -y <file>` (the previous
+/// file back on refusal, php-fpm's own message in the error), then the running master reloads
+/// (SIGUSR2) or, when none runs, one is started. One change at a time.
 package actor PhpFpmController {
     package struct Configuration: Sendable {
         /// The php-fpm binary; nil looks for `php-fpm8.2`, `php-fpm` and other versions in /usr/sbin.
         package var binary: String?
-        /// `-y`.
-        package var mainConfig = "/etc/php/8.2/fpm/php-fpm.conf"
-        /// The directory the main configuration includes (`include=…/pool.d/*.conf`).
-        package var poolDirectory = "/etc/php/8.2/fpm/pool.d"
-        /// Where the pools' sockets go.
+        /// Root's directory (0700) of the per-site configurations, pid files and master logs.
+        package var directory = "/var/lib/chom-agent/php"
+        /// Where the pools' sockets go (nginx's workers must be able to reach it).
         package var runDirectory = "/run/php"
-        package var pidFile = "/run/php/php8.2-fpm.pid"
+        /// The cgroup each site's master runs in, and its limits.
+        package var cgroups = CgroupConfiguration()
+        /// Pool files an older agent left in the operator's php-fpm (`/etc/php/…/pool.d`): removed
+        /// as each site converges, then that master reloaded (`legacyPidFile`).
+        package var legacyPoolDirectory: String? = "/etc/php/8.2/fpm/pool.d"
+        package var legacyPidFile = "/run/php/php8.2-fpm.pid"
         package var commandTimeout: Duration = .seconds(30)
 
         package init() {}
@@ -28,9 +36,11 @@ package actor PhpFpmController {
     package let configuration: Configuration
     private let runner = CommandRunner()
     private let gate = SerialGate()
+    private let masters: ProcessSupervisor
 
     package init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
+        masters = ProcessSupervisor(cgroups: configuration.cgroups)
     }
 
     /// The php-fpm binary, or nil when none is installed.
@@ -45,43 +55,93 @@ package actor PhpFpmController {
         PhpFpmPool(user: user, siteDirectory: siteDirectory, runDirectory: configuration.runDirectory)
     }
 
+    /// The site's configuration file.
     package nonisolated func file(for user: SiteUserName) -> String {
-        "\(configuration.poolDirectory)/\(user.rawValue).conf"
+        "\(configuration.directory)/\(user.rawValue).conf"
     }
 
-    /// Writes the pool's file and reloads php-fpm. The site user must exist (php-fpm checks it).
+    /// The pid file of the site's master.
+    package nonisolated func pidFile(for user: SiteUserName) -> String {
+        "\(configuration.directory)/\(user.rawValue).pid"
+    }
+
+    /// Writes the site's configuration and reloads its master, or starts one. The site user must
+    /// exist (php-fpm checks it). `.reloaded` or `.started`.
     package func install(_ pool: PhpFpmPool) async throws(CHOMError) -> ReloadOutcome {
         let binary = try installed()
-        let text = try pool.render()
+        let text = try pool.renderMaster(
+            pidFile: pidFile(for: pool.user), errorLog: "\(configuration.directory)/\(pool.user.rawValue).log")
         let path = file(for: pool.user)
         return try await gate.withGate { () async throws(CHOMError) -> ReloadOutcome in
-            if mkdir(configuration.runDirectory, 0o755) != 0 && errno != EEXIST {  // not a tenant path: php-fpm's configuration and run directories
+            if mkdir(configuration.directory, 0o700) != 0 && errno != EEXIST {  // not a tenant path: the agent's php directory
+                throw CHOMError(.internal, "cannot create \(configuration.directory)")
+            }
+            if mkdir(configuration.runDirectory, 0o755) != 0 && errno != EEXIST {  // not a tenant path: php-fpm's run directory
                 throw CHOMError(.internal, "cannot create \(configuration.runDirectory)")
             }
             let previous = try AtomicFile.read(path)
-            try AtomicFile.write(text, to: path)  // not a tenant path: php-fpm's configuration and run directories
+            try AtomicFile.write(text, to: path)  // not a tenant path: the agent's php directory
             try await checkOrRestore(binary, path: path, previous: previous, change: "the pool \(pool.user)")
-            return reloadIfRunning()
+            await removeLegacyPool(pool.user)
+            if masters.isSupervising(pool.user.rawValue), let pid = PidFile.runningProcess(pidFile(for: pool.user)),
+                kill(pid, SIGUSR2) == 0
+            {
+                return .reloaded
+            }
+            await start(pool.user, binary: binary)
+            return .started
         }
     }
 
-    /// Removes the site's pool file and reloads; no file is fine.
+    /// Stops the site's master (its whole cgroup) and removes its configuration; none is fine.
     package func remove(_ user: SiteUserName) async throws(CHOMError) -> ReloadOutcome {
-        let binary = try installed()
-        let path = file(for: user)
-        return try await gate.withGate { () async throws(CHOMError) -> ReloadOutcome in
-            guard let previous = try AtomicFile.read(path) else { return .unchanged }
-            try AtomicFile.remove(path)
-            do throws(CHOMError) {
-                try await checkOrRestore(binary, path: path, previous: previous, change: "the removal of pool \(user)")
-            } catch {
-                guard error.message.contains("No pool defined") else { throw error }
-                // The last pool went: php-fpm cannot run without one. Keep the removal, stop the master.
-                try AtomicFile.remove(path)
-                return stopIfRunning()
-            }
-            return reloadIfRunning()
+        try await gate.withGate { () async throws(CHOMError) -> ReloadOutcome in
+            let wasRunning = masters.isSupervising(user.rawValue)
+            await masters.stop(key: user.rawValue)
+            await removeLegacyPool(user)
+            let path = file(for: user)
+            guard try AtomicFile.read(path) != nil else { return wasRunning ? .stopped : .unchanged }
+            try AtomicFile.remove(path)  // not a tenant path: the agent's php directory
+            try? AtomicFile.remove(pidFile(for: user))
+            return .stopped
         }
+    }
+
+    /// At the agent's start: a master for every site configured here (they stop with the agent).
+    package func resumeAll() async -> Int {
+        guard let binary, let directory = opendir(configuration.directory) else { return 0 }  // not a tenant path: the agent's php directory
+        var users: [SiteUserName] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard name.hasSuffix(".conf"), let user = SiteUserName(rawValue: String(name.dropLast(5))) else { continue }
+            users.append(user)
+        }
+        closedir(directory)
+        for user in users { await start(user, binary: binary) }
+        return users.count
+    }
+
+    package func stopAll() async {
+        await masters.stopAll()
+    }
+
+    /// Starts the site's master under supervision, in the foreground (`-F`) so the supervisor
+    /// sees it exit. A master an agent that died left behind (its pid file names a live php-fpm)
+    /// is stopped first: it holds the socket.
+    private func start(_ user: SiteUserName, binary: String) async {
+        if let orphan = PidFile.runningProcess(pidFile(for: user)), !masters.isSupervising(user.rawValue) {
+            kill(orphan, SIGQUIT)
+            let end = ContinuousClock.now + .seconds(5)
+            while PidFile.runningProcess(pidFile(for: user)) == orphan, ContinuousClock.now < end {
+                try? await Task.sleep(for: .milliseconds(25))
+            }
+            if PidFile.runningProcess(pidFile(for: user)) == orphan { kill(orphan, SIGKILL) }
+        }
+        await masters.supervise(
+            key: user.rawValue, kind: "php", owner: user.rawValue,
+            command: CommandRunner.Command(
+                binary, ["-F", "-y", file(for: user)], environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"],
+                workingDirectory: "/", timeout: .seconds(86_400 * 365), killGrace: .seconds(5)))
     }
 
     private func installed() throws(CHOMError) -> String {
@@ -91,22 +151,20 @@ package actor PhpFpmController {
 
     private func checkOrRestore(_ binary: String, path: String, previous: String?, change: String) async throws(CHOMError) {
         let outcome = try await runner.run(
-            CommandRunner.Command(binary, ["-t", "-y", configuration.mainConfig], timeout: configuration.commandTimeout))
+            CommandRunner.Command(binary, ["-t", "-y", path], timeout: configuration.commandTimeout))
         guard !outcome.succeeded else { return }
-        if let previous { try AtomicFile.write(previous, to: path) } else { try AtomicFile.remove(path) }  // not a tenant path: php-fpm's configuration and run directories
+        if let previous { try AtomicFile.write(previous, to: path) } else { try AtomicFile.remove(path) }  // not a tenant path: the agent's php directory
         let reason = outcome.timedOut ? "php-fpm -t timed out" : outcome.outputText.trimmingTrailingNewlines
         throw CHOMError(.invalidInput, "php-fpm rejected \(change); the previous configuration was kept: \(reason)")
     }
 
-    /// SIGQUIT: the master lets its workers finish their requests, then exits.
-    private func stopIfRunning() -> ReloadOutcome {
-        guard let pid = PidFile.runningProcess(configuration.pidFile), kill(pid, SIGQUIT) == 0 else { return .notRunning }
-        return .stopped
-    }
-
-    /// SIGUSR2: the master re-reads its configuration and replaces its workers gracefully.
-    private func reloadIfRunning() -> ReloadOutcome {
-        guard let pid = PidFile.runningProcess(configuration.pidFile), kill(pid, SIGUSR2) == 0 else { return .notRunning }
-        return .reloaded
+    /// An older agent's pool for `user` in the operator's php-fpm goes (the site's own master
+    /// serves it now); that master reloads. Its last pool gone, it stops itself on the reload.
+    private func removeLegacyPool(_ user: SiteUserName) async {
+        guard let legacy = configuration.legacyPoolDirectory else { return }
+        let path = "\(legacy)/\(user.rawValue).conf"
+        guard (try? AtomicFile.read(path)) ?? nil != nil else { return }
+        try? AtomicFile.remove(path)  // not a tenant path: the operator's php-fpm pool directory
+        if let pid = PidFile.runningProcess(configuration.legacyPidFile) { kill(pid, SIGUSR2) }
     }
 }

@@ -1,7 +1,7 @@
 package import CHOMCore
 
-/// One site's php-fpm pool: its own master-managed workers running as the site user, reached by
-/// nginx on a Unix socket only the web server group may open.
+/// One site's php-fpm pool, served by the site's own master (``PhpFpmController``): workers
+/// running as the site user, reached by nginx on a Unix socket only the web server group may open.
 ///
 /// - pool name, `user`, `group`: the site user (``SiteUserName``);
 /// - `listen`: `<run directory>/<site user>.sock`, `listen.owner`/`listen.group` the web server
@@ -27,6 +27,21 @@ package struct PhpFpmPool: Sendable, Equatable {
         self.user = user
         self.siteDirectory = siteDirectory
         socketPath = "\(runDirectory)/\(user.rawValue).sock"
+    }
+
+    /// The whole configuration of the site's own master: a `[global]` section (its pid file and
+    /// log, in the foreground for the agent's supervisor), then the pool.
+    package func renderMaster(pidFile: String, errorLog: String) throws(CHOMError) -> String {
+        try SiteSpec.checkPath(pidFile, .root, as: "php-fpm pid file")
+        try SiteSpec.checkPath(errorLog, .root, as: "php-fpm log")
+        return """
+            ; Managed by CHOM: the php-fpm master of \(user.rawValue) alone. Rewritten on every change: do not edit.
+            [global]
+            pid = \(pidFile)
+            error_log = \(errorLog)
+            daemonize = no
+
+            """ + (try render())
     }
 
     /// The pool file's text, ending in a newline.

@@ -10,4 +10,6 @@ package enum ReloadOutcome: Sendable, Equatable {
     /// The change left the server nothing to serve (php-fpm's last pool went), so its master
     /// was asked to quit gracefully; the caller starts it again with the next pool.
     case stopped
+    /// No master ran, so one was started with the new configuration (a php site's own master).
+    case started
 }

@@ -76,14 +76,20 @@ package final class AgentRuntime: Service, Sendable {
                 directory: directory, port: hosting.site.httpPort, httpsPort: hosting.site.httpsPort)
             logger.info("nginx started", metadata: ["nginx.directory": "\(directory.path)", "http.port": "\(hosting.site.httpPort)"])
         }
+        if let php = hosting?.php {
+            let resumed = await php.resumeAll()
+            if resumed > 0 { logger.info("php-fpm masters started", metadata: ["sites": "\(resumed)"]) }
+        }
         do {
             try await serve(store: store, journal: journal)
         } catch {
             await hosting?.apps.stopAll()
+            await hosting?.php.stopAll()
             await managedNginx?.stop()
             throw error
         }
         await hosting?.apps.stopAll()
+        await hosting?.php.stopAll()
         await managedNginx?.stop()
     }
 

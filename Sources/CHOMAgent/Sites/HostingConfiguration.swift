@@ -21,7 +21,7 @@ package struct HostingConfiguration: Sendable {
     /// When set, the agent runs its own nginx master under this directory on `site.httpPort`
     /// (``ManagedNginx``) instead of driving the system's: for several agents on one machine.
     package var managedNginxDirectory: URL?
-    /// The cgroup of each build hook run and app process, and their limits.
+    /// The cgroup of each build hook run, app process and php site's php-fpm master, and their limits.
     package var cgroups = CgroupConfiguration()
     /// When and how the per-site logs under `logsDirectory` are rotated (``SiteLogRotator``).
     package var logRotation = SiteLogRotator.Configuration()
@@ -33,6 +33,7 @@ package struct HostingConfiguration: Sendable {
         logsDirectory = stateDirectory.appendingPathComponent("logs", isDirectory: true)
         maintenancePage = sitesRoot.appendingPathComponent(".maintenance/503.html")
         siteUIDs = SiteUIDs(file: stateDirectory.appendingPathComponent("site-uids.next"))
+        php.directory = stateDirectory.appendingPathComponent("php", isDirectory: true).path
     }
 
     /// Points `nginx` at a managed nginx under `directory` listening on `httpPort`.

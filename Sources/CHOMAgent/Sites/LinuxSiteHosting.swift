@@ -5,7 +5,7 @@ import Glibc
 
 /// `SiteHosting` on a Linux host with the real tools: `useradd` for the site user, ownership
 /// and modes per `SiteTree`, nginx through `NginxController` (checked before every reload),
-/// php-fpm pools, build hooks through `HookRunner`, app processes through `AppSupervisor`, and
+/// a php-fpm master per php site in its own cgroup, build hooks through `HookRunner`, app processes through `AppSupervisor`, and
 /// the health check as an HTTP GET to nginx with the site's Host header.
 package struct LinuxSiteHosting: SiteHosting {
     package let configuration: HostingConfiguration
@@ -18,7 +18,9 @@ package struct LinuxSiteHosting: SiteHosting {
     package init(configuration: HostingConfiguration, metrics: AgentMetrics? = nil) {
         self.configuration = configuration
         nginx = NginxController(configuration: configuration.nginx)
-        php = PhpFpmController(configuration: configuration.php)
+        var php = configuration.php
+        php.cgroups = configuration.cgroups
+        self.php = PhpFpmController(configuration: php)
         apps = AppSupervisor(cgroups: configuration.cgroups)
         var users = SiteUsers.Configuration()
         users.uids = configuration.siteUIDs
@@ -126,7 +128,7 @@ package struct LinuxSiteHosting: SiteHosting {
     package func remove(_ site: HostedSite, layout: SiteLayout) async throws {
         await apps.stop(site: site.domain)
         _ = try await nginx.remove(domain: site.domain)
-        if site.kind == .php || FileManager.default.fileExists(atPath: php.file(for: site.user)) {  // not a tenant path: php-fpm's pool directory
+        if site.kind == .php || FileManager.default.fileExists(atPath: php.file(for: site.user)) {  // not a tenant path: the agent's php directory
             _ = try await php.remove(site.user)
         }
         for suffix in ["crt", "key"] {

@@ -12,7 +12,8 @@ package import CHOMSiteFiles
 /// `shared/` is the site user's to write, so every step here is a descriptor operation of
 /// ``SiteDirectory``: parents are entered with `O_NOFOLLOW` (a symlink the tenant put in place of
 /// `shared/storage` fails the deploy instead of being followed), new entries are created with
-/// `O_EXCL` and handed to the site user, seeded trees are re-owned without following links.
+/// `O_EXCL` by the site user's file-system identity (never root's, even for a moment, in the
+/// tenant's directory), seeded trees are re-owned without following links before they move in.
 package enum SharedPaths {
     package static func link(
         _ paths: [String], release: SiteDirectory, shared: SiteDirectory, owner: (uid: UInt32, gid: UInt32)?
@@ -28,14 +29,16 @@ package enum SharedPaths {
             let sharedParent = parents.isEmpty ? shared : try shared.makeDirectories(parents, owner: owner)
             if try sharedParent.status(name) == nil {
                 if let kind = try releaseParent.status(name), kind == .file || kind == .directory {
-                    try releaseParent.rename(name, to: name, in: sharedParent)
+                    // Handed over before it moves: in shared/ a root-owned entry could be renamed
+                    // aside by the tenant before its chown and stay root's.
                     if let owner {
                         if kind == .directory {
-                            try sharedParent.openDirectory(name).chownTree(uid: owner.uid, gid: owner.gid)
+                            try releaseParent.openDirectory(name).chownTree(uid: owner.uid, gid: owner.gid)
                         } else {
-                            try sharedParent.setEntryOwner(name, uid: owner.uid, gid: owner.gid)
+                            try releaseParent.setEntryOwner(name, uid: owner.uid, gid: owner.gid)
                         }
                     }
+                    try releaseParent.rename(name, to: name, in: sharedParent)
                 } else if isDirectory {
                     _ = try sharedParent.makeDirectories(name, owner: owner)
                 } else {

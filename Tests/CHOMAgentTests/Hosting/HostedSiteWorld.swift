@@ -42,6 +42,7 @@ struct HostedSiteWorld: Sendable {
 
     private func removeUsers() async {
         await hosting.apps.stopAll()
+        await hosting.php.stopAll()
         let domains = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
         for domain in domains {
             // The site directory is root's; home/ is the site user's.

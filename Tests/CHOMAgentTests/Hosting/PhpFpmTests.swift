@@ -54,24 +54,47 @@ struct PhpFpmTests {
         #expect(error?.message == "php-fpm is not installed on this agent")
     }
 
-    @Test("a php site is served through nginx by a pool running as the site user",
+    @Test("the master's configuration: its own pid file and log, in the foreground, then the pool")
+    func renderMaster() throws {
+        let pool = PhpFpmPool(user: Self.user, siteDirectory: "/srv/chom/sites/example.com")
+        let text = try pool.renderMaster(pidFile: "/var/lib/chom-agent/php/chom_0123456789ab.pid", errorLog: "/var/lib/chom-agent/php/chom_0123456789ab.log")
+        #expect(text.hasPrefix("""
+            ; Managed by CHOM: the php-fpm master of chom_0123456789ab alone. Rewritten on every change: do not edit.
+            [global]
+            pid = /var/lib/chom-agent/php/chom_0123456789ab.pid
+            error_log = /var/lib/chom-agent/php/chom_0123456789ab.log
+            daemonize = no
+
+            """))
+        #expect(text.hasSuffix(try pool.render()))
+        #expect(throws: CHOMError.self) { try pool.renderMaster(pidFile: "/x\ninclude = /etc/evil", errorLog: "/x.log") }
+    }
+
+    @Test("a php site is served by a master of its own, in its own cgroup, with workers as the site user; removal kills what php started",
           .enabled(if: LiveSites.isRoot, Comment(rawValue: LiveSites.rootOnly)),
           .enabled(if: TestPhpFpm.binary != nil, "php-fpm is not installed"),
           .enabled(if: TestNginx.binary != nil, "nginx is not installed"))
     func servesPHP() async throws {
+        let probe = ContainmentProbe()
         try await LiveSites.with(["php.test"]) { sites in
             let site = sites[0]
             try site.publish("r1", files: [
                 "index.php": #"<?php echo "ok"; ?>"#,
                 "whoami.php": #"<?php echo function_exists('posix_geteuid') ? posix_geteuid() : getmyuid(); ?>"#,
                 "escape.php": #"<?php echo @file_get_contents('/etc/hostname') === false ? 'confined' : 'escaped'; ?>"#,
+                // A request that leaves a detached process behind, as a tenant's php might.
+                "daemon.php": "<?php shell_exec('setsid sleep \(probe.marker) > /dev/null 2>&1 < /dev/null &'); echo 'started'; ?>",
             ])
             let fpm = try TestPhpFpm()
             let controller = PhpFpmController(configuration: fpm.controllerConfiguration)
+            defer {
+                probe.killSurvivors()
+                ContainmentProbe.removeCgroups(of: site.account.name)
+                fpm.stop()
+            }
             do {
                 let pool = controller.pool(for: site.user, siteDirectory: site.layout.site.path)
-                #expect(try await controller.install(pool) == .notRunning)
-                try await fpm.startMaster()
+                #expect(try await controller.install(pool) == .started)
 
                 // A pool php-fpm refuses (its user does not exist): rolled back, php-fpm's words kept.
                 let ghost = controller.pool(for: SiteUserName(site: SiteID()), siteDirectory: site.layout.site.path)
@@ -79,7 +102,6 @@ struct PhpFpmTests {
                 #expect(refused?.message.contains("php-fpm rejected the pool") == true)
                 #expect(refused?.message.contains(ghost.user.rawValue) == true, "\(String(describing: refused))")
                 #expect(!FileManager.default.fileExists(atPath: controller.file(for: ghost.user)))
-                #expect(try await controller.install(pool) == .reloaded)
 
                 try await TestNginx.with { nginx in
                     let nginxController = NginxController(configuration: nginx.controllerConfiguration)
@@ -91,15 +113,33 @@ struct PhpFpmTests {
                     let whoami = try await check.check(host: site.domain, path: "/whoami.php")
                     #expect(whoami.body == "\(site.account.uid)", "\(whoami)")
                     #expect(try await check.check(host: site.domain, path: "/escape.php").body == "confined")
+
+                    // The master runs in a cgroup of the site's own, and so does everything below it.
+                    let master = try #require(PidFile.runningProcess(controller.pidFile(for: site.user)))
+                    #expect(Self.cgroupLines(master).contains { $0.contains("/php-\(site.account.name)-") }, "\(Self.cgroupLines(master))")
+                    #expect(try await controller.install(pool) == .reloaded)
+                    #expect(try await check.check(host: site.domain, path: "/daemon.php").body == "started")
+                    let daemons = await probe.waitForRunning(1)
+                    #expect(daemons.count == 1)
+                    for pid in daemons {
+                        #expect(Self.cgroupLines(pid).contains { $0.contains("/php-\(site.account.name)-") }, "\(Self.cgroupLines(pid))")
+                    }
                 }
-                // The last pool: php-fpm cannot run without one, so the master is stopped.
+                // Removal stops the master and its whole cgroup: the detached process goes too.
                 #expect(try await controller.remove(site.user) == .stopped)
                 #expect(!FileManager.default.fileExists(atPath: controller.file(for: site.user)))
-                await fpm.stop()
+                #expect(await probe.allGone(), "a process php started survived the site's php-fpm: \(probe.survivors)")
+                #expect(UserProcesses.pids(of: site.account.uid).isEmpty)
+                #expect(await ContainmentProbe.noCgroups(of: site.account.name), "\(ContainmentProbe.cgroups(of: site.account.name))")
+                #expect(try await controller.remove(site.user) == .unchanged)
             } catch {
-                await fpm.stop()
+                await controller.stopAll()
                 throw error
             }
         }
+    }
+
+    private static func cgroupLines(_ pid: pid_t) -> [String] {
+        ((try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
 }

@@ -75,6 +75,35 @@ struct HostileTenantFindingsTests {
         #expect(stat(rootFile.path, &st) == 0 && st.st_uid == 0, "root's file was handed over")
     }
 
+    @Test("entries made for a tenant in its own directory are its own from birth: made as it, with its permissions")
+    func entriesMadeAsTheOwner() throws {
+        guard LiveSites.isRoot else { return }
+        let base = try TemporaryDirectory.make(prefix: "h-fsuid")
+        defer { TemporaryDirectory.remove(base) }
+        let owner: (uid: UInt32, gid: UInt32) = (65534, 65534)
+        let tenantPath = base.appendingPathComponent("tenant").path
+        #expect(mkdir(tenantPath, 0o755) == 0 && chown(tenantPath, owner.uid, owner.gid) == 0)
+        let tenant = try SiteDirectory.openTrusted(base.path).openDirectory("tenant")
+        _ = try tenant.makeDirectories("a/b", owner: owner)
+        let fd = try tenant.createFile("env", mode: 0o640, owner: owner)
+        close(fd)
+        try tenant.makeSymlink("link", to: "a/b", owner: owner)
+        for name in ["a", "a/b", "env", "link"] {
+            var st = stat()
+            #expect(lstat(tenantPath + "/" + name, &st) == 0 && st.st_uid == owner.uid && st.st_gid == owner.gid, "\(name)")
+        }
+        // The owner's permissions, not root's: in its own read-only directory it cannot make an entry, so neither can we for it.
+        #expect(chmod(tenantPath, 0o555) == 0)
+        #expect(throws: CHOMError.self) { try tenant.createFile("denied", owner: owner) }
+        #expect(throws: CHOMError.self) { _ = try tenant.makeDirectories("denied", owner: owner) }
+        // Root's identity is back afterwards: root still makes (and re-owns) entries in its own directory.
+        let rootsOwn = try SiteDirectory.openTrusted(base.path)
+        _ = try rootsOwn.makeDirectories("for-tenant", owner: owner)
+        var st = stat()
+        #expect(stat(base.path + "/for-tenant", &st) == 0 && st.st_uid == owner.uid)
+        #expect(mkdir(base.path + "/still-root", 0o700) == 0 && stat(base.path + "/still-root", &st) == 0 && st.st_uid == 0)
+    }
+
     private func waitUntil(_ condition: () -> Bool) async throws {
         let end = ContinuousClock.now + .seconds(10)
         while !condition() {

@@ -171,7 +171,10 @@ final class HostileSite: @unchecked Sendable {
               for p in "$d"/* "$d"/.[!.]*; do
                 [ -e "$p" ] || [ -L "$p" ] || continue
                 n=${p##*/}
-                case "$n" in .hostile-orig-*) continue;; esac
+                # The flipper's own churn (its `flip` and coreutils' `ln -sf` temporaries, Cu + 6
+                # letters) is not a place: a name that vanishes between listing and planting could
+                # leave a root-planted hard link behind under it.
+                case "$n" in .hostile-orig-*|flip|Cu??????) continue;; esac
                 # Every release's public/index.html stays, so the last good release serves and a
                 # deploy planted into mid-way can still pass its health check and reach its last steps.
                 case "$d/$n" in "$1"/releases/*/public|"$1"/releases/*/public/index.html) continue;; esac
@@ -225,7 +228,7 @@ final class HostileSite: @unchecked Sendable {
         for (directory, name) in places.reversed() {
             _ = try? asSiteUser("""
                 if [ -e "$1/.hostile-orig-$2" ] || [ -L "$1/.hostile-orig-$2" ]; then rm -rf "$1/$2"; mv -T "$1/.hostile-orig-$2" "$1/$2"
-                else rm -rf "$1/hostile-planted"; fi
+                else rm -rf "$1/$2"; fi
                 """, [directory, name])
         }
         _ = try? asSiteUser("cd \"$1\" && rm -rf flip && { [ -d storage ] && [ ! -L storage ] || { rm -rf storage; mkdir -p storage/app; }; } && { [ -f .env ] && [ ! -L .env ] || { rm -rf .env; : > .env; }; }", [layout.shared.path])

@@ -45,7 +45,6 @@ struct HostileTenantTests {
         var problems: [String]
     }
 
-    static let stepPlants = ProcessInfo.processInfo.environment["CHOM_HOSTILE_STEP_PLANTS"] == "1"
     static let victimSecret = "VICTIM-SECRET-7f3a91"
     static let sentinelText = "ROOT-SENTINEL-c0ffee"
     static let goodText = "hostile site, last good release"
@@ -101,9 +100,7 @@ struct HostileTenantTests {
         let steps = StepLog()
         let atEachStep: ProgressReporter = { step, _ in
             steps.append(step)
-            // Planting again at each step is behind CHOM_HOSTILE_STEP_PLANTS=1: one fresh-clone run found a
-            // root-owned entry in shared/ after a git deploy with step plants (not yet explained).
-            if Self.stepPlants, let planted = try? site.plant(attack, lab: lab) { site.stepPlants += planted }
+            if let planted = try? site.plant(attack, lab: lab) { site.stepPlants += planted }
         }
         let (outcome, message, backupArchive) = await perform(kind, site: site, world: world, lab: lab, progress: atEachStep)
         flipper.stop()

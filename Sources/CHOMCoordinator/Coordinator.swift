@@ -107,7 +107,7 @@ package final class Coordinator: Service, Sendable {
             let connections = AgentConnections()
             let agentPort = Mutex(0)
             let dispatcher = Dispatcher(
-                store: store, signer: keys.signer, configuration: configuration.dispatch, clock: clock,
+                store: store, signer: keys.signer, secretBox: identity.secretBox, configuration: configuration.dispatch, clock: clock,
                 metrics: metrics, logger: logger)
             let service = AgentGatewayService(
                 store: store, keys: keys, configuration: configuration, connections: connections,

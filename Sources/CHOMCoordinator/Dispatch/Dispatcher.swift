@@ -13,11 +13,14 @@ import SwiftProtobuf
 ///
 /// Secrets are sealed to the agent's X25519 key (`TaskSecrets`) when a task is first sealed, and the
 /// stored payload is replaced by the sealed one in the same transaction. A task with a secret for an
-/// agent that has no sealing key is never sent: it stays queued, saying so, until the agent registers
-/// one (the registration wakes this loop).
+/// agent that has no sealing key is never sent: it stays queued, saying so, its payload sealed at rest
+/// with the coordinator's key ring (``QueuedTaskPayload``), until the agent registers one (the
+/// registration wakes this loop).
 struct Dispatcher: Sendable {
     let store: Store
     let signer: EnvelopeSigner
+    /// Opens payloads sealed at rest while their agent had no key (``QueuedTaskPayload``).
+    let secretBox: SecretBox
     let configuration: CoordinatorConfiguration.Dispatch
     let clock: any WallClock
     let metrics: CoordinatorMetrics
@@ -55,7 +58,20 @@ struct Dispatcher: Sendable {
             try await store.tasks.markResent(task.id, now: now)
             envelopeBytes = envelope
         } else {
-            var taskMessage = try Chom_Agent_V1_Task(serializedBytes: task.payload)
+            let queued: [UInt8]
+            do {
+                queued = try QueuedTaskPayload.open(task.payload, box: secretBox, task: task.id)
+            } catch {
+                // A key ring that no longer holds the key it was sealed with: the task fails with
+                // the reason instead of stopping the agent's stream at every attempt.
+                try await store.tasks.finish(
+                    task.id, agent: task.agentID, report: .failure(error.message), now: now,
+                    audit: TaskAudit.outcome(agent: task.agentID, now: now, actor: "system"))
+                metrics.taskFinished(kind: task.kind.rawValue, outcome: "failed")
+                logger.error("queued payload cannot be opened", metadata: [LogKey.error: "\(error.message)"])
+                return true
+            }
+            var taskMessage = try Chom_Agent_V1_Task(serializedBytes: queued)
             var sealedPayload: [UInt8]?
             if TaskSecrets.hasClearSecret(taskMessage) {
                 guard let raw = try await store.agents.sealingKey(task.agentID),
@@ -66,6 +82,9 @@ struct Dispatcher: Sendable {
                     return false
                 }
                 try TaskSecrets.seal(&taskMessage, to: recipient, audience: task.agentID.description)
+                sealedPayload = try taskMessage.serializedBytes()
+            } else if QueuedTaskPayload.isSealedAtRest(task.payload) {
+                // Nothing secret after all (a backup without a key): stored as the task it is.
                 sealedPayload = try taskMessage.serializedBytes()
             }
             let sealed = try await store.tasks.sealAndMarkSent(task, payload: sealedPayload, now: now) { sequence in

@@ -117,6 +117,8 @@ struct SiteTaskBuilder: Sendable {
             try TaskSecrets.seal(&sealed, to: key, audience: agent.description)
             return try sealed.serializedBytes()
         }
+        let box = secretBox
+        task.sealAtRest = { payload in QueuedTaskPayload.seal(payload, box: box, task: id) }
         return task
     }
 }

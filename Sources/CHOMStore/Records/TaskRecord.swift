@@ -47,6 +47,10 @@ package struct NewTask: Sendable {
     /// Seals the payload's secrets to the agent's raw X25519 public key; the queue calls it at insert
     /// when the agent has registered one, so the stored payload never holds them in clear.
     package var sealPayload: (@Sendable (_ agentKey: [UInt8]) throws -> [UInt8])? = nil
+    /// Seals the whole payload at rest with the coordinator's own key; the queue calls it at insert
+    /// when the task carries a secret and the agent has no key yet, so the stored payload never
+    /// holds the secret in clear while the task waits.
+    package var sealAtRest: (@Sendable (_ payload: [UInt8]) -> [UInt8])? = nil
 
     package init(
         id: TaskID, agentID: AgentID, siteID: SiteID?, releaseID: ReleaseID?, kind: TaskKindName, payload: [UInt8],

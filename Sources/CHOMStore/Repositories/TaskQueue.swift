@@ -5,7 +5,8 @@ import Logging
 import PostgresNIO
 
 /// The durable task queue. A task is inserted in the transaction of the change that
-/// causes it, sealed when it is first sent, re-sent after reconnects until its agent
+/// causes it (its secrets sealed to its agent, or, while the agent has no key, the whole payload
+/// sealed at rest), sealed when it is first sent, re-sent after reconnects until its agent
 /// reports a result, and failed (never dropped) when it runs out of delivery attempts.
 package struct TaskQueue: Sendable {
     let client: PostgresClient
@@ -21,11 +22,15 @@ package struct TaskQueue: Sendable {
 
     static func insert(_ task: NewTask, now: Date, on connection: PostgresConnection, logger: Logger) async throws {
         var task = task
-        if task.carriesSecret, let seal = task.sealPayload {
+        if task.carriesSecret {
+            var agentKey: [UInt8]?
             let rows = try await connection.query(
                 "SELECT sealing_public_key FROM agents WHERE id = \(task.agentID.uuid)", logger: logger)
-            for try await key in rows.decode(ByteBuffer?.self) {
-                if let key { task.payload = try seal(Array(buffer: key)) }
+            for try await key in rows.decode(ByteBuffer?.self) { agentKey = key.map { Array(buffer: $0) } }
+            if let agentKey, let seal = task.sealPayload {
+                task.payload = try seal(agentKey)
+            } else if agentKey == nil, let seal = task.sealAtRest {
+                task.payload = seal(task.payload)
             }
         }
         // A task with a secret for an agent without a sealing key says so from the start.

@@ -157,7 +157,13 @@ struct SealedSecretsLiveTests {
                 #expect(held.message == waiting)
                 #expect(agent.runtime.executions(of: queued.task.id) == 0)
             }
-            #expect(try await Self.versions(of: queued.task.id, in: coordinator).allSatisfy { $0.envelope == nil })
+            let held = try await Self.versions(of: queued.task.id, in: coordinator)
+            #expect(held.allSatisfy { $0.envelope == nil })
+            // While it waits, the payload is sealed at rest with the coordinator's key ring: the key
+            // is in no stored version, and the row holds no parseable task.
+            let pemLine = Data(try #require(tls.privateKeyPEM.split(separator: "\n").dropFirst().first).utf8)
+            #expect(!held.isEmpty && held.allSatisfy { !Data($0.payload).contains(pemLine) }, "a queued payload holds the key in clear")
+            #expect(held.allSatisfy { $0.payload.starts(with: Array("chomsec:v1:".utf8)) })
 
             // The same agent, now with sealed secrets: it makes a key, registers it, and gets the task.
             try await TestAgent.with(coordinator: coordinator, stateDirectory: state) { agent in
@@ -171,10 +177,45 @@ struct SealedSecretsLiveTests {
                 #expect(try await TestDatabase.count(
                     "SELECT count(*) FROM agents WHERE id = '\(agentID)' AND octet_length(sealing_public_key) = 32",
                     dataDirectory: coordinator.dataDirectory) == 1)
-                // Queued before the agent had a key: in clear until sent (the documented gap), sealed from then on.
-                try Self.expectSealedEverywhere(
-                    try await Self.versions(of: task.id, in: coordinator), pem: tls.privateKeyPEM, agent: agent,
-                    fromInsert: false)
+                // Queued before the agent had a key: sealed at rest until sent, sealed to the agent from then on.
+                let versions = try await Self.versions(of: task.id, in: coordinator)
+                #expect(versions.allSatisfy { !Data($0.payload).contains(pemLine) }, "a stored payload holds the key in clear")
+                try Self.expectSealedEverywhere(versions, pem: tls.privateKeyPEM, agent: agent, fromInsert: false)
+            }
+        }
+    }
+
+    @Test("a waiting payload that no longer opens (its key gone from the ring) fails its task with the reason; the stream goes on")
+    func unopenablePayloadFails() async throws {
+        try await TestCoordinator.with { coordinator in
+            let state = try TemporaryDirectory.make(prefix: "chom-agent-keyless")
+            defer { TemporaryDirectory.remove(state) }
+            let (agentID, siteID) = try await TestAgent.with(coordinator: coordinator, stateDirectory: state) { agent in
+                try await coordinator.waitOnline([agent.agentID])
+                return (agent.agentID, try await coordinator.createSite(domain: "unopenable.test").id)
+            }
+            try await coordinator.eventually("agent offline") {
+                try await coordinator.client.agent(id: agentID.description).state == "offline"
+            }
+            try FileManager.default.removeItem(
+                at: state.appendingPathComponent("identity/\(AgentIdentityStore.sealingKeyFile)"))
+            try await TestDatabase.execute(
+                "UPDATE agents SET sealing_public_key = NULL WHERE id = '\(agentID)'", dataDirectory: coordinator.dataDirectory)
+            let tls = try FleetCA.create(commonName: "unopenable.test", now: Date())
+            let queued = try await coordinator.client.configureSite(
+                siteID, SiteConfigRequest(kind: "static", tlsCertificate: tls.certificatePEM, tlsPrivateKey: tls.privateKeyPEM))
+            // As if sealed under a ring key since removed.
+            try await TestDatabase.execute(
+                "UPDATE tasks SET payload = convert_to('chomsec:v1:retired:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'UTF8') WHERE id = '\(queued.task.id)'",
+                dataDirectory: coordinator.dataDirectory)
+            try await TestAgent.with(coordinator: coordinator, stateDirectory: state) { agent in
+                let task = try await coordinator.waitForTask(queued.task.id)
+                #expect(task.state == "failed")
+                #expect(task.message?.contains("cannot be opened") == true, "\(task.message ?? "")")
+                #expect(agent.runtime.executions(of: task.id) == 0)
+                // The stream still carries the agent's next task.
+                let next = try await coordinator.client.configureSite(siteID, SiteConfigRequest(kind: "static"))
+                Self.expectReachedExecutor(try await coordinator.waitForTask(next.task.id))
             }
         }
     }

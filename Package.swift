@@ -207,7 +207,10 @@ let package = Package(
         .executableTarget(
             name: "chom-bench",
             dependencies: [
-                "CHOMProtocol", "CHOMBackup", "CHOMCore", "CHOMSiteFiles", .product(name: "Crypto", package: "swift-crypto"),
+                "CHOMProtocol", "CHOMBackup", "CHOMCore", "CHOMSiteFiles", "CHOMArchive",
+                // `chom-bench privsep` runs the agent's own deploy steps (SharedPaths, HookRunner and
+                // its cgroups, SiteLayout) on its protected side.
+                "CHOMAgent", .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: upcomingForSystemCode
         ),

@@ -9,10 +9,14 @@ import Foundation
 /// backup and restore of a generated tree against tar | zstd and restic (see `BackupBench`).
 /// `chom-bench sitefiles [--size-mb 256] [--rounds 3]`: the site-file layer's descriptor walks
 /// against chown -R, du -sx and rm -rf (see `SiteFilesBench`).
+/// `chom-bench privsep [--size-mb 1024] [--rounds 3] [--deploys 20] [--dir /var/tmp/chom-bench-privsep] [--keep-tree]`:
+/// as root, the cost of privilege separation: the agent's protected deploy, backup and restore
+/// against the same steps as they were before the hostile-tenant work, round by round, with
+/// tar | zstd -3 and zstd -d | tar as peers (see `PrivsepBench`).
 /// Figures, not assertions.
 @main
 struct Bench {
-    static func main() throws {
+    static func main() async throws {
         let arguments = Array(CommandLine.arguments.dropFirst())
         do {
             switch arguments.first {
@@ -20,6 +24,8 @@ struct Bench {
             case "backup-worker": try BackupWorker.main(Array(arguments.dropFirst()))
             case "sitefiles": try SiteFilesBench.main(Array(arguments.dropFirst()))
             case "sitefiles-worker": try SiteFilesWorker.main(Array(arguments.dropFirst()))
+            case "privsep": try PrivsepBench.main(Array(arguments.dropFirst()))
+            case "privsep-worker": try await PrivsepWorker.main(Array(arguments.dropFirst()))
             default: try envelope(iterations: Int(arguments.first ?? "") ?? 5000)
             }
         } catch let failure as ChildFailure {

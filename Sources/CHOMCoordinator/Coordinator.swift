@@ -111,7 +111,11 @@ package final class Coordinator: Service, Sendable {
                 metrics: metrics, logger: logger)
             let service = AgentGatewayService(
                 store: store, keys: keys, configuration: configuration, connections: connections,
-                dispatcher: dispatcher, metrics: metrics, clock: clock, logger: logger,
+                dispatcher: dispatcher,
+                layoutConvergence: SiteLayoutConvergence(store: store, tasks: SiteTaskBuilder(
+                    secretBox: identity.secretBox, backups: configuration.backups,
+                    maxAttempts: configuration.dispatch.maxDeliveryAttempts)),
+                metrics: metrics, clock: clock, logger: logger,
                 enrollmentGate: EnrollmentGate(configuration.agents), connectPort: { agentPort.withLock { $0 } })
             let agentTransport = HTTP2ServerTransport.Posix(
                 address: .ipv4(host: configuration.grpc.host, port: configuration.grpc.port),

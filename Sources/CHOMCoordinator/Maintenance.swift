@@ -28,7 +28,8 @@ package enum Maintenance {
         }
     }
 
-    /// Adds a fresh key to the key file, makes it active and re-encrypts every secret under it.
+    /// Adds a fresh key to the key file, makes it active and re-encrypts every secret under it
+    /// (two-factor seeds, TLS and backup keys, payloads of tasks waiting for an agent's key).
     /// Returns the new key id and how many secrets were re-encrypted.
     package static func rotateSecretsKey(_ configuration: CoordinatorConfiguration, logger: Logger) async throws
         -> (keyID: String, resealed: Int)
@@ -77,6 +78,25 @@ package enum Maintenance {
                     }
                     if changed { resealed += 1 }
                 }
+            }
+            // Tasks waiting for an agent's sealing key hold their payload sealed at rest.
+            for (task, sealed) in try await store.tasks.sealedAtRest()
+            where box.needsRotation(String(decoding: sealed, as: UTF8.self)) {
+                let fresh: [UInt8]
+                do {
+                    fresh = QueuedTaskPayload.seal(try QueuedTaskPayload.open(sealed, box: box, task: task), box: box, task: task)
+                } catch {
+                    throw CHOMError(.integrity, "the queued payload of task \(task) cannot be opened: \(error)")
+                }
+                let now = Date()
+                let changed = try await store.write(now: now) { transaction in
+                    let changed = try await store.tasks.resealPayload(task, from: sealed, to: fresh, in: transaction)
+                    try await transaction.record(AuditEntry(
+                        time: now, actor: "system", action: "secrets.reseal", target: "task:\(task)",
+                        details: ["key_id": keyID, "kind": "task_payload"]))
+                    return changed
+                }
+                if changed { resealed += 1 }
             }
             return (keyID, resealed)
         }

@@ -27,7 +27,7 @@ struct SessionTests {
 
                     let hello = try await gateway.waitFor { $0.event == .hello($0.hello) }
                     #expect(hello.hello.agentVersion == configuration.agentVersion)
-                    #expect(hello.hello.capabilities == ["sealed_secrets_v1"])
+                    #expect(hello.hello.capabilities == ["site_layout_v2", "sealed_secrets_v1"])
                     // Right after the hello, the sealing key made at enrollment is registered (no CSR).
                     let registration = try await gateway.waitFor { $0.event == .renew($0.renew) }
                     #expect(registration.renew.csrPem.isEmpty)

@@ -42,8 +42,9 @@ struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sen
         hello.hello.agentVersion = configuration.agentVersion
         hello.hello.highestSequence = handler.journal.window.highest
         hello.hello.metricsAddress = "\(configuration.metricsHost):\(configuration.metricsPort)"
+        hello.hello.capabilities = [SiteLayoutCapability.name]
         if let sealingPublicKey {
-            hello.hello.capabilities = [SecretSealing.capability]
+            hello.hello.capabilities.append(SecretSealing.capability)
             continuation.yield(hello)
             var register = Chom_Agent_V1_AgentMessage()
             register.renew.sealingPublicKey = sealingPublicKey.rawRepresentation

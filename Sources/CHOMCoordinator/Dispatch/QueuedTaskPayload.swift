@@ -22,6 +22,13 @@ package enum QueuedTaskPayload {
         Array(box.seal(plaintext: Data(payload), context: context(task)).utf8)
     }
 
+    /// The serialized task as stored by a coordinator with `configuration` (its key ring read
+    /// from the configuration or key file): for tools and tests that read the queue directly.
+    package static func open(_ payload: [UInt8], configuration: CoordinatorConfiguration, task: TaskID) throws -> [UInt8] {
+        guard isSealedAtRest(payload) else { return payload }
+        return try open(payload, box: SecretBox(keyRing: SecretKeys.load(configuration, createIfMissing: false)), task: task)
+    }
+
     /// The serialized task: opened when sealed at rest, else as stored.
     package static func open(_ payload: [UInt8], box: SecretBox, task: TaskID) throws(CHOMError) -> [UInt8] {
         guard isSealedAtRest(payload) else { return payload }

@@ -19,6 +19,7 @@ struct AgentGatewayService: Chom_Agent_V1_AgentGateway.SimpleServiceProtocol {
     let configuration: CoordinatorConfiguration
     let connections: AgentConnections
     let dispatcher: Dispatcher
+    let layoutConvergence: SiteLayoutConvergence
     let metrics: CoordinatorMetrics
     let clock: any WallClock
     let logger: Logger
@@ -143,6 +144,9 @@ struct AgentGatewayService: Chom_Agent_V1_AgentGateway.SimpleServiceProtocol {
             highestSequenceSeen: Int64(clamping: hello.highestSequence),
             metricsAddress: MetricsAddress.resolve(reported: hello.metricsAddress, remotePeer: peer.remoteAddress),
             now: clock.now())
+        if let queued = try await layoutConvergence.converge(agentID, capabilities: Array(hello.capabilities.prefix(16)), now: clock.now()) {
+            logger.info("agent announced the site layout: its sites converge", metadata: ["chom.sites": "\(queued)"])
+        }
         let connection = AgentConnection(agentID: agentID, writer: response)
         await connections.register(connection)
         metrics.set(streams: await connections.count)

@@ -30,5 +30,6 @@ package enum Migrations {
         Migration0005SiteNames.migration,
         Migration0006SealingKeys.migration,
         Migration0007SiteLogLines.migration,
+        Migration0008SiteLayout.migration,
     ]
 }

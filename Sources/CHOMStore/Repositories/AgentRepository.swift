@@ -84,6 +84,16 @@ package struct AgentRepository: Sendable {
             """, logger: logger)
     }
 
+    /// Raises the agent's site layout to `version` when it is lower; true for the one caller that
+    /// raised it (replicas race on an agent's first connect: only one queues its sites' configures).
+    package func claimSiteLayout(_ id: AgentID, version: Int, in transaction: AuditedTransaction) async throws -> Bool {
+        let rows = try await transaction.connection.query("""
+            UPDATE agents SET site_layout = \(version) WHERE id = \(id.uuid) AND site_layout < \(version) RETURNING id
+            """, logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
     package func heartbeat(_ id: AgentID, facts: HostFacts, capacity: Capacity, now: Date) async throws {
         let json = String(decoding: try JSONEncoder().encode(facts), as: UTF8.self)
         try await client.query("""

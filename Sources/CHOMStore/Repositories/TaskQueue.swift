@@ -60,6 +60,27 @@ package struct TaskQueue: Sendable {
             """, logger: logger)
     }
 
+    /// (id, payload) of every queued task whose payload is sealed at rest (`chomsec:` text: its
+    /// agent had no sealing key), for `rotate-secrets-key`.
+    package func sealedAtRest() async throws -> [(TaskID, [UInt8])] {
+        let rows = try await client.query("""
+            SELECT id, payload FROM tasks WHERE state = 'queued' AND substring(payload FROM 1 FOR 8) = 'chomsec:'::bytea
+            """, logger: logger)
+        var result: [(TaskID, [UInt8])] = []
+        for try await (id, payload) in rows.decode((UUID, ByteBuffer).self) { result.append((TaskID(id), Array(buffer: payload))) }
+        return result
+    }
+
+    /// Replaces a queued task's sealed payload if it is still the one that was read.
+    package func resealPayload(_ id: TaskID, from old: [UInt8], to new: [UInt8], in transaction: AuditedTransaction) async throws -> Bool {
+        let rows = try await transaction.connection.query("""
+            UPDATE tasks SET payload = \(ByteBuffer(bytes: new))
+            WHERE id = \(id.uuid) AND state = 'queued' AND payload = \(ByteBuffer(bytes: old)) RETURNING id
+            """, logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
     package func enqueue(_ task: NewTask, now: Date) async throws {
         try await client.withConnection { connection in
             try await Self.insert(task, now: now, on: connection, logger: logger)

@@ -75,6 +75,18 @@ package struct ScopedSiteRepository: Sendable {
         return sites
     }
 
+    /// The sites placed on `agent` that are not removed (nor being removed), in this scope.
+    package func list(onAgent agent: AgentID) async throws -> [SiteRecord] {
+        let rows = try await client.query("""
+            SELECT \(unescaped: Self.columns) FROM sites s WHERE (\(all) OR tenant_id = ANY(\(ids)))
+              AND agent_id = \(agent.uuid) AND state NOT IN ('removed', 'removing')
+            ORDER BY domain, id
+            """, logger: logger)
+        var sites: [SiteRecord] = []
+        for try await row in rows { sites.append(try Self.decode(row.makeRandomAccess())) }
+        return sites
+    }
+
     package func get(_ id: SiteID) async throws -> SiteRecord? {
         try await first(client.query(
             """

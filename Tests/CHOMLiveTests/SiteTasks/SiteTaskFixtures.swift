@@ -47,7 +47,10 @@ struct SiteTaskWorld: Sendable {
         try await TestDatabase.withClient(dataDirectory: coordinator.dataDirectory) { client in
             let rows = try await client.query("SELECT payload FROM tasks WHERE id = \(UUID(uuidString: task)!)")
             for try await payload in rows.decode(ByteBuffer.self) {
-                return try Chom_Agent_V1_Task(serializedBytes: Array(buffer: payload))
+                // A fixture agent has no sealing key: a task with a secret waits sealed at rest.
+                return try Chom_Agent_V1_Task(serializedBytes: QueuedTaskPayload.open(
+                    Array(buffer: payload), configuration: coordinator.coordinator.configuration,
+                    task: try #require(TaskID(task))))
             }
             throw CHOMError(.notFound, "no task \(task)")
         }

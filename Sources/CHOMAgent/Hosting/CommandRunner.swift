@@ -108,6 +108,7 @@ private enum Supervisor {
         var terminatedAt: ContinuousClock.Instant?
         var killed = false
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        var exitPause: useconds_t = 100
 
         while !(endOfOutput && status != nil) {
             if !endOfOutput {
@@ -121,7 +122,10 @@ private enum Supervisor {
                     }
                 }
             } else {
-                usleep(10_000)
+                // Output closed: the child is exiting. Reap it as soon as it has (from 0.1 ms,
+                // doubling up to 10 ms), so a short command costs its own time, not a fixed tick.
+                usleep(exitPause)
+                exitPause = min(exitPause * 2, 10_000)
             }
             let now = clock.now
             if status == nil {

@@ -84,6 +84,13 @@ package struct RunCgroup: Sendable {
     private func removeBlocking(timeout: Duration) -> CHOMError? {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
+        // The kernel reaps killed processes within a fraction of a millisecond: poll from 0.1 ms,
+        // doubling up to 10 ms, so a run's clean-up costs what it takes, not one fixed 10 ms tick.
+        var pause: useconds_t = 100
+        func wait() {
+            usleep(pause)
+            pause = min(pause * 2, 10_000)
+        }
         while true {
             kill()  // again each round: a fork that raced the previous write
             let left = processIDs
@@ -92,12 +99,12 @@ package struct RunCgroup: Sendable {
                 return CHOMError(
                     .unavailable, "\(left.count) process(es) of cgroup \(name) still ran \(timeout.secondsText) after cgroup.kill")
             }
-            usleep(10_000)
+            wait()
         }
         for directory in [unified] + v1Directories {
             while rmdir(directory) != 0 && errno != ENOENT {  // not a tenant path: /proc and the cgroup file systems
                 guard errno == EBUSY, clock.now < deadline else { return ProcFile.failure("cannot remove the cgroup \(directory)") }
-                usleep(10_000)
+                wait()
             }
         }
         for base in bases { rmdir(base) }  // fails while another run uses it, as it should  // not a tenant path: /proc and the cgroup file systems

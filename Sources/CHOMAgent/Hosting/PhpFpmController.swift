@@ -66,7 +66,8 @@ package actor PhpFpmController {
     }
 
     /// Writes the site's configuration and reloads its master, or starts one. The site user must
-    /// exist (php-fpm checks it). `.reloaded` or `.started`.
+    /// exist (php-fpm checks it). `.reloaded`, `.started`, or `.unchanged` when the running master
+    /// already has this configuration.
     package func install(_ pool: PhpFpmPool) async throws(CHOMError) -> ReloadOutcome {
         let binary = try installed()
         let text = try pool.renderMaster(
@@ -80,14 +81,14 @@ package actor PhpFpmController {
                 throw CHOMError(.internal, "cannot create \(configuration.runDirectory)")
             }
             let previous = try AtomicFile.read(path)
+            let running = masters.isSupervising(pool.user.rawValue) ? PidFile.runningProcess(pidFile(for: pool.user)) : nil
+            // php-fpm reloads by re-executing its master, which closes the socket for a moment
+            // (nginx answers 502): a configure that changes nothing leaves the master alone.
+            if previous == text, running != nil { return .unchanged }
             try AtomicFile.write(text, to: path)  // not a tenant path: the agent's php directory
             try await checkOrRestore(binary, path: path, previous: previous, change: "the pool \(pool.user)")
             await removeLegacyPool(pool.user)
-            if masters.isSupervising(pool.user.rawValue), let pid = PidFile.runningProcess(pidFile(for: pool.user)),
-                kill(pid, SIGUSR2) == 0
-            {
-                return .reloaded
-            }
+            if let running, kill(running, SIGUSR2) == 0 { return .reloaded }
             await start(pool.user, binary: binary)
             return .started
         }

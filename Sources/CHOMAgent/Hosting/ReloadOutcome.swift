@@ -5,7 +5,8 @@ package enum ReloadOutcome: Sendable, Equatable {
     /// No master runs (no pid file or a stale one): the configuration is in place for when the
     /// caller (systemd, the agent's start-up) starts it.
     case notRunning
-    /// Nothing changed on disk (a removal of what was not there), so nothing was reloaded.
+    /// Nothing changed on disk (a removal of what was not there, the same configuration again),
+    /// so nothing was reloaded.
     case unchanged
     /// The change left the server nothing to serve (php-fpm's last pool went), so its master
     /// was asked to quit gracefully; the caller starts it again with the next pool.

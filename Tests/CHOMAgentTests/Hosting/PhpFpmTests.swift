@@ -117,8 +117,15 @@ struct PhpFpmTests {
                     // The master runs in a cgroup of the site's own, and so does everything below it.
                     let master = try #require(PidFile.runningProcess(controller.pidFile(for: site.user)))
                     #expect(Self.cgroupLines(master).contains { $0.contains("/php-\(site.account.name)-") }, "\(Self.cgroupLines(master))")
-                    #expect(try await controller.install(pool) == .reloaded)
-                    #expect(try await check.check(host: site.domain, path: "/daemon.php").body == "started")
+                    // The same configuration again: the running master is left alone.
+                    #expect(try await controller.install(pool) == .unchanged)
+                    #expect(PidFile.runningProcess(controller.pidFile(for: site.user)) == master)
+                    // A changed one: checked, then the master reloads (it re-executes: wait until it answers).
+                    var busier = pool
+                    busier.maxChildren = 6
+                    #expect(try await controller.install(busier) == .reloaded)
+                    let daemon = try await LiveSites.eventually(check, host: site.domain, path: "/daemon.php", contains: "started", nginx: nginx)
+                    #expect(daemon.body == "started")
                     let daemons = await probe.waitForRunning(1)
                     #expect(daemons.count == 1)
                     for pid in daemons {

@@ -87,7 +87,7 @@ package enum Maintenance {
                     fresh = QueuedTaskPayload.seal(try QueuedTaskPayload.open(sealed, box: box, task: task), box: box, task: task)
                 } catch {
                     throw CHOMError(.integrity, "the queued payload of task \(task) cannot be opened: \(error)")
-                }
+                }  // a typed SecretBoxError: no payload bytes in it
                 let now = Date()
                 let changed = try await store.write(now: now) { transaction in
                     let changed = try await store.tasks.resealPayload(task, from: sealed, to: fresh, in: transaction)

@@ -61,14 +61,23 @@ struct Dispatcher: Sendable {
             let queued: [UInt8]
             do {
                 queued = try QueuedTaskPayload.open(task.payload, box: secretBox, task: task.id)
+            } catch .unknownKeyID(let keyID) {
+                // Sealed under a key this replica's ring does not hold yet (rotate-secrets-key ran,
+                // this coordinator was not restarted): it waits, saying so, and is tried again.
+                try await store.tasks.markWaiting(
+                    task.id, message: "waiting: the payload is sealed under key \(keyID), which this coordinator does not hold (restart it after rotate-secrets-key)",
+                    now: now)
+                logger.warning("queued payload sealed under an unknown key", metadata: ["chom.key_id": "\(keyID)"])
+                return false
             } catch {
-                // A key ring that no longer holds the key it was sealed with: the task fails with
-                // the reason instead of stopping the agent's stream at every attempt.
+                // It does not open (damaged, or copied from another row): the task fails with the
+                // reason instead of stopping the agent's stream at every attempt.
+                let reason = "the queued payload of task \(task.id) cannot be opened: \(error)"
                 try await store.tasks.finish(
-                    task.id, agent: task.agentID, report: .failure(error.message), now: now,
+                    task.id, agent: task.agentID, report: .failure(reason), now: now,
                     audit: TaskAudit.outcome(agent: task.agentID, now: now, actor: "system"))
                 metrics.taskFinished(kind: task.kind.rawValue, outcome: "failed")
-                logger.error("queued payload cannot be opened", metadata: [LogKey.error: "\(error.message)"])
+                logger.error("queued payload cannot be opened", metadata: [LogKey.error: "\(reason)"])
                 return true
             }
             var taskMessage = try Chom_Agent_V1_Task(serializedBytes: queued)

@@ -26,16 +26,17 @@ package enum QueuedTaskPayload {
     /// from the configuration or key file): for tools and tests that read the queue directly.
     package static func open(_ payload: [UInt8], configuration: CoordinatorConfiguration, task: TaskID) throws -> [UInt8] {
         guard isSealedAtRest(payload) else { return payload }
-        return try open(payload, box: SecretBox(keyRing: SecretKeys.load(configuration, createIfMissing: false)), task: task)
-    }
-
-    /// The serialized task: opened when sealed at rest, else as stored.
-    package static func open(_ payload: [UInt8], box: SecretBox, task: TaskID) throws(CHOMError) -> [UInt8] {
-        guard isSealedAtRest(payload) else { return payload }
+        let box = SecretBox(keyRing: try SecretKeys.load(configuration, createIfMissing: false))
         do {
-            return Array(try box.open(String(decoding: payload, as: UTF8.self), context: context(task)))
+            return try open(payload, box: box, task: task)
         } catch {
             throw CHOMError(.integrity, "the queued payload of task \(task) cannot be opened: \(error)")
         }
+    }
+
+    /// The serialized task: opened when sealed at rest, else as stored.
+    package static func open(_ payload: [UInt8], box: SecretBox, task: TaskID) throws(SecretBoxError) -> [UInt8] {
+        guard isSealedAtRest(payload) else { return payload }
+        return Array(try box.open(String(decoding: payload, as: UTF8.self), context: context(task)))
     }
 }

@@ -144,8 +144,15 @@ struct AgentGatewayService: Chom_Agent_V1_AgentGateway.SimpleServiceProtocol {
             highestSequenceSeen: Int64(clamping: hello.highestSequence),
             metricsAddress: MetricsAddress.resolve(reported: hello.metricsAddress, remotePeer: peer.remoteAddress),
             now: clock.now())
-        if let queued = try await layoutConvergence.converge(agentID, capabilities: Array(hello.capabilities.prefix(16)), now: clock.now()) {
-            logger.info("agent announced the site layout: its sites converge", metadata: ["chom.sites": "\(queued)"])
+        // Never a reason to refuse the stream: a failure leaves the layout unclaimed, tried again next hello.
+        do {
+            if let queued = try await layoutConvergence.converge(
+                agentID, capabilities: Array(hello.capabilities.prefix(16)), now: clock.now())
+            {
+                logger.info("agent announced the site layout: its sites converge", metadata: ["chom.sites": "\(queued)"])
+            }
+        } catch {
+            logger.error("site layout convergence failed", metadata: [LogKey.error: "\(error)"])
         }
         let connection = AgentConnection(agentID: agentID, writer: response)
         await connections.register(connection)

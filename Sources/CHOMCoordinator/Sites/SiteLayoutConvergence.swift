@@ -22,32 +22,43 @@ struct SiteLayoutConvergence: Sendable {
     }
 
     /// Queues the configures when this is the agent's first hello with the new layout; returns how
-    /// many were queued (nil when there was nothing to do).
+    /// many were queued (nil when there was nothing to do). Sites never configured nor deployed
+    /// have no tree to converge (`list(onAgent:)`). A site whose task cannot be built (a TLS key that does not open)
+    /// is skipped and named in the audit entry: it converges with its next configure.
     func converge(_ agent: AgentID, capabilities: [String], now: Date) async throws -> Int? {
-        guard Self.announcesLayout(capabilities) else { return nil }
+        guard Self.announcesLayout(capabilities),
+            let layout = try await store.agents.siteLayout(agent), layout < SiteLayoutCapability.version
+        else { return nil }
         let fleet = store.sites(in: .fleet)
-        let sites = try await fleet.list(onAgent: agent)
-        let queued = try sites.map { site in
-            try tasks.task(.configure, site: site, agent: agent) { message in
-                var configure = Chom_Agent_V1_ConfigureSiteTask()
-                configure.site = try tasks.siteConfig(site)
-                message.configure = configure
+        var queued: [(SiteRecord, NewTask)] = []
+        var skipped: [String] = []
+        for site in try await fleet.list(onAgent: agent) {
+            do {
+                queued.append((site, try tasks.task(.configure, site: site, agent: agent) { message in
+                    var configure = Chom_Agent_V1_ConfigureSiteTask()
+                    configure.site = try tasks.siteConfig(site)
+                    message.configure = configure
+                }))
+            } catch {
+                skipped.append(site.id.description)
             }
         }
         struct AlreadyConverged: Error {}
         do {
-            try await store.write(now: now) { transaction in
+            try await store.write(now: now) { [queued, skipped] transaction in
                 guard try await store.agents.claimSiteLayout(agent, version: SiteLayoutCapability.version, in: transaction) else {
                     throw AlreadyConverged()
                 }
-                for (site, task) in zip(sites, queued) { try await fleet.enqueue(task, for: site, now: now, in: transaction) }
+                for (site, task) in queued { try await fleet.enqueue(task, for: site, now: now, in: transaction) }
+                var details = ["layout": "\(SiteLayoutCapability.version)", "sites": "\(queued.count)"]
+                if !skipped.isEmpty { details["skipped"] = skipped.prefix(50).joined(separator: ",") }
                 try await transaction.record(AuditEntry(
                     time: now, actor: Self.actor, action: "agent.site_layout.converge", target: "agent:\(agent)",
-                    details: ["layout": "\(SiteLayoutCapability.version)", "sites": "\(sites.count)"]))
+                    details: details))
             }
         } catch is AlreadyConverged {
             return nil
         }
-        return sites.count
+        return queued.count
     }
 }

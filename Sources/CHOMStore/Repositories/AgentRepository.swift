@@ -84,6 +84,13 @@ package struct AgentRepository: Sendable {
             """, logger: logger)
     }
 
+    /// The site layout the agent's sites were last converged to (`agents.site_layout`).
+    package func siteLayout(_ id: AgentID) async throws -> Int? {
+        let rows = try await client.query("SELECT site_layout FROM agents WHERE id = \(id.uuid)", logger: logger)
+        for try await layout in rows.decode(Int.self) { return layout }
+        return nil
+    }
+
     /// Raises the agent's site layout to `version` when it is lower; true for the one caller that
     /// raised it (replicas race on an agent's first connect: only one queues its sites' configures).
     package func claimSiteLayout(_ id: AgentID, version: Int, in transaction: AuditedTransaction) async throws -> Bool {

@@ -75,11 +75,13 @@ package struct ScopedSiteRepository: Sendable {
         return sites
     }
 
-    /// The sites placed on `agent` that are not removed (nor being removed), in this scope.
+    /// The sites with a tree on `agent`: placed there, not removed (nor being removed), and
+    /// configured or deployed at least once (a site only created has nothing there yet).
     package func list(onAgent agent: AgentID) async throws -> [SiteRecord] {
         let rows = try await client.query("""
             SELECT \(unescaped: Self.columns) FROM sites s WHERE (\(all) OR tenant_id = ANY(\(ids)))
               AND agent_id = \(agent.uuid) AND state NOT IN ('removed', 'removing')
+              AND (config <> '{}'::jsonb OR current_release_id IS NOT NULL OR state <> 'created')
             ORDER BY domain, id
             """, logger: logger)
         var sites: [SiteRecord] = []

@@ -31,11 +31,14 @@ struct QueuedTaskPayloadTests {
         #expect(try QueuedTaskPayload.open(clear, box: box, task: id) == clear)
     }
 
-    @Test("copied to another task's row, or opened with another key ring, it does not open")
+    @Test("copied to another task's row, or opened with another key of the same id, it does not open; an unknown key id says so")
     func boundToItsTask() throws {
-        let sealed = QueuedTaskPayload.seal(try task(withKey: "k"), box: box, task: TaskID())
-        #expect(throws: CHOMError.self) { try QueuedTaskPayload.open(sealed, box: box, task: TaskID()) }
+        let id = TaskID()
+        let sealed = QueuedTaskPayload.seal(try task(withKey: "k"), box: box, task: id)
+        #expect(throws: SecretBoxError.authenticationFailed) { try QueuedTaskPayload.open(sealed, box: box, task: TaskID()) }
         let other = try SecretBox(keyRing: KeyRing(configuration: "2026-01:\(Data(repeating: 0x44, count: 32).base64EncodedString())", active: "2026-01"))
-        #expect(throws: CHOMError.self) { try QueuedTaskPayload.open(sealed, box: other, task: TaskID()) }
+        #expect(throws: SecretBoxError.authenticationFailed) { try QueuedTaskPayload.open(sealed, box: other, task: id) }
+        let rotated = try SecretBox(keyRing: KeyRing(configuration: "2027-01:\(Data(repeating: 0x55, count: 32).base64EncodedString())", active: "2027-01"))
+        #expect(throws: SecretBoxError.unknownKeyID("2026-01")) { try QueuedTaskPayload.open(sealed, box: rotated, task: id) }
     }
 }

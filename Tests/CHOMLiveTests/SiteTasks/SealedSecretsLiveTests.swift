@@ -185,7 +185,7 @@ struct SealedSecretsLiveTests {
         }
     }
 
-    @Test("a waiting payload that no longer opens (its key gone from the ring) fails its task with the reason; the stream goes on")
+    @Test("a waiting payload under a key this coordinator lacks waits, saying so; one that does not open fails with the reason; the stream goes on")
     func unopenablePayloadFails() async throws {
         try await TestCoordinator.with { coordinator in
             let state = try TemporaryDirectory.make(prefix: "chom-agent-keyless")
@@ -204,11 +204,20 @@ struct SealedSecretsLiveTests {
             let tls = try FleetCA.create(commonName: "unopenable.test", now: Date())
             let queued = try await coordinator.client.configureSite(
                 siteID, SiteConfigRequest(kind: "static", tlsCertificate: tls.certificatePEM, tlsPrivateKey: tls.privateKeyPEM))
-            // As if sealed under a ring key since removed.
+            // As if sealed under a key another replica's ring has (a rotation this one has not seen).
             try await TestDatabase.execute(
-                "UPDATE tasks SET payload = convert_to('chomsec:v1:retired:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'UTF8') WHERE id = '\(queued.task.id)'",
+                "UPDATE tasks SET payload = convert_to('chomsec:v1:k9:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'UTF8') WHERE id = '\(queued.task.id)'",
                 dataDirectory: coordinator.dataDirectory)
             try await TestAgent.with(coordinator: coordinator, stateDirectory: state) { agent in
+                try await coordinator.waitOnline([agent.agentID])
+                try await coordinator.eventually("the task says why it waits") {
+                    try await coordinator.client.task(id: queued.task.id).message?.contains("sealed under key k9") == true
+                }
+                #expect(try await coordinator.client.task(id: queued.task.id).state == "queued")
+                // Damaged under a key this coordinator holds: it cannot open, ever.
+                try await TestDatabase.execute(
+                    "UPDATE tasks SET payload = convert_to('chomsec:v1:k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'UTF8') WHERE id = '\(queued.task.id)'",
+                    dataDirectory: coordinator.dataDirectory)
                 let task = try await coordinator.waitForTask(queued.task.id)
                 #expect(task.state == "failed")
                 #expect(task.message?.contains("cannot be opened") == true, "\(task.message ?? "")")

@@ -238,14 +238,27 @@ enum PrivsepBench {
                 commands = [Command(argv: [
                     worker, "privsep-worker", "restore", "--side", side, "--archive", setup.archive(protected).path,
                     "--work", setup.restoreWork.path, "--sites-root", setup.sitesRoot.path, "--domain", PrivsepSetup.restoreDomain,
-                    "--release-id", releaseID, "--user", setup.user.name,
+                    "--release-id", releaseID, "--user", setup.user.name, "--report", setup.work.appendingPathComponent("restore-report").path,
                 ], log: log(logs, "restore-\(side)", round))]
                 try FileManager.default.createDirectory(at: setup.restoreWork, withIntermediateDirectories: true)
             }
             sync()
             let run = try ChildProcess.run(commands)
-            figures[Row(step: restore, side: side), default: Figures()].add(BackupBench.seconds(run.wall), rss: run.maxRSSKiB)
-            print("  restore, \(side): \(BackupBench.format(BackupBench.seconds(run.wall), 2)) s")
+            let row = Row(step: restore, side: side)
+            figures[row, default: Figures()].add(BackupBench.seconds(run.wall), rss: run.maxRSSKiB)
+            var parts: [String] = []
+            if side != untarPeer {
+                // "extract <s>", "hand-over <s>": the worker's own split of its restore.
+                let report = setup.work.appendingPathComponent("restore-report").path
+                let lines = ((try? String(contentsOfFile: report, encoding: .utf8)) ?? "").split(separator: "\n").map { $0.split(separator: " ") }
+                unlink(report)
+                for line in lines where line.count == 2 {
+                    guard let seconds = Double(line[1]) else { continue }
+                    figures[row, default: Figures()].steps[String(line[0]), default: []].append(seconds)
+                    parts.append("\(line[0]) \(BackupBench.format(seconds, 3))")
+                }
+            }
+            print("  restore, \(side): \(BackupBench.format(BackupBench.seconds(run.wall), 2)) s" + (parts.isEmpty ? "" : " (\(parts.joined(separator: ", ")))"))
             let restored = side == untarPeer ? peerInto : setup.restoreLayout.release(releaseID)
             if round == 1 {
                 let difference = TreeComparison.firstDifference(setup.tree.path, restored.path)

@@ -31,11 +31,12 @@ enum PrivsepReport {
         }
 
         Swift.print("")
-        Swift.print("deploy steps, ms per deploy (median over the rounds)")
-        for step in [Bench.demoDeploy, Bench.hookDeploy] {
+        Swift.print("steps, as each worker timed them (median over the rounds; deploys: ms per deploy, restore: s)")
+        for step in [Bench.demoDeploy, Bench.hookDeploy, Bench.restore] {
+            let scale = step == Bench.restore ? 1.0 : 1000
             for side in [Bench.before, Bench.protected] {
                 guard let figure = figures[Bench.Row(step: step, side: side)] else { continue }
-                let parts = figure.stepOrder.map { "\($0) \(f(Bench.Figures.median(figure.steps[$0] ?? []) * 1000, 3))" }
+                let parts = figure.stepOrder.map { "\($0) \(f(Bench.Figures.median(figure.steps[$0] ?? []) * scale, 3)) (best \(f(((figure.steps[$0] ?? []).min() ?? .nan) * scale, 3)))" }
                 Swift.print("  \(BackupBench.pad(step, 28)) \(BackupBench.pad(side, 10)) \(parts.joined(separator: ", "))")
             }
         }
@@ -53,6 +54,13 @@ enum PrivsepReport {
                 parts.append("/ \(sides[2]) (best): protected \(f(new.best / peer.best, 2)), before \(f(old.best / peer.best, 2))")
             }
             Swift.print("  \(BackupBench.pad(step, 28)) \(parts.joined(separator: "; "))")
+        }
+        for (step, part) in [(Bench.restore, "hand-over"), (Bench.hookDeploy, "hooks")] {
+            guard let old = figures[Bench.Row(step: step, side: Bench.before)]?.steps[part],
+                let new = figures[Bench.Row(step: step, side: Bench.protected)]?.steps[part], let oldBest = old.min(), let newBest = new.min()
+            else { continue }
+            let median = Bench.Figures.median(new) / Bench.Figures.median(old)
+            Swift.print("  \(BackupBench.pad("\(step), \(part) alone", 28)) protected / before: best \(f(newBest / oldBest, 2)), median \(f(median, 2))")
         }
         Swift.print("""
 

@@ -21,9 +21,9 @@ import Musl
 ///         DIR is the site's `current` symlink (before: resolved, as the old agent did) or its
 ///         release directory (protected: owner = NAME's uid); writes ARCHIVE and ARCHIVE.summary.
 ///     privsep-worker restore --side S --archive ARCHIVE --work DIR --sites-root R --domain D
-///             --release-id ID --user NAME
+///             --release-id ID --user NAME --report FILE
 ///         BackupReader.restore into DIR (root's work directory), then the hand-over into
-///         R/D/releases/ID.
+///         R/D/releases/ID; writes the seconds of each ("extract", "hand-over") to FILE.
 ///     privsep-worker deploy --side S --artifact A --sites-root R --domain D --user NAME
 ///             --count N --report FILE [--shared PATH] [--hook COMMAND]
 ///         N deploys of the artifact; writes the seconds the N took to FILE.
@@ -52,8 +52,12 @@ enum PrivsepWorker {
             let layout = SiteLayout(
                 sitesRoot: URL(fileURLWithPath: try options.value("--sites-root")), domain: try options.value("--domain"))
             let releaseID = try options.value("--release-id")
+            let report = try options.value("--report")
             try options.finish()
-            try restore(side, archive: archive, work: work, layout: layout, releaseID: releaseID, account: account)
+            var laps = Laps()
+            try restore(side, archive: archive, work: work, layout: layout, releaseID: releaseID, account: account, laps: &laps)
+            let lines = laps.order.map { "\($0) \(BackupBench.seconds(laps.sums[$0] ?? .zero))" }
+            try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: report))
         case "deploy":
             let artifact = URL(fileURLWithPath: try options.value("--artifact"))
             let layout = SiteLayout(
@@ -99,8 +103,9 @@ enum PrivsepWorker {
     /// `BackupExecutor`'s restore: the same extraction into root's work directory on both sides,
     /// then `install` as it is (protected) or as it was (before) for `files/current`.
     static func restore(
-        _ side: Side, archive: URL, work: URL, layout: SiteLayout, releaseID: String, account: SiteAccount
+        _ side: Side, archive: URL, work: URL, layout: SiteLayout, releaseID: String, account: SiteAccount, laps: inout Laps
     ) throws {
+        laps.start()
         let fields = try String(contentsOfFile: archive.path + BackupWorker.summarySuffix, encoding: .utf8)
             .split(whereSeparator: \.isWhitespace)
         guard fields.count == 2, let bytes = UInt64(fields[1]) else {
@@ -112,6 +117,7 @@ enum PrivsepWorker {
         guard let files = restored.directory(for: BackupWorker.sourcePrefix) else {
             throw ChildFailure(description: "the archive has no \(BackupWorker.sourcePrefix)")
         }
+        laps.lap("extract")
         switch side {
         case .before:
             try BeforePrivsep.installRestored(files, release: layout.release(releaseID), uid: account.uid, gid: account.gid)
@@ -126,6 +132,7 @@ enum PrivsepWorker {
             try tree.setMode(0o755)
             try parent.rename(files.lastPathComponent, to: releaseID, in: releases)
         }
+        laps.lap("hand-over")
     }
 
     /// One deploy of an artifact already fetched and verified (the same on both sides, so left

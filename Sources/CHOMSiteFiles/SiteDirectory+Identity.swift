@@ -28,11 +28,11 @@ extension SiteDirectory {
             throw CHOMError(.unavailable, "setfsuid is not available: cannot make \(path)'s entries as uid \(owner.uid)")
         }
         // Set, then read back (a second call returns the current value): a refused change leaves root's.
-        _ = identity.setGID(owner.gid)
-        _ = identity.setUID(owner.uid)
+        let previousGID = identity.setGID(owner.gid)
+        let previousUID = identity.setUID(owner.uid)
         defer {
-            _ = identity.setUID(0)
-            _ = identity.setGID(0)
+            _ = identity.setUID(UInt32(bitPattern: previousUID))
+            _ = identity.setGID(UInt32(bitPattern: previousGID))
         }
         guard identity.setGID(owner.gid) == Int32(bitPattern: owner.gid), identity.setUID(owner.uid) == Int32(bitPattern: owner.uid) else {
             throw CHOMError(.unavailable, "cannot take uid \(owner.uid)'s file-system identity to make \(path)'s entries")

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Glibc
 package import CHOMCore
 import Synchronization
@@ -29,6 +30,10 @@ package struct CommandRunner: Sendable {
         package var killLeftovers: Bool
         /// The cgroup the program joins (through `/bin/sh`, as the spawning user) before it execs.
         package var cgroup: RunCgroup?
+        /// Supervised on a thread of its own rather than one of the shared pool's: for programs
+        /// that run for the agent's lifetime (app processes, php-fpm masters), which would
+        /// otherwise hold a pool thread each and starve short commands.
+        package var longLived = false
 
         package init(
             _ executable: String, _ arguments: [String] = [],
@@ -77,8 +82,14 @@ package struct CommandRunner: Sendable {
         let stop = StopFlag()
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Outcome, Never>) in
-                DispatchQueue.global().async {
-                    continuation.resume(returning: Supervisor.supervise(child, command, stop: stop))
+                if command.longLived {
+                    let thread = Thread { continuation.resume(returning: Supervisor.supervise(child, command, stop: stop)) }
+                    thread.stackSize = 256 * 1024
+                    thread.start()
+                } else {
+                    DispatchQueue.global().async {
+                        continuation.resume(returning: Supervisor.supervise(child, command, stop: stop))
+                    }
                 }
             }
         } onCancel: {

@@ -18,8 +18,10 @@ package actor PhpFpmController {
         package var binary: String?
         /// Root's directory (0700) of the per-site configurations, pid files and master logs.
         package var directory = "/var/lib/chom-agent/php"
-        /// Where the pools' sockets go (nginx's workers must be able to reach it).
-        package var runDirectory = "/run/php"
+        /// Where the pools' sockets go (nginx's workers must be able to reach it). Not the
+        /// distribution's `/run/php`: an operator php-fpm that still has an older agent's pool for a
+        /// site unlinks that socket path when it reloads without it.
+        package var runDirectory = "/run/chom-php"
         /// The cgroup each site's master runs in, and its limits.
         package var cgroups = CgroupConfiguration()
         /// Pool files an older agent left in the operator's php-fpm (`/etc/php/…/pool.d`): removed
@@ -33,7 +35,7 @@ package actor PhpFpmController {
 
     package static let notInstalled = "php-fpm is not installed on this agent"
 
-    package let configuration: Configuration
+    package nonisolated let configuration: Configuration
     private let runner = CommandRunner()
     private let gate = SerialGate()
     private let masters: ProcessSupervisor
@@ -81,17 +83,23 @@ package actor PhpFpmController {
                 throw CHOMError(.internal, "cannot create \(configuration.runDirectory)")
             }
             let previous = try AtomicFile.read(path)
-            let running = masters.isSupervising(pool.user.rawValue) ? PidFile.runningProcess(pidFile(for: pool.user)) : nil
+            let running = masters.isSupervising(pool.user.rawValue) ? masterPID(pool.user) : nil
             // php-fpm reloads by re-executing its master, which closes the socket for a moment
             // (nginx answers 502): a configure that changes nothing leaves the master alone.
             if previous == text, running != nil { return .unchanged }
             try AtomicFile.write(text, to: path)  // not a tenant path: the agent's php directory
             try await checkOrRestore(binary, path: path, previous: previous, change: "the pool \(pool.user)")
-            await removeLegacyPool(pool.user)
             if let running, kill(running, SIGUSR2) == 0 { return .reloaded }
             await start(pool.user, binary: binary)
+            try await waitForMaster(pool.user)
             return .started
         }
+    }
+
+    /// After the site's server block points at its own master: the pool an older agent left in
+    /// the operator's php-fpm goes, and that master reloads.
+    package func retireLegacyPool(_ user: SiteUserName) async {
+        await gate.withGate { await removeLegacyPool(user) }
     }
 
     /// Stops the site's master (its whole cgroup) and removes its configuration; none is fine.
@@ -110,6 +118,10 @@ package actor PhpFpmController {
 
     /// At the agent's start: a master for every site configured here (they stop with the agent).
     package func resumeAll() async -> Int {
+        await gate.withGate { await resumeAllNow() }
+    }
+
+    private func resumeAllNow() async -> Int {
         guard let binary, let directory = opendir(configuration.directory) else { return 0 }  // not a tenant path: the agent's php directory
         var users: [SiteUserName] = []
         while let entry = readdir(directory) {
@@ -130,19 +142,52 @@ package actor PhpFpmController {
     /// sees it exit. A master an agent that died left behind (its pid file names a live php-fpm)
     /// is stopped first: it holds the socket.
     private func start(_ user: SiteUserName, binary: String) async {
-        if let orphan = PidFile.runningProcess(pidFile(for: user)), !masters.isSupervising(user.rawValue) {
-            kill(orphan, SIGQUIT)
-            let end = ContinuousClock.now + .seconds(5)
-            while PidFile.runningProcess(pidFile(for: user)) == orphan, ContinuousClock.now < end {
-                try? await Task.sleep(for: .milliseconds(25))
+        if !masters.isSupervising(user.rawValue) {
+            if let orphan = masterPID(user) {
+                kill(orphan, SIGQUIT)
+                let end = ContinuousClock.now + .seconds(5)
+                while masterPID(user) == orphan, ContinuousClock.now < end {
+                    try? await Task.sleep(for: .milliseconds(25))
+                }
+                if masterPID(user) == orphan { kill(orphan, SIGKILL) }
             }
-            if PidFile.runningProcess(pidFile(for: user)) == orphan { kill(orphan, SIGKILL) }
+            // A pid file no master of this site holds (after a crash or a reboot) names nothing of ours.
+            try? AtomicFile.remove(pidFile(for: user))  // not a tenant path: the agent's php directory
         }
         await masters.supervise(
             key: user.rawValue, kind: "php", owner: user.rawValue,
             command: CommandRunner.Command(
                 binary, ["-F", "-y", file(for: user)], environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"],
                 workingDirectory: "/", timeout: .seconds(86_400 * 365), killGrace: .seconds(5)))
+    }
+
+    /// The pid of the site's running master: the pid file's process only if it is root's and is
+    /// the php-fpm master of this site's configuration (`php-fpm: master process (<file>)`). A
+    /// stale pid file (a master killed, a reboot) may name anyone's process: it is never signalled.
+    package nonisolated func masterPID(_ user: SiteUserName) -> Int32? {
+        guard let pid = PidFile.runningProcess(pidFile(for: user)) else { return nil }
+        var st = stat()
+        guard stat("/proc/\(pid)", &st) == 0, st.st_uid == 0,  // not a tenant path: /proc
+            let title = try? ProcFile.read("/proc/\(pid)/cmdline")
+        else { return nil }
+        return title.hasPrefix("php-fpm: master process (\(file(for: user)))") ? pid : nil
+    }
+
+    /// Waits (at most `commandTimeout`) until the site's new master runs; else stops trying and
+    /// says why, with the end of the master's log.
+    private func waitForMaster(_ user: SiteUserName) async throws(CHOMError) {
+        let end = ContinuousClock.now + configuration.commandTimeout
+        var pause: Duration = .milliseconds(5)
+        while masterPID(user) == nil {
+            guard ContinuousClock.now < end else {
+                await masters.stop(key: user.rawValue)
+                let log = (try? AtomicFile.read("\(configuration.directory)/\(user.rawValue).log")) ?? nil
+                let tail = log.map { String($0.suffix(1024)) } ?? ""
+                throw CHOMError(.unavailable, "the php-fpm master of \(user) did not start\(tail.isEmpty ? "" : ": \(tail)")")
+            }
+            try? await Task.sleep(for: pause)
+            pause = min(pause * 2, .milliseconds(200))
+        }
     }
 
     private func installed() throws(CHOMError) -> String {

@@ -56,12 +56,17 @@ package struct SiteUIDs: Sendable {
         }
     }
 
-    /// Every uid of the password database.
+    /// Every uid of the password database and every gid of the group database: an id is given
+    /// to a user and, the same number, to its group, so one held by either is not free (a group
+    /// left without its user would otherwise make every groupadd of that id fail).
     static func uidsInUse() -> [UInt32] {
-        var uids: [UInt32] = []
+        var ids: [UInt32] = []
         setpwent()
-        while let entry = getpwent() { uids.append(entry.pointee.pw_uid) }
+        while let entry = getpwent() { ids.append(entry.pointee.pw_uid) }
         endpwent()
-        return uids
+        setgrent()
+        while let entry = getgrent() { ids.append(entry.pointee.gr_gid) }
+        endgrent()
+        return ids
     }
 }

@@ -48,26 +48,15 @@ package struct SiteUsers: Sendable {
             // A fresh id for the user and, the same number, for its group; another agent on this
             // host may take one at the same moment (exit 4: id in use): take the next.
             var attempt = 0
-            var madeGroup = false
             repeat {
                 attempt += 1
                 let id = try uids.take()
-                // The group this loop made with an earlier id, whose user id was then taken (by
-                // another agent on this host), goes: user and group keep one number.
-                if madeGroup {
-                    let removed = try await runLocked(configuration.groupdel, [name.rawValue])
-                    guard removed.succeeded || removed.termination == .exited(6) else {
-                        throw CHOMError(.internal, "groupdel \(name) failed: \(Self.text(removed))")
-                    }
-                    madeGroup = false
-                }
                 if SiteAccount.groupID(name.rawValue) == nil {
                     let group = try await runLocked(configuration.groupadd, ["--system", "--gid", String(id), name.rawValue])
                     if group.termination == .exited(4) { continue }
                     guard group.succeeded || group.termination == .exited(9) else {
                         throw CHOMError(.internal, "groupadd \(name) failed: \(Self.text(group))")
                     }
-                    madeGroup = group.succeeded
                 }
                 let added = try await runLocked(
                     configuration.useradd, common + ["--uid", String(id), "--gid", name.rawValue, name.rawValue])

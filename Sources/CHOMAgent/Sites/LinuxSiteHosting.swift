@@ -39,10 +39,16 @@ package struct LinuxSiteHosting: SiteHosting {
             kind = .static
         case .php:
             let pool = php.pool(for: site.user, siteDirectory: layout.site.path)
-            _ = try await php.install(pool)
+            // A suspended php site runs nothing: its master (and whatever php started) stops, and
+            // starts again with the configure that resumes it.
+            if site.suspended { _ = try await php.remove(site.user) } else { _ = try await php.install(pool) }
             kind = .php(socketPath: pool.socketPath)
         case .app:
             kind = .app(port: site.appPort)
+        }
+        // A site that is no longer php keeps no master.
+        if site.kind != .php, FileManager.default.fileExists(atPath: php.file(for: site.user)) {  // not a tenant path: the agent's php directory
+            _ = try await php.remove(site.user)
         }
         let logs = try logDirectory(site.domain)
         var spec = SiteSpec(
@@ -54,6 +60,7 @@ package struct LinuxSiteHosting: SiteHosting {
         spec.symlinksCheckedFrom = layout.current.path
         let text = try NginxSiteConfig.render(spec, configuration: configuration.site)
         _ = try await nginx.install(domain: site.domain, config: text)
+        if site.kind == .php { await php.retireLegacyPool(site.user) }
         if site.suspended, site.kind == .app { await apps.stop(site: site.domain) }
         metrics?.sites.register(
             site: site.domain, tenant: site.tenantID, tree: layout.site,

@@ -19,26 +19,40 @@ package final class ProcessSupervisor: Sendable {
     }
 
     /// Replaces whatever ran under `key` with `command`, run in a cgroup named for `kind` and
-    /// `owner` (a site user's name) and restarted whenever it exits.
+    /// `owner` (a site user's name) and restarted whenever it exits. The new process starts once
+    /// the old one (and its cgroup) is gone; the swap is atomic, so two calls never leave a process
+    /// nobody supervises. Where cgroups are usable a start that cannot get one waits and tries
+    /// again rather than run uncontained; where none is (the agent said so at start) it runs
+    /// killed by process group only.
     package func supervise(key: String, kind: String, owner: String, command: CommandRunner.Command) async {
-        await stop(key: key)
         let runner = self.runner
         let cgroups = self.cgroups
-        // One supervising task per key, kept in `running` and cancelled (and awaited) by stop.
-        let task = Task {
-            var pause: Duration = .milliseconds(200)
-            while !Task.isCancelled {
-                let started = ContinuousClock.now
-                var run = command
-                run.cgroup = try? RunCgroups.prepare(cgroups).makeRun(kind: kind, owner: owner)
-                _ = try? await runner.run(run)
-                try? await run.cgroup?.remove(timeout: cgroups.killTimeout)
-                if Task.isCancelled { break }
-                pause = ContinuousClock.now - started > .seconds(60) ? .milliseconds(200) : min(pause * 2, .seconds(30))
-                try? await Task.sleep(for: pause)
+        running.withLock { running in
+            let previous = running[key]
+            previous?.cancel()
+            // One supervising task per key, kept in `running` and cancelled (and awaited) by stop.
+            running[key] = Task {
+                await previous?.value
+                var pause: Duration = .milliseconds(200)
+                while !Task.isCancelled {
+                    let started = ContinuousClock.now
+                    var run = command
+                    run.longLived = true
+                    var contained = true
+                    if let prepared = try? RunCgroups.prepare(cgroups) {
+                        run.cgroup = try? prepared.makeRun(kind: kind, owner: owner)
+                        contained = run.cgroup != nil
+                    }
+                    if contained {
+                        _ = try? await runner.run(run)
+                        try? await run.cgroup?.remove(timeout: cgroups.killTimeout)
+                    }
+                    if Task.isCancelled { break }
+                    pause = ContinuousClock.now - started > .seconds(60) ? .milliseconds(200) : min(pause * 2, .seconds(30))
+                    try? await Task.sleep(for: pause)
+                }
             }
         }
-        running.withLock { $0[key] = task }
     }
 
     /// Whether something is supervised under `key`.

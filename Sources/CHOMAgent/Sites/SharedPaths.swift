@@ -25,7 +25,8 @@ package enum SharedPaths {
             let components = try SiteDirectory.components(path)
             let name = components[components.count - 1]
             let parents = components.dropLast().joined(separator: "/")
-            let releaseParent = parents.isEmpty ? release : try release.makeDirectories(parents)
+            // A git checkout's staging directory is the site user's: what root makes there is made as it.
+            let releaseParent = parents.isEmpty ? release : try release.makeDirectories(parents, owner: owner)
             let sharedParent = parents.isEmpty ? shared : try shared.makeDirectories(parents, owner: owner)
             if try sharedParent.status(name) == nil {
                 if let kind = try releaseParent.status(name), kind == .file || kind == .directory {

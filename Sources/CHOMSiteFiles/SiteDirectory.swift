@@ -260,25 +260,33 @@ package final class SiteDirectory: Sendable {
     /// else's file between our look and our chown, so a non-directory with more than one link
     /// that is not already the target's, or anything owned by a third user, is refused rather
     /// than handed over. Absent is fine (removed meanwhile).
-    private func chownEntry(_ name: String, uid: UInt32, gid: UInt32) throws(CHOMError) {
+    /// With `keepOpen`, a directory's `O_PATH` descriptor is returned for the caller to enter and
+    /// close; otherwise (and for anything else) nil.
+    @discardableResult
+    private func chownEntry(_ name: String, uid: UInt32, gid: UInt32, keepOpen: Bool = false) throws(CHOMError) -> Int32? {
         let fd = openat(descriptor, name, Self.pathOnly | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else {
-            if errno == ENOENT { return }
+            if errno == ENOENT { return nil }
             throw SiteFileError.posix(errno, "open", child(name))
         }
-        defer { close(fd) }
+        var keep = false
+        defer { if !keep { close(fd) } }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SiteFileError.posix(errno, "stat", child(name)) }
-        if st.st_uid == uid && st.st_gid == gid { return }
-        guard st.st_uid == uid || st.st_uid == geteuid() else {
-            throw CHOMError(.refused, "\(child(name)) belongs to uid \(st.st_uid): not handed to uid \(uid)")
+        let isDirectory = FileKind(st) == .directory
+        if st.st_uid != uid || st.st_gid != gid {
+            guard st.st_uid == uid || st.st_uid == geteuid() else {
+                throw CHOMError(.refused, "\(child(name)) belongs to uid \(st.st_uid): not handed to uid \(uid)")
+            }
+            guard isDirectory || st.st_nlink <= 1 || st.st_uid == uid else {
+                throw CHOMError(.refused, "\(child(name)) has \(st.st_nlink) links: not handed to uid \(uid) (a planted hard link?)")
+            }
+            guard fchownat(fd, "", uid, gid, Self.emptyPath | AT_SYMLINK_NOFOLLOW) == 0 else {
+                throw SiteFileError.posix(errno, "chown", child(name))
+            }
         }
-        guard FileKind(st) == .directory || st.st_nlink <= 1 || st.st_uid == uid else {
-            throw CHOMError(.refused, "\(child(name)) has \(st.st_nlink) links: not handed to uid \(uid) (a planted hard link?)")
-        }
-        guard fchownat(fd, "", uid, gid, Self.emptyPath | AT_SYMLINK_NOFOLLOW) == 0 else {
-            throw SiteFileError.posix(errno, "chown", child(name))
-        }
+        keep = keepOpen && isDirectory
+        return keep ? fd : nil
     }
 
     /// `O_PATH` and `AT_EMPTY_PATH` (Linux), which the Glibc module may not export.
@@ -356,13 +364,14 @@ package final class SiteDirectory: Sendable {
         try chownEntries(uid: uid, gid: gid, depth: 0)
     }
 
+    /// Re-owns `name` and, when it is a directory, everything below it: the directory is entered
+    /// through the very `O_PATH` descriptor that was checked and re-owned (`openat(fd, ".")`), so
+    /// no second lookup of the name can meet something swapped in, and nothing else is opened twice.
     private func chownChild(_ name: String, uid: UInt32, gid: UInt32, depth: Int) throws(CHOMError) {
-        try chownEntry(name, uid: uid, gid: gid)
-        let fd = openat(descriptor, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOTDIR || errno == ELOOP || errno == ENOENT { return }
-            throw SiteFileError.posix(errno, "open directory", child(name))
-        }
+        guard let entry = try chownEntry(name, uid: uid, gid: gid, keepOpen: true) else { return }
+        defer { close(entry) }
+        let fd = openat(entry, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw SiteFileError.posix(errno, "open directory", child(name)) }
         try SiteDirectory(descriptor: fd, path: child(name)).chownEntries(uid: uid, gid: gid, depth: depth + 1)
     }
 

@@ -255,44 +255,6 @@ package final class SiteDirectory: Sendable {
         try chownEntry(name, uid: uid, gid: gid)
     }
 
-    /// Re-owns the entry `name` through an `O_PATH | O_NOFOLLOW` descriptor, after checking what
-    /// it is: a name in a tenant-writable directory can be swapped for a hard link to someone
-    /// else's file between our look and our chown, so a non-directory with more than one link
-    /// that is not already the target's, or anything owned by a third user, is refused rather
-    /// than handed over. Absent is fine (removed meanwhile).
-    /// With `keepOpen`, a directory's `O_PATH` descriptor is returned for the caller to enter and
-    /// close; otherwise (and for anything else) nil.
-    @discardableResult
-    private func chownEntry(_ name: String, uid: UInt32, gid: UInt32, keepOpen: Bool = false) throws(CHOMError) -> Int32? {
-        let fd = openat(descriptor, name, Self.pathOnly | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else {
-            if errno == ENOENT { return nil }
-            throw SiteFileError.posix(errno, "open", child(name))
-        }
-        var keep = false
-        defer { if !keep { close(fd) } }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw SiteFileError.posix(errno, "stat", child(name)) }
-        let isDirectory = FileKind(st) == .directory
-        if st.st_uid != uid || st.st_gid != gid {
-            guard st.st_uid == uid || st.st_uid == geteuid() else {
-                throw CHOMError(.refused, "\(child(name)) belongs to uid \(st.st_uid): not handed to uid \(uid)")
-            }
-            guard isDirectory || st.st_nlink <= 1 || st.st_uid == uid else {
-                throw CHOMError(.refused, "\(child(name)) has \(st.st_nlink) links: not handed to uid \(uid) (a planted hard link?)")
-            }
-            guard fchownat(fd, "", uid, gid, Self.emptyPath | AT_SYMLINK_NOFOLLOW) == 0 else {
-                throw SiteFileError.posix(errno, "chown", child(name))
-            }
-        }
-        keep = keepOpen && isDirectory
-        return keep ? fd : nil
-    }
-
-    /// `O_PATH` and `AT_EMPTY_PATH` (Linux), which the Glibc module may not export.
-    static let pathOnly: Int32 = 0o10_000_000
-    static let emptyPath: Int32 = 0x1000
-
     /// Sets this directory's mode (`fchmod` on the descriptor).
     package func setMode(_ mode: mode_t) throws(CHOMError) {
         guard fchmod(descriptor, mode) == 0 else { throw SiteFileError.posix(errno, "chmod", path) }
@@ -354,33 +316,6 @@ package final class SiteDirectory: Sendable {
         }
         guard unlinkat(descriptor, name, AT_REMOVEDIR) == 0 || errno == ENOENT else {
             throw SiteFileError.posix(errno, "rmdir", child(name))
-        }
-    }
-
-    /// Gives this directory and everything under it to `uid:gid` without following a symlink:
-    /// links are re-owned themselves, directories entered through `O_NOFOLLOW` descriptors.
-    package func chownTree(uid: UInt32, gid: UInt32) throws(CHOMError) {
-        guard fchown(descriptor, uid, gid) == 0 else { throw SiteFileError.posix(errno, "chown", path) }
-        try chownEntries(uid: uid, gid: gid, depth: 0)
-    }
-
-    /// Re-owns `name` and, when it is a directory, everything below it: the directory is entered
-    /// through the very `O_PATH` descriptor that was checked and re-owned (`openat(fd, ".")`), so
-    /// no second lookup of the name can meet something swapped in, and nothing else is opened twice.
-    private func chownChild(_ name: String, uid: UInt32, gid: UInt32, depth: Int) throws(CHOMError) {
-        guard let entry = try chownEntry(name, uid: uid, gid: gid, keepOpen: true) else { return }
-        defer { close(entry) }
-        let fd = openat(entry, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw SiteFileError.posix(errno, "open directory", child(name)) }
-        try SiteDirectory(descriptor: fd, path: child(name)).chownEntries(uid: uid, gid: gid, depth: depth + 1)
-    }
-
-    private func chownEntries(uid: UInt32, gid: UInt32, depth: Int) throws(CHOMError) {
-        guard depth < Self.maximumDepth else {
-            throw CHOMError(.refused, "\(path) is nested more than \(Self.maximumDepth) directories deep")
-        }
-        try forEachBatch { (names: [String]) throws(CHOMError) in
-            for name in names { try chownChild(name, uid: uid, gid: gid, depth: depth) }
         }
     }
 

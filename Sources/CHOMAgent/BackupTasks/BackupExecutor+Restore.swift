@@ -94,7 +94,8 @@ extension BackupExecutor {
         if let files = restored.directory(for: "files/current") {
             let parent = try SiteDirectory.openTrusted(files.deletingLastPathComponent().path)
             let tree = try parent.openDirectory(files.lastPathComponent)
-            try await hosting?.own(site, tree: tree)
+            // In root's work directory (under the state directory, 0700): no site user reaches it.
+            try await hosting?.own(site, tree: tree, unreachable: true)
             try tree.setMode(0o755)
             try parent.rename(files.lastPathComponent, to: releaseID, in: releases)
         } else {
@@ -106,7 +107,7 @@ extension BackupExecutor {
         guard let shared = restored.directory(for: "files/shared") else { return }
         let parent = try SiteDirectory.openTrusted(shared.deletingLastPathComponent().path)
         let tree = try parent.openDirectory(shared.lastPathComponent)
-        try await hosting?.own(site, tree: tree)
+        try await hosting?.own(site, tree: tree, unreachable: true)
         let old = "shared-old-" + UUID().uuidString.lowercased()
         if try siteDirectory.status("shared") != nil {
             try siteDirectory.rename("shared", to: old, in: incoming)

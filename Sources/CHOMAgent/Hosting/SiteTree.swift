@@ -84,9 +84,9 @@ package struct SiteTree: Sendable {
 
     /// Gives the directory `path` and everything under it to `uid:gid` without ever following a
     /// symlink. `path`'s parent must be root's (a staging directory's parent, the work directory).
-    package static func chownTree(_ path: String, uid: UInt32, gid: UInt32) throws(CHOMError) {
+    package static func chownTree(_ path: String, uid: UInt32, gid: UInt32, unreachable: Bool = false) throws(CHOMError) {
         let url = URL(fileURLWithPath: path)
         try SiteDirectory.openTrusted(url.deletingLastPathComponent().path)
-            .openDirectory(url.lastPathComponent).chownTree(uid: uid, gid: gid)
+            .openDirectory(url.lastPathComponent).chownTree(uid: uid, gid: gid, unreachable: unreachable)
     }
 }

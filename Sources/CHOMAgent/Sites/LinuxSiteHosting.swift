@@ -76,9 +76,9 @@ package struct LinuxSiteHosting: SiteHosting {
         return configuration.logsDirectory.appendingPathComponent(domain, isDirectory: true)
     }
 
-    package func own(_ site: HostedSite, tree: SiteDirectory) async throws {
+    package func own(_ site: HostedSite, tree: SiteDirectory, unreachable: Bool) async throws {
         let account = try self.account(site)
-        try tree.chownTree(uid: account.uid, gid: account.gid)
+        try tree.chownTree(uid: account.uid, gid: account.gid, unreachable: unreachable)
     }
 
     package func run(_ hook: HostedSite.Hook, site: HostedSite, release: URL, releaseID: String) async throws -> String {

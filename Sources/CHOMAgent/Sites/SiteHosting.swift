@@ -11,8 +11,10 @@ package protocol SiteHosting: Sendable {
     func configure(_ site: HostedSite, layout: SiteLayout) async throws
 
     /// Gives a freshly extracted release (not yet in `releases/`, in a root-owned staging
-    /// directory) to the site's user, never following a link in it.
-    func own(_ site: HostedSite, tree: SiteDirectory) async throws
+    /// directory) to the site's user, never following a link in it. `unreachable`: the tree is
+    /// below a directory only root may enter (a restore's work directory), so nobody can change
+    /// it meanwhile (`SiteDirectory.chownTree(uid:gid:unreachable:)`).
+    func own(_ site: HostedSite, tree: SiteDirectory, unreachable: Bool) async throws
 
     /// Runs one build hook as the site's user in `release`; returns the tail of its output.
     func run(_ hook: HostedSite.Hook, site: HostedSite, release: URL, releaseID: String) async throws -> String
@@ -27,4 +29,11 @@ package protocol SiteHosting: Sendable {
     /// Takes the site off the host: server block, pool or process, every process of the site
     /// user, the tree, then the user (in that order: a freed user id is handed out again).
     func remove(_ site: HostedSite, layout: SiteLayout) async throws
+}
+
+extension SiteHosting {
+    /// ``own(_:tree:unreachable:)`` for a tree another user may reach.
+    func own(_ site: HostedSite, tree: SiteDirectory) async throws {
+        try await own(site, tree: tree, unreachable: false)
+    }
 }

@@ -65,8 +65,8 @@ struct SiteIsolationTests {
         try await users.remove(name)
     }
 
-    @Test("chownTree re-owns links themselves and never follows one out of the tree")
-    func chownTreeDoesNotFollowLinks() async throws {
+    @Test("chownTree re-owns links themselves and never follows one out of the tree", arguments: [false, true])
+    func chownTreeDoesNotFollowLinks(unreachable: Bool) async throws {
         try await LiveSites.with(["c.test"]) { sites in
             let site = sites[0]
             let outside = try TemporaryDirectory.make(prefix: "h-out")
@@ -79,7 +79,7 @@ struct SiteIsolationTests {
             #expect(symlink(victim.path, release.appendingPathComponent("link").path) == 0)
             #expect(symlink(outside.path, release.appendingPathComponent("deep/dirlink").path) == 0)
 
-            try SiteTree.chownTree(release.path, uid: site.account.uid, gid: site.account.gid)
+            try SiteTree.chownTree(release.path, uid: site.account.uid, gid: site.account.gid, unreachable: unreachable)
 
             func owner(_ path: String) -> (UInt32, UInt32) {
                 var status = stat()

@@ -59,8 +59,9 @@ struct HostileTenantFindingsTests {
         }
     }
 
-    @Test("chownTree refuses a hard link to root's file and another user's file instead of handing it over")
-    func chownRefusesPlantedHardLinks() throws {
+    @Test("chownTree refuses a hard link to root's file and another user's file instead of handing it over",
+          arguments: [false, true])
+    func chownRefusesPlantedHardLinks(unreachable: Bool) throws {
         let base = try TemporaryDirectory.make(prefix: "h-chown")
         defer { TemporaryDirectory.remove(base) }
         let rootFile = base.appendingPathComponent("root-secret")
@@ -70,7 +71,7 @@ struct HostileTenantFindingsTests {
         try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
         #expect(link(rootFile.path, tree.appendingPathComponent("planted").path) == 0)
         let directory = try SiteDirectory.openTrusted(base.path).openDirectory("tree")
-        #expect(throws: CHOMError.self) { try directory.chownTree(uid: 65534, gid: 65534) }
+        #expect(throws: CHOMError.self) { try directory.chownTree(uid: 65534, gid: 65534, unreachable: unreachable) }
         var st = stat()
         #expect(stat(rootFile.path, &st) == 0 && st.st_uid == 0, "root's file was handed over")
     }

@@ -71,7 +71,8 @@ enum PrivsepReport {
               agent's SharedPaths, SiteDirectory.chownTree (O_PATH + fstat per entry), HookRunner (a cgroup
               made, joined, killed and removed per run), SiteLayout.switchCurrent / prune. Backup: the same
               BackupWriter walk, protected with BackupSource.owner (fstat owner check per file). Restore:
-              the same BackupReader.restore into root's work directory, then the hand-over into releases/.
+              the same BackupReader.restore into root's work directory, then the hand-over into releases/
+              (protected: chownTree unreachable:, by name with fstatat + fchownat, as BackupExecutor does).
               Each side a fresh process after sync(); the rounds' order alternates.
             """)
     }

@@ -128,7 +128,7 @@ enum PrivsepWorker {
             _ = try siteDirectory.openDirectory(".incoming")
             let parent = try SiteDirectory.openTrusted(files.deletingLastPathComponent().path)
             let tree = try parent.openDirectory(files.lastPathComponent)
-            try tree.chownTree(uid: account.uid, gid: account.gid)  // LinuxSiteHosting.own
+            try tree.chownTree(uid: account.uid, gid: account.gid, unreachable: true)  // LinuxSiteHosting.own, as BackupExecutor calls it
             try tree.setMode(0o755)
             try parent.rename(files.lastPathComponent, to: releaseID, in: releases)
         }

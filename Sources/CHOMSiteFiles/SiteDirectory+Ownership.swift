@@ -33,13 +33,7 @@ extension SiteDirectory {
                     throw SiteFileError.posix(errno, "stat", child(name))
                 }
                 let isDirectory = FileKind(st) == .directory
-                if st.st_uid != uid || st.st_gid != gid {
-                    guard st.st_uid == uid || st.st_uid == geteuid() else {
-                        throw CHOMError(.refused, "\(child(name)) belongs to uid \(st.st_uid): not handed to uid \(uid)")
-                    }
-                    guard isDirectory || st.st_nlink <= 1 || st.st_uid == uid else {
-                        throw CHOMError(.refused, "\(child(name)) has \(st.st_nlink) links: not handed to uid \(uid) (a planted hard link?)")
-                    }
+                if try needsHandOver(name, st, uid: uid, gid: gid) {
                     guard fchownat(descriptor, name, uid, gid, AT_SYMLINK_NOFOLLOW) == 0 else {
                         throw SiteFileError.posix(errno, "chown", child(name))
                     }
@@ -91,13 +85,7 @@ extension SiteDirectory {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SiteFileError.posix(errno, "stat", child(name)) }
         let isDirectory = FileKind(st) == .directory
-        if st.st_uid != uid || st.st_gid != gid {
-            guard st.st_uid == uid || st.st_uid == geteuid() else {
-                throw CHOMError(.refused, "\(child(name)) belongs to uid \(st.st_uid): not handed to uid \(uid)")
-            }
-            guard isDirectory || st.st_nlink <= 1 || st.st_uid == uid else {
-                throw CHOMError(.refused, "\(child(name)) has \(st.st_nlink) links: not handed to uid \(uid) (a planted hard link?)")
-            }
+        if try needsHandOver(name, st, uid: uid, gid: gid) {
             guard fchownat(fd, "", uid, gid, Self.emptyPath | AT_SYMLINK_NOFOLLOW) == 0 else {
                 throw SiteFileError.posix(errno, "chown", child(name))
             }
@@ -107,6 +95,20 @@ extension SiteDirectory {
     }
 
     /// `O_PATH` and `AT_EMPTY_PATH` (Linux), which the Glibc module may not export.
+    /// Whether the entry `name` (its `stat`, not followed) must be re-owned to `uid:gid`; refuses
+    /// one of a third user's, and a non-directory with more than one link that is not already the
+    /// target's (a hard link planted to someone else's file).
+    private func needsHandOver(_ name: String, _ st: stat, uid: UInt32, gid: UInt32) throws(CHOMError) -> Bool {
+        guard st.st_uid != uid || st.st_gid != gid else { return false }
+        guard st.st_uid == uid || st.st_uid == geteuid() else {
+            throw CHOMError(.refused, "\(child(name)) belongs to uid \(st.st_uid): not handed to uid \(uid)")
+        }
+        guard FileKind(st) == .directory || st.st_nlink <= 1 || st.st_uid == uid else {
+            throw CHOMError(.refused, "\(child(name)) has \(st.st_nlink) links: not handed to uid \(uid) (a planted hard link?)")
+        }
+        return true
+    }
+
     static let pathOnly: Int32 = 0o10_000_000
     static let emptyPath: Int32 = 0x1000
 }

@@ -40,6 +40,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
@@ -105,8 +106,23 @@ let package = Package(
             swiftSettings: upcoming
         ),
 
-        // Placement as pure functions over injected state.
+        // Placement as pure functions over injected state: feasibility filters, binpack/spread
+        // scoring with tenant anti-affinity, bounded candidate sampling, rebalance and drain plans.
         .target(name: "CHOMScheduler", dependencies: ["CHOMCore"], swiftSettings: upcoming),
+
+        // DNS that follows each site: the provider interface, the records a site should have, and
+        // the PowerDNS authoritative HTTP API adapter.
+        .target(
+            name: "CHOMDNS",
+            dependencies: [
+                "CHOMCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
 
         // The tamper-evident audit log: entries, hash chain, signed checkpoints, verification.
         .target(
@@ -135,8 +151,9 @@ let package = Package(
             name: "CHOMCoordinator",
             dependencies: [
                 "CHOMCore", "CHOMProtocol", "CHOMTransport", "CHOMScheduler", "CHOMStore", "CHOMAPI", "CHOMArchive",
-                "CHOMAudit", "CHOMBackup",
+                "CHOMAudit", "CHOMBackup", "CHOMDNS",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -147,6 +164,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
             ],
             swiftSettings: upcoming
         ),
@@ -207,10 +225,13 @@ let package = Package(
         .executableTarget(
             name: "chom-bench",
             dependencies: [
-                "CHOMProtocol", "CHOMBackup", "CHOMCore", "CHOMSiteFiles", "CHOMArchive",
+                "CHOMProtocol", "CHOMBackup", "CHOMCore", "CHOMSiteFiles", "CHOMArchive", "CHOMScheduler",
                 // `chom-bench privsep` runs the agent's own deploy steps (SharedPaths, HookRunner and
                 // its cgroups, SiteLayout) on its protected side.
                 "CHOMAgent", .product(name: "Crypto", package: "swift-crypto"),
+                // `chom-bench migrate` runs the namespace harness (coordinator, throwaway PostgreSQL,
+                // agents in network namespaces), as the multi-host tests do.
+                "CHOMTesting", "CHOMAPI", "CHOMCoordinator",
             ],
             swiftSettings: upcomingForSystemCode
         ),
@@ -220,7 +241,7 @@ let package = Package(
             name: "CHOMTesting",
             dependencies: [
                 "CHOMCoordinator", "CHOMAgent", "CHOMBackup", "CHOMStore", "CHOMTransport", "CHOMProtocol", "CHOMAPI", "CHOMArchive",
-                "CHOMCore", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "CHOMCore", "CHOMDNS", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -278,6 +299,17 @@ let package = Package(
             swiftSettings: upcomingForSystemCode
         ),
         .testTarget(name: "CHOMAPITests", dependencies: ["CHOMAPI"], swiftSettings: upcoming),
+        .testTarget(name: "CHOMCoreTests", dependencies: ["CHOMCore"], swiftSettings: upcoming),
+        .testTarget(name: "CHOMSchedulerTests", dependencies: ["CHOMScheduler", "CHOMCore"], swiftSettings: upcoming),
+        .testTarget(
+            name: "CHOMDNSTests",
+            dependencies: [
+                "CHOMDNS", "CHOMCore", "CHOMTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
         .testTarget(
             name: "CHOMLiveTests",
             dependencies: [

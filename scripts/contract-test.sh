@@ -68,5 +68,8 @@ GET /v1/sites/{site}/logs"
 # (Tests/CHOMLiveTests) exercise them with an operator.
 export CHOM_SCHEMATHESIS_AUTH_REJECTED_OK="GET /v1/agents,GET /v1/agents/{agentId},DELETE /v1/agents/{agentId},\
 POST /v1/join-tokens,GET /v1/join-tokens,DELETE /v1/join-tokens/{tokenId},GET /v1/join-tokens/{tokenId}/uses,\
-GET /v1/discovery/prometheus,GET /v1/audit/verify,POST /v1/audit/verify,GET /v1/audit/checkpoints,POST /v1/organizations"
+GET /v1/discovery/prometheus,GET /v1/audit/verify,POST /v1/audit/verify,GET /v1/audit/checkpoints,POST /v1/organizations,\
+POST /v1/agents/{agentId}/cordon,POST /v1/agents/{agentId}/uncordon,POST /v1/agents/{agentId}/drain,\
+PUT /v1/agents/{agentId}/labels,POST /v1/sites/{site}/move,GET /v1/migrations,GET /v1/migrations/{migrationId},\
+POST /v1/fleet/rebalance,PUT /v1/sites/{site}/requests"
 CHOM_SCHEMATHESIS="$st" scripts/schemathesis.sh "$api" Protocol/admin-api.yaml "${tokens[@]}"

@@ -2,7 +2,8 @@
 # CHOM's main job on this one machine: an embedded PostgreSQL, a coordinator with its first
 # platform operator, an organization with two tenants, three agents on loopback enrolled with
 # their own join tokens (each running its own nginx), six sites placed over them, deployed,
-# served through nginx and backed up, then the fleet table and an audit-chain verification. Stays up until Ctrl-C;
+# served through nginx and backed up, one agent drained (its sites migrate to the others; the
+# fleet table before and after), then an audit-chain verification. Stays up until Ctrl-C;
 # --once exits after printing. Leaves no processes behind either way.
 #   CHOM_DEMO_DIR   state directory (default /tmp/chom-demo; wiped at start)
 #   CHOM_DEMO_PORT  base port (default 18080: API; +363 agents mTLS, +364 enrollment; agents' metrics +1001..)
@@ -62,7 +63,10 @@ printf '%s\n' "$password" | "$bin/chom-coordinator" bootstrap-operator --data-di
 echo "== starting the coordinator (embedded PostgreSQL under $dir/coordinator/postgres)"
 # Backups go to a directory every agent on this machine can reach (on a VPS fleet: S3).
 mkdir -p "$dir/backups"
-printf '{"backups": {"destination": {"path": "%s"}, "scheduleIntervalSeconds": 5}}\n' "$dir/backups" >"$dir/coordinator.json"
+# The agents share it, so a migration's backup on one is restored on another (fleet.sharedBackupDirectory);
+# their sites are reached at 127.0.0.1, an address a fleet of real VPSs would refuse (agents.allowInternalAddresses).
+printf '{"backups": {"destination": {"path": "%s"}, "scheduleIntervalSeconds": 5}, "fleet": {"sharedBackupDirectory": true, "proxySeconds": 5, "tickSeconds": 0.5}, "agents": {"allowInternalAddresses": true}}\n' \
+  "$dir/backups" >"$dir/coordinator.json"
 "$bin/chom-coordinator" serve --config "$dir/coordinator.json" --data-dir "$dir/coordinator" \
   --api-host 127.0.0.1 --api-port "$api_port" --grpc-host 127.0.0.1 --grpc-port "$grpc_port" \
   --grpc-enroll-port "$enroll_port" --log-level warning 2>"$dir/coordinator.log" &
@@ -91,7 +95,8 @@ for i in 1 2 3; do
   # Each agent runs an nginx of its own (--hosting managed): three "VPS" on one machine.
   "$bin/chom-agent" run --state-dir "$dir/agent-$i" --sites-root "$dir/sites-$i" \
     --metrics-host 127.0.0.1 --metrics-port $((base + 1000 + i)) \
-    --hosting managed --http-port $((base + 2000 + i)) --https-port $((base + 2100 + i)) 2>"$dir/agent-$i.log" &
+    --hosting managed --http-port $((base + 2000 + i)) --https-port $((base + 2100 + i)) \
+    --public-address 127.0.0.1 2>"$dir/agent-$i.log" &
   pids+=($!)
   echo "enrolled and started demo-agent-$i (nginx on 127.0.0.1:$((base + 2000 + i)), metrics on 127.0.0.1:$((base + 1000 + i)))"
 done
@@ -149,6 +154,29 @@ sleep 2
 for i in 1 2 3; do
   pid=${pids[$i]}
   echo "demo-agent-$i resident memory: $(awk '/VmRSS/ {print $2, $3}' "/proc/$pid/status")"
+done
+
+echo "== draining demo-agent-1: cordoned, its sites migrate to the other agents"
+agent1="$(chom agents list --output json | json "[a['id'] for a in d['items'] if a['name']=='demo-agent-1'][0]")"
+# The sites placed on demo-agent-1 now (a copy left by the restore above is reconciliation's).
+held="$(chom sites list --output json | json "' '.join(s['domain'] for s in d['items'] if s.get('agentId')=='$agent1')")"
+echo "demo-agent-1 holds: ${held:-nothing}"
+chom fleet
+chom agents drain demo-agent-1 --follow --timeout 300
+chom fleet
+for domain in $held; do
+  if curl -fsS -H "Host: $domain" "http://127.0.0.1:$((base + 2001))/" 2>/dev/null | grep -q "Hello from $domain"; then
+    echo "$domain is still served by the drained demo-agent-1" >&2
+    exit 1
+  fi
+  served=""
+  for i in 2 3; do
+    if curl -fsS -H "Host: $domain" "http://127.0.0.1:$((base + 2000 + i))/" 2>/dev/null | grep -q "Hello from $domain"; then
+      served="demo-agent-$i"
+    fi
+  done
+  [ -n "$served" ] || { echo "$domain is not served by demo-agent-2 or -3 after the drain" >&2; exit 1; }
+  echo "$domain moved and is served by $served's nginx"
 done
 
 echo "== audit log"

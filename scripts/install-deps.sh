@@ -5,6 +5,9 @@ set -euo pipefail
 # systemd only for systemd-analyze, which checks the agent's unit (it installs and runs without
 # systemd as PID 1).
 packages=(libzstd-dev zlib1g-dev zstd postgresql protobuf-compiler shellcheck git curl nginx-light php8.2-fpm util-linux passwd iproute2 openssl systemd)
+# PowerDNS Authoritative with the sqlite3 backend (the DNS tests start their own; sqlite3 creates its
+# database from the shipped schema) and dig (bind9-dnsutils) to resolve through it.
+packages+=(pdns-server pdns-backend-sqlite3 sqlite3 bind9-dnsutils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -18,6 +21,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" >/dev/null
+  # pdns-server enables a system pdns.service answering on port 53 of every address; CHOM's tests
+  # start their own on loopback, so a service installed just now is stopped and disabled.
+  if [[ " ${missing[*]} " == *" pdns-server "* ]] && [ -d /run/systemd/system ]; then
+    systemctl disable --now pdns.service >/dev/null 2>&1 || true
+  fi
 fi
 # The Debian postgresql package may start a system cluster; CHOM never uses it.
 command -v swift >/dev/null || { echo "install-deps.sh: swift is not on PATH" >&2; exit 1; }

@@ -85,6 +85,13 @@ package struct AgentResponse: Codable, Sendable, Equatable {
     package var lastHeartbeatAt: Date?
     package var enrolledAt: Date
     package var certificateNotAfter: Date
+    /// schedulable, cordoned, draining or drained: whether new sites may land on it.
+    package var scheduling: String = "schedulable"
+    package var labels: [String: String] = [:]
+    /// Where its sites are reached (DNS records point there).
+    package var publicAddresses: [String] = []
+    /// The site kinds it hosts (static, php, app).
+    package var siteKinds: [String] = []
     package init(
         id: String, name: String, state: String, version: String, hostname: String, cpuCount: Int,
         memoryTotalBytes: UInt64, diskFreeBytes: UInt64, load1: Double, maxSites: Int, sites: Int,
@@ -127,6 +134,9 @@ package struct SiteResponse: Codable, Sendable, Equatable {
     /// static, php or app.
     package var kind: String
     package var suspended: Bool
+    /// Why the site should be suspended (manual, billing, fencing); empty when it should be served.
+    /// `suspended` says what its agent applied: the two differ while a suspend task is on its way.
+    package var suspensionReasons: [String]
     /// The site's configuration; never its TLS private key.
     package var config: SiteConfigResponse
     package var lastBackupAt: Date?
@@ -134,7 +144,8 @@ package struct SiteResponse: Codable, Sendable, Equatable {
     package init(
         id: String, tenantId: String, domain: String, agentId: String?, state: String, currentReleaseId: String?,
         currentReleasePath: String?, createdAt: Date, updatedAt: Date, kind: String = "static", suspended: Bool = false,
-        config: SiteConfigResponse = SiteConfigResponse(), lastBackupAt: Date? = nil, lastVerifiedBackupAt: Date? = nil
+        suspensionReasons: [String] = [], config: SiteConfigResponse = SiteConfigResponse(), lastBackupAt: Date? = nil,
+        lastVerifiedBackupAt: Date? = nil
     ) {
         self.id = id
         self.tenantId = tenantId
@@ -147,6 +158,7 @@ package struct SiteResponse: Codable, Sendable, Equatable {
         self.updatedAt = updatedAt
         self.kind = kind
         self.suspended = suspended
+        self.suspensionReasons = suspensionReasons
         self.config = config
         self.lastBackupAt = lastBackupAt
         self.lastVerifiedBackupAt = lastVerifiedBackupAt
@@ -164,6 +176,7 @@ package struct SiteResponse: Codable, Sendable, Equatable {
             createdAt: try c.decode(Date.self, forKey: .createdAt), updatedAt: try c.decode(Date.self, forKey: .updatedAt),
             kind: try c.decodeIfPresent(String.self, forKey: .kind) ?? "static",
             suspended: try c.decodeIfPresent(Bool.self, forKey: .suspended) ?? false,
+            suspensionReasons: try c.decodeIfPresent([String].self, forKey: .suspensionReasons) ?? [],
             config: try c.decodeIfPresent(SiteConfigResponse.self, forKey: .config) ?? SiteConfigResponse(),
             lastBackupAt: try c.decodeIfPresent(Date.self, forKey: .lastBackupAt),
             lastVerifiedBackupAt: try c.decodeIfPresent(Date.self, forKey: .lastVerifiedBackupAt))
@@ -262,6 +275,8 @@ package struct ProblemDetails: Codable, Sendable, Equatable, Error {
     package var title: String
     package var status: Int
     package var detail: String
+    /// A site that cannot be placed: every agent considered and why it was refused.
+    package var agents: [PlacementRefusalAgent]? = nil
     package init(type: String = "about:blank", title: String, status: Int, detail: String) {
         self.type = type
         self.title = title

@@ -52,3 +52,7 @@ package typealias APITokenID = Identifier<APITokenTag>
 
 package enum BackupTag {}
 package typealias BackupID = Identifier<BackupTag>
+
+package enum MigrationTag {}
+/// A site migration (one move of a site from one agent to another).
+package typealias MigrationID = Identifier<MigrationTag>

@@ -17,4 +17,9 @@ package enum LogKey {
     package static let cgroup = "chom.cgroup"
     package static let keyID = "chom.key_id"
     package static let capabilities = "chom.capabilities"
+    package static let epoch = "chom.leader.epoch"
+    package static let holder = "chom.leader.holder"
+    package static let loop = "chom.leader.loop"
+    package static let dnsZone = "chom.dns.zone"
+    package static let dnsChanges = "chom.dns.changes"
 }

@@ -2,6 +2,7 @@ package import CHOMCore
 
 /// Placement for the foundation slice: a new site goes to the online agent with the
 /// most free site slots; ties go to the earlier candidate (enrollment order). Pure.
+/// `Scheduler.place` replaces it; this stays until site creation calls the scheduler.
 package enum Placement {
     package struct Candidate: Sendable, Equatable {
         package var agentID: AgentID

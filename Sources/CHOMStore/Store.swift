@@ -53,6 +53,8 @@ package struct Store: Sendable {
     package var sealedSecrets: SealedSecretRepository { SealedSecretRepository(client: client, logger: logger) }
     package var backupSchedules: BackupScheduleRepository { BackupScheduleRepository(client: client, logger: logger) }
     package var agents: AgentRepository { AgentRepository(client: client, logger: logger) }
+    package var fleet: FleetRepository { FleetRepository(client: client, logger: logger) }
+    package var migrations: SiteMigrationRepository { SiteMigrationRepository(client: client, logger: logger) }
     package var joinTokens: JoinTokenRepository { JoinTokenRepository(client: client, logger: logger) }
     package var releases: ReleaseRepository { ReleaseRepository(client: client, logger: logger) }
     package var tasks: TaskQueue { TaskQueue(client: client, logger: logger) }

@@ -41,6 +41,8 @@ package struct TestCoordinator: Sendable {
         configuration.grpc.enrollPort = 0
         configuration.agents.heartbeatIntervalSeconds = 1
         configuration.agents.offlineGraceSeconds = 5
+        // Agents here are on loopback: their sites are reached at 127.0.0.1.
+        configuration.agents.allowInternalAddresses = true
         configuration.dispatch.pollIntervalSeconds = 0.5
         configure(&configuration)
         // A restarted coordinator on fixed ports may find them not yet released: retry binding
@@ -76,7 +78,8 @@ package struct TestCoordinator: Sendable {
             let handle = TestCoordinator(
                 coordinator: coordinator, ports: ports, operatorToken: token, dataDirectory: directory)
             let result = try await body(handle)
-            group.cancelAll()
+            // Stop as SIGTERM does (the pool last); an error above cancels everything instead.
+            await coordinator.triggerGracefulShutdown()
             try await group.waitForAll()
             return result
         }

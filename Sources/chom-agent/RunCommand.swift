@@ -1,5 +1,7 @@
 import ArgumentParser
 import CHOMAgent
+import CHOMTransport
+import Foundation
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,6 +23,16 @@ struct RunCommand: AsyncParsableCommand {
             "Address the /metrics endpoint binds to (env CHOM_AGENT_METRICS_HOST; default 127.0.0.1).", valueName: "host"))
     var metricsHost: String?
 
+    @Option(
+        name: .customLong("public-address"),
+        help: ArgumentHelp(
+            """
+            An address (IPv4 or IPv6) this host's sites are reached at, for DNS and for the proxy of a site \
+            migrated away; repeat for several (env CHOM_AGENT_PUBLIC_ADDRESSES, comma-separated; default: the \
+            address the coordinator sees the agent's stream come from).
+            """, valueName: "address"))
+    var publicAddresses: [String] = []
+
     @OptionGroup(title: "Hosting") var hosting: HostingOptions
 
     @OptionGroup(title: "Enroll first (only when not enrolled yet)") var enrollment: EnrollmentOptions
@@ -32,6 +44,14 @@ struct RunCommand: AsyncParsableCommand {
             if let host = metricsHost ?? AgentOptions.environment("CHOM_AGENT_METRICS_HOST") {
                 configuration.metricsHost = host
             }
+            let addresses = publicAddresses.isEmpty
+                ? (AgentOptions.environment("CHOM_AGENT_PUBLIC_ADDRESSES") ?? "").split(separator: ",").map {
+                    $0.trimmingCharacters(in: .whitespaces)
+                } : publicAddresses
+            for address in addresses where IPAddressLiteral.bytes(address) == nil || address.hasPrefix("[") {
+                throw ValidationError("--public-address \(address) is not an IPv4 or IPv6 address")
+            }
+            configuration.publicAddresses = addresses
             try hosting.apply(to: &configuration)
             let runtime = AgentRuntime(configuration: configuration, logger: logger)
             if !runtime.isEnrolled, !enrollment.isEmpty {

@@ -13,6 +13,9 @@ import Foundation
 /// as root, the cost of privilege separation: the agent's protected deploy, backup and restore
 /// against the same steps as they were before the hostile-tenant work, round by round, with
 /// tar | zstd -3 and zstd -d | tar as peers (see `PrivsepBench`).
+/// `chom-bench schedule [--agents 10000] [--sites 100000] [--placements 20000] [--overloaded 300] [--limit 16]`:
+/// placements per second with bounded sampling and with a full scan, and rebalance and drain plan
+/// times, on a generated fleet, next to Nomad's C1M 3,750/s (see `ScheduleBench`).
 /// Figures, not assertions.
 @main
 struct Bench {
@@ -26,6 +29,8 @@ struct Bench {
             case "sitefiles-worker": try SiteFilesWorker.main(Array(arguments.dropFirst()))
             case "privsep": try PrivsepBench.main(Array(arguments.dropFirst()))
             case "privsep-worker": try await PrivsepWorker.main(Array(arguments.dropFirst()))
+            case "schedule": try ScheduleBench.main(Array(arguments.dropFirst()))
+            case "migrate": try await MigrateBench.main(Array(arguments.dropFirst()))
             default: try envelope(iterations: Int(arguments.first ?? "") ?? 5000)
             }
         } catch let failure as ChildFailure {

@@ -27,7 +27,10 @@ struct SessionTests {
 
                     let hello = try await gateway.waitFor { $0.event == .hello($0.hello) }
                     #expect(hello.hello.agentVersion == configuration.agentVersion)
-                    #expect(hello.hello.capabilities == ["site_layout_v2", "sealed_secrets_v1"])
+                    // Without hosting configured (no nginx or php-fpm to look for) every site kind is announced.
+                    #expect(hello.hello.capabilities == [
+                        "site_layout_v2", "site_kind_static", "site_kind_php", "site_kind_app", "sealed_secrets_v1",
+                    ])
                     // Right after the hello, the sealing key made at enrollment is registered (no CSR).
                     let registration = try await gateway.waitFor { $0.event == .renew($0.renew) }
                     #expect(registration.renew.csrPem.isEmpty)

@@ -83,7 +83,7 @@ struct StoreTests {
         }
     }
 
-    @Test("placement is serialized and a duplicate domain is a conflict")
+    @Test("a site is created on the agent chosen under the placement lock; a duplicate domain is a conflict")
     func sitesPlacement() async throws {
         try await ThrowawayPostgres.withStore { store in
             let token = JoinTokenID()
@@ -94,17 +94,17 @@ struct StoreTests {
             let sites = store.sites(in: .fleet)
             func create() async throws -> SiteRecord {
                 try await store.write(now: now) { transaction in
+                    try await store.fleet.lockPlacement(in: transaction)
                     let site = try await sites.create(
-                        id: SiteID(), tenant: tenant, domain: "x.test", now: now, in: transaction) { $0.first?.agentID }
+                        id: SiteID(), tenant: tenant, domain: "x.test", agent: agent.id, now: now, in: transaction)
                     try await transaction.record(audit("site.create"))
                     return site
                 }
             }
-            await #expect(throws: CHOMError.self) { try await create() }
-            try await store.agents.connected(agent.id, version: "t", highestSequenceSeen: 0, now: now)
             let site = try await create()
             #expect(site.agentID == agent.id)
             #expect(site.tenantID == tenant)
+            #expect(try await store.fleet.placedSites().map(\.siteID) == [site.id])
             // The database's unique name decides (migration 5), whatever the tenant.
             await #expect(throws: SiteClaimConflict.name("x.test")) { try await create() }
         }

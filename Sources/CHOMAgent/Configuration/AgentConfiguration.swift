@@ -10,10 +10,16 @@ package struct AgentConfiguration: Sendable {
     /// Where `/metrics` listens. Loopback by default: Prometheus scrapes through a tunnel or
     /// the operator opens it deliberately.
     package var metricsHost: String = "127.0.0.1"
+    /// The addresses this host's sites are reached at (DNS records, a migrated site's proxy);
+    /// empty: the coordinator uses the address the agent's stream comes from.
+    package var publicAddresses: [String] = []
     /// 0 asks the kernel for a free port (tests); `AgentRuntime.metricsPort` tells which.
     package var metricsPort: Int = 9464
     /// How often a heartbeat (host facts + capacity) goes up the stream.
     package var heartbeatInterval: Duration = .seconds(10)
+    /// How often the inventory (the sites held, their releases and config versions) goes up the
+    /// stream, besides right after every hello; the coordinator reconciles it with the placement.
+    package var inventoryInterval: Duration = .seconds(60)
     /// Site slots this agent offers to the scheduler.
     package var maxSites: Int = 50
     /// Releases kept per site when a deploy task does not say.
@@ -76,4 +82,6 @@ package struct AgentConfiguration: Sendable {
     package var workDirectory: URL { sitesRoot.appendingPathComponent(".chom-work", isDirectory: true) }
     /// `<state>/journal`
     package var journalDirectory: URL { stateDirectory.appendingPathComponent("journal", isDirectory: true) }
+    /// `<state>/site-records`: one record per hosted site (`SiteRecordStore`).
+    package var siteRecordsDirectory: URL { stateDirectory.appendingPathComponent("site-records", isDirectory: true) }
 }

@@ -9,6 +9,8 @@ package struct TaskDispatcher: TaskExecutor {
     /// nil on an agent without hosting: those tasks are refused.
     package var sites: SiteTaskExecutor?
     package var backups: BackupExecutor
+    /// Remembers what each succeeded site task applied, for the inventory (nil: nothing recorded).
+    package var siteRecords: SiteRecordStore?
 
     package init(deploy: DeployExecutor, sites: SiteTaskExecutor?, backups: BackupExecutor) {
         self.deploy = deploy
@@ -39,6 +41,20 @@ package struct TaskDispatcher: TaskExecutor {
     }
 
     package func execute(_ task: Chom_Agent_V1_Task, progress: ProgressReporter) async -> ExecutionResult {
+        let result = await run(task, progress: progress)
+        if result.outcome == .succeeded, let siteRecords {
+            do {
+                try siteRecords.update(after: task)
+            } catch {
+                // The task did its work; the inventory then reports an older version, and the
+                // coordinator configures the site again.
+                deploy.logger.warning("site record not written", metadata: [LogKey.error: "\(error)"])
+            }
+        }
+        return result
+    }
+
+    private func run(_ task: Chom_Agent_V1_Task, progress: ProgressReporter) async -> ExecutionResult {
         // Object storage is reached through URLs presigned for this task's object only.
         var backups = self.backups
         backups.taskID = task.taskID

@@ -24,6 +24,9 @@ package actor NginxController {
         /// The `pid` of the main configuration: how a running master is found.
         package var pidFile = "/run/nginx.pid"
         package var commandTimeout: Duration = .seconds(30)
+        /// How long a reload may take to replace the accepting workers before the change is
+        /// reported anyway (a master that is busy or gone).
+        package var reloadSettleTimeout: Duration = .seconds(5)
 
         package init() {}
     }
@@ -97,11 +100,22 @@ package actor NginxController {
         }
     }
 
+    /// `nginx -s reload`, then waits (at most `reloadSettleTimeout`) until the workers that were
+    /// accepting before it have stopped accepting and a new one runs: `-s reload` only sends the
+    /// signal, and until the master has acted on it the old workers keep taking connections with
+    /// the old configuration (a site just restored or moved here would answer 404 to them).
     private func reloadIfRunning() async throws(CHOMError) -> ReloadOutcome {
-        guard PidFile.runningProcess(configuration.pidFile) != nil else { return .notRunning }
+        guard let master = PidFile.runningProcess(configuration.pidFile) else { return .notRunning }
+        let previous = Set(NginxProcesses.children(of: master).filter { !$0.isShuttingDown }.map(\.pid))
         let outcome = try await run(["-s", "reload"])
         guard outcome.succeeded else {
             throw CHOMError(.unavailable, "nginx -s reload failed: \(outcome.outputText.trimmingTrailingNewlines)")
+        }
+        let deadline = ContinuousClock.now + configuration.reloadSettleTimeout
+        while !NginxProcesses.reloaded(NginxProcesses.children(of: master), previous: previous),
+            ContinuousClock.now < deadline
+        {
+            try? await Task.sleep(for: .milliseconds(5))
         }
         return .reloaded
     }

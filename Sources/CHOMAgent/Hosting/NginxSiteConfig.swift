@@ -53,7 +53,14 @@ package enum NginxSiteConfig {
         } else {
             lines += ["server {", "    listen \(configuration.httpPort);", "    server_name \(names);", ""]
         }
-        lines += spec.suspended ? suspendedBody(spec) : siteBody(spec)
+        if let forward = spec.forwardTo {
+            guard SiteSpec.isForwardAddress(forward) else {
+                throw SiteSpecError(field: .forwardTo, reason: "not an IP address and port")
+            }
+            lines += forwardBody(spec, to: forward, configuration: configuration)
+        } else {
+            lines += spec.suspended ? suspendedBody(spec) : siteBody(spec)
+        }
         lines.append("}")
         return lines.joined(separator: "\n") + "\n"
     }
@@ -117,6 +124,28 @@ package enum NginxSiteConfig {
             ]
         }
         return lines
+    }
+
+    /// A migrated site's old host until DNS caches expire: every request goes to the new host,
+    /// with the Host header kept. A TLS site is forwarded to the new host's HTTPS port (this
+    /// host's, as the fleet serves HTTPS on one port), naming the site for SNI.
+    private static func forwardBody(_ spec: SiteSpec, to forward: String, configuration: Configuration) -> [String] {
+        var target = "http://\(forward)"
+        var tlsLines: [String] = []
+        if spec.tls != nil, let colon = forward.lastIndex(of: ":") {
+            target = "https://\(forward[..<colon]):\(configuration.httpsPort)"
+            tlsLines = ["        proxy_ssl_server_name on;", "        proxy_ssl_name $host;"]
+        }
+        return logLines(spec) + [""] + headerLines(spec) + [
+            "",
+            "    location / {",
+            "        proxy_pass \(target);",
+            "        proxy_http_version 1.1;",
+            "        proxy_set_header Host $host;",
+            "        proxy_set_header X-Real-IP $remote_addr;",
+            "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+            "        proxy_set_header X-Forwarded-Proto $scheme;",
+        ] + tlsLines + ["    }"]
     }
 
     /// No root and no regex location: `location /` matches every URI and returns 503, whose

@@ -1,4 +1,5 @@
 package import Foundation
+import CHOMTransport
 
 /// Everything one site's nginx server block is rendered from. Values are untrusted until
 /// ``validate()`` (which ``NginxSiteConfig/render(_:configuration:)`` always calls) passes.
@@ -43,6 +44,9 @@ package struct SiteSpec: Sendable, Equatable {
     package var suspended: Bool
     /// An HTML file served (with status 503) while the site is suspended.
     package var maintenancePage: String
+    /// Every request is proxied to this `host:port` (a migrated site's new host) instead of
+    /// served here; `isForwardAddress` holds.
+    package var forwardTo: String? = nil
 
     package init(
         domain: String, aliases: [String] = [], kind: Kind, root: String, accessLog: String, errorLog: String,
@@ -76,4 +80,22 @@ package struct SiteSpec: Sendable, Equatable {
 
     /// `server_name`'s names: the domain, then the aliases in order.
     package var serverNames: [String] { [domain] + aliases }
+}
+
+extension SiteSpec {
+    /// `a.b.c.d:port` or `[v6]:port` with a port 1–65535: what `forwardTo` may hold (it reaches the
+    /// server block's text).
+    package static func isForwardAddress(_ text: String) -> Bool {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (1...65_535).contains(port)
+        else { return false }
+        let host = String(text[..<colon])
+        if host.hasPrefix("[") {
+            guard host.hasSuffix("]") else { return false }
+            let inner = host.dropFirst().dropLast()
+            return inner.contains(":") && inner.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
+                && IPAddressLiteral.bytes(String(inner))?.count == 16
+        }
+        return host.allSatisfy { $0.isNumber || $0 == "." } && IPAddressLiteral.bytes(host)?.count == 4
+    }
 }

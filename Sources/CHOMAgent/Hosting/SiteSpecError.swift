@@ -15,6 +15,7 @@ package struct SiteSpecError: Error, Sendable, Equatable, CustomStringConvertibl
         case maintenancePage
         case httpPort
         case httpsPort
+        case forwardTo
 
         package var description: String {
             switch self {
@@ -30,6 +31,7 @@ package struct SiteSpecError: Error, Sendable, Equatable, CustomStringConvertibl
             case .maintenancePage: "maintenance_page"
             case .httpPort: "http_port"
             case .httpsPort: "https_port"
+            case .forwardTo: "forward_to"
             }
         }
     }

@@ -34,13 +34,23 @@ package enum UserProcesses {
         let end = ContinuousClock.now + deadline
         // Bounded: zombies (dead, waiting for their parent) still count as signalled.
         let script = "i=0; while [ $i -lt 2000 ] && kill -9 -1 2>/dev/null; do i=$((i+1)); done"
-        _ = try? await CommandRunner().run(CommandRunner.Command(
-            "/usr/bin/setpriv",
-            ["--reuid=\(account.uid)", "--regid=\(account.gid)", "--clear-groups", "--no-new-privs", "--", "/bin/sh", "-c", script],
-            workingDirectory: "/", timeout: deadline))
+        func pass() async {
+            _ = try? await CommandRunner().run(CommandRunner.Command(
+                "/usr/bin/setpriv",
+                ["--reuid=\(account.uid)", "--regid=\(account.gid)", "--clear-groups", "--no-new-privs", "--", "/bin/sh", "-c", script],
+                workingDirectory: "/", timeout: max(end - ContinuousClock.now, .milliseconds(100))))
+        }
+        await pass()
+        var lastPass = ContinuousClock.now
         while true {
             let left = pids(of: account.uid)
             if left.isEmpty || ContinuousClock.now >= end { return left.count }
+            // Something still runs a while after a pass (on a loaded host a pass can end before a
+            // fork it missed was scheduled): another pass.
+            if ContinuousClock.now - lastPass > .milliseconds(500) {
+                await pass()
+                lastPass = ContinuousClock.now
+            }
             try? await Task.sleep(for: .milliseconds(20))
         }
     }

@@ -110,19 +110,21 @@ package final class AgentSession: Service, Sendable {
             if created { logger.notice("generated a sealing key; registering it with the coordinator") }
             sealingKey = key
         }
+        let inventory = InventoryReporter(configuration: configuration, clock: clock)
         return try await withGRPCClient(transport: transport) { client in
             let gateway = Chom_Agent_V1_AgentGateway.Client(wrapping: client)
-            let dispatcher = TaskDispatcher(
+            var dispatcher = TaskDispatcher(
                 configuration: configuration, artifacts: GRPCArtifactSource(client: gateway),
                 storage: GRPCStoragePresigner(client: gateway), hosting: hosting,
                 metrics: metrics, clock: clock, logger: logger)
+            dispatcher.siteRecords = inventory.records
             let handler = EnvelopeHandler(
                 opener: opener, journal: journal, executor: dispatcher, metrics: metrics,
                 ledger: ledger, clock: clock, logger: logger, sealingKey: sealingKey)
             let connection = SessionConnection(
                 gateway: gateway, identity: identity, handler: handler, configuration: configuration, store: store,
                 metrics: metrics, control: control, clock: clock, logger: logger, accepted: accepted,
-                sealingPublicKey: sealingKey?.publicKey)
+                sealingPublicKey: sealingKey?.publicKey, inventory: inventory)
             return try await connection.run()
         }
     }

@@ -33,6 +33,8 @@ struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sen
     let accepted: LockedBox<Bool>
     /// Registered after the Hello on every stream (the coordinator keeps the first key it gets).
     var sealingPublicKey: Curve25519.KeyAgreement.PublicKey? = nil
+    /// Reported after the Hello and every `inventoryInterval` (nil: no inventory, as an older agent).
+    var inventory: InventoryReporter? = nil
 
     typealias Outbox = AsyncStream<Chom_Agent_V1_AgentMessage>.Continuation
 
@@ -42,7 +44,9 @@ struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sen
         hello.hello.agentVersion = configuration.agentVersion
         hello.hello.highestSequence = handler.journal.window.highest
         hello.hello.metricsAddress = "\(configuration.metricsHost):\(configuration.metricsPort)"
-        hello.hello.capabilities = [SiteLayoutCapability.name]
+        hello.hello.capabilities = [SiteLayoutCapability.name] + SiteKindCapability.announced(by: configuration.hosting)
+        hello.hello.publicAddresses = configuration.publicAddresses
+        hello.hello.httpPort = UInt32(configuration.hosting?.site.httpPort ?? 0)
         if let sealingPublicKey {
             hello.hello.capabilities.append(SecretSealing.capability)
             continuation.yield(hello)
@@ -52,6 +56,7 @@ struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sen
         } else {
             continuation.yield(hello)
         }
+        if let report = inventoryReport() { continuation.yield(report) }
         continuation.yield(heartbeat())
 
         return try await gateway.connect(
@@ -80,6 +85,14 @@ struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sen
                 while true {
                     try await Task.sleep(for: configuration.heartbeatInterval)
                     outbox.yield(heartbeat())
+                }
+            }
+            if inventory != nil {
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: configuration.inventoryInterval)
+                        if let report = inventoryReport() { outbox.yield(report) }
+                    }
                 }
             }
             group.addTask {
@@ -157,6 +170,20 @@ struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sen
             outbox.yield(request)
             logger.info("certificate renewal requested")
             try await Task.sleep(for: configuration.renewalRetryInterval)
+        }
+    }
+
+    /// The next inventory (its sequence persisted), or nil when it cannot be built: the sequence
+    /// file cannot be written, so reporting would risk a sequence the coordinator saw already.
+    private func inventoryReport() -> Chom_Agent_V1_AgentMessage? {
+        guard let inventory else { return nil }
+        do {
+            var message = Chom_Agent_V1_AgentMessage()
+            message.inventory = try inventory.next()
+            return message
+        } catch {
+            logger.error("inventory not reported", metadata: [LogKey.error: "\(error)"])
+            return nil
         }
     }
 

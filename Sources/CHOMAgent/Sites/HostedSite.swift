@@ -38,6 +38,9 @@ package struct HostedSite: Sendable, Equatable {
     package var publicDirectory: String
     package var keepReleases: Int
     package var suspended: Bool
+    /// A migrated site's old host: nginx forwards every request to this `host:port` (an IP
+    /// literal, IPv6 in brackets) instead of serving the tree. nil: serve the site.
+    package var forwardTo: String? = nil
 
     package var user: SiteUserName { SiteUserName(site: siteID) }
 
@@ -103,6 +106,12 @@ package struct HostedSite: Sendable, Equatable {
             ? "public" : try Self.relativePath(config.publicDirectory, field: "public directory")
         keepReleases = config.keepReleases == 0 ? 5 : min(Int(config.keepReleases), 50)
         suspended = config.suspended
+        if !config.forwardTo.isEmpty {
+            guard SiteSpec.isForwardAddress(config.forwardTo) else {
+                throw Self.invalid("forward_to must be an IP address and port (host:port, IPv6 as [addr]:port)")
+            }
+            forwardTo = config.forwardTo
+        }
     }
 
     /// A bare static site for a deploy task that carries no configuration.

@@ -58,6 +58,7 @@ package struct LinuxSiteHosting: SiteHosting {
             errorLog: logs.appendingPathComponent("error.log").path,
             tls: tls, suspended: site.suspended, maintenancePage: configuration.maintenancePage.path)
         spec.symlinksCheckedFrom = layout.current.path
+        spec.forwardTo = site.forwardTo
         let text = try NginxSiteConfig.render(spec, configuration: configuration.site)
         _ = try await nginx.install(domain: site.domain, config: text)
         if site.kind == .php { await php.retireLegacyPool(site.user) }

@@ -85,17 +85,7 @@ package final class ManagedNginx: Sendable {
 
     /// The command lines of `parent`'s children, from /proc.
     static func children(of parent: Int32) -> [String] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []  // not a tenant path: /proc, /etc/nginx and the agent's own nginx directory
-        return entries.compactMap { entry -> String? in
-            guard Int32(entry) != nil,
-                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),  // not a tenant path: /proc, /etc/nginx and the agent's own nginx directory
-                let close = stat.lastIndex(of: ")")
-            else { return nil }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 1, Int32(fields[1]) == parent else { return nil }
-            let cmdline = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(entry)/cmdline"))) ?? Data()  // not a tenant path: /proc, /etc/nginx and the agent's own nginx directory
-            return String(decoding: cmdline, as: UTF8.self)
-        }
+        NginxProcesses.children(of: parent).map(\.title)
     }
 
     /// Fast shutdown (SIGTERM), waits until the master has removed its pid file, deletes the prefix.

@@ -49,6 +49,7 @@ struct AdminAPI: Sendable {
         addBackupRoutes(routes)
         addAuditRoutes(routes)
         addFleetRoutes(routes)
+        addFleetSchedulingRoutes(routes)
         return router
     }
 

@@ -13,6 +13,11 @@ enum Problem {
         case let error as CHOMError:
             let status = status(for: error.code)
             return (status, ProblemDetails(title: status.reasonPhrase, status: status.code, detail: error.message))
+        case let refused as PlacementRefused:
+            var body = ProblemDetails(
+                type: PlacementRefused.problemType, title: "Conflict", status: 409, detail: refused.description)
+            if refused.listsAgents { body.agents = refused.agents }
+            return (.conflict, body)
         case let conflict as SiteClaimConflict:
             // Normally made precise by `AdminAPI.claiming`; never says whose.
             return response(for: AdminAPI.problem(conflict, holder: nil))

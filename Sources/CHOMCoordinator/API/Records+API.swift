@@ -1,6 +1,7 @@
 import CHOMAPI
 import CHOMAudit
 import CHOMCore
+import CHOMProtocol
 import Foundation
 import CHOMStore
 
@@ -14,11 +15,28 @@ extension JoinTokenRecord {
 
 extension AgentRecord {
     var api: AgentResponse {
-        AgentResponse(
+        var response = AgentResponse(
             id: id.description, name: name, state: state.rawValue, version: agentVersion, hostname: hostFacts.hostname,
             cpuCount: hostFacts.cpuCount, memoryTotalBytes: hostFacts.memoryTotalBytes,
             diskFreeBytes: hostFacts.diskFreeBytes, load1: hostFacts.load1, maxSites: maxSites, sites: placedSites,
             lastHeartbeatAt: lastHeartbeatAt, enrolledAt: enrolledAt, certificateNotAfter: certificateNotAfter)
+        response.scheduling = scheduling
+        response.labels = labels
+        response.publicAddresses = publicAddresses
+        response.siteKinds = (SiteKindCapability.kinds(in: capabilities) ?? Set(SiteSettings.Kind.allCases))
+            .map(\.rawValue).sorted()
+        return response
+    }
+}
+
+extension SiteMigrationRecord {
+    func api(domain: String? = nil) -> MigrationResponse {
+        MigrationResponse(
+            id: id.description, siteId: siteID.description, domain: domain, fromAgentId: fromAgent.description,
+            toAgentId: toAgent.description, reason: reason, state: state, step: step, failedStep: failedStep,
+            message: message, taskId: taskID?.description, backupId: backupID?.description, switchedAt: switchedAt,
+            maintenanceSeconds: maintenanceStartedAt.map { (maintenanceEndedAt ?? updatedAt).timeIntervalSince($0) },
+            createdAt: createdAt, updatedAt: updatedAt, finishedAt: finishedAt)
     }
 }
 

@@ -9,8 +9,9 @@ extension SiteRecord {
     var api: SiteResponse {
         SiteResponse(
             id: id.description, tenantId: tenantID.description, domain: domain, agentId: agentID?.description,
-            state: state, currentReleaseId: currentReleaseID?.description, currentReleasePath: currentReleasePath,
+            state: state.rawValue, currentReleaseId: currentReleaseID?.description, currentReleasePath: currentReleasePath,
             createdAt: createdAt, updatedAt: updatedAt, kind: spec.kind.rawValue, suspended: suspended,
+            suspensionReasons: lifecycle.sortedSuspension.map(\.rawValue),
             config: SiteConfigResponse(
                 aliases: spec.aliases, appPort: spec.appPort, appCommand: spec.appCommand, sharedPaths: spec.sharedPaths,
                 hooks: spec.hooks.map { BuildHookBody(name: $0.name, command: $0.command, timeoutSeconds: $0.timeoutSeconds) },

@@ -32,6 +32,7 @@ package enum ConfigurationLoader {
             }
         }
         try apply(environment: environment, to: &configuration)
+        try configuration.dns.validate()
         if let lifetime = configuration.backups.destination.s3?.presignLifetimeSeconds, !(1...604_800).contains(lifetime) {
             throw CHOMError(
                 .configuration, "backups.destination.s3.presignLifetimeSeconds must be 1 to 604800, got \(lifetime)")
@@ -67,7 +68,7 @@ package enum ConfigurationLoader {
     private static let knownKeys: [String: Set<String>] = [
         "": [
             "dataDirectory", "databaseURL", "logLevel", "api", "grpc", "auth", "secrets", "audit",
-            "agents", "dispatch", "joinTokens", "backups",
+            "agents", "dispatch", "joinTokens", "backups", "leader", "fleet", "reconcile", "dns",
         ],
         "auth": [
             "bcryptCost", "sessionTTLSeconds", "rotationGraceSeconds", "loginAttemptsPerAccount",
@@ -80,11 +81,25 @@ package enum ConfigurationLoader {
         "agents": [
             "certificateLifetimeSeconds", "heartbeatIntervalSeconds", "offlineGraceSeconds",
             "enrollmentFailuresPerAddress", "enrollmentWindowSeconds", "enrollmentThrottleAddresses",
+            "allowInternalAddresses",
         ],
         "dispatch": ["maxDeliveryAttempts", "envelopeTTLSeconds", "pollIntervalSeconds", "siteLogsTimeoutSeconds"],
         "joinTokens": ["defaultTTLSeconds", "defaultMaxUses"],
+        "reconcile": ["staleGraceSeconds"],
         "backups": ["destination", "scheduleIntervalSeconds"],
+        "leader": ["pollIntervalSeconds"],
         "backups.destination": ["path", "s3"],
+        "fleet": [
+            "scheduler", "siteRequests", "rebalance", "maxConcurrentMigrations", "proxySeconds", "healthTimeoutSeconds",
+            "tickSeconds", "dnsUpkeepSeconds", "sharedBackupDirectory", "failedMoveRetrySeconds",
+        ],
+        "fleet.scheduler": ["algorithm", "candidateLimit", "tenantAntiAffinityWeight", "reserveFraction"],
+        "fleet.siteRequests": ["static", "php", "app"],
+        "fleet.rebalance": ["utilizationThreshold", "maxMoves", "hysteresis"],
+        "dns": ["provider", "powerdns", "fleetZone", "ttlSeconds", "directZones"],
+        "dns.powerdns": [
+            "apiURL", "serverID", "apiKey", "apiKeyFile", "requestTimeoutSeconds", "createZones", "nameservers",
+        ],
         "backups.destination.s3": [
             "endpoint", "region", "bucket", "accessKeyId", "secretAccessKey", "secretAccessKeyFile", "prefix",
         ],

@@ -33,6 +33,11 @@ package struct CoordinatorConfiguration: Sendable, Codable, Equatable {
         package var enrollmentWindowSeconds = 900.0
         /// How many source addresses the enrollment throttle remembers at most.
         package var enrollmentThrottleAddresses = 10_000
+        /// Accept loopback, link-local, unspecified and multicast addresses as an agent's public
+        /// addresses (DNS records, a migration's proxy target, the health probe): for agents on one
+        /// machine (the demo, tests). Off, such addresses an agent reports are dropped, so a
+        /// compromised agent cannot point the fleet at 127.0.0.1 or 169.254.169.254.
+        package var allowInternalAddresses = false
         package init() {}
     }
 
@@ -95,6 +100,10 @@ package struct CoordinatorConfiguration: Sendable, Codable, Equatable {
     package var dispatch = Dispatch()
     package var joinTokens = JoinTokens()
     package var backups = Backups()
+    package var dns = DNS()
+    package var reconcile = Reconcile()
+    package var leader = Leader()
+    package var fleet = Fleet()
 
     package init() {}
 }
@@ -137,6 +146,8 @@ extension CoordinatorConfiguration.Agents {
             try c.decodeIfPresent(Double.self, forKey: .enrollmentWindowSeconds) ?? enrollmentWindowSeconds
         enrollmentThrottleAddresses =
             try c.decodeIfPresent(Int.self, forKey: .enrollmentThrottleAddresses) ?? enrollmentThrottleAddresses
+        allowInternalAddresses =
+            try c.decodeIfPresent(Bool.self, forKey: .allowInternalAddresses) ?? allowInternalAddresses
     }
 }
 
@@ -177,6 +188,10 @@ extension CoordinatorConfiguration {
         dispatch = try c.decodeIfPresent(Dispatch.self, forKey: .dispatch) ?? dispatch
         joinTokens = try c.decodeIfPresent(JoinTokens.self, forKey: .joinTokens) ?? joinTokens
         backups = try c.decodeIfPresent(Backups.self, forKey: .backups) ?? backups
+        dns = try c.decodeIfPresent(DNS.self, forKey: .dns) ?? dns
+        reconcile = try c.decodeIfPresent(Reconcile.self, forKey: .reconcile) ?? reconcile
+        leader = try c.decodeIfPresent(Leader.self, forKey: .leader) ?? leader
+        fleet = try c.decodeIfPresent(Fleet.self, forKey: .fleet) ?? fleet
     }
 }
 

@@ -144,6 +144,12 @@ struct AgentGatewayService: Chom_Agent_V1_AgentGateway.SimpleServiceProtocol {
             highestSequenceSeen: Int64(clamping: hello.highestSequence),
             metricsAddress: MetricsAddress.resolve(reported: hello.metricsAddress, remotePeer: peer.remoteAddress),
             now: clock.now())
+        try await store.fleet.announced(
+            agentID,
+            addresses: PublicAddresses.resolve(
+                reported: hello.publicAddresses, remotePeer: peer.remoteAddress,
+                allowInternal: configuration.agents.allowInternalAddresses),
+            httpPort: PublicAddresses.httpPort(hello.httpPort), capabilities: Array(hello.capabilities.prefix(16)))
         // Never a reason to refuse the stream: a failure leaves the layout unclaimed, tried again next hello.
         do {
             if let queued = try await layoutConvergence.converge(
@@ -158,8 +164,10 @@ struct AgentGatewayService: Chom_Agent_V1_AgentGateway.SimpleServiceProtocol {
         await connections.register(connection)
         metrics.set(streams: await connections.count)
         logger.info("agent connected", metadata: [LogKey.capabilities: "\(hello.capabilities.prefix(16).joined(separator: ","))"])
-        let handler = AgentMessageHandler(
+        var handler = AgentMessageHandler(
             store: store, keys: keys, configuration: configuration, metrics: metrics, clock: clock, logger: logger)
+        handler.reconciler = InventoryApplier(
+            store: store, tasks: layoutConvergence.tasks, grace: configuration.reconcile.staleGraceSeconds, logger: logger)
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await dispatcher.serve(connection) }

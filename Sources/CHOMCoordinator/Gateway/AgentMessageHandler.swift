@@ -15,6 +15,8 @@ package struct AgentMessageHandler: Sendable {
     let metrics: CoordinatorMetrics
     let clock: any WallClock
     let logger: Logger
+    /// Answers inventories (nil: they are ignored, as by a coordinator without reconciliation).
+    var reconciler: InventoryApplier? = nil
 
     func handle(_ message: Chom_Agent_V1_AgentMessage, from agent: AgentID, on connection: AgentConnection) async throws {
         let now = clock.now()
@@ -63,6 +65,13 @@ package struct AgentMessageHandler: Sendable {
             var message = Chom_Agent_V1_CoordinatorMessage()
             message.renewed = reply
             try await connection.send(message)
+        case .inventory(let inventory):
+            // Never a reason to end the stream: the next inventory tries again.
+            do {
+                try await reconciler?.apply(inventory, from: agent, on: connection, now: now)
+            } catch {
+                logger.error("inventory reconciliation failed", metadata: [LogKey.error: "\(error)"])
+            }
         case .hello, nil:
             break
         }

@@ -6,10 +6,11 @@ import CHOMStore
 import Foundation
 import Logging
 
-/// The backup schedule loop: every `backups.scheduleIntervalSeconds`, enqueue the backups that are
-/// due, and after a backup succeeds, a prune with the schedule's retention rule and the site's
-/// backup list (which are verified). Each backup and prune is claimed with a conditional update in
-/// its own transaction, so replicas running the loop at once never enqueue one twice.
+/// The backup schedule, a leader loop (`HousekeepingLoops`): every `backups.scheduleIntervalSeconds`,
+/// enqueue the backups that are due, and after a backup succeeds, a prune with the schedule's
+/// retention rule and the site's backup list (which are verified). Each backup and prune is claimed
+/// with a conditional update in its own transaction, which also checks the leader's epoch: an
+/// ex-leader that has not noticed yet writes nothing, and no run is ever enqueued twice.
 struct BackupScheduler: Sendable {
     let store: Store
     let tasks: SiteTaskBuilder
@@ -18,9 +19,10 @@ struct BackupScheduler: Sendable {
 
     static let actor = "system:backup-scheduler"
 
-    /// One pass at `now`; returns how many backups and prunes were enqueued.
+    /// One pass at `now`, as the leader of `epoch` (nil: unchecked, for tests of the pass itself);
+    /// returns how many backups and prunes were enqueued.
     @discardableResult
-    func tick(now: Date) async throws -> (backups: Int, prunes: Int) {
+    func tick(now: Date, epoch: Int64? = nil) async throws -> (backups: Int, prunes: Int) {
         let fleet = store.sites(in: .fleet)
         var started = 0
         for schedule in try await store.backupSchedules.due(now: now) {
@@ -32,7 +34,8 @@ struct BackupScheduler: Sendable {
             let backup = try await BackupStarter(store: store, tasks: tasks).start(
                 target, encrypt: schedule.policy.encrypt, audit: audit
             ) { transaction in
-                try await store.backupSchedules.claim(schedule.siteID, dueBy: now, next: next, in: transaction)
+                if let epoch { try await store.leadership.checkEpoch(epoch, in: transaction) }
+                return try await store.backupSchedules.claim(schedule.siteID, dueBy: now, next: next, in: transaction)
             }
             if backup != nil {
                 started += 1
@@ -42,7 +45,7 @@ struct BackupScheduler: Sendable {
         var prunes = 0
         for (schedule, latest) in try await store.backupSchedules.needingPrune() {
             guard let target = try await target(schedule.siteID, fleet) else { continue }
-            if try await prune(target, schedule: schedule, through: latest, now: now) {
+            if try await prune(target, schedule: schedule, through: latest, now: now, epoch: epoch) {
                 prunes += 1
                 await connections.wake(target.agent)
             }
@@ -50,20 +53,12 @@ struct BackupScheduler: Sendable {
         return (started, prunes)
     }
 
-    /// Runs `tick` every `interval` until cancelled; a failed pass is logged and retried next time.
-    func run(every interval: Double, clock: any WallClock) async throws {
-        while !Task.isCancelled {
-            do {
-                try await tick(now: clock.now())
-            } catch {
-                logger.warning("backup schedule pass failed", metadata: [LogKey.error: "\(error)"])
-            }
-            try await Task.sleep(for: .milliseconds(Int(max(1, interval) * 1000)))
-        }
-    }
-
     private func target(_ id: SiteID, _ fleet: ScopedSiteRepository) async throws -> SiteTaskTarget? {
-        guard let site = try await fleet.get(id), let agent = site.agentID, !site.isRemoved else { return nil }
+        // Not while the site is removed or moving (`SiteState.takesScheduledBackups`): the schedule
+        // stays due and catches up once the site is settled.
+        guard let site = try await fleet.get(id), let agent = site.agentID, site.state.takesScheduledBackups else {
+            return nil
+        }
         return SiteTaskTarget(
             site: site, agent: agent, organization: try await store.organizations.tenant(site.tenantID)?.organizationID,
             scoped: fleet)
@@ -73,11 +68,11 @@ struct BackupScheduler: Sendable {
     /// In object storage the coordinator deletes the objects itself, each then marked deleted;
     /// with local directories a prune task names exactly the backups the agent deletes. Either way
     /// the prune is claimed first, so replicas never prune a site twice for one backup.
-    private func prune(_ target: SiteTaskTarget, schedule: BackupScheduleRecord, through latest: Date, now: Date)
-        async throws -> Bool
-    {
+    private func prune(
+        _ target: SiteTaskTarget, schedule: BackupScheduleRecord, through latest: Date, now: Date, epoch: Int64?
+    ) async throws -> Bool {
         let site = target.site
-        let backups = try await store.backups(in: .fleet).list(site: site.id).filter { $0.isUsable }
+        let backups = try await store.backups(in: .fleet).list(site: site.id).filter { $0.isRestorable }
         let policy = try RetentionPolicy(
             keepLast: schedule.policy.keepLast, keepDaily: schedule.policy.keepDaily,
             keepWeekly: schedule.policy.keepWeekly, keepMonthly: schedule.policy.keepMonthly)
@@ -106,6 +101,7 @@ struct BackupScheduler: Sendable {
         }
         do {
             try await store.write(now: now) { [task] transaction in
+                if let epoch { try await store.leadership.checkEpoch(epoch, in: transaction) }
                 // Another pass claimed it: roll back, nothing written.
                 guard try await store.backupSchedules.claimPrune(site.id, through: latest, in: transaction) else {
                     throw Claimed()
@@ -122,16 +118,16 @@ struct BackupScheduler: Sendable {
             return false
         }
         if storage.isObjectStorage, !doomed.isEmpty {
-            try await deleteObjects(doomed, of: target, storage: storage, now: now)
+            try await deleteObjects(doomed, of: target, storage: storage, now: now, epoch: epoch)
         }
         return task != nil
     }
 
     /// Deletes each pruned backup's object, then marks it deleted. A failure stops the pass: the
     /// backups not yet deleted stay usable and are pruned again after the next backup.
-    private func deleteObjects(_ doomed: [BackupRecord], of target: SiteTaskTarget, storage: BackupStorage, now: Date)
-        async throws
-    {
+    private func deleteObjects(
+        _ doomed: [BackupRecord], of target: SiteTaskTarget, storage: BackupStorage, now: Date, epoch: Int64?
+    ) async throws {
         guard let bucket = try storage.target() else { return }
         var deleted: [BackupID] = []
         var failure: (any Error)?
@@ -146,6 +142,7 @@ struct BackupScheduler: Sendable {
         }
         let site = target.site
         try await store.write(now: now) { [deleted] transaction in
+            if let epoch { try await store.leadership.checkEpoch(epoch, in: transaction) }
             try await store.backups(in: .fleet).markDeleted(deleted, site: site.id, now: now, in: transaction)
             var details = ["deleted": "\(deleted.count)", "of": "\(doomed.count)"]
             if let failure { details["error"] = String("\(failure)".prefix(300)) }

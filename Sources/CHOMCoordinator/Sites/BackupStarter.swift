@@ -13,10 +13,12 @@ struct BackupStarter: Sendable {
     /// - Parameters:
     ///   - audit: the entry to record; the backup and task ids are added to its details.
     ///   - before: runs first in the transaction; returning false skips the backup (nothing written).
+    ///   - recorded: runs in the transaction once the backup row and its task are written.
     @discardableResult
     func start(
         _ target: SiteTaskTarget, encrypt: Bool, audit: AuditEntry,
-        before: (AuditedTransaction) async throws -> Bool = { _ in true }
+        before: (AuditedTransaction) async throws -> Bool = { _ in true },
+        recorded: (AuditedTransaction, BackupRecord) async throws -> Void = { _, _ in }
     ) async throws -> BackupRecord? {
         let site = target.site
         let backups = store.backups(in: target.scoped.scope)
@@ -35,6 +37,7 @@ struct BackupStarter: Sendable {
                     $0.backup = backup
                 }
                 try await backups.start(record, task: task, now: audit.time, in: transaction)
+                try await recorded(transaction, record)
                 var entry = audit
                 entry.details["backup"] = record.id.description
                 entry.details["task"] = taskID.description

@@ -76,7 +76,10 @@ struct SiteTaskBuilder: Sendable {
         }
         config.publicDirectory = site.spec.publicDirectory ?? ""
         config.keepReleases = UInt32(site.spec.keepReleases ?? 0)
-        config.suspended = site.suspended
+        // The suspension the site should have (its reasons), not the one last applied: a task queued
+        // while a suspend task is on its way must not undo it.
+        config.suspended = site.lifecycle.isSuspended
+        config.configVersion = UInt64(max(0, site.configVersion))
         return config
     }
 
@@ -94,6 +97,26 @@ struct SiteTaskBuilder: Sendable {
             task.encryptionKeyID = key.keyID
         }
         return task
+    }
+
+    /// A restore of `backup` onto `agent` making release `release` (named again in its result): the
+    /// restore route's and a migration's.
+    func restore(
+        id: TaskID = TaskID(), _ site: SiteRecord, onto agent: AgentID, backup: BackupRecord,
+        key: (bytes: Data, id: String), release: ReleaseID
+    ) throws -> NewTask {
+        try task(id: id, .restore, site: site, agent: agent, backupID: backup.id) { message in
+            var restore = Chom_Agent_V1_RestoreTask()
+            restore.site = try siteConfig(site)
+            restore.backupID = backup.id.description
+            restore.source = storage.destination(objectKey: backup.objectKey ?? "")
+            restore.objectKey = backup.objectKey ?? ""
+            restore.archiveSha256 = backup.archiveSHA256 ?? ""
+            restore.encryptionKey = key.bytes
+            restore.encryptionKeyID = key.id
+            restore.releaseID = release.description
+            message.restore = restore
+        }
     }
 
     /// A queued task row for `site` with `fill` setting the task's kind.

@@ -126,6 +126,15 @@ package nonisolated struct Chom_Agent_V1_AgentMessage: Sendable {
     set {event = .renew(newValue)}
   }
 
+  /// What the agent holds, after hello on every stream and periodically (see Inventory).
+  package var inventory: Chom_Agent_V1_Inventory {
+    get {
+      if case .inventory(let v)? = event {return v}
+      return Chom_Agent_V1_Inventory()
+    }
+    set {event = .inventory(newValue)}
+  }
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package nonisolated enum OneOf_Event: Equatable, Sendable {
@@ -135,6 +144,8 @@ package nonisolated struct Chom_Agent_V1_AgentMessage: Sendable {
     case progress(Chom_Agent_V1_TaskProgress)
     case result(Chom_Agent_V1_TaskResult)
     case renew(Chom_Agent_V1_RenewCertificateRequest)
+    /// What the agent holds, after hello on every stream and periodically (see Inventory).
+    case inventory(Chom_Agent_V1_Inventory)
 
   }
 
@@ -189,8 +200,16 @@ package nonisolated struct Chom_Agent_V1_Hello: Sendable {
   /// "the address this stream comes from"). Feeds the coordinator's HTTP service discovery.
   package var metricsAddress: String = String()
 
-  /// What this agent understands, e.g. "sealed_secrets_v1" (it opens SealedSecret fields).
+  /// What this agent understands, e.g. "sealed_secrets_v1" (it opens SealedSecret fields), and the
+  /// site kinds it can host ("site_kind_static", "site_kind_php" when php-fpm is installed, "site_kind_app").
   package var capabilities: [String] = []
+
+  /// The addresses the sites on this host are reached at (IPv4 or IPv6, no port), for DNS and for
+  /// the proxy a migrated site's old host forwards to. Empty: the address the stream comes from.
+  package var publicAddresses: [String] = []
+
+  /// The port its nginx serves sites on (80 unless the agent runs with another --http-port).
+  package var httpPort: UInt32 = 0
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -424,6 +443,49 @@ package nonisolated struct Chom_Agent_V1_BackupReport: Sendable {
   package init() {}
 }
 
+/// The sites an agent holds on disk, for reconciliation: the coordinator removes a copy it has
+/// placed elsewhere (after a grace, backed up first) and configures or deploys again a site placed
+/// here that is missing or outdated. Sent after hello on every stream and every inventory interval.
+package nonisolated struct Chom_Agent_V1_Inventory: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Raised with every report and kept across restarts (the agent's state directory): the
+  /// coordinator applies each (agent, sequence) once, whatever the reconnects, replays and replicas.
+  package var sequence: UInt64 = 0
+
+  package var sites: [Chom_Agent_V1_SiteInventory] = []
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
+package nonisolated struct Chom_Agent_V1_SiteInventory: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Empty for a site tree the agent has no record of (made before inventories): the coordinator
+  /// matches it by domain.
+  package var siteID: String = String()
+
+  package var domain: String = String()
+
+  /// The release `current` points at; empty when none is live.
+  package var releaseID: String = String()
+
+  /// The SiteConfig.config_version the agent last applied (0: unknown).
+  package var configVersion: UInt64 = 0
+
+  package var suspended: Bool = false
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
 package nonisolated struct Chom_Agent_V1_RenewCertificateRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -465,7 +527,7 @@ nonisolated extension Chom_Agent_V1_TaskOutcome: SwiftProtobuf._ProtoNameProvidi
 
 nonisolated extension Chom_Agent_V1_AgentMessage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".AgentMessage"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hello\0\u{1}heartbeat\0\u{1}accepted\0\u{1}progress\0\u{1}result\0\u{1}renew\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hello\0\u{1}heartbeat\0\u{1}accepted\0\u{1}progress\0\u{1}result\0\u{1}renew\0\u{1}inventory\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -551,6 +613,19 @@ nonisolated extension Chom_Agent_V1_AgentMessage: SwiftProtobuf.Message, SwiftPr
           self.event = .renew(v)
         }
       }()
+      case 7: try {
+        var v: Chom_Agent_V1_Inventory?
+        var hadOneofValue = false
+        if let current = self.event {
+          hadOneofValue = true
+          if case .inventory(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.event = .inventory(v)
+        }
+      }()
       default: break
       }
     }
@@ -585,6 +660,10 @@ nonisolated extension Chom_Agent_V1_AgentMessage: SwiftProtobuf.Message, SwiftPr
     case .renew?: try {
       guard case .renew(let v)? = self.event else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    }()
+    case .inventory?: try {
+      guard case .inventory(let v)? = self.event else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
     }()
     case nil: break
     }
@@ -667,7 +746,7 @@ nonisolated extension Chom_Agent_V1_CoordinatorMessage: SwiftProtobuf.Message, S
 
 nonisolated extension Chom_Agent_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".Hello"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}agent_version\0\u{3}highest_sequence\0\u{3}metrics_address\0\u{2}%capabilities\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}agent_version\0\u{3}highest_sequence\0\u{3}metrics_address\0\u{2}%capabilities\0\u{3}public_addresses\0\u{3}http_port\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -679,6 +758,8 @@ nonisolated extension Chom_Agent_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf.
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.highestSequence) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.metricsAddress) }()
       case 40: try { try decoder.decodeRepeatedStringField(value: &self.capabilities) }()
+      case 41: try { try decoder.decodeRepeatedStringField(value: &self.publicAddresses) }()
+      case 42: try { try decoder.decodeSingularUInt32Field(value: &self.httpPort) }()
       default: break
       }
     }
@@ -697,6 +778,12 @@ nonisolated extension Chom_Agent_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf.
     if !self.capabilities.isEmpty {
       try visitor.visitRepeatedStringField(value: self.capabilities, fieldNumber: 40)
     }
+    if !self.publicAddresses.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.publicAddresses, fieldNumber: 41)
+    }
+    if self.httpPort != 0 {
+      try visitor.visitSingularUInt32Field(value: self.httpPort, fieldNumber: 42)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -705,6 +792,8 @@ nonisolated extension Chom_Agent_V1_Hello: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.highestSequence != rhs.highestSequence {return false}
     if lhs.metricsAddress != rhs.metricsAddress {return false}
     if lhs.capabilities != rhs.capabilities {return false}
+    if lhs.publicAddresses != rhs.publicAddresses {return false}
+    if lhs.httpPort != rhs.httpPort {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1167,6 +1256,91 @@ nonisolated extension Chom_Agent_V1_BackupReport: SwiftProtobuf.Message, SwiftPr
     if lhs.fileCount != rhs.fileCount {return false}
     if lhs.encrypted != rhs.encrypted {return false}
     if lhs.verifiedAtMs != rhs.verifiedAtMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_Inventory: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".Inventory"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{1}sites\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.sequence) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.sites) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.sequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sequence, fieldNumber: 1)
+    }
+    if !self.sites.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.sites, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_Inventory, rhs: Chom_Agent_V1_Inventory) -> Bool {
+    if lhs.sequence != rhs.sequence {return false}
+    if lhs.sites != rhs.sites {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_SiteInventory: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".SiteInventory"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}site_id\0\u{1}domain\0\u{3}release_id\0\u{3}config_version\0\u{1}suspended\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.siteID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.domain) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.releaseID) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.configVersion) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.suspended) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.siteID.isEmpty {
+      try visitor.visitSingularStringField(value: self.siteID, fieldNumber: 1)
+    }
+    if !self.domain.isEmpty {
+      try visitor.visitSingularStringField(value: self.domain, fieldNumber: 2)
+    }
+    if !self.releaseID.isEmpty {
+      try visitor.visitSingularStringField(value: self.releaseID, fieldNumber: 3)
+    }
+    if self.configVersion != 0 {
+      try visitor.visitSingularUInt64Field(value: self.configVersion, fieldNumber: 4)
+    }
+    if self.suspended != false {
+      try visitor.visitSingularBoolField(value: self.suspended, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_SiteInventory, rhs: Chom_Agent_V1_SiteInventory) -> Bool {
+    if lhs.siteID != rhs.siteID {return false}
+    if lhs.domain != rhs.domain {return false}
+    if lhs.releaseID != rhs.releaseID {return false}
+    if lhs.configVersion != rhs.configVersion {return false}
+    if lhs.suspended != rhs.suspended {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

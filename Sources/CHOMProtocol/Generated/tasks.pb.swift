@@ -462,6 +462,21 @@ package nonisolated struct Chom_Agent_V1_SiteConfig: @unchecked Sendable {
     set {_uniqueStorage()._suspended = newValue}
   }
 
+  /// The coordinator's version of this configuration (raised on every change); the agent reports
+  /// the version it applied in its inventory, so reconciliation sees an outdated copy.
+  package var configVersion: UInt64 {
+    get {_storage._configVersion}
+    set {_uniqueStorage()._configVersion = newValue}
+  }
+
+  /// Set on a migrated site's old host until DNS caches have expired: this host no longer serves
+  /// the site from disk; nginx proxies every request for its names to this address (host or
+  /// host:port of the new host), keeping the Host header.
+  package var forwardTo: String {
+    get {_storage._forwardTo}
+    set {_uniqueStorage()._forwardTo = newValue}
+  }
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -1507,7 +1522,7 @@ nonisolated extension Chom_Agent_V1_TlsCertificate: SwiftProtobuf.Message, Swift
 
 nonisolated extension Chom_Agent_V1_SiteConfig: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".SiteConfig"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}site_id\0\u{3}tenant_id\0\u{1}domain\0\u{1}aliases\0\u{1}kind\0\u{3}app_port\0\u{3}app_command\0\u{3}shared_paths\0\u{1}hooks\0\u{3}health_check\0\u{1}tls\0\u{3}public_directory\0\u{3}keep_releases\0\u{1}suspended\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}site_id\0\u{3}tenant_id\0\u{1}domain\0\u{1}aliases\0\u{1}kind\0\u{3}app_port\0\u{3}app_command\0\u{3}shared_paths\0\u{1}hooks\0\u{3}health_check\0\u{1}tls\0\u{3}public_directory\0\u{3}keep_releases\0\u{1}suspended\0\u{3}config_version\0\u{3}forward_to\0")
 
   fileprivate class _StorageClass {
     var _siteID: String = String()
@@ -1524,6 +1539,8 @@ nonisolated extension Chom_Agent_V1_SiteConfig: SwiftProtobuf.Message, SwiftProt
     var _publicDirectory: String = String()
     var _keepReleases: UInt32 = 0
     var _suspended: Bool = false
+    var _configVersion: UInt64 = 0
+    var _forwardTo: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1548,6 +1565,8 @@ nonisolated extension Chom_Agent_V1_SiteConfig: SwiftProtobuf.Message, SwiftProt
       _publicDirectory = source._publicDirectory
       _keepReleases = source._keepReleases
       _suspended = source._suspended
+      _configVersion = source._configVersion
+      _forwardTo = source._forwardTo
     }
   }
 
@@ -1580,6 +1599,8 @@ nonisolated extension Chom_Agent_V1_SiteConfig: SwiftProtobuf.Message, SwiftProt
         case 12: try { try decoder.decodeSingularStringField(value: &_storage._publicDirectory) }()
         case 13: try { try decoder.decodeSingularUInt32Field(value: &_storage._keepReleases) }()
         case 14: try { try decoder.decodeSingularBoolField(value: &_storage._suspended) }()
+        case 15: try { try decoder.decodeSingularUInt64Field(value: &_storage._configVersion) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._forwardTo) }()
         default: break
         }
       }
@@ -1634,6 +1655,12 @@ nonisolated extension Chom_Agent_V1_SiteConfig: SwiftProtobuf.Message, SwiftProt
       if _storage._suspended != false {
         try visitor.visitSingularBoolField(value: _storage._suspended, fieldNumber: 14)
       }
+      if _storage._configVersion != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._configVersion, fieldNumber: 15)
+      }
+      if !_storage._forwardTo.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._forwardTo, fieldNumber: 16)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1657,6 +1684,8 @@ nonisolated extension Chom_Agent_V1_SiteConfig: SwiftProtobuf.Message, SwiftProt
         if _storage._publicDirectory != rhs_storage._publicDirectory {return false}
         if _storage._keepReleases != rhs_storage._keepReleases {return false}
         if _storage._suspended != rhs_storage._suspended {return false}
+        if _storage._configVersion != rhs_storage._configVersion {return false}
+        if _storage._forwardTo != rhs_storage._forwardTo {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -31,5 +31,9 @@ package enum Migrations {
         Migration0006SealingKeys.migration,
         Migration0007SiteLogLines.migration,
         Migration0008SiteLayout.migration,
+        Migration0009Fleet.migration,
+        Migration0010Leadership.migration,
+        Migration0011SuspensionReasons.migration,
+        Migration0012Inventory.migration,
     ]
 }

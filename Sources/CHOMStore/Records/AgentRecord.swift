@@ -17,6 +17,15 @@ package struct AgentRecord: Sendable, Equatable {
     package var metricsAddress: String
     package var lastHeartbeatAt: Date?
     package var enrolledAt: Date
+    /// schedulable, cordoned, draining or drained (`agents.scheduling`), independent of `state`.
+    package var scheduling: String = "schedulable"
+    package var labels: [String: String] = [:]
+    /// Where its sites are reached (DNS, a migrated site's proxy); reported by the agent.
+    package var publicAddresses: [String] = []
+    /// The port its nginx serves sites on.
+    package var httpPort: Int = 80
+    /// What it announced in its last hello (site kinds among them).
+    package var capabilities: [String] = []
 }
 
 /// What enrollment inserts.

@@ -6,6 +6,14 @@ package struct BackupRecord: Sendable, Equatable {
         case queued, running, succeeded, failed
     }
 
+    /// Why the backup was taken. A `staleCopy` is the copy an agent held of a site placed elsewhere,
+    /// backed up before reconciliation removed it: kept for a human to look at, never restored,
+    /// migrated or failed over from, and outside retention and "latest backup".
+    package enum Purpose: String, Sendable {
+        case regular
+        case staleCopy = "stale_copy"
+    }
+
     package var id: BackupID
     package var siteID: SiteID
     package var tenantID: TenantID
@@ -23,6 +31,7 @@ package struct BackupRecord: Sendable, Equatable {
     package var verifiedAt: Date?
     package var deletedAt: Date?
     package var message: String?
+    package var purpose: Purpose = .regular
 
     package init(
         id: BackupID, siteID: SiteID, tenantID: TenantID, agentID: AgentID?, taskID: TaskID?, state: State,
@@ -51,6 +60,9 @@ package struct BackupRecord: Sendable, Equatable {
 
     /// A backup that can be restored or verified: it succeeded and is still stored.
     package var isUsable: Bool { state == .succeeded && deletedAt == nil && objectKey != nil }
+
+    /// A backup a restore, a migration or a failover may start from: usable and a regular one.
+    package var isRestorable: Bool { isUsable && purpose == .regular }
 }
 
 /// A site's backup schedule as stored.

@@ -10,7 +10,8 @@ package struct AgentRepository: Sendable {
     static let columns = """
         a.id, a.name, a.state, a.certificate_serial, a.certificate_not_after, a.agent_version, a.host_facts::text AS facts,
         a.max_sites, a.next_sequence, a.metrics_address, a.last_heartbeat_at, a.enrolled_at,
-        (SELECT count(*) FROM sites s WHERE s.agent_id = a.id)::integer AS placed_sites
+        a.scheduling, a.labels::text AS labels, a.public_addresses, a.http_port, a.capabilities,
+        (SELECT count(*) FROM sites s WHERE s.agent_id = a.id AND s.state <> 'removed')::integer AS placed_sites
         """
 
     static func insert(
@@ -155,7 +156,8 @@ package struct AgentRepository: Sendable {
         let id: UUID = try row.value("id")
         let state: String = try row.value("state")
         let facts: String = try row.value("facts")
-        return AgentRecord(
+        let labels: String = try row.value("labels")
+        var record = AgentRecord(
             id: AgentID(id), name: try row.value("name"), state: AgentState(rawValue: state) ?? .offline,
             certificateSerial: try row.value("certificate_serial"),
             certificateNotAfter: try row.value("certificate_not_after"), agentVersion: try row.value("agent_version"),
@@ -163,5 +165,11 @@ package struct AgentRepository: Sendable {
             maxSites: try row.value("max_sites"), placedSites: try row.value("placed_sites"),
             nextSequence: try row.value("next_sequence"), metricsAddress: try row.value("metrics_address"), lastHeartbeatAt: try row.value("last_heartbeat_at"),
             enrolledAt: try row.value("enrolled_at"))
+        record.scheduling = try row.value("scheduling")
+        record.labels = (try? JSONDecoder().decode([String: String].self, from: Data(labels.utf8))) ?? [:]
+        record.publicAddresses = try row.value("public_addresses")
+        record.httpPort = try row.value("http_port")
+        record.capabilities = try row.value("capabilities")
+        return record
     }
 }

@@ -27,7 +27,8 @@ package struct BackupScheduleRepository: Sendable {
         let rows = try await client.query("""
             SELECT b.*, latest.finished_at AS latest_backup FROM backup_schedules b
             JOIN LATERAL (SELECT max(finished_at) AS finished_at FROM backups
-                          WHERE site_id = b.site_id AND state = 'succeeded' AND deleted_at IS NULL) latest ON true
+                          WHERE site_id = b.site_id AND state = 'succeeded' AND deleted_at IS NULL
+                            AND purpose = 'regular') latest ON true
             JOIN sites s ON s.id = b.site_id
             WHERE latest.finished_at IS NOT NULL AND (b.pruned_through IS NULL OR latest.finished_at > b.pruned_through)
               AND s.agent_id IS NOT NULL AND s.state NOT IN ('removing', 'removed')

@@ -4,15 +4,20 @@ import Logging
 import PostgresNIO
 
 /// What a finished task changes besides its own row, applied in the transaction that records
-/// the result (`TaskQueue.finish`): every kind updates exactly what it is about.
+/// the result (`TaskQueue.finish`): every kind updates exactly what it is about. A site's state
+/// changes only through `SiteLifecycle` (`ScopedSiteRepository.transition`): a result becomes an
+/// event, the event actions, the actions SQL. A result from a task on an agent the site is not
+/// placed on says nothing about the site (no event). The DNS actions are left to DNS upkeep,
+/// which follows placements.
 ///
 /// | kind | succeeded | failed |
 /// |---|---|---|
-/// | deploy | site active on the reported (else the task's) release | site `deploy_failed` |
-/// | rollback, restore | site active on the reported release (restore: on the task's agent, its port elsewhere let go) | restore: its claims let go |
-/// | configure | a `config_failed` site back to active/created | site `config_failed` |
-/// | suspend | `suspended` as the task asked | — |
-/// | remove | site `removed` (its backup recorded, its names and port let go) | site `remove_failed` (backup failed) |
+/// | deploy | `deploySucceeded`: active on the reported (else the task's) release | `deployFailed` |
+/// | rollback | `deploySucceeded` with the reported release | — (the site serves what it served) |
+/// | restore | `restoreSucceeded`: active on the reported release, on the task's agent, its port elsewhere let go | `restoreFailed`; its claims let go |
+/// | configure | `configureSucceeded`: a `config_failed` site back to active/created | `configureFailed` |
+/// | suspend | `suspensionApplied`: `suspended` as the task asked | — |
+/// | remove | `removeSucceeded`: removed (its backup recorded, its names and port let go) | `removeFailed` (backup failed) |
 /// | backup | backup row succeeded with size, duration, SHA-256, key, files | backup row failed |
 /// | verify_backup | backup `verified_at` | backup message says why |
 /// | prune_backups | `deleted_at` for the reported backups of the site (partial deletes too) | same |
@@ -27,42 +32,38 @@ struct TaskResultRecorder {
         switch task.kind {
         case .deploy:
             if report.succeeded {
-                try await makeLive(site, release: report.releaseID ?? task.releaseID, path: report.releasePath)
+                try await handle(.deploySucceeded(report.releaseID ?? task.releaseID), of: task, report: report)
             } else {
-                try await setState(site, "deploy_failed", unless: ["removing", "removed"])
+                try await handle(.deployFailed(step: report.failedStep), of: task, report: report)
             }
         case .rollback:
-            if report.succeeded {
-                try await makeLive(site, release: report.releaseID, path: report.releasePath)
-            }
+            if report.succeeded { try await handle(.deploySucceeded(report.releaseID), of: task, report: report) }
         case .restore:
+            // A migration's copy onto its target: the site moves there only at the migration's switch
+            // (`MigrationRunner`), after the target passed the health check.
+            if try await isMigrationCopy(task) { return }
             if report.succeeded {
-                try await makeLive(site, release: report.releaseID, path: report.releasePath)
-                try await connection.query(
-                    "UPDATE sites SET agent_id = \(task.agentID.uuid) WHERE id = \(site.uuid)", logger: logger)
-                try await SiteClaims.releasePorts(site: site, except: task.agentID, on: connection, logger: logger)
+                // The restore's agent becomes the site's: the event applies whichever agent ran it.
+                try await transition(
+                    site, .restoreSucceeded(on: task.agentID, release: report.releaseID), path: report.releasePath)
             } else {
                 try await releaseRestoreClaims(site)
+                try await transition(site, .restoreFailed, path: nil)
             }
         case .configure:
-            if report.succeeded {
-                try await connection.query("""
-                    UPDATE sites SET state = CASE WHEN current_release_id IS NULL THEN 'created' ELSE 'active' END,
-                        updated_at = \(now)
-                    WHERE id = \(site.uuid) AND state = 'config_failed'
-                    """, logger: logger)
-            } else {
-                try await setState(site, "config_failed", unless: ["removing", "removed", "deploying"])
-            }
+            try await handle(report.succeeded ? .configureSucceeded : .configureFailed, of: task, report: report)
         case .suspend:
+            // A migration's maintenance window on the old agent says nothing of the site's own
+            // suspension (the site is served again from the new agent after the switch).
+            if try await isMaintenance(task) { return }
             if report.succeeded, let suspended = task.suspended {
-                try await connection.query(
-                    "UPDATE sites SET suspended = \(suspended), updated_at = \(now) WHERE id = \(site.uuid)",
-                    logger: logger)
+                try await handle(.suspensionApplied(suspended), of: task, report: report)
             }
         case .remove:
-            try await setState(site, report.succeeded ? "removed" : "remove_failed", unless: [])
-            if report.succeeded { try await SiteClaims.releaseAll(site: site, on: connection, logger: logger) }
+            // A stale copy's removal (reconciliation, `backups.purpose = 'stale_copy'`): the site lives
+            // on elsewhere, so only the copy's backup is recorded; its state and claims stay.
+            if try await isStaleCopyRemoval(task) { return try await recordBackup(report, of: task) }
+            try await transition(site, report.succeeded ? .removeSucceeded : .removeFailed, path: nil)
             try await recordBackup(report, of: task)
         case .backup:
             try await recordBackup(report, of: task)
@@ -98,7 +99,7 @@ struct TaskResultRecorder {
         let rows = try await connection.query(
             "SELECT state, agent_id FROM sites WHERE id = \(site.uuid) FOR UPDATE", logger: logger)
         for try await (state, agent) in rows.decode((String, UUID?).self) {
-            if state == "removed" {
+            if SiteState(stored: state) == .removed {
                 try await SiteClaims.releaseAll(site: site, on: connection, logger: logger)
             } else if let agent {
                 try await SiteClaims.releasePorts(site: site, except: AgentID(agent), on: connection, logger: logger)
@@ -106,19 +107,62 @@ struct TaskResultRecorder {
         }
     }
 
-    private func makeLive(_ site: SiteID, release: ReleaseID?, path: String?) async throws {
-        try await connection.query("""
-            UPDATE sites SET state = 'active', current_release_id = COALESCE(\(release?.uuid), current_release_id),
-                current_release_path = COALESCE(\(path), current_release_path), updated_at = \(now)
-            WHERE id = \(site.uuid)
-            """, logger: logger)
+    /// `event` for the task's site, if the task ran on the agent the site is placed on.
+    private func handle(_ event: SiteEvent, of task: TaskRecord, report: TaskReport) async throws {
+        guard let site = task.siteID else { return }
+        let rows = try await connection.query("SELECT agent_id FROM sites WHERE id = \(site.uuid)", logger: logger)
+        var placed: UUID?
+        for try await agent in rows.decode(UUID?.self) { placed = agent }
+        guard placed == task.agentID.uuid else { return }
+        try await transition(site, event, path: report.releasePath)
     }
 
-    private func setState(_ site: SiteID, _ state: String, unless kept: [String]) async throws {
-        try await connection.query("""
-            UPDATE sites SET state = \(state), updated_at = \(now)
-            WHERE id = \(site.uuid) AND NOT (state = ANY(\(kept)))
+    /// Applies a result's event: results are never refused (`SiteLifecycle`), so a refusal here is a
+    /// bug, logged rather than failing the result's transaction.
+    private func transition(_ site: SiteID, _ event: SiteEvent, path: String?) async throws {
+        let outcome = try await ScopedSiteRepository.transition(
+            site, event, releasePath: path, now: now, on: connection, logger: logger)
+        if case .failure(let refusal)? = outcome {
+            logger.error("a task result was refused", metadata: [LogKey.siteID: "\(site)", LogKey.error: "\(refusal)"])
+        }
+    }
+
+    /// Whether a suspend task is a migration's maintenance window on its old agent: suspended
+    /// while the site holds no suspension reason, with a migration off that agent still open.
+    private func isMaintenance(_ task: TaskRecord) async throws -> Bool {
+        guard let site = task.siteID, task.suspended == true else { return false }
+        let rows = try await connection.query("""
+            SELECT cardinality(s.suspension_reasons) = 0 AND EXISTS (
+                SELECT 1 FROM site_migrations m WHERE m.site_id = s.id AND m.finished_at IS NULL
+                  AND m.from_agent = \(task.agentID.uuid))
+            FROM sites s WHERE s.id = \(site.uuid)
             """, logger: logger)
+        for try await maintenance in rows.decode(Bool.self) { return maintenance }
+        return false
+    }
+
+    /// Whether a restore is an open migration's copy onto its target agent.
+    private func isMigrationCopy(_ task: TaskRecord) async throws -> Bool {
+        guard let site = task.siteID else { return false }
+        let rows = try await connection.query("""
+            SELECT EXISTS (SELECT 1 FROM site_migrations WHERE site_id = \(site.uuid) AND finished_at IS NULL
+                             AND to_agent = \(task.agentID.uuid))
+            """, logger: logger)
+        for try await copy in rows.decode(Bool.self) { return copy }
+        return false
+    }
+
+    /// Whether a remove task took a copy off an agent the site is not placed on (the site's agent
+    /// is another), or was queued by reconciliation (its backup is a `stale_copy`).
+    private func isStaleCopyRemoval(_ task: TaskRecord) async throws -> Bool {
+        guard let site = task.siteID else { return false }
+        let rows = try await connection.query("""
+            SELECT s.agent_id IS DISTINCT FROM \(task.agentID.uuid)
+                OR EXISTS (SELECT 1 FROM backups b WHERE b.id = \(task.backupID?.uuid) AND b.purpose = 'stale_copy')
+            FROM sites s WHERE s.id = \(site.uuid)
+            """, logger: logger)
+        for try await stale in rows.decode(Bool.self) { return stale }
+        return false
     }
 
     /// The backup row a backup (or remove) task made: succeeded only with a stored archive.

@@ -36,22 +36,17 @@ package struct ScopedBackupRepository: Sendable {
 
     /// Inserts the task that makes a backup and the backup's queued row, in the caller's transaction.
     package func start(
-        _ backup: BackupRecord, task: NewTask, siteState: String? = nil, now: Date, in transaction: AuditedTransaction
+        _ backup: BackupRecord, task: NewTask, now: Date, in transaction: AuditedTransaction
     ) async throws {
         guard scope.contains(backup.tenantID), task.backupID == backup.id else {
             throw CHOMError(.notFound, "no site \(backup.siteID)")
         }
         let connection = transaction.connection
-        if let siteState {
-            try await connection.query(
-                "UPDATE sites SET state = \(siteState), updated_at = \(now) WHERE id = \(backup.siteID.uuid)",
-                logger: logger)
-        }
         try await TaskQueue.insert(task, now: now, on: connection, logger: logger)
         try await connection.query("""
-            INSERT INTO backups (id, site_id, tenant_id, agent_id, task_id, state, encrypted, created_at)
+            INSERT INTO backups (id, site_id, tenant_id, agent_id, task_id, state, encrypted, created_at, purpose)
             VALUES (\(backup.id.uuid), \(backup.siteID.uuid), \(backup.tenantID.uuid), \(backup.agentID?.uuid),
-                    \(task.id.uuid), 'queued', \(backup.encrypted), \(now))
+                    \(task.id.uuid), 'queued', \(backup.encrypted), \(now), \(backup.purpose.rawValue))
             """, logger: logger)
     }
 
@@ -103,7 +98,8 @@ package struct ScopedBackupRepository: Sendable {
         let agent: UUID? = try row.value("agent_id")
         let task: UUID? = try row.value("task_id")
         let state: String = try row.value("state")
-        return BackupRecord(
+        let purpose: String = row.contains("purpose") ? try row.value("purpose") : "regular"
+        var backup = BackupRecord(
             id: BackupID(try row.value("id", as: UUID.self)), siteID: SiteID(try row.value("site_id", as: UUID.self)),
             tenantID: TenantID(try row.value("tenant_id", as: UUID.self)), agentID: agent.map { AgentID($0) },
             taskID: task.map { TaskID($0) }, state: BackupRecord.State(rawValue: state) ?? .failed,
@@ -113,5 +109,7 @@ package struct ScopedBackupRepository: Sendable {
             createdAt: try row.value("created_at"), finishedAt: try row.value("finished_at"),
             verifiedAt: try row.value("verified_at"), deletedAt: try row.value("deleted_at"),
             message: try row.value("message"))
+        backup.purpose = BackupRecord.Purpose(rawValue: purpose) ?? .staleCopy
+        return backup
     }
 }

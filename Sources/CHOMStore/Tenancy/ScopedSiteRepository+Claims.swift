@@ -31,7 +31,7 @@ extension ScopedSiteRepository {
     {
         guard scope.contains(site.tenantID) else { throw CHOMError(.notFound, "no site \(site.id)") }
         let connection = transaction.connection
-        if site.state == "removed" {
+        if site.state == .removed {
             try await SiteClaims.setNames([site.domain] + site.spec.aliases, site: site.id, on: connection, logger: logger)
         }
         if site.spec.kind == .app, let port = site.spec.appPort {

@@ -14,28 +14,39 @@ package enum TLSChange: Sendable, Equatable {
 /// Site tasks through the tenant scope: each is inserted in the caller's audited transaction
 /// together with the change that causes it.
 extension ScopedSiteRepository {
-    /// Enqueues `task` about `site`, setting the site's state first when `state` is given.
+    /// Enqueues `task` about `site`. With an `event`, the site's lifecycle takes it first
+    /// (`transition`: a refusal is a conflict) and must ask for this very task (else the site changed
+    /// since the task was built: a conflict too); the actions are returned.
+    @discardableResult
     package func enqueue(
-        _ task: NewTask, for site: SiteRecord, state: String? = nil, now: Date, in transaction: AuditedTransaction
-    ) async throws {
+        _ task: NewTask, for site: SiteRecord, event: SiteEvent? = nil, now: Date, in transaction: AuditedTransaction
+    ) async throws -> [SiteAction] {
         guard scope.contains(site.tenantID), task.siteID == site.id else { throw CHOMError(.notFound, "no site \(site.id)") }
-        if let state {
-            try await transaction.connection.query(
-                "UPDATE sites SET state = \(state), updated_at = \(now) WHERE id = \(site.id.uuid)", logger: logger)
+        var actions: [SiteAction] = []
+        if let event {
+            actions = try await transition(site, event, now: now, in: transaction)
+            guard Self.asks(actions, for: task) else {
+                throw CHOMError(.conflict, "site \(site.domain) changed meanwhile; try again")
+            }
         }
         try await TaskQueue.insert(task, now: now, on: transaction.connection, logger: logger)
+        return actions
     }
 
     /// Stores a validated configuration (kind, spec, TLS) with the names and app port it claims, and
-    /// enqueues the configure task for it.
+    /// enqueues the configure task for it (the lifecycle takes `configureRequested` first: a refusal
+    /// is a conflict).
     package func configure(
         _ site: SiteRecord, spec: SiteSettings, tls: TLSChange, task: NewTask, now: Date, in transaction: AuditedTransaction
     ) async throws {
         guard scope.contains(site.tenantID) else { throw CHOMError(.notFound, "no site \(site.id)") }
+        let actions = try await transition(site, .configureRequested, now: now, in: transaction)
+        guard Self.asks(actions, for: task) else { throw CHOMError(.conflict, "site \(site.domain) changed meanwhile; try again") }
         let json = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
         let connection = transaction.connection
         try await connection.query("""
-            UPDATE sites SET kind = \(spec.kind.rawValue), config = \(json)::jsonb, updated_at = \(now)
+            UPDATE sites SET kind = \(spec.kind.rawValue), config = \(json)::jsonb, config_version = config_version + 1,
+                updated_at = \(now)
             WHERE id = \(site.id.uuid)
             """, logger: logger)
         // The names and the port, claimed after the row is locked by the update (SiteClaimConflict

@@ -3,13 +3,6 @@ package import Foundation
 import Logging
 import PostgresNIO
 
-/// An agent as placement sees it.
-package struct PlacementCandidate: Sendable, Equatable {
-    package var agentID: AgentID
-    package var maxSites: Int
-    package var placedSites: Int
-}
-
 /// Sites, their releases and their tasks, through a tenant scope. Anything outside the
 /// scope does not exist here: lookups answer nil exactly as for a missing row.
 package struct ScopedSiteRepository: Sendable {
@@ -17,7 +10,7 @@ package struct ScopedSiteRepository: Sendable {
     let logger: Logger
     package let scope: TenantScope
 
-    static let placementLockKey: Int64 = 0x4348_4F4D_0001
+    package static let placementLockKey: Int64 = 0x4348_4F4D_0001
 
     /// The one place the scope becomes SQL: `(all OR tenant_id = ANY(ids))` on `sites`.
     private var all: Bool { scope.tenantIDs == nil }
@@ -25,35 +18,21 @@ package struct ScopedSiteRepository: Sendable {
     var scopeAll: Bool { all }
     var scopeIDs: [UUID] { ids }
 
-    /// Creates a site in `tenant` and places it, serialized with other placements. `choose`
-    /// sees the online agents with their placed-site counts and returns the chosen one, or nil.
+    /// Creates a site in `tenant` placed on `agent`. The caller chose `agent` holding the placement
+    /// lock in this transaction (`FleetRepository.lockPlacement`), so placements are serialized.
     package func create(
-        id: SiteID, tenant: TenantID, domain: String, now: Date, in transaction: AuditedTransaction,
-        choose: @Sendable ([PlacementCandidate]) -> AgentID?
+        id: SiteID, tenant: TenantID, domain: String, agent chosen: AgentID, now: Date, in transaction: AuditedTransaction
     ) async throws -> SiteRecord {
         guard scope.contains(tenant) else { throw CHOMError(.notFound, "no tenant \(tenant)") }
         let connection = transaction.connection
-        try await connection.query("SELECT pg_advisory_xact_lock(\(Self.placementLockKey))", logger: logger)
-        let rows = try await connection.query("""
-            SELECT a.id, a.max_sites,
-                (SELECT count(*) FROM sites s WHERE s.agent_id = a.id AND s.state <> 'removed')::integer AS placed
-            FROM agents a WHERE a.state = 'online' ORDER BY a.enrolled_at, a.id
-            """, logger: logger)
-        var candidates: [PlacementCandidate] = []
-        for try await (agent, maxSites, placed) in rows.decode((UUID, Int, Int).self) {
-            candidates.append(PlacementCandidate(agentID: AgentID(agent), maxSites: maxSites, placedSites: placed))
-        }
-        guard let chosen = choose(candidates) else {
-            throw CHOMError(.unavailable, "no online agent has room for a new site")
-        }
         try await connection.query("""
             INSERT INTO sites (id, tenant_id, domain, agent_id, state, created_at, updated_at)
-            VALUES (\(id.uuid), \(tenant.uuid), \(domain), \(chosen.uuid), 'created', \(now), \(now))
+            VALUES (\(id.uuid), \(tenant.uuid), \(domain), \(chosen.uuid), \(SiteState.created.rawValue), \(now), \(now))
             """, logger: logger)
         // The database decides whether the domain is free (SiteClaimConflict when another site holds it).
         try await SiteClaims.setNames([domain], site: id, on: connection, logger: logger)
         return SiteRecord(
-            id: id, tenantID: tenant, domain: domain, agentID: chosen, state: "created", currentReleaseID: nil,
+            id: id, tenantID: tenant, domain: domain, agentID: chosen, state: .created, currentReleaseID: nil,
             currentReleasePath: nil, createdAt: now, updatedAt: now)
     }
 
@@ -139,23 +118,14 @@ package struct ScopedSiteRepository: Sendable {
         return nil
     }
 
-    /// Marks the site as deploying and enqueues the deploy task, in the caller's transaction.
-    package func startDeploy(_ site: SiteRecord, task: NewTask, now: Date, in transaction: AuditedTransaction)
-        async throws
-    {
-        guard scope.contains(site.tenantID) else { throw CHOMError(.notFound, "no site \(site.id)") }
-        try await transaction.connection.query(
-            "UPDATE sites SET state = 'deploying', updated_at = \(now) WHERE id = \(site.id.uuid)", logger: logger)
-        try await TaskQueue.insert(task, now: now, on: transaction.connection, logger: logger)
-    }
-
     /// A site row with when its newest backup succeeded and was last verified.
     static let columns = """
         s.*, s.config::text AS config_text,
         (SELECT max(b.finished_at) FROM backups b
-          WHERE b.site_id = s.id AND b.state = 'succeeded' AND b.deleted_at IS NULL) AS last_backup_at,
+          WHERE b.site_id = s.id AND b.state = 'succeeded' AND b.deleted_at IS NULL AND b.purpose = 'regular') AS last_backup_at,
         (SELECT max(b.verified_at) FROM backups b
-          WHERE b.site_id = s.id AND b.state = 'succeeded' AND b.deleted_at IS NULL) AS last_verified_backup_at
+          WHERE b.site_id = s.id AND b.state = 'succeeded' AND b.deleted_at IS NULL AND b.purpose = 'regular')
+          AS last_verified_backup_at
         """
 
     func first(_ rows: PostgresRowSequence) async throws -> SiteRecord? {
@@ -173,12 +143,13 @@ package struct ScopedSiteRepository: Sendable {
         spec.kind = SiteSettings.Kind(rawValue: try row.value("kind")) ?? .static
         return SiteRecord(
             id: SiteID(id), tenantID: TenantID(tenant), domain: try row.value("domain"),
-            agentID: agent.map { AgentID($0) }, state: try row.value("state"),
+            agentID: agent.map { AgentID($0) }, state: SiteState(stored: try row.value("state")),
             currentReleaseID: release.map { ReleaseID($0) }, currentReleasePath: try row.value("current_release_path"),
             createdAt: try row.value("created_at"), updatedAt: try row.value("updated_at"), spec: spec,
             tlsCertificate: try row.value("tls_certificate"), tlsKeySealed: try row.value("tls_key_sealed"),
-            suspended: try row.value("suspended"),
+            suspended: try row.value("suspended"), suspensionReasons: try Self.suspensionReasons(row),
             lastBackupAt: row.contains("last_backup_at") ? try row.value("last_backup_at") : nil,
-            lastVerifiedBackupAt: row.contains("last_verified_backup_at") ? try row.value("last_verified_backup_at") : nil)
+            lastVerifiedBackupAt: row.contains("last_verified_backup_at") ? try row.value("last_verified_backup_at") : nil,
+            configVersion: row.contains("config_version") ? try row.value("config_version") : 1)
     }
 }

@@ -10,9 +10,9 @@ import Musl
 import Darwin
 #endif
 
-enum IPAddressLiteral {
+package enum IPAddressLiteral {
     /// 4 bytes for an IPv4 literal, 16 for an IPv6 literal (brackets allowed), nil otherwise.
-    static func bytes(_ literal: String) -> [UInt8]? {
+    package static func bytes(_ literal: String) -> [UInt8]? {
         var text = literal
         if text.hasPrefix("["), text.hasSuffix("]") {
             text = String(text.dropFirst().dropLast())

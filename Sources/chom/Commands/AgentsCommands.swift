@@ -14,7 +14,7 @@ struct AgentsCommand: AsyncParsableCommand {
               chom agents list
               chom agents show 1a2b3c4d
             """,
-        subcommands: [List.self, Show.self, Delete.self],
+        subcommands: [List.self, Show.self, Delete.self, Cordon.self, Uncordon.self, Drain.self, Label.self],
         aliases: ["agent"]
     )
 }
@@ -40,10 +40,12 @@ extension AgentsCommand {
             let agents = try await global.client().agents()
             if global.json { return try Console.json(ListResponse(items: agents)) }
             let now = Date()
-            var table = Table(headers: ["ID", "NAME", "STATE", "SITES/MAX", "CPU", "MEM", "LOAD", "LAST HEARTBEAT"])
+            var table = Table(headers: [
+                "ID", "NAME", "STATE", "SCHEDULING", "SITES/MAX", "CPU", "MEM", "LOAD", "LAST HEARTBEAT",
+            ])
             for agent in agents {
                 table.append([
-                    Format.shortID(agent.id), agent.name, agent.state, "\(agent.sites)/\(agent.maxSites)",
+                    Format.shortID(agent.id), agent.name, agent.state, agent.scheduling, "\(agent.sites)/\(agent.maxSites)",
                     "\(agent.cpuCount)", Format.bytes(agent.memoryTotalBytes), Format.load(agent.load1),
                     Format.relative(agent.lastHeartbeatAt, now: now),
                 ])
@@ -75,7 +77,10 @@ extension AgentsCommand {
             let now = Date()
             Console.table(
                 .keyValue([
-                    ("ID", agent.id), ("Name", agent.name), ("State", agent.state), ("Version", agent.version),
+                    ("ID", agent.id), ("Name", agent.name), ("State", agent.state), ("Scheduling", agent.scheduling),
+                    ("Labels", agent.labels.isEmpty ? "-" : agent.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")),
+                    ("Addresses", agent.publicAddresses.isEmpty ? "-" : agent.publicAddresses.joined(separator: " ")),
+                    ("Site kinds", agent.siteKinds.joined(separator: ", ")), ("Version", agent.version),
                     ("Hostname", agent.hostname), ("Sites", "\(agent.sites) of \(agent.maxSites)"),
                     ("CPUs", "\(agent.cpuCount)"), ("Memory", Format.bytes(agent.memoryTotalBytes)),
                     ("Disk free", Format.bytes(agent.diskFreeBytes)), ("Load (1m)", Format.load(agent.load1)),

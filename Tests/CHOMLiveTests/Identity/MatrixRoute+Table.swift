@@ -173,6 +173,33 @@ extension MatrixRoute {
                 ["freshAgent": try await IdentityFixtures.addAgent(world.coordinator, state: "offline")]
             },
             effect: .rowWhenAllowed("agents", where: "id = '{freshAgent}' AND state = 'deleted'")),
+        route(.agentCordon, "POST", "/v1/agents/{freshAgent}/cordon", .platformOperator, .agentsWrite, 200,
+            prepare: { world, _ in ["freshAgent": try await IdentityFixtures.addAgent(world.coordinator, state: "offline")] },
+            effect: .rowWhenAllowed("agents", where: "id = '{freshAgent}' AND scheduling = 'cordoned'")),
+        route(.agentUncordon, "POST", "/v1/agents/{agent}/uncordon", .platformOperator, .agentsWrite, 200),
+        route(.agentDrain, "POST", "/v1/agents/{freshAgent}/drain", .platformOperator, .agentsWrite, 200,
+            prepare: { world, _ in ["freshAgent": try await IdentityFixtures.addAgent(world.coordinator, state: "offline")] },
+            effect: .rowWhenAllowed("agents", where: "id = '{freshAgent}' AND scheduling = 'draining'")),
+        route(.agentLabelsUpdate, "PUT", "/v1/agents/{agent}/labels", .platformOperator, .agentsWrite, 200,
+            body: .json { _, caller, _ in ["labels": ["zone": caller.slug]] }),
+        // With the default backup destination (a directory on each agent) an allowed caller's move is
+        // refused for want of a destination both agents reach: 409 past the policy.
+        route(.siteMove, "POST", "/v1/sites/{site}/move", .platformOperator, .agentsWrite, 409),
+        route(.siteRequestsUpdate, "PUT", "/v1/sites/{site}/requests", .platformOperator, .agentsWrite, 200,
+            body: .json { _, _, _ in ["cpuMillis": 250] },
+            prepare: { world, _ in
+                // One site for every caller: an earlier caller's override must not pass for this one's.
+                try await TestDatabase.execute(
+                    "UPDATE sites SET requests = NULL", dataDirectory: world.coordinator.dataDirectory)
+                return [:]
+            },
+            effect: .rowWhenAllowed("sites", where: "id = '{site}' AND requests->>'cpuMillis' = '250'")),
+        route(.migrationsList, "GET", "/v1/migrations", .platformOperator, .agentsRead, 200),
+        // No migration exists in this world: past the policy an allowed caller gets 404.
+        route(.migrationRead, "GET", "/v1/migrations/{migration}", .platformOperator, .agentsRead, 404,
+            prepare: { _, _ in ["migration": UUID().uuidString.lowercased()] }),
+        route(.fleetRebalance, "POST", "/v1/fleet/rebalance", .platformOperator, .agentsWrite, 200,
+            body: .json { _, _, _ in [:] }),
         route(.joinTokenCreate, "POST", "/v1/join-tokens", .platformOperator, .joinTokensWrite, 201,
             body: .json { _, caller, _ in ["description": "made by \(caller.slug)"] },
             effect: .rowWhenAllowed("join_tokens", where: "description = 'made by {caller}'")),

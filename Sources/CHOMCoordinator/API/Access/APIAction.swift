@@ -20,4 +20,7 @@ package enum APIAction: String, Sendable, CaseIterable {
     // The fleet.
     case agentsList, agentRead, agentDelete, joinTokenCreate, joinTokensList, joinTokenRevoke, joinTokenUses
     case prometheusDiscovery
+    // Scheduling and migration (platform operators).
+    case agentCordon, agentUncordon, agentDrain, agentLabelsUpdate, siteMove, migrationsList, migrationRead
+    case fleetRebalance, siteRequestsUpdate
 }

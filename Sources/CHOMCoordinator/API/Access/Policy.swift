@@ -59,6 +59,10 @@ package enum Policy {
             Rule(audience: .platformOperator, ability: .auditRead)
         case .agentsList, .agentRead, .prometheusDiscovery: Rule(audience: .platformOperator, ability: .agentsRead)
         case .agentDelete: Rule(audience: .platformOperator, ability: .agentsWrite)
+        case .agentCordon, .agentUncordon, .agentDrain, .agentLabelsUpdate, .siteMove, .fleetRebalance,
+            .siteRequestsUpdate:
+            Rule(audience: .platformOperator, ability: .agentsWrite)
+        case .migrationsList, .migrationRead: Rule(audience: .platformOperator, ability: .agentsRead)
         case .joinTokenCreate, .joinTokenRevoke: Rule(audience: .platformOperator, ability: .joinTokensWrite)
         case .joinTokensList, .joinTokenUses: Rule(audience: .platformOperator, ability: .agentsRead)
         }

@@ -18,9 +18,9 @@ info:
     401 with `WWW-Authenticate: Bearer`. Logins are rate-limited: 429 with `Retry-After` (seconds).
 
     **Roles.** In an organization: owner > admin > member > viewer; a membership may be limited to some tenants.
-    Platform operators (`isOperator`) manage the fleet: agents, join tokens, discovery, the audit chain, and
-    see every organization. A caller whose role or token abilities are insufficient gets 403; an id the caller
-    may not see answers 404, exactly like a missing id.
+    Platform operators (`isOperator`) manage the fleet: agents and their scheduling, site migrations and
+    rebalancing, join tokens, discovery, the audit chain, and see every organization. A caller whose role or
+    token abilities are insufficient gets 403; an id the caller may not see answers 404, exactly like a missing id.
 
     **Requests.** JSON bodies with camelCase keys; unknown fields are rejected with 400; JSON bodies are limited
     to 64 KiB and release uploads to `api.maxBodyBytes` (413 beyond). Ids are lowercase UUID strings; a path id
@@ -65,7 +65,9 @@ tags:
 - name: Audit
   description: The hash-chained audit log and its signed checkpoints.
 - name: Agents
-  description: The fleet of agents (operators).
+  description: The fleet of agents, their labels and scheduling (operators).
+- name: Migrations
+  description: Moving sites between agents, and rebalancing the fleet (operators).
 - name: Join tokens
   description: Tokens for enrolling agents (operators).
 - name: Discovery
@@ -866,19 +868,16 @@ paths:
         '404':
           $ref: '#/components/responses/NotFound'
         '409':
-          description: The domain is already in use, as any site's domain or alias in the whole fleet (any tenant). The detail names the domain, and the site holding it only when the caller may see that site; another organization's or tenant's site is never named ("the name X is already in use").
+          description: >-
+            The domain is already in use, as any site's domain or alias in the whole fleet (any tenant). The detail names the domain, and the site holding it only when the caller may see that site; another organization's or tenant's site is never named ("the name X is already in use").
+            Or no agent can take the site (none online and schedulable, or none with room for it): then `type` is
+            `https://chom.dev/problems/site-cannot-be-placed`; for a platform operator `agents` lists every agent considered and why it was refused.
           content:
             application/problem+json:
               schema:
                 $ref: '#/components/schemas/ProblemDetails'
         '413':
           $ref: '#/components/responses/ContentTooLarge'
-        '503':
-          description: No online agent has room for a new site.
-          content:
-            application/problem+json:
-              schema:
-                $ref: '#/components/schemas/ProblemDetails'
   /v1/sites:
     get:
       operationId: listSites
@@ -1142,7 +1141,8 @@ paths:
       tags:
       - Sites
       description: |-
-        The site's `suspended` flag is set when the agent reports the task done.
+        Adds the `manual` suspension reason at once (`suspensionReasons`); the site's `suspended` flag
+        is set when the agent reports the task done.
 
         Who: admin or above.
       parameters:
@@ -1173,7 +1173,9 @@ paths:
       tags:
       - Sites
       description: |-
-        The site's `suspended` flag is cleared when the agent reports the task done.
+        Lifts the `manual` suspension reason at once. The site is served again only when no other
+        reason (billing, fencing) holds it: then the task resumes it and the site's `suspended` flag is
+        cleared when the agent reports the task done; otherwise the task keeps it suspended.
 
         Who: admin or above.
       parameters:
@@ -1192,7 +1194,9 @@ paths:
         '404':
           $ref: '#/components/responses/NotFound'
         '409':
-          description: The site is removed, being removed, or not placed on an agent.
+          description: >-
+            The site is removed, being removed, or not placed on an agent; or it is suspended for
+            another reason only (resuming lifts nothing).
           content:
             application/problem+json:
               schema:
@@ -1380,7 +1384,7 @@ paths:
               schema:
                 $ref: '#/components/schemas/ProblemDetails'
         '409':
-          description: The backup is not a stored, succeeded one, or the site is not placed; or a name of the removed site (its domain, an alias) has since been taken by another site, or its appPort on the target agent is in use. The detail names the name or port, and the site holding it only when the caller may see that site.
+          description: The backup is not a stored, succeeded one, or is the stale copy an agent held of a site placed elsewhere (backed up before reconciliation removed it; never restored), or the site is not placed; or a name of the removed site (its domain, an alias) has since been taken by another site, or its appPort on the target agent is in use. The detail names the name or port, and the site holding it only when the caller may see that site.
           content:
             application/problem+json:
               schema:
@@ -1679,6 +1683,317 @@ paths:
           $ref: '#/components/responses/Forbidden'
         '404':
           $ref: '#/components/responses/NotFound'
+  /v1/agents/{agentId}/cordon:
+    post:
+      operationId: cordonAgent
+      summary: Cordon an agent
+      tags:
+      - Agents
+      description: |-
+        The scheduler places no new site and moves no site onto it; the sites it has stay and are served. No body.
+
+        Who: platform operator.
+      parameters:
+      - $ref: '#/components/parameters/AgentId'
+      responses:
+        '200':
+          description: The agent, `scheduling` now `cordoned`.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/AgentResponse'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+  /v1/agents/{agentId}/uncordon:
+    post:
+      operationId: uncordonAgent
+      summary: Make an agent schedulable again
+      tags:
+      - Agents
+      description: |-
+        Ends a cordon, a drain (migrations already started finish) or `drained`. No body.
+
+        Who: platform operator.
+      parameters:
+      - $ref: '#/components/parameters/AgentId'
+      responses:
+        '200':
+          description: The agent, `scheduling` now `schedulable`.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/AgentResponse'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+  /v1/agents/{agentId}/drain:
+    post:
+      operationId: drainAgent
+      summary: Drain an agent
+      tags:
+      - Agents
+      description: |-
+        Cordons the agent, then the leader moves every site off it (migrations with reason `drain`, the scheduler
+        choosing each target, at most `fleet.maxConcurrentMigrations` at once); the agent ends `drained` with no
+        site. Follow with GET /v1/migrations and GET /v1/agents/{agentId}. No body.
+
+        Who: platform operator.
+      parameters:
+      - $ref: '#/components/parameters/AgentId'
+      responses:
+        '200':
+          description: The agent, `scheduling` now `draining`.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/AgentResponse'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+  /v1/agents/{agentId}/labels:
+    put:
+      operationId: setAgentLabels
+      summary: Replace an agent's labels
+      tags:
+      - Agents
+      description: |-
+        The labels are replaced whole (an empty object clears them); placement constraints match them.
+
+        Who: platform operator.
+      parameters:
+      - $ref: '#/components/parameters/AgentId'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/AgentLabelsRequest'
+      responses:
+        '200':
+          description: The agent with its new labels.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/AgentResponse'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '413':
+          $ref: '#/components/responses/ContentTooLarge'
+  /v1/sites/{site}/move:
+    post:
+      operationId: moveSite
+      summary: Move a site to another agent
+      tags:
+      - Migrations
+      description: |-
+        Starts a migration (reason `manual`) that the leader runs step by step: configure on the target, back up
+        on the site's agent and restore on the target (verified by its manifest), health check, for php and app
+        sites a final pass (the old agent in maintenance, a last backup restored), switch placement and DNS, the
+        old agent proxying to the new one until DNS caches expire, then cleanup. A failure before the switch leaves
+        the site served by its agent and names the step (`failedStep`). Follow with GET /v1/migrations/{migrationId}.
+        Without `agentId` the scheduler chooses the target (never the site's own agent).
+
+        Who: platform operator.
+      parameters:
+      - $ref: '#/components/parameters/Site'
+      requestBody:
+        required: false
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/MoveSiteRequest'
+      responses:
+        '202':
+          description: The migration, started.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/MigrationResponse'
+        '400':
+          description: The body is invalid, or `agentId` is not the id of an agent of the fleet.
+          content:
+            application/problem+json:
+              schema:
+                $ref: '#/components/schemas/ProblemDetails'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '409':
+          description: >-
+            The site is already moving, is removed or not placed on an agent; `agentId` is the site's own agent or
+            cannot take it (the detail says why); no backup destination both agents reach is configured
+            (`backups.destination.s3`, or `fleet.sharedBackupDirectory`); or, without `agentId`, no agent can take
+            the site: then `type` is `https://chom.dev/problems/site-cannot-be-placed` and `agents` lists every
+            agent considered and why it was refused.
+          content:
+            application/problem+json:
+              schema:
+                $ref: '#/components/schemas/ProblemDetails'
+        '413':
+          $ref: '#/components/responses/ContentTooLarge'
+  /v1/sites/{site}/requests:
+    put:
+      operationId: setSiteRequests
+      summary: Set the resources the scheduler reserves for a site
+      tags:
+      - Migrations
+      description: |-
+        What placement, rebalancing and drains count for the site on its agent: CPU in thousandths of a core,
+        memory and disk in bytes. A field left out takes the default of the site's kind (the `fleet.siteRequests`
+        setting); `{}` clears every override. The site stays where it is: a later placement, rebalance or drain uses the
+        new values. Audited as `site.requests`.
+
+        Who: platform operator.
+      parameters:
+      - $ref: '#/components/parameters/Site'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/SiteRequestsRequest'
+      responses:
+        '200':
+          description: The site's requests as the scheduler now counts them.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/SiteRequestsResponse'
+        '400':
+          description: The body is invalid, or a value is not between 1 and its maximum (1,024,000 millicores, 16 TiB, 1 PiB).
+          content:
+            application/problem+json:
+              schema:
+                $ref: '#/components/schemas/ProblemDetails'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '413':
+          $ref: '#/components/responses/ContentTooLarge'
+  /v1/migrations:
+    get:
+      operationId: listMigrations
+      summary: List site migrations, newest first
+      tags:
+      - Migrations
+      description: |-
+        At most the 100 newest, in one answer (no cursor). Items carry no `domain`.
+
+        Who: platform operator.
+      parameters:
+      - name: site
+        in: query
+        required: false
+        description: Only this site's migrations (its id); not a UUID answers 400.
+        schema:
+          type: string
+          format: uuid
+      - name: open
+        in: query
+        required: false
+        description: true lists only the migrations still running (default false).
+        schema:
+          type: boolean
+          default: false
+      responses:
+        '200':
+          description: The migrations, newest first.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/MigrationList'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+  /v1/migrations/{migrationId}:
+    get:
+      operationId: getMigration
+      summary: Get a site migration
+      tags:
+      - Migrations
+      description: 'Who: platform operator.'
+      parameters:
+      - $ref: '#/components/parameters/MigrationId'
+      responses:
+        '200':
+          description: The migration and the step it is at.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/MigrationResponse'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+  /v1/fleet/rebalance:
+    post:
+      operationId: rebalanceFleet
+      summary: Plan, or apply, a rebalance of the fleet
+      tags:
+      - Migrations
+      description: |-
+        The planner proposes moves that bring every agent under `fleet.rebalance.utilizationThreshold` and narrow
+        the spread of utilization, at most `fleet.rebalance.maxMoves`, with hysteresis (a plan applied and computed
+        again proposes nothing new). Without `apply` (or with `apply: false`) only the plan is answered; with
+        `apply: true` a migration (reason `rebalance`) starts for every move, under the same placement lock.
+
+        Who: platform operator.
+      requestBody:
+        required: false
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/RebalanceRequest'
+      responses:
+        '200':
+          description: The plan, and the migrations started when applied.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/RebalanceResponse'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '409':
+          description: >-
+            With `apply`: a move cannot start (its site began moving, or no backup destination both agents reach is
+            configured).
+          content:
+            application/problem+json:
+              schema:
+                $ref: '#/components/schemas/ProblemDetails'
+        '413':
+          $ref: '#/components/responses/ContentTooLarge'
   /v1/join-tokens:
     post:
       operationId: createJoinToken
@@ -1873,6 +2188,14 @@ components:
       schema:
         type: string
         format: uuid
+    MigrationId:
+      name: migrationId
+      in: path
+      required: true
+      description: Site migration id.
+      schema:
+        type: string
+        format: uuid
     TaskId:
       name: taskId
       in: path
@@ -1989,6 +2312,35 @@ components:
         detail:
           type: string
           description: What went wrong with this request, for a human.
+        agents:
+          type: array
+          items:
+            $ref: '#/components/schemas/PlacementRefusalAgent'
+          description: >-
+            Only with `type` `https://chom.dev/problems/site-cannot-be-placed` (409), and only for platform
+            operators: every agent considered, by name, with why it cannot take the site. `detail` sums them up
+            for everyone ("0 of 4 agents can take the site: 2 cordoned, ..."); tenants' users get only that.
+    PlacementRefusalAgent:
+      type: object
+      description: One agent a placement refused, and why.
+      required:
+      - agentId
+      - agentName
+      - reasons
+      properties:
+        agentId:
+          type: string
+          format: uuid
+        agentName:
+          type: string
+        reasons:
+          type: array
+          items:
+            type: string
+          description: >-
+            For people: its health (`suspect`, `offline`), its scheduling (`cordoned`, `draining`, `drained`),
+            `label KEY not matched`, `KIND unsupported`, `insufficient cpu|memory|disk|sites`, or `excluded` (the
+            agent the site moves away from).
     HealthResponse:
       type: object
       required:
@@ -2476,6 +2828,23 @@ components:
           description: The agent hosting the site, once placed.
         state:
           type: string
+          enum:
+          - created
+          - deploying
+          - active
+          - deploy_failed
+          - config_failed
+          - removing
+          - removed
+          - remove_failed
+          - migrating
+          - failing_over
+          description: >-
+            Where the site is in its life (SiteLifecycle). `created`: placed, nothing deployed;
+            `deploy_failed` and `config_failed`: the last deploy or configure failed, the site serves
+            what it served; `remove_failed`: its backup before removal failed, the site is still there;
+            `migrating` and `failing_over`: moving to another agent, served by its old one until the
+            switch. A removing, removed or moving site answers 409 to deploys, configures and removes.
         currentReleaseId:
           type: string
           format: uuid
@@ -2495,6 +2864,18 @@ components:
           - app
         suspended:
           type: boolean
+          description: Whether the site's agent serves it suspended (503), as its last suspend task applied.
+        suspensionReasons:
+          type: array
+          items:
+            type: string
+            enum:
+            - manual
+            - billing
+            - fencing
+          description: >-
+            Why the site should be suspended; empty when it should be served. Suspend and resume add and
+            lift `manual`; the site is resumed only once no reason holds it.
         config:
           $ref: '#/components/schemas/SiteConfigResponse'
         lastBackupAt:
@@ -3075,6 +3456,10 @@ components:
       - sites
       - enrolledAt
       - certificateNotAfter
+      - scheduling
+      - labels
+      - publicAddresses
+      - siteKinds
       properties:
         id:
           type: string
@@ -3121,6 +3506,35 @@ components:
         certificateNotAfter:
           type: string
           format: date-time
+        scheduling:
+          type: string
+          enum:
+          - schedulable
+          - cordoned
+          - draining
+          - drained
+          description: >-
+            Whether the scheduler may place sites on it, independent of `state`: `cordoned` and `draining` (its
+            sites being moved off) take no new site; `drained` holds none.
+        labels:
+          type: object
+          additionalProperties:
+            type: string
+          description: Set by operators (PUT /v1/agents/{agentId}/labels); placement constraints match them.
+        publicAddresses:
+          type: array
+          items:
+            type: string
+          description: The addresses its sites are reached at (DNS records point there), as the agent reports them.
+        siteKinds:
+          type: array
+          items:
+            type: string
+            enum:
+            - static
+            - php
+            - app
+          description: The site kinds it can host, as it announced them (all three for an agent that announced none).
     CreateJoinTokenRequest:
       type: object
       properties:
@@ -3222,6 +3636,230 @@ components:
           type: object
           additionalProperties:
             type: string
+    AgentLabelsRequest:
+      type: object
+      required:
+      - labels
+      properties:
+        labels:
+          type: object
+          maxProperties: 32
+          propertyNames:
+            pattern: ^[A-Za-z0-9._/-]{1,63}$
+          additionalProperties:
+            type: string
+            maxLength: 255
+          description: >-
+            The agent's labels, replaced whole ({} clears them): at most 32; keys 1 to 63 of `a-z A-Z 0-9 - _ . /`;
+            values at most 255 bytes (UTF-8) without a line break.
+      additionalProperties: false
+    SiteRequestsRequest:
+      type: object
+      properties:
+        cpuMillis:
+          type: integer
+          format: int64
+          minimum: 1
+          maximum: 1024000
+          description: Thousandths of a core (1000 is a whole core); absent takes the kind's default.
+        memoryBytes:
+          type: integer
+          format: int64
+          minimum: 1
+          maximum: 17592186044416
+        diskBytes:
+          type: integer
+          format: int64
+          minimum: 1
+          maximum: 1125899906842624
+      additionalProperties: false
+    SiteRequestsResponse:
+      type: object
+      required: [siteId, kind, cpuMillis, memoryBytes, diskBytes, overrides]
+      properties:
+        siteId:
+          type: string
+          format: uuid
+        kind:
+          type: string
+          enum: [static, php, app]
+        cpuMillis:
+          type: integer
+          format: int64
+        memoryBytes:
+          type: integer
+          format: int64
+        diskBytes:
+          type: integer
+          format: int64
+        overrides:
+          $ref: '#/components/schemas/SiteRequestsRequest'
+      additionalProperties: false
+    MoveSiteRequest:
+      type: object
+      properties:
+        agentId:
+          type: string
+          format: uuid
+          description: >-
+            The agent to move to, which must be able to take the site; absent: the scheduler chooses one (never the
+            site's own agent).
+      additionalProperties: false
+    MigrationStep:
+      type: string
+      enum:
+      - configure
+      - backup
+      - restore
+      - health
+      - maintenance
+      - final_backup
+      - final_restore
+      - switch
+      - proxy
+      - dns_wait
+      - cleanup
+      - done
+      description: >-
+        A step of a site migration, in order: `configure` on the target, `backup` on the source, `restore` on
+        the target, `health` check there; for php and app sites `maintenance` (the source answers 503),
+        `final_backup`, `final_restore`; then `switch` (placement, then DNS), `proxy` (the source forwards to the
+        target until the DNS TTL has passed), `dns_wait`, `cleanup` (the source removes the site), `done`.
+    MigrationResponse:
+      type: object
+      description: A site migration and where it stands.
+      required:
+      - id
+      - siteId
+      - fromAgentId
+      - toAgentId
+      - reason
+      - state
+      - step
+      - message
+      - createdAt
+      - updatedAt
+      properties:
+        id:
+          type: string
+          format: uuid
+        siteId:
+          type: string
+          format: uuid
+        domain:
+          type: string
+          description: The site's domain; absent in GET /v1/migrations.
+        fromAgentId:
+          type: string
+          format: uuid
+        toAgentId:
+          type: string
+          format: uuid
+        reason:
+          type: string
+          enum:
+          - manual
+          - drain
+          - rebalance
+          description: 'Who asked: an operator (POST /v1/sites/{site}/move), a drain, or a rebalance.'
+        state:
+          type: string
+          enum:
+          - running
+          - succeeded
+          - failed
+        step:
+          $ref: '#/components/schemas/MigrationStep'
+        failedStep:
+          $ref: '#/components/schemas/MigrationStep'
+          description: For a failed migration, the step it stopped at; before `switch` the site is still served by its old agent.
+        message:
+          type: string
+          description: What happened last, for people (why it failed, for a failed migration).
+        taskId:
+          type: string
+          format: uuid
+          description: The task of the current step, when one runs on an agent.
+        backupId:
+          type: string
+          format: uuid
+          description: The backup that copies the site.
+        switchedAt:
+          type: string
+          format: date-time
+          description: When placement and DNS switched to the target.
+        maintenanceSeconds:
+          type: number
+          format: double
+          description: php and app sites, from the final pass on; how long the old agent answered 503 (maintenance).
+        createdAt:
+          type: string
+          format: date-time
+        updatedAt:
+          type: string
+          format: date-time
+        finishedAt:
+          type: string
+          format: date-time
+          description: When it succeeded or failed; absent while it runs.
+    RebalanceRequest:
+      type: object
+      properties:
+        apply:
+          type: boolean
+          default: false
+          description: 'false: only the plan; true: start a migration for every move.'
+      additionalProperties: false
+    PlannedMove:
+      type: object
+      description: One move of a rebalance plan, with its reason.
+      required:
+      - siteId
+      - domain
+      - fromAgentId
+      - fromAgentName
+      - toAgentId
+      - toAgentName
+      - reason
+      properties:
+        siteId:
+          type: string
+          format: uuid
+        domain:
+          type: string
+        fromAgentId:
+          type: string
+          format: uuid
+        fromAgentName:
+          type: string
+        toAgentId:
+          type: string
+          format: uuid
+        toAgentName:
+          type: string
+        reason:
+          type: string
+          description: Why this site moves, for people.
+    RebalanceResponse:
+      type: object
+      required:
+      - moves
+      - applied
+      - migrations
+      properties:
+        moves:
+          type: array
+          items:
+            $ref: '#/components/schemas/PlannedMove'
+          description: The plan; empty when the fleet is balanced.
+        applied:
+          type: boolean
+          description: Whether a migration was started for every move (the request's `apply`).
+        migrations:
+          type: array
+          items:
+            $ref: '#/components/schemas/MigrationResponse'
+          description: The migrations started; empty unless applied.
     TokenList:
       type: object
       description: A page of TokenResponse.
@@ -3352,5 +3990,15 @@ components:
         nextCursor:
           type: string
           description: Pass as `cursor` to get the next page; absent on the last page.
+    MigrationList:
+      type: object
+      description: At most the 100 newest MigrationResponse, newest first; never paginated (no `nextCursor`).
+      required:
+      - items
+      properties:
+        items:
+          type: array
+          items:
+            $ref: '#/components/schemas/MigrationResponse'
 """#
 }

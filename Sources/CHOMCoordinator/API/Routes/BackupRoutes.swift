@@ -31,27 +31,21 @@ extension AdminAPI {
         routes.on(.post, "/v1/sites/:site/backups/:backup/restore", .backupRestore) { request, context, caller in
             let target = try await taskTarget(context.parameters.get("site"), caller, minimum: .admin, allowRemoved: true)
             let backup = try await usableBackup(context.parameters.get("backup"), of: target, caller)
+            guard backup.purpose == .regular else {
+                throw CHOMError(
+                    .conflict,
+                    "backup \(backup.id) is the stale copy an agent held of a site placed elsewhere: it is never restored")
+            }
             let body = try await StrictJSON.decode(
                 RestoreBackupRequest.self, allowed: RestoreBackupRequest.fields, from: request, optional: true)
             let agent = try await restoreAgent(body.agentId, target: target, caller)
             let key = try await backupKey(backup, caller)
             let release = ReleaseID()
-            var site = target.site
-            site.suspended = false
-            let task = try siteTasks.task(.restore, site: target.site, agent: agent, backupID: backup.id) { message in
-                var restore = Chom_Agent_V1_RestoreTask()
-                restore.site = try siteTasks.siteConfig(site)
-                restore.backupID = backup.id.description
-                restore.source = siteTasks.storage.destination(objectKey: backup.objectKey ?? "")
-                restore.objectKey = backup.objectKey ?? ""
-                restore.archiveSha256 = backup.archiveSHA256 ?? ""
-                restore.encryptionKey = key.bytes
-                restore.encryptionKeyID = key.id
-                restore.releaseID = release.description
-                message.restore = restore
-            }
+            // The restored site keeps its suspension reasons: a restore lifts no suspension.
+            let site = target.site
+            let task = try siteTasks.restore(site, onto: agent, backup: backup, key: key, release: release)
             return try await enqueue(
-                task, for: target, caller, action: "backup.restore",
+                task, for: target, caller, action: "backup.restore", event: .restoreRequested(onto: agent),
                 details: ["backup": backup.id.description, "agent": agent.description, "release": release.description]
             ) { transaction in
                 try await target.scoped.claimForRestore(target.site, onto: agent, in: transaction)

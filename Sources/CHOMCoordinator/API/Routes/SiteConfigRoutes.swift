@@ -16,6 +16,8 @@ extension AdminAPI {
             let tls = try tlsChange(body, site: target.site.id)
             var updated = target.site
             updated.spec = spec
+            // The store raises the version with this change: the task carries the raised one.
+            updated.configVersion += 1
             switch tls {
             case .keep: break
             case .remove: (updated.tlsCertificate, updated.tlsKeySealed) = (nil, nil)

@@ -30,7 +30,7 @@ extension AdminAPI {
                 message.rollback = rollback
             }
             return try await enqueue(
-                task, for: target, caller, action: "site.rollback",
+                task, for: target, caller, action: "site.rollback", event: .rollbackRequested,
                 details: ["release": release?.description ?? "previous"])
         }
     }
@@ -71,6 +71,6 @@ extension AdminAPI {
         }
         let message = deploy
         let task = try siteTasks.task(.deploy, site: site, agent: target.agent, releaseID: uploaded) { $0.deploy = message }
-        return try await enqueue(task, for: target, caller, action: "site.deploy", state: "deploying", details: details)
+        return try await enqueue(task, for: target, caller, action: "site.deploy", event: .deployRequested, details: details)
     }
 }

@@ -5,8 +5,10 @@ import CHOMStore
 import Foundation
 import Hummingbird
 
-/// Suspend, resume and remove: admin actions. The site's `suspended` flag and its `removed` state
-/// change when the agent reports the task done (`TaskResultRecorder`), not before.
+/// Suspend, resume and remove: admin actions, through the site's lifecycle (`SiteLifecycle`).
+/// Suspend and resume add or lift the `manual` reason at once; the site is resumed only when no
+/// other reason (billing, fencing) holds it. The site's `suspended` flag (what the agent applied)
+/// and its `removed` state change when the agent reports the task done (`TaskResultRecorder`).
 extension AdminAPI {
     func addSiteLifecycleRoutes(_ routes: RouteTable) {
         routes.on(.post, "/v1/sites/:site/suspend", .siteSuspend) { _, context, caller in
@@ -27,10 +29,15 @@ extension AdminAPI {
         }
     }
 
-    private func suspend(_ parameter: String?, suspended: Bool, _ caller: Caller) async throws -> Response {
+    private func suspend(_ parameter: String?, suspended asked: Bool, _ caller: Caller) async throws -> Response {
         let target = try await taskTarget(parameter, caller, minimum: .admin)
+        let event: SiteEvent = asked ? .suspendRequested(.manual) : .resumeRequested(.manual)
+        // The task sends the suspension the site has after the event (still suspended when another
+        // reason holds it); the transaction checks that the site as stored asks for the same.
+        let lifecycle = try preview(event, of: target.site)
+        let suspended = lifecycle.isSuspended
         var site = target.site
-        site.suspended = suspended
+        site.suspensionReasons = lifecycle.suspension
         let config = try siteTasks.siteConfig(site)
         let task = try siteTasks.task(.suspend, site: target.site, agent: target.agent, suspended: suspended) { message in
             var suspend = Chom_Agent_V1_SuspendSiteTask()
@@ -38,7 +45,9 @@ extension AdminAPI {
             suspend.suspended = suspended
             message.suspend = suspend
         }
-        return try await enqueue(task, for: target, caller, action: suspended ? "site.suspend" : "site.resume")
+        return try await enqueue(
+            task, for: target, caller, action: asked ? "site.suspend" : "site.resume", event: event,
+            details: ["reason": SuspensionReason.manual.rawValue, "suspended": "\(suspended)"])
     }
 
     /// Removes the site from its agent, after a backup unless `force`.
@@ -53,11 +62,13 @@ extension AdminAPI {
                 message.remove = remove
             }
             return try await enqueue(
-                task, for: target, caller, action: "site.remove", state: "removing", details: ["force": "true"])
+                task, for: target, caller, action: "site.remove", event: .removeRequested, details: ["force": "true"])
         }
         let backupID = BackupID()
         let backups = store.backups(in: try caller.signedIn.scope(atLeast: .admin))
+        _ = try preview(.removeRequested, of: site)
         try await write(caller) { transaction in
+            let actions = try await target.scoped.transition(site, .removeRequested, now: caller.now, in: transaction)
             let key = try await backups.tenantKey(site.tenantID, in: transaction) { siteTasks.makeTenantKey(site.tenantID) }
             let backup = try siteTasks.backup(site, id: backupID, key: key)
             let task = try siteTasks.task(id: taskID, .remove, site: site, agent: target.agent, backupID: backupID) { message in
@@ -70,9 +81,10 @@ extension AdminAPI {
                 BackupRecord(
                     id: backupID, siteID: site.id, tenantID: site.tenantID, agentID: target.agent, taskID: taskID,
                     state: .queued, encrypted: true, createdAt: caller.now),
-                task: task, siteState: "removing", now: caller.now, in: transaction)
+                task: task, now: caller.now, in: transaction)
             try await transaction.record(caller.audit(
-                "site.remove", target: "site:\(site.id)", organization: target.organization, tenant: site.tenantID,
+                actions.auditAction ?? "site.remove", target: "site:\(site.id)", organization: target.organization,
+                tenant: site.tenantID,
                 details: ["force": "false", "backup": backupID.description, "task": taskID.description]))
         }
         return try await queued(taskID, agent: target.agent, scoped: target.scoped)

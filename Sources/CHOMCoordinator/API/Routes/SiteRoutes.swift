@@ -29,14 +29,16 @@ extension AdminAPI {
             guard DomainName.isValid(domain) else { throw CHOMError(.invalidInput, "'\(body.domain)' is not a valid domain") }
             let scoped = store.sites(in: try caller.signedIn.scope(atLeast: .member))
             let site = try await claiming(caller) { try await write(caller) { transaction in
-                let site = try await scoped.create(
-                    id: SiteID(), tenant: tenant.id, domain: domain, now: caller.now, in: transaction
-                ) { candidates in
-                    Placement.choose(candidates.map {
-                        Placement.Candidate(
-                            agentID: $0.agentID, capacity: Capacity(maxSites: $0.maxSites, hostedSites: $0.placedSites))
-                    })
+                try await store.fleet.lockPlacement(in: transaction)
+                let id = SiteID()
+                let agent: AgentID
+                do {
+                    agent = try fleetPlacement.place(site: id, tenant: tenant.id, kind: .static, in: try await fleetPlacement.view())
+                } catch let refused as PlacementRefused {
+                    throw refused.shown(to: try caller.signedIn)
                 }
+                let site = try await scoped.create(
+                    id: id, tenant: tenant.id, domain: domain, agent: agent, now: caller.now, in: transaction)
                 try await transaction.record(caller.audit(
                     "site.create", target: "site:\(site.id)", organization: tenant.organizationID, tenant: tenant.id,
                     details: ["domain": domain, "agent": site.agentID?.description ?? ""]))

@@ -13,6 +13,8 @@ struct SiteTaskTarget: Sendable {
 }
 
 extension AdminAPI {
+    var fleetPlacement: FleetPlacement { FleetPlacement(store: store, configuration: configuration.fleet) }
+
     var siteTasks: SiteTaskBuilder {
         SiteTaskBuilder(
             secretBox: identity.secretBox, backups: configuration.backups,
@@ -26,7 +28,7 @@ extension AdminAPI {
     ) async throws -> SiteTaskTarget {
         let site = try await site(parameter, caller, minimum: minimum)
         if !allowRemoved, site.isRemoved {
-            throw CHOMError(.conflict, "site \(site.domain) is \(site.state)")
+            throw CHOMError(.conflict, "site \(site.domain) is \(site.state.rawValue)")
         }
         guard let agent = site.agentID else { throw CHOMError(.conflict, "site \(site.domain) is not placed on an agent") }
         return SiteTaskTarget(
@@ -34,20 +36,32 @@ extension AdminAPI {
             scoped: store.sites(in: try caller.signedIn.scope(atLeast: minimum)))
     }
 
-    /// Enqueues `task` with its audit entry (setting the site's `state` when given, after `claim`
-    /// when given: names or a port the task needs), wakes its agent and answers 202 with the queued task.
+    /// Enqueues `task` with its audit entry (after `claim` when given: names or a port the task
+    /// needs), wakes its agent and answers 202 with the queued task. With an `event`, the site's
+    /// lifecycle takes it in the same transaction (a refusal is a 409) and names the audit action;
+    /// `action` names it otherwise.
     func enqueue(
-        _ task: NewTask, for target: SiteTaskTarget, _ caller: Caller, action: String, state: String? = nil,
+        _ task: NewTask, for target: SiteTaskTarget, _ caller: Caller, action: String, event: SiteEvent? = nil,
         details: [String: String] = [:], claim: ((AuditedTransaction) async throws -> Void)? = nil
     ) async throws -> Response {
         try await claiming(caller) { try await write(caller) { transaction in
             try await claim?(transaction)
-            try await target.scoped.enqueue(task, for: target.site, state: state, now: caller.now, in: transaction)
+            let actions = try await target.scoped.enqueue(task, for: target.site, event: event, now: caller.now, in: transaction)
             try await transaction.record(caller.audit(
-                action, target: "site:\(target.site.id)", organization: target.organization,
+                actions.auditAction ?? action, target: "site:\(target.site.id)", organization: target.organization,
                 tenant: target.site.tenantID, details: details.merging(["task": task.id.description]) { $1 }))
         } }
         return try await queued(task.id, agent: task.agentID, scoped: target.scoped)
+    }
+
+    /// The site's lifecycle after `event`, as the site was read: for building the task the event
+    /// asks for (the transaction checks it against the row as stored then). A refusal is a 409.
+    func preview(_ event: SiteEvent, of site: SiteRecord) throws -> SiteLifecycle {
+        var lifecycle = site.lifecycle
+        if case .failure(let refusal) = lifecycle.handle(event) {
+            throw CHOMError(.conflict, "\(site.domain): \(refusal.message)")
+        }
+        return lifecycle
     }
 
     /// Wakes the agent's stream and answers 202 with the task as stored.

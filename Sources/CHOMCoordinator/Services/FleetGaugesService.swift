@@ -1,0 +1,34 @@
+import AsyncAlgorithms
+import CHOMCore
+import CHOMStore
+import Logging
+import ServiceLifecycle
+
+/// Refreshes the fleet gauges (agents and tasks by state, this replica's agent streams). Every
+/// replica runs it, leader or not: the figures are read-only, and each replica's `/metrics` stays
+/// complete whichever one Prometheus scrapes.
+struct FleetGaugesService: Service {
+    let store: Store
+    let connections: AgentConnections
+    let metrics: CoordinatorMetrics
+    let interval: Duration
+    let logger: Logger
+
+    func run() async {
+        await refresh()
+        for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
+            await refresh()
+        }
+    }
+
+    private func refresh() async {
+        do {
+            let agents = try await store.agents.list(includeDeleted: true)
+            metrics.set(agents: Dictionary(grouping: agents, by: \.state).mapValues(\.count))
+            metrics.set(tasks: try await store.tasks.countByState())
+            metrics.set(streams: await connections.count)
+        } catch {
+            logger.warning("the fleet gauges could not be refreshed", metadata: [LogKey.error: "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import CHOMCore
+import CHOMStore
+import Foundation
+import Logging
+
+/// The upkeep that must run once per fleet, as leader loops: marking silent agents offline,
+/// signing the audit checkpoint that the age rule makes due (and exporting checkpoints), and the
+/// backup schedule. Each write checks the leader's epoch in its transaction. A new leader loop
+/// (rebalance, reconciliation, DNS upkeep, the migration runner) is one more element here.
+struct HousekeepingLoops {
+    let store: Store
+    let configuration: CoordinatorConfiguration
+    let backups: BackupScheduler
+    let clock: any WallClock
+    let logger: Logger
+
+    /// How often silent agents and due checkpoints are looked for: at least twice per offline grace.
+    var upkeepInterval: Duration {
+        let agents = configuration.agents
+        return .seconds(max(0.2, min(agents.heartbeatIntervalSeconds, agents.offlineGraceSeconds / 2)))
+    }
+
+    var loops: [LeaderLoop] {
+        // Appends what was signed since its last export, including while another replica led.
+        let exporter = AuditCheckpointExporter(directory: configuration.audit.exportDirectory)
+        return [
+            LeaderLoop(name: "agents.offline", interval: upkeepInterval) { [store, clock, configuration, logger] epoch in
+                let cutoff = clock.now().addingTimeInterval(-configuration.agents.offlineGraceSeconds)
+                let marked = try await store.markSilentAgentsOffline(before: cutoff, epoch: epoch)
+                if marked > 0 { logger.info("silent agents marked offline", metadata: ["chom.agents": "\(marked)"]) }
+            },
+            LeaderLoop(name: "audit.checkpoints", interval: upkeepInterval) { [store, clock, exporter] epoch in
+                try await store.checkpointIfDue(now: clock.now(), epoch: epoch)
+                try await exporter.export(store.audit)
+            },
+            LeaderLoop(name: "backups.schedule", interval: .seconds(max(1, configuration.backups.scheduleIntervalSeconds))) {
+                [backups, clock] epoch in
+                try await backups.tick(now: clock.now(), epoch: epoch)
+            },
+        ]
+    }
+}

@@ -1,0 +1,113 @@
+@testable import CHOMCoordinator
+import Testing
+
+@Suite("Migration lifecycle: every step × event")
+struct MigrationLifecycleTests {
+    typealias Step = MigrationLifecycle.Step
+    typealias Event = MigrationLifecycle.Event
+    typealias Action = MigrationLifecycle.Action
+
+    static let events: [Event] = [
+        .begin, .taskSucceeded, .taskFailed("boom"), .healthPassed, .healthFailed("502"), .switched, .dnsExpired,
+    ]
+
+    struct Expected {
+        var step: Step
+        var phase: MigrationLifecycle.Phase
+        var actions: [Action]
+    }
+
+    static let failBeforeSwitch: [Action] = [.removeFromTarget, .finish(succeeded: false)]
+    static let failInMaintenance: [Action] = [.maintenanceOnSource(false), .removeFromTarget, .finish(succeeded: false)]
+
+    /// The pairs that do something, written out; every other pair changes nothing.
+    static func expected(_ step: Step, _ event: Event, finalPass: Bool) -> Expected? {
+        switch (step, event) {
+        case (.configure, .begin): Expected(step: .configure, phase: .running, actions: [.configureTarget])
+        case (.configure, .taskSucceeded): Expected(step: .backup, phase: .running, actions: [.backupSource])
+        case (.configure, .taskFailed): Expected(step: .configure, phase: .failed, actions: failBeforeSwitch)
+        case (.backup, .taskSucceeded): Expected(step: .restore, phase: .running, actions: [.restoreTarget])
+        case (.backup, .taskFailed): Expected(step: .backup, phase: .failed, actions: failBeforeSwitch)
+        case (.restore, .taskSucceeded): Expected(step: .health, phase: .running, actions: [.probeTarget])
+        case (.restore, .taskFailed): Expected(step: .restore, phase: .failed, actions: failBeforeSwitch)
+        case (.health, .healthPassed):
+            finalPass
+                ? Expected(step: .maintenance, phase: .running, actions: [.maintenanceOnSource(true)])
+                : Expected(step: .switchover, phase: .running, actions: [.switchPlacement])
+        case (.health, .healthFailed): Expected(step: .health, phase: .failed, actions: failBeforeSwitch)
+        case (.maintenance, .taskSucceeded): Expected(step: .finalBackup, phase: .running, actions: [.backupSource])
+        case (.maintenance, .taskFailed): Expected(step: .maintenance, phase: .failed, actions: failInMaintenance)
+        case (.finalBackup, .taskSucceeded): Expected(step: .finalRestore, phase: .running, actions: [.restoreTarget])
+        case (.finalBackup, .taskFailed): Expected(step: .finalBackup, phase: .failed, actions: failInMaintenance)
+        case (.finalRestore, .taskSucceeded): Expected(step: .switchover, phase: .running, actions: [.switchPlacement])
+        case (.finalRestore, .taskFailed): Expected(step: .finalRestore, phase: .failed, actions: failInMaintenance)
+        case (.switchover, .switched): Expected(step: .proxy, phase: .running, actions: [.forwardFromSource])
+        case (.switchover, .taskFailed): Expected(step: .switchover, phase: .failed, actions: failInMaintenance)
+        case (.proxy, .taskSucceeded): Expected(step: .dnsWait, phase: .running, actions: [.waitForDNS])
+        case (.proxy, .taskFailed): Expected(step: .proxy, phase: .failed, actions: [.finish(succeeded: false)])
+        case (.dnsWait, .dnsExpired): Expected(step: .cleanup, phase: .running, actions: [.removeFromSource])
+        case (.cleanup, .taskSucceeded): Expected(step: .done, phase: .succeeded, actions: [.finish(succeeded: true)])
+        case (.cleanup, .taskFailed): Expected(step: .cleanup, phase: .failed, actions: [.finish(succeeded: false)])
+        default: nil
+        }
+    }
+
+    @Test("each pair moves to the written step and phase with the written actions", arguments: Step.allCases, [false, true])
+    func pairs(step: Step, finalPass: Bool) {
+        for event in Self.events {
+            var lifecycle = MigrationLifecycle(step: step, finalPass: finalPass)
+            let actions = lifecycle.handle(event)
+            if let expected = Self.expected(step, event, finalPass: finalPass) {
+                #expect(actions == expected.actions, "\(step) × \(event)")
+                #expect(lifecycle.step == expected.step, "\(step) × \(event)")
+                #expect(lifecycle.phase == expected.phase, "\(step) × \(event)")
+                if expected.phase == .failed {
+                    #expect(lifecycle.failedStep == step)
+                    #expect(!lifecycle.message.isEmpty)
+                }
+            } else {
+                #expect(actions.isEmpty, "\(step) × \(event) should be ignored")
+                #expect(lifecycle.step == step && lifecycle.phase == .running)
+            }
+        }
+    }
+
+    @Test("a finished migration takes no event", arguments: [MigrationLifecycle.Phase.succeeded, .failed])
+    func finished(phase: MigrationLifecycle.Phase) {
+        for step in Step.allCases {
+            for event in Self.events {
+                var lifecycle = MigrationLifecycle(step: step, phase: phase, finalPass: true)
+                #expect(lifecycle.handle(event).isEmpty)
+                #expect(lifecycle.step == step && lifecycle.phase == phase)
+            }
+        }
+    }
+
+    @Test("a static site walks configure → done without a maintenance window; a php site through its final pass")
+    func walks() {
+        var lifecycle = MigrationLifecycle(finalPass: false)
+        var all: [Action] = lifecycle.handle(.begin)
+        for event in [Event.taskSucceeded, .taskSucceeded, .taskSucceeded, .healthPassed, .switched, .taskSucceeded,
+            .dnsExpired, .taskSucceeded]
+        {
+            all += lifecycle.handle(event)
+        }
+        #expect(all == [
+            .configureTarget, .backupSource, .restoreTarget, .probeTarget, .switchPlacement, .forwardFromSource,
+            .waitForDNS, .removeFromSource, .finish(succeeded: true),
+        ])
+        #expect(lifecycle.phase == .succeeded && lifecycle.step == .done)
+        var php = MigrationLifecycle(finalPass: true)
+        var phpActions: [Action] = php.handle(.begin)
+        for event in [Event.taskSucceeded, .taskSucceeded, .taskSucceeded, .healthPassed, .taskSucceeded,
+            .taskSucceeded, .taskSucceeded, .switched]
+        {
+            phpActions += php.handle(event)
+        }
+        #expect(phpActions == [
+            .configureTarget, .backupSource, .restoreTarget, .probeTarget, .maintenanceOnSource(true), .backupSource,
+            .restoreTarget, .switchPlacement, .forwardFromSource,
+        ])
+        #expect(php.switched)
+    }
+}

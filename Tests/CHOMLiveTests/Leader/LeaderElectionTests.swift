@@ -1,0 +1,127 @@
+import CHOMAudit
+import CHOMCoordinator
+import CHOMCore
+import CHOMStore
+import Foundation
+import PostgresNIO
+import Testing
+
+/// Two coordinators on one PostgreSQL: exactly one leads and runs the leader loops; when it stops
+/// (gracefully or cancelled) or PostgreSQL ends its lock session, the other takes over with a
+/// higher epoch, and a write carrying the old epoch is refused.
+@Suite("Replicas and the leader", .serialized)
+struct LeaderElectionTests {
+    @Test("of two replicas exactly one leads, shows it in its gauges, and alone runs the leader loops")
+    func exactlyOne() async throws {
+        try await LeaderReplicas.with { fleet in
+            let a = try await fleet.start("a")
+            let b = try await fleet.start("b")
+            try await fleet.eventually("a leader") { a.epoch != nil || b.epoch != nil }
+            let (leader, follower) = a.epoch != nil ? (a, b) : (b, a)
+            let epoch = try #require(leader.epoch)
+            try await fleet.eventually("ten passes of the leader's loop") { leader.passes.all.count >= 10 }
+            #expect(follower.epoch == nil)
+            #expect(follower.passes.all.isEmpty, "the follower ran a leader loop")
+            #expect(leader.passes.all.allSatisfy { $0 == epoch })
+            #expect(leader.leaderGauge == 1)
+            #expect(leader.epochGauge == Double(epoch))
+            #expect(follower.leaderGauge == 0)
+            let record = try await fleet.withStore { try await $0.leadership.current() }
+            #expect(record?.epoch == epoch)
+        }
+    }
+
+    @Test("a leader stopped gracefully is replaced within a deadline with a higher epoch; its epoch is refused")
+    func gracefulTakeover() async throws {
+        try await takeover { try await $0.stopGracefully() }
+    }
+
+    @Test("a leader cancelled is replaced within a deadline with a higher epoch; its epoch is refused")
+    func cancelledTakeover() async throws {
+        try await takeover { await $0.cancel() }
+    }
+
+    @Test("a leader whose lock session PostgreSQL terminates stops leading at once; the lead moves on")
+    func terminatedSession() async throws {
+        try await LeaderReplicas.with { fleet in
+            let a = try await fleet.start("a")
+            try await fleet.eventually("a leads") { a.epoch != nil }
+            let b = try await fleet.start("b")
+            let first = try #require(a.epoch)
+            let changes = a.coordinator.leadership.changes()
+            let terminated = try await fleet.withStore { store in
+                let key = LeadershipRepository.lockKey
+                let rows = try await store.client.query("""
+                    SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted
+                        AND classid::bigint = \(key >> 32) AND objid::bigint = \(key & 0xFFFF_FFFF)
+                    """)
+                var count = 0
+                for try await done in rows.decode(Bool.self) where done { count += 1 }
+                return count
+            }
+            #expect(terminated == 1)
+            // The first change of a's leadership after its epoch is the end of its lead.
+            let seen = try await fleet.within(.seconds(10)) {
+                var values: [Int64?] = []
+                for await value in changes {
+                    values.append(value)
+                    if value == nil { break }
+                }
+                return values
+            }
+            #expect(seen == [first, nil])
+            let passesWhenLost = a.passes.all.filter { $0 == first }.count
+            try await fleet.eventually("a new epoch") {
+                let now = [a.epoch, b.epoch].compactMap { $0 }
+                return now.count == 1 && now[0] > first
+            }
+            #expect(a.passes.all.filter { $0 == first }.count <= passesWhenLost + 1, "a's loops went on after it lost the lock")
+            _ = try await fleet.withStore { store in
+                await #expect(throws: LeadershipError.self) {
+                    try await store.leaderWrite(epoch: first, now: Date()) { transaction in
+                        try await transaction.record(AuditEntry(time: Date(), actor: "test", action: "test.write", target: "x"))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Starts a then b (so a leads), stops a with `stop`, and checks b's takeover and the fencing.
+    private func takeover(_ stop: (LeaderReplicas.Replica) async throws -> Void) async throws {
+        try await LeaderReplicas.with { fleet in
+            let a = try await fleet.start("a")
+            try await fleet.eventually("a leads") { a.epoch != nil }
+            let b = try await fleet.start("b")
+            let old = try #require(a.epoch)
+            try await fleet.eventually("a's loop runs") { !a.passes.all.isEmpty }
+            #expect(b.epoch == nil)
+            let stopped = ContinuousClock.now
+            try await stop(a)
+            #expect(a.epoch == nil)
+            let waited = try await fleet.eventually("b leads", timeout: .seconds(10)) { b.epoch != nil }
+            let new = try #require(b.epoch)
+            #expect(new > old)
+            // Within a few poll intervals (0.2 s) of the stop, whatever the machine's load.
+            #expect(ContinuousClock.now - stopped < .seconds(10))
+            print("leader takeover after stop: \(waited)")
+            try await fleet.eventually("b's loop runs") { b.passes.all.contains(new) }
+            #expect(b.passes.all.allSatisfy { $0 == new })
+            try await fleet.withStore { store in
+                // The guard itself, with the old epoch: refused, and nothing of the write commits.
+                let audited = try await store.audit.list(AuditQuery(organizationIDs: nil, limit: 1000)).count
+                await #expect(throws: LeadershipError.staleEpoch(held: old, current: new)) {
+                    try await store.write(now: Date()) { transaction in
+                        try await store.leadership.checkEpoch(old, in: transaction)
+                        try await transaction.record(AuditEntry(time: Date(), actor: "test", action: "test.stale", target: "x"))
+                    }
+                }
+                #expect(try await store.audit.list(AuditQuery(organizationIDs: nil, limit: 1000)).count == audited)
+                // The current epoch writes.
+                try await store.leaderWrite(epoch: new, now: Date()) { transaction in
+                    try await transaction.record(AuditEntry(time: Date(), actor: "test", action: "test.current", target: "x"))
+                }
+                #expect(try await store.audit.list(AuditQuery(organizationIDs: nil, limit: 1000)).count == audited + 1)
+            }
+        }
+    }
+}

@@ -37,6 +37,14 @@ package final class NamespaceHost: Sendable {
         address = slot.address
         self.network = network
         directory = try TemporaryDirectory.make(prefix: slot.namespace)
+        // The hosts share one kernel, so one process table: a uid one host gives a site user must
+        // not be one another host gives, or removing a site on one would end the other's php-fpm
+        // (`UserProcesses` acts on every process of the uid). Each host's ids start in a range of
+        // its own (`SiteUIDs` never goes below the recorded next id).
+        try FileManager.default.createDirectory(at: stateDirectory, withIntermediateDirectories: true)
+        chmod(stateDirectory.path, 0o700)
+        try Data("\(SiteUIDs.defaultRange.lowerBound + UInt32(slot.index) * 1_000_000)\n".utf8)
+            .write(to: stateDirectory.appendingPathComponent("site-uids.next"))
     }
 
     package var stateDirectory: URL { directory.appendingPathComponent("state", isDirectory: true) }
@@ -87,6 +95,8 @@ package final class NamespaceHost: Sendable {
                     "--metrics-host", "0.0.0.0", "--hosting", "managed", "--http-port", "80", "--https-port", "443",
                     // Where its sites are reached: DNS records and a migration's proxy point here.
                     "--public-address", address,
+                    // Reconciliation acts within seconds, as the in-process tests' agents do.
+                    "--inventory-interval", "2",
                 ],
                 log: log)
         }

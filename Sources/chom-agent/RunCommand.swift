@@ -33,6 +33,15 @@ struct RunCommand: AsyncParsableCommand {
             """, valueName: "address"))
     var publicAddresses: [String] = []
 
+    @Option(
+        name: .customLong("inventory-interval"),
+        help: ArgumentHelp(
+            """
+            Seconds between two inventory reports (the sites held, their releases and configuration versions) \
+            after the one sent on every connect; the coordinator reconciles each (default 60).
+            """, valueName: "seconds"))
+    var inventoryInterval: Int?
+
     @OptionGroup(title: "Hosting") var hosting: HostingOptions
 
     @OptionGroup(title: "Enroll first (only when not enrolled yet)") var enrollment: EnrollmentOptions
@@ -52,6 +61,12 @@ struct RunCommand: AsyncParsableCommand {
                 throw ValidationError("--public-address \(address) is not an IPv4 or IPv6 address")
             }
             configuration.publicAddresses = addresses
+            if let inventoryInterval {
+                guard (1...86_400).contains(inventoryInterval) else {
+                    throw ValidationError("--inventory-interval must be 1 to 86400 seconds, got \(inventoryInterval)")
+                }
+                configuration.inventoryInterval = .seconds(inventoryInterval)
+            }
             try hosting.apply(to: &configuration)
             let runtime = AgentRuntime(configuration: configuration, logger: logger)
             if !runtime.isEnrolled, !enrollment.isEmpty {

@@ -12,14 +12,15 @@ import Testing
 /// The fleet on separate hosts: three `chom-agent` processes in their own network namespaces, each
 /// with its own address and nginx on port 80, a coordinator and a real PowerDNS in the root
 /// namespace, backups in a directory every host shares. A move while a client resolves and fetches
-/// the site every 20 ms, a drain of an agent holding 10 sites, and a rebalance of an overloaded agent.
+/// the site every 20 ms, a php site's move with its uploads, a drain of an agent holding 10 sites,
+/// a rebalance of an overloaded agent, and a stale copy removed from a host that comes back.
 @Suite(
     "Fleet on the namespace harness: move, drain, rebalance with DNS",
     .enabled(if: NamespaceHarness.isAvailable, "\(NamespaceHarness.unavailableReason ?? "")"))
 struct FleetHarnessTests {
     static let zone = "fleet.harness.test."
 
-    @Test("a move loses no request of a client resolving through PowerDNS; a drain empties an agent of 10 sites; a rebalance evens an overloaded agent and then plans nothing")
+    @Test("a move loses no request of a client resolving through PowerDNS; a php site keeps its uploads; a drain empties an agent of 10 sites; a rebalance evens an overloaded agent and then plans nothing; a stale copy goes")
     func moveDrainRebalance() async throws {
         let backups = try TemporaryDirectory.make(prefix: "chom-fleet-backups")
         defer { TemporaryDirectory.remove(backups) }
@@ -35,6 +36,7 @@ struct FleetHarnessTests {
                         try await fleet.phpMove()
                         try await fleet.drain()
                         try await fleet.rebalance()
+                        try await fleet.staleCopy()
                     }
                 }
             }
@@ -56,6 +58,7 @@ struct FleetHarnessTests {
         configuration.dns.powerdns = powerdns
         configuration.dns.fleetZone = zone
         configuration.dns.ttlSeconds = 1
+        configuration.reconcile.staleGraceSeconds = 2
     }
 }
 
@@ -282,6 +285,46 @@ private struct FleetWorld {
         }
         let again = try await client.rebalance(apply: false)
         #expect(again.moves.isEmpty, "\(again.moves)")
+    }
+
+    // MARK: Stale copy
+
+    /// A host that was down while its site was restored elsewhere comes back still holding the
+    /// site: reconciliation backs its copy up (a `stale_copy` backup, never restorable) and removes
+    /// it after the grace; the host stops serving it and the site lives on where it was restored.
+    func staleCopy() async throws {
+        let sites = try await client.sites().filter { $0.state == "active" && $0.domain.hasPrefix("drain") }
+        let site = try #require(sites.first)
+        let away = try await host(of: site.id)
+        let elsewhere = try #require(harness.hosts.first { $0 !== away })
+        let backup = try await client.createBackup(site: site.id)
+        let taken = try await coordinator.waitForTask(try #require(backup.taskId), timeout: .seconds(60))
+        #expect(taken.state == "succeeded", "\(taken.message ?? "")")
+
+        await away.stopAgent()
+        let restored = try await coordinator.waitForTask(
+            try await client.restoreBackup(site: site.id, backup: backup.id, agentID: elsewhere.agentID?.description).id,
+            timeout: .seconds(60))
+        #expect(restored.state == "succeeded", "\(restored.message ?? "")")
+        #expect(try await client.site(site.id).agentId == elsewhere.agentID?.description)
+        try await waitServes(elsewhere, site.domain)
+
+        // Back, it reports its inventory: the copy goes once the grace has passed.
+        try away.startAgent()
+        try await harness.waitOnline([away], timeout: .seconds(60))
+        let copy = away.sitesRoot.appendingPathComponent(site.domain).path
+        let staleBackup = """
+            SELECT count(*) FROM backups WHERE site_id = '\(site.id)' AND purpose = 'stale_copy' AND state = 'succeeded'
+            """
+        try await coordinator.eventually("\(away.name) backs up and removes its copy of \(site.domain)", timeout: .seconds(60)) {
+            try await TestDatabase.count(staleBackup, dataDirectory: coordinator.dataDirectory) == 1
+                && !FileManager.default.fileExists(atPath: copy)
+        }
+        #expect(try await harness.fetch(host: away, hostHeader: site.domain).status == 404)
+        // The site itself is untouched: still served where it was restored, still placed there.
+        try await waitServes(elsewhere, site.domain)
+        let after = try await client.site(site.id)
+        #expect(after.agentId == elsewhere.agentID?.description && after.state == "active", "\(after)")
     }
 }
 

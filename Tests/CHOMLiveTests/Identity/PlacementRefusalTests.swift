@@ -43,4 +43,23 @@ struct PlacementRefusalTests {
                 "SELECT count(*) FROM sites WHERE domain = 'op.refused.test'", dataDirectory: coordinator.dataDirectory) == 0)
         }
     }
+
+    @Test("a move with a backup destination only the source agent reaches is refused with what to configure, and changes nothing")
+    func moveWithoutSharedDestination() async throws {
+        try await TestCoordinator.with { coordinator in
+            let first = try await IdentityFixtures.addAgent(coordinator)
+            let organization = try await IdentityFixtures.organization(
+                coordinator, name: "Unshared", operatorToken: coordinator.operatorToken)
+            let second = try await IdentityFixtures.addAgent(coordinator)
+            let api = RawAPI(coordinator)
+            let refused = try await api.send(
+                "POST", "/v1/sites/\(organization.siteID)/move", token: coordinator.operatorToken, json: ["agentId": second])
+            #expect(refused.status == 409, "\(refused.text)")
+            let detail = IdentityFixtures.detail(refused)
+            #expect(detail.contains("backups.destination.s3") && detail.contains("fleet.sharedBackupDirectory"), "\(detail)")
+            #expect(try await coordinator.client.migrations().isEmpty)
+            let site = try await coordinator.client.site(organization.siteID)
+            #expect(site.agentId == first && site.state != "migrating", "\(site)")
+        }
+    }
 }

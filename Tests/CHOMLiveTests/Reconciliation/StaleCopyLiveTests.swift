@@ -131,8 +131,30 @@ struct StaleCopyLiveTests {
                 configuration: coordinator.coordinator.configuration, logger: TestLogging.logger("chom.test.reconcile"))
             return try await applier.reconcile(replay, from: a.agentID, now: Date())
         }
-        #expect(summary.admission == .duplicate && summary.queued == 0)
+        // A duplicate, or stale when the agent's next inventory (every second here) came first.
+        #expect(summary.admission != .fresh && summary.queued == 0, "\(summary)")
         #expect(try await count(coordinator, "SELECT count(*) FROM tasks") == tasksBefore)
+        // An agent that never hosted the site (a compromised one naming it by id, or by its domain)
+        // gets nothing about it: no task, so none of its secrets.
+        let stranger = try await IdentityFixtures.addAgent(coordinator)
+        var claim = Chom_Agent_V1_Inventory()
+        claim.sequence = 1
+        var byID = Chom_Agent_V1_SiteInventory()
+        byID.siteID = site.id
+        byID.domain = Self.domain
+        var byDomain = Chom_Agent_V1_SiteInventory()
+        byDomain.domain = Self.domain
+        claim.sites = [byID, byDomain]
+        let strangers = try await TestDatabase.withClient(dataDirectory: coordinator.dataDirectory) { postgres in
+            let applier = try InventoryApplier.make(
+                store: Store(client: postgres, logger: TestLogging.logger("chom.test.store")),
+                configuration: coordinator.coordinator.configuration, logger: TestLogging.logger("chom.test.reconcile"))
+            return try await applier.reconcile(claim, from: try #require(AgentID(stranger)), now: Date())
+        }
+        #expect(strangers.admission == .fresh && strangers.queued == 0 && strangers.unknown == 2, "\(strangers)")
+        #expect(try await count(coordinator, "SELECT count(*) FROM tasks WHERE agent_id = '\(stranger)'") == 0)
+        #expect(try await count(coordinator, "SELECT count(*) FROM tasks") == tasksBefore)
+
         // B, in sync, never had anything queued by reconciliation.
         #expect(try await count(coordinator, "SELECT count(*) FROM audit_entries WHERE action = 'agent.reconcile' AND target = 'agent:\(b.agentID)'") == 0)
     }

@@ -99,7 +99,13 @@ package final class Coordinator: Service, Sendable {
             bootstrapOperatorPassword: bootstrapOperatorPassword, leadership: leadership, leaderLoops: leaderLoops,
             holder: holder, onKeys: { [weak self] sha256 in self?.caFingerprint.withLock { $0 = sha256 } },
             onReady: { [weak self] ports in self?.resumeWaiters(with: .success(ports)) })
-        let group = ServiceGroup(services: [client, runtime], logger: logger)
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: ([client, runtime] as [any Service]).map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            logger: logger)
+        // The runtime's own group escalates after `CoordinatorRuntime.maximumGracefulShutdown`; this
+        // bounds the pool's close after it.
+        groupConfiguration.maximumGracefulShutdownDuration = CoordinatorRuntime.maximumGracefulShutdown + .seconds(10)
+        let group = ServiceGroup(configuration: groupConfiguration)
         let stopRequested = lifecycle.withLock { state in
             state.group = group
             return state.stopRequested

@@ -16,6 +16,9 @@ import Foundation
 /// `chom-bench schedule [--agents 10000] [--sites 100000] [--placements 20000] [--overloaded 300] [--limit 16]`:
 /// placements per second with bounded sampling and with a full scan, and rebalance and drain plan
 /// times, on a generated fleet, next to Nomad's C1M 3,750/s (see `ScheduleBench`).
+/// `chom-bench migrate [--size-mb 100] [--rounds 3] [--dir /var/tmp/chom-bench]`: as root, a site
+/// migrated between two hosts of the namespace harness, next to tar | zstd | zstd -d | tar of the
+/// same tree (see `MigrateBench`).
 /// Figures, not assertions.
 @main
 struct Bench {

@@ -21,6 +21,8 @@ package struct SiteUsers: Sendable {
         package var commandTimeout: Duration = .seconds(30)
         /// Attempts while /etc/passwd or /etc/group is locked by someone else.
         package var lockAttempts = 20
+        /// How long a userdel that finds the user busy (a killed process not reaped yet) is retried.
+        package var busyRetry: Duration = .seconds(5)
         package var groupadd = "/usr/sbin/groupadd"
         /// Where new users' ids come from: never one given before (``SiteUIDs``). Nil leaves the
         /// choice to `useradd --system` (tests that make throwaway users).
@@ -83,11 +85,23 @@ package struct SiteUsers: Sendable {
     /// process still runs as the user (stop the site's php-fpm pool or app first).
     package func remove(_ name: SiteUserName) async throws(CHOMError) {
         if SiteAccount.lookup(name.rawValue) != nil {
-            let outcome = try await runLocked(configuration.userdel, [name.rawValue])
-            switch outcome.termination {
-            case .exited(0), .exited(6): break  // 6: no such user (removed meanwhile)
-            case .exited(8): throw CHOMError(.conflict, "userdel \(name): processes still run as the user")
-            default: throw CHOMError(.internal, "userdel \(name) failed: \(Self.text(outcome))")
+            // userdel counts a killed process that its parent has not reaped yet (a zombie) as one
+            // still running as the user: on a busy host that lasts a moment, so a busy answer is
+            // asked again for up to `busyRetry` before it is an error.
+            let deadline = ContinuousClock.now + configuration.busyRetry
+            while true {
+                let outcome = try await runLocked(configuration.userdel, [name.rawValue])
+                switch outcome.termination {
+                case .exited(0), .exited(6): break  // 6: no such user (removed meanwhile)
+                case .exited(8):
+                    guard ContinuousClock.now < deadline else {
+                        throw CHOMError(.conflict, "userdel \(name): processes still run as the user")
+                    }
+                    try? await Task.sleep(for: .milliseconds(100))
+                    continue
+                default: throw CHOMError(.internal, "userdel \(name) failed: \(Self.text(outcome))")
+                }
+                break
             }
         }
         // userdel drops the user's own group when USERGROUPS_ENAB is on (Debian's default).

@@ -7,7 +7,9 @@ import Foundation
 /// The fleet as the scheduler sees it, built from the store's rows. Pure.
 ///
 /// Usage is what placed sites *request* (their kind's defaults, or their own override), as Nomad
-/// schedules on allocations: placement stays deterministic and is not jittered by load. An agent's
+/// schedules on allocations, raised to the memory and disk the agent's heartbeat measured in use
+/// when that is more: placement is deterministic for a given fleet state and never jittered by
+/// CPU load. An agent's
 /// capacity comes from its heartbeats (cores, memory, disk) and its site slots. A site moving to an
 /// agent counts there as soon as its migration is open, so concurrent placements see it.
 struct FleetView: Sendable {
@@ -50,6 +52,10 @@ struct FleetView: Sendable {
                 siteID: row.siteID, tenantID: row.tenantID, kind: row.kind, agentID: row.agentID, requests: requests,
                 movable: moving[row.siteID] == nil && row.state != "removing"))
         }
+        for record in records {
+            guard let requested = nodes[record.id]?.used else { continue }
+            nodes[record.id]?.used = Self.withLiveUsage(requested, facts: record.hostFacts)
+        }
         agents = order.compactMap { nodes[$0] }
         sites = placed
         self.domains = domains
@@ -67,6 +73,21 @@ struct FleetView: Sendable {
             memoryBytes: facts.memoryTotalBytes > 0 ? Int64(clamping: facts.memoryTotalBytes) : unknown,
             diskBytes: facts.diskTotalBytes > 0 ? Int64(clamping: facts.diskTotalBytes) : unknown,
             sites: Int64(record.maxSites))
+    }
+
+    /// Memory and disk in use as the last heartbeat measured them count when they exceed what the
+    /// agent's sites request (a site using more disk than it asked for, files that are no site's):
+    /// an agent is never taken for emptier than it is. CPU stays what sites request; load jitters
+    /// too much to place on.
+    static func withLiveUsage(_ requested: Resources, facts: HostFacts) -> Resources {
+        var used = requested
+        if facts.memoryTotalBytes > 0, facts.memoryAvailableBytes <= facts.memoryTotalBytes {
+            used.memoryBytes = max(used.memoryBytes, Int64(clamping: facts.memoryTotalBytes - facts.memoryAvailableBytes))
+        }
+        if facts.diskTotalBytes > 0, facts.diskFreeBytes <= facts.diskTotalBytes {
+            used.diskBytes = max(used.diskBytes, Int64(clamping: facts.diskTotalBytes - facts.diskFreeBytes))
+        }
+        return used
     }
 
     static func override(_ json: String?) -> PartialResources? {

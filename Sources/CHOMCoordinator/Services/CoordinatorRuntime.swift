@@ -19,6 +19,9 @@ import Synchronization
 /// reverse order, each after the one before has finished: the API drains, the leader lets go of
 /// its lock, then the enrollment listener drains and the agents' streams end.
 struct CoordinatorRuntime: Service {
+    /// How long a graceful shutdown may take before the remaining services are cancelled.
+    static let maximumGracefulShutdown: Duration = .seconds(15)
+
     let configuration: CoordinatorConfiguration
     let client: PostgresClient
     let database: PostgresClient.Configuration
@@ -72,8 +75,7 @@ struct CoordinatorRuntime: Service {
             store: store, configuration: configuration, tasks: tasks, connections: connections,
             dns: try FleetLoops.dnsUpdater(store: store, configuration: configuration, logger: logger), clock: clock,
             logger: logger)
-        let group = ServiceGroup(
-            services: [
+        let services: [any Service] = [
                 GRPCServerService(server: GRPCServer(transport: agentTransport, services: [gateway]), shutdown: .endStreams),
                 GRPCServerService(server: GRPCServer(transport: enrollTransport, services: [gateway]), shutdown: .drain),
                 FleetGaugesService(
@@ -83,8 +85,13 @@ struct CoordinatorRuntime: Service {
                     store: store, database: database, loops: housekeeping.loops + fleet.loops + leaderLoops,
                     pollInterval: .seconds(max(0.05, configuration.leader.pollIntervalSeconds)), holder: holder,
                     leadership: leadership, metrics: metrics, clock: clock, logger: logger),
-            ],
-            logger: logger)
+        ]
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }, logger: logger)
+        // A service that does not end within this of a graceful shutdown (a stream or a query that
+        // does not hear it) is cancelled, so the coordinator always stops.
+        groupConfiguration.maximumGracefulShutdownDuration = Self.maximumGracefulShutdown
+        let group = ServiceGroup(configuration: groupConfiguration)
 
         let advertisedHost = configuration.grpc.advertisedAddresses.first
             ?? configuration.grpc.advertisedHostnames.first ?? "127.0.0.1"

@@ -76,7 +76,7 @@ final class LeaderReplicas: Sendable {
         self.logger = logger
     }
 
-    /// Runs `body` with a fresh database; every replica still running afterwards is cancelled.
+    /// Runs `body` with a fresh database; every replica still running afterwards is stopped.
     static func with<Result: Sendable>(_ body: (LeaderReplicas) async throws -> Result) async throws -> Result {
         let directory = try TemporaryDirectory.make(prefix: "chom-lead")
         defer { TemporaryDirectory.remove(directory) }
@@ -161,7 +161,10 @@ final class LeaderReplicas: Sendable {
         }
     }
 
+    /// Stops every replica still running as SIGTERM does (its services in reverse order, the
+    /// database pool last). Cancelling instead would stop the pool at the same moment as the
+    /// services that still lease from it.
     private func cancelAll() async {
-        for replica in replicas.withLock({ $0 }) { await replica.cancel() }
+        for replica in replicas.withLock({ $0 }) { _ = try? await replica.stopGracefully() }
     }
 }

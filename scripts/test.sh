@@ -53,7 +53,22 @@ echo "LocalStack S3: $CHOM_LOCALSTACK_SERVER"
 export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH="${SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH:-8}"
 step_started=$SECONDS
 echo "== swift test"
-swift test --skip-build 2>&1 | { grep -vE "(Test|Suite) .* started" || true; }
+# The whole log is kept: a run that does not finish in CHOM_TEST_TIMEOUT seconds is stopped, and
+# the tests that started but never ended are named (the filtered view hides "started" lines).
+test_log="$(mktemp)"
+trap 'rm -f "$moto_log" "$localstack_log" "$test_log"' EXIT
+set +e
+timeout --kill-after=30 "${CHOM_TEST_TIMEOUT:-2400}" swift test --skip-build 2>&1 | tee "$test_log" \
+  | { grep --line-buffered -vE "(Test|Suite) .* started" || true; }
+test_status=${PIPESTATUS[0]}
+set -e
+if [ "$test_status" -ne 0 ]; then
+  if [ "$test_status" -eq 124 ] || [ "$test_status" -eq 137 ]; then
+    echo "test.sh: swift test did not finish within ${CHOM_TEST_TIMEOUT:-2400} s; tests still running:" >&2
+    scripts/pending-tests.sh "$test_log" >&2
+  fi
+  exit "$test_status"
+fi
 echo "swift test took $((SECONDS - step_started)) s"
 step_started=$SECONDS
 echo "== admin API contract: schemathesis against the live coordinator"

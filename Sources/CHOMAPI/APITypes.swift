@@ -87,6 +87,8 @@ package struct AgentResponse: Codable, Sendable, Equatable {
     package var certificateNotAfter: Date
     /// schedulable, cordoned, draining or drained: whether new sites may land on it.
     package var scheduling: String = "schedulable"
+    /// online, suspect or offline: the leader's failure detector's verdict, from its heartbeats.
+    package var health: String = "online"
     package var labels: [String: String] = [:]
     /// Where its sites are reached (DNS records point there).
     package var publicAddresses: [String] = []

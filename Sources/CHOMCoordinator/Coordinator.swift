@@ -26,7 +26,9 @@ package final class Coordinator: Service, Sendable {
     package let leadership = Leadership()
     private let logger: Logger
     private let clock: any WallClock
-    private let ready = Mutex<(ports: BoundPorts?, waiters: [CheckedContinuation<BoundPorts, any Error>])>((nil, []))
+    /// The ports once bound, or why the coordinator stopped before it was ready; and who waits.
+    private let ready = Mutex<(outcome: Result<BoundPorts, any Error>?, waiters: [CheckedContinuation<BoundPorts, any Error>])>(
+        (nil, []))
     private let caFingerprint = Mutex<String?>(nil)
     private let lifecycle = Mutex<(group: ServiceGroup?, stopRequested: Bool)>((nil, false))
     private let leaderLoops: [LeaderLoop]
@@ -54,12 +56,12 @@ package final class Coordinator: Service, Sendable {
     /// Waits until every listener is bound.
     package func boundPorts() async throws -> BoundPorts {
         try await withCheckedThrowingContinuation { continuation in
-            let ports = ready.withLock { state -> BoundPorts? in
-                if let ports = state.ports { return ports }
+            let outcome = ready.withLock { state -> Result<BoundPorts, any Error>? in
+                if let outcome = state.outcome { return outcome }
                 state.waiters.append(continuation)
                 return nil
             }
-            if let ports { continuation.resume(returning: ports) }
+            if let outcome { continuation.resume(with: outcome) }
         }
     }
 
@@ -117,7 +119,8 @@ package final class Coordinator: Service, Sendable {
 
     private func resumeWaiters(with result: Result<BoundPorts, any Error>) {
         ready.withLock { state in
-            if case .success(let ports) = result { state.ports = ports }
+            // The first outcome stands: once ready, a later stop does not unsay the ports.
+            if state.outcome == nil { state.outcome = result }
             let waiters = state.waiters
             state.waiters = []
             return waiters

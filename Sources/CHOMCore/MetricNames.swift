@@ -15,4 +15,7 @@ package enum MetricName {
     package static let coordinatorHTTPRequests = "chom_coordinator_http_requests_total"
     package static let coordinatorLeader = "chom_coordinator_leader"
     package static let coordinatorLeaderEpoch = "chom_coordinator_leader_epoch"
+    package static let coordinatorAgentHealth = "chom_coordinator_agent_health"
+    package static let coordinatorAgentHealthTransitions = "chom_coordinator_agent_health_transitions_total"
+    package static let coordinatorFailureDetection = "chom_coordinator_agent_failure_detection_seconds"
 }

@@ -30,20 +30,7 @@ package struct TestCoordinator: Sendable {
     ) async throws -> Result {
         let directory = try dataDirectory ?? TemporaryDirectory.make(prefix: "chom-coord")
         defer { if dataDirectory == nil { TemporaryDirectory.remove(directory) } }
-        var configuration = CoordinatorConfiguration()
-        configuration.dataDirectory = directory.path
-        configuration.auth.bootstrapOperatorEmail = operatorEmail
-        configuration.auth.bcryptCost = 4
-        configuration.api.host = "127.0.0.1"
-        configuration.api.port = 0
-        configuration.grpc.host = "127.0.0.1"
-        configuration.grpc.port = 0
-        configuration.grpc.enrollPort = 0
-        configuration.agents.heartbeatIntervalSeconds = 1
-        configuration.agents.offlineGraceSeconds = 5
-        // Agents here are on loopback: their sites are reached at 127.0.0.1.
-        configuration.agents.allowInternalAddresses = true
-        configuration.dispatch.pollIntervalSeconds = 0.5
+        var configuration = Self.configuration(directory: directory)
         configure(&configuration)
         // A restarted coordinator on fixed ports may find them not yet released: retry binding
         // (up to about a minute: under a loaded suite a previous listener can take that long).
@@ -58,6 +45,26 @@ package struct TestCoordinator: Sendable {
                 try await Task.sleep(for: .milliseconds(500))
             }
         }
+    }
+
+    /// The configuration `with` starts from: the data under `directory`, every listener on
+    /// 127.0.0.1 port 0, the test operator, fast heartbeats and dispatch polls.
+    package static func configuration(directory: URL) -> CoordinatorConfiguration {
+        var configuration = CoordinatorConfiguration()
+        configuration.dataDirectory = directory.path
+        configuration.auth.bootstrapOperatorEmail = operatorEmail
+        configuration.auth.bcryptCost = 4
+        configuration.api.host = "127.0.0.1"
+        configuration.api.port = 0
+        configuration.grpc.host = "127.0.0.1"
+        configuration.grpc.port = 0
+        configuration.grpc.enrollPort = 0
+        configuration.agents.heartbeatIntervalSeconds = 1
+        configuration.agents.offlineGraceSeconds = 5
+        // Agents here are on loopback: their sites are reached at 127.0.0.1.
+        configuration.agents.allowInternalAddresses = true
+        configuration.dispatch.pollIntervalSeconds = 0.5
+        return configuration
     }
 
     private static func run<Result: Sendable>(

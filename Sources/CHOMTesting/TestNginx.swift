@@ -26,6 +26,8 @@ package final class TestNginx: Sendable {
         var hosting = HostingConfiguration(stateDirectory: configuration.stateDirectory, sitesRoot: configuration.sitesRoot)
         hosting.nginx = controllerConfiguration
         hosting.site = siteConfiguration
+        hosting.siteUIDs = SiteUIDs(
+            file: configuration.stateDirectory.appendingPathComponent("site-uids.next"), range: TestSiteUIDs.nextRange())
         configuration.hosting = hosting
     }
 

@@ -21,6 +21,7 @@ extension AgentRecord {
             diskFreeBytes: hostFacts.diskFreeBytes, load1: hostFacts.load1, maxSites: maxSites, sites: placedSites,
             lastHeartbeatAt: lastHeartbeatAt, enrolledAt: enrolledAt, certificateNotAfter: certificateNotAfter)
         response.scheduling = scheduling
+        response.health = health
         response.labels = labels
         response.publicAddresses = publicAddresses
         response.siteKinds = (SiteKindCapability.kinds(in: capabilities) ?? Set(SiteSettings.Kind.allCases))

@@ -79,7 +79,8 @@ package enum ConfigurationLoader {
         "api": ["host", "port", "maxBodyBytes"],
         "grpc": ["host", "port", "enrollPort", "advertisedHostnames", "advertisedAddresses"],
         "agents": [
-            "certificateLifetimeSeconds", "heartbeatIntervalSeconds", "offlineGraceSeconds",
+            "certificateLifetimeSeconds", "heartbeatIntervalSeconds", "offlineGraceSeconds", "heartbeatTTLSeconds",
+            "failureGraceSeconds", "maxHeartbeatsPerSecond",
             "enrollmentFailuresPerAddress", "enrollmentWindowSeconds", "enrollmentThrottleAddresses",
             "allowInternalAddresses",
         ],

@@ -27,6 +27,12 @@ package struct CoordinatorConfiguration: Sendable, Codable, Equatable {
         package var certificateLifetimeSeconds = 86_400.0
         package var heartbeatIntervalSeconds = 10.0
         package var offlineGraceSeconds = 30.0
+        /// The failure detector (`FailureDetector`): silent this long, an agent is suspect (no new
+        /// sites); `failureGraceSeconds` more, it is offline (failed). The TTL grows with the fleet
+        /// to at least agents / `maxHeartbeatsPerSecond` seconds.
+        package var heartbeatTTLSeconds = 30.0
+        package var failureGraceSeconds = 30.0
+        package var maxHeartbeatsPerSecond = 50.0
         /// Failed enrollments per source address within `enrollmentWindowSeconds`; beyond it the
         /// address is refused (resourceExhausted) until its oldest failure leaves the window.
         package var enrollmentFailuresPerAddress = 10
@@ -140,6 +146,10 @@ extension CoordinatorConfiguration.Agents {
         heartbeatIntervalSeconds =
             try c.decodeIfPresent(Double.self, forKey: .heartbeatIntervalSeconds) ?? heartbeatIntervalSeconds
         offlineGraceSeconds = try c.decodeIfPresent(Double.self, forKey: .offlineGraceSeconds) ?? offlineGraceSeconds
+        heartbeatTTLSeconds = try c.decodeIfPresent(Double.self, forKey: .heartbeatTTLSeconds) ?? heartbeatTTLSeconds
+        failureGraceSeconds = try c.decodeIfPresent(Double.self, forKey: .failureGraceSeconds) ?? failureGraceSeconds
+        maxHeartbeatsPerSecond =
+            try c.decodeIfPresent(Double.self, forKey: .maxHeartbeatsPerSecond) ?? maxHeartbeatsPerSecond
         enrollmentFailuresPerAddress =
             try c.decodeIfPresent(Int.self, forKey: .enrollmentFailuresPerAddress) ?? enrollmentFailuresPerAddress
         enrollmentWindowSeconds =

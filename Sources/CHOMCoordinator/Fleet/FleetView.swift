@@ -30,7 +30,8 @@ struct FleetView: Sendable {
         for record in records where record.state != .deleted {
             nodes[record.id] = AgentNode(
                 id: record.id, name: record.name, labels: record.labels,
-                health: record.state == .online ? .online : .offline,
+                // Placement needs both: a stream held now, and the failure detector's verdict.
+                health: record.state == .online ? AgentHealth(rawValue: record.health) ?? .online : .offline,
                 scheduling: SchedulingState(rawValue: record.scheduling) ?? .cordoned,
                 capacity: Self.capacity(of: record),
                 supportedKinds: SiteKindCapability.kinds(in: record.capabilities) ?? Set(SiteSettings.Kind.allCases))

@@ -70,14 +70,20 @@ struct CoordinatorRuntime: Service {
                 serverCertificate: keys.serverCertificate, serverKey: keys.serverKey, caCertificate: keys.ca.certificate))
         let backups = BackupScheduler(store: store, tasks: tasks, connections: connections, logger: logger)
         let housekeeping = HousekeepingLoops(
-            store: store, configuration: configuration, backups: backups, clock: clock, logger: logger)
+            store: store, configuration: configuration, backups: backups, metrics: metrics, clock: clock, logger: logger)
         let fleet = FleetLoops(
             store: store, configuration: configuration, tasks: tasks, connections: connections,
             dns: try FleetLoops.dnsUpdater(store: store, configuration: configuration, logger: logger), clock: clock,
             logger: logger)
+        // Each gRPC listener reports the port it bound (nil: it could not); the stream ends with the group.
+        let listening = AsyncStream<(agents: Bool, port: Int?)>.makeStream()
         let services: [any Service] = [
-                GRPCServerService(server: GRPCServer(transport: agentTransport, services: [gateway]), shutdown: .endStreams),
-                GRPCServerService(server: GRPCServer(transport: enrollTransport, services: [gateway]), shutdown: .drain),
+                GRPCServerService(
+                    server: GRPCServer(transport: agentTransport, services: [gateway]), shutdown: .endStreams,
+                    onListening: { listening.continuation.yield((agents: true, port: $0)) }),
+                GRPCServerService(
+                    server: GRPCServer(transport: enrollTransport, services: [gateway]), shutdown: .drain,
+                    onListening: { listening.continuation.yield((agents: false, port: $0)) }),
                 FleetGaugesService(
                     store: store, connections: connections, metrics: metrics, interval: housekeeping.upkeepInterval,
                     logger: logger),
@@ -112,20 +118,27 @@ struct CoordinatorRuntime: Service {
 
         try await withThrowingTaskGroup(of: Void.self) { running in
             running.addTask {
-                // Whatever ends the group, nothing waits for the API's port any longer.
-                defer { apiPort.continuation.finish() }
+                // Whatever ends the group, nothing waits for a listener's port any longer.
+                defer {
+                    apiPort.continuation.finish()
+                    listening.continuation.finish()
+                }
                 try await group.run()
             }
-            do {
-                ports.agents = try await agentTransport.listeningAddress.ipv4?.port ?? 0
-                ports.enroll = try await enrollTransport.listeningAddress.ipv4?.port ?? 0
-            } catch {
+            var reported: (agents: Int??, enroll: Int??) = (nil, nil)
+            for await report in listening.stream {
+                if report.agents { reported.agents = .some(report.port) } else { reported.enroll = .some(report.port) }
+                if reported.agents != nil, reported.enroll != nil { break }
+            }
+            guard let agentsPort = reported.agents ?? nil, let enrollPort = reported.enroll ?? nil,
+                agentsPort > 0, enrollPort > 0
+            else {
                 if Task.isShuttingDownGracefully { return try await running.waitForAll() }
-                throw CHOMError(.unavailable, "the gRPC listeners could not bind: \(error)")
+                let address = "\(configuration.grpc.host) ports \(configuration.grpc.port) and \(configuration.grpc.enrollPort)"
+                throw CHOMError(.unavailable, "the gRPC listeners could not bind \(address)")
             }
-            guard ports.agents > 0, ports.enroll > 0 else {
-                throw CHOMError(.unavailable, "the gRPC listeners could not bind (no IPv4 address)")
-            }
+            ports.agents = agentsPort
+            ports.enroll = enrollPort
             await group.addServiceUnlessShutdown(app)
             var boundAPIPort = 0
             for await port in apiPort.stream { boundAPIPort = port }

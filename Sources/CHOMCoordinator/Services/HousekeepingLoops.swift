@@ -3,7 +3,8 @@ import CHOMStore
 import Foundation
 import Logging
 
-/// The upkeep that must run once per fleet, as leader loops: marking silent agents offline,
+/// The upkeep that must run once per fleet, as leader loops: marking silent agents offline, the
+/// failure detector's pass (`FailureDetection`),
 /// signing the audit checkpoint that the age rule makes due (and exporting checkpoints), and the
 /// backup schedule. Each write checks the leader's epoch in its transaction. A new leader loop
 /// (rebalance, reconciliation, DNS upkeep, the migration runner) is one more element here.
@@ -11,6 +12,7 @@ struct HousekeepingLoops {
     let store: Store
     let configuration: CoordinatorConfiguration
     let backups: BackupScheduler
+    let metrics: CoordinatorMetrics
     let clock: any WallClock
     let logger: Logger
 
@@ -23,11 +25,16 @@ struct HousekeepingLoops {
     var loops: [LeaderLoop] {
         // Appends what was signed since its last export, including while another replica led.
         let exporter = AuditCheckpointExporter(directory: configuration.audit.exportDirectory)
+        let detection = FailureDetection(
+            store: store, agents: configuration.agents, metrics: metrics, clock: clock, logger: logger)
         return [
             LeaderLoop(name: "agents.offline", interval: upkeepInterval) { [store, clock, configuration, logger] epoch in
                 let cutoff = clock.now().addingTimeInterval(-configuration.agents.offlineGraceSeconds)
                 let marked = try await store.markSilentAgentsOffline(before: cutoff, epoch: epoch)
                 if marked > 0 { logger.info("silent agents marked offline", metadata: ["chom.agents": "\(marked)"]) }
+            },
+            LeaderLoop(name: "agents.health", interval: upkeepInterval) { [detection] epoch in
+                try await detection.pass(epoch: epoch)
             },
             LeaderLoop(name: "audit.checkpoints", interval: upkeepInterval) { [store, clock, exporter] epoch in
                 try await store.checkpointIfDue(now: clock.now(), epoch: epoch)

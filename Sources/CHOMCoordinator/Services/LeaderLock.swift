@@ -29,7 +29,17 @@ final class LeaderLock: Sendable {
                 password: pool.password, database: pool.database, tls: .disable)
         }
         configuration.options.connectTimeout = .seconds(5)
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+        // The future-returning `connect`, not the async one: cancelled in the middle of its
+        // handshake, the async one closes the channel and its future can then never complete
+        // (postgres-nio's `ConnectCancelHandler`), so a coordinator stopped while its leader
+        // connected hung forever. This one ends when connected, or failed by the connect timeout.
+        let connection = try await PostgresConnection.connect(
+            on: PostgresConnection.defaultEventLoopGroup.any(), configuration: configuration, id: 0, logger: logger
+        ).get()
+        if Task.isCancelled {
+            try? await connection.close()
+            throw CancellationError()
+        }
         return LeaderLock(connection: connection, logger: logger)
     }
 

@@ -59,6 +59,36 @@ package final class CoordinatorMetrics: Sendable {
         }
     }
 
+    /// The failure detector's verdicts (leader only: other replicas do not set them).
+    func set(agentHealth: [String: Int]) {
+        for health in ["online", "suspect", "offline"] {
+            registry.makeGauge(
+                descriptor: MetricNameDescriptor(
+                    metricName: MetricName.coordinatorAgentHealth, unitName: "",
+                    helpText: "Agents by the failure detector's verdict"),
+                labels: [("health", health)]
+            ).set(Double(agentHealth[health] ?? 0))
+        }
+    }
+
+    func agentHealthChanged(from: String, to: String) {
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                metricName: MetricName.coordinatorAgentHealthTransitions, unitName: "",
+                helpText: "Failure detector transitions"),
+            labels: [("from", from), ("to", to)]
+        ).increment()
+    }
+
+    /// From an agent's last heartbeat to its being declared failed.
+    func agentFailureDetected(after seconds: Double) {
+        registry.makeDurationHistogram(
+            name: MetricName.coordinatorFailureDetection, labels: [],
+            buckets: [5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600].map { Duration.seconds($0) },
+            help: "Silence of an agent when it was declared failed"
+        ).recordNanoseconds(Int64(max(0, seconds) * 1e9))
+    }
+
     package func exposition() -> String {
         registry.emitToString()
     }

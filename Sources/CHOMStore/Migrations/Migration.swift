@@ -35,5 +35,6 @@ package enum Migrations {
         Migration0010Leadership.migration,
         Migration0011SuspensionReasons.migration,
         Migration0012Inventory.migration,
+        Migration0013AgentHealth.migration,
     ]
 }

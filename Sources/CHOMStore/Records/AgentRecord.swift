@@ -26,6 +26,8 @@ package struct AgentRecord: Sendable, Equatable {
     package var httpPort: Int = 80
     /// What it announced in its last hello (site kinds among them).
     package var capabilities: [String] = []
+    /// The leader's failure detector's verdict: online, suspect or offline (`agents.health`).
+    package var health: String = "online"
 }
 
 /// What enrollment inserts.

@@ -10,7 +10,7 @@ package struct AgentRepository: Sendable {
     static let columns = """
         a.id, a.name, a.state, a.certificate_serial, a.certificate_not_after, a.agent_version, a.host_facts::text AS facts,
         a.max_sites, a.next_sequence, a.metrics_address, a.last_heartbeat_at, a.enrolled_at,
-        a.scheduling, a.labels::text AS labels, a.public_addresses, a.http_port, a.capabilities,
+        a.scheduling, a.labels::text AS labels, a.public_addresses, a.http_port, a.capabilities, a.health,
         (SELECT count(*) FROM sites s WHERE s.agent_id = a.id AND s.state <> 'removed')::integer AS placed_sites
         """
 
@@ -170,6 +170,7 @@ package struct AgentRepository: Sendable {
         record.publicAddresses = try row.value("public_addresses")
         record.httpPort = try row.value("http_port")
         record.capabilities = try row.value("capabilities")
+        record.health = try row.value("health")
         return record
     }
 }

@@ -41,11 +41,12 @@ extension AgentsCommand {
             if global.json { return try Console.json(ListResponse(items: agents)) }
             let now = Date()
             var table = Table(headers: [
-                "ID", "NAME", "STATE", "SCHEDULING", "SITES/MAX", "CPU", "MEM", "LOAD", "LAST HEARTBEAT",
+                "ID", "NAME", "STATE", "HEALTH", "SCHEDULING", "SITES/MAX", "CPU", "MEM", "LOAD", "LAST HEARTBEAT",
             ])
             for agent in agents {
                 table.append([
-                    Format.shortID(agent.id), agent.name, agent.state, agent.scheduling, "\(agent.sites)/\(agent.maxSites)",
+                    Format.shortID(agent.id), agent.name, agent.state, agent.health, agent.scheduling,
+                    "\(agent.sites)/\(agent.maxSites)",
                     "\(agent.cpuCount)", Format.bytes(agent.memoryTotalBytes), Format.load(agent.load1),
                     Format.relative(agent.lastHeartbeatAt, now: now),
                 ])
@@ -77,7 +78,8 @@ extension AgentsCommand {
             let now = Date()
             Console.table(
                 .keyValue([
-                    ("ID", agent.id), ("Name", agent.name), ("State", agent.state), ("Scheduling", agent.scheduling),
+                    ("ID", agent.id), ("Name", agent.name), ("State", agent.state), ("Health", agent.health),
+                    ("Scheduling", agent.scheduling),
                     ("Labels", agent.labels.isEmpty ? "-" : agent.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")),
                     ("Addresses", agent.publicAddresses.isEmpty ? "-" : agent.publicAddresses.joined(separator: " ")),
                     ("Site kinds", agent.siteKinds.joined(separator: ", ")), ("Version", agent.version),

@@ -21,6 +21,8 @@ struct HostedSiteWorld: Sendable {
             var configuration = HostingConfiguration(stateDirectory: state, sitesRoot: root)
             configuration.nginx = nginx.controllerConfiguration
             configuration.site = nginx.siteConfiguration
+            configuration.siteUIDs = SiteUIDs(
+                file: state.appendingPathComponent("site-uids.next"), range: TestSiteUIDs.nextRange())
             let metrics = AgentMetrics()
             let world = HostedSiteWorld(
                 nginx: nginx, root: root, hosting: LinuxSiteHosting(configuration: configuration, metrics: metrics),

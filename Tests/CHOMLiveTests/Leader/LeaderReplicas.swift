@@ -99,16 +99,8 @@ final class LeaderReplicas: Sendable {
 
     /// Starts one more replica and waits until its listeners are bound.
     func start(_ name: String, pollInterval: Double = 0.2) async throws -> Replica {
-        var configuration = CoordinatorConfiguration()
-        configuration.dataDirectory = directory.appendingPathComponent("keys").path
+        var configuration = TestCoordinator.configuration(directory: directory.appendingPathComponent("keys"))
         configuration.databaseURL = databaseURL
-        configuration.auth.bootstrapOperatorEmail = TestCoordinator.operatorEmail
-        configuration.auth.bcryptCost = 4
-        configuration.api.host = "127.0.0.1"
-        configuration.api.port = 0
-        configuration.grpc.host = "127.0.0.1"
-        configuration.grpc.port = 0
-        configuration.grpc.enrollPort = 0
         configuration.leader.pollIntervalSeconds = pollInterval
         var logger = logger
         logger[metadataKey: "test.replica"] = "\(name)"

@@ -3457,6 +3457,7 @@ components:
       - enrolledAt
       - certificateNotAfter
       - scheduling
+      - health
       - labels
       - publicAddresses
       - siteKinds
@@ -3516,6 +3517,17 @@ components:
           description: >-
             Whether the scheduler may place sites on it, independent of `state`: `cordoned` and `draining` (its
             sites being moved off) take no new site; `drained` holds none.
+        health:
+          type: string
+          enum:
+          - online
+          - suspect
+          - offline
+          description: >-
+            The leader's failure detector's verdict, from how long the agent has been silent: `suspect` after
+            `agents.heartbeatTTLSeconds` (it takes no new site), `offline` (failed) after
+            `agents.failureGraceSeconds` more. Unlike `state` (whether it holds a stream now), a short
+            disconnect does not change it.
         labels:
           type: object
           additionalProperties:

@@ -1,0 +1,62 @@
+import CHOMAPI
+import CHOMCore
+import CHOMCoordinator
+import CHOMTesting
+import Foundation
+import Testing
+
+/// The leader's failure detector against a real agent: silent, it goes suspect then offline
+/// (audited, counted, its detection delay observed); heard again, it is online.
+@Suite("Failure detection: online → suspect → offline → online")
+struct FailureDetectionLiveTests {
+    @Test("a stopped agent is suspect, then declared failed and audited; restarted on its state, it recovers")
+    func stopAndRestart() async throws {
+        let state = try TemporaryDirectory.make(prefix: "chom-agent-fd")
+        defer { TemporaryDirectory.remove(state) }
+        try await TestCoordinator.with(configure: {
+            $0.agents.heartbeatTTLSeconds = 2
+            $0.agents.failureGraceSeconds = 2
+        }) { coordinator in
+            let agentID = try await TestAgent.with(coordinator: coordinator, stateDirectory: state) { agent in
+                try await coordinator.waitOnline([agent.agentID])
+                let answered = try await coordinator.client.agent(id: agent.agentID.description)
+                #expect(answered.health == "online")
+                return agent.agentID
+            }
+            // Stopped: every observation is recorded in order through suspect to offline.
+            var seen: [String] = []
+            try await coordinator.eventually("the agent declared failed", timeout: .seconds(30)) {
+                let health = try await coordinator.client.agent(id: agentID.description).health
+                if seen.last != health { seen.append(health) }
+                return health == "offline"
+            }
+            #expect(seen.contains("suspect"), "\(seen)")
+            #expect(!seen.contains("online") || seen.firstIndex(of: "online")! < seen.firstIndex(of: "suspect")!, "\(seen)")
+            let failed = try await coordinator.client.allAuditEntries(AuditFilter(action: "agent.failed"))
+            #expect(failed.count == 1)
+            #expect(failed.first?.target == "agent:\(agentID)")
+            #expect(failed.first?.actor == "system")
+            let silence = Double(failed.first?.details["silence_seconds"] ?? "") ?? 0
+            #expect(silence > 4, "declared failed after TTL + grace (4 s) of silence, not before: \(silence)")
+            let metrics = coordinator.coordinator.metrics.exposition()
+            #expect(metrics.contains(#"chom_coordinator_agent_health_transitions_total{from="online",to="suspect"} 1"#), "\(metrics)")
+            #expect(metrics.contains(#"chom_coordinator_agent_health_transitions_total{from="suspect",to="offline"} 1"#))
+            #expect(metrics.contains(#"chom_coordinator_agent_health{health="offline"} 1"#))
+            #expect(metrics.contains("chom_coordinator_agent_failure_detection_seconds_count 1"))
+
+            // Back on the same state: heard from again, it is online, and that is audited too.
+            try await TestAgent.with(coordinator: coordinator, stateDirectory: state) { agent in
+                #expect(agent.agentID == agentID)
+                try await coordinator.eventually("the agent online again", timeout: .seconds(30)) {
+                    try await coordinator.client.agent(id: agentID.description).health == "online"
+                }
+                let recovered = try await coordinator.client.allAuditEntries(AuditFilter(action: "agent.recovered"))
+                #expect(recovered.count == 1)
+                #expect(recovered.first?.details["from"] == "offline")
+                let after = coordinator.coordinator.metrics.exposition()
+                #expect(after.contains(#"chom_coordinator_agent_health_transitions_total{from="offline",to="online"} 1"#))
+                #expect(after.contains(#"chom_coordinator_agent_health{health="online"} 1"#))
+            }
+        }
+    }
+}

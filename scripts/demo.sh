@@ -3,7 +3,8 @@
 # platform operator, an organization with two tenants, three agents on loopback enrolled with
 # their own join tokens (each running its own nginx), six sites placed over them, deployed,
 # served through nginx and backed up, one agent drained (its sites migrate to the others; the
-# fleet table before and after), then an audit-chain verification. Stays up until Ctrl-C;
+# fleet table before and after), one agent killed (its sites fail over to the others from their
+# backups), then an audit-chain verification. Stays up until Ctrl-C;
 # --once exits after printing. Leaves no processes behind either way.
 #   CHOM_DEMO_DIR   state directory (default /tmp/chom-demo; wiped at start)
 #   CHOM_DEMO_PORT  base port (default 18080: API; +363 agents mTLS, +364 enrollment; agents' metrics +1001..)
@@ -65,7 +66,9 @@ echo "== starting the coordinator (embedded PostgreSQL under $dir/coordinator/po
 mkdir -p "$dir/backups"
 # The agents share it, so a migration's backup on one is restored on another (fleet.sharedBackupDirectory);
 # their sites are reached at 127.0.0.1, an address a fleet of real VPSs would refuse (agents.allowInternalAddresses).
-printf '{"backups": {"destination": {"path": "%s"}, "scheduleIntervalSeconds": 5}, "fleet": {"sharedBackupDirectory": true, "proxySeconds": 5, "tickSeconds": 0.5}, "agents": {"allowInternalAddresses": true}}\n' \
+# Failover is on, with a failure declared after 3 + 3 s of silence (heartbeats every second) so the
+# demo's failover takes seconds, not the minute of the defaults.
+printf '{"backups": {"destination": {"path": "%s"}, "scheduleIntervalSeconds": 5}, "fleet": {"sharedBackupDirectory": true, "proxySeconds": 5, "tickSeconds": 0.5, "failoverEnabled": true}, "agents": {"allowInternalAddresses": true, "heartbeatIntervalSeconds": 1, "heartbeatTTLSeconds": 3, "failureGraceSeconds": 3}}\n' \
   "$dir/backups" >"$dir/coordinator.json"
 "$bin/chom-coordinator" serve --config "$dir/coordinator.json" --data-dir "$dir/coordinator" \
   --api-host 127.0.0.1 --api-port "$api_port" --grpc-host 127.0.0.1 --grpc-port "$grpc_port" \
@@ -78,6 +81,17 @@ done
 chom health >/dev/null || { echo "coordinator did not start; see $dir/coordinator.log" >&2; tail -20 "$dir/coordinator.log" >&2; exit 1; }
 
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+# served_by DOMAIN AGENT…: the last of the demo agents (numbers) whose nginx serves DOMAIN's page.
+served_by() {
+  local domain=$1 found="" i
+  shift
+  for i in "$@"; do
+    if curl -fsS -H "Host: $domain" "http://127.0.0.1:$((base + 2000 + i))/" 2>/dev/null | grep -q "Hello from $domain"; then
+      found="demo-agent-$i"
+    fi
+  done
+  echo "$found"
+}
 
 printf '%s\n' "$password" | chom login --email "$operator" --password-stdin
 org="$(chom orgs create "Demo Hosting" --output json | json "d['id']")"
@@ -96,7 +110,7 @@ for i in 1 2 3; do
   "$bin/chom-agent" run --state-dir "$dir/agent-$i" --sites-root "$dir/sites-$i" \
     --metrics-host 127.0.0.1 --metrics-port $((base + 1000 + i)) \
     --hosting managed --http-port $((base + 2000 + i)) --https-port $((base + 2100 + i)) \
-    --public-address 127.0.0.1 2>"$dir/agent-$i.log" &
+    --public-address 127.0.0.1 --heartbeat-interval 1 2>"$dir/agent-$i.log" &
   pids+=($!)
   echo "enrolled and started demo-agent-$i (nginx on 127.0.0.1:$((base + 2000 + i)), metrics on 127.0.0.1:$((base + 1000 + i)))"
 done
@@ -125,12 +139,7 @@ echo "== fleet"
 chom fleet
 # Which nginx serves which site: each agent's port, asked with the site's Host header.
 for n in 1 2 3 4 5 6; do
-  served=""
-  for i in 1 2 3; do
-    if curl -fsS -H "Host: site$n.demo.test" "http://127.0.0.1:$((base + 2000 + i))/" 2>/dev/null | grep -q "Hello from site$n.demo.test"; then
-      served="demo-agent-$i"
-    fi
-  done
+  served="$(served_by "site$n.demo.test" 1 2 3)"
   [ -n "$served" ] || { echo "site$n.demo.test is not served by any agent's nginx" >&2; exit 1; }
   echo "site$n.demo.test is served by $served's nginx"
 done
@@ -169,14 +178,34 @@ for domain in $held; do
     echo "$domain is still served by the drained demo-agent-1" >&2
     exit 1
   fi
-  served=""
-  for i in 2 3; do
-    if curl -fsS -H "Host: $domain" "http://127.0.0.1:$((base + 2000 + i))/" 2>/dev/null | grep -q "Hello from $domain"; then
-      served="demo-agent-$i"
-    fi
-  done
+  served="$(served_by "$domain" 2 3)"
   [ -n "$served" ] || { echo "$domain is not served by demo-agent-2 or -3 after the drain" >&2; exit 1; }
   echo "$domain moved and is served by $served's nginx"
+done
+
+echo "== failover: demo-agent-3 stops for good; its sites come back on the others from their backups"
+chom agents uncordon demo-agent-1 >/dev/null
+agent3="$(chom agents list --output json | json "[a['id'] for a in d['items'] if a['name']=='demo-agent-3'][0]")"
+held="$(chom sites list --output json | json "' '.join(s['domain'] for s in d['items'] if s.get('agentId')=='$agent3')")"
+echo "demo-agent-3 holds: ${held:-nothing}"
+for domain in $held; do chom sites backup "$domain" --output json | json "'$domain: ' + d['message']"; done
+chom fleet failover --plan demo-agent-3
+# Stopped (with its nginx), so nothing of it outlives the demo; the coordinator only sees it fall silent.
+kill -TERM "${pids[3]}"
+while kill -0 "${pids[3]}" 2>/dev/null; do sleep 0.2; done
+echo "demo-agent-3 stopped at $(date +%T)"
+for _ in $(seq 1 300); do
+  open="$(chom fleet migrations --output json | json "sum(1 for m in d['items'] if m['reason']=='failover' and 'finishedAt' not in m)")"
+  done_count="$(chom fleet migrations --output json | json "sum(1 for m in d['items'] if m['reason']=='failover' and m['state']=='succeeded')")"
+  [ "$open" = 0 ] && [ "$done_count" -ge "$(wc -w <<<"$held")" ] && break
+  sleep 0.5
+done
+chom agents list
+chom fleet migrations
+for domain in $held; do
+  served="$(served_by "$domain" 1 2)"
+  [ -n "$served" ] || { echo "$domain is not served by demo-agent-1 or -2 after the failover" >&2; exit 1; }
+  echo "$domain failed over and is served by $served's nginx"
 done
 
 echo "== audit log"

@@ -72,7 +72,7 @@ package struct MigrationResponse: Codable, Sendable, Equatable {
     package var domain: String?
     package var fromAgentId: String
     package var toAgentId: String
-    /// manual, drain or rebalance.
+    /// manual, drain, rebalance or failover.
     package var reason: String
     /// running, succeeded or failed.
     package var state: String
@@ -86,6 +86,11 @@ package struct MigrationResponse: Codable, Sendable, Equatable {
     package var switchedAt: Date?
     /// php and app sites: how long the old agent answered 503 (maintenance) during the final pass.
     package var maintenanceSeconds: Double?
+    /// Failovers: the restored backup's age when the source failed, whether a drill had verified
+    /// it, and (once switched) the time from the failure to serving from the target.
+    package var recoveryPointSeconds: Double?
+    package var backupVerified: Bool?
+    package var recoveryTimeSeconds: Double?
     package var createdAt: Date
     package var updatedAt: Date
     package var finishedAt: Date?
@@ -154,5 +159,43 @@ package struct RebalanceResponse: Codable, Sendable, Equatable {
         self.moves = moves
         self.applied = applied
         self.migrations = migrations
+    }
+}
+
+/// `GET /v1/agents/{agent}/failover-plan`: what a failover of the agent would do now.
+package struct FailoverPlanResponse: Codable, Sendable, Equatable {
+    package var agentId: String
+    package var agentName: String
+    /// The agent's health now (online, suspect or offline).
+    package var health: String
+    /// Whether the leader fails agents over on its own (`fleet.failoverEnabled`).
+    package var failoverEnabled: Bool
+    package var sites: [FailoverPlanSite]
+
+    package init(agentId: String, agentName: String, health: String, failoverEnabled: Bool, sites: [FailoverPlanSite]) {
+        self.agentId = agentId
+        self.agentName = agentName
+        self.health = health
+        self.failoverEnabled = failoverEnabled
+        self.sites = sites
+    }
+}
+
+/// One site of a failover plan: where it would go and from which backup, or why it cannot.
+package struct FailoverPlanSite: Codable, Sendable, Equatable {
+    package var siteId: String
+    package var domain: String
+    package var toAgentId: String?
+    package var toAgentName: String?
+    package var backupId: String?
+    package var backupVerified: Bool?
+    /// The backup's age now: the recovery point if the agent failed at this moment.
+    package var recoveryPointSeconds: Double?
+    /// Why this site would stay where it is (no usable backup, no agent can take it).
+    package var problem: String?
+
+    package init(siteId: String, domain: String) {
+        self.siteId = siteId
+        self.domain = domain
     }
 }

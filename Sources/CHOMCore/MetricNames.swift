@@ -18,4 +18,7 @@ package enum MetricName {
     package static let coordinatorAgentHealth = "chom_coordinator_agent_health"
     package static let coordinatorAgentHealthTransitions = "chom_coordinator_agent_health_transitions_total"
     package static let coordinatorFailureDetection = "chom_coordinator_agent_failure_detection_seconds"
+    package static let coordinatorFailovers = "chom_coordinator_failovers_total"
+    package static let coordinatorFailoverRecoveryTime = "chom_coordinator_failover_recovery_time_seconds"
+    package static let coordinatorFailoverRecoveryPoint = "chom_coordinator_failover_recovery_point_seconds"
 }

@@ -41,30 +41,36 @@ package enum FreePort {
 }
 
 /// A port on 127.0.0.1 held by a listening socket until `close()`: for tests of what a server
-/// does when its port is taken.
+/// does when its port is taken. The socket never accepts, so the port is chosen below the
+/// ephemeral range (as `FreePort` does): a port 0 bind could take a port another test's server
+/// just released, and a client of that test expecting "connection refused" would hang in a
+/// handshake nobody answers.
 package final class HeldPort: Sendable {
     package let port: Int
     private let fd: Int32
 
     package init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.EMFILE) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length) == 0 && listen(fd, 8) == 0 && getsockname(fd, pointer, &length) == 0
+        for _ in 0..<50 {
+            let port = try FreePort.next()
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { throw POSIXError(.EMFILE) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                    bind(fd, pointer, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 && listen(fd, 8) == 0
+                }
             }
-        }
-        guard bound else {
+            if bound {
+                self.fd = fd
+                self.port = port
+                return
+            }
             Glibc.close(fd)
-            throw POSIXError(.EADDRINUSE)
         }
-        self.fd = fd
-        self.port = Int(UInt16(bigEndian: address.sin_port))
+        throw POSIXError(.EADDRINUSE)
     }
 
     package func close() { Glibc.close(fd) }

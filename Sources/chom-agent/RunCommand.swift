@@ -42,6 +42,15 @@ struct RunCommand: AsyncParsableCommand {
             """, valueName: "seconds"))
     var inventoryInterval: Int?
 
+    @Option(
+        name: .customLong("heartbeat-interval"),
+        help: ArgumentHelp(
+            """
+            Seconds between two heartbeats (default 10). The coordinators' failure detector calls an agent \
+            suspect after agents.heartbeatTTLSeconds without one: keep that at least three intervals.
+            """, valueName: "seconds"))
+    var heartbeatInterval: Int?
+
     @OptionGroup(title: "Hosting") var hosting: HostingOptions
 
     @OptionGroup(title: "Enroll first (only when not enrolled yet)") var enrollment: EnrollmentOptions
@@ -66,6 +75,12 @@ struct RunCommand: AsyncParsableCommand {
                     throw ValidationError("--inventory-interval must be 1 to 86400 seconds, got \(inventoryInterval)")
                 }
                 configuration.inventoryInterval = .seconds(inventoryInterval)
+            }
+            if let heartbeatInterval {
+                guard (1...3_600).contains(heartbeatInterval) else {
+                    throw ValidationError("--heartbeat-interval must be 1 to 3600 seconds, got \(heartbeatInterval)")
+                }
+                configuration.heartbeatInterval = .seconds(heartbeatInterval)
             }
             try hosting.apply(to: &configuration)
             let runtime = AgentRuntime(configuration: configuration, logger: logger)

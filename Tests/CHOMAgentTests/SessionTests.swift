@@ -1,6 +1,7 @@
 import CHOMAgent
 import CHOMCore
 import CHOMProtocol
+import CHOMTesting
 import Foundation
 import Synchronization
 import Testing
@@ -140,42 +141,78 @@ extension SessionTests {
 }
 
 extension SessionTests {
+    /// An agent enrolled with a fake coordinator that is then gone, with fast retries.
+    static func enrolledAlone(
+        _ coordinator: FakeCoordinator, root: URL, _ configure: (inout AgentConfiguration) -> Void
+    ) async throws -> AgentConfiguration {
+        var configuration = AgentConfiguration(
+            stateDirectory: root.appendingPathComponent("state"), sitesRoot: root.appendingPathComponent("sites"))
+        configuration.metricsPort = 0
+        configuration.reconnect.minimumDelay = .milliseconds(20)
+        configure(&configuration)
+        try await coordinator.run { enrollPort, _ in
+            try await AgentRuntime.enroll(
+                configuration: configuration, host: "127.0.0.1", port: enrollPort, token: coordinator.joinToken,
+                caSHA256: coordinator.pin, logger: Fixtures.logger)
+        }
+        return configuration
+    }
+
+    /// Runs the agent until it has counted three reconnects (or 30 s passed), then stops it;
+    /// the time the stop took.
+    static func runUntilThreeReconnects(_ runtime: AgentRuntime) async throws -> Duration {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await runtime.run() }
+            // At least three attempts (a loaded machine may poll after the fourth).
+            func reconnects() -> Int {
+                let line = runtime.metricsText().split(separator: "\n")
+                    .first { $0.hasPrefix("chom_agent_reconnects_total ") }
+                return line.flatMap { Double($0.split(separator: " ").last ?? "") }.map { Int($0) } ?? 0
+            }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while reconnects() < 3, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(reconnects() >= 3)
+            #expect(runtime.metricsText().contains("chom_agent_stream_connected 0"))
+            let stopping = ContinuousClock.now
+            runtime.beginGracefulShutdown()
+            try await group.next()
+            return ContinuousClock.now - stopping
+        }
+    }
+
     @Test("while the coordinator is away the agent retries with backoff, and stops promptly on shutdown")
     func reconnects() async throws {
         let coordinator = try FakeCoordinator()
         try await Fixtures.withTemporaryDirectory { root in
-            var configuration = AgentConfiguration(
-                stateDirectory: root.appendingPathComponent("state"), sitesRoot: root.appendingPathComponent("sites"))
-            configuration.metricsPort = 0
-            configuration.reconnect.minimumDelay = .milliseconds(20)
-            configuration.reconnect.maximumDelay = .milliseconds(100)
-            try await coordinator.run { enrollPort, _ in
-                try await AgentRuntime.enroll(
-                    configuration: configuration, host: "127.0.0.1", port: enrollPort, token: coordinator.joinToken,
-                    caSHA256: coordinator.pin, logger: Fixtures.logger)
+            let configuration = try await Self.enrolledAlone(coordinator, root: root) {
+                $0.reconnect.maximumDelay = .milliseconds(100)
             }
             // The coordinator is gone now: every attempt is refused.
-            let runtime = AgentRuntime(configuration: configuration, logger: Fixtures.logger)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await runtime.run() }
-                // At least three attempts (a loaded machine may poll after the fourth).
-                func reconnects() -> Int {
-                    let line = runtime.metricsText().split(separator: "\n")
-                        .first { $0.hasPrefix("chom_agent_reconnects_total ") }
-                    return line.flatMap { Double($0.split(separator: " ").last ?? "") }.map { Int($0) } ?? 0
-                }
-                let deadline = ContinuousClock.now + .seconds(30)
-                while reconnects() < 3, ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(10))
-                }
-                #expect(reconnects() >= 3)
-                #expect(runtime.metricsText().contains("chom_agent_stream_connected 0"))
-                let stopping = ContinuousClock.now
-                runtime.beginGracefulShutdown()
-                try await group.next()
-                // A hang guard, not a speed goal: the suite shares two cores.
-                #expect(ContinuousClock.now - stopping < .seconds(15))
+            let stop = try await Self.runUntilThreeReconnects(AgentRuntime(configuration: configuration, logger: Fixtures.logger))
+            // A hang guard, not a speed goal: the suite shares two cores.
+            #expect(stop < .seconds(15))
+        }
+    }
+
+    @Test("a coordinator that takes the connection and never answers is given up on after the accept timeout, again and again")
+    func blackHole() async throws {
+        let coordinator = try FakeCoordinator()
+        try await Fixtures.withTemporaryDirectory { root in
+            let configuration = try await Self.enrolledAlone(coordinator, root: root) {
+                $0.reconnect.maximumDelay = .milliseconds(50)
+                $0.reconnect.acceptTimeout = .milliseconds(300)
             }
+            // The coordinator's agent port is now a listener that never accepts, let alone answers TLS.
+            let hole = try HeldPort()
+            defer { hole.close() }
+            let store = AgentIdentityStore(directory: configuration.identityDirectory)
+            var identity = try #require(try store.load())
+            identity.record.connectPort = hole.port
+            try store.save(identity)
+            // Without the accept timeout the first dial waits forever and no reconnect is counted.
+            _ = try await Self.runUntilThreeReconnects(AgentRuntime(configuration: configuration, logger: Fixtures.logger))
         }
     }
 }

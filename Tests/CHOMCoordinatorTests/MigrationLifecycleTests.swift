@@ -9,7 +9,11 @@ struct MigrationLifecycleTests {
 
     static let events: [Event] = [
         .begin, .taskSucceeded, .taskFailed("boom"), .healthPassed, .healthFailed("502"), .switched, .dnsExpired,
+        .sourceFailed, .targetFailed,
     ]
+
+    static let beforeSwitch: Set<Step> = [.configure, .backup, .restore, .health, .maintenance, .finalBackup, .finalRestore, .switchover]
+    static let inMaintenance: Set<Step> = [.maintenance, .finalBackup, .finalRestore, .switchover]
 
     struct Expected {
         var step: Step
@@ -21,8 +25,25 @@ struct MigrationLifecycleTests {
     static let failInMaintenance: [Action] = [.maintenanceOnSource(false), .removeFromTarget, .finish(succeeded: false)]
 
     /// The pairs that do something, written out; every other pair changes nothing.
-    static func expected(_ step: Step, _ event: Event, finalPass: Bool) -> Expected? {
-        switch (step, event) {
+    static func expected(_ step: Step, _ event: Event, finalPass: Bool, failover: Bool = false) -> Expected? {
+        if failover {
+            // The source is gone: no backup on it, no final pass, nothing after the switch.
+            switch (step, event) {
+            case (.configure, .taskSucceeded): return Expected(step: .restore, phase: .running, actions: [.restoreTarget])
+            case (.health, .healthPassed): return Expected(step: .switchover, phase: .running, actions: [.switchPlacement])
+            case (.switchover, .switched):
+                return Expected(step: .done, phase: .succeeded, actions: [.finish(succeeded: true)])
+            // A failover's source is already gone.
+            case (_, .sourceFailed): return nil
+            default: return expected(step, event, finalPass: false)
+            }
+        }
+        return switch (step, event) {
+        case (_, .sourceFailed) where beforeSwitch.contains(step):
+            // Nothing is asked of a failed source, not even to lift its maintenance.
+            Expected(step: step, phase: .failed, actions: failBeforeSwitch)
+        case (_, .targetFailed) where beforeSwitch.contains(step):
+            Expected(step: step, phase: .failed, actions: inMaintenance.contains(step) ? failInMaintenance : failBeforeSwitch)
         case (.configure, .begin): Expected(step: .configure, phase: .running, actions: [.configureTarget])
         case (.configure, .taskSucceeded): Expected(step: .backup, phase: .running, actions: [.backupSource])
         case (.configure, .taskFailed): Expected(step: .configure, phase: .failed, actions: failBeforeSwitch)
@@ -52,12 +73,15 @@ struct MigrationLifecycleTests {
         }
     }
 
-    @Test("each pair moves to the written step and phase with the written actions", arguments: Step.allCases, [false, true])
-    func pairs(step: Step, finalPass: Bool) {
+    @Test(
+        "each pair moves to the written step and phase with the written actions, for moves and failovers",
+        arguments: Step.allCases, [(false, false), (true, false), (false, true), (true, true)])
+    func pairs(step: Step, kind: (finalPass: Bool, failover: Bool)) {
+        let (finalPass, failover) = kind
         for event in Self.events {
-            var lifecycle = MigrationLifecycle(step: step, finalPass: finalPass)
+            var lifecycle = MigrationLifecycle(step: step, finalPass: finalPass, failover: failover)
             let actions = lifecycle.handle(event)
-            if let expected = Self.expected(step, event, finalPass: finalPass) {
+            if let expected = Self.expected(step, event, finalPass: finalPass, failover: failover) {
                 #expect(actions == expected.actions, "\(step) × \(event)")
                 #expect(lifecycle.step == expected.step, "\(step) × \(event)")
                 #expect(lifecycle.phase == expected.phase, "\(step) × \(event)")
@@ -109,5 +133,19 @@ struct MigrationLifecycleTests {
             .restoreTarget, .switchPlacement, .forwardFromSource,
         ])
         #expect(php.switched)
+    }
+
+    @Test("a failover walks configure → restore → health → switch → done, for php sites too, and never acts on the source")
+    func failoverWalk() {
+        for finalPass in [false, true] {
+            var lifecycle = MigrationLifecycle(finalPass: finalPass, failover: true)
+            var all: [Action] = lifecycle.handle(.begin)
+            for event in [Event.taskSucceeded, .taskSucceeded, .healthPassed, .switched] { all += lifecycle.handle(event) }
+            #expect(all == [.configureTarget, .restoreTarget, .probeTarget, .switchPlacement, .finish(succeeded: true)])
+            #expect(lifecycle.phase == .succeeded && lifecycle.step == .done && lifecycle.switched)
+            // Failing before the switch removes the target's partial copy only.
+            var failing = MigrationLifecycle(step: .restore, finalPass: finalPass, failover: true)
+            #expect(failing.handle(.taskFailed("restore failed")) == [.removeFromTarget, .finish(succeeded: false)])
+        }
     }
 }

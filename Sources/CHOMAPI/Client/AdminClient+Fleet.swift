@@ -20,6 +20,11 @@ extension AdminClient {
         try await json(.put, "/v1/sites/\(segment(site))/requests", body: requests)
     }
 
+    /// `GET /v1/agents/{id}/failover-plan`.
+    package func failoverPlan(agent id: String) async throws(AdminClientError) -> FailoverPlanResponse {
+        try await json(.get, "/v1/agents/\(segment(id))/failover-plan")
+    }
+
     package func migration(id: String) async throws(AdminClientError) -> MigrationResponse {
         try await json(.get, "/v1/migrations/\(segment(id))")
     }

@@ -56,6 +56,10 @@ package struct AgentConfiguration: Sendable {
         package var maximumDelay: Duration = .seconds(30)
         /// A stream that stayed up at least this long resets the backoff.
         package var stableAfter: Duration = .seconds(10)
+        /// A coordinator that has not accepted the stream this long after the dial (a listener that
+        /// takes the connection and never answers its TLS handshake, a replica that hangs) is given
+        /// up on, and the agent dials again.
+        package var acceptTimeout: Duration = .seconds(20)
 
         package init() {}
     }

@@ -67,7 +67,7 @@ package final class AgentSession: Service, Sendable {
             let accepted = LockedBox(false)
             var end: ConnectionEnd = .closed
             do {
-                end = try await connect(identity: identity, accepted: accepted, logger: logger)
+                end = try await connectWithin(identity: identity, accepted: accepted, logger: logger)
             } catch {
                 if control.isShuttingDown || Task.isCancelled { break }
                 logger.warning("connection to the coordinator failed", metadata: [LogKey.error: "\(Self.describe(error))"])
@@ -88,6 +88,32 @@ package final class AgentSession: Service, Sendable {
             let milliseconds = delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000
             logger.debug("reconnecting after a delay", metadata: [LogKey.durationMS: "\(milliseconds)"])
             await sleep(delay)
+        }
+    }
+
+    /// `connect`, given up on when the coordinator has not accepted the stream within
+    /// `reconnect.acceptTimeout`; once accepted, the stream lasts as long as it lasts.
+    private func connectWithin(identity: EnrolledIdentity, accepted: LockedBox<Bool>, logger: Logger) async throws
+        -> ConnectionEnd
+    {
+        let timeout = configuration.reconnect.acceptTimeout
+        return try await withThrowingTaskGroup(of: ConnectionEnd?.self) { group in
+            group.addTask { try await self.connect(identity: identity, accepted: accepted, logger: logger) }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            while let next = try await group.next() {
+                if let end = next {
+                    group.cancelAll()
+                    return end
+                }
+                if !accepted.value {
+                    group.cancelAll()
+                    throw CHOMError(.unavailable, "the coordinator did not accept the stream within \(timeout)")
+                }
+            }
+            return .closed
         }
     }
 

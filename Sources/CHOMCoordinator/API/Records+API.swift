@@ -32,12 +32,16 @@ extension AgentRecord {
 
 extension SiteMigrationRecord {
     func api(domain: String? = nil) -> MigrationResponse {
-        MigrationResponse(
+        var response = MigrationResponse(
             id: id.description, siteId: siteID.description, domain: domain, fromAgentId: fromAgent.description,
             toAgentId: toAgent.description, reason: reason, state: state, step: step, failedStep: failedStep,
             message: message, taskId: taskID?.description, backupId: backupID?.description, switchedAt: switchedAt,
             maintenanceSeconds: maintenanceStartedAt.map { (maintenanceEndedAt ?? updatedAt).timeIntervalSince($0) },
             createdAt: createdAt, updatedAt: updatedAt, finishedAt: finishedAt)
+        response.recoveryPointSeconds = recoveryPointSeconds
+        response.backupVerified = backupVerified
+        response.recoveryTimeSeconds = recoveryTimeSeconds
+        return response
     }
 }
 

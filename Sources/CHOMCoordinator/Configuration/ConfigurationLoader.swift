@@ -33,6 +33,7 @@ package enum ConfigurationLoader {
         }
         try apply(environment: environment, to: &configuration)
         try configuration.dns.validate()
+        try configuration.agents.validate()
         if let lifetime = configuration.backups.destination.s3?.presignLifetimeSeconds, !(1...604_800).contains(lifetime) {
             throw CHOMError(
                 .configuration, "backups.destination.s3.presignLifetimeSeconds must be 1 to 604800, got \(lifetime)")
@@ -92,7 +93,8 @@ package enum ConfigurationLoader {
         "backups.destination": ["path", "s3"],
         "fleet": [
             "scheduler", "siteRequests", "rebalance", "maxConcurrentMigrations", "proxySeconds", "healthTimeoutSeconds",
-            "tickSeconds", "dnsUpkeepSeconds", "sharedBackupDirectory", "failedMoveRetrySeconds",
+            "tickSeconds", "dnsUpkeepSeconds", "sharedBackupDirectory", "failedMoveRetrySeconds", "failoverEnabled",
+            "maxConcurrentFailovers",
         ],
         "fleet.scheduler": ["algorithm", "candidateLimit", "tenantAntiAffinityWeight", "reserveFraction"],
         "fleet.siteRequests": ["static", "php", "app"],

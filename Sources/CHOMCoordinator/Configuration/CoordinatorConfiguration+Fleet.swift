@@ -27,6 +27,12 @@ extension CoordinatorConfiguration {
         package var sharedBackupDirectory = false
         /// How long a drain leaves a site whose migration failed before trying it again.
         package var failedMoveRetrySeconds = 300.0
+        /// Restore the sites of an agent the failure detector declared failed on surviving agents
+        /// (`FleetFailover`). Off (the default until agents fence themselves with a site lease), they
+        /// wait for an operator.
+        package var failoverEnabled = false
+        /// Failover restores running at once across the fleet; the other sites wait their turn.
+        package var maxConcurrentFailovers = 4
         package init() {}
     }
 }
@@ -48,5 +54,8 @@ extension CoordinatorConfiguration.Fleet {
             try c.decodeIfPresent(Bool.self, forKey: .sharedBackupDirectory) ?? sharedBackupDirectory
         failedMoveRetrySeconds =
             try c.decodeIfPresent(Double.self, forKey: .failedMoveRetrySeconds) ?? failedMoveRetrySeconds
+        failoverEnabled = try c.decodeIfPresent(Bool.self, forKey: .failoverEnabled) ?? failoverEnabled
+        maxConcurrentFailovers =
+            try c.decodeIfPresent(Int.self, forKey: .maxConcurrentFailovers) ?? maxConcurrentFailovers
     }
 }

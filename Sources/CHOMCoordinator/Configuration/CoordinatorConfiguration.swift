@@ -1,3 +1,4 @@
+import CHOMCore
 import CHOMStore
 import Crypto
 import Foundation
@@ -241,5 +242,22 @@ extension CoordinatorConfiguration.Audit {
         AuditSettings(
             signingKey: signingKey, everyEntries: Int64(max(1, checkpointEveryEntries)),
             everyInterval: max(1, checkpointEveryMinutes * 60))
+    }
+}
+
+extension CoordinatorConfiguration.Agents {
+    /// The failure detector's TTL must cover a few of the agents' heartbeats, or it declares live
+    /// agents failed (and fails their sites over while they still serve them).
+    package func validate() throws {
+        guard heartbeatIntervalSeconds > 0, heartbeatTTLSeconds >= 2 * heartbeatIntervalSeconds else {
+            throw CHOMError(.configuration, """
+                agents.heartbeatTTLSeconds (\(heartbeatTTLSeconds)) must be at least twice \
+                agents.heartbeatIntervalSeconds (\(heartbeatIntervalSeconds)), the interval the agents beat at \
+                (chom-agent run --heartbeat-interval); three times or more is safer
+                """)
+        }
+        guard failureGraceSeconds >= 0, maxHeartbeatsPerSecond > 0 else {
+            throw CHOMError(.configuration, "agents.failureGraceSeconds must be 0 or more and agents.maxHeartbeatsPerSecond above 0")
+        }
     }
 }

@@ -6,7 +6,7 @@ import Foundation
 import Logging
 import Synchronization
 
-/// The fleet's leader loops: the migration runner (with the drains) and DNS upkeep. Every write
+/// The fleet's leader loops: the migration runner (with the drains and failovers) and DNS upkeep. Every write
 /// they make checks the leader's epoch in its own transaction.
 struct FleetLoops: Sendable {
     let store: Store
@@ -14,6 +14,8 @@ struct FleetLoops: Sendable {
     let tasks: SiteTaskBuilder
     let connections: AgentConnections
     let dns: SiteDNSUpdater?
+    let metrics: CoordinatorMetrics
+    let failoverReports = FailoverReports()
     let clock: any WallClock
     let logger: Logger
 
@@ -48,7 +50,8 @@ struct FleetLoops: Sendable {
     func runner(epoch: Int64) -> MigrationRunner {
         MigrationRunner(
             store: store, configuration: configuration, tasks: tasks, connections: connections,
-            probe: SiteHealthProbe(client: HTTPClient.shared), dns: dns, clock: clock, logger: logger,
+            probe: SiteHealthProbe(client: HTTPClient.shared), dns: dns, metrics: metrics,
+            failoverReports: failoverReports, clock: clock, logger: logger,
             guardWrite: { [store] transaction in try await store.leadership.checkEpoch(epoch, in: transaction) })
     }
 }

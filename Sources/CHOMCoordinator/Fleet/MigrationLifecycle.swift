@@ -7,6 +7,11 @@
 /// forwards to B) → wait for the DNS TTL → cleanup (A removes its copy) → done.
 /// A failure before the switch leaves the site serving from A: maintenance on A is lifted and B's
 /// partial copy removed. A failure after it leaves the site on B (reconciliation removes A's copy).
+///
+/// A **failover** is the same walk for a site whose agent A was declared failed: nothing can be
+/// asked of A, so B restores from the site's latest backup (chosen when the failover opened):
+/// configure on B → restore on B → health on B → switch → done. A's copy is removed by
+/// reconciliation if A ever comes back.
 struct MigrationLifecycle: Sendable, Equatable {
     enum Step: String, Sendable, CaseIterable {
         case configure, backup, restore, health, maintenance
@@ -31,6 +36,11 @@ struct MigrationLifecycle: Sendable, Equatable {
         case switched
         /// The DNS TTL (plus margin) has passed since the switch.
         case dnsExpired
+        /// The failure detector declared the source failed: before the switch the move stops (the
+        /// site then fails over), and nothing is asked of the source any more.
+        case sourceFailed
+        /// The failure detector declared the target failed: before the switch the move stops.
+        case targetFailed
     }
 
     enum Action: Sendable, Equatable {
@@ -61,13 +71,19 @@ struct MigrationLifecycle: Sendable, Equatable {
     private(set) var phase: Phase
     /// php and app sites take writes on A until it is in maintenance: they get a final pass.
     let finalPass: Bool
+    /// The source is gone: no backup, maintenance, proxy or cleanup on it.
+    let failover: Bool
     private(set) var failedStep: Step?
     private(set) var message: String
 
-    init(step: Step = .configure, phase: Phase = .running, finalPass: Bool, failedStep: Step? = nil, message: String = "") {
+    init(
+        step: Step = .configure, phase: Phase = .running, finalPass: Bool, failover: Bool = false,
+        failedStep: Step? = nil, message: String = ""
+    ) {
         self.step = step
         self.phase = phase
-        self.finalPass = finalPass
+        self.finalPass = finalPass && !failover
+        self.failover = failover
         self.failedStep = failedStep
         self.message = message
     }
@@ -96,7 +112,7 @@ struct MigrationLifecycle: Sendable, Equatable {
         case (.configure, .begin):
             return [.configureTarget]
         case (.configure, .taskSucceeded):
-            return advance(to: .backup, [.backupSource])
+            return failover ? advance(to: .restore, [.restoreTarget]) : advance(to: .backup, [.backupSource])
         case (.backup, .taskSucceeded):
             return advance(to: .restore, [.restoreTarget])
         case (.restore, .taskSucceeded):
@@ -113,6 +129,11 @@ struct MigrationLifecycle: Sendable, Equatable {
         case (.finalRestore, .taskSucceeded):
             return advance(to: .switchover, [.switchPlacement])
         case (.switchover, .switched):
+            guard !failover else {
+                step = .done
+                phase = .succeeded
+                return [.finish(succeeded: true)]
+            }
             return advance(to: .proxy, [.forwardFromSource])
         case (.proxy, .taskSucceeded):
             return advance(to: .dnsWait, [.waitForDNS])
@@ -129,6 +150,13 @@ struct MigrationLifecycle: Sendable, Equatable {
         case (.switchover, .taskFailed(let why)):
             // The switch's own write failed (a stale leader, a lost database): nothing moved.
             return fail(why)
+        case (_, .sourceFailed) where !switched && !failover:
+            failedStep = step
+            message = "the source agent was declared failed"
+            phase = .failed
+            return [.removeFromTarget, .finish(succeeded: false)]
+        case (_, .targetFailed) where !switched:
+            return fail("the target agent was declared failed")
         default:
             return []
         }

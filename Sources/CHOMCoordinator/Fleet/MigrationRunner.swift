@@ -1,6 +1,7 @@
 import CHOMAudit
 import CHOMCore
 import CHOMProtocol
+import CHOMScheduler
 import CHOMStore
 import Foundation
 import Logging
@@ -19,13 +20,15 @@ struct MigrationRunner: Sendable {
     let connections: AgentConnections
     let probe: SiteHealthProbe
     let dns: SiteDNSUpdater?
+    let metrics: CoordinatorMetrics
+    let failoverReports: FailoverReports
     let clock: any WallClock
     let logger: Logger
     /// Runs first in every write the runner makes; the leader's epoch check (a stale leader's
     /// write is refused in the same transaction).
     let guardWrite: @Sendable (AuditedTransaction) async throws -> Void
 
-    /// One pass over the open migrations, then the drains.
+    /// One pass over the open migrations, then the drains, then the failovers.
     func tick() async throws {
         for migration in try await store.migrations.open() {
             do {
@@ -37,6 +40,10 @@ struct MigrationRunner: Sendable {
             }
         }
         try await FleetDrain(store: store, configuration: configuration, clock: clock, guardWrite: guardWrite).tick()
+        try await FleetFailover(
+            store: store, configuration: configuration, clock: clock, logger: logger, reported: failoverReports,
+            guardWrite: guardWrite
+        ).tick()
     }
 
     /// Advances one migration by the event that is due, if any.
@@ -45,10 +52,22 @@ struct MigrationRunner: Sendable {
         guard let site = try await sites.get(record.siteID) else { return }
         var lifecycle = MigrationLifecycle(
             step: MigrationLifecycle.Step(rawValue: record.step) ?? .configure,
-            finalPass: site.spec.kind != .static)
+            finalPass: site.spec.kind != .static, failover: record.reason == FleetFailover.reason)
         let now = clock.now()
         var event: MigrationLifecycle.Event?
-        if let taskID = record.taskID {
+        // A failed agent answers no task: the move stops before its switch instead of waiting.
+        if !lifecycle.switched, try await store.agents.get(record.toAgent)?.health == AgentHealth.offline.rawValue {
+            event = .targetFailed
+        } else if !lifecycle.switched, !lifecycle.failover,
+            try await store.agents.get(record.fromAgent)?.health == AgentHealth.offline.rawValue
+        {
+            event = .sourceFailed
+        } else if lifecycle.step == .done {
+            // Switched and done, but the finish was not written (a leader stopped in between).
+            var finished = MigrationLifecycle(step: .done, phase: .succeeded, finalPass: false, failover: lifecycle.failover)
+            try await carryOut(.done, actions: [.finish(succeeded: true)], lifecycle: &finished, record, site)
+            return
+        } else if let taskID = record.taskID {
             guard let task = try await sites.task(taskID) else { return }
             switch task.state {
             case .succeeded: event = .taskSucceeded
@@ -140,7 +159,7 @@ struct MigrationRunner: Sendable {
                 wake.insert(record.fromAgent)
             case .switchPlacement:
                 do {
-                    try await switchPlacement(&record, site)
+                    try await switchPlacement(&record, site, failover: lifecycle.failover)
                     pending.append(contentsOf: lifecycle.handle(.switched))
                     record.step = lifecycle.step.rawValue
                 } catch {
@@ -175,6 +194,8 @@ struct MigrationRunner: Sendable {
                 if action == .removeFromSource { record.taskID = taskID }
                 wake.insert(agent)
             case .finish(let succeeded):
+                record.state = lifecycle.phase.rawValue
+                record.step = lifecycle.step.rawValue
                 record.finishedAt = clock.now()
                 record.taskID = nil
                 try await store.write(now: clock.now()) { transaction in
@@ -183,16 +204,27 @@ struct MigrationRunner: Sendable {
                     // (a cleanup that failed) it settled there already.
                     if !succeeded, record.switchedAt == nil {
                         _ = try await store.sites(in: .fleet).transition(
-                            site, .migrationFailed(step: record.failedStep ?? record.step), now: clock.now(),
-                            in: transaction)
+                            site,
+                            lifecycle.failover ? .failoverFailed : .migrationFailed(step: record.failedStep ?? record.step),
+                            now: clock.now(), in: transaction)
                     }
                     try await store.migrations.update(record, on: transaction.connection)
+                    let noun = lifecycle.failover ? "failover" : "migration"
+                    var details = succeeded ? [:] : ["failed_step": record.failedStep ?? "", "message": record.message]
+                    if succeeded, let point = record.recoveryPointSeconds, let time = record.recoveryTimeSeconds {
+                        details["recovery_point_seconds"] = String(format: "%.1f", point)
+                        details["recovery_time_seconds"] = String(format: "%.1f", time)
+                    }
                     try await transaction.record(audit(
-                        succeeded ? "site.migration.succeeded" : "site.migration.failed", record, site,
-                        details: succeeded ? [:] : ["failed_step": record.failedStep ?? "", "message": record.message]))
+                        succeeded ? "site.\(noun).succeeded" : "site.\(noun).failed", record, site, details: details))
+                }
+                if lifecycle.failover {
+                    metrics.failoverFinished(
+                        succeeded: succeeded, recoveryTime: record.recoveryTimeSeconds,
+                        recoveryPoint: record.recoveryPointSeconds)
                 }
                 logger.info(
-                    succeeded ? "site migrated" : "site migration failed",
+                    succeeded ? "site \(lifecycle.failover ? "failed over" : "migrated")" : "site move failed",
                     metadata: ["chom.migration": "\(record.id)", LogKey.siteID: "\(site.id)"])
             }
         }
@@ -265,20 +297,22 @@ struct MigrationRunner: Sendable {
 
     /// Placement first (the site's agent, its live release from the last restore, its port claims),
     /// then DNS; audited.
-    private func switchPlacement(_ record: inout SiteMigrationRecord, _ site: SiteRecord) async throws {
+    private func switchPlacement(_ record: inout SiteMigrationRecord, _ site: SiteRecord, failover: Bool) async throws {
         let now = clock.now()
         var stored = record
         stored.switchedAt = now
         stored.taskID = nil
-        stored.step = MigrationLifecycle.Step.proxy.rawValue
+        // A failover is done once switched (nothing follows on a failed source).
+        stored.step = (failover ? MigrationLifecycle.Step.done : .proxy).rawValue
         try await store.write(now: now) { transaction in
             try await guardWrite(transaction)
             try await store.fleet.switchPlacement(site.id, to: record.toAgent, now: now, in: transaction)
             // The site settles (its `placeOn` is the placement just written; DNS follows below).
             _ = try await store.sites(in: .fleet).transition(
-                site, .migrationSwitched(to: record.toAgent), now: now, in: transaction)
+                site, failover ? .failoverSucceeded(on: record.toAgent) : .migrationSwitched(to: record.toAgent), now: now,
+                in: transaction)
             try await store.migrations.update(stored, on: transaction.connection)
-            try await transaction.record(audit("site.migration.switch", record, site))
+            try await transaction.record(audit(failover ? "site.failover.switch" : "site.migration.switch", record, site))
         }
         record.switchedAt = now
         if let dns {

@@ -71,6 +71,43 @@ struct MigrationStarter: Sendable {
         return migration
     }
 
+    /// Opens the failover of `site`, whose agent was declared failed at `sourceFailedAt`: a
+    /// migration with reason `failover` that restores `backup` on an agent the scheduler chooses.
+    /// In `transaction`, which holds the placement lock.
+    func startFailover(
+        _ site: SiteRecord, from backup: BackupRecord, sourceFailedAt: Date, view: FleetView, now: Date,
+        in transaction: AuditedTransaction
+    ) async throws -> SiteMigrationRecord {
+        if let problem = destinationProblem { throw CHOMError(.conflict, problem) }
+        guard !site.isRemoved, let source = site.agentID else {
+            throw CHOMError(.conflict, "site \(site.domain) is not placed on an agent")
+        }
+        let destination = try placement.place(
+            site: site.id, tenant: site.tenantID, kind: site.spec.kind, requests: requests(of: site, in: view),
+            excluding: [source], in: view)
+        var migration = SiteMigrationRecord(
+            id: MigrationID(), siteID: site.id, fromAgent: source, toAgent: destination,
+            reason: FleetFailover.reason, state: MigrationLifecycle.Phase.running.rawValue,
+            step: MigrationLifecycle.Step.configure.rawValue, requestedBy: FleetFailover.actor, now: now)
+        migration.backupID = backup.id
+        migration.sourceFailedAt = sourceFailedAt
+        migration.backupTakenAt = backup.finishedAt ?? backup.createdAt
+        migration.backupVerified = backup.verifiedAt != nil
+        _ = try await store.sites(in: .fleet).transition(
+            site, .failoverStarted(to: destination), now: now, in: transaction)
+        try await store.migrations.create(migration, in: transaction)
+        try await store.sites(in: .fleet).claimForRestore(site, onto: destination, in: transaction)
+        try await transaction.record(AuditEntry(
+            time: now, actor: FleetFailover.actor, tenantID: site.tenantID.description, action: "site.failover.start",
+            target: "site:\(site.id)",
+            details: [
+                "migration": migration.id.description, "from": source.description, "to": destination.description,
+                "backup": backup.id.description, "backup_verified": String(backup.verifiedAt != nil),
+                "recovery_point_seconds": String(format: "%.0f", migration.recoveryPointSeconds ?? 0),
+            ]))
+        return migration
+    }
+
     /// What the site requests as the fleet counts it (its own override, else its kind's default).
     private func requests(of site: SiteRecord, in view: FleetView) -> Resources {
         view.sites.first { $0.siteID == site.id }?.requests

@@ -73,8 +73,8 @@ struct CoordinatorRuntime: Service {
             store: store, configuration: configuration, backups: backups, metrics: metrics, clock: clock, logger: logger)
         let fleet = FleetLoops(
             store: store, configuration: configuration, tasks: tasks, connections: connections,
-            dns: try FleetLoops.dnsUpdater(store: store, configuration: configuration, logger: logger), clock: clock,
-            logger: logger)
+            dns: try FleetLoops.dnsUpdater(store: store, configuration: configuration, logger: logger), metrics: metrics,
+            clock: clock, logger: logger)
         // Each gRPC listener reports the port it bound (nil: it could not); the stream ends with the group.
         let listening = AsyncStream<(agents: Bool, port: Int?)>.makeStream()
         let services: [any Service] = [

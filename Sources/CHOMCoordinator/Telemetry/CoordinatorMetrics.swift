@@ -83,10 +83,32 @@ package final class CoordinatorMetrics: Sendable {
     /// From an agent's last heartbeat to its being declared failed.
     func agentFailureDetected(after seconds: Double) {
         registry.makeDurationHistogram(
-            name: MetricName.coordinatorFailureDetection, labels: [],
-            buckets: [5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600].map { Duration.seconds($0) },
-            help: "Silence of an agent when it was declared failed"
+            descriptor: MetricNameDescriptor(metricName: MetricName.coordinatorFailureDetection, unitName: "", helpText: "Silence of an agent when it was declared failed"),
+            labels: [], buckets: [5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600].map { Duration.seconds($0) }
         ).recordNanoseconds(Int64(max(0, seconds) * 1e9))
+    }
+
+    /// A site's failover ended: its outcome, and when it succeeded its recovery time (failed →
+    /// serving) and recovery point (the restored backup's age at the failure).
+    func failoverFinished(succeeded: Bool, recoveryTime: Double?, recoveryPoint: Double?) {
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                metricName: MetricName.coordinatorFailovers, unitName: "", helpText: "Site failovers by outcome"),
+            labels: [("outcome", succeeded ? "succeeded" : "failed")]
+        ).increment()
+        guard succeeded else { return }
+        if let recoveryTime {
+            registry.makeDurationHistogram(
+                descriptor: MetricNameDescriptor(metricName: MetricName.coordinatorFailoverRecoveryTime, unitName: "", helpText: "From an agent declared failed to its site serving elsewhere"),
+                labels: [], buckets: [10, 30, 60, 120, 300, 600, 1800, 3600].map { Duration.seconds($0) }
+            ).recordNanoseconds(Int64(max(0, recoveryTime) * 1e9))
+        }
+        if let recoveryPoint {
+            registry.makeDurationHistogram(
+                descriptor: MetricNameDescriptor(metricName: MetricName.coordinatorFailoverRecoveryPoint, unitName: "", helpText: "Age of the backup a failed-over site was restored from"),
+                labels: [], buckets: [60, 600, 3600, 6 * 3600, 24 * 3600, 7 * 24 * 3600].map { Duration.seconds($0) }
+            ).recordNanoseconds(Int64(max(0, recoveryPoint) * 1e9))
+        }
     }
 
     package func exposition() -> String {

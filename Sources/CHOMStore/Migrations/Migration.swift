@@ -36,5 +36,6 @@ package enum Migrations {
         Migration0011SuspensionReasons.migration,
         Migration0012Inventory.migration,
         Migration0013AgentHealth.migration,
+        Migration0014Failover.migration,
     ]
 }

@@ -33,6 +33,23 @@ package struct SiteMigrationRecord: Sendable, Equatable {
     package var createdAt: Date
     package var updatedAt: Date
     package var finishedAt: Date?
+    /// Failovers: when the source was declared failed, when the restored backup finished, and
+    /// whether it had been verified.
+    package var sourceFailedAt: Date?
+    package var backupTakenAt: Date?
+    package var backupVerified: Bool?
+
+    /// A failover's recovery point: how old its backup was when the source failed.
+    package var recoveryPointSeconds: Double? {
+        guard let failed = sourceFailedAt, let taken = backupTakenAt else { return nil }
+        return max(0, failed.timeIntervalSince(taken))
+    }
+
+    /// A failover's recovery time: from the source's failure to the site serving from the target.
+    package var recoveryTimeSeconds: Double? {
+        guard let failed = sourceFailedAt, let switched = switchedAt else { return nil }
+        return max(0, switched.timeIntervalSince(failed))
+    }
 
     package init(
         id: MigrationID, siteID: SiteID, fromAgent: AgentID, toAgent: AgentID, reason: String, state: String, step: String,

@@ -10,7 +10,8 @@ package struct SiteMigrationRepository: Sendable {
 
     static let columns = """
         id, site_id, from_agent, to_agent, reason, state, step, task_id, backup_id, failed_step, message,
-        switched_at, maintenance_started_at, maintenance_ended_at, requested_by, created_at, updated_at, finished_at
+        switched_at, maintenance_started_at, maintenance_ended_at, requested_by, created_at, updated_at, finished_at,
+        source_failed_at, backup_taken_at, backup_verified
         """
 
     /// Inserts a new migration; a `CHOMError(.conflict)` when the site already has an open one.
@@ -23,10 +24,13 @@ package struct SiteMigrationRepository: Sendable {
         }
         try await transaction.connection.query("""
             INSERT INTO site_migrations (id, site_id, from_agent, to_agent, reason, state, step, requested_by,
-                                         created_at, updated_at)
+                                         created_at, updated_at, backup_id, source_failed_at, backup_taken_at,
+                                         backup_verified)
             VALUES (\(migration.id.uuid), \(migration.siteID.uuid), \(migration.fromAgent.uuid),
                     \(migration.toAgent.uuid), \(migration.reason), \(migration.state), \(migration.step),
-                    \(migration.requestedBy), \(migration.createdAt), \(migration.updatedAt))
+                    \(migration.requestedBy), \(migration.createdAt), \(migration.updatedAt),
+                    \(migration.backupID?.uuid), \(migration.sourceFailedAt), \(migration.backupTakenAt),
+                    \(migration.backupVerified))
             """, logger: logger)
     }
 
@@ -107,6 +111,9 @@ package struct SiteMigrationRepository: Sendable {
         record.maintenanceEndedAt = try row.value("maintenance_ended_at")
         record.updatedAt = try row.value("updated_at")
         record.finishedAt = try row.value("finished_at")
+        record.sourceFailedAt = try row.value("source_failed_at")
+        record.backupTakenAt = try row.value("backup_taken_at")
+        record.backupVerified = try row.value("backup_verified")
         return record
     }
 }

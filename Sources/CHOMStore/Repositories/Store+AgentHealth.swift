@@ -11,18 +11,21 @@ package struct AgentHealthRow: Sendable, Equatable {
     package var health: String
     /// Its last heartbeat, or its enrollment when it never sent one.
     package var lastHeardAt: Date
+    /// When the health last changed (nil: never since it enrolled).
+    package var healthChangedAt: Date?
 }
 
 extension Store {
     /// Every agent that is not deleted, with its health and when it was last heard from.
     package func agentHealth() async throws -> [AgentHealthRow] {
         let rows = try await client.query("""
-            SELECT id, name, health, COALESCE(last_heartbeat_at, enrolled_at) AS heard
+            SELECT id, name, health, COALESCE(last_heartbeat_at, enrolled_at) AS heard, health_changed_at
             FROM agents WHERE state <> 'deleted' ORDER BY id
             """, logger: logger)
         var result: [AgentHealthRow] = []
-        for try await (id, name, health, heard) in rows.decode((UUID, String, String, Date).self) {
-            result.append(AgentHealthRow(id: AgentID(id), name: name, health: health, lastHeardAt: heard))
+        for try await (id, name, health, heard, changed) in rows.decode((UUID, String, String, Date, Date?).self) {
+            result.append(AgentHealthRow(
+                id: AgentID(id), name: name, health: health, lastHeardAt: heard, healthChangedAt: changed))
         }
         return result
     }

@@ -4,8 +4,8 @@ import CHOMAPI
 struct FleetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fleet",
-        abstract: "The fleet: agents and their sites, rebalancing and migrations.",
-        subcommands: [Show.self, Rebalance.self, Migrations.self],
+        abstract: "The fleet: agents and their sites, rebalancing, migrations and failover.",
+        subcommands: [Show.self, Rebalance.self, Migrations.self, Failover.self],
         defaultSubcommand: Show.self
     )
 }

@@ -133,6 +133,15 @@ enum FleetNames {
 
 /// One line per migration state, for `--follow`.
 enum MigrationLine {
+    /// A failover's recovery point and time ("-" for other moves).
+    static func recovery(_ migration: MigrationResponse) -> String {
+        guard let point = migration.recoveryPointSeconds else { return "-" }
+        var text = "point \(Format.duration(point))"
+        if migration.backupVerified == false { text += " unverified" }
+        if let time = migration.recoveryTimeSeconds { text += ", time \(Format.duration(time))" }
+        return text
+    }
+
     static func text(_ migration: MigrationResponse) -> String {
         let site = migration.domain ?? Format.shortID(migration.siteId)
         let route = "\(Format.shortID(migration.fromAgentId)) → \(Format.shortID(migration.toAgentId))"
@@ -255,10 +264,56 @@ extension FleetCommand {
         }
     }
 
+    struct Failover: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show what a failover of an agent would do (platform operators).",
+            discussion: """
+                When the failure detector declares an agent failed (silent for agents.heartbeatTTLSeconds, then \
+                agents.failureGraceSeconds more) and fleet.failoverEnabled is on, the leader restores each of its \
+                sites on another agent from the site's latest verified backup (else its latest succeeded one), then \
+                switches placement and DNS; chom fleet migrations lists them (reason failover). --plan shows, for \
+                each site of the agent, where it would go, from which backup and how old that backup is (the \
+                recovery point), or why it would stay. It changes nothing.
+
+                Example:
+                  chom fleet failover --plan vps-2
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The agent (name or ID).") var agent: String
+        @Flag(help: "Show the plan (the only mode: failover itself is the leader's).") var plan = false
+
+        func validate() throws {
+            guard plan else {
+                throw ValidationError("failover runs on its own once an agent is declared failed; use --plan to see it")
+            }
+        }
+
+        func run() async throws {
+            let client = try await global.client()
+            let plan = try await client.failoverPlan(agent: try await FleetNames.agent(agent, client: client))
+            if global.json { return try Console.json(plan) }
+            Console.out("agent \(plan.agentName) is \(plan.health); automatic failover is \(plan.failoverEnabled ? "on" : "off")")
+            if plan.sites.isEmpty { return Console.out("it holds no site: nothing would move") }
+            var table = Table(headers: ["SITE", "TO", "BACKUP", "RECOVERY POINT", "PROBLEM"])
+            for site in plan.sites {
+                let backup = site.backupId.map { Format.shortID($0) + (site.backupVerified == true ? "" : " (unverified)") }
+                table.append([
+                    site.domain, site.toAgentName ?? "-", backup ?? "-",
+                    site.recoveryPointSeconds.map(Format.duration) ?? "-", site.problem ?? "",
+                ])
+            }
+            Console.table(table)
+        }
+    }
+
     struct Migrations: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List site migrations, newest first.",
+            abstract: "List site migrations and failovers, newest first.",
             discussion: """
+                A failover (reason failover) restored a site of an agent declared failed on another agent: \
+                RECOVERY shows its recovery point (the restored backup's age at the failure, "unverified" when no \
+                verified backup existed) and, once it serves again, its recovery time (from the failure).
+
                 Example:
                   chom fleet migrations --open
                 """)
@@ -268,14 +323,14 @@ extension FleetCommand {
         func run() async throws {
             let migrations = try await global.client().migrations(open: open)
             if global.json { return try Console.json(ListResponse(items: migrations)) }
-            var table = Table(headers: ["ID", "SITE", "FROM", "TO", "REASON", "STATE", "STEP", "STARTED"])
+            var table = Table(headers: ["ID", "SITE", "FROM", "TO", "REASON", "STATE", "STEP", "STARTED", "RECOVERY"])
             let now = Date()
             for migration in migrations {
                 table.append([
                     Format.shortID(migration.id), migration.domain ?? Format.shortID(migration.siteId),
                     Format.shortID(migration.fromAgentId), Format.shortID(migration.toAgentId), migration.reason,
                     migration.state, migration.failedStep.map { "\($0) (failed)" } ?? migration.step,
-                    Format.relative(migration.createdAt, now: now),
+                    Format.relative(migration.createdAt, now: now), MigrationLine.recovery(migration),
                 ])
             }
             Console.table(table)

@@ -195,6 +195,7 @@ extension MatrixRoute {
             },
             effect: .rowWhenAllowed("sites", where: "id = '{site}' AND requests->>'cpuMillis' = '250'")),
         route(.migrationsList, "GET", "/v1/migrations", .platformOperator, .agentsRead, 200),
+        route(.agentFailoverPlan, "GET", "/v1/agents/{agent}/failover-plan", .platformOperator, .agentsRead, 200),
         // No migration exists in this world: past the policy an allowed caller gets 404.
         route(.migrationRead, "GET", "/v1/migrations/{migration}", .platformOperator, .agentsRead, 404,
             prepare: { _, _ in ["migration": UUID().uuidString.lowercased()] }),

@@ -62,7 +62,7 @@ package enum Policy {
         case .agentCordon, .agentUncordon, .agentDrain, .agentLabelsUpdate, .siteMove, .fleetRebalance,
             .siteRequestsUpdate:
             Rule(audience: .platformOperator, ability: .agentsWrite)
-        case .migrationsList, .migrationRead: Rule(audience: .platformOperator, ability: .agentsRead)
+        case .migrationsList, .migrationRead, .agentFailoverPlan: Rule(audience: .platformOperator, ability: .agentsRead)
         case .joinTokenCreate, .joinTokenRevoke: Rule(audience: .platformOperator, ability: .joinTokensWrite)
         case .joinTokensList, .joinTokenUses: Rule(audience: .platformOperator, ability: .agentsRead)
         }

@@ -1683,6 +1683,34 @@ paths:
           $ref: '#/components/responses/Forbidden'
         '404':
           $ref: '#/components/responses/NotFound'
+  /v1/agents/{agentId}/failover-plan:
+    get:
+      operationId: getAgentFailoverPlan
+      summary: What a failover of an agent would do now
+      tags:
+      - Agents
+      description: |-
+        For each site on the agent: the agent the scheduler would restore it on (the sites placed one after
+        another, as a drain plans them), the backup it would restore (the latest verified one, else the latest
+        succeeded one) and that backup's age, or why the site would stay. Changes nothing. The leader fails an
+        agent over on its own when the failure detector declares it failed and `fleet.failoverEnabled` is on.
+
+        Who: platform operator.
+      parameters:
+      - $ref: '#/components/parameters/AgentId'
+      responses:
+        '200':
+          description: The plan.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/FailoverPlanResponse'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
   /v1/agents/{agentId}/cordon:
     post:
       operationId: cordonAgent
@@ -3737,6 +3765,65 @@ components:
         the target, `health` check there; for php and app sites `maintenance` (the source answers 503),
         `final_backup`, `final_restore`; then `switch` (placement, then DNS), `proxy` (the source forwards to the
         target until the DNS TTL has passed), `dns_wait`, `cleanup` (the source removes the site), `done`.
+    FailoverPlanResponse:
+      type: object
+      additionalProperties: false
+      required:
+      - agentId
+      - agentName
+      - health
+      - failoverEnabled
+      - sites
+      properties:
+        agentId:
+          type: string
+          format: uuid
+        agentName:
+          type: string
+        health:
+          type: string
+          enum:
+          - online
+          - suspect
+          - offline
+        failoverEnabled:
+          type: boolean
+          description: Whether the leader fails agents over on its own (`fleet.failoverEnabled`).
+        sites:
+          type: array
+          items:
+            $ref: '#/components/schemas/FailoverPlanSite'
+    FailoverPlanSite:
+      type: object
+      additionalProperties: false
+      required:
+      - siteId
+      - domain
+      properties:
+        siteId:
+          type: string
+          format: uuid
+        domain:
+          type: string
+        toAgentId:
+          type: string
+          format: uuid
+          description: Where the scheduler would restore it; absent when no agent can take it.
+        toAgentName:
+          type: string
+        backupId:
+          type: string
+          format: uuid
+        backupVerified:
+          type: boolean
+        recoveryPointSeconds:
+          type: number
+          format: double
+          minimum: 0
+          description: The backup's age now, the recovery point if the agent failed at this moment.
+        problem:
+          type: string
+          description: Why the site would stay (no usable backup, no agent can take it, no shared backup destination).
     MigrationResponse:
       type: object
       description: A site migration and where it stands.
@@ -3773,6 +3860,7 @@ components:
           - manual
           - drain
           - rebalance
+          - failover
           description: 'Who asked: an operator (POST /v1/sites/{site}/move), a drain, or a rebalance.'
         state:
           type: string
@@ -3804,6 +3892,19 @@ components:
           type: number
           format: double
           description: php and app sites, from the final pass on; how long the old agent answered 503 (maintenance).
+        recoveryPointSeconds:
+          type: number
+          format: double
+          minimum: 0
+          description: Failovers; how old the restored backup was when the source agent was declared failed.
+        backupVerified:
+          type: boolean
+          description: Failovers; whether a drill had verified the restored backup (false: no verified one existed).
+        recoveryTimeSeconds:
+          type: number
+          format: double
+          minimum: 0
+          description: Failovers, once switched; from the source agent declared failed to the site serving from the target.
         createdAt:
           type: string
           format: date-time

@@ -6,7 +6,7 @@ import Foundation
 import Hummingbird
 
 /// Platform operators' scheduling routes: cordon, uncordon, drain and label agents, move a site,
-/// follow migrations, plan or apply a rebalance. Parse → policy (the scheduler, `MigrationStarter`)
+/// follow migrations, plan or apply a rebalance, see an agent's failover plan. Parse → policy (the scheduler, `MigrationStarter`)
 /// → store → respond; the leader's `MigrationRunner` does the moving.
 extension AdminAPI {
     func addFleetSchedulingRoutes(_ routes: RouteTable) {
@@ -44,6 +44,14 @@ extension AdminAPI {
             }
             guard let agent = try await store.agents.get(id) else { throw CHOMError(.notFound, "no agent \(id)") }
             return try StrictJSON.response(agent.api)
+        }
+        routes.on(.get, "/v1/agents/:id/failover-plan", .agentFailoverPlan) { _, context, _ in
+            let id = try parseID(AgentID.self, context.parameters.get("id"), what: "agent")
+            guard let agent = try await store.agents.get(id), agent.state != .deleted else {
+                throw CHOMError(.notFound, "no agent \(id)")
+            }
+            let plan = try await FailoverPlanner(store: store, configuration: configuration, clock: clock).plan(for: agent)
+            return try StrictJSON.response(plan)
         }
         routes.on(.post, "/v1/sites/:site/move", .siteMove) { request, context, caller in
             let site = try await site(context.parameters.get("site"), caller, minimum: .viewer)

@@ -1,0 +1,114 @@
+import CHOMAPI
+import CHOMAgent
+import CHOMCore
+import CHOMCoordinator
+import CHOMTesting
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An agent stops for good: the failure detector declares it failed, and its site comes back on a
+/// surviving agent from its latest verified backup, with the recovery point and time recorded.
+@Suite(
+    "Failover: a failed agent's sites are restored on a survivor",
+    .enabled(if: getuid() == 0 && TestNginx.binary != nil, "needs root (site users) and nginx"))
+struct FailoverLiveTests {
+    @Test("a failed agent's site is restored on another agent from its latest verified backup, recorded and audited")
+    func failover() async throws {
+        let backups = try TemporaryDirectory.make(prefix: "chom-failover-backups")
+        defer { TemporaryDirectory.remove(backups) }
+        try await TestCoordinator.with(configure: { configuration in
+            MigrationLiveTests.configure(backups)(&configuration)
+            configuration.fleet.failoverEnabled = true
+            configuration.agents.heartbeatTTLSeconds = 2
+            configuration.agents.failureGraceSeconds = 2
+        }) { coordinator in
+            let client = coordinator.client
+            try await TestNginx.with { nginxA in
+                try await TestNginx.with { nginxB in
+                    try await TestAgent.with(coordinator: coordinator, name: "vps-b", configure: { nginxB.host(&$0) }) { b in
+                        try await coordinator.waitOnline([b.agentID])
+                        // B takes no site until A's is placed and backed up.
+                        _ = try await client.setScheduling(agent: b.agentID.description, "cordon")
+                        let placed: (SiteResponse, String) = try await TestAgent.with(
+                            coordinator: coordinator, name: "vps-a", configure: { nginxA.host(&$0) }
+                        ) { a -> (SiteResponse, String) in
+                            try await coordinator.waitOnline([a.agentID])
+                            let site = try await coordinator.createSite(domain: "failing.test")
+                            #expect(site.agentId == a.agentID.description)
+                            let verified = try await Self.backUp(coordinator, content: "<h1>verified</h1>", verify: true)
+                            // A newer backup no drill has verified: the failover prefers the verified one.
+                            _ = try await Self.backUp(coordinator, content: "<h1>unverified</h1>", verify: false)
+                            _ = try await client.setScheduling(agent: b.agentID.description, "uncordon")
+                            // The plan, while A still runs: B, from the verified backup.
+                            let plan = try await client.failoverPlan(agent: a.agentID.description)
+                            #expect(plan.health == "online" && plan.failoverEnabled)
+                            #expect(plan.sites.count == 1)
+                            #expect(plan.sites.first?.toAgentId == b.agentID.description)
+                            #expect(plan.sites.first?.backupId == verified && plan.sites.first?.backupVerified == true)
+                            #expect(plan.sites.first?.problem == nil, "\(plan)")
+                            return (site, verified)
+                        }
+                        // A is gone for good.
+                        try await Self.checkFailedOver(
+                            coordinator, site: placed.0, verified: placed.1, survivor: b.agentID, nginx: nginxB)
+                    }
+                }
+            }
+        }
+    }
+
+    static func checkFailedOver(
+        _ coordinator: TestCoordinator, site: SiteResponse, verified: String, survivor: AgentID, nginx nginxB: TestNginx
+    ) async throws {
+        let client = coordinator.client
+        try await coordinator.eventually("the failover to finish", timeout: .seconds(90)) {
+            try await client.migrations(site: site.id).contains { $0.reason == "failover" && $0.finishedAt != nil }
+        }
+        let failover = try #require(try await client.migrations(site: site.id).first { $0.reason == "failover" })
+        #expect(failover.state == "succeeded" && failover.step == "done", "\(failover)")
+        #expect(failover.toAgentId == survivor.description)
+        #expect(failover.backupId == verified)
+        #expect(failover.backupVerified == true)
+        let point = try #require(failover.recoveryPointSeconds)
+        let time = try #require(failover.recoveryTimeSeconds)
+        #expect(point > 0 && time > 0, "point \(point) s, time \(time) s")
+        print("failover of a static site: recovery point \(point) s, recovery time \(time) s")
+
+        let placed = try await client.site(site.id)
+        #expect(placed.agentId == survivor.description && placed.state == "active", "\(placed)")
+        try await nginxB.waitForWorkers()
+        let served = try await HealthCheck(port: nginxB.port, timeout: .seconds(5)).get(host: "failing.test")
+        #expect(served.body == "<h1>verified</h1>")
+
+        let agent = try await client.agent(id: try #require(site.agentId))
+        #expect(agent.health == "offline")
+        for action in ["site.failover.start", "site.failover.switch", "site.failover.succeeded"] {
+            let entries = try await client.allAuditEntries(AuditFilter(action: action))
+            #expect(entries.filter { $0.target == "site:\(site.id)" }.count == 1, "\(action)")
+        }
+        let metrics = coordinator.coordinator.metrics.exposition()
+        #expect(metrics.contains(#"chom_coordinator_failovers_total{outcome="succeeded"} 1"#), "\(metrics)")
+        #expect(metrics.contains("chom_coordinator_failover_recovery_time_seconds_count 1"))
+        #expect(metrics.contains("chom_coordinator_failover_recovery_point_seconds_count 1"))
+    }
+
+    /// Deploys `content`, backs the site up (and verifies the backup with a drill); the backup's id.
+    static func backUp(_ coordinator: TestCoordinator, content: String, verify: Bool) async throws -> String {
+        let deployed = try await coordinator.waitForTask(
+            try await coordinator.deploy(site: "failing.test", files: ["public/index.html": content]).id)
+        #expect(deployed.state == "succeeded", "\(deployed.message ?? "")")
+        let backup = try await coordinator.client.createBackup(site: "failing.test")
+        let task = try await coordinator.waitForTask(try #require(backup.taskId), timeout: .seconds(60))
+        #expect(task.state == "succeeded", "\(task.message ?? "")")
+        if verify {
+            let drill = try await coordinator.waitForTask(
+                try await coordinator.client.verifyBackup(site: "failing.test", backup: backup.id).id, timeout: .seconds(60))
+            #expect(drill.state == "succeeded", "\(drill.message ?? "")")
+        }
+        return backup.id
+    }
+}

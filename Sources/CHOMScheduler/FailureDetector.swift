@@ -3,8 +3,11 @@
 ///
 /// - An agent silent for longer than the heartbeat TTL is **suspect**: nothing moves yet, and the
 ///   scheduler places no new site on it.
-/// - Suspect and still silent `offlineGrace` seconds later, it is **offline**: the failure the
-///   fleet acts on (its sites are restored elsewhere). The detection delay is its silence then.
+/// - Suspect for `offlineGrace` seconds, and silent past TTL + grace, it is **offline**: the
+///   failure the fleet acts on (its sites are restored elsewhere). The grace is counted from the
+///   moment it became suspect, not only from its last heartbeat: after an outage of the
+///   coordinators, every agent is silent past TTL + grace at once, and each still gets the grace
+///   to reconnect. The detection delay is its silence when declared.
 /// - Heard from again (a heartbeat within the TTL), it is **online** at once.
 ///
 /// Hysteresis comes from the two thresholds: a blip shorter than TTL + grace makes an agent
@@ -29,8 +32,9 @@ package struct FailureDetector: Sendable, Equatable {
 
     /// What one observation of an agent found.
     package enum Event: Sendable, Equatable {
-        /// Its last heartbeat was `silence` seconds ago, in a fleet of `fleetSize` agents.
-        case observed(silence: Double, fleetSize: Int)
+        /// Its last heartbeat was `silence` seconds ago, in a fleet of `fleetSize` agents; it has
+        /// been suspect for `suspectFor` seconds (0 when it is not suspect).
+        case observed(silence: Double, fleetSize: Int, suspectFor: Double = .infinity)
     }
 
     /// What the caller carries out.
@@ -63,7 +67,7 @@ package struct FailureDetector: Sendable, Equatable {
     /// The health an observation calls for, whatever the agent's current one.
     package func verdict(_ event: Event) -> AgentHealth {
         switch event {
-        case .observed(let silence, let fleetSize):
+        case .observed(let silence, let fleetSize, _):
             if silence <= ttl(fleetSize: fleetSize) { return .online }
             return silence > offlineAfter(fleetSize: fleetSize) ? .offline : .suspect
         }
@@ -74,7 +78,7 @@ package struct FailureDetector: Sendable, Equatable {
     /// it suspect, and only the next observation, still silent, declares it offline.
     package func next(_ current: AgentHealth, _ event: Event) -> (health: AgentHealth, actions: [Action]) {
         let wanted = verdict(event)
-        guard case .observed(let silence, _) = event else { return (current, []) }
+        guard case .observed(let silence, _, let suspectFor) = event else { return (current, []) }
         switch (current, wanted) {
         case (.online, .online), (.suspect, .suspect), (.offline, .offline), (.offline, .suspect):
             // An offline agent stays offline until it is heard from within the TTL.
@@ -82,6 +86,8 @@ package struct FailureDetector: Sendable, Equatable {
         case (.online, .suspect), (.online, .offline):
             return (.suspect, [.record(from: .online, to: .suspect)])
         case (.suspect, .offline):
+            // The grace runs from the moment it became suspect.
+            guard suspectFor >= max(0, settings.offlineGrace) else { return (current, []) }
             return (.offline, [.record(from: .suspect, to: .offline), .declareFailed(detectionDelay: silence)])
         case (.suspect, .online), (.offline, .online):
             return (.online, [.record(from: current, to: .online), .recovered])

@@ -9,7 +9,7 @@ struct MigrationLifecycleTests {
 
     static let events: [Event] = [
         .begin, .taskSucceeded, .taskFailed("boom"), .healthPassed, .healthFailed("502"), .switched, .dnsExpired,
-        .sourceFailed, .targetFailed,
+        .sourceFailed, .targetFailed, .sourceRecovered,
     ]
 
     static let beforeSwitch: Set<Step> = [.configure, .backup, .restore, .health, .maintenance, .finalBackup, .finalRestore, .switchover]
@@ -35,6 +35,10 @@ struct MigrationLifecycleTests {
                 return Expected(step: .done, phase: .succeeded, actions: [.finish(succeeded: true)])
             // A failover's source is already gone.
             case (_, .sourceFailed): return nil
+            // Heard from again before the switch: the site stays on it.
+            case (_, .sourceRecovered) where beforeSwitch.contains(step):
+                return Expected(
+                    step: step, phase: .failed, actions: inMaintenance.contains(step) ? failInMaintenance : failBeforeSwitch)
             default: return expected(step, event, finalPass: false)
             }
         }

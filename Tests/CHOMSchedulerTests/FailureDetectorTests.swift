@@ -99,4 +99,20 @@ struct FailureDetectorTests {
         let long = Self.walk(blip: 120)
         #expect(long.worst == .offline && long.failed == 1 && long.end == .online)
     }
+
+    @Test("after a coordinator outage every agent is silent past TTL + grace at once: each still gets the grace from when it became suspect")
+    func graceFromSuspicion() {
+        let detector = Self.detector
+        // First observation after the outage: suspect, however long the silence.
+        #expect(detector.next(.online, .observed(silence: 600, fleetSize: 10, suspectFor: 0)).health == .suspect)
+        // Suspect for 10 s of the 30 s grace: still suspect, nothing declared.
+        let early = detector.next(.suspect, .observed(silence: 610, fleetSize: 10, suspectFor: 10))
+        #expect(early.health == .suspect && early.actions.isEmpty)
+        // Suspect for the whole grace and still silent: failed.
+        let late = detector.next(.suspect, .observed(silence: 630, fleetSize: 10, suspectFor: 30))
+        #expect(late.health == .offline)
+        #expect(late.actions == [.record(from: .suspect, to: .offline), .declareFailed(detectionDelay: 630)])
+        // Heard from during the grace: online, never failed.
+        #expect(detector.next(.suspect, .observed(silence: 1, fleetSize: 10, suspectFor: 12)).health == .online)
+    }
 }

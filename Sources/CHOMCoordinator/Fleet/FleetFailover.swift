@@ -31,17 +31,22 @@ struct FleetFailover: Sendable {
         let failed = try await store.agentHealth().filter { $0.health == AgentHealth.offline.rawValue }
         guard !failed.isEmpty else { return }
         let placement = FleetPlacement(store: store, configuration: configuration.fleet)
+        // A site whose failover just failed waits `fleet.failedMoveRetrySeconds`, as a drain's
+        // moves do: a cause that persists must not open a failover every tick.
+        let recentlyFailed = try await store.migrations.recentlyFailed(
+            since: clock.now().addingTimeInterval(-configuration.fleet.failedMoveRetrySeconds), reason: Self.reason)
         for agent in failed {
             let view = try await placement.view()
             let open = try await store.migrations.open()
             var running = open.filter { $0.reason == Self.reason }.count
             let moving = Set(open.map(\.siteID))
-            for placed in view.sites where placed.agentID == agent.id && !moving.contains(placed.siteID) {
+            for placed in view.sites
+            where placed.agentID == agent.id && !moving.contains(placed.siteID) && !recentlyFailed.contains(placed.siteID) {
                 guard running < max(1, configuration.fleet.maxConcurrentFailovers) else { return }
                 guard let site = try await store.sites(in: .fleet).get(placed.siteID), !site.isRemoved else { continue }
                 let backups = try await store.backups(in: .fleet).list(site: site.id, limit: 200)
                 guard let backup = FailoverBackup.choose(from: backups) else {
-                    try await reportImpossible(site, agent: agent, why: "the site has no usable backup")
+                    try await reportImpossible(site, agent: agent, why: "no usable backup", detail: "the site has no usable backup")
                     continue
                 }
                 do {
@@ -58,7 +63,9 @@ struct FleetFailover: Sendable {
                             "chom.to": "\(started.toAgent)",
                         ])
                 } catch let error as CHOMError where error.code == .conflict {
-                    try await reportImpossible(site, agent: agent, why: error.message)
+                    // The detail (scheduler reasons, the fleet's backup paths) is for operators'
+                    // logs; the audit entry, which the tenant's admins read, says what kind of cause.
+                    try await reportImpossible(site, agent: agent, why: "cannot be placed or restored", detail: error.message)
                 }
             }
         }
@@ -77,11 +84,11 @@ struct FleetFailover: Sendable {
         }
     }
 
-    private func reportImpossible(_ site: SiteRecord, agent: AgentHealthRow, why: String) async throws {
+    private func reportImpossible(_ site: SiteRecord, agent: AgentHealthRow, why: String, detail: String) async throws {
         let key = "\(site.id)/\(agent.id)/\(agent.healthChangedAt?.timeIntervalSince1970 ?? 0)"
         guard reported.firstTime(key) else { return }
         logger.error(
-            "a site of a failed agent cannot fail over", metadata: [LogKey.siteID: "\(site.id)", LogKey.error: "\(why)"])
+            "a site of a failed agent cannot fail over", metadata: [LogKey.siteID: "\(site.id)", LogKey.error: "\(detail)"])
         let now = clock.now()
         try await store.write(now: now) { transaction in
             try await guardWrite(transaction)

@@ -41,6 +41,9 @@ struct MigrationLifecycle: Sendable, Equatable {
         case sourceFailed
         /// The failure detector declared the target failed: before the switch the move stops.
         case targetFailed
+        /// A failover's source was heard from again before the switch: it still serves the site
+        /// (and takes its writes), so the failover stops and the site stays there.
+        case sourceRecovered
     }
 
     enum Action: Sendable, Equatable {
@@ -157,6 +160,8 @@ struct MigrationLifecycle: Sendable, Equatable {
             return [.removeFromTarget, .finish(succeeded: false)]
         case (_, .targetFailed) where !switched:
             return fail("the target agent was declared failed")
+        case (_, .sourceRecovered) where !switched && failover:
+            return fail("the source agent was heard from again; the site stays on it")
         default:
             return []
         }

@@ -58,10 +58,10 @@ struct MigrationRunner: Sendable {
         // A failed agent answers no task: the move stops before its switch instead of waiting.
         if !lifecycle.switched, try await store.agents.get(record.toAgent)?.health == AgentHealth.offline.rawValue {
             event = .targetFailed
-        } else if !lifecycle.switched, !lifecycle.failover,
-            try await store.agents.get(record.fromAgent)?.health == AgentHealth.offline.rawValue
+        } else if !lifecycle.switched, let source = try await store.agents.get(record.fromAgent)?.health,
+            lifecycle.failover ? source == AgentHealth.online.rawValue : source == AgentHealth.offline.rawValue
         {
-            event = .sourceFailed
+            event = lifecycle.failover ? .sourceRecovered : .sourceFailed
         } else if lifecycle.step == .done {
             // Switched and done, but the finish was not written (a leader stopped in between).
             var finished = MigrationLifecycle(step: .done, phase: .succeeded, finalPass: false, failover: lifecycle.failover)
@@ -329,8 +329,11 @@ struct MigrationRunner: Sendable {
     private func audit(
         _ action: String, _ record: SiteMigrationRecord, _ site: SiteRecord, details: [String: String] = [:]
     ) -> AuditEntry {
-        AuditEntry(
-            time: clock.now(), actor: Self.actor, tenantID: site.tenantID.description, action: action,
+        // A failover's entries are the failover's: its actor, and `site.failover.*` for its steps.
+        let failover = record.reason == FleetFailover.reason
+        return AuditEntry(
+            time: clock.now(), actor: failover ? FleetFailover.actor : Self.actor, tenantID: site.tenantID.description,
+            action: failover ? action.replacingOccurrences(of: "site.migration.", with: "site.failover.") : action,
             target: "site:\(site.id)",
             details: details.merging([
                 "migration": record.id.description, "from": record.fromAgent.description,

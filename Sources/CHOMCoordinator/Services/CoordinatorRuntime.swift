@@ -134,6 +134,11 @@ struct CoordinatorRuntime: Service {
                 agentsPort > 0, enrollPort > 0
             else {
                 if Task.isShuttingDownGracefully { return try await running.waitForAll() }
+                // The services ended before both listeners reported: their own error says why.
+                if reported.agents == nil || reported.enroll == nil {
+                    try await running.waitForAll()
+                    throw CHOMError(.unavailable, "the coordinator's services stopped before its gRPC listeners were bound")
+                }
                 let address = "\(configuration.grpc.host) ports \(configuration.grpc.port) and \(configuration.grpc.enrollPort)"
                 throw CHOMError(.unavailable, "the gRPC listeners could not bind \(address)")
             }

@@ -59,11 +59,12 @@ package struct SiteMigrationRepository: Sendable {
             """, logger: logger))
     }
 
-    /// The sites whose last migration failed at or after `since` (and none started since).
-    package func recentlyFailed(since: Date) async throws -> Set<SiteID> {
+    /// The sites whose last migration (of `reason`, when given) failed at or after `since` (and
+    /// none started since).
+    package func recentlyFailed(since: Date, reason: String? = nil) async throws -> Set<SiteID> {
         let rows = try await client.query("""
             SELECT DISTINCT ON (site_id) site_id, state FROM site_migrations
-            WHERE created_at >= \(since) OR finished_at >= \(since)
+            WHERE (created_at >= \(since) OR finished_at >= \(since)) AND (\(reason)::text IS NULL OR reason = \(reason))
             ORDER BY site_id, created_at DESC
             """, logger: logger)
         var failed: Set<SiteID> = []

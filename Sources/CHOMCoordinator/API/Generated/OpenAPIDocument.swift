@@ -3899,7 +3899,7 @@ components:
           description: Failovers; how old the restored backup was when the source agent was declared failed.
         backupVerified:
           type: boolean
-          description: Failovers; whether a drill had verified the restored backup (false: no verified one existed).
+          description: 'Failovers; whether a drill had verified the restored backup (false: no verified one existed).'
         recoveryTimeSeconds:
           type: number
           format: double

@@ -43,35 +43,30 @@ final class LeaderLock: Sendable {
         return LeaderLock(connection: connection, logger: logger)
     }
 
-    /// `pg_try_advisory_lock`: true when this session holds the leader's lock now; false, with
-    /// the session closed, when it does not answer within `timeout` (a connection dropped without
-    /// a reset would otherwise hold the leader service, and its shutdown, forever).
-    func tryLock(within timeout: Duration = .seconds(5)) async -> Bool {
-        await answer(within: timeout, "SELECT pg_try_advisory_lock(\(LeadershipRepository.lockKey))") ?? false
+    /// `pg_try_advisory_lock`: true when this session holds the leader's lock now.
+    func tryLock() async throws -> Bool {
+        let rows = try await connection.query(
+            "SELECT pg_try_advisory_lock(\(LeadershipRepository.lockKey))", logger: logger)
+        for try await held in rows.decode(Bool.self) { return held }
+        return false
     }
 
     /// Whether the session still answers within `timeout` and still holds the lock. A session that
     /// does not answer in time is closed (a query cannot be cancelled otherwise), so it is lost.
     func isHeld(within timeout: Duration) async -> Bool {
         let key = LeadershipRepository.lockKey
-        // A bigint advisory key shows in pg_locks as classid (high half) and objid (low half).
-        return await answer(within: timeout, """
-            SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()
-                AND granted AND classid::bigint = \(key >> 32) AND objid::bigint = \(key & 0xFFFF_FFFF)
-            """) ?? false
-    }
-
-    /// The one boolean `query` answers, or nil when it fails or takes longer than `timeout`; then
-    /// the session is closed, which ends the query.
-    private func answer(within timeout: Duration, _ query: PostgresQuery) async -> Bool? {
-        await withTaskGroup(of: Bool??.self) { group in
+        return await withTaskGroup(of: Bool?.self) { group in
             group.addTask { [connection, logger] in
                 do {
-                    let rows = try await connection.query(query, logger: logger)
-                    for try await value in rows.decode(Bool.self) { return .some(value) }
-                    return .some(nil)
+                    // A bigint advisory key shows in pg_locks as classid (high half) and objid (low half).
+                    let rows = try await connection.query("""
+                        SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()
+                            AND granted AND classid::bigint = \(key >> 32) AND objid::bigint = \(key & 0xFFFF_FFFF)
+                        """, logger: logger)
+                    for try await held in rows.decode(Bool.self) { return held }
+                    return false
                 } catch {
-                    return .some(nil)
+                    return false
                 }
             }
             group.addTask {
@@ -81,11 +76,9 @@ final class LeaderLock: Sendable {
             let first = await group.next() ?? nil
             if first == nil { await close() }
             group.cancelAll()
-            return first ?? nil
+            return first ?? false
         }
     }
-
-    var isClosed: Bool { connection.isClosed }
 
     /// Returns when the connection has closed, whoever closed it.
     func closed() async {

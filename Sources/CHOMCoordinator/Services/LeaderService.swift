@@ -76,14 +76,7 @@ struct LeaderService: Service {
                 session = try await LeaderLock.open(database, logger: logger)
                 lock = session
             }
-            guard await session.tryLock() else {
-                // Busy, or the session failed or timed out (then it is closed): a new one next time.
-                if session.isClosed {
-                    await session.close()
-                    lock = nil
-                }
-                return nil
-            }
+            guard try await session.tryLock() else { return nil }
         } catch {
             logger.debug("the leader lock could not be tried", metadata: [LogKey.error: "\(error)"])
             await lock?.close()

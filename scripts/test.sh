@@ -59,7 +59,7 @@ test_log="$(mktemp)"
 trap 'rm -f "$moto_log" "$localstack_log" "$test_log"' EXIT
 set +e
 timeout --kill-after=30 "${CHOM_TEST_TIMEOUT:-2400}" swift test --skip-build 2>&1 | tee "$test_log" \
-  | { grep --line-buffered -vE "(Test|Suite) .* started" || true; }
+  | { grep --line-buffered -vE "(Test|Suite) .* started\.$" || true; }
 test_status=${PIPESTATUS[0]}
 set -e
 if [ "$test_status" -ne 0 ]; then

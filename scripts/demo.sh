@@ -68,7 +68,7 @@ mkdir -p "$dir/backups"
 # their sites are reached at 127.0.0.1, an address a fleet of real VPSs would refuse (agents.allowInternalAddresses).
 # Failover is on, with a failure declared after 3 + 3 s of silence (heartbeats every second) so the
 # demo's failover takes seconds, not the minute of the defaults.
-printf '{"backups": {"destination": {"path": "%s"}, "scheduleIntervalSeconds": 5}, "fleet": {"sharedBackupDirectory": true, "proxySeconds": 5, "tickSeconds": 0.5, "failoverEnabled": true}, "agents": {"allowInternalAddresses": true, "heartbeatIntervalSeconds": 1, "heartbeatTTLSeconds": 3, "failureGraceSeconds": 3}}\n' \
+printf '{"backups": {"destination": {"path": "%s"}, "scheduleIntervalSeconds": 5}, "fleet": {"sharedBackupDirectory": true, "proxySeconds": 5, "tickSeconds": 0.5, "failoverEnabled": true}, "agents": {"allowInternalAddresses": true, "heartbeatIntervalSeconds": 1, "heartbeatTTLSeconds": 4, "failureGraceSeconds": 4, "siteLeaseSeconds": 4}}\n' \
   "$dir/backups" >"$dir/coordinator.json"
 "$bin/chom-coordinator" serve --config "$dir/coordinator.json" --data-dir "$dir/coordinator" \
   --api-host 127.0.0.1 --api-port "$api_port" --grpc-host 127.0.0.1 --grpc-port "$grpc_port" \

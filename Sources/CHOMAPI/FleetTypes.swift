@@ -42,6 +42,28 @@ package struct SiteRequestsRequest: Codable, Sendable, Equatable {
     }
 }
 
+/// `PUT /v1/sites/{site}/failover`.
+package struct SiteFailoverRequest: Codable, Sendable, Equatable {
+    package var enabled: Bool
+    package static let fields: Set<String> = ["enabled"]
+    package init(enabled: Bool) { self.enabled = enabled }
+}
+
+/// Failover of one site, as it now stands, and the configure task that tells its agent.
+package struct SiteFailoverResponse: Codable, Sendable, Equatable {
+    package var siteId: String
+    package var domain: String
+    package var failoverEnabled: Bool
+    /// The configure task that tells the site's agent (nil when nothing changed).
+    package var taskId: String?
+    package init(siteId: String, domain: String, failoverEnabled: Bool, taskId: String?) {
+        self.siteId = siteId
+        self.domain = domain
+        self.failoverEnabled = failoverEnabled
+        self.taskId = taskId
+    }
+}
+
 /// A site's resource requests as the scheduler counts them, and which of them the site overrides.
 package struct SiteRequestsResponse: Codable, Sendable, Equatable {
     package var siteId: String
@@ -191,7 +213,9 @@ package struct FailoverPlanSite: Codable, Sendable, Equatable {
     package var backupVerified: Bool?
     /// The backup's age now: the recovery point if the agent failed at this moment.
     package var recoveryPointSeconds: Double?
-    /// Why this site would stay where it is (no usable backup, no agent can take it).
+    /// Whether failover is on for this site (`PUT /v1/sites/{site}/failover`).
+    package var failoverEnabled = true
+    /// Why this site would stay where it is (failover off for it, no usable backup, no agent can take it).
     package var problem: String?
 
     package init(siteId: String, domain: String) {

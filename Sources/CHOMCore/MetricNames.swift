@@ -4,6 +4,8 @@ package enum MetricName {
     package static let agentTasks = "chom_agent_tasks_total"
     package static let agentEnvelopeRefusals = "chom_agent_envelope_refusals_total"
     package static let agentStreamConnected = "chom_agent_stream_connected"
+    package static let agentFenced = "chom_agent_fenced"
+    package static let agentLeaseRemaining = "chom_agent_site_lease_remaining_seconds"
     package static let agentReconnects = "chom_agent_reconnects_total"
     package static let agentResidentMemory = "chom_agent_resident_memory_bytes"
     // Coordinator

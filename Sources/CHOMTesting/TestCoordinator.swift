@@ -64,6 +64,9 @@ package struct TestCoordinator: Sendable {
         // Agents here are on loopback: their sites are reached at 127.0.0.1.
         configuration.agents.allowInternalAddresses = true
         configuration.dispatch.pollIntervalSeconds = 0.5
+        // Off unless a test is about failover: an agent a test stops must not have its sites
+        // restored elsewhere behind the test's back (and with it off, agents hold no site lease).
+        configuration.fleet.failoverEnabled = false
         return configuration
     }
 

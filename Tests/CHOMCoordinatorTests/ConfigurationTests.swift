@@ -27,6 +27,29 @@ final class ConfigurationTests {
         #expect(loaded == CoordinatorConfiguration())
     }
 
+    @Test("the site lease must outlast two heartbeats and end before TTL + grace with the margin; the defaults hold")
+    func siteLeaseRule() throws {
+        let defaults = CoordinatorConfiguration()
+        #expect(defaults.fleet.failoverEnabled)
+        #expect(defaults.siteLeaseSecondsGranted == 40)
+        #expect(CoordinatorConfiguration.Agents.leaseMargin(lease: 40, ttl: 30, grace: 30) > 17)
+        let ok = try ConfigurationLoader.load(
+            file: try write(#"{"agents": {"heartbeatIntervalSeconds": 1, "heartbeatTTLSeconds": 4, "failureGraceSeconds": 4, "siteLeaseSeconds": 5}}"#),
+            environment: [:])
+        #expect(ok.siteLeaseSecondsGranted == 5)
+        let short = #expect(throws: CHOMError.self) {
+            try ConfigurationLoader.load(file: try self.write(#"{"agents": {"siteLeaseSeconds": 15}}"#), environment: [:])
+        }
+        #expect(short?.message.contains("at least twice") == true, "\(short?.message ?? "")")
+        let long = #expect(throws: CHOMError.self) {
+            try ConfigurationLoader.load(file: try self.write(#"{"agents": {"siteLeaseSeconds": 58}}"#), environment: [:])
+        }
+        #expect(long?.message.contains("lease × 1.01 + 2 < TTL + grace") == true, "\(long?.message ?? "")")
+        // Failover off: the agents are granted no lease.
+        let off = try ConfigurationLoader.load(file: try write(#"{"fleet": {"failoverEnabled": false}}"#), environment: [:])
+        #expect(off.siteLeaseSecondsGranted == 0)
+    }
+
     @Test("file values override defaults, environment overrides the file")
     func precedence() throws {
         let path = try write(#"{"api": {"port": 9000}, "dataDirectory": "/srv/a", "dispatch": {"maxDeliveryAttempts": 3}}"#)

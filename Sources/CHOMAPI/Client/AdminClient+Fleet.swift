@@ -21,6 +21,11 @@ extension AdminClient {
     }
 
     /// `GET /v1/agents/{id}/failover-plan`.
+    /// `PUT /v1/sites/{site}/failover`: turns failover on or off for one site.
+    package func setFailover(site: String, enabled: Bool) async throws(AdminClientError) -> SiteFailoverResponse {
+        try await json(.put, "/v1/sites/\(segment(site))/failover", body: SiteFailoverRequest(enabled: enabled))
+    }
+
     package func failoverPlan(agent id: String) async throws(AdminClientError) -> FailoverPlanResponse {
         try await json(.get, "/v1/agents/\(segment(id))/failover-plan")
     }

@@ -67,6 +67,18 @@ package actor NginxController {
         }
     }
 
+    /// Replaces a host-wide file that site configurations include (`path`, root's, outside every
+    /// site tree), checked and reloaded as a site's change is; unchanged text reloads nothing.
+    package func installShared(path: String, text: String, change: String) async throws(CHOMError) -> ReloadOutcome {
+        try await gate.withGate { () async throws(CHOMError) -> ReloadOutcome in
+            let previous = try AtomicFile.read(path)
+            if previous == text { return .unchanged }
+            try AtomicFile.write(text, to: path)  // not a tenant path: nginx's configuration directory
+            try await checkOrRestore(path: path, previous: previous, change: change)
+            return try await reloadIfRunning()
+        }
+    }
+
     /// `nginx -t` on the whole configuration as it is on disk.
     package func check() async throws(CHOMError) {
         try await gate.withGate { () async throws(CHOMError) in try await test() }

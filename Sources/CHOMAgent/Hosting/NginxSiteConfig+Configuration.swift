@@ -26,6 +26,10 @@ extension NginxSiteConfig {
         /// The TLS port; the HTTP listener redirects here when a site has TLS.
         package var httpsPort = 443
         package var http2: HTTP2Syntax = .listenParameter
+        /// The agent's fence file (``SiteFence``), included in every server block that serves a
+        /// site's content: empty while the agent holds its site lease, a 503 for every request
+        /// once it has lost it. Nil: no include (nginx configurations without a fence).
+        package var fenceInclude: String?
 
         package init() {}
 
@@ -35,6 +39,7 @@ extension NginxSiteConfig {
             guard httpPort != httpsPort else {
                 throw SiteSpecError(field: .httpsPort, reason: "the same port as http_port")
             }
+            if let fenceInclude { try SiteSpec.checkPath(fenceInclude, .fenceInclude) }
         }
     }
 }

@@ -15,7 +15,9 @@
 ///   `SCRIPT_FILENAME $realpath_root$fastcgi_script_name` (the resolved release, so a switch of
 ///   `current` is seen by the next request); app: a proxy to `127.0.0.1:<port>`;
 /// - with TLS, the HTTP server only redirects (301) to HTTPS;
-/// - suspended: every request answers 503 with the maintenance page, nothing else is reachable.
+/// - suspended: every request answers 503 with the maintenance page, nothing else is reachable;
+/// - with a fence include (``Configuration/fenceInclude``), a site's content is served only while
+///   the agent holds its site lease (``SiteFence``).
 ///
 /// The php location includes `fastcgi_params` from nginx's configuration directory (Debian's
 /// `/etc/nginx/fastcgi_params`). The http block should raise `server_names_hash_bucket_size`
@@ -59,6 +61,10 @@ package enum NginxSiteConfig {
             }
             lines += forwardBody(spec, to: forward, configuration: configuration)
         } else {
+            if !spec.suspended, let fence = configuration.fenceInclude {
+                // Before everything else: a fenced agent answers 503 before any location is chosen.
+                lines += ["    include \(fence);", ""]
+            }
             lines += spec.suspended ? suspendedBody(spec) : siteBody(spec)
         }
         lines.append("}")

@@ -16,6 +16,7 @@ package struct SiteSpecError: Error, Sendable, Equatable, CustomStringConvertibl
         case httpPort
         case httpsPort
         case forwardTo
+        case fenceInclude
 
         package var description: String {
             switch self {
@@ -32,6 +33,7 @@ package struct SiteSpecError: Error, Sendable, Equatable, CustomStringConvertibl
             case .httpPort: "http_port"
             case .httpsPort: "https_port"
             case .forwardTo: "forward_to"
+            case .fenceInclude: "fence_include"
             }
         }
     }

@@ -13,6 +13,8 @@ package final class AgentMetrics: Sendable {
     /// Deploys, backups, disk usage and requests per site; executors report to it.
     package let sites: SiteMetrics
     private let streamConnected: Gauge
+    private let fenced: Gauge
+    private let leaseRemaining: Gauge
     private let reconnects: Counter
     private let residentMemory: Gauge
 
@@ -35,6 +37,11 @@ package final class AgentMetrics: Sendable {
         sites = SiteMetrics(registry: registry, configuration: siteConfiguration)
         streamConnected = registry.makeGauge(descriptor: Self.descriptor(
             MetricName.agentStreamConnected, "1 while the Connect stream to the coordinator is up, else 0"))
+        fenced = registry.makeGauge(descriptor: Self.descriptor(
+            MetricName.agentFenced, "1 while this agent's sites answer 503 because its site lease ran out, else 0"))
+        leaseRemaining = registry.makeGauge(descriptor: Self.descriptor(
+            MetricName.agentLeaseRemaining, "Seconds left on the site lease (-1: no lease, failover is off)"))
+        leaseRemaining.set(-1.0)
         reconnects = registry.makeCounter(descriptor: Self.descriptor(
             MetricName.agentReconnects, "Connection attempts after the first one"))
         residentMemory = registry.makeGauge(descriptor: Self.descriptor(
@@ -54,6 +61,15 @@ package final class AgentMetrics: Sendable {
 
     package func setStreamConnected(_ connected: Bool) {
         streamConnected.set(connected ? 1.0 : 0.0)
+    }
+
+    package func setFenced(_ isFenced: Bool) {
+        fenced.set(isFenced ? 1.0 : 0.0)
+    }
+
+    /// Seconds left on the site lease; nil when there is none.
+    package func setLeaseRemaining(_ seconds: Double?) {
+        leaseRemaining.set(seconds.map { max(0, $0) } ?? -1.0)
     }
 
     package func reconnecting() {

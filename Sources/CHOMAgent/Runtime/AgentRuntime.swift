@@ -15,6 +15,8 @@ package final class AgentRuntime: Service, Sendable {
     private let metricsServer: MetricsServer
     /// One for the agent's life: it supervises app processes across reconnects.
     package let hosting: LinuxSiteHosting?
+    /// Fences the sites when the site lease runs out (with hosting only).
+    package let lease: SiteLeaseKeeper?
     private let clock: any WallClock
     private let logger: Logger
 
@@ -24,7 +26,13 @@ package final class AgentRuntime: Service, Sendable {
         self.clock = clock
         let metrics = AgentMetrics()
         self.metrics = metrics
-        hosting = configuration.hosting.map { LinuxSiteHosting(configuration: $0, metrics: metrics) }
+        let hosting = configuration.hosting.map { LinuxSiteHosting(configuration: $0, metrics: metrics) }
+        self.hosting = hosting
+        lease = hosting.map {
+            SiteLeaseKeeper(
+                fence: $0.fence, stateDirectory: configuration.stateDirectory, metrics: metrics, clock: clock,
+                logger: logger)
+        }
         metricsServer = MetricsServer(
             host: configuration.metricsHost, port: configuration.metricsPort, logger: logger,
             render: { metrics.render() })
@@ -70,6 +78,8 @@ package final class AgentRuntime: Service, Sendable {
         }
         Self.logFileProtections(logger: logger)
         if let hosting = configuration.hosting { Self.logCgroups(hosting.cgroups, logger: logger) }
+        // Site configurations include the fence file: it must exist before nginx reads them.
+        try hosting?.fence.ensure()
         var managedNginx: ManagedNginx?
         if let hosting = configuration.hosting, let directory = hosting.managedNginxDirectory {
             managedNginx = try await ManagedNginx.start(
@@ -102,8 +112,12 @@ package final class AgentRuntime: Service, Sendable {
             sessionConfiguration.metricsPort = try await waitForMetricsPort()
             let session = AgentSession(
                 configuration: sessionConfiguration, store: store, journal: journal, metrics: metrics, ledger: ledger,
-                control: control, hosting: hosting, clock: clock, logger: logger)
+                control: control, hosting: hosting, lease: lease, clock: clock, logger: logger)
             group.addTask { try await session.run() }
+            if let lease {
+                // Until cancelled: it keeps fencing while the session shuts down gracefully.
+                group.addTask { await lease.run() }
+            }
             let sites = metrics.sites
             group.addTask {
                 // It stops at a graceful shutdown; the session must be the one that ends the group.

@@ -20,15 +20,18 @@ package final class AgentSession: Service, Sendable {
     package let ledger: ExecutionLedger
     package let control: SessionControl
     package let hosting: (any SiteHosting)?
+    /// Told of every heartbeat answer (nil: the agent keeps no site lease).
+    package let lease: SiteLeaseKeeper?
     private let clock: any WallClock
     private let logger: Logger
 
     package init(
         configuration: AgentConfiguration, store: AgentIdentityStore, journal: Journal, metrics: AgentMetrics,
         ledger: ExecutionLedger, control: SessionControl = SessionControl(), hosting: (any SiteHosting)? = nil,
-        clock: any WallClock, logger: Logger
+        lease: SiteLeaseKeeper? = nil, clock: any WallClock, logger: Logger
     ) {
         self.hosting = hosting
+        self.lease = lease
         self.configuration = configuration
         self.store = store
         self.journal = journal
@@ -150,7 +153,7 @@ package final class AgentSession: Service, Sendable {
             let connection = SessionConnection(
                 gateway: gateway, identity: identity, handler: handler, configuration: configuration, store: store,
                 metrics: metrics, control: control, clock: clock, logger: logger, accepted: accepted,
-                sealingPublicKey: sealingKey?.publicKey, inventory: inventory)
+                sealingPublicKey: sealingKey?.publicKey, inventory: inventory, lease: lease)
             return try await connection.run()
         }
     }

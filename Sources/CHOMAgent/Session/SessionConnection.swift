@@ -35,6 +35,8 @@ struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sen
     var sealingPublicKey: Curve25519.KeyAgreement.PublicKey? = nil
     /// Reported after the Hello and every `inventoryInterval` (nil: no inventory, as an older agent).
     var inventory: InventoryReporter? = nil
+    /// Renewed by every heartbeat answer (nil: no site lease).
+    var lease: SiteLeaseKeeper? = nil
 
     typealias Outbox = AsyncStream<Chom_Agent_V1_AgentMessage>.Continuation
 
@@ -147,6 +149,9 @@ struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sen
             }
             logger.info("client certificate renewed; reconnecting with it")
             return .renewed
+        case .heartbeatAnswer(let answer):
+            lease?.answered(leaseSeconds: Int(answer.leaseSeconds))
+            return nil
         case nil:
             return nil
         }

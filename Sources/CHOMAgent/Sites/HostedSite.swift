@@ -41,6 +41,8 @@ package struct HostedSite: Sendable, Equatable {
     /// A migrated site's old host: nginx forwards every request to this `host:port` (an IP
     /// literal, IPv6 in brackets) instead of serving the tree. nil: serve the site.
     package var forwardTo: String? = nil
+    /// Failover is off for this site: the agent's fence leaves it served (``SiteFence``).
+    package var fenceExempt = false
 
     package var user: SiteUserName { SiteUserName(site: siteID) }
 
@@ -106,6 +108,7 @@ package struct HostedSite: Sendable, Equatable {
             ? "public" : try Self.relativePath(config.publicDirectory, field: "public directory")
         keepReleases = config.keepReleases == 0 ? 5 : min(Int(config.keepReleases), 50)
         suspended = config.suspended
+        fenceExempt = config.fenceExempt
         if !config.forwardTo.isEmpty {
             guard SiteSpec.isForwardAddress(config.forwardTo) else {
                 throw Self.invalid("forward_to must be an IP address and port (host:port, IPv6 as [addr]:port)")

@@ -13,11 +13,15 @@ package struct LinuxSiteHosting: SiteHosting {
     package let php: PhpFpmController
     package let apps: AppSupervisor
     package let users: SiteUsers
+    /// The include every served site's server block starts with (fencing, ``SiteLeaseKeeper``).
+    package let fence: SiteFence
     package let metrics: AgentMetrics?
 
     package init(configuration: HostingConfiguration, metrics: AgentMetrics? = nil) {
         self.configuration = configuration
-        nginx = NginxController(configuration: configuration.nginx)
+        let nginx = NginxController(configuration: configuration.nginx)
+        self.nginx = nginx
+        fence = SiteFence(nginx: nginx, maintenancePage: configuration.maintenancePage.path)
         var php = configuration.php
         php.cgroups = configuration.cgroups
         self.php = PhpFpmController(configuration: php)
@@ -59,7 +63,11 @@ package struct LinuxSiteHosting: SiteHosting {
             tls: tls, suspended: site.suspended, maintenancePage: configuration.maintenancePage.path)
         spec.symlinksCheckedFrom = layout.current.path
         spec.forwardTo = site.forwardTo
-        let text = try NginxSiteConfig.render(spec, configuration: configuration.site)
+        try fence.ensure()
+        var siteConfiguration = configuration.site
+        // A site that never fails over is never fenced: nothing else would serve it.
+        siteConfiguration.fenceInclude = site.fenceExempt ? nil : fence.path
+        let text = try NginxSiteConfig.render(spec, configuration: siteConfiguration)
         _ = try await nginx.install(domain: site.domain, config: text)
         if site.kind == .php { await php.retireLegacyPool(site.user) }
         if site.suspended, site.kind == .app { await apps.stop(site: site.domain) }

@@ -81,7 +81,7 @@ package enum ConfigurationLoader {
         "grpc": ["host", "port", "enrollPort", "advertisedHostnames", "advertisedAddresses"],
         "agents": [
             "certificateLifetimeSeconds", "heartbeatIntervalSeconds", "offlineGraceSeconds", "heartbeatTTLSeconds",
-            "failureGraceSeconds", "maxHeartbeatsPerSecond",
+            "failureGraceSeconds", "maxHeartbeatsPerSecond", "siteLeaseSeconds",
             "enrollmentFailuresPerAddress", "enrollmentWindowSeconds", "enrollmentThrottleAddresses",
             "allowInternalAddresses",
         ],

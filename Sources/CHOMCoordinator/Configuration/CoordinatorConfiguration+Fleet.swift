@@ -28,9 +28,9 @@ extension CoordinatorConfiguration {
         /// How long a drain leaves a site whose migration failed before trying it again.
         package var failedMoveRetrySeconds = 300.0
         /// Restore the sites of an agent the failure detector declared failed on surviving agents
-        /// (`FleetFailover`). Off (the default until agents fence themselves with a site lease), they
-        /// wait for an operator.
-        package var failoverEnabled = false
+        /// (`FleetFailover`). Off, they wait for an operator, and agents keep no site lease
+        /// (nothing else would serve their sites, so fencing would only be downtime).
+        package var failoverEnabled = true
         /// Failover restores running at once across the fleet; the other sites wait their turn.
         package var maxConcurrentFailovers = 4
         package init() {}
@@ -57,5 +57,13 @@ extension CoordinatorConfiguration.Fleet {
         failoverEnabled = try c.decodeIfPresent(Bool.self, forKey: .failoverEnabled) ?? failoverEnabled
         maxConcurrentFailovers =
             try c.decodeIfPresent(Int.self, forKey: .maxConcurrentFailovers) ?? maxConcurrentFailovers
+    }
+}
+
+extension CoordinatorConfiguration {
+    /// The lease a heartbeat answer grants: `agents.siteLeaseSeconds` while failover is on, else
+    /// 0 (no lease).
+    package var siteLeaseSecondsGranted: UInt32 {
+        fleet.failoverEnabled ? UInt32(max(1, agents.siteLeaseSeconds.rounded(.down))) : 0
     }
 }

@@ -34,6 +34,11 @@ package struct CoordinatorConfiguration: Sendable, Codable, Equatable {
         package var heartbeatTTLSeconds = 30.0
         package var failureGraceSeconds = 30.0
         package var maxHeartbeatsPerSecond = 50.0
+        /// The agents' site lease (fencing), sent in every heartbeat answer while
+        /// `fleet.failoverEnabled` is on: an agent with no answer for this long puts its sites in
+        /// maintenance (503). Must satisfy `L·1.01 + 2 < heartbeatTTLSeconds + failureGraceSeconds`
+        /// (Protocol/README.md), so that an agent has stopped serving before its sites fail over.
+        package var siteLeaseSeconds = 40.0
         /// Failed enrollments per source address within `enrollmentWindowSeconds`; beyond it the
         /// address is refused (resourceExhausted) until its oldest failure leaves the window.
         package var enrollmentFailuresPerAddress = 10
@@ -151,6 +156,7 @@ extension CoordinatorConfiguration.Agents {
         failureGraceSeconds = try c.decodeIfPresent(Double.self, forKey: .failureGraceSeconds) ?? failureGraceSeconds
         maxHeartbeatsPerSecond =
             try c.decodeIfPresent(Double.self, forKey: .maxHeartbeatsPerSecond) ?? maxHeartbeatsPerSecond
+        siteLeaseSeconds = try c.decodeIfPresent(Double.self, forKey: .siteLeaseSeconds) ?? siteLeaseSeconds
         enrollmentFailuresPerAddress =
             try c.decodeIfPresent(Int.self, forKey: .enrollmentFailuresPerAddress) ?? enrollmentFailuresPerAddress
         enrollmentWindowSeconds =
@@ -259,5 +265,26 @@ extension CoordinatorConfiguration.Agents {
         guard failureGraceSeconds >= 0, maxHeartbeatsPerSecond > 0 else {
             throw CHOMError(.configuration, "agents.failureGraceSeconds must be 0 or more and agents.maxHeartbeatsPerSecond above 0")
         }
+        guard siteLeaseSeconds >= 2 * heartbeatIntervalSeconds else {
+            throw CHOMError(.configuration, """
+                agents.siteLeaseSeconds (\(siteLeaseSeconds)) must be at least twice \
+                agents.heartbeatIntervalSeconds (\(heartbeatIntervalSeconds)): one late heartbeat answer would \
+                put every site of an agent in maintenance
+                """)
+        }
+        guard Self.leaseMargin(lease: siteLeaseSeconds, ttl: heartbeatTTLSeconds, grace: failureGraceSeconds) > 0 else {
+            throw CHOMError(.configuration, """
+                agents.siteLeaseSeconds (\(siteLeaseSeconds)) is too long for agents.heartbeatTTLSeconds + \
+                agents.failureGraceSeconds (\(heartbeatTTLSeconds + failureGraceSeconds)): an agent cut off from the \
+                coordinators would still serve its sites when they fail over; the rule is \
+                lease × 1.01 + 2 < TTL + grace (Protocol/README.md)
+                """)
+        }
+    }
+
+    /// `T + G − (L·(1 + ρ) + d)` with ρ = 1 % clock drift and d = 2 s for the answer's delay and
+    /// nginx's reload: how much earlier than a failover a fenced agent has stopped serving.
+    package static func leaseMargin(lease: Double, ttl: Double, grace: Double) -> Double {
+        ttl + grace - (lease * 1.01 + 2)
     }
 }

@@ -44,6 +44,10 @@ struct FleetFailover: Sendable {
             where placed.agentID == agent.id && !moving.contains(placed.siteID) && !recentlyFailed.contains(placed.siteID) {
                 guard running < max(1, configuration.fleet.maxConcurrentFailovers) else { return }
                 guard let site = try await store.sites(in: .fleet).get(placed.siteID), !site.isRemoved else { continue }
+                guard site.failoverEnabled else {
+                    try await reportImpossible(site, agent: agent, why: "failover is off for the site", detail: "failover is off for the site")
+                    continue
+                }
                 let backups = try await store.backups(in: .fleet).list(site: site.id, limit: 200)
                 guard let backup = FailoverBackup.choose(from: backups) else {
                     try await reportImpossible(site, agent: agent, why: "no usable backup", detail: "the site has no usable backup")
@@ -150,7 +154,9 @@ struct FailoverPlanner: Sendable {
                 item.backupVerified = backup.verifiedAt != nil
                 item.recoveryPointSeconds = max(0, now.timeIntervalSince(backup.finishedAt ?? backup.createdAt))
             }
-            item.problem = destinationProblem
+            item.failoverEnabled = site.failoverEnabled
+            item.problem = (site.failoverEnabled ? nil : "failover is off for the site")
+                ?? destinationProblem
                 ?? (item.backupId == nil ? "the site has no usable backup" : nil)
                 ?? planned.unplaceable[site.id].map { "no agent can take it: \($0.description)" }
             sites.append(item)

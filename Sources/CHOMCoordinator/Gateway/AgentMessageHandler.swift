@@ -27,6 +27,11 @@ package struct AgentMessageHandler: Sendable {
                 capacity: Capacity(
                     maxSites: Int(heartbeat.capacity.maxSites), hostedSites: Int(heartbeat.capacity.hostedSites)),
                 now: now)
+            // Only once recorded: an answer renews the agent's site lease, and the failure
+            // detector must never see silence from an agent that holds one.
+            var answer = Chom_Agent_V1_CoordinatorMessage()
+            answer.heartbeatAnswer.leaseSeconds = configuration.siteLeaseSecondsGranted
+            try await connection.send(answer)
         case .accepted(let accepted):
             guard let id = TaskID(accepted.taskID) else { return }
             try await store.tasks.markAccepted(id, agent: agent, now: now)

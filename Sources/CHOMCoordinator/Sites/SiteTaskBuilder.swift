@@ -80,6 +80,7 @@ struct SiteTaskBuilder: Sendable {
         // while a suspend task is on its way must not undo it.
         config.suspended = site.lifecycle.isSuspended
         config.configVersion = UInt64(max(0, site.configVersion))
+        config.fenceExempt = !site.failoverEnabled
         return config
     }
 

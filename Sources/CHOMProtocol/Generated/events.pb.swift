@@ -175,13 +175,39 @@ package nonisolated struct Chom_Agent_V1_CoordinatorMessage: Sendable {
     set {event = .renewed(newValue)}
   }
 
+  /// The answer to a Heartbeat, sent once the coordinator has recorded it: the agent's site lease.
+  package var heartbeatAnswer: Chom_Agent_V1_HeartbeatAnswer {
+    get {
+      if case .heartbeatAnswer(let v)? = event {return v}
+      return Chom_Agent_V1_HeartbeatAnswer()
+    }
+    set {event = .heartbeatAnswer(newValue)}
+  }
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package nonisolated enum OneOf_Event: Equatable, Sendable {
     case envelope(Chom_Agent_V1_Envelope)
     case renewed(Chom_Agent_V1_RenewCertificateResponse)
+    /// The answer to a Heartbeat, sent once the coordinator has recorded it: the agent's site lease.
+    case heartbeatAnswer(Chom_Agent_V1_HeartbeatAnswer)
 
   }
+
+  package init() {}
+}
+
+/// Renews the agent's site lease. An agent that has had no answer for `lease_seconds` puts every
+/// site it hosts in maintenance (503) until the next answer (fencing: Protocol/README.md has the
+/// rule). 0: no lease (failover is off, so nothing else can be serving the sites).
+package nonisolated struct Chom_Agent_V1_HeartbeatAnswer: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var leaseSeconds: UInt32 = 0
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
 }
@@ -679,7 +705,7 @@ nonisolated extension Chom_Agent_V1_AgentMessage: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Chom_Agent_V1_CoordinatorMessage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".CoordinatorMessage"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}envelope\0\u{1}renewed\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}envelope\0\u{1}renewed\0\u{3}heartbeat_answer\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -713,6 +739,19 @@ nonisolated extension Chom_Agent_V1_CoordinatorMessage: SwiftProtobuf.Message, S
           self.event = .renewed(v)
         }
       }()
+      case 3: try {
+        var v: Chom_Agent_V1_HeartbeatAnswer?
+        var hadOneofValue = false
+        if let current = self.event {
+          hadOneofValue = true
+          if case .heartbeatAnswer(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.event = .heartbeatAnswer(v)
+        }
+      }()
       default: break
       }
     }
@@ -732,6 +771,10 @@ nonisolated extension Chom_Agent_V1_CoordinatorMessage: SwiftProtobuf.Message, S
       guard case .renewed(let v)? = self.event else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
     }()
+    case .heartbeatAnswer?: try {
+      guard case .heartbeatAnswer(let v)? = self.event else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
     case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -739,6 +782,36 @@ nonisolated extension Chom_Agent_V1_CoordinatorMessage: SwiftProtobuf.Message, S
 
   package static func ==(lhs: Chom_Agent_V1_CoordinatorMessage, rhs: Chom_Agent_V1_CoordinatorMessage) -> Bool {
     if lhs.event != rhs.event {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_HeartbeatAnswer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".HeartbeatAnswer"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}lease_seconds\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.leaseSeconds) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.leaseSeconds != 0 {
+      try visitor.visitSingularUInt32Field(value: self.leaseSeconds, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_HeartbeatAnswer, rhs: Chom_Agent_V1_HeartbeatAnswer) -> Bool {
+    if lhs.leaseSeconds != rhs.leaseSeconds {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -477,6 +477,13 @@ package nonisolated struct Chom_Agent_V1_SiteConfig: @unchecked Sendable {
     set {_uniqueStorage()._forwardTo = newValue}
   }
 
+  /// The site never fails over (failover turned off for it): the agent's fence leaves it served
+  /// when the site lease runs out, since no other agent will ever serve it.
+  package var fenceExempt: Bool {
+    get {_storage._fenceExempt}
+    set {_uniqueStorage()._fenceExempt = newValue}
+  }
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
@@ -1522,7 +1529,7 @@ nonisolated extension Chom_Agent_V1_TlsCertificate: SwiftProtobuf.Message, Swift
 
 nonisolated extension Chom_Agent_V1_SiteConfig: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".SiteConfig"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}site_id\0\u{3}tenant_id\0\u{1}domain\0\u{1}aliases\0\u{1}kind\0\u{3}app_port\0\u{3}app_command\0\u{3}shared_paths\0\u{1}hooks\0\u{3}health_check\0\u{1}tls\0\u{3}public_directory\0\u{3}keep_releases\0\u{1}suspended\0\u{3}config_version\0\u{3}forward_to\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}site_id\0\u{3}tenant_id\0\u{1}domain\0\u{1}aliases\0\u{1}kind\0\u{3}app_port\0\u{3}app_command\0\u{3}shared_paths\0\u{1}hooks\0\u{3}health_check\0\u{1}tls\0\u{3}public_directory\0\u{3}keep_releases\0\u{1}suspended\0\u{3}config_version\0\u{3}forward_to\0\u{3}fence_exempt\0")
 
   fileprivate class _StorageClass {
     var _siteID: String = String()
@@ -1541,6 +1548,7 @@ nonisolated extension Chom_Agent_V1_SiteConfig: SwiftProtobuf.Message, SwiftProt
     var _suspended: Bool = false
     var _configVersion: UInt64 = 0
     var _forwardTo: String = String()
+    var _fenceExempt: Bool = false
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1567,6 +1575,7 @@ nonisolated extension Chom_Agent_V1_SiteConfig: SwiftProtobuf.Message, SwiftProt
       _suspended = source._suspended
       _configVersion = source._configVersion
       _forwardTo = source._forwardTo
+      _fenceExempt = source._fenceExempt
     }
   }
 
@@ -1601,6 +1610,7 @@ nonisolated extension Chom_Agent_V1_SiteConfig: SwiftProtobuf.Message, SwiftProt
         case 14: try { try decoder.decodeSingularBoolField(value: &_storage._suspended) }()
         case 15: try { try decoder.decodeSingularUInt64Field(value: &_storage._configVersion) }()
         case 16: try { try decoder.decodeSingularStringField(value: &_storage._forwardTo) }()
+        case 17: try { try decoder.decodeSingularBoolField(value: &_storage._fenceExempt) }()
         default: break
         }
       }
@@ -1661,6 +1671,9 @@ nonisolated extension Chom_Agent_V1_SiteConfig: SwiftProtobuf.Message, SwiftProt
       if !_storage._forwardTo.isEmpty {
         try visitor.visitSingularStringField(value: _storage._forwardTo, fieldNumber: 16)
       }
+      if _storage._fenceExempt != false {
+        try visitor.visitSingularBoolField(value: _storage._fenceExempt, fieldNumber: 17)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1686,6 +1699,7 @@ nonisolated extension Chom_Agent_V1_SiteConfig: SwiftProtobuf.Message, SwiftProt
         if _storage._suspended != rhs_storage._suspended {return false}
         if _storage._configVersion != rhs_storage._configVersion {return false}
         if _storage._forwardTo != rhs_storage._forwardTo {return false}
+        if _storage._fenceExempt != rhs_storage._fenceExempt {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -37,5 +37,6 @@ package enum Migrations {
         Migration0012Inventory.migration,
         Migration0013AgentHealth.migration,
         Migration0014Failover.migration,
+        Migration0015SiteFailover.migration,
     ]
 }

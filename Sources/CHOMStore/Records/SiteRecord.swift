@@ -25,6 +25,8 @@ package struct SiteRecord: Sendable, Equatable {
     package var lastVerifiedBackupAt: Date?
     /// Raised with every configuration change; sent in `SiteConfig.config_version`.
     package var configVersion: Int64 = 1
+    /// Off (an operator's choice): the site never fails over, and its agent never fences it.
+    package var failoverEnabled = true
 
     /// Sites in these states take no new task but a restore.
     package var isRemoved: Bool { state.isRemoved }

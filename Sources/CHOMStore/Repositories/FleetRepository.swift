@@ -68,6 +68,12 @@ package struct FleetRepository: Sendable {
             "UPDATE sites SET requests = \(json)::jsonb WHERE id = \(site.uuid)", logger: logger)
     }
 
+    /// Turns failover on or off for a site.
+    package func setFailover(_ site: SiteID, enabled: Bool, in transaction: AuditedTransaction) async throws {
+        try await transaction.connection.query(
+            "UPDATE sites SET failover_enabled = \(enabled) WHERE id = \(site.uuid)", logger: logger)
+    }
+
     /// A migration's switch: the site is placed on `agent`, live on the release its last restore
     /// there made, and lets go of the app port it held on its old agent.
     package func switchPlacement(_ site: SiteID, to agent: AgentID, now: Date, in transaction: AuditedTransaction)

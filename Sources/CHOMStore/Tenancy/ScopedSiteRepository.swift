@@ -141,7 +141,7 @@ package struct ScopedSiteRepository: Sendable {
         let config: String = row.contains("config_text") ? try row.value("config_text") : "{}"
         var spec = (try? JSONDecoder().decode(SiteSettings.self, from: Data(config.utf8))) ?? SiteSettings()
         spec.kind = SiteSettings.Kind(rawValue: try row.value("kind")) ?? .static
-        return SiteRecord(
+        var record = SiteRecord(
             id: SiteID(id), tenantID: TenantID(tenant), domain: try row.value("domain"),
             agentID: agent.map { AgentID($0) }, state: SiteState(stored: try row.value("state")),
             currentReleaseID: release.map { ReleaseID($0) }, currentReleasePath: try row.value("current_release_path"),
@@ -151,5 +151,7 @@ package struct ScopedSiteRepository: Sendable {
             lastBackupAt: row.contains("last_backup_at") ? try row.value("last_backup_at") : nil,
             lastVerifiedBackupAt: row.contains("last_verified_backup_at") ? try row.value("last_verified_backup_at") : nil,
             configVersion: row.contains("config_version") ? try row.value("config_version") : 1)
+        if row.contains("failover_enabled") { record.failoverEnabled = try row.value("failover_enabled") }
+        return record
     }
 }

@@ -237,6 +237,36 @@ extension SitesCommand {
     }
 }
 
+extension SitesCommand {
+    struct Failover: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Turn failover on or off for one site (platform operators).",
+            discussion: """
+                With failover off the site never fails over when its agent is declared failed, and its agent \
+                keeps serving it when its site lease runs out (no other agent would ever serve it). The site's \
+                agent is told with a configure task. chom fleet failover --plan AGENT shows each site's setting.
+
+                Examples:
+                  chom sites failover shop.example.com off
+                  chom sites failover shop.example.com on
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The site's domain or ID.") var site: String
+        @Argument(help: ArgumentHelp("on or off.", valueName: "on|off")) var setting: String
+
+        func validate() throws {
+            guard ["on", "off"].contains(setting) else { throw ValidationError("the setting must be on or off") }
+        }
+
+        func run() async throws {
+            let answer = try await global.client().setFailover(site: site, enabled: setting == "on")
+            if global.json { return try Console.json(answer) }
+            let task = answer.taskId.map { "; its agent is told (task \(Format.shortID($0)))" } ?? ""
+            Console.out("failover is \(answer.failoverEnabled ? "on" : "off") for \(answer.domain)\(task)")
+        }
+    }
+}
+
 extension FleetCommand {
     struct Rebalance: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -273,7 +303,8 @@ extension FleetCommand {
                 sites on another agent from the site's latest verified backup (else its latest succeeded one), then \
                 switches placement and DNS; chom fleet migrations lists them (reason failover). --plan shows, for \
                 each site of the agent, where it would go, from which backup and how old that backup is (the \
-                recovery point), or why it would stay. It changes nothing.
+                recovery point), or why it would stay. It changes nothing. chom sites failover SITE off turns \
+                failover off for one site.
 
                 Example:
                   chom fleet failover --plan vps-2
@@ -294,11 +325,11 @@ extension FleetCommand {
             if global.json { return try Console.json(plan) }
             Console.out("agent \(plan.agentName) is \(plan.health); automatic failover is \(plan.failoverEnabled ? "on" : "off")")
             if plan.sites.isEmpty { return Console.out("it holds no site: nothing would move") }
-            var table = Table(headers: ["SITE", "TO", "BACKUP", "RECOVERY POINT", "PROBLEM"])
+            var table = Table(headers: ["SITE", "FAILOVER", "TO", "BACKUP", "RECOVERY POINT", "PROBLEM"])
             for site in plan.sites {
                 let backup = site.backupId.map { Format.shortID($0) + (site.backupVerified == true ? "" : " (unverified)") }
                 table.append([
-                    site.domain, site.toAgentName ?? "-", backup ?? "-",
+                    site.domain, site.failoverEnabled ? "on" : "off", site.toAgentName ?? "-", backup ?? "-",
                     site.recoveryPointSeconds.map(Format.duration) ?? "-", site.problem ?? "",
                 ])
             }

@@ -23,7 +23,7 @@ struct SitesCommand: AsyncParsableCommand {
             Create.self, List.self, Show.self, Config.self, Deploy.self, Rollback.self, Suspend.self, Resume.self,
             Remove.self, Logs.self, Backups.self, Backup.self, Restore.self, VerifyBackup.self, BackupSchedule.self,
             Move.self,
-            Requests.self,
+            Requests.self, Failover.self,
         ],
         aliases: ["site"]
     )

@@ -39,6 +39,17 @@ struct FailoverLiveTests {
                             try await coordinator.waitOnline([a.agentID])
                             let site = try await coordinator.createSite(domain: "failing.test")
                             #expect(site.agentId == a.agentID.description)
+                            // A second site with failover off: it stays, and A's fence would leave it served.
+                            let kept = try await coordinator.createSite(domain: "kept.test")
+                            let off = try await client.setFailover(site: kept.id, enabled: false)
+                            #expect(!off.failoverEnabled)
+                            let told = try await coordinator.waitForTask(try #require(off.taskId))
+                            #expect(told.state == "succeeded", "\(told.message ?? "")")
+                            #expect(try await client.setFailover(site: kept.id, enabled: false).taskId == nil)
+                            let keptConfig = try String(
+                                contentsOf: nginxA.sitesDirectory.appendingPathComponent("kept.test.conf"),
+                                encoding: .utf8)
+                            #expect(!keptConfig.contains("chom-fence.inc"), "\(keptConfig)")
                             let verified = try await Self.backUp(coordinator, content: "<h1>verified</h1>", verify: true)
                             // A newer backup no drill has verified: the failover prefers the verified one.
                             _ = try await Self.backUp(coordinator, content: "<h1>unverified</h1>", verify: false)
@@ -46,10 +57,18 @@ struct FailoverLiveTests {
                             // The plan, while A still runs: B, from the verified backup.
                             let plan = try await client.failoverPlan(agent: a.agentID.description)
                             #expect(plan.health == "online" && plan.failoverEnabled)
-                            #expect(plan.sites.count == 1)
-                            #expect(plan.sites.first?.toAgentId == b.agentID.description)
-                            #expect(plan.sites.first?.backupId == verified && plan.sites.first?.backupVerified == true)
-                            #expect(plan.sites.first?.problem == nil, "\(plan)")
+                            #expect(plan.sites.map(\.domain) == ["failing.test", "kept.test"])
+                            let failing = try #require(plan.sites.first)
+                            #expect(failing.failoverEnabled)
+                            #expect(failing.toAgentId == b.agentID.description)
+                            #expect(failing.backupId == verified && failing.backupVerified == true)
+                            #expect(failing.problem == nil, "\(plan)")
+                            #expect(plan.sites.last?.failoverEnabled == false)
+                            #expect(plan.sites.last?.problem == "failover is off for the site", "\(plan)")
+                            let servedConfig = try String(
+                                contentsOf: nginxA.sitesDirectory.appendingPathComponent("failing.test.conf"),
+                                encoding: .utf8)
+                            #expect(servedConfig.contains("chom-fence.inc"), "\(servedConfig)")
                             return (site, verified)
                         }
                         // A is gone for good.
@@ -86,6 +105,12 @@ struct FailoverLiveTests {
 
         let agent = try await client.agent(id: try #require(site.agentId))
         #expect(agent.health == "offline")
+        // The site with failover off stays on the failed agent, said once in the audit log.
+        let kept = try await client.site("kept.test")
+        #expect(kept.agentId == site.agentId, "\(kept)")
+        let impossible = try await client.allAuditEntries(AuditFilter(action: "site.failover.impossible"))
+        #expect(impossible.filter { $0.target == "site:\(kept.id)" }.count == 1)
+        #expect(impossible.first { $0.target == "site:\(kept.id)" }?.details["why"] == "failover is off for the site")
         for action in ["site.failover.start", "site.failover.switch", "site.failover.succeeded"] {
             let entries = try await client.allAuditEntries(AuditFilter(action: action))
             #expect(entries.filter { $0.target == "site:\(site.id)" }.count == 1, "\(action)")

@@ -194,6 +194,15 @@ extension MatrixRoute {
                 return [:]
             },
             effect: .rowWhenAllowed("sites", where: "id = '{site}' AND requests->>'cpuMillis' = '250'")),
+        route(.siteFailoverUpdate, "PUT", "/v1/sites/{site}/failover", .platformOperator, .agentsWrite, 200,
+            body: .json { _, _, _ in ["enabled": false] },
+            prepare: { world, _ in
+                // One site for every caller: an earlier caller's change must not pass for this one's.
+                try await TestDatabase.execute(
+                    "UPDATE sites SET failover_enabled = true", dataDirectory: world.coordinator.dataDirectory)
+                return [:]
+            },
+            effect: .rowWhenAllowed("sites", where: "id = '{site}' AND failover_enabled = false")),
         route(.migrationsList, "GET", "/v1/migrations", .platformOperator, .agentsRead, 200),
         route(.agentFailoverPlan, "GET", "/v1/agents/{agent}/failover-plan", .platformOperator, .agentsRead, 200),
         // No migration exists in this world: past the policy an allowed caller gets 404.

@@ -1920,6 +1920,55 @@ paths:
           $ref: '#/components/responses/NotFound'
         '413':
           $ref: '#/components/responses/ContentTooLarge'
+  /v1/sites/{site}/failover:
+    put:
+      operationId: setSiteFailover
+      summary: Turn failover on or off for one site
+      tags:
+      - Migrations
+      description: |-
+        With failover off, the site never fails over when its agent is declared failed (audit
+        `site.failover.impossible`, the failover plan says why), and its agent's fence leaves it served when the
+        agent's site lease runs out, since no other agent would ever serve it. A placed site's agent is told with a
+        configure task (`taskId`). Asking for what is already so changes nothing and answers without a task.
+        Audited as `site.failover`.
+
+        Who: platform operator.
+      parameters:
+      - $ref: '#/components/parameters/Site'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/SiteFailoverRequest'
+      responses:
+        '200':
+          description: Failover of the site as it now stands.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/SiteFailoverResponse'
+        '400':
+          description: The body is invalid.
+          content:
+            application/problem+json:
+              schema:
+                $ref: '#/components/schemas/ProblemDetails'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '409':
+          description: The site is moving or otherwise takes no configure task now; try again.
+          content:
+            application/problem+json:
+              schema:
+                $ref: '#/components/schemas/ProblemDetails'
+        '413':
+          $ref: '#/components/responses/ContentTooLarge'
   /v1/migrations:
     get:
       operationId: listMigrations
@@ -3793,12 +3842,40 @@ components:
           type: array
           items:
             $ref: '#/components/schemas/FailoverPlanSite'
+    SiteFailoverRequest:
+      type: object
+      additionalProperties: false
+      required:
+      - enabled
+      properties:
+        enabled:
+          type: boolean
+    SiteFailoverResponse:
+      type: object
+      additionalProperties: false
+      required:
+      - siteId
+      - domain
+      - failoverEnabled
+      properties:
+        siteId:
+          type: string
+          format: uuid
+        domain:
+          type: string
+        failoverEnabled:
+          type: boolean
+        taskId:
+          type: string
+          format: uuid
+          description: The configure task that tells the site's agent; absent when nothing changed or the site is not placed.
     FailoverPlanSite:
       type: object
       additionalProperties: false
       required:
       - siteId
       - domain
+      - failoverEnabled
       properties:
         siteId:
           type: string
@@ -3821,9 +3898,12 @@ components:
           format: double
           minimum: 0
           description: The backup's age now, the recovery point if the agent failed at this moment.
+        failoverEnabled:
+          type: boolean
+          description: Whether failover is on for this site (`PUT /v1/sites/{site}/failover`).
         problem:
           type: string
-          description: Why the site would stay (no usable backup, no agent can take it, no shared backup destination).
+          description: Why the site would stay (failover off for it, no usable backup, no agent can take it, no shared backup destination).
     MigrationResponse:
       type: object
       description: A site migration and where it stands.

@@ -1,5 +1,6 @@
 import CHOMAPI
 import CHOMCore
+import CHOMProtocol
 import CHOMScheduler
 import CHOMStore
 import Foundation
@@ -93,6 +94,12 @@ extension AdminAPI {
                 overrides: SiteRequestsRequest(
                     cpuMillis: override?.cpuMillis, memoryBytes: override?.memoryBytes, diskBytes: override?.diskBytes)))
         }
+        routes.on(.put, "/v1/sites/:site/failover", .siteFailoverUpdate) { request, context, caller in
+            let body = try await StrictJSON.decode(
+                SiteFailoverRequest.self, allowed: SiteFailoverRequest.fields, from: request)
+            let site = try await site(context.parameters.get("site"), caller, minimum: .viewer)
+            return try StrictJSON.response(try await setFailover(site, enabled: body.enabled, caller))
+        }
         routes.on(.get, "/v1/migrations", .migrationsList) { request, _, _ in
             let site = try request.uri.queryParameters.get("site").map { text -> SiteID in
                 guard let id = SiteID(String(text)) else { throw CHOMError(.invalidInput, "site is not a site id") }
@@ -115,6 +122,44 @@ extension AdminAPI {
                 RebalanceRequest.self, allowed: RebalanceRequest.fields, from: request, optional: true)
             return try StrictJSON.response(try await rebalance(apply: body.apply ?? false, caller))
         }
+    }
+
+    /// Turns failover on or off for a site; a placed site's agent is told with a configure task
+    /// (its fence leaves a site that never fails over served). Asking for what is already so
+    /// changes nothing.
+    private func setFailover(_ site: SiteRecord, enabled: Bool, _ caller: Caller) async throws -> SiteFailoverResponse {
+        guard site.failoverEnabled != enabled else {
+            return SiteFailoverResponse(siteId: site.id.description, domain: site.domain, failoverEnabled: enabled, taskId: nil)
+        }
+        let organization = try await store.organizations.tenant(site.tenantID)?.organizationID
+        var updated = site
+        updated.failoverEnabled = enabled
+        // The store raises the version with the configure: the task carries the raised one.
+        updated.configVersion += 1
+        let configured = updated
+        var task: NewTask?
+        if let agent = site.agentID, !site.isRemoved {
+            task = try siteTasks.task(.configure, site: configured, agent: agent) { message in
+                var configure = Chom_Agent_V1_ConfigureSiteTask()
+                configure.site = try siteTasks.siteConfig(configured)
+                message.configure = configure
+            }
+        }
+        let scoped = store.sites(in: try caller.signedIn.scope(atLeast: .viewer))
+        try await claiming(caller) { try await write(caller) { transaction in
+            try await store.fleet.setFailover(site.id, enabled: enabled, in: transaction)
+            if let task {
+                try await scoped.configure(site, spec: site.spec, tls: .keep, task: task, now: caller.now, in: transaction)
+            }
+            var details = ["enabled": "\(enabled)"]
+            if let task { details["task"] = task.id.description }
+            try await transaction.record(caller.audit(
+                "site.failover", target: "site:\(site.id)", organization: organization, tenant: site.tenantID,
+                details: details))
+        } }
+        if let agent = site.agentID { await connections.wake(agent) }
+        return SiteFailoverResponse(
+            siteId: site.id.description, domain: site.domain, failoverEnabled: enabled, taskId: task?.id.description)
     }
 
     var migrationStarter: MigrationStarter { MigrationStarter(store: store, configuration: configuration) }

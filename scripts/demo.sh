@@ -121,6 +121,8 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 [ "$online" = 3 ] || { echo "only $online of 3 agents came online" >&2; exit 1; }
+echo "== ping: a task that goes the whole way (envelope, stream, journal, result) and touches nothing"
+chom agents ping demo-agent-1 --count 3
 
 echo "== creating and deploying six sites"
 for n in 1 2 3 4 5 6; do

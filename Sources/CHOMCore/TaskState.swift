@@ -21,4 +21,6 @@ package enum TaskKindName: String, Sendable, Codable, CaseIterable {
     case verifyBackup = "verify_backup"
     case pruneBackups = "prune_backups"
     case readSiteLogs = "read_site_logs"
+    /// Touches nothing; the agent answers at once (`chom agents ping`).
+    case ping
 }

@@ -107,6 +107,37 @@ struct FleetTests {
         }
     }
 
+    @Test("a ping goes the whole way and touches nothing; an offline agent's waits queued; an unknown agent's is 404")
+    func ping() async throws {
+        try await TestCoordinator.with { coordinator in
+            let client = coordinator.client
+            let offline = try await TestAgent.with(coordinator: coordinator, name: "ping-a") { agent in
+                try await coordinator.waitOnline([agent.agentID])
+                let queued = try await client.ping(agent: agent.agentID.description)
+                #expect(queued.kind == "ping" && queued.siteId == nil)
+                let task = try await coordinator.waitForTask(queued.id)
+                #expect(task.state == "succeeded", "\(task.message ?? "")")
+                #expect(task.message?.hasPrefix("pong from chom-agent") == true, "\(task.message ?? "")")
+                #expect(agent.runtime.executions(of: task.id) == 1)
+                #expect(try agent.runtime.journalEntry(for: task.id) != nil)
+                let metrics = agent.runtime.metricsText()
+                #expect(metrics.contains(#"chom_agent_tasks_total{kind="ping",outcome="succeeded"} 1"#), "\(metrics)")
+                let audit = try await client.allAuditEntries(AuditFilter(action: "agent.ping"))
+                #expect(audit.map(\.target) == ["agent:\(agent.agentID)"])
+                #expect(audit.first?.details["task"] == task.id)
+                return agent.agentID
+            }
+            // Its agent gone, a ping waits in the queue (it is delivered when the agent reconnects).
+            try await coordinator.eventually("the agent offline") {
+                try await client.agent(id: offline.description).state == "offline"
+            }
+            let waiting = try await client.ping(agent: offline.description)
+            try await Task.sleep(for: .milliseconds(600))
+            #expect(try await client.task(id: waiting.id).state == "queued")
+            await #expect(throws: AdminClientError.self) { try await client.ping(agent: UUID().uuidString.lowercased()) }
+        }
+    }
+
     @Test("a task queued while its agent is offline survives a coordinator restart and runs exactly once")
     func restartDeliversExactlyOnce() async throws {
         let data = try TemporaryDirectory.make(prefix: "chom-restart")

@@ -65,6 +65,11 @@ package struct AdminClient: Sendable {
         try await json(.get, "/v1/agents/\(segment(id))")
     }
 
+    /// `POST /v1/agents/{agent}/ping`: queues a ping task for the agent.
+    package func ping(agent id: String) async throws(AdminClientError) -> TaskResponse {
+        try await json(.post, "/v1/agents/\(segment(id))/ping")
+    }
+
     package func deleteAgent(id: String) async throws(AdminClientError) {
         try await noContent(.delete, "/v1/agents/\(segment(id))")
     }

@@ -11,6 +11,8 @@ package struct TaskDispatcher: TaskExecutor {
     package var backups: BackupExecutor
     /// Remembers what each succeeded site task applied, for the inventory (nil: nothing recorded).
     package var siteRecords: SiteRecordStore?
+    /// What a ping answers with.
+    package var agentVersion = "unknown"
 
     package init(deploy: DeployExecutor, sites: SiteTaskExecutor?, backups: BackupExecutor) {
         self.deploy = deploy
@@ -23,6 +25,7 @@ package struct TaskDispatcher: TaskExecutor {
         configuration: AgentConfiguration, artifacts: any ArtifactSource, storage: (any StoragePresigner)? = nil,
         hosting: (any SiteHosting)?, metrics: AgentMetrics?, clock: any WallClock, logger: Logger
     ) {
+        agentVersion = configuration.agentVersion
         var git = GitCheckout()
         if let cgroups = configuration.hosting?.cgroups { git.cgroups = cgroups }
         deploy = DeployExecutor(
@@ -83,6 +86,8 @@ package struct TaskDispatcher: TaskExecutor {
         case .readSiteLogs(let readTask):
             guard let sites else { return Self.noHosting }
             return sites.readLogs(readTask)
+        case .ping:
+            return ExecutionResult(outcome: .succeeded, message: "pong from chom-agent \(agentVersion)")
         case nil:
             return ExecutionResult(outcome: .refused, message: "task kind not implemented by this agent")
         }

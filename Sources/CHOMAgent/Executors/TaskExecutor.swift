@@ -49,6 +49,7 @@ extension Chom_Agent_V1_TaskKind {
         case .verifyBackup: "verify_backup"
         case .pruneBackups: "prune_backups"
         case .readSiteLogs: "read_site_logs"
+        case .ping: "ping"
         case .unspecified, .UNRECOGNIZED: "unknown"
         }
     }

@@ -57,7 +57,7 @@ package enum StoragePresignPolicy {
         let allowed: Bool = switch task.kind {
         case .backup, .remove: operation.writes
         case .restore, .verifyBackup: operation == .get
-        case .deploy, .rollback, .configure, .suspend, .pruneBackups, .readSiteLogs: false
+        case .deploy, .rollback, .configure, .suspend, .pruneBackups, .readSiteLogs, .ping: false
         }
         guard allowed else { return .refuse(.notAllowed(kind: task.kind, operation: operation.description)) }
         return .sign(objectKey: key)

@@ -56,6 +56,7 @@ extension Chom_Agent_V1_Task {
         case .verifyBackup: .verifyBackup
         case .pruneBackups: .pruneBackups
         case .readSiteLogs: .readSiteLogs
+        case .ping: .ping
         case nil: .unspecified
         }
     }

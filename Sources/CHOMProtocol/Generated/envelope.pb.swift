@@ -40,9 +40,10 @@ package nonisolated enum Chom_Agent_V1_TaskKind: SwiftProtobuf.Enum, Swift.CaseI
   case suspend // = 7
   case verifyBackup // = 8
   case pruneBackups // = 9
+  case readSiteLogs // = 20
 
   /// An agent refuses kinds it does not implement.
-  case readSiteLogs // = 20
+  case ping // = 21
   case UNRECOGNIZED(Int)
 
   package init() {
@@ -62,6 +63,7 @@ package nonisolated enum Chom_Agent_V1_TaskKind: SwiftProtobuf.Enum, Swift.CaseI
     case 8: self = .verifyBackup
     case 9: self = .pruneBackups
     case 20: self = .readSiteLogs
+    case 21: self = .ping
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -79,6 +81,7 @@ package nonisolated enum Chom_Agent_V1_TaskKind: SwiftProtobuf.Enum, Swift.CaseI
     case .verifyBackup: return 8
     case .pruneBackups: return 9
     case .readSiteLogs: return 20
+    case .ping: return 21
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -96,6 +99,7 @@ package nonisolated enum Chom_Agent_V1_TaskKind: SwiftProtobuf.Enum, Swift.CaseI
     .verifyBackup,
     .pruneBackups,
     .readSiteLogs,
+    .ping,
   ]
 
 }
@@ -182,7 +186,7 @@ package nonisolated struct Chom_Agent_V1_TraceContext: Sendable {
 fileprivate nonisolated let _protobuf_package = "chom.agent.v1"
 
 nonisolated extension Chom_Agent_V1_TaskKind: SwiftProtobuf._ProtoNameProviding {
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TASK_KIND_UNSPECIFIED\0\u{1}TASK_KIND_DEPLOY\0\u{1}TASK_KIND_BACKUP\0\u{1}TASK_KIND_RESTORE\0\u{1}TASK_KIND_REMOVE\0\u{1}TASK_KIND_ROLLBACK\0\u{1}TASK_KIND_CONFIGURE\0\u{1}TASK_KIND_SUSPEND\0\u{1}TASK_KIND_VERIFY_BACKUP\0\u{1}TASK_KIND_PRUNE_BACKUPS\0\u{2}\u{b}TASK_KIND_READ_SITE_LOGS\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TASK_KIND_UNSPECIFIED\0\u{1}TASK_KIND_DEPLOY\0\u{1}TASK_KIND_BACKUP\0\u{1}TASK_KIND_RESTORE\0\u{1}TASK_KIND_REMOVE\0\u{1}TASK_KIND_ROLLBACK\0\u{1}TASK_KIND_CONFIGURE\0\u{1}TASK_KIND_SUSPEND\0\u{1}TASK_KIND_VERIFY_BACKUP\0\u{1}TASK_KIND_PRUNE_BACKUPS\0\u{2}\u{b}TASK_KIND_READ_SITE_LOGS\0\u{1}TASK_KIND_PING\0")
 }
 
 nonisolated extension Chom_Agent_V1_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

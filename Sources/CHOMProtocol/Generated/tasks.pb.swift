@@ -287,6 +287,14 @@ package nonisolated struct Chom_Agent_V1_Task: @unchecked Sendable {
     set {_uniqueStorage()._kind = .readSiteLogs(newValue)}
   }
 
+  package var ping: Chom_Agent_V1_PingTask {
+    get {
+      if case .ping(let v)? = _storage._kind {return v}
+      return Chom_Agent_V1_PingTask()
+    }
+    set {_uniqueStorage()._kind = .ping(newValue)}
+  }
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package nonisolated enum OneOf_Kind: Equatable, Sendable {
@@ -300,6 +308,7 @@ package nonisolated struct Chom_Agent_V1_Task: @unchecked Sendable {
     case verifyBackup(Chom_Agent_V1_VerifyBackupTask)
     case pruneBackups(Chom_Agent_V1_PruneBackupsTask)
     case readSiteLogs(Chom_Agent_V1_ReadSiteLogsTask)
+    case ping(Chom_Agent_V1_PingTask)
 
   }
 
@@ -1137,6 +1146,18 @@ package nonisolated struct Chom_Agent_V1_ReadSiteLogsTask: Sendable {
   fileprivate var _site: Chom_Agent_V1_SiteConfig? = nil
 }
 
+/// Touches nothing: the agent answers at once (outcome SUCCEEDED, the message naming its version).
+/// It proves the whole path (enqueue, seal, stream, open, journal, result) works; `chom agents ping`.
+package nonisolated struct Chom_Agent_V1_PingTask: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "chom.agent.v1"
@@ -1159,7 +1180,7 @@ nonisolated extension Chom_Agent_V1_SiteLogKind: SwiftProtobuf._ProtoNameProvidi
 
 nonisolated extension Chom_Agent_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".Task"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{2}\u{9}deploy\0\u{1}backup\0\u{1}restore\0\u{1}remove\0\u{1}rollback\0\u{1}configure\0\u{1}suspend\0\u{3}verify_backup\0\u{3}prune_backups\0\u{4}\u{c}read_site_logs\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{2}\u{9}deploy\0\u{1}backup\0\u{1}restore\0\u{1}remove\0\u{1}rollback\0\u{1}configure\0\u{1}suspend\0\u{3}verify_backup\0\u{3}prune_backups\0\u{4}\u{c}read_site_logs\0\u{1}ping\0")
 
   fileprivate class _StorageClass {
     var _taskID: String = String()
@@ -1325,6 +1346,19 @@ nonisolated extension Chom_Agent_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._
             _storage._kind = .readSiteLogs(v)
           }
         }()
+        case 31: try {
+          var v: Chom_Agent_V1_PingTask?
+          var hadOneofValue = false
+          if let current = _storage._kind {
+            hadOneofValue = true
+            if case .ping(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._kind = .ping(v)
+          }
+        }()
         default: break
         }
       }
@@ -1380,6 +1414,10 @@ nonisolated extension Chom_Agent_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._
       case .readSiteLogs?: try {
         guard case .readSiteLogs(let v)? = _storage._kind else { preconditionFailure() }
         try visitor.visitSingularMessageField(value: v, fieldNumber: 30)
+      }()
+      case .ping?: try {
+        guard case .ping(let v)? = _storage._kind else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 31)
       }()
       case nil: break
       }
@@ -2793,6 +2831,25 @@ nonisolated extension Chom_Agent_V1_ReadSiteLogsTask: SwiftProtobuf.Message, Swi
     if lhs.kind != rhs.kind {return false}
     if lhs.tail != rhs.tail {return false}
     if lhs.maxBytes != rhs.maxBytes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_PingTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".PingTask"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_PingTask, rhs: Chom_Agent_V1_PingTask) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

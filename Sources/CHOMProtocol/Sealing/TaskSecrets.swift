@@ -105,7 +105,7 @@ package enum TaskSecrets {
             if remove.hasSite { try site(&remove.site, "remove.site", visit) }
             if remove.hasBackup { try backup(&remove.backup, "remove.backup", visit) }
             task.remove = remove
-        case nil:
+        case .ping, nil:
             break
         }
     }

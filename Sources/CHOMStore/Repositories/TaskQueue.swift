@@ -81,6 +81,11 @@ package struct TaskQueue: Sendable {
         return false
     }
 
+    /// Queues `task` in `transaction` (with the audit entry the caller records there).
+    package func enqueue(_ task: NewTask, now: Date, in transaction: AuditedTransaction) async throws {
+        try await Self.insert(task, now: now, on: transaction.connection, logger: logger)
+    }
+
     package func enqueue(_ task: NewTask, now: Date) async throws {
         try await client.withConnection { connection in
             try await Self.insert(task, now: now, on: connection, logger: logger)

@@ -90,6 +90,8 @@ struct TaskResultRecorder {
                 """, logger: logger)
         case .readSiteLogs:
             break  // The lines stay on the task row until the route takes them.
+        case .ping:
+            break
         }
     }
 

@@ -14,7 +14,7 @@ struct AgentsCommand: AsyncParsableCommand {
               chom agents list
               chom agents show 1a2b3c4d
             """,
-        subcommands: [List.self, Show.self, Delete.self, Cordon.self, Uncordon.self, Drain.self, Label.self],
+        subcommands: [List.self, Show.self, Ping.self, Delete.self, Cordon.self, Uncordon.self, Drain.self, Label.self],
         aliases: ["agent"]
     )
 }
@@ -90,6 +90,57 @@ extension AgentsCommand {
                     ("Enrolled", Format.timestamp(agent.enrolledAt, now: now)),
                     ("Certificate expires", Format.timestamp(agent.certificateNotAfter, now: now)),
                 ]))
+        }
+    }
+
+    struct Ping: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send an agent a ping task and time its answer (platform operators).",
+            discussion: """
+                A ping goes the whole way every task goes: queued, sealed into a signed envelope, sent down the \
+                agent's stream, opened, journaled and answered; it touches nothing on the agent. Each line gives \
+                the round trip as this command saw it and as the coordinator recorded it (queued → answered). \
+                Exits 1 when an answer does not come within --timeout (an offline agent's ping stays queued \
+                until it reconnects).
+
+                Example:
+                  chom agents ping vps-2 --count 5
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The agent (name or ID).") var agent: String
+        @Option(help: "Pings to send, one after another (1–1000).") var count = 1
+        @Option(help: ArgumentHelp("Seconds to wait for each answer.", valueName: "seconds")) var timeout = 10.0
+
+        func validate() throws {
+            guard (1...1000).contains(count) else { throw ValidationError("--count must be 1 to 1000") }
+            guard timeout > 0 else { throw ValidationError("--timeout must be above 0") }
+        }
+
+        func run() async throws {
+            let client = try await global.client()
+            let id = try await FleetNames.agent(agent, client: client)
+            var answers: [TaskResponse] = []
+            for _ in 0..<count {
+                let started = ContinuousClock.now
+                let queued = try await client.ping(agent: id)
+                var task = queued
+                let deadline = started + .milliseconds(Int64(timeout * 1000))
+                while task.state != "succeeded", task.state != "failed", ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(10))
+                    task = try await client.task(id: queued.id)
+                }
+                let seen = started.duration(to: .now)
+                answers.append(task)
+                if global.json { continue }
+                guard task.state == "succeeded" else {
+                    Console.out("no answer from \(agent) within \(timeout) s (task \(task.id) is \(task.state))")
+                    throw ExitCode(1)
+                }
+                let recorded = task.finishedAt.map { Format.milliseconds($0.timeIntervalSince(task.createdAt)) } ?? "-"
+                Console.out("\(task.message ?? "pong") from \(agent): \(Format.milliseconds(Double(seen.components.seconds) + Double(seen.components.attoseconds) / 1e18)) (recorded \(recorded))")
+            }
+            if global.json { try Console.json(ListResponse(items: answers)) }
+            if answers.contains(where: { $0.state != "succeeded" }) { throw ExitCode(1) }
         }
     }
 

@@ -32,6 +32,11 @@ enum Format {
         }
     }
 
+    /// "3.2 ms", "1250.0 ms": a short span with its fraction.
+    static func milliseconds(_ seconds: Double) -> String {
+        String(format: "%.1f ms", seconds * 1000)
+    }
+
     /// Binary units with one decimal: "512 B", "1.5 KiB", "15.6 GiB".
     static func bytes<Integer: BinaryInteger>(_ count: Integer) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]

@@ -165,6 +165,7 @@ extension Chom_Agent_V1_TaskKind {
         case .verifyBackup: "TASK_KIND_VERIFY_BACKUP"
         case .pruneBackups: "TASK_KIND_PRUNE_BACKUPS"
         case .readSiteLogs: "TASK_KIND_READ_SITE_LOGS"
+        case .ping: "TASK_KIND_PING"
         case .UNRECOGNIZED(let value): "UNRECOGNIZED(\(value))"
         }
     }

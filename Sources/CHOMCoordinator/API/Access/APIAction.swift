@@ -22,5 +22,5 @@ package enum APIAction: String, Sendable, CaseIterable {
     case prometheusDiscovery
     // Scheduling and migration (platform operators).
     case agentCordon, agentUncordon, agentDrain, agentLabelsUpdate, siteMove, migrationsList, migrationRead
-    case fleetRebalance, siteRequestsUpdate, agentFailoverPlan, siteFailoverUpdate
+    case fleetRebalance, siteRequestsUpdate, agentFailoverPlan, siteFailoverUpdate, agentPing
 }

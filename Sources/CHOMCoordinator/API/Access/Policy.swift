@@ -60,7 +60,7 @@ package enum Policy {
         case .agentsList, .agentRead, .prometheusDiscovery: Rule(audience: .platformOperator, ability: .agentsRead)
         case .agentDelete: Rule(audience: .platformOperator, ability: .agentsWrite)
         case .agentCordon, .agentUncordon, .agentDrain, .agentLabelsUpdate, .siteMove, .fleetRebalance,
-            .siteRequestsUpdate, .siteFailoverUpdate:
+            .siteRequestsUpdate, .siteFailoverUpdate, .agentPing:
             Rule(audience: .platformOperator, ability: .agentsWrite)
         case .migrationsList, .migrationRead, .agentFailoverPlan: Rule(audience: .platformOperator, ability: .agentsRead)
         case .joinTokenCreate, .joinTokenRevoke: Rule(audience: .platformOperator, ability: .joinTokensWrite)

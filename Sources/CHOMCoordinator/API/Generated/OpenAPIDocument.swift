@@ -1736,6 +1736,34 @@ paths:
           $ref: '#/components/responses/Forbidden'
         '404':
           $ref: '#/components/responses/NotFound'
+  /v1/agents/{agentId}/ping:
+    post:
+      operationId: pingAgent
+      summary: Send an agent a ping task
+      tags:
+      - Agents
+      description: |-
+        Queues a `ping` task: it goes the whole way every task goes (sealed into a signed envelope, sent down the
+        agent's stream, opened, journaled, answered) and touches nothing on the agent, which answers at once with
+        its version in the task's message. Follow it with `GET /v1/tasks/{taskId}`; an offline agent's ping stays
+        queued until it reconnects. Audited as `agent.ping`. No body. `chom agents ping AGENT`.
+
+        Who: platform operator.
+      parameters:
+      - $ref: '#/components/parameters/AgentId'
+      responses:
+        '202':
+          description: The queued ping task.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/TaskResponse'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
   /v1/agents/{agentId}/uncordon:
     post:
       operationId: uncordonAgent
@@ -3372,6 +3400,7 @@ components:
           - suspend
           - verify_backup
           - prune_backups
+          - ping
         state:
           type: string
           enum:

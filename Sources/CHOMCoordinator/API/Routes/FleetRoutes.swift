@@ -1,9 +1,11 @@
 import CHOMAPI
 import CHOMCore
+import CHOMProtocol
 import CHOMStore
 import CHOMTransport
 import Foundation
 import Hummingbird
+import SwiftProtobuf
 
 /// Platform operators' routes: agents, join tokens, Prometheus discovery.
 extension AdminAPI {
@@ -57,6 +59,24 @@ extension AdminAPI {
                     caller.audit("agent.remove", target: "agent:\(agent.id)", details: ["name": agent.name]))
             }
             return Response(status: .noContent)
+        }
+        routes.on(.post, "/v1/agents/:id/ping", .agentPing) { _, context, caller in
+            let agent = try await agent(context.parameters.get("id"))
+            let id = TaskID()
+            var message = Chom_Agent_V1_Task()
+            message.taskID = id.description
+            message.ping = Chom_Agent_V1_PingTask()
+            let task = NewTask(
+                id: id, agentID: agent.id, siteID: nil, releaseID: nil, kind: .ping, payload: try message.serializedBytes(),
+                maxAttempts: configuration.dispatch.maxDeliveryAttempts)
+            try await write(caller) { transaction in
+                try await store.tasks.enqueue(task, now: caller.now, in: transaction)
+                try await transaction.record(caller.audit(
+                    "agent.ping", target: "agent:\(agent.id)", details: ["task": id.description]))
+            }
+            await connections.wake(agent.id)
+            guard let record = try await store.tasks.get(id) else { throw CHOMError(.internal, "task vanished") }
+            return try StrictJSON.response(record.api, status: .accepted)
         }
         routes.on(.get, "/v1/discovery/prometheus", .prometheusDiscovery) { _, _, _ in
             // Prometheus HTTP service discovery: one target group per agent that reported a metrics address.

@@ -51,6 +51,17 @@ struct RunCommand: AsyncParsableCommand {
             """, valueName: "seconds"))
     var heartbeatInterval: Int?
 
+    @Option(
+        name: .customLong("connect"),
+        help: ArgumentHelp(
+            """
+            The agent listener (HOST:PORT) of a coordinator replica; repeat for each replica (env \
+            CHOM_AGENT_CONNECT, comma-separated). The agent dials them in turn, moving to the next one when a \
+            stream ends or a dial fails. Default: the address recorded at enrollment. Each replica's server \
+            certificate must name the host as given (grpc.advertisedHostnames / advertisedAddresses).
+            """, valueName: "host:port"))
+    var connect: [String] = []
+
     @OptionGroup(title: "Hosting") var hosting: HostingOptions
 
     @OptionGroup(title: "Enroll first (only when not enrolled yet)") var enrollment: EnrollmentOptions
@@ -81,6 +92,16 @@ struct RunCommand: AsyncParsableCommand {
                     throw ValidationError("--heartbeat-interval must be 1 to 3600 seconds, got \(heartbeatInterval)")
                 }
                 configuration.heartbeatInterval = .seconds(heartbeatInterval)
+            }
+            let replicas = connect.isEmpty
+                ? (AgentOptions.environment("CHOM_AGENT_CONNECT") ?? "").split(separator: ",").map {
+                    $0.trimmingCharacters(in: .whitespaces)
+                }.filter { !$0.isEmpty } : connect
+            configuration.connectAddresses = try replicas.map { text in
+                guard let address = CoordinatorAddress(parsing: text) else {
+                    throw ValidationError("--connect \(text) is not HOST:PORT")
+                }
+                return address
             }
             try hosting.apply(to: &configuration)
             let runtime = AgentRuntime(configuration: configuration, logger: logger)

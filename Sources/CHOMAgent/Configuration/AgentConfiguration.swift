@@ -24,6 +24,10 @@ package struct AgentConfiguration: Sendable {
     package var maxSites: Int = 50
     /// Releases kept per site when a deploy task does not say.
     package var keepReleases: Int = 5
+    /// The coordinator replicas' agent listeners, dialled in turn: after a stream ends or a dial
+    /// fails, the next one is tried (replicas share one PostgreSQL, so any of them serves the agent).
+    /// Empty: the one address recorded at enrollment.
+    package var connectAddresses: [CoordinatorAddress] = []
     /// Jittered exponential backoff between connection attempts.
     package var reconnect: Reconnect = Reconnect()
     /// Certificate renewal starts after this fraction of the client certificate's lifetime.

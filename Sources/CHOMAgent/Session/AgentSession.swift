@@ -55,13 +55,18 @@ package final class AgentSession: Service, Sendable {
     private func loop() async throws {
         var backoff = ReconnectBackoff(configuration.reconnect)
         var attempts = 0
+        // Which replica the next dial goes to; it moves on after every stream or failed dial.
+        var turn = 0
         while !control.isShuttingDown, !Task.isCancelled {
             guard let identity = try store.load() else {
                 throw CHOMError(.configuration, "this agent is not enrolled (no identity in \(store.directory.path))")
             }
+            let addresses = Self.addresses(configuration: configuration, identity: identity)
+            let address = addresses[turn % addresses.count]
+            turn += 1
             var logger = self.logger
             logger[metadataKey: LogKey.agentID] = "\(identity.agentID)"
-            logger[metadataKey: LogKey.address] = "\(identity.record.coordinatorHost):\(identity.record.connectPort)"
+            logger[metadataKey: LogKey.address] = "\(address)"
             logger[metadataKey: LogKey.attempt] = "\(attempts)"
             if attempts > 0 { metrics.reconnecting() }
             attempts += 1
@@ -70,7 +75,7 @@ package final class AgentSession: Service, Sendable {
             let accepted = LockedBox(false)
             var end: ConnectionEnd = .closed
             do {
-                end = try await connectWithin(identity: identity, accepted: accepted, logger: logger)
+                end = try await connectWithin(identity: identity, address: address, accepted: accepted, logger: logger)
             } catch {
                 if control.isShuttingDown || Task.isCancelled { break }
                 logger.warning("connection to the coordinator failed", metadata: [LogKey.error: "\(Self.describe(error))"])
@@ -80,6 +85,8 @@ package final class AgentSession: Service, Sendable {
             case .shutdown:
                 return
             case .renewed:
+                // The same replica again, at once, with the new certificate.
+                turn -= 1
                 backoff.reset()
                 continue
             case .closed:
@@ -96,12 +103,14 @@ package final class AgentSession: Service, Sendable {
 
     /// `connect`, given up on when the coordinator has not accepted the stream within
     /// `reconnect.acceptTimeout`; once accepted, the stream lasts as long as it lasts.
-    private func connectWithin(identity: EnrolledIdentity, accepted: LockedBox<Bool>, logger: Logger) async throws
-        -> ConnectionEnd
-    {
+    private func connectWithin(
+        identity: EnrolledIdentity, address: CoordinatorAddress, accepted: LockedBox<Bool>, logger: Logger
+    ) async throws -> ConnectionEnd {
         let timeout = configuration.reconnect.acceptTimeout
         return try await withThrowingTaskGroup(of: ConnectionEnd?.self) { group in
-            group.addTask { try await self.connect(identity: identity, accepted: accepted, logger: logger) }
+            group.addTask {
+                try await self.connect(identity: identity, address: address, accepted: accepted, logger: logger)
+            }
             group.addTask {
                 try? await Task.sleep(for: timeout)
                 return nil
@@ -120,8 +129,9 @@ package final class AgentSession: Service, Sendable {
         }
     }
 
-    private func connect(identity: EnrolledIdentity, accepted: LockedBox<Bool>, logger: Logger) async throws -> ConnectionEnd {
-        let address = CoordinatorAddress(host: identity.record.coordinatorHost, port: identity.record.connectPort)
+    private func connect(
+        identity: EnrolledIdentity, address: CoordinatorAddress, accepted: LockedBox<Bool>, logger: Logger
+    ) async throws -> ConnectionEnd {
         let security = AgentTLS.mutual(
             certificatePEM: identity.certificatePEM, privateKeyPEM: identity.privateKeyPEM, caPEM: identity.caPEM)
         let keepalive = configuration.keepalive
@@ -156,6 +166,12 @@ package final class AgentSession: Service, Sendable {
                 sealingPublicKey: sealingKey?.publicKey, inventory: inventory, lease: lease)
             return try await connection.run()
         }
+    }
+
+    /// The agent listeners to dial in turn: the configured replicas, else the enrolled address.
+    static func addresses(configuration: AgentConfiguration, identity: EnrolledIdentity) -> [CoordinatorAddress] {
+        guard configuration.connectAddresses.isEmpty else { return configuration.connectAddresses }
+        return [CoordinatorAddress(host: identity.record.coordinatorHost, port: identity.record.connectPort)]
     }
 
     /// Sleeps for `delay`, or less if a shutdown is asked for or the task is cancelled.

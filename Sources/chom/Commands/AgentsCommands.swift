@@ -99,8 +99,8 @@ extension AgentsCommand {
             discussion: """
                 A ping goes the whole way every task goes: queued, sealed into a signed envelope, sent down the \
                 agent's stream, opened, journaled and answered; it touches nothing on the agent. Each line gives \
-                the round trip as this command saw it and as the coordinator recorded it (queued → answered). \
-                Exits 1 when an answer does not come within --timeout (an offline agent's ping stays queued \
+                the round trip as this command saw it (the request that queued it to the read that found it \
+                answered, polled every 10 ms). Exits 1 when an answer does not come within --timeout (an offline agent's ping stays queued \
                 until it reconnects).
 
                 Example:
@@ -136,8 +136,8 @@ extension AgentsCommand {
                     Console.out("no answer from \(agent) within \(timeout) s (task \(task.id) is \(task.state))")
                     throw ExitCode(1)
                 }
-                let recorded = task.finishedAt.map { Format.milliseconds($0.timeIntervalSince(task.createdAt)) } ?? "-"
-                Console.out("\(task.message ?? "pong") from \(agent): \(Format.milliseconds(Double(seen.components.seconds) + Double(seen.components.attoseconds) / 1e18)) (recorded \(recorded))")
+                let millis = Format.milliseconds(Double(seen.components.seconds) + Double(seen.components.attoseconds) / 1e18)
+                Console.out("\(agent): \(task.message ?? "pong") in \(millis)")
             }
             if global.json { try Console.json(ListResponse(items: answers)) }
             if answers.contains(where: { $0.state != "succeeded" }) { throw ExitCode(1) }

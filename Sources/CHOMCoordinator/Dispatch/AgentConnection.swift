@@ -24,6 +24,12 @@ actor AgentConnection {
 /// an older one. Other replicas' agents are reached through the durable queue.
 actor AgentConnections {
     private var connections: [AgentID: AgentConnection] = [:]
+    /// Tells the other replicas (`WakeBus`); nil: this replica is alone (tests).
+    private let publish: (@Sendable (AgentID) async -> Void)?
+
+    init(publish: (@Sendable (AgentID) async -> Void)? = nil) {
+        self.publish = publish
+    }
 
     func register(_ connection: AgentConnection) {
         connections[connection.agentID] = connection
@@ -35,8 +41,18 @@ actor AgentConnections {
         }
     }
 
-    /// Tells the agent's dispatcher that it has new work.
-    func wake(_ agentID: AgentID) {
+    /// Tells the agent's dispatcher that it has new work: this replica's, or through `WakeBus` the
+    /// one of the replica that holds the agent's stream.
+    func wake(_ agentID: AgentID) async {
+        if let connection = connections[agentID] {
+            connection.wake.signal()
+        } else {
+            await publish?(agentID)
+        }
+    }
+
+    /// A wake another replica published: only this replica's stream, never published again.
+    func wakeLocal(_ agentID: AgentID) {
         connections[agentID]?.wake.signal()
     }
 

@@ -14,7 +14,7 @@ import Synchronization
 
 /// Everything of the coordinator that needs the database, started once the pool runs: migrations
 /// first, then keys, the store and the first operator, then its own `ServiceGroup` of
-/// [agent gRPC, enrollment gRPC, fleet gauges, leader] and, once both gRPC listeners are bound
+/// [agent gRPC, enrollment gRPC, cross-replica wake listener, fleet gauges, leader] and, once both gRPC listeners are bound
 /// (the API hands out the enrollment port), the admin API. A group shuts its services down in
 /// reverse order, each after the one before has finished: the API drains, the leader lets go of
 /// its lock, then the enrollment listener drains and the agents' streams end.
@@ -48,7 +48,7 @@ struct CoordinatorRuntime: Service {
         onKeys(keys.ca.fingerprintSHA256)
         guard !Task.isShuttingDownGracefully else { return }
 
-        let connections = AgentConnections()
+        let connections = AgentConnections(publish: WakeBus.publisher(client, logger: logger))
         let ports = ListenerPorts()
         let tasks = SiteTaskBuilder(
             secretBox: identity.secretBox, backups: configuration.backups,
@@ -84,6 +84,7 @@ struct CoordinatorRuntime: Service {
                 GRPCServerService(
                     server: GRPCServer(transport: enrollTransport, services: [gateway]), shutdown: .drain,
                     onListening: { listening.continuation.yield((agents: false, port: $0)) }),
+                WakeListenerService(database: database, connections: connections, logger: logger),
                 FleetGaugesService(
                     store: store, connections: connections, metrics: metrics, interval: housekeeping.upkeepInterval,
                     logger: logger),

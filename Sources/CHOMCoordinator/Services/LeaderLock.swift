@@ -18,29 +18,7 @@ final class LeaderLock: Sendable {
 
     /// Opens the lock session with the same server, user and database as the pool.
     static func open(_ pool: PostgresClient.Configuration, logger: Logger) async throws -> LeaderLock {
-        var configuration: PostgresConnection.Configuration
-        if let socket = pool.unixSocketPath {
-            configuration = .init(
-                unixSocketPath: socket, username: pool.username, password: pool.password, database: pool.database)
-        } else {
-            // The coordinator's URLs never ask for TLS (`Store.configuration(databaseURL:)`).
-            configuration = .init(
-                host: pool.host ?? "127.0.0.1", port: pool.port ?? 5432, username: pool.username,
-                password: pool.password, database: pool.database, tls: .disable)
-        }
-        configuration.options.connectTimeout = .seconds(5)
-        // The future-returning `connect`, not the async one: cancelled in the middle of its
-        // handshake, the async one closes the channel and its future can then never complete
-        // (postgres-nio's `ConnectCancelHandler`), so a coordinator stopped while its leader
-        // connected hung forever. This one ends when connected, or failed by the connect timeout.
-        let connection = try await PostgresConnection.connect(
-            on: PostgresConnection.defaultEventLoopGroup.any(), configuration: configuration, id: 0, logger: logger
-        ).get()
-        if Task.isCancelled {
-            try? await connection.close()
-            throw CancellationError()
-        }
-        return LeaderLock(connection: connection, logger: logger)
+        LeaderLock(connection: try await DedicatedConnection.open(pool, logger: logger), logger: logger)
     }
 
     /// `pg_try_advisory_lock`: true when this session holds the leader's lock now.
@@ -88,5 +66,35 @@ final class LeaderLock: Sendable {
     /// Closes the session, which releases the lock on the server.
     func close() async {
         try? await connection.close()
+    }
+}
+
+/// A PostgreSQL connection of its own (not one of the pool's), to the pool's server, user and
+/// database: for the leader's lock session and for LISTEN, whose state lives with the session.
+enum DedicatedConnection {
+    static func open(_ pool: PostgresClient.Configuration, logger: Logger) async throws -> PostgresConnection {
+        var configuration: PostgresConnection.Configuration
+        if let socket = pool.unixSocketPath {
+            configuration = .init(
+                unixSocketPath: socket, username: pool.username, password: pool.password, database: pool.database)
+        } else {
+            // The coordinator's URLs never ask for TLS (`Store.configuration(databaseURL:)`).
+            configuration = .init(
+                host: pool.host ?? "127.0.0.1", port: pool.port ?? 5432, username: pool.username,
+                password: pool.password, database: pool.database, tls: .disable)
+        }
+        configuration.options.connectTimeout = .seconds(5)
+        // The future-returning `connect`, not the async one: cancelled in the middle of its
+        // handshake, the async one closes the channel and its future can then never complete
+        // (postgres-nio's `ConnectCancelHandler`), so a coordinator stopped while its leader
+        // connected hung forever. This one ends when connected, or failed by the connect timeout.
+        let connection = try await PostgresConnection.connect(
+            on: PostgresConnection.defaultEventLoopGroup.any(), configuration: configuration, id: 0, logger: logger
+        ).get()
+        if Task.isCancelled {
+            try? await connection.close()
+            throw CancellationError()
+        }
+        return connection
     }
 }

@@ -67,6 +67,53 @@ struct AgentReplicaTests {
         }
     }
 
+    @Test("work queued through one replica reaches an agent whose stream another holds at once, not at the next poll")
+    func wakeAcrossReplicas() async throws {
+        try await LeaderReplicas.with { fleet in
+            // A minute between polls: only the wake can deliver within the test's deadlines.
+            let slowPoll: (inout CoordinatorConfiguration) -> Void = { $0.dispatch.pollIntervalSeconds = 60 }
+            let a = try await fleet.start("a", configure: slowPoll)
+            let b = try await fleet.start("b", configure: slowPoll)
+            let portsA = try await a.coordinator.boundPorts()
+            let portsB = try await b.coordinator.boundPorts()
+            let clientA = try await Self.operatorClient(api: portsA.api)
+
+            let state = try TemporaryDirectory.make(prefix: "chom-agent-wake")
+            defer { TemporaryDirectory.remove(state) }
+            var configuration = AgentConfiguration(stateDirectory: state, sitesRoot: state.appendingPathComponent("sites"))
+            configuration.metricsPort = 0
+            configuration.heartbeatInterval = .milliseconds(300)
+            // Its stream is on B only; the API calls go to A.
+            configuration.connectAddresses = [CoordinatorAddress(host: "127.0.0.1", port: portsB.agents)]
+            let logger = TestLogging.logger("chom.test.agent")
+            let token = try await clientA.createJoinToken(CreateJoinTokenRequest(description: "wake", maxUses: 1)).token
+            let agentID = try await AgentRuntime.enroll(
+                configuration: configuration, host: "127.0.0.1", port: portsA.enroll, token: token,
+                caSHA256: try #require(a.coordinator.caSHA256), name: "woken", logger: logger
+            ).agentID
+            let runtime = AgentRuntime(configuration: configuration, logger: logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await runtime.run() }
+                defer { group.cancelAll() }
+                try await fleet.eventually("the agent online") {
+                    runtime.metricsText().contains("chom_agent_stream_connected 1")
+                }
+                var latencies: [Duration] = []
+                for _ in 0..<5 {
+                    let started = ContinuousClock.now
+                    let queued = try await clientA.ping(agent: agentID.description)
+                    try await fleet.eventually("the ping answered", timeout: .seconds(15)) {
+                        try await clientA.task(id: queued.id).state == "succeeded"
+                    }
+                    latencies.append(started.duration(to: .now))
+                }
+                print("pings queued on replica a, answered through replica b: \(latencies)")
+                runtime.beginGracefulShutdown()
+                try await group.next()
+            }
+        }
+    }
+
     static func operatorClient(api: Int) async throws -> AdminClient {
         let url = URL(string: "http://127.0.0.1:\(api)")!
         let login = try await AdminClient(baseURL: url, token: nil)

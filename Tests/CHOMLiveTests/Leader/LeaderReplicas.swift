@@ -98,10 +98,13 @@ final class LeaderReplicas: Sendable {
     }
 
     /// Starts one more replica and waits until its listeners are bound.
-    func start(_ name: String, pollInterval: Double = 0.2) async throws -> Replica {
+    func start(
+        _ name: String, pollInterval: Double = 0.2, configure: (inout CoordinatorConfiguration) -> Void = { _ in }
+    ) async throws -> Replica {
         var configuration = TestCoordinator.configuration(directory: directory.appendingPathComponent("keys"))
         configuration.databaseURL = databaseURL
         configuration.leader.pollIntervalSeconds = pollInterval
+        configure(&configuration)
         var logger = logger
         logger[metadataKey: "test.replica"] = "\(name)"
         let replica = Replica(name: name, configuration: configuration, logger: logger)

@@ -98,11 +98,13 @@ struct LeaderElectionTests {
             let stopped = ContinuousClock.now
             try await stop(a)
             #expect(a.epoch == nil)
-            let waited = try await fleet.eventually("b leads", timeout: .seconds(10)) { b.epoch != nil }
+            // Within a few poll intervals (0.2 s) of the stop when the machine is quiet (0.02–0.2 s
+            // measured); the deadline is for a machine running the whole suite at once, where one
+            // replica's start alone has taken over a minute.
+            let waited = try await fleet.eventually("b leads", timeout: .seconds(30)) { b.epoch != nil }
             let new = try #require(b.epoch)
             #expect(new > old)
-            // Within a few poll intervals (0.2 s) of the stop, whatever the machine's load.
-            #expect(ContinuousClock.now - stopped < .seconds(10))
+            #expect(ContinuousClock.now - stopped < .seconds(30))
             print("leader takeover after stop: \(waited)")
             try await fleet.eventually("b's loop runs") { b.passes.all.contains(new) }
             #expect(b.passes.all.allSatisfy { $0 == new })

@@ -90,7 +90,7 @@ struct SessionTests {
                     #expect(text.contains(#"chom_agent_envelope_refusals_total{reason="replayed"} 1"#))
                     #expect(text.contains(#"chom_agent_tasks_total{kind="deploy",outcome="succeeded"} 1"#))
 
-                    runtime.beginGracefulShutdown()
+                    await runtime.beginGracefulShutdown()
                     try await group.next()
                 }
             }
@@ -132,7 +132,7 @@ extension SessionTests {
                     #expect(renewed.certificatePEM != identity.certificatePEM)
                     #expect(renewed.certificate.notValidAfter > identity.certificate.notValidAfter)
                     #expect(runtime.metricsText().contains("chom_agent_reconnects_total 1"))
-                    runtime.beginGracefulShutdown()
+                    await runtime.beginGracefulShutdown()
                     try await group.next()
                 }
             }
@@ -176,7 +176,7 @@ extension SessionTests {
             #expect(reconnects() >= 3)
             #expect(runtime.metricsText().contains("chom_agent_stream_connected 0"))
             let stopping = ContinuousClock.now
-            runtime.beginGracefulShutdown()
+            await runtime.beginGracefulShutdown()
             try await group.next()
             return ContinuousClock.now - stopping
         }

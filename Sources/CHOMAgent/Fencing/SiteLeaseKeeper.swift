@@ -2,12 +2,13 @@ import AsyncAlgorithms
 package import CHOMCore
 package import Foundation
 package import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// Carries out ``SiteLease``: the session reports each heartbeat answer, and a loop (every
 /// `tick`, and at once after an answer) fences or unfences the sites through ``SiteFence`` when
 /// the lease says so. The last answer is kept in `<state>/lease.json` for the next run.
-package final class SiteLeaseKeeper: Sendable {
+package final class SiteLeaseKeeper: Service, Sendable {
     private struct Inner {
         var lease: SiteLease
         var persisted: LeaseRecord?
@@ -66,10 +67,11 @@ package final class SiteLeaseKeeper: Sendable {
         wake.yield()
     }
 
-    /// Applies the lease until cancelled.
+    /// Applies the lease until a graceful shutdown or cancellation (the agent's group stops it
+    /// after the session, so the fence keeps up with the stream's last answers).
     package func run() async {
         let ticks = AsyncTimerSequence(interval: tick, clock: .continuous).map { _ in () }
-        for await _ in merge(ticks, wakes) {
+        for await _ in merge(ticks, wakes).cancelOnGracefulShutdown() {
             await applyDue()
         }
     }

@@ -13,7 +13,7 @@ package final class MetricsServer: Service, Sendable {
     package let requestedPort: Int
     private let render: @Sendable () -> [UInt8]
     private let logger: Logger
-    private let bound = Mutex<Int?>(nil)
+    private let bound = AsyncOnce<Int>()
 
     package init(host: String, port: Int, logger: Logger, render: @escaping @Sendable () -> [UInt8]) {
         self.host = host
@@ -23,10 +23,17 @@ package final class MetricsServer: Service, Sendable {
     }
 
     /// The port actually bound (useful with port 0), once `run` has bound it.
-    package var boundPort: Int? { bound.withLock { $0 } }
+    package var boundPort: Int? { bound.current }
+
+    /// Waits until `run` has bound the port; nil when it could not, or once it has ended.
+    package func waitForPort() async -> Int? {
+        await bound.value()
+    }
 
     package func run() async throws {
         let render = self.render
+        // Whatever ends the run, nobody waits for the port any longer.
+        defer { bound.close() }
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
@@ -38,7 +45,7 @@ package final class MetricsServer: Service, Sendable {
             .bind(host: host, port: requestedPort)
             .get()
         let port = channel.localAddress?.port ?? requestedPort
-        bound.withLock { $0 = port }
+        bound.set(port)
         logger.info("metrics listening", metadata: [LogKey.address: "\(host):\(port)"])
         try await withTaskCancellationOrGracefulShutdownHandler {
             try await channel.closeFuture.get()

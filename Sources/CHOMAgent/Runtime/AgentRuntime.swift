@@ -3,6 +3,7 @@ import CHOMProtocol
 import Foundation
 package import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// The agent in one object: what the `chom-agent` executable runs and what in-process tests
 /// start. `run()` holds the coordinator session and serves `/metrics` until cancelled or
@@ -12,6 +13,8 @@ package final class AgentRuntime: Service, Sendable {
     package let metrics: AgentMetrics
     private let ledger = ExecutionLedger()
     private let control = SessionControl()
+    /// The running group, for a graceful shutdown asked from outside it (tests).
+    private let running = Mutex<(group: ServiceGroup?, shutdownAsked: Bool)>((nil, false))
     private let metricsServer: MetricsServer
     /// One for the agent's life: it supervises app processes across reconnects.
     package let hosting: LinuxSiteHosting?
@@ -103,39 +106,33 @@ package final class AgentRuntime: Service, Sendable {
         await managedNginx?.stop()
     }
 
+    /// The agent's `ServiceGroup`: /metrics, the site lease, disk usage, log rotation and, last,
+    /// the coordinator session, which a graceful shutdown stops first (a running task finishes,
+    /// then the stream closes); the others stop after it, in reverse order.
     private func serve(store: AgentIdentityStore, journal: Journal) async throws {
-        let metricsServer = self.metricsServer
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await metricsServer.run() }
-            // The session tells the coordinator where /metrics is, so bind it first.
+        var services: [any Service] = [metricsServer]
+        if let lease { services.append(lease) }
+        services.append(SiteDiskUsageRefresher(sites: metrics.sites))
+        if let hosting { services.append(logRotator(hosting)) }
+        let configuration = self.configuration, metrics = self.metrics, ledger = self.ledger, control = self.control
+        let hosting = self.hosting, lease = self.lease, clock = self.clock, logger = self.logger
+        services.append(SessionService(metricsServer: metricsServer) { metricsPort in
+            // The session tells the coordinator where /metrics is: it starts once that is bound.
             var sessionConfiguration = configuration
-            sessionConfiguration.metricsPort = try await waitForMetricsPort()
-            let session = AgentSession(
+            sessionConfiguration.metricsPort = metricsPort
+            return AgentSession(
                 configuration: sessionConfiguration, store: store, journal: journal, metrics: metrics, ledger: ledger,
                 control: control, hosting: hosting, lease: lease, clock: clock, logger: logger)
-            group.addTask { try await session.run() }
-            if let lease {
-                // Until cancelled: it keeps fencing while the session shuts down gracefully.
-                group.addTask { await lease.run() }
-            }
-            let sites = metrics.sites
-            group.addTask {
-                // It stops at a graceful shutdown; the session must be the one that ends the group.
-                try? await SiteDiskUsageRefresher(sites: sites).run()
-                while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
-            }
-            if let hosting {
-                let rotator = logRotator(hosting)
-                group.addTask {
-                    // Like the refresher: it must not end the group at a graceful shutdown.
-                    try? await rotator.run()
-                    while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
-                }
-            }
-            // Either ending (shutdown, or an error) stops the others.
-            defer { group.cancelAll() }
-            try await group.next()
+        })
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }, logger: logger))
+        let asked = running.withLock { running -> Bool in
+            running.group = group
+            return running.shutdownAsked
         }
+        if asked { await group.triggerGracefulShutdown() }
+        try await group.run()
     }
 
     /// Rotates the site logs of `hosting` and has its nginx reopen them.
@@ -147,9 +144,13 @@ package final class AgentRuntime: Service, Sendable {
     }
 
     /// Asks `run()` to stop as a ServiceGroup's graceful shutdown would: a running task finishes,
-    /// then the stream closes and the metrics server stops.
-    package func beginGracefulShutdown() {
-        control.beginShutdown()
+    /// then the stream closes and the other services stop.
+    package func beginGracefulShutdown() async {
+        let group = running.withLock { running -> ServiceGroup? in
+            running.shutdownAsked = true
+            return running.group
+        }
+        await group?.triggerGracefulShutdown()
     }
 
     /// Closes the current Connect stream (after a running task finishes); the session reconnects
@@ -163,12 +164,19 @@ package final class AgentRuntime: Service, Sendable {
 
     /// Waits until the metrics server is bound and returns its port.
     package func waitForMetricsPort(timeout: Duration = .seconds(30)) async throws -> Int {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let port = metricsServer.boundPort { return port }
-            try await Task.sleep(for: .milliseconds(10))
+        let server = metricsServer
+        let port = await withTaskGroup(of: Int?.self) { group in
+            group.addTask { await server.waitForPort() }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
         }
-        throw CHOMError(.unavailable, "the metrics server did not bind within \(timeout)")
+        guard let port else { throw CHOMError(.unavailable, "the metrics server did not bind within \(timeout)") }
+        return port
     }
 
     /// The `/metrics` body.
@@ -184,5 +192,17 @@ package final class AgentRuntime: Service, Sendable {
     /// What the journal on disk says about `taskID`.
     package func journalEntry(for taskID: String) throws -> JournalEntry? {
         try Journal(directory: configuration.journalDirectory).entry(for: taskID)
+    }
+}
+
+/// The coordinator session as a service of the agent's group, started once `/metrics` is bound.
+private struct SessionService: Service {
+    let metricsServer: MetricsServer
+    let make: @Sendable (_ metricsPort: Int) -> AgentSession
+
+    func run() async throws {
+        // nil: the metrics server could not bind, and its error ends the group.
+        guard let port = await metricsServer.waitForPort() else { return }
+        try await make(port).run()
     }
 }

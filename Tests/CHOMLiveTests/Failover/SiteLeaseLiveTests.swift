@@ -78,7 +78,7 @@ struct SiteLeaseLiveTests {
                     // Set once the reload that lifted the fence has returned.
                     try await Self.until("the fence gauge to drop") { runtime.metricsText().contains("chom_agent_fenced 0") }
                 }
-                runtime.beginGracefulShutdown()
+                await runtime.beginGracefulShutdown()
                 try await group.next()
             }
             // The site's user goes with the test.

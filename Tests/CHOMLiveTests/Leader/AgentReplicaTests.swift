@@ -61,7 +61,7 @@ struct AgentReplicaTests {
                 let entries = try [first.id, second.id].map { try #require(try runtime.journalEntry(for: $0)) }
                 #expect(entries[1].sequence > entries[0].sequence, "\(entries)")
                 #expect(runtime.metricsText().contains(#"chom_agent_envelope_refusals_total{reason="replayed"} 0"#))
-                runtime.beginGracefulShutdown()
+                await runtime.beginGracefulShutdown()
                 try await group.next()
             }
         }
@@ -108,7 +108,7 @@ struct AgentReplicaTests {
                     latencies.append(started.duration(to: .now))
                 }
                 print("pings queued on replica a, answered through replica b: \(latencies)")
-                runtime.beginGracefulShutdown()
+                await runtime.beginGracefulShutdown()
                 try await group.next()
             }
         }

@@ -50,6 +50,7 @@ package struct NamespaceHarness: Sendable {
     package static func with<Result: Sendable>(
         hosts count: Int = 3,
         configure: (inout CoordinatorConfiguration) -> Void = { _ in },
+        agentArguments: [String] = [],
         _ body: (NamespaceHarness) async throws -> Result
     ) async throws -> Result {
         try await NamespaceNetwork.with(hosts: count) { network in
@@ -57,7 +58,7 @@ package struct NamespaceHarness: Sendable {
                 network.configureCoordinator(&configuration)
                 configure(&configuration)
             }) { coordinator in
-                try await with(coordinator: coordinator, network: network, body)
+                try await with(coordinator: coordinator, network: network, agentArguments: agentArguments, body)
             }
         }
     }
@@ -66,11 +67,14 @@ package struct NamespaceHarness: Sendable {
     /// `network.gateway` (``NamespaceNetwork/configureCoordinator(_:)``): for tests that start
     /// other servers (PowerDNS) between the network and the coordinator.
     package static func with<Result: Sendable>(
-        coordinator: TestCoordinator, network: NamespaceNetwork, _ body: (NamespaceHarness) async throws -> Result
+        coordinator: TestCoordinator, network: NamespaceNetwork, agentArguments: [String] = [],
+        _ body: (NamespaceHarness) async throws -> Result
     ) async throws -> Result {
         var hosts: [NamespaceHost] = []
         do {
-            for slot in network.slots { hosts.append(try NamespaceHost(slot: slot, network: network)) }
+            for slot in network.slots {
+                hosts.append(try NamespaceHost(slot: slot, network: network, runArguments: agentArguments))
+            }
             let harness = NamespaceHarness(coordinator: coordinator, network: network, hosts: hosts)
             try await harness.boot()
             let result = try await body(harness)

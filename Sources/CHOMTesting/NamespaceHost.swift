@@ -23,6 +23,8 @@ package final class NamespaceHost: Sendable {
     /// Under /tmp, named after the namespace; removed when the harness ends.
     package let directory: URL
     let network: NamespaceNetwork
+    /// Appended to every `chom-agent run` of this host (e.g. `--heartbeat-interval 1`).
+    let runArguments: [String]
     private let agent = Mutex<AgentState>(AgentState())
 
     private struct AgentState {
@@ -31,7 +33,8 @@ package final class NamespaceHost: Sendable {
         var starts = 0
     }
 
-    init(slot: NamespaceNetwork.Slot, network: NamespaceNetwork) throws {
+    init(slot: NamespaceNetwork.Slot, network: NamespaceNetwork, runArguments: [String] = []) throws {
+        self.runArguments = runArguments
         index = slot.index
         name = slot.namespace
         address = slot.address
@@ -97,7 +100,7 @@ package final class NamespaceHost: Sendable {
                     "--public-address", address,
                     // Reconciliation acts within seconds, as the in-process tests' agents do.
                     "--inventory-interval", "2",
-                ],
+                ] + runArguments,
                 log: log)
         }
     }
@@ -137,6 +140,26 @@ package final class NamespaceHost: Sendable {
     package func disconnect() async throws { try await network.disconnect(index) }
 
     package func reconnect() async throws { try await network.reconnect(index) }
+
+    /// Cuts only the host's way to the coordinator's agent listener: inside its namespace, TCP to
+    /// `port` on the gateway is routed into a blackhole (policy routing on the destination port),
+    /// while visitors on the bridge still reach its nginx and get its answers.
+    package func cutCoordinator(port: Int) async throws {
+        for arguments in [
+            ["ip", "route", "replace", "blackhole", "\(network.gateway)/32", "table", "100"],
+            ["ip", "rule", "add", "priority", "100", "to", "\(network.gateway)/32", "ipproto", "tcp", "dport", "\(port)",
+                "lookup", "100"],
+        ] {
+            let outcome = try await run(arguments)
+            guard outcome.succeeded else { throw CHOMError(.unavailable, "\(arguments): \(outcome.outputText)") }
+        }
+    }
+
+    /// Undoes ``cutCoordinator(port:)``.
+    package func restoreCoordinator() async throws {
+        let outcome = try await run(["ip", "rule", "del", "priority", "100"])
+        guard outcome.succeeded else { throw CHOMError(.unavailable, "ip rule del: \(outcome.outputText)") }
+    }
 
     /// Runs a program in the namespace (no shell; `arguments[0]` an absolute path or a name on PATH).
     package func run(

@@ -2,13 +2,13 @@ import CHOMCore
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+    package import Glibc
 #endif
 
 /// A server a test runs as a child process (moto, LocalStack): found where its install script
 /// puts it, started as the leader of a process group of its own with its output in a log file,
 /// and stopped by group, so nothing it started outlives the test.
-enum BackgroundServer {
+package enum BackgroundServer {
     /// `<serverVariable>`, else `$<venvVariable>/bin/<binary>`, else `<repository>/.build-tools/<venv>/bin/<binary>`;
     /// an `.unavailable` error naming `installScript` when it is not there (the test fails, it does not skip).
     static func locate(
@@ -32,7 +32,7 @@ enum BackgroundServer {
 
     /// Starts `executable` as the leader of a new process group, stdin from /dev/null, stdout and
     /// stderr to `log`.
-    static func spawn(_ executable: String, _ arguments: [String], log: String) throws -> pid_t {
+    package static func spawn(_ executable: String, _ arguments: [String], log: String) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -56,7 +56,7 @@ enum BackgroundServer {
 
     /// SIGTERM to the group, SIGKILL to the group after `grace` (or as soon as the leader is gone);
     /// waits without holding a cooperative-pool thread.
-    static func stop(_ pid: pid_t, grace: Duration) async {
+    package static func stop(_ pid: pid_t, grace: Duration) async {
         kill(-pid, SIGTERM)
         var status: Int32 = 0
         let deadline = ContinuousClock.now + grace

@@ -19,6 +19,10 @@ import Foundation
 /// `chom-bench migrate [--size-mb 100] [--rounds 3] [--dir /var/tmp/chom-bench]`: as root, a site
 /// migrated between two hosts of the namespace harness, next to tar | zstd | zstd -d | tar of the
 /// same tree (see `MigrateBench`).
+/// `chom-bench fleet [--agents 1000] [--tasks 5000] [--rate 1000] [--seconds 10] [--concurrency 64]`:
+/// pings end to end through a coordinator and that many agents over mutual TLS, results per second
+/// against pgbench running the same statements, latency at a fixed rate, the coordinator's RSS and
+/// CPU (see `FleetBench`).
 /// Figures, not assertions.
 @main
 struct Bench {
@@ -34,13 +38,15 @@ struct Bench {
             case "privsep-worker": try await PrivsepWorker.main(Array(arguments.dropFirst()))
             case "schedule": try ScheduleBench.main(Array(arguments.dropFirst()))
             case "migrate": try await MigrateBench.main(Array(arguments.dropFirst()))
+            case "fleet": try await FleetBench.main(Array(arguments.dropFirst()))
+            case "fleet-agents": try await FleetAgents.main(Array(arguments.dropFirst()))
             default: try envelope(iterations: Int(arguments.first ?? "") ?? 5000)
             }
         } catch let failure as ChildFailure {
             FileHandle.standardError.write(Data("chom-bench: \(failure)\n".utf8))
             exit(1)
         } catch {
-            FileHandle.standardError.write(Data("chom-bench: \(String(describing: error))\n".utf8))
+            FileHandle.standardError.write(Data("chom-bench: \(String(reflecting: error))\n".utf8))
             exit(1)
         }
     }

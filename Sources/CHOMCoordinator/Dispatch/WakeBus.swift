@@ -39,15 +39,23 @@ struct WakeListenerService: Service {
             var delay: Duration = .milliseconds(200)
             while !Task.isCancelled {
                 do {
+                    try Task.checkCancellation()
                     let connection = try await DedicatedConnection.open(database, logger: logger)
+                    // Cancellation (a shutdown) closes the connection, which ends the notification
+                    // sequence whatever state the LISTEN is in: a cancellation that lands while the
+                    // LISTEN starts is otherwise lost, and the service would never end.
                     do {
-                        try await connection.listen(on: WakeBus.channel) { notifications in
-                            onListening()
-                            delay = .milliseconds(200)
-                            for try await notification in notifications {
-                                guard let agent = AgentID(notification.payload) else { continue }
-                                await connections.wakeLocal(agent)
+                        try await withTaskCancellationHandler {
+                            try await connection.listen(on: WakeBus.channel) { notifications in
+                                onListening()
+                                delay = .milliseconds(200)
+                                for try await notification in notifications {
+                                    guard let agent = AgentID(notification.payload) else { continue }
+                                    await connections.wakeLocal(agent)
+                                }
                             }
+                        } onCancel: {
+                            _ = connection.close() as EventLoopFuture<Void>
                         }
                     } catch {
                         try? await connection.close()

@@ -1,0 +1,282 @@
+import CHOMAPI
+import CHOMCoordinator
+import CHOMCore
+import CHOMTesting
+import Foundation
+import PostgresNIO
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `chom-bench fleet [--agents 1000] [--tasks 5000] [--rate 1000] [--seconds 10] [--concurrency 64]`:
+/// a coordinator (this process, with its throwaway PostgreSQL) and `--agents` agents over real
+/// mutual TLS on loopback (`FleetAgents`, another process: the agent's session code, no hosting).
+///
+/// 1. Throughput: `--tasks` pings queued through the admin API (`POST /v1/agents/{agent}/ping`,
+///    `--concurrency` at a time, round robin over the agents), end to end: queued and audited,
+///    sealed, sent, opened, journaled, answered, recorded and audited. Results per second.
+/// 2. Latency at a fixed rate: `--rate` pings per second for `--seconds`; p50/p99 of queued →
+///    result recorded, from the coordinator's own timestamps.
+/// 3. The peer, in the same run: `pgbench` on the same PostgreSQL running the same statements per
+///    task (queue with its audit entry, claim with the agent's next sequence, result with its audit
+///    entry) on copies of the tables, at the same concurrency.
+/// The coordinator's RSS (peak) and CPU (user + system over the phases' wall time) are this
+/// process's. Figures, not assertions.
+enum FleetBench {
+    static func main(_ arguments: [String]) async throws {
+        var options = Options(arguments)
+        let agents = Int(try options.optionalValue("--agents") ?? "1000") ?? 1000
+        let tasks = Int(try options.optionalValue("--tasks") ?? "5000") ?? 5000
+        let rate = Int(try options.optionalValue("--rate") ?? "1000") ?? 1000
+        let seconds = Int(try options.optionalValue("--seconds") ?? "10") ?? 10
+        let concurrency = Int(try options.optionalValue("--concurrency") ?? "64") ?? 64
+        try options.finish()
+        guard agents >= 1, tasks >= 1, rate >= 1, seconds >= 1, concurrency >= 1 else {
+            throw ChildFailure(description: "fleet: every number must be at least 1")
+        }
+        print("machine: \(BackupBench.machine())")
+        let work = try TemporaryDirectory.make(prefix: "chom-bench-fleet")
+        defer { TemporaryDirectory.remove(work) }
+
+        try await TestCoordinator.with(configure: { configuration in
+            configuration.agents.heartbeatIntervalSeconds = 10
+            configuration.agents.offlineGraceSeconds = 60
+            configuration.dispatch.pollIntervalSeconds = 2
+        }) { coordinator in
+            let client = coordinator.client
+            var tokens: [String] = []
+            for first in stride(from: 0, to: agents, by: 1000) {
+                tokens.append(try await client.createJoinToken(
+                    CreateJoinTokenRequest(description: "bench", maxUses: min(1000, agents - first))).token)
+            }
+            let tokenFile = work.appendingPathComponent("tokens")
+            try Data(tokens.joined(separator: "\n").utf8).write(to: tokenFile)
+            chmod(tokenFile.path, 0o600)
+            let pid = try BackgroundServer.spawn(
+                ChildProcess.selfExecutable(),
+                [
+                    "fleet-agents", "--count", "\(agents)", "--enroll", "127.0.0.1:\(coordinator.ports.enroll)",
+                    "--tokens", tokenFile.path, "--ca-sha256", coordinator.caSHA256, "--dir",
+                    work.appendingPathComponent("agents").path,
+                ],
+                log: work.appendingPathComponent("agents.log").path)
+            do {
+                try await run(
+                    coordinator, agents: agents, tasks: tasks, rate: rate, seconds: seconds, concurrency: concurrency,
+                    log: work.appendingPathComponent("agents.log"))
+            } catch {
+                await BackgroundServer.stop(pid, grace: .seconds(5))
+                throw error
+            }
+            await BackgroundServer.stop(pid, grace: .seconds(5))
+        }
+    }
+
+    static func run(
+        _ coordinator: TestCoordinator, agents: Int, tasks: Int, rate: Int, seconds: Int, concurrency: Int, log: URL
+    ) async throws {
+        let data = coordinator.dataDirectory
+        let connectStart = ContinuousClock.now
+        while try await TestDatabase.count("SELECT count(*)::int8 FROM agents WHERE state = 'online'", dataDirectory: data) < agents {
+            if connectStart.duration(to: .now) > .seconds(900) {
+                throw ChildFailure(description: "the agents did not all come online; see \(log.path): \((try? String(contentsOf: log, encoding: .utf8))?.suffix(2000) ?? "")")
+            }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        print("\(agents) agents enrolled and connected over mutual TLS in \(format(connectStart.duration(to: .now)))")
+        let ids: [String] = try await TestDatabase.withClient(dataDirectory: data) { client in
+            var ids: [String] = []
+            for try await id in try await client.query("SELECT id::text FROM agents WHERE state = 'online' ORDER BY id").decode(String.self) {
+                ids.append(id)
+            }
+            return ids
+        }
+        let client = coordinator.client
+        let usage = Usage()
+
+        // 1. Throughput.
+        let next = Shared(0)
+        let throughputStart = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<concurrency {
+                group.addTask {
+                    while true {
+                        let index = next.value.withLock { value -> Int in
+                            defer { value += 1 }
+                            return value
+                        }
+                        guard index < tasks else { return }
+                        _ = try await client.ping(agent: ids[index % ids.count])
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let queuedIn = throughputStart.duration(to: .now)
+        try await waitAnswered(tasks, data: data, timeout: .seconds(600))
+        let throughputTime = throughputStart.duration(to: .now)
+        let throughput = Double(tasks) / inSeconds(throughputTime)
+
+        // 2. Latency at a fixed rate.
+        let total = rate * seconds
+        let latencyIDs = Shared<[UUID]>([])
+        let paceStart = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<total {
+                if index >= 512 { try await group.next() }
+                let due = paceStart + .nanoseconds(Int64(index) * 1_000_000_000 / Int64(rate))
+                try await Task.sleep(until: due, clock: .continuous)
+                group.addTask {
+                    let task = try await client.ping(agent: ids[index % ids.count])
+                    if let id = UUID(uuidString: task.id) { latencyIDs.value.withLock { $0.append(id) } }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let paced = paceStart.duration(to: .now)
+        try await waitAnswered(tasks + total, data: data, timeout: .seconds(600))
+        let latencies: [Double] = try await TestDatabase.withClient(dataDirectory: data) { client in
+            let wanted = latencyIDs.value.withLock { $0 }
+            var values: [Double] = []
+            let rows = try await client.query("""
+                SELECT extract(epoch FROM (finished_at - created_at))::float8 FROM tasks
+                WHERE id = ANY(\(wanted)) AND state = 'succeeded'
+                """)
+            for try await value in rows.decode(Double.self) { values.append(value) }
+            return values.sorted()
+        }
+        let (rss, peak) = memory()
+        let cpu = usage.seconds() / inSeconds(throughputStart.duration(to: .now))
+
+        // 3. The peer: pgbench, the same statements per task.
+        let peer = try await pgbench(data: data, agents: ids, clients: min(concurrency, 16), transactions: tasks, seconds: seconds)
+
+        print(String(repeating: "-", count: 100))
+        print("throughput: \(tasks) pings queued in \(format(queuedIn)), all answered in \(format(throughputTime))")
+        print("rate phase: \(total) pings paced at \(rate)/s, queued in \(format(paced)) (\(String(format: "%.0f", Double(total) / inSeconds(paced)))/s achieved), \(latencies.count) answered")
+        print(String(repeating: "-", count: 100))
+        print("| measure | CHOM | peer | ratio |")
+        print("|---|---|---|---|")
+        if let peer {
+            print(String(format: "| results per second (end to end) | %.0f | pgbench, same statements: %.0f | %.2f |", throughput, peer, throughput / peer))
+        } else {
+            print(String(format: "| results per second (end to end) | %.0f | pgbench not found | - |", throughput))
+        }
+        if !latencies.isEmpty {
+            let p50 = latencies[latencies.count / 2] * 1000
+            let p99 = latencies[min(latencies.count - 1, latencies.count * 99 / 100)] * 1000
+            print(String(format: "| latency at %d/s, p50 | %.1f ms | goal: p99 ≤ 20 ms | - |", rate, p50))
+            print(String(format: "| latency at %d/s, p99 | %.1f ms | goal: ≤ 20 ms | %.2f |", rate, p99, p99 / 20))
+        }
+        print(String(format: "| coordinator RSS (now / peak) | %.0f / %.0f MB | goal: ≤ 200 MB | %.2f |", rss, peak, peak / 200))
+        print(String(format: "| coordinator CPU (cores, over the phases) | %.2f | of %d | - |", cpu, ProcessInfo.processInfo.activeProcessorCount))
+    }
+
+    /// Polls until `count` pings have a result.
+    static func waitAnswered(_ count: Int, data: URL, timeout: Duration) async throws {
+        let start = ContinuousClock.now
+        while try await TestDatabase.count(
+            "SELECT count(*)::int8 FROM tasks WHERE kind = 'ping' AND state IN ('succeeded', 'failed')", dataDirectory: data) < count
+        {
+            if start.duration(to: .now) > timeout { throw ChildFailure(description: "pings unanswered after \(timeout)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Tasks per second of `pgbench` running, per task, what the coordinator runs for a ping, on
+    /// copies of the tables (the real audit chain stays intact); nil without pgbench.
+    static func pgbench(data: URL, agents: [String], clients: Int, transactions: Int, seconds: Int) async throws -> Double? {
+        let candidates = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? [])
+            .sorted().reversed().map { "/usr/lib/postgresql/\($0)/bin/pgbench" }
+        guard let binary = (candidates + [ChildProcess.which("pgbench")].compactMap { $0 })
+            .first(where: { FileManager.default.isExecutableFile(atPath: $0) })
+        else { return nil }
+        for statement in [
+            "CREATE TABLE bench_tasks (LIKE tasks INCLUDING DEFAULTS INCLUDING INDEXES)",
+            "CREATE TABLE bench_audit (LIKE audit_entries INCLUDING DEFAULTS INCLUDING INDEXES)",
+            "CREATE TABLE bench_agents AS SELECT id, 0::int8 AS next_sequence, row_number() OVER (ORDER BY id) AS n FROM agents",
+            "CREATE UNIQUE INDEX ON bench_agents (n)",
+            """
+            INSERT INTO bench_audit (sequence, time, actor, action, target, request_id, source_address, details, previous_hash, hash)
+                VALUES (0, now(), 'bench', 'bench.start', 'bench', 'bench', '', '{}', '\\x00', '\\x00')
+            """,
+        ] {
+            try await TestDatabase.execute(statement, dataDirectory: data)
+        }
+        let script = data.appendingPathComponent("bench-task.sql")
+        try Data("""
+            \\set n random(1, \(agents.count))
+            BEGIN;
+            SELECT pg_advisory_xact_lock(4242);
+            SELECT sequence, hash FROM bench_audit ORDER BY sequence DESC LIMIT 1;
+            INSERT INTO bench_tasks (id, agent_id, kind, payload, state, max_attempts, created_at, updated_at)
+                SELECT gen_random_uuid(), id, 'ping', '\\x0a00', 'queued', 5, now(), now() FROM bench_agents WHERE n = :n
+                RETURNING id AS task \\gset
+            INSERT INTO bench_audit (sequence, time, actor, action, target, request_id, source_address, details, previous_hash, hash)
+                SELECT max(sequence) + 1, now(), 'bench', 'agent.ping', 'agent', 'bench', '', '{}', sha256('a'), sha256('b') FROM bench_audit;
+            COMMIT;
+            BEGIN;
+            UPDATE bench_agents SET next_sequence = next_sequence + 1 WHERE n = :n RETURNING next_sequence;
+            UPDATE bench_tasks SET state = 'sent', sequence = 1, envelope = '\\x0a00', attempts = attempts + 1,
+                sent_at = now(), updated_at = now() WHERE id = ':task';
+            COMMIT;
+            BEGIN;
+            SELECT * FROM bench_tasks WHERE id = ':task' FOR UPDATE;
+            UPDATE bench_tasks SET state = 'succeeded', result_message = 'pong', finished_at = now(), updated_at = now()
+                WHERE id = ':task';
+            SELECT pg_advisory_xact_lock(4242);
+            SELECT sequence, hash FROM bench_audit ORDER BY sequence DESC LIMIT 1;
+            INSERT INTO bench_audit (sequence, time, actor, action, target, request_id, source_address, details, previous_hash, hash)
+                SELECT max(sequence) + 1, now(), 'bench', 'task.succeeded', 'task', 'bench', '', '{}', sha256('a'), sha256('b') FROM bench_audit;
+            COMMIT;
+
+            """.utf8).write(to: script)
+        let socket = data.appendingPathComponent("postgres").path
+        let log = data.appendingPathComponent("pgbench.log").path
+        // Bounded: a pgbench that cannot finish (a connection refused midway) must not hang the run.
+        _ = try ChildProcess.run([Command(argv: [
+            "timeout", "\(seconds + 120)", binary, "-n", "-h", socket, "-U", "chom", "-c", "\(clients)", "-j", "2", "-t", "\(max(1, transactions / clients))", "-f", script.path,
+            "postgres",
+        ], log: log)])
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("tps = ") }),
+            let value = Double(line.dropFirst(6).prefix { $0.isNumber || $0 == "." })
+        else { throw ChildFailure(description: "pgbench printed no tps: \(output.suffix(1000))") }
+        return value
+    }
+
+    static func memory() -> (rss: Double, peak: Double) {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        func kilobytes(_ key: String) -> Double {
+            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(key) }) else { return 0 }
+            return Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "0") ?? 0
+        }
+        return (kilobytes("VmRSS:") / 1024, kilobytes("VmHWM:") / 1024)
+    }
+
+    static func inSeconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    static func format(_ duration: Duration) -> String { String(format: "%.2f s", inSeconds(duration)) }
+
+    /// A value shared by the phases' concurrent tasks.
+    final class Shared<Value: Sendable>: Sendable {
+        let value: Mutex<Value>
+        init(_ initial: Value) { value = Mutex(initial) }
+    }
+
+    /// This process's CPU time since it was made.
+    final class Usage: Sendable {
+        let start = Usage.now()
+        static func now() -> Double {
+            var usage = rusage()
+            getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+            return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
+                + Double(usage.ru_stime.tv_usec) / 1e6
+        }
+        func seconds() -> Double { Usage.now() - start }
+    }
+}

@@ -51,8 +51,10 @@ package struct SiteLease: Sendable, Equatable {
             term = .unlimited
             return
         }
-        // Never more than the lease itself: the wall clock may have gone back.
-        let left = min(max(0, record.renewedAt.timeIntervalSince(wallNow) + Double(record.leaseSeconds)), Double(record.leaseSeconds))
+        // A wall clock behind the record (it went back) cannot tell how long the agent was down:
+        // the lease counts as run out.
+        let left = wallNow < record.renewedAt
+            ? 0 : max(0, record.renewedAt.timeIntervalSince(wallNow) + Double(record.leaseSeconds))
         term = .until(now + .milliseconds(Int64(left * 1000)))
     }
 

@@ -69,10 +69,14 @@ package actor NginxController {
 
     /// Replaces a host-wide file that site configurations include (`path`, root's, outside every
     /// site tree), checked and reloaded as a site's change is; unchanged text reloads nothing.
-    package func installShared(path: String, text: String, change: String) async throws(CHOMError) -> ReloadOutcome {
+    /// `reloadUnchanged`: reload even when the file already holds `text` (a retry after a reload
+    /// that failed: the file was written, nginx may still run the old configuration).
+    package func installShared(
+        path: String, text: String, change: String, reloadUnchanged: Bool = false
+    ) async throws(CHOMError) -> ReloadOutcome {
         try await gate.withGate { () async throws(CHOMError) -> ReloadOutcome in
             let previous = try AtomicFile.read(path)
-            if previous == text { return .unchanged }
+            if previous == text { return reloadUnchanged ? try await reloadIfRunning() : .unchanged }
             try AtomicFile.write(text, to: path)  // not a tenant path: nginx's configuration directory
             try await checkOrRestore(path: path, previous: previous, change: change)
             return try await reloadIfRunning()

@@ -63,10 +63,12 @@ package struct SiteFence: Sendable {
         try AtomicFile.write(text(fenced: false), to: path)  // not a tenant path: nginx's configuration directory
     }
 
-    /// Fences or unfences every site: the file, `nginx -t`, reload.
+    /// Fences or unfences every site: the file, `nginx -t`, reload (also when the file already
+    /// says so: a reload that failed before must not pass for a fence nginx runs).
     @discardableResult
     package func set(fenced: Bool) async throws(CHOMError) -> ReloadOutcome {
         try await nginx.installShared(
-            path: path, text: text(fenced: fenced), change: fenced ? "the site fence" : "the removal of the site fence")
+            path: path, text: text(fenced: fenced), change: fenced ? "the site fence" : "the removal of the site fence",
+            reloadUnchanged: true)
     }
 }

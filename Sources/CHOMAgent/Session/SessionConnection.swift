@@ -107,9 +107,35 @@ struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sen
                 try await control.waitUntilIdle()
                 return control.isShuttingDown ? .shutdown : .closed
             }
+            // Envelopes run one at a time in a worker of their own, so that the reader goes on taking
+            // heartbeat answers while a task runs: a deploy longer than the site lease must not
+            // fence every site of the host.
+            let (envelopes, queue) = AsyncStream.makeStream(of: Chom_Agent_V1_Envelope.self)
             group.addTask {
-                for try await message in messages {
-                    if let end = try await receive(message, pendingKey: pendingKey, outbox: outbox) { return end }
+                do {
+                    for try await message in messages {
+                        if case .envelope(let envelope) = message.event {
+                            queue.yield(envelope)
+                        } else if let end = try await receive(message, pendingKey: pendingKey, outbox: outbox) {
+                            queue.finish()
+                            return end
+                        }
+                    }
+                } catch {
+                    // The task under way finishes first (its result goes out if the stream still can).
+                    logger.warning("stream from the coordinator failed", metadata: [LogKey.error: "\(error)"])
+                }
+                queue.finish()
+                return nil
+            }
+            group.addTask {
+                for await envelope in envelopes {
+                    // During shutdown the envelope stays unanswered: the coordinator re-sends it later.
+                    guard control.beginWork() else { return .shutdown }
+                    do {
+                        defer { control.endWork() }
+                        await handler.handle(envelope) { outbox.yield($0) }
+                    }
                 }
                 return .closed
             }
@@ -126,12 +152,8 @@ struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sen
         _ message: Chom_Agent_V1_CoordinatorMessage, pendingKey: LockedBox<P256.Signing.PrivateKey?>, outbox: Outbox
     ) async throws -> ConnectionEnd? {
         switch message.event {
-        case .envelope(let envelope):
-            // During shutdown the envelope stays unanswered: the coordinator re-sends it later.
-            guard control.beginWork() else { return .shutdown }
-            defer { control.endWork() }
-            await handler.handle(envelope) { outbox.yield($0) }
-            return nil
+        case .envelope:
+            return nil  // The envelope worker of `serve` takes them.
         case .renewed(let renewed):
             guard let key = pendingKey.value else { return nil }
             guard renewed.error.isEmpty, !renewed.certificatePem.isEmpty else {

@@ -22,13 +22,16 @@ package struct AgentMessageHandler: Sendable {
         let now = clock.now()
         switch message.event {
         case .heartbeat(let heartbeat):
-            try await store.agents.heartbeat(
+            let leased = try await store.agents.heartbeat(
                 agent, facts: HostFacts(heartbeat.facts),
                 capacity: Capacity(
                     maxSites: Int(heartbeat.capacity.maxSites), hostedSites: Int(heartbeat.capacity.hostedSites)),
                 now: now)
             // Only once recorded: an answer renews the agent's site lease, and the failure
-            // detector must never see silence from an agent that holds one.
+            // detector must never see silence from an agent that holds one. None for an agent
+            // declared failed: its sites may be failing over, so it stays fenced until the leader
+            // has seen it back (health online).
+            guard leased else { return }
             var answer = Chom_Agent_V1_CoordinatorMessage()
             answer.heartbeatAnswer.leaseSeconds = configuration.siteLeaseSecondsGranted
             try await connection.send(answer)

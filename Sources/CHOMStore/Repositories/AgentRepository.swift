@@ -102,13 +102,20 @@ package struct AgentRepository: Sendable {
         return false
     }
 
-    package func heartbeat(_ id: AgentID, facts: HostFacts, capacity: Capacity, now: Date) async throws {
+    /// Records a heartbeat. Returns whether the agent may hold a site lease: it exists and the
+    /// failure detector has not declared it failed (its sites may be failing over; it stays
+    /// fenced until the leader has seen it back and marked it online).
+    @discardableResult
+    package func heartbeat(_ id: AgentID, facts: HostFacts, capacity: Capacity, now: Date) async throws -> Bool {
         let json = String(decoding: try JSONEncoder().encode(facts), as: UTF8.self)
-        try await client.query("""
+        let rows = try await client.query("""
             UPDATE agents SET state = 'online', host_facts = \(json)::jsonb, max_sites = \(capacity.maxSites),
                 reported_sites = \(capacity.hostedSites), last_heartbeat_at = \(now)
             WHERE id = \(id.uuid) AND state <> 'deleted'
+            RETURNING health
             """, logger: logger)
+        for try await health in rows.decode(String.self) { return health != "offline" }
+        return false
     }
 
     package func disconnected(_ id: AgentID) async throws {

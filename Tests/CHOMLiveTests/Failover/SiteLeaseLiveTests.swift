@@ -61,6 +61,19 @@ struct SiteLeaseLiveTests {
                     #expect(runtime.metricsText().contains("chom_agent_fenced 0"))
                     let remaining = try #require(runtime.lease?.lease.remaining(at: .now))
                     #expect(remaining > 0 && remaining <= 2, "\(remaining)")
+
+                    // A task longer than the lease (a 4 s build hook) does not hold up the answers:
+                    // the host stays unfenced, and the deploy's own health check passes.
+                    let configured = try await coordinator.client.configureSite(
+                        "leased.test",
+                        SiteConfigRequest(kind: "static", hooks: [BuildHookBody(name: "slow", command: "sleep 4")]))
+                    let configuredTask = try await coordinator.waitForTask(configured.task.id)
+                    #expect(configuredTask.state == "succeeded", "\(configuredTask.message ?? "")")
+                    let slow = try await coordinator.waitForTask(
+                        try await coordinator.deploy(site: "leased.test", files: ["public/index.html": "<h1>leased</h1>"]).id,
+                        timeout: .seconds(60))
+                    #expect(slow.state == "succeeded", "\(slow.message ?? "")")
+                    #expect(runtime.metricsText().contains("chom_agent_fenced 0"))
                 }
                 // The coordinator is gone: no answer renews the lease.
                 let cut = ContinuousClock.now

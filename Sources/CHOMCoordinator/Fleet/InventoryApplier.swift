@@ -33,6 +33,9 @@ package struct InventoryApplier: Sendable {
         package var undeployable = 0
         /// Held sites the coordinator does not know.
         package var unknown = 0
+        /// Held copies of sites placed on another agent that no open migration covers (a failed-over
+        /// site on an agent that came back): until they are removed, the agent gets no site lease.
+        package var staleCopies = 0
 
         package var queued: Int { configures + deploys + removals }
     }
@@ -49,11 +52,13 @@ package struct InventoryApplier: Sendable {
     }
 
     /// Applies `inventory` if its sequence is new, and wakes the agent's dispatcher when it queued work.
+    @discardableResult
     func apply(
         _ inventory: Chom_Agent_V1_Inventory, from agent: AgentID, on connection: AgentConnection, now: Date
-    ) async throws {
+    ) async throws -> Summary {
         let summary = try await reconcile(inventory, from: agent, now: now)
         if summary.queued > 0 { connection.wake.signal() }
+        return summary
     }
 
     /// Records the sequence and, for a fresh inventory, queues the difference.
@@ -86,6 +91,8 @@ package struct InventoryApplier: Sendable {
                 try await inventories.lock(agent, in: transaction)
                 let facts = try await inventories.facts(agent: agent, reported: holds.map(\.siteID), in: transaction)
                 let known = Set(facts.map(\.siteID))
+                // Facts of sites placed elsewhere are only those the agent reported holding.
+                summary.staleCopies = facts.filter { $0.agentID != agent && !$0.migrating }.count
                 summary.unknown += holds.filter { !known.contains($0.siteID) }.count
                 let actions = reconciler.reconcile(
                     holds: holds.filter { known.contains($0.siteID) },

@@ -5,6 +5,7 @@ import CHOMTransport
 import Crypto
 package import Foundation
 import Logging
+import Synchronization
 import X509
 
 /// Applies what an agent reports on its stream to the store.
@@ -17,6 +18,9 @@ package struct AgentMessageHandler: Sendable {
     let logger: Logger
     /// Answers inventories (nil: they are ignored, as by a coordinator without reconciliation).
     var reconciler: InventoryApplier? = nil
+    /// Whether the agent's last inventory held a copy of a site placed elsewhere that no open
+    /// migration covers (per stream: the inventory comes before the first heartbeat on every stream).
+    let staleCopies = LockedFlag()
 
     func handle(_ message: Chom_Agent_V1_AgentMessage, from agent: AgentID, on connection: AgentConnection) async throws {
         let now = clock.now()
@@ -31,7 +35,10 @@ package struct AgentMessageHandler: Sendable {
             // detector must never see silence from an agent that holds one. None for an agent
             // declared failed: its sites may be failing over, so it stays fenced until the leader
             // has seen it back (health online).
-            guard leased else { return }
+            // Nor while it still holds a copy of a site placed elsewhere (it failed over while the
+            // agent was cut off): unfenced, that copy would answer visitors whose DNS still points
+            // here, until reconciliation removes it.
+            guard leased, !staleCopies.value else { return }
             var answer = Chom_Agent_V1_CoordinatorMessage()
             answer.heartbeatAnswer.leaseSeconds = configuration.siteLeaseSecondsGranted
             try await connection.send(answer)
@@ -76,7 +83,11 @@ package struct AgentMessageHandler: Sendable {
         case .inventory(let inventory):
             // Never a reason to end the stream: the next inventory tries again.
             do {
-                try await reconciler?.apply(inventory, from: agent, on: connection, now: now)
+                if let summary = try await reconciler?.apply(inventory, from: agent, on: connection, now: now),
+                    summary.admission == .fresh
+                {
+                    staleCopies.value = summary.staleCopies > 0
+                }
             } catch {
                 logger.error("inventory reconciliation failed", metadata: [LogKey.error: "\(error)"])
             }
@@ -108,5 +119,14 @@ package struct AgentMessageHandler: Sendable {
     ) async throws -> TaskRecord? {
         try await store.tasks.finish(
             id, agent: agent, report: TaskReport(result), now: now, audit: TaskAudit.outcome(agent: agent, now: now))
+    }
+}
+
+/// A flag shared by the tasks of one agent stream.
+final class LockedFlag: Sendable {
+    private let storage = Mutex(false)
+    var value: Bool {
+        get { storage.withLock { $0 } }
+        set { storage.withLock { $0 = newValue } }
     }
 }

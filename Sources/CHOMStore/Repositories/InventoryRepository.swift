@@ -23,6 +23,9 @@ package struct InventorySiteFacts: Sendable, Equatable {
     /// A task of the site on the reporting agent is queued, sent or accepted, or a migration of the
     /// site from or to it is open.
     package var inFlight: Bool
+    /// A migration of the site from or to the reporting agent is open (its proxy step covers a
+    /// copy left on the old host).
+    package var migrating = false
 
     package init(
         siteID: SiteID, tenantID: TenantID, domain: String, agentID: AgentID?, state: String,
@@ -76,7 +79,9 @@ package struct InventoryRepository: Sendable {
                 (EXISTS (SELECT 1 FROM tasks t WHERE t.site_id = s.id AND t.agent_id = \(agent.uuid)
                           AND t.state IN ('queued', 'sent', 'accepted'))
                  OR EXISTS (SELECT 1 FROM site_migrations m WHERE m.site_id = s.id AND m.finished_at IS NULL
-                          AND \(agent.uuid) IN (m.from_agent, m.to_agent))) AS in_flight
+                          AND \(agent.uuid) IN (m.from_agent, m.to_agent))) AS in_flight,
+                EXISTS (SELECT 1 FROM site_migrations m WHERE m.site_id = s.id AND m.finished_at IS NULL
+                          AND \(agent.uuid) IN (m.from_agent, m.to_agent)) AS migrating
             FROM sites s
             WHERE (s.agent_id = \(agent.uuid) AND s.state <> 'removed')
                OR (s.id = ANY(\(reported.map(\.uuid))) AND (
@@ -91,12 +96,14 @@ package struct InventoryRepository: Sendable {
             let row = row.makeRandomAccess()
             let agentID: UUID? = try row.value("agent_id")
             let release: UUID? = try row.value("current_release_id")
-            facts.append(InventorySiteFacts(
+            var fact = InventorySiteFacts(
                 siteID: SiteID(try row.value("id", as: UUID.self)), tenantID: TenantID(try row.value("tenant_id", as: UUID.self)),
                 domain: try row.value("domain"), agentID: agentID.map { AgentID($0) }, state: try row.value("state"),
                 currentReleaseID: release.map { ReleaseID($0) }, configVersion: try row.value("config_version"),
                 suspended: try row.value("suspended"), placedAt: try row.value("placed_at"),
-                hasTree: try row.value("has_tree"), inFlight: try row.value("in_flight")))
+                hasTree: try row.value("has_tree"), inFlight: try row.value("in_flight"))
+            fact.migrating = try row.value("migrating")
+            facts.append(fact)
         }
         return facts
     }

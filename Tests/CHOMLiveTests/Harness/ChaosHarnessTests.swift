@@ -109,11 +109,20 @@ private struct ChaosWorld {
         table.append(("the cut host's answers while cut (status: count)", "\(seen.statuses.sorted { $0.key < $1.key })"))
 
         // 3. Back: it reconnects, is unfenced, and reconciliation removes its stale copy.
+        // It stays fenced while it holds a copy of a site placed elsewhere: the diverging copy never
+        // answers again, not even between its return and the copy's removal.
         let back = ContinuousClock.now
         try await a.restoreCoordinator()
-        try await coordinator.eventually("the stale copy removed from \(a.name)", timeout: .seconds(60)) {
-            !FileManager.default.fileExists(atPath: a.sitesRoot.appendingPathComponent(domain).path)
+        let returning = Observer()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await watch(a, into: returning) }
+            defer { group.cancelAll() }
+            try await coordinator.eventually("the stale copy removed from \(a.name)", timeout: .seconds(60)) {
+                !FileManager.default.fileExists(atPath: a.sitesRoot.appendingPathComponent(domain).path)
+            }
+            group.cancelAll()
         }
+        #expect(returning.snapshot.diverging == 0, "the returning host served its stale copy: \(returning.snapshot.statuses)")
         // Unfenced and without the site: its nginx's default server answers.
         try await coordinator.eventually("\(a.name) unfenced", timeout: .seconds(30)) {
             (try? await harness.fetch(host: a, path: "/", hostHeader: domain, timeout: .seconds(2)))?.status == 404
@@ -154,6 +163,8 @@ private final class Observer: Sendable {
         var firstFenced: ContinuousClock.Instant?
         var failoverSeen: ContinuousClock.Instant?
         var servedAfterFence = 0
+        /// Answers with the diverging copy (v2), whenever seen.
+        var diverging = 0
         var statuses: [Int: Int] = [:]
     }
 
@@ -166,6 +177,7 @@ private final class Observer: Sendable {
             seen.statuses[status, default: 0] += 1
             if status == 503, seen.firstFenced == nil { seen.firstFenced = .now }
             if seen.firstFenced != nil, status == 200, body.contains("v2") { seen.servedAfterFence += 1 }
+            if status == 200, body.contains("v2") { seen.diverging += 1 }
         }
     }
 

@@ -157,11 +157,7 @@ package enum NginxSiteConfig {
     /// No root and no regex location: `location /` matches every URI and returns 503, whose
     /// error page is the maintenance file, served from its own directory under status 503.
     private static func suspendedBody(_ spec: SiteSpec) -> [String] {
-        // Validated: an absolute path with a non-empty last component.
-        let slash = spec.maintenancePage.lastIndex(of: "/")!
-        let directory = slash == spec.maintenancePage.startIndex ? "/" : String(spec.maintenancePage[..<slash])
-        let file = String(spec.maintenancePage[slash...])
-        return logLines(spec) + [""] + headerLines(spec) + [
+        logLines(spec) + [""] + headerLines(spec) + [
             "",
             "    error_page 503 @maintenance;",
             "",
@@ -169,10 +165,16 @@ package enum NginxSiteConfig {
             "        return 503;",
             "    }",
             "",
-            "    location @maintenance {",
-            "        root \(directory);",
-            "        rewrite ^ \(file) break;",
-            "    }",
-        ]
+        ] + maintenanceLocation("@maintenance", page: spec.maintenancePage).map { "    " + $0 }
+    }
+
+    /// A named location that serves the maintenance page `page` (an absolute path, validated by
+    /// ``SiteSpec/checkPath(_:_:)``) from its own directory, unindented: a suspended site's and
+    /// the agent's fence (``SiteFence``).
+    package static func maintenanceLocation(_ name: String, page: String) -> [String] {
+        let slash = page.lastIndex(of: "/") ?? page.startIndex
+        let directory = slash == page.startIndex ? "/" : String(page[..<slash])
+        let file = String(page[slash...])
+        return ["location \(name) {", "    root \(directory);", "    rewrite ^ \(file) break;", "}"]
     }
 }

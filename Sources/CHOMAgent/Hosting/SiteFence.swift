@@ -27,20 +27,10 @@ package struct SiteFence: Sendable {
     /// The file's text for a state.
     package func text(fenced: Bool) -> String {
         guard fenced else { return Self.openMarker + "\n" }
-        // Validated by SiteSpec.checkPath when the site configurations were rendered; the page's
-        // directory and file name hold only [A-Za-z0-9._+@/-].
-        let slash = maintenancePage.lastIndex(of: "/") ?? maintenancePage.startIndex
-        let directory = slash == maintenancePage.startIndex ? "/" : String(maintenancePage[..<slash])
-        let file = String(maintenancePage[slash...])
-        return [
-            Self.fencedMarker,
-            "error_page 503 @chom_fenced;",
-            "location @chom_fenced {",
-            "    root \(directory);",
-            "    rewrite ^ \(file) break;",
-            "}",
-            "return 503;",
-        ].joined(separator: "\n") + "\n"
+        // The page was validated by SiteSpec.checkPath when the site configurations were rendered.
+        return ([Self.fencedMarker, "error_page 503 @chom_fenced;"]
+            + NginxSiteConfig.maintenanceLocation("@chom_fenced", page: maintenancePage) + ["return 503;"])
+            .joined(separator: "\n") + "\n"
     }
 
     /// What the file on disk says: nil when there is no file yet.

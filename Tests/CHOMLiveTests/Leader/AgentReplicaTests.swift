@@ -22,16 +22,8 @@ struct AgentReplicaTests {
 
             let state = try TemporaryDirectory.make(prefix: "chom-agent-replicas")
             defer { TemporaryDirectory.remove(state) }
-            var configuration = AgentConfiguration(stateDirectory: state, sitesRoot: state.appendingPathComponent("sites"))
-            configuration.metricsPort = 0
-            configuration.heartbeatInterval = .milliseconds(300)
-            configuration.reconnect.minimumDelay = .milliseconds(50)
-            configuration.reconnect.maximumDelay = .milliseconds(300)
             // A first, then B: the agent starts on A.
-            configuration.connectAddresses = [
-                CoordinatorAddress(host: "127.0.0.1", port: portsA.agents),
-                CoordinatorAddress(host: "127.0.0.1", port: portsB.agents),
-            ]
+            let configuration = Self.agent(in: state, dialing: [portsA.agents, portsB.agents])
             let logger = TestLogging.logger("chom.test.agent")
             let token = try await clientA.createJoinToken(CreateJoinTokenRequest(description: "replicas", maxUses: 1)).token
             let identity = try await AgentRuntime.enroll(
@@ -80,11 +72,8 @@ struct AgentReplicaTests {
 
             let state = try TemporaryDirectory.make(prefix: "chom-agent-wake")
             defer { TemporaryDirectory.remove(state) }
-            var configuration = AgentConfiguration(stateDirectory: state, sitesRoot: state.appendingPathComponent("sites"))
-            configuration.metricsPort = 0
-            configuration.heartbeatInterval = .milliseconds(300)
             // Its stream is on B only; the API calls go to A.
-            configuration.connectAddresses = [CoordinatorAddress(host: "127.0.0.1", port: portsB.agents)]
+            let configuration = Self.agent(in: state, dialing: [portsB.agents])
             let logger = TestLogging.logger("chom.test.agent")
             let token = try await clientA.createJoinToken(CreateJoinTokenRequest(description: "wake", maxUses: 1)).token
             let agentID = try await AgentRuntime.enroll(
@@ -112,6 +101,17 @@ struct AgentReplicaTests {
                 try await group.next()
             }
         }
+    }
+
+    /// An agent under `state` with fast heartbeats and reconnects, dialing these replica ports on 127.0.0.1.
+    static func agent(in state: URL, dialing ports: [Int]) -> AgentConfiguration {
+        var configuration = AgentConfiguration(stateDirectory: state, sitesRoot: state.appendingPathComponent("sites"))
+        configuration.metricsPort = 0
+        configuration.heartbeatInterval = .milliseconds(300)
+        configuration.reconnect.minimumDelay = .milliseconds(50)
+        configuration.reconnect.maximumDelay = .milliseconds(300)
+        configuration.connectAddresses = ports.map { CoordinatorAddress(host: "127.0.0.1", port: $0) }
+        return configuration
     }
 
     static func operatorClient(api: Int) async throws -> AdminClient {

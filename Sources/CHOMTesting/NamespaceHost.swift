@@ -198,23 +198,8 @@ package final class NamespaceHost: Sendable {
         ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) }
         ?? "/usr/sbin/ip"
 
-    /// `$CHOM_AGENT_BINARY`, else `chom-agent` beside the running test binary (SwiftPM builds both
-    /// into the same directory), else `.build/debug/chom-agent`.
+    /// `$CHOM_AGENT_BINARY`, else `chom-agent` beside the running test binary, else `.build/debug/chom-agent`.
     package static func agentBinary() throws -> String {
-        let environment = ProcessInfo.processInfo.environment
-        var candidates: [String] = []
-        if let path = environment["CHOM_AGENT_BINARY"], !path.isEmpty { candidates.append(path) }
-        let running = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        candidates.append(running.deletingLastPathComponent().appendingPathComponent("chom-agent").path)
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        candidates.append(repository.appendingPathComponent(".build/debug/chom-agent").path)
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw CHOMError(
-                .unavailable,
-                "chom-agent is not built (looked at \(candidates.joined(separator: ", "))): run `swift build`, "
-                    + "or set CHOM_AGENT_BINARY")
-        }
-        return found
+        try BuiltBinary.path("chom-agent", variable: "CHOM_AGENT_BINARY")
     }
 }

@@ -23,6 +23,9 @@ import Foundation
 /// pings end to end through a coordinator and that many agents over mutual TLS, results per second
 /// against pgbench running the same statements, latency at a fixed rate, the coordinator's RSS and
 /// CPU (see `FleetBench`).
+/// `chom-bench salt [--agents 10] [--seconds 10] [--skip-salt]`: Salt 3008's `test.ping` (a master
+/// and that many minions, `scripts/salt-bench.sh`) against CHOM's `ping` through as many agents,
+/// returns per second and one job's latency (see `SaltBench`).
 /// Figures, not assertions.
 @main
 struct Bench {
@@ -40,6 +43,7 @@ struct Bench {
             case "migrate": try await MigrateBench.main(Array(arguments.dropFirst()))
             case "fleet": try await FleetBench.main(Array(arguments.dropFirst()))
             case "fleet-agents": try await FleetAgents.main(Array(arguments.dropFirst()))
+            case "salt": try await SaltBench.main(Array(arguments.dropFirst()))
             default: try envelope(iterations: Int(arguments.first ?? "") ?? 5000)
             }
         } catch let failure as ChildFailure {

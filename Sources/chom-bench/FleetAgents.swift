@@ -1,7 +1,14 @@
+import CHOMAPI
 import CHOMAgent
 import CHOMCore
+import CHOMTesting
 import Foundation
 import Logging
+import PostgresNIO
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `chom-bench fleet-agents --count N --enroll HOST:PORT --tokens FILE --ca-sha256 HEX --dir DIR`:
 /// the worker of `chom-bench fleet`, in a process of its own so that the coordinator's memory and
@@ -60,6 +67,47 @@ enum FleetAgents {
                 group.addTask { try await session.run() }
             }
             try await group.waitForAll()
+        }
+    }
+}
+
+extension FleetAgents {
+    /// Join tokens for `count` agents and this worker, started in a process of its own (stop it with
+    /// `BackgroundServer.stop`); its log is `<work>/agents.log`.
+    static func launch(_ count: Int, for coordinator: TestCoordinator, work: URL) async throws -> pid_t {
+        var tokens: [String] = []
+        for first in stride(from: 0, to: count, by: 1000) {
+            tokens.append(try await coordinator.client.createJoinToken(
+                CreateJoinTokenRequest(description: "bench", maxUses: min(1000, count - first))).token)
+        }
+        let tokenFile = work.appendingPathComponent("tokens")
+        try Data(tokens.joined(separator: "\n").utf8).write(to: tokenFile)
+        chmod(tokenFile.path, 0o600)
+        return try BackgroundServer.spawn(
+            ChildProcess.selfExecutable(),
+            [
+                "fleet-agents", "--count", "\(count)", "--enroll", "127.0.0.1:\(coordinator.ports.enroll)",
+                "--tokens", tokenFile.path, "--ca-sha256", coordinator.caSHA256, "--dir",
+                work.appendingPathComponent("agents").path,
+            ],
+            log: work.appendingPathComponent("agents.log").path)
+    }
+
+    /// Waits until `count` agents are online; their ids.
+    static func online(_ count: Int, data: URL, timeout: Duration, log: URL) async throws -> [String] {
+        let start = ContinuousClock.now
+        while try await TestDatabase.count("SELECT count(*)::int8 FROM agents WHERE state = 'online'", dataDirectory: data) < count {
+            if start.duration(to: .now) > timeout {
+                throw ChildFailure(description: "the agents did not all come online; see \(log.path): \((try? String(contentsOf: log, encoding: .utf8))?.suffix(2000) ?? "")")
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return try await TestDatabase.withClient(dataDirectory: data) { client in
+            var ids: [String] = []
+            for try await id in try await client.query("SELECT id::text FROM agents WHERE state = 'online' ORDER BY id").decode(String.self) {
+                ids.append(id)
+            }
+            return ids
         }
     }
 }

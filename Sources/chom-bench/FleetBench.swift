@@ -45,23 +45,7 @@ enum FleetBench {
             configuration.agents.offlineGraceSeconds = 60
             configuration.dispatch.pollIntervalSeconds = 2
         }) { coordinator in
-            let client = coordinator.client
-            var tokens: [String] = []
-            for first in stride(from: 0, to: agents, by: 1000) {
-                tokens.append(try await client.createJoinToken(
-                    CreateJoinTokenRequest(description: "bench", maxUses: min(1000, agents - first))).token)
-            }
-            let tokenFile = work.appendingPathComponent("tokens")
-            try Data(tokens.joined(separator: "\n").utf8).write(to: tokenFile)
-            chmod(tokenFile.path, 0o600)
-            let pid = try BackgroundServer.spawn(
-                ChildProcess.selfExecutable(),
-                [
-                    "fleet-agents", "--count", "\(agents)", "--enroll", "127.0.0.1:\(coordinator.ports.enroll)",
-                    "--tokens", tokenFile.path, "--ca-sha256", coordinator.caSHA256, "--dir",
-                    work.appendingPathComponent("agents").path,
-                ],
-                log: work.appendingPathComponent("agents.log").path)
+            let pid = try await FleetAgents.launch(agents, for: coordinator, work: work)
             do {
                 try await run(
                     coordinator, agents: agents, tasks: tasks, rate: rate, seconds: seconds, concurrency: concurrency,
@@ -79,20 +63,8 @@ enum FleetBench {
     ) async throws {
         let data = coordinator.dataDirectory
         let connectStart = ContinuousClock.now
-        while try await TestDatabase.count("SELECT count(*)::int8 FROM agents WHERE state = 'online'", dataDirectory: data) < agents {
-            if connectStart.duration(to: .now) > .seconds(900) {
-                throw ChildFailure(description: "the agents did not all come online; see \(log.path): \((try? String(contentsOf: log, encoding: .utf8))?.suffix(2000) ?? "")")
-            }
-            try await Task.sleep(for: .milliseconds(500))
-        }
+        let ids = try await FleetAgents.online(agents, data: data, timeout: .seconds(900), log: log)
         print("\(agents) agents enrolled and connected over mutual TLS in \(format(connectStart.duration(to: .now)))")
-        let ids: [String] = try await TestDatabase.withClient(dataDirectory: data) { client in
-            var ids: [String] = []
-            for try await id in try await client.query("SELECT id::text FROM agents WHERE state = 'online' ORDER BY id").decode(String.self) {
-                ids.append(id)
-            }
-            return ids
-        }
         let client = coordinator.client
         let usage = Usage()
 

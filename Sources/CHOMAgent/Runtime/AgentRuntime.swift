@@ -189,6 +189,11 @@ package final class AgentRuntime: Service, Sendable {
         ledger.executions(of: taskID)
     }
 
+    /// Every entry of the journal on disk, read once.
+    package func journalEntries() throws -> [JournalEntry] {
+        try Journal(directory: configuration.journalDirectory).entries
+    }
+
     /// What the journal on disk says about `taskID`.
     package func journalEntry(for taskID: String) throws -> JournalEntry? {
         try Journal(directory: configuration.journalDirectory).entry(for: taskID)

@@ -1,4 +1,3 @@
-import CHOMCore
 import CHOMStore
 import Foundation
 import Logging
@@ -17,24 +16,9 @@ final class LeaderLock: Sendable {
         self.logger = logger
     }
 
-    /// Opens the lock session with the same server, user and database as the pool. PostgreSQL
-    /// ends it (releasing the lock) once it has been idle for `idleTimeout`: a leader cut off from
-    /// the database cannot close it, and PostgreSQL would otherwise keep a silent client's session,
-    /// and the lock, until TCP gave up (minutes). The replica asks every poll interval, so a
-    /// session that answers is never idle that long (see `LeaderService.idleTimeout`).
-    static func open(_ pool: PostgresClient.Configuration, idleTimeout: Duration, logger: Logger) async throws -> LeaderLock {
-        let connection = try await DedicatedConnection.open(pool, logger: logger)
-        let milliseconds = max(1, idleTimeout.components.seconds * 1000 + idleTimeout.components.attoseconds / 1_000_000_000_000_000)
-        do {
-            // An integer, not a parameter: SET takes none.
-            try await connection.query(PostgresQuery(unsafeSQL: "SET idle_session_timeout = \(milliseconds)"), logger: logger)
-        } catch {
-            // PostgreSQL before 14: the lock then outlives a partitioned leader until TCP gives up.
-            logger.warning(
-                "idle_session_timeout cannot be set on the leader's lock session (PostgreSQL 14 or later has it)",
-                metadata: [LogKey.error: "\(String(reflecting: error))"])
-        }
-        return LeaderLock(connection: connection, logger: logger)
+    /// Opens the lock session with the same server, user and database as the pool.
+    static func open(_ pool: PostgresClient.Configuration, logger: Logger) async throws -> LeaderLock {
+        LeaderLock(connection: try await DedicatedConnection.open(pool, logger: logger), logger: logger)
     }
 
     /// `pg_try_advisory_lock`: true when this session holds the leader's lock now.
@@ -45,22 +29,11 @@ final class LeaderLock: Sendable {
         return false
     }
 
-    enum Check: Sendable, Equatable {
-        case held
-        /// The session did not answer in time, or no longer holds the lock.
-        case lost
-        /// Another replica's epoch superseded this one.
-        case superseded(LeadershipError)
-    }
-
-    /// On this session, within `timeout`: it still holds the lock, and the leadership row is
-    /// renewed for `epoch`. A session that does not answer in time is closed (a query cannot be
-    /// cancelled otherwise), so it is lost. The renewal goes through this session rather than the
-    /// pool, so that a replica cut off from the database learns it within `timeout` even when
-    /// every pooled connection hangs.
-    func renew(epoch: Int64, now: Date, within timeout: Duration) async -> Check {
+    /// Whether the session still answers within `timeout` and still holds the lock. A session that
+    /// does not answer in time is closed (a query cannot be cancelled otherwise), so it is lost.
+    func isHeld(within timeout: Duration) async -> Bool {
         let key = LeadershipRepository.lockKey
-        return await withTaskGroup(of: Check?.self) { group in
+        return await withTaskGroup(of: Bool?.self) { group in
             group.addTask { [connection, logger] in
                 do {
                     // A bigint advisory key shows in pg_locks as classid (high half) and objid (low half).
@@ -68,15 +41,10 @@ final class LeaderLock: Sendable {
                         SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()
                             AND granted AND classid::bigint = \(key >> 32) AND objid::bigint = \(key & 0xFFFF_FFFF)
                         """, logger: logger)
-                    var held = false
-                    for try await value in rows.decode(Bool.self) { held = value }
-                    guard held else { return .lost }
-                    try await LeadershipRepository.renew(epoch, now: now, on: connection, logger: logger)
-                    return .held
-                } catch let error as LeadershipError {
-                    return .superseded(error)
+                    for try await held in rows.decode(Bool.self) { return held }
+                    return false
                 } catch {
-                    return .lost
+                    return false
                 }
             }
             group.addTask {
@@ -86,7 +54,7 @@ final class LeaderLock: Sendable {
             let first = await group.next() ?? nil
             if first == nil { await close() }
             group.cancelAll()
-            return first ?? .lost
+            return first ?? false
         }
     }
 

@@ -29,30 +29,22 @@ struct LeaderService: Service {
         case shutdown
     }
 
-    /// The leader loops of every term run in `terms`, a group of the service's own: a term ends at
-    /// once (the lead is given up, its loops are told to stop) without waiting for its loops to
-    /// return. A loop stuck in a database call that never comes back (postgres-nio 1.33 leaves some
-    /// queries in flight at a server restart hanging) must not keep this replica from leading again;
-    /// it is reaped whenever it returns, and its writes carry its old epoch, which is refused.
     func run() async throws {
-        await withTaskGroup(of: Void.self) { terms in
-            var state = LeadershipState()
-            var lock: LeaderLock?
-            metrics.set(leaderEpoch: nil)
-            // The first try is immediate: a lone replica leads as soon as it starts.
-            if await step(&state, &lock, terms: &terms) {
-                for await _ in AsyncTimerSequence(interval: pollInterval, clock: .continuous).cancelOnGracefulShutdown() {
-                    guard await step(&state, &lock, terms: &terms) else { break }
-                }
+        var state = LeadershipState()
+        var lock: LeaderLock?
+        metrics.set(leaderEpoch: nil)
+        // The first try is immediate: a lone replica leads as soon as it starts.
+        if await step(&state, &lock) {
+            for await _ in AsyncTimerSequence(interval: pollInterval, clock: .continuous).cancelOnGracefulShutdown() {
+                guard await step(&state, &lock) else { break }
             }
-            if state.shutdown() != .none || lock != nil { await lock?.close() }
-            terms.cancelAll()
         }
+        if state.shutdown() != .none || lock != nil { await lock?.close() }
     }
 
     /// One poll: try the lock and, with it, lead until the lead is lost (true: poll again) or the
     /// service stops (false).
-    private func step(_ state: inout LeadershipState, _ lock: inout LeaderLock?, terms: inout TaskGroup<Void>) async -> Bool {
+    private func step(_ state: inout LeadershipState, _ lock: inout LeaderLock?) async -> Bool {
         guard !Task.isCancelled, !Task.isShuttingDownGracefully else { return false }
         guard state.tick() == .tryLock else { return true }
         guard let epoch = await tryLead(&lock), let session = lock else {
@@ -60,7 +52,7 @@ struct LeaderService: Service {
             return true
         }
         guard case .startLeading = state.lockAcquired(epoch: epoch) else { return true }
-        switch await lead(session, epoch: epoch, terms: &terms) {
+        switch await lead(session, epoch: epoch) {
         case .lost(let reason):
             _ = state.lockLost()
             await stopLeading(session, epoch: epoch, lost: reason)
@@ -81,7 +73,7 @@ struct LeaderService: Service {
             if let lock {
                 session = lock
             } else {
-                session = try await LeaderLock.open(database, idleTimeout: Self.idleTimeout(pollInterval), logger: logger)
+                session = try await LeaderLock.open(database, logger: logger)
                 lock = session
             }
             guard try await session.tryLock() else { return nil }
@@ -103,52 +95,32 @@ struct LeaderService: Service {
     }
 
     /// Runs the loops until the lead is lost or the service stops.
-    private func lead(_ lock: LeaderLock, epoch: Int64, terms: inout TaskGroup<Void>) async -> Outcome {
+    private func lead(_ lock: LeaderLock, epoch: Int64) async -> Outcome {
         leadership.set(epoch)
         metrics.set(leaderEpoch: epoch)
         logger.info("this replica leads the fleet", metadata: [LogKey.epoch: "\(epoch)", LogKey.holder: "\(holder)"])
-        // `ended` is set when the term ends: the term's watch and loops stop on it. `lost` is set by
-        // the watch (the session stopped answering or holding the lock) or by a loop whose write was
-        // refused for its epoch; it ends the term. Both run in `terms`, so that one stuck in a query
-        // never holds the term open.
-        let ended = AsyncOnce<Bool>()
-        let lost = AsyncOnce<String>()
-        let work: [@Sendable () async -> Outcome?] = [{ await watch(lock, epoch: epoch) }]
-            + loops.map { loop in { await run(loop, epoch: epoch) } }
-        for body in work {
-            terms.addTask {
-                await withTaskGroup(of: Void.self) { term in
-                    term.addTask {
-                        if case .lost(let reason)? = await body() { lost.set(reason) }
-                    }
-                    term.addTask { _ = await ended.value() }
-                    _ = await term.next()
-                    term.cancelAll()
-                }
-            }
-        }
-        defer {
-            ended.set(true)
-            lost.close()
-        }
         return await withTaskGroup(of: Outcome?.self) { group in
             group.addTask {
                 await lock.closed()
                 return .lost(reason: "the lock session closed")
             }
+            group.addTask { await watch(lock, epoch: epoch) }
             group.addTask {
                 try? await gracefulShutdown()
                 return .shutdown
             }
-            group.addTask { await lost.value().map { .lost(reason: $0) } }
+            for loop in loops {
+                group.addTask { await run(loop, epoch: epoch) }
+            }
             while let next = await group.next() {
                 if let outcome = next {
-                    // The lead ends now, before the loops do: a loop stuck in a query to a database
-                    // this replica can no longer reach may take minutes to return.
+                    // The lead ends now, before the loops do: a loop stuck in a database call may
+                    // take long to return (postgres-nio 1.33 leaves some queries in flight at a
+                    // server restart hanging), and the replica must not show itself as the leader.
                     leadership.set(nil)
                     metrics.set(leaderEpoch: nil)
-                    // Closing first: the lock goes at once, and the child waiting on the session's
-                    // close ends, so the group can finish.
+                    // Closing first: the lock goes at once, and the children waiting on the session
+                    // (its close, a query that cannot be cancelled) end, so the group can finish.
                     await lock.close()
                     group.cancelAll()
                     return outcome
@@ -159,27 +131,18 @@ struct LeaderService: Service {
         }
     }
 
-    /// How long the leader waits for its lock session to answer a check before it gives up the lead.
-    static func checkTimeout(_ pollInterval: Duration) -> Duration { max(pollInterval * 2, .seconds(1)) }
-
-    /// How long PostgreSQL lets a lock session sit idle before it ends it and frees the lock
-    /// (`LeaderLock.open`). A leader that stops hearing from the database gives up at most a poll
-    /// interval and a check timeout after its last answered check; PostgreSQL frees the lock a
-    /// margin later, so the old leader has stopped before another replica can take the lock.
-    /// Defaults (poll 2 s): 2 + 4 + 2 = 8 s, and another replica leads within about 10 s.
-    static func idleTimeout(_ pollInterval: Duration) -> Duration {
-        pollInterval + checkTimeout(pollInterval) + max(pollInterval, .seconds(1))
-    }
-
-    /// Every poll interval, on the lock session: it must answer and hold the lock, and the epoch
-    /// is renewed (refused once another replica's epoch superseded it).
+    /// Every poll interval: the session must answer and hold the lock, and the epoch is renewed
+    /// (refused once another replica's epoch superseded it).
     private func watch(_ lock: LeaderLock, epoch: Int64) async -> Outcome? {
-        let timeout = Self.checkTimeout(pollInterval)
+        let timeout = max(pollInterval * 2, .seconds(1))
         for await _ in AsyncTimerSequence(interval: pollInterval, clock: .continuous) {
-            switch await lock.renew(epoch: epoch, now: clock.now(), within: timeout) {
-            case .held: continue
-            case .lost: return .lost(reason: "the lock session no longer answers or holds the lock")
-            case .superseded(let error): return .lost(reason: error.description)
+            guard await lock.isHeld(within: timeout) else { return .lost(reason: "the lock session no longer holds the lock") }
+            do {
+                try await store.leadership.renew(epoch, now: clock.now())
+            } catch let error as LeadershipError {
+                return .lost(reason: error.description)
+            } catch {
+                logger.warning("the leadership could not be renewed", metadata: [LogKey.error: "\(error)"])
             }
         }
         return nil

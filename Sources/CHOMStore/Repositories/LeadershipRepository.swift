@@ -66,26 +66,10 @@ package struct LeadershipRepository: Sendable {
     /// Marks the leadership as alive; refused like any leader write when `epoch` is stale.
     package func renew(_ epoch: Int64, now: Date) async throws {
         try await client.transaction(logger: logger) { connection in
-            try await Self.renew(epoch, now: now, inTransactionOn: connection, logger: logger)
+            try await Self.checkEpoch(epoch, on: connection, logger: logger)
+            try await connection.query(
+                "UPDATE fleet_leadership SET renewed_at = \(now) WHERE id = 1 AND epoch = \(epoch)", logger: logger)
         }
-    }
-
-    /// `renew` on a connection of the caller's (the leader's lock session), in a transaction of its own.
-    package static func renew(_ epoch: Int64, now: Date, on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("BEGIN", logger: logger)
-        do {
-            try await renew(epoch, now: now, inTransactionOn: connection, logger: logger)
-            try await connection.query("COMMIT", logger: logger)
-        } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
-            throw error
-        }
-    }
-
-    private static func renew(_ epoch: Int64, now: Date, inTransactionOn connection: PostgresConnection, logger: Logger) async throws {
-        try await checkEpoch(epoch, on: connection, logger: logger)
-        try await connection.query(
-            "UPDATE fleet_leadership SET renewed_at = \(now) WHERE id = 1 AND epoch = \(epoch)", logger: logger)
     }
 }
 

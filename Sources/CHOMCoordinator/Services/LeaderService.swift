@@ -114,11 +114,6 @@ struct LeaderService: Service {
             }
             while let next = await group.next() {
                 if let outcome = next {
-                    // The lead ends now, before the loops do: a loop stuck in a database call may
-                    // take long to return (postgres-nio 1.33 leaves some queries in flight at a
-                    // server restart hanging), and the replica must not show itself as the leader.
-                    leadership.set(nil)
-                    metrics.set(leaderEpoch: nil)
                     // Closing first: the lock goes at once, and the children waiting on the session
                     // (its close, a query that cannot be cancelled) end, so the group can finish.
                     await lock.close()

@@ -58,10 +58,10 @@ struct WakeListenerService: Service {
                             _ = connection.close() as EventLoopFuture<Void>
                         }
                     } catch {
-                        try? await connection.close()
+                        await DedicatedConnection.close(connection, logger: logger)
                         throw error
                     }
-                    try? await connection.close()
+                    await DedicatedConnection.close(connection, logger: logger)
                 } catch {
                     if Task.isCancelled { return }
                     logger.warning("agent wake listener lost its connection", metadata: [LogKey.error: "\(error)"])

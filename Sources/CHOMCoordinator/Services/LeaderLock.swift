@@ -21,51 +21,47 @@ final class LeaderLock: Sendable {
         LeaderLock(connection: try await DedicatedConnection.open(pool, logger: logger), logger: logger)
     }
 
+    /// How long a query or a close on the lock session may take before the session counts as lost.
+    static let answerTimeout: Duration = .seconds(5)
+
     /// `pg_try_advisory_lock`: true when this session holds the leader's lock now.
     func tryLock() async throws -> Bool {
-        let rows = try await connection.query(
-            "SELECT pg_try_advisory_lock(\(LeadershipRepository.lockKey))", logger: logger)
-        for try await held in rows.decode(Bool.self) { return held }
-        return false
+        let rows = try await query("SELECT pg_try_advisory_lock(\(LeadershipRepository.lockKey))", within: Self.answerTimeout)
+        return try rows.first?.decode(Bool.self) ?? false
     }
 
     /// Whether the session still answers within `timeout` and still holds the lock. A session that
-    /// does not answer in time is closed (a query cannot be cancelled otherwise), so it is lost.
+    /// does not answer in time is closed, so it is lost.
     func isHeld(within timeout: Duration) async -> Bool {
         let key = LeadershipRepository.lockKey
-        return await withTaskGroup(of: Bool?.self) { group in
-            group.addTask { [connection, logger] in
-                do {
-                    // A bigint advisory key shows in pg_locks as classid (high half) and objid (low half).
-                    let rows = try await connection.query("""
-                        SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()
-                            AND granted AND classid::bigint = \(key >> 32) AND objid::bigint = \(key & 0xFFFF_FFFF)
-                        """, logger: logger)
-                    for try await held in rows.decode(Bool.self) { return held }
-                    return false
-                } catch {
-                    return false
-                }
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            if first == nil { await close() }
-            group.cancelAll()
-            return first ?? false
+        do {
+            // A bigint advisory key shows in pg_locks as classid (high half) and objid (low half).
+            let rows = try await query("""
+                SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()
+                    AND granted AND classid::bigint = \(key >> 32) AND objid::bigint = \(key & 0xFFFF_FFFF)
+                """, within: timeout)
+            return try rows.first?.decode(Bool.self) ?? false
+        } catch {
+            if error is BoundedWaitError { await close() }
+            return false
         }
     }
 
-    /// Returns when the connection has closed, whoever closed it.
+    /// Returns when the connection has closed, whoever closed it, or when the caller is cancelled.
     func closed() async {
-        try? await connection.closeFuture.get()
+        _ = await BoundedWait.outcome(of: connection.closeFuture, within: nil)
     }
 
-    /// Closes the session, which releases the lock on the server.
+    /// Closes the session, which releases the lock on the server. A close that the driver does not
+    /// finish within `closeTimeout` is left to it (the channel close is under way).
     func close() async {
-        try? await connection.close()
+        await DedicatedConnection.close(connection, logger: logger)
+    }
+
+    /// A query through the driver's future API, which `BoundedWait` can stop waiting for.
+    private func query(_ sql: String, within timeout: Duration) async throws -> [PostgresRow] {
+        let future: EventLoopFuture<PostgresQueryResult> = connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        return try await BoundedWait.value(of: future, within: timeout).rows
     }
 }
 
@@ -96,5 +92,21 @@ enum DedicatedConnection {
             throw CancellationError()
         }
         return connection
+    }
+
+    /// How long a close waits for the connection to end before it is left to the driver.
+    static let closeTimeout: Duration = .seconds(2)
+
+    /// Closes `connection`, waiting at most `closeTimeout` (and not past cancellation) for the
+    /// driver to finish: see `BoundedWait` for why a close cannot simply be awaited.
+    /// A close is given its time even when the caller is cancelled (a shutdown): the connection
+    /// must not be dropped while its channel is open. One that outlives the wait is kept until
+    /// its channel closes.
+    static func close(_ connection: PostgresConnection, logger: Logger) async {
+        let closing: EventLoopFuture<Void> = connection.close()
+        if case .timedOut = await BoundedWait.outcome(of: closing, within: closeTimeout, cancellable: false) {
+            logger.warning("a dedicated PostgreSQL connection did not close within \(closeTimeout); left to the driver")
+            connection.closeFuture.whenComplete { _ in withExtendedLifetime(connection) {} }
+        }
     }
 }

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import Foundation
+import CHOMCore
 
 /// A measured child process (or pipeline): wall time from the first spawn to the last reap, and
 /// each process's peak resident set size (`ru_maxrss`, KiB on Linux).
@@ -103,6 +104,11 @@ enum ChildProcess {
             posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         }
         posix_spawn_file_actions_addopen(&actions, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        do {
+            try SpawnedDescriptors.closeAllButStandard(&actions)
+        } catch {
+            throw ChildFailure(description: "\(error)")
+        }
 
         var environment = ProcessInfo.processInfo.environment
         for (key, value) in command.environment { environment[key] = value }

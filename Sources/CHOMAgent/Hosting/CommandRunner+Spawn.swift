@@ -13,13 +13,11 @@ enum Spawn {
     }
 
     private typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
-    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
 
     private typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
 
-    // glibc 2.29 / 2.34 / 2.9 GNU extensions the Glibc module does not export.
+    // glibc 2.29 / 2.9 GNU extensions the Glibc module does not export.
     private static let addChdir: AddChdir? = symbol("posix_spawn_file_actions_addchdir_np")
-    private static let addCloseFrom: AddCloseFrom? = symbol("posix_spawn_file_actions_addclosefrom_np")
     private static let pipe2: Pipe2? = symbol("pipe2")
 
     private static func symbol<T>(_ name: String) -> T? {
@@ -50,7 +48,12 @@ enum Spawn {
         posix_spawn_file_actions_adddup2(&actions, null, 0)
         posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
         posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 2)
-        if let addCloseFrom { _ = addCloseFrom(&actions, 3) }
+        do {
+            try SpawnedDescriptors.closeAllButStandard(&actions)
+        } catch {
+            close(pipeEnds[0])
+            throw error
+        }
         if let directory = command.workingDirectory {
             guard let addChdir else {
                 close(pipeEnds[0])

@@ -26,11 +26,28 @@ struct Dispatcher: Sendable {
     let metrics: CoordinatorMetrics
     let logger: Logger
 
+    /// Runs for as long as the stream does. A pass that fails (the database restarting or out of
+    /// reach, a send on a stream that is closing) is logged and tried again at the next wake or
+    /// poll: the dispatch of a stream that stays open must never end while its messages are still
+    /// handled, or its agent's work would wait until it reconnected.
     func serve(_ connection: AgentConnection) async throws {
         var sentOnThisStream = Set<TaskID>()
+        var failing = false
         while !Task.isCancelled {
-            for task in try await store.tasks.open(for: connection.agentID) where !sentOnThisStream.contains(task.id) {
-                if try await deliver(task, on: connection) { sentOnThisStream.insert(task.id) }
+            do {
+                for task in try await store.tasks.open(for: connection.agentID) where !sentOnThisStream.contains(task.id) {
+                    if try await deliver(task, on: connection) { sentOnThisStream.insert(task.id) }
+                }
+                if failing { logger.info("dispatch works again", metadata: [LogKey.agentID: "\(connection.agentID)"]) }
+                failing = false
+            } catch {
+                if Task.isCancelled { return }
+                if !failing {
+                    logger.warning(
+                        "a dispatch pass failed; it is tried again at the next wake or poll",
+                        metadata: [LogKey.agentID: "\(connection.agentID)", LogKey.error: "\(String(reflecting: error))"])
+                }
+                failing = true
             }
             await connection.wake.wait(timeout: .milliseconds(Int(configuration.pollIntervalSeconds * 1000)))
         }

@@ -126,10 +126,23 @@ extension EmbeddedPostgres {
     /// `start()` on a thread of its own: initdb and waiting for the server take a second or more,
     /// which must not hold one of the few threads of Swift's cooperative pool.
     package func startOffPool() async throws {
+        try await offPool { try self.start() }
+    }
+
+    /// A fast stop (clients disconnected, a shutdown checkpoint, as `systemctl restart` does) and a
+    /// start, on a thread of its own. For tests of what its clients do meanwhile.
+    package func restartOffPool() async throws {
+        try await offPool {
+            self.stop(immediate: false)
+            try self.start()
+        }
+    }
+
+    private func offPool(_ work: @escaping @Sendable () throws -> Void) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             Thread.detachNewThread {
                 do {
-                    try self.start()
+                    try work()
                     continuation.resume()
                 } catch {
                     continuation.resume(throwing: error)

@@ -60,6 +60,11 @@ package struct AgentConfiguration: Sendable {
         package var maximumDelay: Duration = .seconds(30)
         /// A stream that stayed up at least this long resets the backoff.
         package var stableAfter: Duration = .seconds(10)
+        /// A stream whose heartbeats went unanswered this long, after at least one answer on it,
+        /// is left for the next replica: the coordinator's side of it stalled (a replica stuck on
+        /// its database). nil: `max(4 × heartbeatInterval, 20 s)`. A stream that never had an
+        /// answer (the coordinator withholds them while this agent is declared failed) stays.
+        package var silenceTimeout: Duration? = nil
         /// A coordinator that has not accepted the stream this long after the dial (a listener that
         /// takes the connection and never answers its TLS handshake, a replica that hangs) is given
         /// up on, and the agent dials again.
@@ -83,6 +88,8 @@ package struct AgentConfiguration: Sendable {
         self.sitesRoot = sitesRoot
     }
 
+    /// `reconnect.silenceTimeout`, or its default.
+    package var streamSilenceTimeout: Duration { reconnect.silenceTimeout ?? max(heartbeatInterval * 4, .seconds(20)) }
     /// `<state>/identity`
     package var identityDirectory: URL { stateDirectory.appendingPathComponent("identity", isDirectory: true) }
     /// `<sites root>/.chom-work`: backup archives being built or fetched, on the same file

@@ -82,6 +82,11 @@ struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sen
         _ messages: RPCAsyncSequence<Chom_Agent_V1_CoordinatorMessage, any Error>, outbox: Outbox
     ) async throws -> ConnectionEnd {
         let pendingKey = LockedBox<P256.Signing.PrivateKey?>(nil)
+        let lastAnswer = LockedBox<ContinuousClock.Instant?>(nil)
+        // Envelopes run one at a time in a worker of their own, so that the reader goes on taking
+        // heartbeat answers while a task runs: a deploy longer than the site lease must not
+        // fence every site of the host.
+        let (envelopes, queue) = AsyncStream.makeStream(of: Chom_Agent_V1_Envelope.self)
         return try await withThrowingTaskGroup(of: ConnectionEnd?.self) { group in
             group.addTask {
                 while true {
@@ -107,13 +112,25 @@ struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sen
                 try await control.waitUntilIdle()
                 return control.isShuttingDown ? .shutdown : .closed
             }
-            // Envelopes run one at a time in a worker of their own, so that the reader goes on taking
-            // heartbeat answers while a task runs: a deploy longer than the site lease must not
-            // fence every site of the host.
-            let (envelopes, queue) = AsyncStream.makeStream(of: Chom_Agent_V1_Envelope.self)
+            // The coordinator's side stalled (answers stopped): no new envelope is taken, the one
+            // under way finishes, and the worker ends the stream, so the agent dials the next replica.
+            let silence = configuration.streamSilenceTimeout
+            group.addTask {
+                while true {
+                    try await Task.sleep(for: configuration.heartbeatInterval)
+                    if let last = lastAnswer.value, last.duration(to: .now) > silence {
+                        logger.warning(
+                            "the coordinator stopped answering heartbeats on this stream; leaving it for the next replica",
+                            metadata: [LogKey.durationMS: "\(Int(last.duration(to: .now).components.seconds * 1000))"])
+                        queue.finish()
+                        return nil
+                    }
+                }
+            }
             group.addTask {
                 do {
                     for try await message in messages {
+                        if case .heartbeatAnswer = message.event { lastAnswer.value = .now }
                         if case .envelope(let envelope) = message.event {
                             queue.yield(envelope)
                         } else if let end = try await receive(message, pendingKey: pendingKey, outbox: outbox) {

@@ -9,19 +9,19 @@ import PostgresNIO
 import Synchronization
 import Testing
 
-/// A fault of the coordinator's side under load: the replica holding the agents' streams killed with
-/// SIGKILL while it dispatches. Three `chom-coordinator serve` processes:
+/// Faults of the coordinator's side under load: a replica killed with SIGKILL while it dispatches,
+/// and PostgreSQL restarted while every replica works. Three `chom-coordinator serve` processes:
 /// `a` takes the API calls, `b` and `c` hold the streams of three in-process agents dialing both. Each cycle queues its pings through `a`, and the fault
 /// strikes once 30 % of them are answered, with the rest queued, sent or running.
 ///
 /// The witnesses are the agents' own: the execution ledger (how many times each task started) and
 /// the journal on disk (one final entry per task). No task is lost (every queued ping succeeds),
 /// none runs twice. 3 cycles of 1,000 pings per fault; `CHOM_CHAOS_FULL=1` runs 20 cycles of 10,000.
-@Suite("Chaos: coordinator replicas killed during dispatch")
+@Suite("Chaos: coordinator replicas killed during dispatch, PostgreSQL restarted under load")
 struct ReplicaChaosTests {
     static let full = ProcessInfo.processInfo.environment["CHOM_CHAOS_FULL"] == "1"
 
-    @Test("kill -9 of the replica holding the streams during dispatch loses no task and runs none twice")
+    @Test("kill -9 of the replica holding the streams, and a PostgreSQL restart, lose no task and run none twice")
     func killAndRestart() async throws {
         let cycles = Self.full ? 20 : 3
         let tasks = Self.full ? 10_000 : 1_000
@@ -73,6 +73,9 @@ struct ReplicaChaosTests {
                 var rows: [ReplicaChaosWorld.Row] = []
                 rows.append(try await world.run(fault: "kill -9 of the replica holding the most streams", cycles: cycles, tasks: tasks) {
                     try await world.killHolder()
+                })
+                rows.append(try await world.run(fault: "PostgreSQL restarted (fast)", cycles: Self.full ? 5 : 1, tasks: tasks) {
+                    try await world.restartPostgres()
                 })
                 print("chaos on the coordinator's side (3 replicas, 3 agents):")
                 print("  | fault | cycles | tasks | lost | doubled | re-sent | API calls refused | streams back (median, max) | rest of the cycle answered after the fault (median, max) |")
@@ -141,7 +144,8 @@ struct ReplicaChaosWorld: Sendable {
                                 return value
                             }
                             guard index < tasks else { return }
-                            // Refused with an error (the caller knows), asked again.
+                            // Refused with an error while the database restarts: the caller knows, and
+                            // asks again.
                             let deadline = ContinuousClock.now + .seconds(120)
                             while true {
                                 do {
@@ -198,6 +202,31 @@ struct ReplicaChaosWorld: Sendable {
             try await streams() == agents.count
         }
         try await victim.start()
+    }
+
+    /// A fast restart of PostgreSQL under the replicas, and the wait until the agents hold streams
+    /// again and every replica answers a database-backed call.
+    func restartPostgres() async throws {
+        try await fleet.postgres.restartOffPool()
+        try await fleet.eventually("the agents' streams back", timeout: .seconds(120)) {
+            try await streams() == agents.count
+        }
+        for replica in [api] + replicas {
+            try await fleet.eventually("replica \(replica.name) serves from the database again", timeout: .seconds(60)) {
+                let url = replica.apiURL
+                let login = try? await AdminClient(baseURL: url, token: nil)
+                    .login(email: TestCoordinator.operatorEmail, password: TestCoordinator.operatorPassword)
+                guard let token = login?.token else { return false }
+                return (try? await AdminClient(baseURL: url, token: token).agents()) != nil
+            }
+        }
+        // The lead comes back: the leader's lock session ended with the server, and no wait on
+        // its driver futures outlives that (`BoundedWait`).
+        try await fleet.eventually("one leader again", timeout: .seconds(60)) {
+            var leaders = 0
+            for replica in [api] + replicas where await replica.gauge(MetricName.coordinatorLeader) == 1 { leaders += 1 }
+            return leaders == 1
+        }
     }
 
     /// The process replica that holds the most of the agents' streams, if any holds one.

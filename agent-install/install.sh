@@ -42,7 +42,9 @@ usage() {
 Usage: $PROG --coordinator HOST:PORT --token JOIN_TOKEN --ca-sha256 HEX [options]
 
 Install the CHOM agent on this machine, enroll it with the coordinator and
-start it as the systemd service $UNIT_NAME. Must be run as root.
+start it as the systemd service $UNIT_NAME. Must be run as root, on glibc 2.34
+or later (Debian 12, Ubuntu 22.04): the agent starts every program with
+nothing of its own descriptors beyond 0-2 (posix_spawn_file_actions_addclosefrom_np).
 
 Build hooks run only where cgroup v2 is mounted (Debian 11 and later: the
 default) on Linux 5.14 or later: each hook runs in a cgroup of its own

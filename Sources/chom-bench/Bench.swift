@@ -26,6 +26,9 @@ import Foundation
 /// `chom-bench salt [--agents 10] [--seconds 10] [--skip-salt]`: Salt 3008's `test.ping` (a master
 /// and that many minions, `scripts/salt-bench.sh`) against CHOM's `ping` through as many agents,
 /// returns per second and one job's latency (see `SaltBench`).
+/// `chom-bench failover [--size-mb 100] [--dir /var/tmp/chom-bench]`: as root, a site's host cut
+/// from the namespace harness (`ip link set down`) until the site is served by the other host,
+/// next to `zstd -d | tar -x` of the same tree (see `FailoverBench`).
 /// Figures, not assertions.
 @main
 struct Bench {
@@ -44,6 +47,7 @@ struct Bench {
             case "fleet": try await FleetBench.main(Array(arguments.dropFirst()))
             case "fleet-agents": try await FleetAgents.main(Array(arguments.dropFirst()))
             case "salt": try await SaltBench.main(Array(arguments.dropFirst()))
+            case "failover": try await FailoverBench.main(Array(arguments.dropFirst()))
             default: try envelope(iterations: Int(arguments.first ?? "") ?? 5000)
             }
         } catch let failure as ChildFailure {

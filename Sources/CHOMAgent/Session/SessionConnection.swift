@@ -83,6 +83,9 @@ struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sen
     ) async throws -> ConnectionEnd {
         let pendingKey = LockedBox<P256.Signing.PrivateKey?>(nil)
         let lastAnswer = LockedBox<ContinuousClock.Instant?>(nil)
+        // Set when the coordinator's side stalled: envelopes still buffered are not started (the
+        // next replica re-sends them).
+        let leaving = LockedBox(false)
         // Envelopes run one at a time in a worker of their own, so that the reader goes on taking
         // heartbeat answers while a task runs: a deploy longer than the site lease must not
         // fence every site of the host.
@@ -122,6 +125,7 @@ struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sen
                         logger.warning(
                             "the coordinator stopped answering heartbeats on this stream; leaving it for the next replica",
                             metadata: [LogKey.durationMS: "\(Int(last.duration(to: .now).components.seconds * 1000))"])
+                        leaving.value = true
                         queue.finish()
                         return nil
                     }
@@ -147,6 +151,7 @@ struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sen
             }
             group.addTask {
                 for await envelope in envelopes {
+                    guard !leaving.value else { return .closed }
                     // During shutdown the envelope stays unanswered: the coordinator re-sends it later.
                     guard control.beginWork() else { return .shutdown }
                     do {

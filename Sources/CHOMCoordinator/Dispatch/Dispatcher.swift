@@ -49,7 +49,9 @@ struct Dispatcher: Sendable {
                 }
                 failing = true
             }
-            await connection.wake.wait(timeout: .milliseconds(Int(configuration.pollIntervalSeconds * 1000)))
+            // After a failed pass, at least a second: a database that is down is not asked in a loop.
+            let poll = max(configuration.pollIntervalSeconds, failing ? 1 : 0.05)
+            await connection.wake.wait(timeout: .milliseconds(Int(poll * 1000)))
         }
     }
 

@@ -97,10 +97,3 @@ struct BoundedWaitError: Error, CustomStringConvertible {
 
     var description: String { "no answer within \(timeout)" }
 }
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-}

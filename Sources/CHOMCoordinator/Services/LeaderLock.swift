@@ -88,7 +88,7 @@ enum DedicatedConnection {
             on: PostgresConnection.defaultEventLoopGroup.any(), configuration: configuration, id: 0, logger: logger
         ).get()
         if Task.isCancelled {
-            try? await connection.close()
+            await close(connection, logger: logger)
             throw CancellationError()
         }
         return connection

@@ -114,8 +114,12 @@ struct LeaderService: Service {
             }
             while let next = await group.next() {
                 if let outcome = next {
-                    // Closing first: the lock goes at once, and the children waiting on the session
-                    // (its close, a query that cannot be cancelled) end, so the group can finish.
+                    // The lead ends now, before the loops have returned: one in a pool query that
+                    // the driver never answers (postgres-nio 1.33.2 after a server restart) must
+                    // not keep this replica saying it leads.
+                    leadership.set(nil)
+                    metrics.set(leaderEpoch: nil)
+                    // Then the lock goes, and the children waiting on the session end.
                     await lock.close()
                     group.cancelAll()
                     return outcome

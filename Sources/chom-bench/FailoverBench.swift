@@ -23,21 +23,10 @@ enum FailoverBench {
         guard sizeMB >= 1 else { throw ChildFailure(description: "--size-mb: at least 1") }
         if let reason = NamespaceHarness.unavailableReason { throw ChildFailure(description: reason) }
 
-        print("machine: \(BackupBench.machine())")
-        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
-        let tree = BenchTree(root: base.appendingPathComponent("tree-\(sizeMB)mb"), sizeMB: sizeMB)
-        let stats = try tree.existing() ?? tree.generate()
-        print("tree: \(stats.files) files, \(stats.directories) directories, \(stats.symlinks) symlinks, \(stats.bytes >> 20) MiB")
-
-        let release = try TemporaryDirectory.make(prefix: "chom-bench-release")
+        let (tree, archive) = try MigrateBench.benchSite(sizeMB: sizeMB, base: base)
         let backups = try TemporaryDirectory.make(prefix: "chom-bench-failover-backups")
         let peer = try TemporaryDirectory.make(prefix: "chom-bench-failover-peer")
-        defer { [release, backups, peer].forEach(TemporaryDirectory.remove) }
-        _ = try ChildProcess.run([Command(argv: ["cp", "-a", tree.root.path, release.appendingPathComponent("public").path])])
-        try Data("<h1>bench</h1>\n".utf8).write(to: release.appendingPathComponent("public/index.html"))
-        let archive = try TarZst.pack(directory: release)
-        print("release archive: \(archive.count >> 20) MiB (tar.zst)")
-        print(String(repeating: "-", count: 100))
+        defer { [backups, peer].forEach(TemporaryDirectory.remove) }
 
         try await NamespaceHarness.with(
             hosts: 2,

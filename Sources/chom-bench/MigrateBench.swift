@@ -26,23 +26,10 @@ enum MigrateBench {
         guard sizeMB >= 1 else { throw ChildFailure(description: "--size-mb: at least 1") }
         if let reason = NamespaceHarness.unavailableReason { throw ChildFailure(description: reason) }
 
-        print("machine: \(BackupBench.machine())")
-        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
-        let tree = BenchTree(root: base.appendingPathComponent("tree-\(sizeMB)mb"), sizeMB: sizeMB)
-        let stats = try tree.existing() ?? tree.generate()
-        print("tree: \(stats.files) files, \(stats.directories) directories, \(stats.symlinks) symlinks, \(stats.bytes >> 20) MiB")
-
-        // The release: the tree as its public directory.
-        let release = try TemporaryDirectory.make(prefix: "chom-bench-release")
+        let (tree, archive) = try benchSite(sizeMB: sizeMB, base: base)
         let backups = try TemporaryDirectory.make(prefix: "chom-bench-migrate-backups")
         let peerTarget = try TemporaryDirectory.make(prefix: "chom-bench-migrate-peer")
-        defer { [release, backups, peerTarget].forEach(TemporaryDirectory.remove) }
-        _ = try ChildProcess.run([Command(argv: ["cp", "-a", tree.root.path, release.appendingPathComponent("public").path])])
-        // The health checks (the deploy's, the migration's) ask for `/`.
-        try Data("<h1>bench</h1>\n".utf8).write(to: release.appendingPathComponent("public/index.html"))
-        let archive = try TarZst.pack(directory: release)
-        print("release archive: \(archive.count >> 20) MiB (tar.zst)")
-        print(String(repeating: "-", count: 100))
+        defer { [backups, peerTarget].forEach(TemporaryDirectory.remove) }
 
         try await NamespaceHarness.with(hosts: 2, configure: { configuration in
             configuration.backups.destination.path = backups.path
@@ -112,4 +99,25 @@ enum MigrateBench {
     }
 
     static func format(_ duration: Duration) -> String { String(format: "%.2f", seconds(duration)) }
+}
+
+extension MigrateBench {
+    /// The generated tree of `sizeMB` under `base` (made once, reused) and a release archive with it
+    /// as the public directory, plus the `/` page the deploy's and the migration's health checks ask
+    /// for; prints the machine, the tree and the archive's size. Shared with `FailoverBench`.
+    static func benchSite(sizeMB: Int, base: URL) throws -> (tree: BenchTree, archive: Data) {
+        print("machine: \(BackupBench.machine())")
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        let tree = BenchTree(root: base.appendingPathComponent("tree-\(sizeMB)mb"), sizeMB: sizeMB)
+        let stats = try tree.existing() ?? tree.generate()
+        print("tree: \(stats.files) files, \(stats.directories) directories, \(stats.symlinks) symlinks, \(stats.bytes >> 20) MiB")
+        let release = try TemporaryDirectory.make(prefix: "chom-bench-release")
+        defer { TemporaryDirectory.remove(release) }
+        _ = try ChildProcess.run([Command(argv: ["cp", "-a", tree.root.path, release.appendingPathComponent("public").path])])
+        try Data("<h1>bench</h1>\n".utf8).write(to: release.appendingPathComponent("public/index.html"))
+        let archive = try TarZst.pack(directory: release)
+        print("release archive: \(archive.count >> 20) MiB (tar.zst)")
+        print(String(repeating: "-", count: 100))
+        return (tree, archive)
+    }
 }

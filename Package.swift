@@ -314,7 +314,7 @@ let package = Package(
             name: "CHOMLiveTests",
             dependencies: [
                 "CHOMTesting", "CHOMAgent", "CHOMAPI", "CHOMCore", "CHOMTransport", "CHOMProtocol", "CHOMCoordinator",
-                "CHOMArchive", "CHOMAudit", "CHOMStore", "CHOMBackup", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "CHOMArchive", "CHOMAudit", "CHOMStore", "CHOMBackup", "CHOMScheduler", .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),

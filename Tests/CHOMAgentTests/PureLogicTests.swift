@@ -64,6 +64,20 @@ struct PureLogicTests {
         #expect(HostFactsReader.residentMemoryBytes() ?? 0 > 0)
     }
 
+    @Test("disk space is df's: used plus available, root's reserve in neither")
+    func diskSpace() {
+        // This machine's root file system: 66,053,021 blocks, 62,201,839 free, 20,915,221 available.
+        let disk = HostFactsReader.diskSpace(blocks: 66_053_021, free: 62_201_839, available: 20_915_221, fragment: 4096)
+        #expect(disk.total == (3_851_182 + 20_915_221) * 4096)
+        #expect(disk.free == 20_915_221 * 4096)
+        let used = Double(disk.total - disk.free) / Double(disk.total)
+        #expect(used > 0.15 && used < 0.16)
+        // No reserve: the whole file system; nonsense counts do not wrap.
+        #expect(HostFactsReader.diskSpace(blocks: 100, free: 40, available: 40, fragment: 1) == (100, 40))
+        #expect(HostFactsReader.diskSpace(blocks: 10, free: 20, available: 5, fragment: 1) == (5, 5))
+        #expect(HostFactsReader.diskSpace(at: URL(fileURLWithPath: "/nonexistent/sites")) != nil)
+    }
+
     @Test("coordinator addresses parse", arguments: [
         ("coord.example:7443", "coord.example", 7443), ("127.0.0.1:1", "127.0.0.1", 1), ("[::1]:9000", "::1", 9000),
     ])

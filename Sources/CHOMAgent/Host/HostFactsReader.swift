@@ -68,7 +68,7 @@ package enum HostFactsReader {
         return pages * UInt64(max(1, sysconf(Int32(_SC_PAGESIZE))))
     }
 
-    static func diskSpace(at url: URL) -> (total: UInt64, free: UInt64)? {
+    package static func diskSpace(at url: URL) -> (total: UInt64, free: UInt64)? {
         var path = url.standardizedFileURL.path
         // The sites root may not exist yet: measure the file system it will live on.
         while !FileManager.default.fileExists(atPath: path), path != "/" {
@@ -76,8 +76,18 @@ package enum HostFactsReader {
         }
         var stats = statvfs()
         guard statvfs(path, &stats) == 0 else { return nil }
-        let fragment = UInt64(stats.f_frsize)
-        return (UInt64(stats.f_blocks) * fragment, UInt64(stats.f_bavail) * fragment)
+        return diskSpace(
+            blocks: UInt64(stats.f_blocks), free: UInt64(stats.f_bfree), available: UInt64(stats.f_bavail),
+            fragment: UInt64(stats.f_frsize))
+    }
+
+    /// The space sites can use, as `df` counts it for its Use%: what is used plus what an
+    /// unprivileged user may still write, and the latter free. Blocks reserved for root are
+    /// neither: counted as used they would make a file system with a large reserve look full
+    /// (one with 63 % reserved read 68 % used while 15 % was).
+    package static func diskSpace(blocks: UInt64, free: UInt64, available: UInt64, fragment: UInt64) -> (total: UInt64, free: UInt64) {
+        let used = blocks >= free ? blocks - free : 0
+        return ((used + available) * fragment, available * fragment)
     }
 
     static func hostname() -> String {

@@ -11,17 +11,27 @@ enum CoordinatorDatabase {
     static func open(_ configuration: CoordinatorConfiguration, logger: Logger) async throws
         -> (PostgresClient.Configuration, EmbeddedPostgres?)
     {
-        if let url = configuration.databaseURL { return (try Store.configuration(databaseURL: url), nil) }
+        if let url = configuration.databaseURL {
+            return (sessionSettings(try Store.configuration(databaseURL: url), configuration), nil)
+        }
         let directory = URL(fileURLWithPath: configuration.dataDirectory)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let postgres = EmbeddedPostgres(directory: directory.appendingPathComponent("postgres"), logger: logger)
         try await postgres.startOffPool()
-        return (
-            PostgresClient.Configuration(
-                unixSocketPath: postgres.socketPath, username: postgres.username, password: nil,
-                database: postgres.database),
-            postgres
-        )
+        let pool = PostgresClient.Configuration(
+            unixSocketPath: postgres.socketPath, username: postgres.username, password: nil, database: postgres.database)
+        return (sessionSettings(pool, configuration), postgres)
+    }
+
+    /// Settings every session of the coordinator starts with (startup parameters, so no pooled
+    /// connection is ever without them): `leader.idleTransactionTimeoutSeconds`.
+    static func sessionSettings(
+        _ pool: PostgresClient.Configuration, _ configuration: CoordinatorConfiguration
+    ) -> PostgresClient.Configuration {
+        var pool = pool
+        let milliseconds = Int(max(1, configuration.leader.idleTransactionTimeoutSeconds) * 1000)
+        pool.options.additionalStartupParameters.append(("idle_in_transaction_session_timeout", "\(milliseconds)"))
+        return pool
     }
 
     /// Runs `body` with a migrated store and the coordinator's keys, for one-shot commands.

@@ -89,7 +89,7 @@ package enum ConfigurationLoader {
         "joinTokens": ["defaultTTLSeconds", "defaultMaxUses"],
         "reconcile": ["staleGraceSeconds"],
         "backups": ["destination", "scheduleIntervalSeconds"],
-        "leader": ["pollIntervalSeconds"],
+        "leader": ["pollIntervalSeconds", "idleTransactionTimeoutSeconds"],
         "backups.destination": ["path", "s3"],
         "fleet": [
             "scheduler", "siteRequests", "rebalance", "maxConcurrentMigrations", "proxySeconds", "healthTimeoutSeconds",

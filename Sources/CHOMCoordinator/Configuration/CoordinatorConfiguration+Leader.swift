@@ -4,6 +4,12 @@ extension CoordinatorConfiguration {
     /// A leader stopped gracefully is replaced within one poll interval.
     package struct Leader: Sendable, Codable, Equatable {
         package var pollIntervalSeconds = 2.0
+        /// PostgreSQL ends a pooled connection of this replica that sits this long inside a
+        /// transaction without sending a statement (`idle_in_transaction_session_timeout`): a
+        /// replica cut off from the database in the middle of a transaction would otherwise keep
+        /// its row locks (the leadership row, which a new leader must update) and the audit
+        /// chain's lock until TCP gives up, and no other replica could lead or audit meanwhile.
+        package var idleTransactionTimeoutSeconds = 30.0
         package init() {}
     }
 }
@@ -13,5 +19,7 @@ extension CoordinatorConfiguration.Leader {
         self.init()
         let c = try decoder.container(keyedBy: CodingKeys.self)
         pollIntervalSeconds = try c.decodeIfPresent(Double.self, forKey: .pollIntervalSeconds) ?? pollIntervalSeconds
+        idleTransactionTimeoutSeconds =
+            try c.decodeIfPresent(Double.self, forKey: .idleTransactionTimeoutSeconds) ?? idleTransactionTimeoutSeconds
     }
 }

@@ -73,7 +73,7 @@ struct LeaderService: Service {
             if let lock {
                 session = lock
             } else {
-                session = try await LeaderLock.open(database, logger: logger)
+                session = try await LeaderLock.open(database, idleTimeout: Self.idleTimeout(pollInterval), logger: logger)
                 lock = session
             }
             guard try await session.tryLock() else { return nil }
@@ -105,6 +105,7 @@ struct LeaderService: Service {
                 return .lost(reason: "the lock session closed")
             }
             group.addTask { await watch(lock, epoch: epoch) }
+            group.addTask { await renew(epoch: epoch) }
             group.addTask {
                 try? await gracefulShutdown()
                 return .shutdown
@@ -130,17 +131,43 @@ struct LeaderService: Service {
         }
     }
 
-    /// Every poll interval: the session must answer and hold the lock, and the epoch is renewed
-    /// (refused once another replica's epoch superseded it).
+    /// How long the leader waits for its lock session to answer a check before it gives up the lead.
+    static func checkTimeout(_ pollInterval: Duration) -> Duration { max(pollInterval * 2, .seconds(1)) }
+
+    /// How long PostgreSQL lets a lock session sit idle before it ends it and frees the lock
+    /// (`LeaderLock.open`). A leader that stops hearing from the database gives up at most a poll
+    /// interval and a check timeout after its last answered check; PostgreSQL frees the lock a
+    /// margin later, so the old leader has stopped before another replica can take the lock.
+    /// Defaults (poll 2 s): 2 + 4 + 2 = 8 s, and another replica leads within about 10 s.
+    static func idleTimeout(_ pollInterval: Duration) -> Duration {
+        pollInterval + checkTimeout(pollInterval) + max(pollInterval, .seconds(1))
+    }
+
+    /// Every poll interval, on the lock session and within `checkTimeout`: it must answer, hold
+    /// the lock, and the fleet's epoch must still be this one. Nothing here goes through the pool,
+    /// whose queries can hang when the database is out of reach.
     private func watch(_ lock: LeaderLock, epoch: Int64) async -> Outcome? {
-        let timeout = max(pollInterval * 2, .seconds(1))
+        let timeout = Self.checkTimeout(pollInterval)
         for await _ in AsyncTimerSequence(interval: pollInterval, clock: .continuous) {
-            guard await lock.isHeld(within: timeout) else { return .lost(reason: "the lock session no longer holds the lock") }
+            switch await lock.check(epoch: epoch, within: timeout) {
+            case .held: continue
+            case .lost(let reason): return Task.isCancelled ? nil : .lost(reason: reason)
+            case .superseded(let error): return .lost(reason: error.description)
+            }
+        }
+        return nil
+    }
+
+    /// Every poll interval, through the pool: `renewed_at` shows when the leader last wrote. Apart
+    /// from `watch`, since the update waits for leader writes in flight (they share-lock the row).
+    private func renew(epoch: Int64) async -> Outcome? {
+        for await _ in AsyncTimerSequence(interval: pollInterval, clock: .continuous) {
             do {
                 try await store.leadership.renew(epoch, now: clock.now())
             } catch let error as LeadershipError {
                 return .lost(reason: error.description)
             } catch {
+                if Task.isCancelled { return nil }
                 logger.warning("the leadership could not be renewed", metadata: [LogKey.error: "\(error)"])
             }
         }

@@ -2,8 +2,10 @@ import CHOMAudit
 import CHOMCoordinator
 import CHOMCore
 import CHOMStore
+import CHOMTesting
 import Foundation
 import PostgresNIO
+import Synchronization
 import Testing
 
 /// Two coordinators on one PostgreSQL: exactly one leads and runs the leader loops; when it stops
@@ -86,6 +88,72 @@ struct LeaderElectionTests {
         }
     }
 
+    @Test("a leader cut off from PostgreSQL (silence, not a reset) gives up the lead; another leads within the configured time, never both at once")
+    func partitionedLeader() async throws {
+        try await LeaderReplicas.with { fleet in
+            // b, a `chom-coordinator serve` process, reaches the database through a proxy that can go
+            // silent; a and c, in this process, directly. (A process, so that the end of the test can
+            // kill it: queries that the partition left in flight may never return to it.)
+            let proxy = try FreezeProxy(unixSocket: fleet.postgres.socketPath)
+            defer { proxy.stop() }
+            let poll = 0.25
+            let a = try await fleet.start("a", pollInterval: poll)
+            try await fleet.eventually("a leads") { a.epoch != nil }
+            let b = try ReplicaProcess(
+                name: "b", fleet: fleet,
+                configuration: #"{"leader": {"pollIntervalSeconds": \#(poll), "idleTransactionTimeoutSeconds": 2}, "fleet": {"failoverEnabled": false}}"#,
+                databaseURL: "postgres://\(fleet.postgres.username)@127.0.0.1:\(proxy.port)/\(fleet.postgres.database)")
+            defer { b.kill9() }
+            try await b.start()
+            // b takes the lead: a steps down by stopping gracefully.
+            try await a.stopGracefully()
+            try await fleet.eventually("b leads", timeout: .seconds(30)) { await b.gauge(MetricName.coordinatorLeader) == 1 }
+            let first = try #require(await b.gauge(MetricName.coordinatorLeaderEpoch))
+            let c = try await fleet.start("c", pollInterval: poll)
+            #expect(c.epoch == nil)
+
+            let overlap = Overlap()
+            proxy.freeze()
+            let (gaveUp, took) = try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    while !Task.isCancelled {
+                        let bLeads = await b.gauge(MetricName.coordinatorLeader) == 1
+                        overlap.sample(bLeads && c.epoch != nil)
+                        try await Task.sleep(for: .milliseconds(5))
+                    }
+                }
+                defer { group.cancelAll() }
+                let gaveUp = try await fleet.eventually("b gives up the lead", timeout: .seconds(30)) {
+                    await b.gauge(MetricName.coordinatorLeader) == 0
+                }
+                let took = try await fleet.eventually("c leads", timeout: .seconds(60)) { c.epoch != nil }
+                return (gaveUp, gaveUp + took)
+            }
+            let second = try #require(c.epoch)
+            #expect(Double(second) > first)
+            #expect(overlap.both == 0, "both replicas led at once in \(overlap.both) samples")
+            // b gives up within a poll interval and a check timeout of its last answered check;
+            // PostgreSQL ends its lock session (freeing the lock) after the idle timeout, or its
+            // pooled connection idle in a transaction after 2 s; c takes the lock at its next poll.
+            // The margins leave room for a loaded machine.
+            let pollInterval = Duration.milliseconds(Int(poll * 1000))
+            let checkTimeout = max(pollInterval * 2, .seconds(1))
+            let idleTimeout = pollInterval + checkTimeout + max(pollInterval, .seconds(1))
+            #expect(gaveUp < pollInterval + checkTimeout + .seconds(3), "b gave up after \(gaveUp)")
+            #expect(took < idleTimeout + pollInterval * 2 + .seconds(5), "c led after \(took)")
+            print("partition of the leader from PostgreSQL: it gave up after \(gaveUp), another led after \(took) (idle timeout \(idleTimeout))")
+
+            // Healed: b stays a follower, and the lead stays where it went.
+            proxy.heal()
+            try await fleet.eventually("b answers again", timeout: .seconds(30)) { await b.gauge(MetricName.coordinatorLeader) != nil }
+            for _ in 0..<8 {
+                try await Task.sleep(for: pollInterval)
+                #expect(c.epoch == second, "the lead moved again after the partition healed")
+                #expect(await b.gauge(MetricName.coordinatorLeader) == 0)
+            }
+        }
+    }
+
     /// Starts a then b (so a leads), stops a with `stop`, and checks b's takeover and the fencing.
     private func takeover(_ stop: (LeaderReplicas.Replica) async throws -> Void) async throws {
         try await LeaderReplicas.with { fleet in
@@ -126,4 +194,11 @@ struct LeaderElectionTests {
             }
         }
     }
+}
+
+/// Samples of "both replicas lead", from a sampling task.
+private final class Overlap: Sendable {
+    private let counts = Mutex((samples: 0, both: 0))
+    func sample(_ both: Bool) { counts.withLock { $0.samples += 1; if both { $0.both += 1 } } }
+    var both: Int { counts.withLock { $0.both } }
 }

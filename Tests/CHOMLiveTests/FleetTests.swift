@@ -233,6 +233,40 @@ struct FleetTests {
         }
     }
 
+    @Test(
+        "a re-send the agent answers from its journal is no delivery attempt: a task it accepted, or whose sequence it reported, is not failed at its limit",
+        arguments: ["accepted", "sent"])
+    func acceptedTaskIsNotFailedByTheLimit(state: String) async throws {
+        try await TestCoordinator.with { coordinator in
+            let agentState = try TemporaryDirectory.make(prefix: "chom-agent-accepted")
+            let (agentID, deploy) = try await TestAgent.with(coordinator: coordinator, stateDirectory: agentState) { agent in
+                try await coordinator.waitOnline([agent.agentID])
+                _ = try await coordinator.createSite(domain: "accepted.test")
+                let task = try await coordinator.waitForTask(
+                    try await coordinator.deploy(site: "accepted.test", files: ["index.html": "once"]).id)
+                #expect(task.state == "succeeded", "\(task.message ?? "")")
+                return (agent.agentID, task)
+            }
+            try await coordinator.eventually("agent offline after its stream closed") {
+                try await coordinator.client.agent(id: agentID.description).state == "offline"
+            }
+            // As if the result (and with "sent", the acceptance too) had been lost and the stream
+            // had dropped at every re-send since. "sent": the agent's hello reports a sequence at
+            // or above the task's, so it is answered from the journal as well.
+            try await TestDatabase.execute("""
+                UPDATE tasks SET state = '\(state)', attempts = max_attempts, finished_at = NULL, result_message = NULL
+                WHERE id = '\(deploy.id)'
+                """, dataDirectory: coordinator.dataDirectory)
+            try await TestAgent.with(coordinator: coordinator, stateDirectory: agentState) { agent in
+                let task = try await coordinator.waitForTask(deploy.id)
+                #expect(task.state == "succeeded", "\(task.message ?? "")")
+                #expect(task.message?.contains("delivery limit") != true)
+                #expect(agent.runtime.executions(of: deploy.id) == 0)
+                #expect(try await coordinator.client.site("accepted.test").state == "active")
+            }
+        }
+    }
+
     @Test("an envelope re-sent after its result was lost is answered from the journal, not executed again")
     func replayIsNotExecuted() async throws {
         let data = try TemporaryDirectory.make(prefix: "chom-replay")
@@ -253,7 +287,8 @@ struct FleetTests {
                 agent.runtime.dropConnectionForTesting()
                 let again = try await coordinator.waitForTask(done.id)
                 #expect(again.state == "succeeded")
-                #expect(again.attempts == 2)
+                // Re-sent, but not counted: the agent's hello reported the envelope's sequence.
+                #expect(again.attempts == 1)
                 #expect(agent.runtime.executions(of: done.id) == 1)
                 let metrics = agent.runtime.metricsText()
                 #expect(metrics.contains("chom_agent_envelope_refusals_total{reason=\"replayed\"} 1"), "\(metrics)")

@@ -8,10 +8,15 @@ actor AgentConnection {
     nonisolated let agentID: AgentID
     nonisolated let connectionID = UUID()
     nonisolated let wake = WakeSignal()
+    /// The highest envelope sequence the agent said (hello) it had accepted: it answers any
+    /// envelope at or below it from its journal, or refuses it as a replay, so re-sending one is
+    /// not a delivery attempt.
+    nonisolated let acceptedThrough: Int64
     private let writer: RPCWriter<Chom_Agent_V1_CoordinatorMessage>
 
-    init(agentID: AgentID, writer: RPCWriter<Chom_Agent_V1_CoordinatorMessage>) {
+    init(agentID: AgentID, acceptedThrough: Int64 = 0, writer: RPCWriter<Chom_Agent_V1_CoordinatorMessage>) {
         self.agentID = agentID
+        self.acceptedThrough = acceptedThrough
         self.writer = writer
     }
 

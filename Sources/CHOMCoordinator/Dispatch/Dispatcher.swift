@@ -61,7 +61,13 @@ struct Dispatcher: Sendable {
         logger[metadataKey: LogKey.taskID] = "\(task.id)"
         logger[metadataKey: LogKey.agentID] = "\(task.agentID)"
         let now = clock.now()
-        if task.attempts >= task.maxAttempts {
+        // A task the agent accepted, or whose envelope is at or below the highest sequence it said
+        // it had accepted, is answered from its journal (its result, "accepted" while it runs, a
+        // failure for one a restart interrupted) or refused as a replay: a re-send of it is no
+        // delivery attempt. Counted, a long task on a flapping link, or one whose result was lost
+        // while PostgreSQL restarted, would be failed while the agent ran it or had run it.
+        let answered = task.state == .accepted || task.sequence.map { $0 <= connection.acceptedThrough } == true
+        if !answered, task.attempts >= task.maxAttempts {
             let reason = "delivery limit reached: sent \(task.attempts) times without a result"
             try await store.tasks.finish(
                 task.id, agent: task.agentID, report: .failure(reason), now: now,
@@ -74,7 +80,7 @@ struct Dispatcher: Sendable {
         if let envelope = task.envelope, let expires = task.envelopeExpiresAt,
             expires.timeIntervalSince(now) > configuration.envelopeTTLSeconds / 4
         {
-            try await store.tasks.markResent(task.id, now: now)
+            try await store.tasks.markResent(task.id, counted: !answered, now: now)
             envelopeBytes = envelope
         } else {
             let queued: [UInt8]
@@ -115,7 +121,7 @@ struct Dispatcher: Sendable {
                 // Nothing secret after all (a backup without a key): stored as the task it is.
                 sealedPayload = try taskMessage.serializedBytes()
             }
-            let sealed = try await store.tasks.sealAndMarkSent(task, payload: sealedPayload, now: now) { sequence in
+            let sealed = try await store.tasks.sealAndMarkSent(task, payload: sealedPayload, counted: !answered, now: now) { sequence in
                 let envelope = try EnvelopeSealer.seal(
                     task: taskMessage, audience: task.agentID, sequence: UInt64(sequence),
                     ttl: configuration.envelopeTTLSeconds, signer: signer, now: now)

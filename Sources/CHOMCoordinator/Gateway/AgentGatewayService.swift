@@ -160,7 +160,8 @@ struct AgentGatewayService: Chom_Agent_V1_AgentGateway.SimpleServiceProtocol {
         } catch {
             logger.error("site layout convergence failed", metadata: [LogKey.error: "\(error)"])
         }
-        let connection = AgentConnection(agentID: agentID, writer: response)
+        let connection = AgentConnection(
+            agentID: agentID, acceptedThrough: Int64(clamping: hello.highestSequence), writer: response)
         await connections.register(connection)
         metrics.set(streams: await connections.count)
         logger.info("agent connected", metadata: [LogKey.capabilities: "\(hello.capabilities.prefix(16).joined(separator: ","))"])

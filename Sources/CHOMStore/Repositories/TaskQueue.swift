@@ -113,7 +113,7 @@ package struct TaskQueue: Sendable {
     /// transaction. `seal` gets the sequence and returns the envelope bytes and expiry.
     /// `payload`, when given, replaces the stored payload (the task with its secrets sealed to the agent).
     package func sealAndMarkSent(
-        _ task: TaskRecord, payload: [UInt8]? = nil, now: Date,
+        _ task: TaskRecord, payload: [UInt8]? = nil, counted: Bool = true, now: Date,
         seal: (Int64) throws -> (envelope: [UInt8], expiresAt: Date)
     ) async throws -> TaskRecord {
         try await client.transaction(logger: logger) { connection in
@@ -121,7 +121,8 @@ package struct TaskQueue: Sendable {
             let (envelope, expiresAt) = try seal(sequence)
             try await connection.query("""
                 UPDATE tasks SET sequence = \(sequence), envelope = \(ByteBuffer(bytes: envelope)),
-                    envelope_expires_at = \(expiresAt), attempts = attempts + 1,
+                    envelope_expires_at = \(expiresAt),
+                    attempts = attempts + CASE WHEN state = 'accepted' OR NOT \(counted) THEN 0 ELSE 1 END,
                     state = CASE WHEN state = 'queued' THEN 'sent' ELSE state END,
                     payload = COALESCE(\(payload.map { ByteBuffer(bytes: $0) }), payload),
                     progress_step = CASE WHEN progress_step = \(Self.waitingStep) THEN NULL ELSE progress_step END,
@@ -138,18 +139,21 @@ package struct TaskQueue: Sendable {
             sent.sequence = sequence
             sent.envelope = envelope
             sent.envelopeExpiresAt = expiresAt
-            sent.attempts += 1
+            if counted, sent.state != .accepted { sent.attempts += 1 }
             if sent.state == .queued { sent.state = .sent }
             sent.sentAt = now
             return sent
         }
     }
 
-    /// Counts a re-send of the already sealed envelope.
-    package func markResent(_ id: TaskID, now: Date) async throws {
-        try await client.query(
-            "UPDATE tasks SET attempts = attempts + 1, sent_at = \(now), updated_at = \(now) WHERE id = \(id.uuid)",
-            logger: logger)
+    /// Records a re-send of the already sealed envelope, counted as a delivery attempt unless the
+    /// agent accepted the task or `counted` is false (it answers such a re-send from its journal).
+    package func markResent(_ id: TaskID, counted: Bool = true, now: Date) async throws {
+        try await client.query("""
+            UPDATE tasks SET attempts = attempts + CASE WHEN state = 'accepted' OR NOT \(counted) THEN 0 ELSE 1 END,
+                sent_at = \(now), updated_at = \(now)
+            WHERE id = \(id.uuid)
+            """, logger: logger)
     }
 
     /// Marks a task accepted, and the backup it makes (if any) running.

@@ -102,10 +102,8 @@ package final class Coordinator: Service, Sendable {
             holder: holder, onKeys: { [weak self] sha256 in self?.caFingerprint.withLock { $0 = sha256 } },
             onReady: { [weak self] ports in self?.resumeWaiters(with: .success(ports)) })
         var groupConfiguration = ServiceGroupConfiguration(
-            services: ([client, runtime] as [any Service]).map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
-            logger: logger)
-        // The runtime's own group escalates after `CoordinatorRuntime.maximumGracefulShutdown`; this
-        // bounds the pool's close after it.
+            services: [ServiceGroupConfiguration.ServiceConfiguration(service: runtime)], logger: logger)
+        // The runtime's own group escalates after `CoordinatorRuntime.maximumGracefulShutdown`.
         groupConfiguration.maximumGracefulShutdownDuration = CoordinatorRuntime.maximumGracefulShutdown + .seconds(10)
         let group = ServiceGroup(configuration: groupConfiguration)
         let stopRequested = lifecycle.withLock { state in
@@ -114,7 +112,22 @@ package final class Coordinator: Service, Sendable {
         }
         defer { lifecycle.withLock { $0.group = nil } }
         if stopRequested { await group.triggerGracefulShutdown() }
-        try await group.run()
+        // The pool outlives every service that uses it, when the coordinator is cancelled as when it
+        // stops gracefully. Cancelled together, a service in a query on a connection the pool was
+        // closing could wait forever (postgres-nio 1.33.2 leaves such a query's future unfulfilled,
+        // and the replica's `run` never returned: "a leader cancelled…" hung so). So the pool runs in
+        // a task of its own, which a cancellation of this one does not reach; it is owned here,
+        // cancelled once the services have returned, and awaited.
+        let pool = Task { await client.run() }
+        do {
+            try await group.run()
+        } catch {
+            pool.cancel()
+            await pool.value
+            throw error
+        }
+        pool.cancel()
+        await pool.value
     }
 
     private func resumeWaiters(with result: Result<BoundPorts, any Error>) {

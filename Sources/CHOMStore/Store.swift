@@ -17,19 +17,34 @@ package struct Store: Sendable {
     }
 
     /// Runs `body` in one transaction that must record at least one audit entry; the entries
-    /// and the change commit together or not at all. A due audit checkpoint is signed in it too.
+    /// and the change commit together or not at all. Right after the commit the entries join the
+    /// hash chain (`chainAudit`), and a checkpoint due by count is signed with them.
     @discardableResult
     package func write<Result: Sendable>(
         now: Date, _ body: (AuditedTransaction) async throws -> Result
     ) async throws -> Result {
-        try await client.transaction(logger: logger) { connection in
+        let result = try await client.transaction(logger: logger) { connection in
             let transaction = AuditedTransaction(connection: connection, logger: logger)
             let result = try await body(transaction)
-            guard !transaction.entries.isEmpty else {
+            guard transaction.entries > 0 else {
                 throw CHOMError(.internal, "a write must record an audit entry")
             }
-            try await AuditLog.checkpointIfDue(settings: auditSettings, now: now, on: connection, logger: logger)
             return result
+        }
+        await chainAudit(now: now)
+        return result
+    }
+
+    /// Chains the audit entries staged by a committed write. The change is committed whatever
+    /// happens here: a failure is logged and the entries stay staged, durable, for the next write,
+    /// the next reader or the leader's housekeeping to chain.
+    package func chainAudit(now: Date) async {
+        do {
+            try await AuditLog.chainPending(client: client, settings: auditSettings, now: now, logger: logger)
+        } catch {
+            logger.warning(
+                "committed audit entries could not be chained yet; they stay staged and the next write chains them",
+                metadata: [LogKey.error: "\(String(reflecting: error))"])
         }
     }
 

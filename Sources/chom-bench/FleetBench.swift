@@ -20,8 +20,9 @@ import Glibc
 /// 2. Latency at a fixed rate: `--rate` pings per second for `--seconds`; p50/p99 of queued →
 ///    result recorded, from the coordinator's own timestamps.
 /// 3. The peer, in the same run: `pgbench` on the same PostgreSQL running the same statements per
-///    task (queue with its audit entry, claim with the agent's next sequence, result with its audit
-///    entry) on copies of the tables, at the same concurrency.
+///    task (queue with its audit entry staged, the chaining transaction, claim with the agent's next
+///    sequence, result with its audit entry staged, the chaining transaction) on copies of the
+///    tables, at the same concurrency.
 /// The coordinator's RSS (peak) and CPU (user + system over the phases' wall time) are this
 /// process's. Figures, not assertions.
 enum FleetBench {
@@ -158,7 +159,10 @@ enum FleetBench {
     }
 
     /// Tasks per second of `pgbench` running, per task, what the coordinator runs for a ping, on
-    /// copies of the tables (the real audit chain stays intact); nil without pgbench.
+    /// copies of the tables (the real audit chain stays intact); nil without pgbench. Each audit
+    /// entry is staged with its change and chained right after by a transaction under the append
+    /// lock that takes whatever is staged, as `AuditLog.chainPending` does (in one statement here,
+    /// where the coordinator hashes each entry in Swift).
     static func pgbench(data: URL, agents: [String], clients: Int, transactions: Int, seconds: Int) async throws -> Double? {
         let candidates = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? [])
             .sorted().reversed().map { "/usr/lib/postgresql/\($0)/bin/pgbench" }
@@ -168,6 +172,7 @@ enum FleetBench {
         for statement in [
             "CREATE TABLE bench_tasks (LIKE tasks INCLUDING DEFAULTS INCLUDING INDEXES)",
             "CREATE TABLE bench_audit (LIKE audit_entries INCLUDING DEFAULTS INCLUDING INDEXES)",
+            "CREATE TABLE bench_pending (LIKE audit_pending INCLUDING DEFAULTS INCLUDING INDEXES)",
             "CREATE TABLE bench_agents AS SELECT id, 0::int8 AS next_sequence, row_number() OVER (ORDER BY id) AS n FROM agents",
             "CREATE UNIQUE INDEX ON bench_agents (n)",
             """
@@ -181,13 +186,20 @@ enum FleetBench {
         try Data("""
             \\set n random(1, \(agents.count))
             BEGIN;
-            SELECT pg_advisory_xact_lock(4242);
-            SELECT sequence, hash FROM bench_audit ORDER BY sequence DESC LIMIT 1;
             INSERT INTO bench_tasks (id, agent_id, kind, payload, state, max_attempts, created_at, updated_at)
                 SELECT gen_random_uuid(), id, 'ping', '\\x0a00', 'queued', 5, now(), now() FROM bench_agents WHERE n = :n
                 RETURNING id AS task \\gset
+            INSERT INTO bench_pending (time, actor, action, target, request_id, source_address, details)
+                VALUES (now(), 'bench', 'agent.ping', 'agent', 'bench', '', '{}');
+            COMMIT;
+            BEGIN;
+            SELECT pg_advisory_xact_lock(4242);
+            SELECT * FROM bench_pending ORDER BY id LIMIT 500;
+            SELECT sequence, hash FROM bench_audit ORDER BY sequence DESC LIMIT 1;
+            WITH moved AS (DELETE FROM bench_pending RETURNING id, time, actor, action, target, request_id, source_address, details)
             INSERT INTO bench_audit (sequence, time, actor, action, target, request_id, source_address, details, previous_hash, hash)
-                SELECT max(sequence) + 1, now(), 'bench', 'agent.ping', 'agent', 'bench', '', '{}', sha256('a'), sha256('b') FROM bench_audit;
+                SELECT (SELECT max(sequence) FROM bench_audit) + row_number() OVER (ORDER BY id), time, actor, action, target,
+                    request_id, source_address, details, sha256('a'), sha256('b') FROM moved;
             COMMIT;
             BEGIN;
             UPDATE bench_agents SET next_sequence = next_sequence + 1 WHERE n = :n RETURNING next_sequence;
@@ -198,10 +210,17 @@ enum FleetBench {
             SELECT * FROM bench_tasks WHERE id = ':task' FOR UPDATE;
             UPDATE bench_tasks SET state = 'succeeded', result_message = 'pong', finished_at = now(), updated_at = now()
                 WHERE id = ':task';
+            INSERT INTO bench_pending (time, actor, action, target, request_id, source_address, details)
+                VALUES (now(), 'bench', 'task.succeeded', 'task', 'bench', '', '{}');
+            COMMIT;
+            BEGIN;
             SELECT pg_advisory_xact_lock(4242);
+            SELECT * FROM bench_pending ORDER BY id LIMIT 500;
             SELECT sequence, hash FROM bench_audit ORDER BY sequence DESC LIMIT 1;
+            WITH moved AS (DELETE FROM bench_pending RETURNING id, time, actor, action, target, request_id, source_address, details)
             INSERT INTO bench_audit (sequence, time, actor, action, target, request_id, source_address, details, previous_hash, hash)
-                SELECT max(sequence) + 1, now(), 'bench', 'task.succeeded', 'task', 'bench', '', '{}', sha256('a'), sha256('b') FROM bench_audit;
+                SELECT (SELECT max(sequence) FROM bench_audit) + row_number() OVER (ORDER BY id), time, actor, action, target,
+                    request_id, source_address, details, sha256('a'), sha256('b') FROM moved;
             COMMIT;
 
             """.utf8).write(to: script)

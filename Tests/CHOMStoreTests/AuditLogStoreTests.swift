@@ -40,7 +40,7 @@ struct AuditLogStoreTests {
             for statement in [
                 "UPDATE audit_entries SET actor = 'someone else'", "DELETE FROM audit_entries",
                 "TRUNCATE audit_entries", "UPDATE audit_checkpoints SET key_id = 'x'", "DELETE FROM audit_checkpoints",
-                "TRUNCATE audit_checkpoints",
+                "TRUNCATE audit_checkpoints", "UPDATE audit_pending SET actor = 'someone else'", "TRUNCATE audit_pending",
             ] {
                 await #expect(throws: PSQLError.self, "\(statement)") {
                     try await store.client.query(PostgresQuery(unsafeSQL: statement))
@@ -60,7 +60,7 @@ struct AuditLogStoreTests {
                 BEGIN IF NEW.action = 'boom' THEN RAISE EXCEPTION 'audit write failed'; END IF; RETURN NEW; END $$
                 """)
             try await store.client.query(
-                "CREATE TRIGGER refuse_boom BEFORE INSERT ON audit_entries FOR EACH ROW EXECUTE FUNCTION refuse_boom()")
+                "CREATE TRIGGER refuse_boom BEFORE INSERT ON audit_pending FOR EACH ROW EXECUTE FUNCTION refuse_boom()")
             await #expect(throws: (any Error).self) { try await createOrganization(store, action: "boom") }
             #expect(try await organizationCount(store) == 0)
             await #expect(throws: CHOMError.self) {
@@ -72,6 +72,37 @@ struct AuditLogStoreTests {
             try await createOrganization(store)
             #expect(try await organizationCount(store) == 1)
             #expect(try await store.audit.head().sequence == 1)
+        }
+    }
+
+    @Test("an entry whose chaining fails stays staged with its committed change, and joins the chain at the next write or read")
+    func chainingFailureKeepsTheEntry() async throws {
+        try await ThrowawayPostgres.withStore { store in
+            try await store.client.query("""
+                CREATE FUNCTION refuse_late() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN IF NEW.action = 'late' THEN RAISE EXCEPTION 'chain write failed'; END IF; RETURN NEW; END $$
+                """)
+            try await store.client.query(
+                "CREATE TRIGGER refuse_late BEFORE INSERT ON audit_entries FOR EACH ROW EXECUTE FUNCTION refuse_late()")
+            // The change commits; its entry cannot be chained yet and is kept, not lost.
+            try await createOrganization(store, action: "late")
+            #expect(try await organizationCount(store) == 1)
+            #expect(try await store.audit.pendingCount() == 1)
+            await #expect(throws: (any Error).self) { _ = try await store.audit.list(AuditQuery(organizationIDs: nil)) }
+            try await store.client.query("DROP TRIGGER refuse_late ON audit_entries")
+            // A crashed writer's staged entry too (as if its process died right after its commit).
+            try await store.client.query("""
+                INSERT INTO audit_pending (time, actor, action, target, request_id, source_address, details)
+                VALUES (now(), 'test', 'crashed', 'organization', '', '', '{}')
+                """)
+            try await store.audit.checkpointIfDue(now: now)
+            #expect(try await store.audit.pendingCount() == 0)
+            try await createOrganization(store, action: "next")
+            let entries = try await store.audit.list(AuditQuery(organizationIDs: nil))
+            #expect(entries.map(\.entry.action) == ["next", "crashed", "late"])
+            var verifier = AuditChainVerifier()
+            try await store.audit.walk { verifier.feed($0) }
+            #expect(verifier.finish().isIntact)
         }
     }
 

@@ -34,7 +34,8 @@ package struct AuditQuery: Sendable {
     }
 }
 
-/// The audit tables: append (inside a write transaction), read, walk, checkpoints.
+/// The audit tables: stage (inside a write transaction), chain (right after its commit), read,
+/// walk, checkpoints.
 /// The database refuses UPDATE, DELETE and TRUNCATE on them (triggers in migration 3).
 package struct AuditLog: Sendable {
     static let appendLockKey: Int64 = 0x4348_4F4D_0A0D
@@ -43,15 +44,68 @@ package struct AuditLog: Sendable {
     let logger: Logger
     let settings: AuditSettings
 
-    /// Serialized by a transaction-scoped advisory lock, so sequences are gap-free and each
-    /// entry links to the one committed before it.
+    /// Stages `entry` in the caller's transaction: it commits with the change or not at all, and
+    /// joins the hash chain at the next `chainPending` (every write runs one right after its commit;
+    /// the leader's housekeeping runs one too, for entries a crash left staged).
+    static func stage(_ entry: AuditEntry, on connection: PostgresConnection, logger: Logger) async throws {
+        let details = String(decoding: try detailsEncoder.encode(entry.details), as: UTF8.self)
+        try await connection.query("""
+            INSERT INTO audit_pending (time, actor, organization_id, tenant_id, action, target, request_id,
+                source_address, details)
+            VALUES (\(entry.time), \(entry.actor), \(entry.organizationID), \(entry.tenantID), \(entry.action),
+                \(entry.target), \(entry.requestID), \(entry.sourceAddress), \(details))
+            """, logger: logger)
+    }
+
+    /// How many staged entries one chaining transaction takes at most.
+    static let chainBatch = 500
+
+    /// Moves every staged entry into the hash chain, oldest first: transactions under the append
+    /// lock (a transaction-scoped advisory lock), so sequences are gap-free and each entry links to
+    /// the one before it; a checkpoint due by count is signed in the same transaction. Writers that
+    /// committed meanwhile wait on the lock and then find their entries chained: many writes' entries
+    /// go in under one lock and one fsync (group commit). Returns how many were chained.
     @discardableResult
-    static func append(_ entry: AuditEntry, on connection: PostgresConnection, logger: Logger) async throws
-        -> StoredAuditEntry
-    {
-        try await connection.query("SELECT pg_advisory_xact_lock(\(appendLockKey))", logger: logger)
-        let head = try await head(on: connection, logger: logger)
-        let stored = AuditChain.append(entry, after: head)
+    static func chainPending(client: PostgresClient, settings: AuditSettings, now: Date, logger: Logger) async throws -> Int {
+        var chained = 0
+        while true {
+            let count = try await client.transaction(logger: logger) { connection -> Int in
+                try await connection.query("SELECT pg_advisory_xact_lock(\(appendLockKey))", logger: logger)
+                let rows = try await connection.query(
+                    "SELECT * FROM audit_pending ORDER BY id LIMIT \(chainBatch)", logger: logger)
+                var staged: [(id: Int64, entry: AuditEntry)] = []
+                for try await row in rows { staged.append(try decodePending(row.makeRandomAccess())) }
+                guard !staged.isEmpty else { return 0 }
+                var head = try await head(on: connection, logger: logger)
+                for (_, entry) in staged {
+                    let stored = AuditChain.append(entry, after: head)
+                    try await insert(stored, on: connection, logger: logger)
+                    head = AuditChain.Head(sequence: stored.entry.sequence, hash: stored.hash)
+                }
+                try await connection.query(
+                    "DELETE FROM audit_pending WHERE id = ANY(\(staged.map(\.id)))", logger: logger)
+                try await checkpointIfDue(settings: settings, now: now, on: connection, logger: logger)
+                return staged.count
+            }
+            chained += count
+            if count < chainBatch { return chained }
+        }
+    }
+
+    /// Chains what is staged, for readers: the log they read holds every committed change.
+    package func chainPending(now: Date = Date()) async throws {
+        try await Self.chainPending(client: client, settings: settings, now: now, logger: logger)
+    }
+
+    /// How many entries are staged and not yet chained.
+    package func pendingCount() async throws -> Int {
+        for try await count in try await client.query(
+            "SELECT count(*)::integer FROM audit_pending", logger: logger
+        ).decode(Int.self) { return count }
+        return 0
+    }
+
+    private static func insert(_ stored: StoredAuditEntry, on connection: PostgresConnection, logger: Logger) async throws {
         let e = stored.entry
         let details = String(decoding: try detailsEncoder.encode(e.details), as: UTF8.self)
         try await connection.query("""
@@ -61,7 +115,19 @@ package struct AuditLog: Sendable {
                 \(e.requestID), \(e.sourceAddress), \(details), \(ByteBuffer(bytes: stored.previousHash)),
                 \(ByteBuffer(bytes: stored.hash)))
             """, logger: logger)
-        return stored
+    }
+
+    static func decodePending(_ row: PostgresRandomAccessRow) throws -> (id: Int64, entry: AuditEntry) {
+        let detailsText: String = try row.value("details")
+        guard let details = try? JSONDecoder().decode([String: String].self, from: Data(detailsText.utf8)) else {
+            throw CHOMError(.integrity, "a staged audit entry's details are not a JSON object of strings")
+        }
+        let entry = AuditEntry(
+            time: try row.value("time"), actor: try row.value("actor"),
+            organizationID: try row.value("organization_id"), tenantID: try row.value("tenant_id"),
+            action: try row.value("action"), target: try row.value("target"), requestID: try row.value("request_id"),
+            sourceAddress: try row.value("source_address"), details: details)
+        return (try row.value("id"), entry)
     }
 
     static func head(on connection: PostgresConnection, logger: Logger) async throws -> AuditChain.Head {
@@ -93,8 +159,9 @@ package struct AuditLog: Sendable {
             """, logger: logger)
     }
 
-    /// The age rule when nothing is being appended.
+    /// The age rule when nothing is being appended; staged entries are chained first.
     package func checkpointIfDue(now: Date) async throws {
+        try await Self.chainPending(client: client, settings: settings, now: now, logger: logger)
         guard settings.signingKey != nil else { return }
         try await client.transaction(logger: logger) { connection in
             try await Self.checkpointIfDue(settings: settings, now: now, on: connection, logger: logger)
@@ -118,6 +185,7 @@ package struct AuditLog: Sendable {
 
     /// A page of entries, newest first.
     package func list(_ query: AuditQuery) async throws -> [StoredAuditEntry] {
+        try await chainPending()
         let everything = query.organizationIDs == nil
         let organizations = (query.organizationIDs ?? []).map(\.description)
         let anyTenant = query.tenantIDs == nil
@@ -140,6 +208,7 @@ package struct AuditLog: Sendable {
 
     /// Every entry in sequence order, in batches, for verification.
     package func walk(batchSize: Int = 1000, _ body: (StoredAuditEntry) throws -> Bool) async throws {
+        try await chainPending()
         var after: Int64 = 0
         while true {
             let rows = try await client.query(
@@ -157,7 +226,8 @@ package struct AuditLog: Sendable {
     }
 
     package func head() async throws -> AuditChain.Head {
-        try await client.withConnection { try await Self.head(on: $0, logger: logger) }
+        try await chainPending()
+        return try await client.withConnection { try await Self.head(on: $0, logger: logger) }
     }
 
     static let detailsEncoder: JSONEncoder = {

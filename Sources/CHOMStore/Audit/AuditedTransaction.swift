@@ -10,20 +10,20 @@ import Synchronization
 package final class AuditedTransaction: Sendable {
     package let connection: PostgresConnection
     package let logger: Logger
-    private let recorded = Mutex<[StoredAuditEntry]>([])
+    private let recorded = Mutex(0)
 
     init(connection: PostgresConnection, logger: Logger) {
         self.connection = connection
         self.logger = logger
     }
 
-    /// Appends `entry` to the hash chain inside this transaction; its sequence is assigned here.
-    @discardableResult
-    package func record(_ entry: AuditEntry) async throws -> StoredAuditEntry {
-        let stored = try await AuditLog.append(entry, on: connection, logger: logger)
-        recorded.withLock { $0.append(stored) }
-        return stored
+    /// Stages `entry` inside this transaction; it joins the hash chain (gets its sequence) right
+    /// after the commit (`AuditLog.chainPending`).
+    package func record(_ entry: AuditEntry) async throws {
+        try await AuditLog.stage(entry, on: connection, logger: logger)
+        recorded.withLock { $0 += 1 }
     }
 
-    var entries: [StoredAuditEntry] { recorded.withLock { $0 } }
+    /// How many entries this transaction recorded.
+    var entries: Int { recorded.withLock { $0 } }
 }

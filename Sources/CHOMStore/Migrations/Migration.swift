@@ -38,5 +38,6 @@ package enum Migrations {
         Migration0013AgentHealth.migration,
         Migration0014Failover.migration,
         Migration0015SiteFailover.migration,
+        Migration0016AuditPending.migration,
     ]
 }

@@ -114,7 +114,7 @@ package struct JoinTokenRepository: Sendable {
                 INSERT INTO join_token_uses (join_token_id, used_at, source_address, outcome, agent_id)
                 VALUES (\(id.uuid), \(now), \(sourceAddress), 'enrolled', \(agent.id.uuid))
                 """, logger: logger)
-            try await AuditLog.append(audit(verdict), on: connection, logger: logger)
+            try await AuditLog.stage(audit(verdict), on: connection, logger: logger)
             return verdict
         }
         if verdict != .valid {
@@ -125,9 +125,10 @@ package struct JoinTokenRepository: Sendable {
                         VALUES (\(id.uuid), \(now), \(sourceAddress), \(verdict.rawValue))
                         """, logger: logger)
                 }
-                try await AuditLog.append(audit(verdict), on: connection, logger: logger)
+                try await AuditLog.stage(audit(verdict), on: connection, logger: logger)
             }
         }
+        await Store(client: client, logger: logger).chainAudit(now: now)
         return verdict
     }
 

@@ -43,6 +43,8 @@ extension Store {
 
     /// Signs an audit checkpoint when the age rule makes one due, as the leader of `epoch`.
     package func checkpointIfDue(now: Date, epoch: Int64) async throws {
+        // Entries a crash left staged join the chain first.
+        try await AuditLog.chainPending(client: client, settings: auditSettings, now: now, logger: logger)
         guard auditSettings.signingKey != nil else { return }
         try await leaderTransaction(epoch: epoch) { connection in
             try await AuditLog.checkpointIfDue(settings: auditSettings, now: now, on: connection, logger: logger)

@@ -186,7 +186,7 @@ package struct TaskQueue: Sendable {
         _ id: TaskID, agent: AgentID, report: TaskReport, now: Date,
         audit: @Sendable (TaskRecord, TenantID?, OrganizationID?) -> AuditEntry
     ) async throws -> TaskRecord? {
-        try await client.transaction(logger: logger) { connection -> TaskRecord? in
+        let finished = try await client.transaction(logger: logger) { connection -> TaskRecord? in
             let rows = try await connection.query("""
                 SELECT * FROM tasks WHERE id = \(id.uuid) AND agent_id = \(agent.uuid)
                   AND state IN ('queued', 'sent', 'accepted')
@@ -221,11 +221,13 @@ package struct TaskQueue: Sendable {
                     organization = OrganizationID(organizationID)
                 }
             }
-            try await AuditLog.append(audit(finished, tenant, organization), on: connection, logger: logger)
+            try await AuditLog.stage(audit(finished, tenant, organization), on: connection, logger: logger)
             try await TaskResultRecorder(connection: connection, logger: logger, now: now)
                 .apply(report, of: finished)
             return finished
         }
+        if finished != nil { await Store(client: client, logger: logger).chainAudit(now: now) }
+        return finished
     }
 
     /// Counts of tasks by state, for metrics.

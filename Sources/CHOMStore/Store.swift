@@ -70,9 +70,11 @@ package struct Store: Sendable {
     package var agents: AgentRepository { AgentRepository(client: client, logger: logger) }
     package var fleet: FleetRepository { FleetRepository(client: client, logger: logger) }
     package var migrations: SiteMigrationRepository { SiteMigrationRepository(client: client, logger: logger) }
-    package var joinTokens: JoinTokenRepository { JoinTokenRepository(client: client, logger: logger) }
+    package var joinTokens: JoinTokenRepository {
+        JoinTokenRepository(client: client, logger: logger, auditSettings: auditSettings)
+    }
     package var releases: ReleaseRepository { ReleaseRepository(client: client, logger: logger) }
-    package var tasks: TaskQueue { TaskQueue(client: client, logger: logger) }
+    package var tasks: TaskQueue { TaskQueue(client: client, logger: logger, auditSettings: auditSettings) }
 
     /// Parses `postgres://user[:password]@host[:port]/database` into a client configuration.
     package static func configuration(databaseURL: String) throws -> PostgresClient.Configuration {

@@ -234,9 +234,9 @@ struct FleetTests {
     }
 
     @Test(
-        "a re-send the agent answers from its journal is no delivery attempt: a task it accepted, or whose sequence it reported, is not failed at its limit",
-        arguments: ["accepted", "sent"])
-    func acceptedTaskIsNotFailedByTheLimit(state: String) async throws {
+        "a re-send the agent answers from its journal is no delivery attempt: a task it accepted, or whose sequence it reported, is not failed at its limit; such re-sends have a limit of their own",
+        arguments: [("accepted", false), ("sent", false), ("accepted", true)])
+    func acceptedTaskIsNotFailedByTheLimit(state: String, answeredLimitReached: Bool) async throws {
         try await TestCoordinator.with { coordinator in
             let agentState = try TemporaryDirectory.make(prefix: "chom-agent-accepted")
             let (agentID, deploy) = try await TestAgent.with(coordinator: coordinator, stateDirectory: agentState) { agent in
@@ -254,14 +254,21 @@ struct FleetTests {
             // had dropped at every re-send since. "sent": the agent's hello reports a sequence at
             // or above the task's, so it is answered from the journal as well.
             try await TestDatabase.execute("""
-                UPDATE tasks SET state = '\(state)', attempts = max_attempts, finished_at = NULL, result_message = NULL
+                UPDATE tasks SET state = '\(state)', attempts = max_attempts, finished_at = NULL, result_message = NULL,
+                    answered_resends = \(answeredLimitReached ? "max_attempts * 10" : "0")
                 WHERE id = '\(deploy.id)'
                 """, dataDirectory: coordinator.dataDirectory)
             try await TestAgent.with(coordinator: coordinator, stateDirectory: agentState) { agent in
                 let task = try await coordinator.waitForTask(deploy.id)
+                #expect(agent.runtime.executions(of: deploy.id) == 0)
+                if answeredLimitReached {
+                    // As if every answer had failed to be recorded: not re-sent forever.
+                    #expect(task.state == "failed")
+                    #expect(task.message?.contains("answers it from its journal, and no answer was recorded") == true, "\(task.message ?? "")")
+                    return
+                }
                 #expect(task.state == "succeeded", "\(task.message ?? "")")
                 #expect(task.message?.contains("delivery limit") != true)
-                #expect(agent.runtime.executions(of: deploy.id) == 0)
                 #expect(try await coordinator.client.site("accepted.test").state == "active")
             }
         }

@@ -67,8 +67,13 @@ struct Dispatcher: Sendable {
         // delivery attempt. Counted, a long task on a flapping link, or one whose result was lost
         // while PostgreSQL restarted, would be failed while the agent ran it or had run it.
         let answered = task.state == .accepted || task.sequence.map { $0 <= connection.acceptedThrough } == true
-        if !answered, task.attempts >= task.maxAttempts {
-            let reason = "delivery limit reached: sent \(task.attempts) times without a result"
+        let exhausted = answered ? task.answeredResends >= task.answeredResendLimit : task.attempts >= task.maxAttempts
+        if exhausted {
+            // Answered re-sends are bounded too: an answer that can never be recorded (the stream ends
+            // at each try) must not bring the task back on every reconnect forever.
+            let reason = answered
+                ? "delivery limit reached: re-sent \(task.answeredResends) times to an agent that answers it from its journal, and no answer was recorded"
+                : "delivery limit reached: sent \(task.attempts) times without a result"
             try await store.tasks.finish(
                 task.id, agent: task.agentID, report: .failure(reason), now: now,
                 audit: TaskAudit.outcome(agent: task.agentID, now: now, actor: "system"))

@@ -53,6 +53,22 @@ final class LeaderLock: Sendable {
         return try rows.first?.decode(Bool.self) ?? false
     }
 
+    /// Records a new leadership epoch on this session, which holds the lock: one more than the last.
+    /// On this session rather than through the pool: the upsert waits for leader writes in flight
+    /// (they share-lock the row; one of a replica cut off mid-transaction until PostgreSQL ends it,
+    /// `leader.idleTransactionTimeoutSeconds`), and a session waiting on a lock is not idle, so
+    /// `idle_session_timeout` cannot end it meanwhile. Not answered within `timeout`, it is closed.
+    func acquire(holder: String, now: Date, within timeout: Duration) async throws -> Int64 {
+        do {
+            let rows = try await query(LeadershipRepository.acquireQuery(holder: holder, now: now), within: timeout)
+            guard let epoch = try rows.first?.decode(Int64.self) else { throw LeadershipError.noLeadership(held: 0) }
+            return epoch
+        } catch let error as BoundedWaitError {
+            await close()
+            throw error
+        }
+    }
+
     /// What one check of the lock session found.
     enum Check: Sendable, Equatable {
         /// The session holds the lock and the fleet's epoch is still this leader's.
@@ -107,7 +123,11 @@ final class LeaderLock: Sendable {
 
     /// A query through the driver's future API, which `BoundedWait` can stop waiting for.
     private func query(_ sql: String, within timeout: Duration) async throws -> [PostgresRow] {
-        let future: EventLoopFuture<PostgresQueryResult> = connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        try await query(PostgresQuery(unsafeSQL: sql), within: timeout)
+    }
+
+    private func query(_ query: PostgresQuery, within timeout: Duration) async throws -> [PostgresRow] {
+        let future: EventLoopFuture<PostgresQueryResult> = connection.query(query, logger: logger)
         return try await BoundedWait.value(of: future, within: timeout).rows
     }
 }

@@ -84,7 +84,8 @@ struct LeaderService: Service {
             return nil
         }
         do {
-            return try await store.leadership.acquire(holder: holder, now: clock.now())
+            guard let session = lock else { return nil }
+            return try await session.acquire(holder: holder, now: clock.now(), within: Self.acquireTimeout)
         } catch {
             // Without a recorded epoch there is no lead: give the lock back by closing the session.
             logger.warning("the leadership epoch could not be recorded", metadata: [LogKey.error: "\(error)"])
@@ -130,6 +131,11 @@ struct LeaderService: Service {
             return .shutdown
         }
     }
+
+    /// How long a replica that took the lock waits to record its epoch: the upsert waits for leader
+    /// writes in flight, at most `leader.idleTransactionTimeoutSeconds` (30 s) for one whose replica
+    /// was cut off in the middle of it.
+    static let acquireTimeout: Duration = .seconds(90)
 
     /// How long the leader waits for its lock session to answer a check before it gives up the lead.
     static func checkTimeout(_ pollInterval: Duration) -> Duration { max(pollInterval * 2, .seconds(1)) }

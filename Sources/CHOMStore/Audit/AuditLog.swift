@@ -75,7 +75,11 @@ package struct AuditLog: Sendable {
                     "SELECT * FROM audit_pending ORDER BY id LIMIT \(chainBatch)", logger: logger)
                 var staged: [(id: Int64, entry: AuditEntry)] = []
                 for try await row in rows { staged.append(try decodePending(row.makeRandomAccess())) }
-                guard !staged.isEmpty else { return 0 }
+                guard !staged.isEmpty else {
+                    // Another chainer may have taken this writer's entries without a signing key.
+                    try await checkpointIfDue(settings: settings, now: now, on: connection, logger: logger)
+                    return 0
+                }
                 var head = try await head(on: connection, logger: logger)
                 for (_, entry) in staged {
                     let stored = AuditChain.append(entry, after: head)

@@ -2,6 +2,10 @@ package import CHOMCore
 package import Foundation
 
 package struct TaskRecord: Sendable, Equatable {
+    /// Re-sends answered from the agent's journal after which a task is failed all the same: each
+    /// is a stream that ended without its answer recorded, ten times the delivery limit.
+    package var answeredResendLimit: Int { maxAttempts * 10 }
+
     package var id: TaskID
     package var agentID: AgentID
     package var siteID: SiteID?
@@ -15,6 +19,9 @@ package struct TaskRecord: Sendable, Equatable {
     package var envelopeExpiresAt: Date?
     package var attempts: Int
     package var maxAttempts: Int
+    /// Re-sends the agent was bound to answer from its journal (not delivery attempts). Bounded by
+    /// `answeredResendLimit`: an answer that can never be recorded must not loop forever.
+    package var answeredResends: Int = 0
     package var progressStep: String?
     package var progressLog: String?
     package var resultMessage: String?

@@ -7,6 +7,8 @@ import PostgresNIO
 package struct JoinTokenRepository: Sendable {
     let client: PostgresClient
     let logger: Logger
+    /// For chaining its audit entries after its transactions (checkpoints by count are signed then).
+    var auditSettings = AuditSettings()
 
     package func create(
         id: JoinTokenID, secretSHA256: [UInt8], description: String, maxUses: Int, expiresAt: Date, now: Date,
@@ -128,7 +130,7 @@ package struct JoinTokenRepository: Sendable {
                 try await AuditLog.stage(audit(verdict), on: connection, logger: logger)
             }
         }
-        await Store(client: client, logger: logger).chainAudit(now: now)
+        await Store(client: client, logger: logger, audit: auditSettings).chainAudit(now: now)
         return verdict
     }
 

@@ -26,15 +26,21 @@ package struct LeadershipRepository: Sendable {
     /// only while holding `lockKey`. A leader write in flight keeps the row shared-locked, so the
     /// increment waits for it: after this commits, no write of the previous epoch can commit.
     package func acquire(holder: String, now: Date) async throws -> Int64 {
-        let rows = try await client.query("""
-            INSERT INTO fleet_leadership (id, epoch, holder, acquired_at, renewed_at)
-            VALUES (1, 1, \(holder), \(now), \(now))
-            ON CONFLICT (id) DO UPDATE SET epoch = fleet_leadership.epoch + 1, holder = EXCLUDED.holder,
-                acquired_at = EXCLUDED.acquired_at, renewed_at = EXCLUDED.renewed_at
-            RETURNING epoch
-            """, logger: logger)
+        let rows = try await client.query(Self.acquireQuery(holder: holder, now: now), logger: logger)
         for try await epoch in rows.decode(Int64.self) { return epoch }
         throw LeadershipError.noLeadership(held: 0)
+    }
+
+    /// The statement of `acquire`, for a caller that runs it on a connection of its own (the
+    /// leader's lock session); it returns the new epoch.
+    package static func acquireQuery(holder: String, now: Date) -> PostgresQuery {
+        """
+        INSERT INTO fleet_leadership (id, epoch, holder, acquired_at, renewed_at)
+        VALUES (1, 1, \(holder), \(now), \(now))
+        ON CONFLICT (id) DO UPDATE SET epoch = fleet_leadership.epoch + 1, holder = EXCLUDED.holder,
+            acquired_at = EXCLUDED.acquired_at, renewed_at = EXCLUDED.renewed_at
+        RETURNING epoch
+        """
     }
 
     package func current() async throws -> Record? {

@@ -63,6 +63,12 @@ package struct ReleaseRepository: Sendable {
     ) async throws -> ReleaseRecord {
         let connection = transaction.connection
         do {
+            // The upload streams the request body inside this transaction: its session waits on the
+            // client between chunks, so the coordinator's `idle_in_transaction_session_timeout`
+            // (leader.idleTransactionTimeoutSeconds) is lifted for it. It holds no lock another
+            // replica's lead or audit needs (audit entries are staged, the chain's lock is taken
+            // after the commit).
+            try await connection.query("SET LOCAL idle_in_transaction_session_timeout = 0", logger: logger)
             try await connection.query("""
                 INSERT INTO releases (id, site_id, sha256, size_bytes, format, created_at)
                 VALUES (\(id.uuid), \(siteID.uuid), '', 0, \(format), \(now))

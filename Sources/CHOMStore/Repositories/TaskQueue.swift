@@ -11,6 +11,8 @@ import PostgresNIO
 package struct TaskQueue: Sendable {
     let client: PostgresClient
     let logger: Logger
+    /// For chaining its audit entries after its transactions (checkpoints by count are signed then).
+    var auditSettings = AuditSettings()
 
     /// The progress step of a task that carries a secret while its agent has no sealing key.
     package static let waitingStep = "waiting"
@@ -123,6 +125,7 @@ package struct TaskQueue: Sendable {
                 UPDATE tasks SET sequence = \(sequence), envelope = \(ByteBuffer(bytes: envelope)),
                     envelope_expires_at = \(expiresAt),
                     attempts = attempts + CASE WHEN state = 'accepted' OR NOT \(counted) THEN 0 ELSE 1 END,
+                    answered_resends = answered_resends + CASE WHEN state = 'accepted' OR NOT \(counted) THEN 1 ELSE 0 END,
                     state = CASE WHEN state = 'queued' THEN 'sent' ELSE state END,
                     payload = COALESCE(\(payload.map { ByteBuffer(bytes: $0) }), payload),
                     progress_step = CASE WHEN progress_step = \(Self.waitingStep) THEN NULL ELSE progress_step END,
@@ -139,7 +142,7 @@ package struct TaskQueue: Sendable {
             sent.sequence = sequence
             sent.envelope = envelope
             sent.envelopeExpiresAt = expiresAt
-            if counted, sent.state != .accepted { sent.attempts += 1 }
+            if counted, sent.state != .accepted { sent.attempts += 1 } else { sent.answeredResends += 1 }
             if sent.state == .queued { sent.state = .sent }
             sent.sentAt = now
             return sent
@@ -147,10 +150,12 @@ package struct TaskQueue: Sendable {
     }
 
     /// Records a re-send of the already sealed envelope, counted as a delivery attempt unless the
-    /// agent accepted the task or `counted` is false (it answers such a re-send from its journal).
+    /// agent accepted the task or `counted` is false (it answers such a re-send from its journal);
+    /// those count as answered re-sends instead.
     package func markResent(_ id: TaskID, counted: Bool = true, now: Date) async throws {
         try await client.query("""
             UPDATE tasks SET attempts = attempts + CASE WHEN state = 'accepted' OR NOT \(counted) THEN 0 ELSE 1 END,
+                answered_resends = answered_resends + CASE WHEN state = 'accepted' OR NOT \(counted) THEN 1 ELSE 0 END,
                 sent_at = \(now), updated_at = \(now)
             WHERE id = \(id.uuid)
             """, logger: logger)
@@ -226,7 +231,7 @@ package struct TaskQueue: Sendable {
                 .apply(report, of: finished)
             return finished
         }
-        if finished != nil { await Store(client: client, logger: logger).chainAudit(now: now) }
+        if finished != nil { await Store(client: client, logger: logger, audit: auditSettings).chainAudit(now: now) }
         return finished
     }
 
@@ -255,7 +260,8 @@ package struct TaskQueue: Sendable {
             payload: Array(buffer: payload), state: TaskState(rawValue: state) ?? .failed,
             sequence: try row.value("sequence"), envelope: envelope.map { Array(buffer: $0) },
             envelopeExpiresAt: try row.value("envelope_expires_at"), attempts: try row.value("attempts"),
-            maxAttempts: try row.value("max_attempts"), progressStep: try row.value("progress_step"),
+            maxAttempts: try row.value("max_attempts"), answeredResends: try row.value("answered_resends"),
+            progressStep: try row.value("progress_step"),
             progressLog: try row.value("progress_log"), resultMessage: try row.value("result_message"),
             releasePath: try row.value("release_path"), createdAt: try row.value("created_at"),
             sentAt: try row.value("sent_at"), acceptedAt: try row.value("accepted_at"),

@@ -183,15 +183,8 @@ enum FleetBench {
             try await TestDatabase.execute(statement, dataDirectory: data)
         }
         let script = data.appendingPathComponent("bench-task.sql")
-        try Data("""
-            \\set n random(1, \(agents.count))
-            BEGIN;
-            INSERT INTO bench_tasks (id, agent_id, kind, payload, state, max_attempts, created_at, updated_at)
-                SELECT gen_random_uuid(), id, 'ping', '\\x0a00', 'queued', 5, now(), now() FROM bench_agents WHERE n = :n
-                RETURNING id AS task \\gset
-            INSERT INTO bench_pending (time, actor, action, target, request_id, source_address, details)
-                VALUES (now(), 'bench', 'agent.ping', 'agent', 'bench', '', '{}');
-            COMMIT;
+        // The chaining transaction, after each write's commit (`AuditLog.chainPending`).
+        let chain = """
             BEGIN;
             SELECT pg_advisory_xact_lock(4242);
             SELECT * FROM bench_pending ORDER BY id LIMIT 500;
@@ -201,6 +194,17 @@ enum FleetBench {
                 SELECT (SELECT max(sequence) FROM bench_audit) + row_number() OVER (ORDER BY id), time, actor, action, target,
                     request_id, source_address, details, sha256('a'), sha256('b') FROM moved;
             COMMIT;
+            """
+        try Data("""
+            \\set n random(1, \(agents.count))
+            BEGIN;
+            INSERT INTO bench_tasks (id, agent_id, kind, payload, state, max_attempts, created_at, updated_at)
+                SELECT gen_random_uuid(), id, 'ping', '\\x0a00', 'queued', 5, now(), now() FROM bench_agents WHERE n = :n
+                RETURNING id AS task \\gset
+            INSERT INTO bench_pending (time, actor, action, target, request_id, source_address, details)
+                VALUES (now(), 'bench', 'agent.ping', 'agent', 'bench', '', '{}');
+            COMMIT;
+            \(chain)
             BEGIN;
             UPDATE bench_agents SET next_sequence = next_sequence + 1 WHERE n = :n RETURNING next_sequence;
             UPDATE bench_tasks SET state = 'sent', sequence = 1, envelope = '\\x0a00', attempts = attempts + 1,
@@ -213,15 +217,7 @@ enum FleetBench {
             INSERT INTO bench_pending (time, actor, action, target, request_id, source_address, details)
                 VALUES (now(), 'bench', 'task.succeeded', 'task', 'bench', '', '{}');
             COMMIT;
-            BEGIN;
-            SELECT pg_advisory_xact_lock(4242);
-            SELECT * FROM bench_pending ORDER BY id LIMIT 500;
-            SELECT sequence, hash FROM bench_audit ORDER BY sequence DESC LIMIT 1;
-            WITH moved AS (DELETE FROM bench_pending RETURNING id, time, actor, action, target, request_id, source_address, details)
-            INSERT INTO bench_audit (sequence, time, actor, action, target, request_id, source_address, details, previous_hash, hash)
-                SELECT (SELECT max(sequence) FROM bench_audit) + row_number() OVER (ORDER BY id), time, actor, action, target,
-                    request_id, source_address, details, sha256('a'), sha256('b') FROM moved;
-            COMMIT;
+            \(chain)
 
             """.utf8).write(to: script)
         let socket = data.appendingPathComponent("postgres").path

@@ -25,14 +25,7 @@ package struct LeadershipRepository: Sendable {
     /// Records a new leadership: the epoch is one more than the last (1 the first time). Call it
     /// only while holding `lockKey`. A leader write in flight keeps the row shared-locked, so the
     /// increment waits for it: after this commits, no write of the previous epoch can commit.
-    package func acquire(holder: String, now: Date) async throws -> Int64 {
-        let rows = try await client.query(Self.acquireQuery(holder: holder, now: now), logger: logger)
-        for try await epoch in rows.decode(Int64.self) { return epoch }
-        throw LeadershipError.noLeadership(held: 0)
-    }
-
-    /// The statement of `acquire`, for a caller that runs it on a connection of its own (the
-    /// leader's lock session); it returns the new epoch.
+    /// The leader's lock session runs it (`LeaderLock.acquire`); it returns the new epoch.
     package static func acquireQuery(holder: String, now: Date) -> PostgresQuery {
         """
         INSERT INTO fleet_leadership (id, epoch, holder, acquired_at, renewed_at)

@@ -67,6 +67,11 @@ enum FleetBench {
         let ids = try await FleetAgents.online(agents, data: data, timeout: .seconds(900), log: log)
         print("\(agents) agents enrolled and connected over mutual TLS in \(format(connectStart.duration(to: .now)))")
         let client = coordinator.client
+        // What the connected fleet costs before any task: heartbeats, dispatch polls, the leader's loops.
+        let idleUsage = Usage()
+        let idleStart = ContinuousClock.now
+        try await Task.sleep(for: .seconds(5))
+        let idleCPU = idleUsage.seconds() / inSeconds(idleStart.duration(to: .now))
         let usage = Usage()
 
         // 1. Throughput.
@@ -145,6 +150,7 @@ enum FleetBench {
         }
         print(String(format: "| coordinator RSS (now / peak) | %.0f / %.0f MB | goal: ≤ 200 MB | %.2f |", rss, peak, peak / 200))
         print(String(format: "| coordinator CPU (cores, over the phases) | %.2f | of %d | - |", cpu, ProcessInfo.processInfo.activeProcessorCount))
+        print(String(format: "| coordinator CPU (cores, %d agents connected, idle) | %.2f | of %d | - |", agents, idleCPU, ProcessInfo.processInfo.activeProcessorCount))
     }
 
     /// Polls until `count` pings have a result.

@@ -63,5 +63,8 @@ actor AgentConnections {
 
     var count: Int { connections.count }
 
+    /// The agents whose streams this replica holds.
+    var agentIDs: [AgentID] { Array(connections.keys) }
+
     func hasConnection(_ agentID: AgentID) -> Bool { connections[agentID] != nil }
 }

@@ -26,9 +26,9 @@ struct Dispatcher: Sendable {
     let metrics: CoordinatorMetrics
     let logger: Logger
 
-    /// Runs for as long as the stream does. A pass that fails (the database restarting or out of
-    /// reach, a send on a stream that is closing) is logged and tried again at the next wake or
-    /// poll: the dispatch of a stream that stays open must never end while its messages are still
+    /// Runs for as long as the stream does. A pass runs when the stream opens and at every wake. A
+    /// pass that fails (the database restarting or out of reach, a send on a stream that is closing)
+    /// is logged and tried again at the next wake or after its own retry interval: the dispatch of a stream that stays open must never end while its messages are still
     /// handled, or its agent's work would wait until it reconnected.
     func serve(_ connection: AgentConnection) async throws {
         var sentOnThisStream = Set<TaskID>()
@@ -49,9 +49,16 @@ struct Dispatcher: Sendable {
                 }
                 failing = true
             }
-            // After a failed pass, at least a second: a database that is down is not asked in a loop.
-            let poll = max(configuration.pollIntervalSeconds, failing ? 1 : 0.05)
-            await connection.wake.wait(timeout: .milliseconds(Int(poll * 1000)))
+            if failing {
+                // Tried again on its own, but after at least a second: a database that is down is
+                // not asked in a loop.
+                let retry = max(configuration.pollIntervalSeconds, 1)
+                await connection.wake.wait(timeout: .milliseconds(Int(retry * 1000)))
+            } else {
+                // Work is signalled: queued here, published by another replica (`WakeBus`), or found
+                // by this replica's one sweep (`DispatchSweepService`) when a notification was lost.
+                await connection.wake.wait()
+            }
         }
     }
 

@@ -21,6 +21,12 @@ final class WakeSignal: Sendable {
         waiter?.resume()
     }
 
+    /// Returns on a signal or on cancellation, whichever comes first. No timer: a thousand idle
+    /// streams cost nothing until they are woken.
+    func wait() async {
+        await waitForSignal()
+    }
+
     /// Returns on a signal, after `timeout`, or on cancellation, whichever comes first.
     func wait(timeout: Duration) async {
         await withTaskGroup(of: Void.self) { group in

@@ -85,6 +85,9 @@ struct CoordinatorRuntime: Service {
                     server: GRPCServer(transport: enrollTransport, services: [gateway]), shutdown: .drain,
                     onListening: { listening.continuation.yield((agents: false, port: $0)) }),
                 WakeListenerService(database: database, connections: connections, logger: logger),
+                DispatchSweepService(
+                    store: store, connections: connections,
+                    interval: .milliseconds(Int(max(0.05, configuration.dispatch.pollIntervalSeconds) * 1000)), logger: logger),
                 FleetGaugesService(
                     store: store, connections: connections, metrics: metrics, interval: housekeeping.upkeepInterval,
                     logger: logger),

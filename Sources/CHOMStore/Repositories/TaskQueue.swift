@@ -111,6 +111,17 @@ package struct TaskQueue: Sendable {
         return tasks
     }
 
+    /// Those of `agents` that have a queued task: one query for every stream a replica holds.
+    package func agentsWithQueuedTasks(among agents: [AgentID]) async throws -> [AgentID] {
+        guard !agents.isEmpty else { return [] }
+        let rows = try await client.query(
+            "SELECT DISTINCT agent_id FROM tasks WHERE state = 'queued' AND agent_id = ANY(\(agents.map(\.uuid)))",
+            logger: logger)
+        var result: [AgentID] = []
+        for try await id in rows.decode(UUID.self) { result.append(AgentID(id)) }
+        return result
+    }
+
     /// Seals a task under the agent's next sequence and records the envelope, in one
     /// transaction. `seal` gets the sequence and returns the envelope bytes and expiry.
     /// `payload`, when given, replaces the stored payload (the task with its secrets sealed to the agent).

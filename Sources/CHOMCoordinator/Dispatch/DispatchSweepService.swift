@@ -1,0 +1,46 @@
+import AsyncAlgorithms
+import CHOMCore
+import CHOMStore
+import Logging
+import ServiceLifecycle
+
+/// The safety net under the wakes: every `dispatch.pollIntervalSeconds`, one query asks which of the
+/// agents whose streams this replica holds have queued work, and wakes those streams. A wake lost
+/// (a `WakeBus` notification sent while this replica's listener reconnected, a task queued by a
+/// replica that died before publishing) is found within one interval.
+///
+/// One query per replica and interval, where each stream used to poll on its own: with a thousand
+/// agents and the 2 s default, that was 500 queries a second and a thousand timers, for nothing.
+struct DispatchSweepService: Service {
+    let store: Store
+    let connections: AgentConnections
+    let interval: Duration
+    let logger: Logger
+
+    func run() async {
+        var failing = false
+        for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
+            do {
+                try await sweep()
+                if failing { logger.info("the dispatch sweep works again") }
+                failing = false
+            } catch {
+                if !failing {
+                    logger.warning(
+                        "the dispatch sweep failed; it runs again at the next interval",
+                        metadata: [LogKey.error: "\(String(reflecting: error))"])
+                }
+                failing = true
+            }
+        }
+    }
+
+    /// Wakes the streams of the held agents that have queued tasks; returns how many.
+    @discardableResult
+    func sweep() async throws -> Int {
+        let held = await connections.agentIDs
+        let waiting = try await store.tasks.agentsWithQueuedTasks(among: held)
+        for agent in waiting { await connections.wakeLocal(agent) }
+        return waiting.count
+    }
+}

@@ -14,6 +14,7 @@ package enum MetricName {
     package static let coordinatorTasksDispatched = "chom_coordinator_tasks_dispatched_total"
     package static let coordinatorTaskResults = "chom_coordinator_task_results_total"
     package static let coordinatorStreams = "chom_coordinator_agent_streams"
+    package static let coordinatorAuditPending = "chom_coordinator_audit_pending_entries"
     package static let coordinatorHTTPRequests = "chom_coordinator_http_requests_total"
     package static let coordinatorLeader = "chom_coordinator_leader"
     package static let coordinatorLeaderEpoch = "chom_coordinator_leader_epoch"

@@ -38,6 +38,38 @@ struct AuditVerificationTests {
         }
     }
 
+    @Test("entries that cannot be chained are counted by chom_coordinator_audit_pending_entries until the leader chains them")
+    func pendingGauge() async throws {
+        try await TestCoordinator.with { coordinator in
+            func pending() -> Int {
+                let line = coordinator.coordinator.metrics.exposition().split(separator: "\n")
+                    .first { $0.hasPrefix(MetricName.coordinatorAuditPending + " ") }
+                return line.flatMap { Double($0.split(separator: " ").last ?? "").map { Int($0) } } ?? -1
+            }
+            try await coordinator.eventually("the gauge at 0") { pending() == 0 }
+            try await TestDatabase.withClient(dataDirectory: coordinator.dataDirectory) { client in
+                try await client.query("""
+                    CREATE FUNCTION refuse_late() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN IF NEW.action = 'late' THEN RAISE EXCEPTION 'chain write failed'; END IF; RETURN NEW; END $$
+                    """)
+                try await client.query(
+                    "CREATE TRIGGER refuse_late BEFORE INSERT ON audit_entries FOR EACH ROW EXECUTE FUNCTION refuse_late()")
+                // As a writer leaves it when its process dies between its commit and the chaining.
+                try await client.query("""
+                    INSERT INTO audit_pending (time, actor, action, target, request_id, source_address, details)
+                    VALUES (now(), 'test', 'late', 'organization', '', '', '{}')
+                    """)
+            }
+            try await coordinator.eventually("the unchained entry counted") { pending() == 1 }
+            try await TestDatabase.execute("DROP TRIGGER refuse_late ON audit_entries", dataDirectory: coordinator.dataDirectory)
+            // The leader's checkpoint loop chains it, and the gauge says so.
+            try await coordinator.eventually("the entry chained") { pending() == 0 }
+            let verified = try await coordinator.client.auditVerify()
+            #expect(verified.intact, "\(verified)")
+            #expect(try await coordinator.client.allAuditEntries(AuditFilter(action: "late")).count == 1)
+        }
+    }
+
     @Test("mutations and security events are recorded with actor, request id and source address")
     func entriesCarryTheirContext() async throws {
         try await TestCoordinator.with { coordinator in

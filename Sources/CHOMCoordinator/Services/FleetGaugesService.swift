@@ -4,7 +4,8 @@ import CHOMStore
 import Logging
 import ServiceLifecycle
 
-/// Refreshes the fleet gauges (agents and tasks by state, this replica's agent streams). Every
+/// Refreshes the fleet gauges (agents and tasks by state, this replica's agent streams, audit
+/// entries not yet chained). Every
 /// replica runs it, leader or not: the figures are read-only, and each replica's `/metrics` stays
 /// complete whichever one Prometheus scrapes.
 struct FleetGaugesService: Service {
@@ -27,6 +28,7 @@ struct FleetGaugesService: Service {
             metrics.set(agents: Dictionary(grouping: agents, by: \.state).mapValues(\.count))
             metrics.set(tasks: try await store.tasks.countByState())
             metrics.set(streams: await connections.count)
+            metrics.set(auditPending: try await store.audit.pendingCount())
         } catch {
             logger.warning("the fleet gauges could not be refreshed", metadata: [LogKey.error: "\(error)"])
         }

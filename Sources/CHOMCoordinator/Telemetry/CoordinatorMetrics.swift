@@ -40,6 +40,16 @@ package final class CoordinatorMetrics: Sendable {
         ).set(Double(streams))
     }
 
+    /// Audit entries committed with their change and not yet hash-chained (`audit_pending`). Above
+    /// zero for long, chaining fails: the changes are durable, their entries not yet linked.
+    func set(auditPending: Int) {
+        registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                metricName: MetricName.coordinatorAuditPending, unitName: "",
+                helpText: "Audit entries staged with their change and not yet chained")
+        ).set(Double(auditPending))
+    }
+
     func set(agents: [AgentState: Int]) {
         for state in AgentState.allCases {
             registry.makeGauge(

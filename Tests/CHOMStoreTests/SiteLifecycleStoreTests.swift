@@ -95,6 +95,43 @@ struct SiteLifecycleStoreTests {
         }
     }
 
+    @Test("a configure built from a record read before another configure or a move is refused, and writes and queues nothing")
+    func staleConfigure() async throws {
+        try await ThrowawayPostgres.withStore { store in
+            let (id, _, other) = try await seed(store.client)
+            let sites = store.sites(in: .fleet)
+            func configure(_ read: SiteRecord, aliases: [String]) async throws {
+                var spec = read.spec
+                spec.aliases = aliases
+                try await store.write(now: now) { transaction in
+                    try await sites.configure(
+                        read, spec: spec, tls: .keep, task: task(.configure, id, on: try #require(read.agentID)), now: now,
+                        in: transaction)
+                    try await transaction.record(AuditEntry(time: now, actor: "system", action: "test", target: "site:\(id)"))
+                }
+            }
+            let first = try await site(store, id)
+            let second = first
+            try await configure(first, aliases: ["www.life.test"])
+            let queued = try await TestCounts.tasks(store.client, site: id)
+            // Read before the first one committed: it would put back the aliases the first removed.
+            let stale = await #expect(throws: CHOMError.self) { try await configure(second, aliases: []) }
+            #expect(stale?.code == .conflict && stale?.message == "site life.test changed meanwhile; try again")
+            var stored = try await site(store, id)
+            #expect(stored.spec.aliases == ["www.life.test"] && stored.configVersion == first.configVersion + 1)
+            #expect(try await TestCounts.tasks(store.client, site: id) == queued)
+
+            // Moved to another agent since it was read: the task would go to the agent that let it go.
+            let beforeMove = stored
+            try await store.client.query("UPDATE sites SET agent_id = \(other.uuid) WHERE id = \(id.uuid)")
+            let moved = await #expect(throws: CHOMError.self) { try await configure(beforeMove, aliases: ["x.life.test"]) }
+            #expect(moved?.code == .conflict)
+            stored = try await site(store, id)
+            #expect(stored.spec.aliases == ["www.life.test"] && stored.agentID == other)
+            #expect(try await TestCounts.tasks(store.client, site: id) == queued)
+        }
+    }
+
     @Test("results become events: live on the reported release, suspended as applied, nothing from another agent, removed")
     func results() async throws {
         try await ThrowawayPostgres.withStore { store in

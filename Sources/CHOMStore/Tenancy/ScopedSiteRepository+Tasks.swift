@@ -44,11 +44,20 @@ extension ScopedSiteRepository {
         guard Self.asks(actions, for: task) else { throw CHOMError(.conflict, "site \(site.domain) changed meanwhile; try again") }
         let json = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
         let connection = transaction.connection
-        try await connection.query("""
+        // `site` was read before this transaction (the task was built from it). Another configure or
+        // a migration's switch since then would be overwritten by a stale configuration, or the task
+        // sent to the agent that no longer holds the site: refused instead (the row is locked by
+        // the transition above, so nothing changes between this check and the commit).
+        let rows = try await connection.query("""
             UPDATE sites SET kind = \(spec.kind.rawValue), config = \(json)::jsonb, config_version = config_version + 1,
                 updated_at = \(now)
-            WHERE id = \(site.id.uuid)
+            WHERE id = \(site.id.uuid) AND config_version = \(site.configVersion)
+                AND agent_id IS NOT DISTINCT FROM \(site.agentID?.uuid)
+            RETURNING id
             """, logger: logger)
+        var updated = false
+        for try await _ in rows { updated = true }
+        guard updated else { throw CHOMError(.conflict, "site \(site.domain) changed meanwhile; try again") }
         // The names and the port, claimed after the row is locked by the update (SiteClaimConflict
         // when another site holds one).
         try await SiteClaims.setNames([site.domain] + spec.aliases, site: site.id, on: connection, logger: logger)

@@ -75,6 +75,31 @@ struct InventoryReporterTests {
         #expect(reporter.records.byDomain().isEmpty)
     }
 
+    @Test("a record written by an agent older than the fence reports version 0, so the site is configured again with it")
+    func olderRecordsAreReconfigured() throws {
+        let directory = try TemporaryDirectory.make(prefix: "chom-inventory-format")
+        defer { TemporaryDirectory.remove(directory) }
+        let configuration = Self.configuration(directory)
+        let reporter = InventoryReporter(configuration: configuration, clock: Clock(date: Date(timeIntervalSince1970: 1)))
+        let site = SiteID()
+        try SiteLayout(sitesRoot: configuration.sitesRoot, domain: "old.test").prepare()
+        // The record exactly as the agent before the fence wrote it: no format.
+        try FileManager.default.createDirectory(at: reporter.records.directory, withIntermediateDirectories: true)
+        let older = #"{"configVersion":7,"domain":"old.test","siteID":"\#(site.description)","suspended":false}"#
+        try Data(older.utf8).write(to: reporter.records.directory.appendingPathComponent(site.description + ".json"))
+        #expect(reporter.records.byDomain()["old.test"]?.configVersion == 7)
+        var reported = try #require(reporter.sites().first)
+        #expect(reported.siteID == site.description && reported.configVersion == 0)
+
+        // The configure the coordinator sends for it is recorded in the current format.
+        var configure = Chom_Agent_V1_Task()
+        configure.configure.site = Self.siteConfig(site, domain: "old.test", version: 7)
+        try reporter.records.update(after: configure)
+        reported = try #require(reporter.sites().first)
+        #expect(reported.configVersion == 7)
+        #expect(reporter.records.byDomain()["old.test"]?.format == SiteRecordStore.Record.currentFormat)
+    }
+
     @Test("every report raises the sequence, persisted across restarts, never below the wall clock in ms")
     func sequenceRises() throws {
         let directory = try TemporaryDirectory.make(prefix: "chom-inventory-seq")

@@ -61,7 +61,7 @@ package final class InventoryReporter: Sendable {
             site.releaseID = SiteLayout(sitesRoot: sitesRoot, domain: name).currentRelease() ?? ""
             if let record = known[name] {
                 site.siteID = record.siteID
-                site.configVersion = record.configVersion
+                site.configVersion = record.reportedVersion
                 site.suspended = record.suspended
             }
             return site

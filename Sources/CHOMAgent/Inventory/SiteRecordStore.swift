@@ -15,6 +15,20 @@ package struct SiteRecordStore: Sendable {
         package var domain: String
         package var configVersion: UInt64
         package var suspended: Bool
+        /// How the agent that applied `configVersion` wrote the site's nginx configuration; absent
+        /// in records of agents older than the fence (format 2: the fence include, where the site
+        /// needs one).
+        package var format: Int?
+
+        /// The format this agent writes.
+        package static let currentFormat = 2
+
+        /// The version to report: 0 ("unknown") when an older agent applied it, so that the
+        /// coordinator configures the site again and its configuration is rewritten in the current
+        /// format. An upgraded agent's sites get the fence include this way, not at their next change.
+        package var reportedVersion: UInt64 {
+            (format ?? 1) >= Self.currentFormat ? configVersion : 0
+        }
     }
 
     package let directory: URL
@@ -60,7 +74,8 @@ package struct SiteRecordStore: Sendable {
         try FileManager.default.createDirectory(
             at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let record = Record(
-            siteID: site.siteID.lowercased(), domain: site.domain, configVersion: site.configVersion, suspended: suspended)
+            siteID: site.siteID.lowercased(), domain: site.domain, configVersion: site.configVersion, suspended: suspended,
+            format: Record.currentFormat)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try PrivateFile.write(try encoder.encode(record), to: directory.appendingPathComponent(name))

@@ -47,6 +47,8 @@ struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sen
         hello.hello.highestSequence = handler.journal.window.highest
         hello.hello.metricsAddress = "\(configuration.metricsHost):\(configuration.metricsPort)"
         hello.hello.capabilities = [SiteLayoutCapability.name] + SiteKindCapability.announced(by: configuration.hosting)
+        // The lease is kept, and the fence written, by the hosting part (`SiteLeaseKeeper`).
+        if configuration.hosting != nil { hello.hello.capabilities.append(SiteLeaseCapability.name) }
         hello.hello.publicAddresses = configuration.publicAddresses
         hello.hello.httpPort = UInt32(configuration.hosting?.site.httpPort ?? 0)
         if let sealingPublicKey {

@@ -36,6 +36,7 @@ struct FleetFailover: Sendable {
         let recentlyFailed = try await store.migrations.recentlyFailed(
             since: clock.now().addingTimeInterval(-configuration.fleet.failedMoveRetrySeconds), reason: Self.reason)
         for agent in failed {
+            let capabilities = try await store.agents.get(agent.id)?.capabilities ?? []
             let view = try await placement.view()
             let open = try await store.migrations.open()
             var running = open.filter { $0.reason == Self.reason }.count
@@ -44,8 +45,10 @@ struct FleetFailover: Sendable {
             where placed.agentID == agent.id && !moving.contains(placed.siteID) && !recentlyFailed.contains(placed.siteID) {
                 guard running < max(1, configuration.fleet.maxConcurrentFailovers) else { return }
                 guard let site = try await store.sites(in: .fleet).get(placed.siteID), !site.isRemoved else { continue }
-                guard site.failoverEnabled else {
-                    try await reportImpossible(site, agent: agent, why: "failover is off for the site", detail: "failover is off for the site")
+                if let problem = FailoverEligibility.problem(
+                    siteFailoverEnabled: site.failoverEnabled, agentCapabilities: capabilities)
+                {
+                    try await reportImpossible(site, agent: agent, why: problem, detail: problem)
                     continue
                 }
                 let backups = try await store.backups(in: .fleet).list(site: site.id, limit: 200)
@@ -155,7 +158,8 @@ struct FailoverPlanner: Sendable {
                 item.recoveryPointSeconds = max(0, now.timeIntervalSince(backup.finishedAt ?? backup.createdAt))
             }
             item.failoverEnabled = site.failoverEnabled
-            item.problem = (site.failoverEnabled ? nil : "failover is off for the site")
+            item.problem = FailoverEligibility.problem(
+                siteFailoverEnabled: site.failoverEnabled, agentCapabilities: agent.capabilities)
                 ?? destinationProblem
                 ?? (item.backupId == nil ? "the site has no usable backup" : nil)
                 ?? planned.unplaceable[site.id].map { "no agent can take it: \($0.description)" }

@@ -65,6 +65,19 @@ struct FailoverLiveTests {
                             #expect(failing.problem == nil, "\(plan)")
                             #expect(plan.sites.last?.failoverEnabled == false)
                             #expect(plan.sites.last?.problem == "failover is off for the site", "\(plan)")
+                            // An agent that announced no site lease would not fence itself: nothing of
+                            // it fails over, and the plan says why (the capability back as A announced it).
+                            #expect(try await TestDatabase.count(
+                                "SELECT count(*)::int8 FROM agents WHERE id = '\(a.agentID)' AND 'site_lease_v1' = ANY(capabilities)",
+                                dataDirectory: coordinator.dataDirectory) == 1)
+                            try await TestDatabase.execute(
+                                "UPDATE agents SET capabilities = array_remove(capabilities, 'site_lease_v1') WHERE id = '\(a.agentID)'",
+                                dataDirectory: coordinator.dataDirectory)
+                            let unfenced = try await client.failoverPlan(agent: a.agentID.description)
+                            #expect(unfenced.sites.first?.problem?.hasPrefix("its agent does not fence itself") == true, "\(unfenced)")
+                            try await TestDatabase.execute(
+                                "UPDATE agents SET capabilities = array_append(capabilities, 'site_lease_v1') WHERE id = '\(a.agentID)'",
+                                dataDirectory: coordinator.dataDirectory)
                             let servedConfig = try String(
                                 contentsOf: nginxA.sitesDirectory.appendingPathComponent("failing.test.conf"),
                                 encoding: .utf8)

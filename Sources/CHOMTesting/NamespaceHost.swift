@@ -112,6 +112,15 @@ package final class NamespaceHost: Sendable {
         await BackgroundServer.stop(pid, grace: grace)
     }
 
+    /// The agent process alone dies (SIGKILL to its process group), as in an OOM kill or a crash of
+    /// the agent only: its nginx, a daemon in a session of its own, goes on serving.
+    package func killAgent() async {
+        guard let pid = takePID() else { return }
+        _ = Glibc.kill(-pid, SIGKILL)
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, 0)
+    }
+
     /// The host crashes: SIGKILL to every process in its namespace (agent, nginx, php-fpm, apps).
     /// Its state and sites stay on disk, as on a VPS that lost power; ``restartAgent()`` boots it.
     package func kill() async throws {

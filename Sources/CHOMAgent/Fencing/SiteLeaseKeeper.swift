@@ -12,6 +12,10 @@ package final class SiteLeaseKeeper: Service, Sendable {
     private struct Inner {
         var lease: SiteLease
         var persisted: LeaseRecord?
+        /// The fence file's mode as last written (or found at start).
+        var mode: SiteFence.Mode
+        /// The last second the lease tokens were written through (nil: none written by this run).
+        var tokensThrough: Int64?
     }
 
     package let fence: SiteFence
@@ -36,11 +40,12 @@ package final class SiteLeaseKeeper: Service, Sendable {
         self.clock = clock
         self.logger = logger
         let record = Self.readRecord(recordPath, logger: logger)
-        let fenced = (try? fence.isFenced()) ?? false
+        let mode = ((try? fence.mode()) ?? nil) ?? .open
         state = Mutex(Inner(
-            lease: SiteLease(record: record, fenced: fenced ?? false, now: .now, wallNow: clock.now()), persisted: record))
+            lease: SiteLease(record: record, fenced: mode == .fenced, now: .now, wallNow: clock.now()), persisted: record,
+            mode: mode, tokensThrough: nil))
         (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        metrics?.setFenced(fenced ?? false)
+        metrics?.setFenced(mode == .fenced)
     }
 
     /// The lease as it stands.
@@ -76,14 +81,31 @@ package final class SiteLeaseKeeper: Service, Sendable {
         }
     }
 
-    /// One step of the loop: fences or unfences when the lease says so (for tests, too).
+    /// One step of the loop: fences or unfences when the lease says so, and while the lease holds
+    /// keeps nginx's lease tokens written ahead through its end (for tests, too).
     package func applyDue() async {
         let now = ContinuousClock.now
-        let (action, remaining) = state.withLock { ($0.lease.due(at: now), $0.lease.remaining(at: now)) }
+        let (action, remaining, fenced, mode) = state.withLock {
+            ($0.lease.due(at: now), $0.lease.remaining(at: now), $0.lease.fenced, $0.mode)
+        }
         metrics?.setLeaseRemaining(remaining)
-        guard let action else { return }
+        guard let action else {
+            if !fenced { await keepTokens(remaining: remaining, mode: mode) }
+            return
+        }
         do {
-            try await fence.set(fenced: action == .fence)
+            if action == .fence {
+                try await fence.set(.fenced)
+                state.withLock { $0.mode = .fenced }
+                fence.dropTokens()
+                state.withLock { $0.tokensThrough = nil }
+            } else {
+                // The tokens before the mode that reads them.
+                if let remaining { try renewTokens(remaining: remaining) }
+                let mode: SiteFence.Mode = remaining == nil ? .open : .leased
+                try await fence.set(mode)
+                state.withLock { $0.mode = mode }
+            }
         } catch {
             logger.error(
                 action == .fence ? "the site fence could not be put up" : "the site fence could not be lifted",
@@ -98,6 +120,37 @@ package final class SiteLeaseKeeper: Service, Sendable {
         case .unfence:
             logger.notice("site lease renewed: sites are served again")
         }
+    }
+
+    /// While the lease holds: the tokens through its end, and the fence file reading them. With no
+    /// lease (failover off): the file open, and no tokens.
+    private func keepTokens(remaining: Double?, mode: SiteFence.Mode) async {
+        do {
+            if let remaining {
+                try renewTokens(remaining: remaining)
+                if mode != .leased {
+                    try await fence.set(.leased)
+                    state.withLock { $0.mode = .leased }
+                }
+            } else if mode == .leased {
+                try await fence.set(.open)
+                state.withLock { $0.mode = .open }
+                fence.dropTokens()
+                state.withLock { $0.tokensThrough = nil }
+            }
+        } catch {
+            logger.error("the site lease tokens could not be kept", metadata: [LogKey.error: "\(error)"])
+        }
+    }
+
+    /// Writes the tokens through the lease's end when it moved (every answer moves it).
+    private func renewTokens(remaining: Double) throws(CHOMError) {
+        let now = Date()
+        let deadline = now.addingTimeInterval(remaining)
+        let through = SiteFence.tokenSeconds(now: now, deadline: deadline)?.upperBound
+        if let through, state.withLock({ $0.tokensThrough }) == through { return }
+        try fence.renewTokens(until: deadline, now: now)
+        state.withLock { $0.tokensThrough = through }
     }
 
     private func persist(_ record: LeaseRecord) {

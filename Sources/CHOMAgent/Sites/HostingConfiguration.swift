@@ -18,6 +18,9 @@ package struct HostingConfiguration: Sendable {
     /// so it lives under the sites root (`<sites root>/.maintenance/503.html`), not the state
     /// directory (0700).
     package var maintenancePage: URL
+    /// The site fence's lease tokens (``SiteFence``): nginx's workers look whether one exists, so
+    /// it lives under the sites root too (`<sites root>/.lease`, root's, 0755), beside no tree.
+    package var leaseTokensDirectory: URL
     /// When set, the agent runs its own nginx master under this directory on `site.httpPort`
     /// (``ManagedNginx``) instead of driving the system's: for several agents on one machine.
     package var managedNginxDirectory: URL?
@@ -32,6 +35,7 @@ package struct HostingConfiguration: Sendable {
         tlsDirectory = stateDirectory.appendingPathComponent("tls", isDirectory: true)
         logsDirectory = stateDirectory.appendingPathComponent("logs", isDirectory: true)
         maintenancePage = sitesRoot.appendingPathComponent(".maintenance/503.html")
+        leaseTokensDirectory = sitesRoot.appendingPathComponent(".lease", isDirectory: true)
         siteUIDs = SiteUIDs(file: stateDirectory.appendingPathComponent("site-uids.next"))
         php.directory = stateDirectory.appendingPathComponent("php", isDirectory: true).path
     }

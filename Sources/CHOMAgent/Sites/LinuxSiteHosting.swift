@@ -21,7 +21,9 @@ package struct LinuxSiteHosting: SiteHosting {
         self.configuration = configuration
         let nginx = NginxController(configuration: configuration.nginx)
         self.nginx = nginx
-        fence = SiteFence(nginx: nginx, maintenancePage: configuration.maintenancePage.path)
+        fence = SiteFence(
+            nginx: nginx, maintenancePage: configuration.maintenancePage.path,
+            tokensDirectory: configuration.leaseTokensDirectory.path)
         var php = configuration.php
         php.cgroups = configuration.cgroups
         self.php = PhpFpmController(configuration: php)

@@ -25,8 +25,9 @@ struct HostedFenceTests {
             let keeper = SiteLeaseKeeper(
                 fence: world.hosting.fence, stateDirectory: state, metrics: world.metrics, clock: SystemWallClock(),
                 logger: Fixtures.logger)
-            keeper.answered(leaseSeconds: 1)
+            keeper.answered(leaseSeconds: 3)
             await keeper.applyDue()
+            #expect(try world.hosting.fence.mode() == .leased)
             #expect(try await world.get("one.test").body == "<h1>one</h1>")
             #expect(world.metrics.text().contains("chom_agent_fenced 0"))
 
@@ -35,6 +36,7 @@ struct HostedFenceTests {
                 return keeper.lease.fenced
             }
             #expect(try world.hosting.fence.isFenced() == true)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: world.hosting.fence.tokensDirectory).isEmpty)
             for domain in ["one.test", "two.test"] {
                 for path in ["/", "/index.html", "/.env", "/missing"] {
                     let answer = try await world.get(domain, path: path)
@@ -52,6 +54,66 @@ struct HostedFenceTests {
             #expect(try await world.get("two.test").body == "<h1>two</h1>")
             #expect(try await world.get("two.test", path: "/.env").status == 403)
         }
+    }
+
+    @Test("an agent that stops renewing (killed, stopped, hung) is fenced by nginx itself when its lease tokens run out; an answer serves again")
+    func deadAgent() async throws {
+        try await HostedSiteWorld.with { world in
+            let state = try TemporaryDirectory.make(prefix: "h-lease")
+            defer { TemporaryDirectory.remove(state) }
+            for (domain, text) in [("alive.test", "<h1>alive</h1>"), ("exempt.test", "<h1>exempt</h1>")] {
+                let config = HostedSiteWorld.config(domain) { $0.fenceExempt = domain == "exempt.test" }
+                let deployed = await world.deploy(try world.deployTask(config, files: ["public/index.html": text]))
+                #expect(deployed.outcome == .succeeded, "\(deployed.message)")
+            }
+            let keeper = SiteLeaseKeeper(
+                fence: world.hosting.fence, stateDirectory: state, clock: SystemWallClock(), logger: Fixtures.logger)
+            keeper.answered(leaseSeconds: 4)
+            await keeper.applyDue()
+            #expect(try world.hosting.fence.mode() == .leased)
+            #expect(try await world.get("alive.test").body == "<h1>alive</h1>")
+            let tokens = try FileManager.default.contentsOfDirectory(atPath: world.hosting.fence.tokensDirectory)
+            #expect((2...4).contains(tokens.count), "\(tokens)")
+            // From here the keeper never runs again, as if the agent had been killed: no reload, no
+            // write; nginx stops serving when the last token's second is over.
+            let started = ContinuousClock.now
+            try await Self.until("nginx fences by itself", timeout: .seconds(15)) {
+                try await world.get("alive.test").status == 503
+            }
+            let took = started.duration(to: .now)
+            #expect(took < .seconds(6), "fenced \(took) after a 4 s lease")
+            let answer = try await world.get("alive.test", path: "/index.html")
+            #expect(answer.status == 503 && answer.body.contains("maintenance"), "\(answer)")
+            #expect(try world.hosting.fence.mode() == .leased, "the file was not touched")
+            #expect(try await world.get("exempt.test").body == "<h1>exempt</h1>")
+            // The agent back once its lease ran out (nginx fences up to a second before the lease
+            // ends): it fences first, and the next answer lifts it.
+            try await Self.until("the agent's own fence") {
+                await keeper.applyDue()
+                return keeper.lease.fenced
+            }
+            #expect(try world.hosting.fence.mode() == .fenced)
+            keeper.answered(leaseSeconds: 30)
+            await keeper.applyDue()
+            #expect(try world.hosting.fence.mode() == .leased)
+            #expect(try await world.get("alive.test").body == "<h1>alive</h1>")
+            // No lease any more (failover turned off): open, and no token left behind.
+            keeper.answered(leaseSeconds: 0)
+            await keeper.applyDue()
+            #expect(try world.hosting.fence.mode() == .open)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: world.hosting.fence.tokensDirectory).isEmpty)
+            #expect(try await world.get("alive.test").body == "<h1>alive</h1>")
+        }
+    }
+
+    @Test("lease tokens cover every second that ends by the deadline, at most an hour")
+    func tokenSeconds() {
+        let now = Date(timeIntervalSince1970: 1_800_000_000.4)
+        #expect(SiteFence.tokenSeconds(now: now, deadline: now.addingTimeInterval(3)) == 1_800_000_000...1_800_000_002)
+        // The current second ends after a deadline 0.5 s away: no token, nginx fences already.
+        #expect(SiteFence.tokenSeconds(now: now, deadline: now.addingTimeInterval(0.5)) == nil)
+        #expect(SiteFence.tokenSeconds(now: now, deadline: now.addingTimeInterval(-5)) == nil)
+        #expect(SiteFence.tokenSeconds(now: now, deadline: now.addingTimeInterval(86_400))?.count == 3600)
     }
 
     @Test("a fence survives a restart until an answer; a lease that ran out while the agent was down fences at once")

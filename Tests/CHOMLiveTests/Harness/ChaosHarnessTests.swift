@@ -22,7 +22,7 @@ import Testing
 struct ChaosHarnessTests {
     static let domain = "chaos.harness.test"
 
-    @Test("a blip fails nothing over; a host cut from the coordinator fences (503) before its site fails over, never serves its copy again, and drops it when back")
+    @Test("a blip fails nothing over; a host cut from the coordinator fences (503) before its site fails over, never serves its copy again, and drops it when back; a host whose agent is killed alone is fenced by its nginx before its site fails over")
     func partitionFencingFailover() async throws {
         let backups = try TemporaryDirectory.make(prefix: "chom-chaos-backups")
         defer { TemporaryDirectory.remove(backups) }
@@ -94,6 +94,7 @@ private struct ChaosWorld {
         }
         let b = try #require(harness.host(agentID: try await client.site(domain).agentId))
         #expect(b.name != a.name)
+        print("chaos: \(a.name) cut, failed over to \(b.name)")
         try await waitServes(b, "<h1>v1</h1>")
         let seen = observer.snapshot
         let fenced = try #require(seen.firstFenced, "the cut host never answered 503")
@@ -129,6 +130,34 @@ private struct ChaosWorld {
         }
         table.append(("route back: stale copy removed, unfenced", "\(back.duration(to: .now)) after"))
         try await waitServes(b, "<h1>v1</h1>")
+
+        // 4. The agent of the host that now serves the site is killed alone: its nginx runs on and
+        // nobody tells it anything. It stops serving the copy by itself once the lease tokens the
+        // agent wrote ahead run out, before the site fails over again.
+        let killed = ContinuousClock.now
+        await b.killAgent()
+        let orphan = Observer(copy: "v1")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await watch(b, into: orphan) }
+            defer { group.cancelAll() }
+            try await coordinator.eventually("the second failover to finish", timeout: .seconds(150)) {
+                let failovers = try await client.migrations(site: site.id).filter { $0.reason == "failover" }
+                if failovers.count >= 2 { orphan.noteFailoverSeen() }
+                return failovers.filter { $0.state == "succeeded" }.count >= 2
+            }
+            group.cancelAll()
+        }
+        let c = try #require(harness.host(agentID: try await client.site(domain).agentId))
+        #expect(c.name != b.name)
+        print("chaos: \(b.name)'s agent killed, failed over to \(c.name)")
+        try await waitServes(c, "<h1>v1</h1>")
+        let orphaned = orphan.snapshot
+        let fencedByNginx = try #require(orphaned.firstFenced, "the killed agent's nginx never answered 503")
+        #expect(fencedByNginx < (try #require(orphaned.failoverSeen)), "it still served when the site failed over")
+        #expect(orphaned.servedAfterFence == 0, "it served its copy \(orphaned.servedAfterFence) times after fencing")
+        #expect(killed.duration(to: fencedByNginx) < .seconds(3 + 2), "the lease is 3 s")
+        table.append(("agent killed, its nginx left running: 503", "\(killed.duration(to: fencedByNginx)) after the kill (nginx alone)"))
+        table.append(("its answers until the failover (status: count)", "\(orphaned.statuses.sorted { $0.key < $1.key })"))
 
         print("chaos on the namespace harness (heartbeat 1 s, TTL 3 s, grace 3 s, lease 3 s):")
         for (fault, result) in table { print("  \(fault.padding(toLength: 42, withPad: " ", startingAt: 0)) \(result)") }
@@ -169,6 +198,12 @@ private final class Observer: Sendable {
     }
 
     private let state = Mutex(Seen())
+    /// The copy that must not be served once fenced.
+    private let copy: String
+
+    init(copy: String = "v2") {
+        self.copy = copy
+    }
 
     var snapshot: Seen { state.withLock { $0 } }
 
@@ -176,8 +211,8 @@ private final class Observer: Sendable {
         state.withLock { seen in
             seen.statuses[status, default: 0] += 1
             if status == 503, seen.firstFenced == nil { seen.firstFenced = .now }
-            if seen.firstFenced != nil, status == 200, body.contains("v2") { seen.servedAfterFence += 1 }
-            if status == 200, body.contains("v2") { seen.diverging += 1 }
+            if seen.firstFenced != nil, status == 200, body.contains(copy) { seen.servedAfterFence += 1 }
+            if status == 200, body.contains(copy) { seen.diverging += 1 }
         }
     }
 

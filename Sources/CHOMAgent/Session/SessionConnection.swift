@@ -33,8 +33,11 @@ struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sen
     let accepted: LockedBox<Bool>
     /// Registered after the Hello on every stream (the coordinator keeps the first key it gets).
     var sealingPublicKey: Curve25519.KeyAgreement.PublicKey? = nil
-    /// Reported after the Hello and every `inventoryInterval` (nil: no inventory, as an older agent).
+    /// Reported after the Hello, every `inventoryInterval`, and after a task that changed the sites
+    /// held (nil: no inventory, as an older agent).
     var inventory: InventoryReporter? = nil
+    /// The sites of the last inventory this connection reported.
+    let reportedSites = LockedBox<[Chom_Agent_V1_SiteInventory]?>(nil)
     /// Renewed by every heartbeat answer (nil: no site lease).
     var lease: SiteLeaseKeeper? = nil
 
@@ -160,6 +163,13 @@ struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sen
                         defer { control.endWork() }
                         await handler.handle(envelope) { outbox.yield($0) }
                     }
+                    // A task that changed what the host holds (a stale copy removed, a site restored
+                    // here) is reported at once: the coordinator keeps the agent fenced while it
+                    // holds a copy of a site placed elsewhere, and lifts the fence on the report
+                    // that shows it gone, not a whole inventory interval later.
+                    if let inventory, inventory.sites() != reportedSites.value, let report = inventoryReport() {
+                        outbox.yield(report)
+                    }
                 }
                 return .closed
             }
@@ -231,6 +241,7 @@ struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sen
         do {
             var message = Chom_Agent_V1_AgentMessage()
             message.inventory = try inventory.next()
+            reportedSites.value = message.inventory.sites
             return message
         } catch {
             logger.error("inventory not reported", metadata: [LogKey.error: "\(error)"])

@@ -57,6 +57,40 @@ struct StaleCopyLiveTests {
         }
     }
 
+    @Test("a task that changes the sites an agent holds is followed by an inventory at once, not at the next interval; one that changes nothing is not")
+    func inventoryAfterChange() async throws {
+        try await TestCoordinator.with { coordinator in
+            try await TestNginx.with { nginx in
+                try await TestAgent.with(coordinator: coordinator, name: "vps-a", configure: {
+                    nginx.host(&$0)
+                    // Only the hello's inventory and the ones after changes come within the test.
+                    $0.inventoryInterval = .seconds(3600)
+                }) { a in
+                    try await coordinator.waitOnline([a.agentID])
+                    try await coordinator.eventually("the hello's inventory") { try await inventorySequence(coordinator, a.agentID) != nil }
+                    let first = try #require(try await inventorySequence(coordinator, a.agentID))
+                    let ping = try await coordinator.waitForTask(try await coordinator.client.ping(agent: a.agentID.description).id)
+                    #expect(ping.state == "succeeded")
+                    #expect(try await inventorySequence(coordinator, a.agentID) == first, "a ping changes nothing")
+                    _ = try await coordinator.createSite(domain: Self.domain)
+                    let deployed = try await coordinator.waitForTask(
+                        try await coordinator.deploy(site: Self.domain, files: ["public/index.html": "<h1>new</h1>"]).id)
+                    #expect(deployed.state == "succeeded", "\(deployed.message ?? "")")
+                    try await coordinator.eventually("an inventory showing the new tree", timeout: .seconds(20)) {
+                        try await inventorySequence(coordinator, a.agentID) ?? 0 > first
+                    }
+                    // Reported once for the change: the pings after it send none.
+                    let afterChange = try #require(try await inventorySequence(coordinator, a.agentID))
+                    for _ in 0..<3 {
+                        let again = try await coordinator.waitForTask(try await coordinator.client.ping(agent: a.agentID.description).id)
+                        #expect(again.state == "succeeded")
+                    }
+                    #expect(try await inventorySequence(coordinator, a.agentID) == afterChange)
+                }
+            }
+        }
+    }
+
     private func moveAndReconcile(
         _ coordinator: TestCoordinator, site: SiteResponse, a: TestAgent, b: TestAgent, nginxA: TestNginx, nginxB: TestNginx
     ) async throws {

@@ -63,9 +63,13 @@ enum FleetBench {
         _ coordinator: TestCoordinator, agents: Int, tasks: Int, rate: Int, seconds: Int, concurrency: Int, log: URL
     ) async throws {
         let data = coordinator.dataDirectory
+        let idleRSS = memory().rss
         let connectStart = ContinuousClock.now
         let ids = try await FleetAgents.online(agents, data: data, timeout: .seconds(900), log: log)
         print("\(agents) agents enrolled and connected over mutual TLS in \(format(connectStart.duration(to: .now)))")
+        let connectedRSS = memory().rss
+        print(String(format: "coordinator RSS: %.0f MB with no agent, %.0f MB with %d streams (%.0f KB a stream)",
+            idleRSS, connectedRSS, agents, (connectedRSS - idleRSS) * 1024 / Double(agents)))
         let client = coordinator.client
         // What the connected fleet costs before any task: heartbeats, dispatch polls, the leader's loops.
         let idleUsage = Usage()

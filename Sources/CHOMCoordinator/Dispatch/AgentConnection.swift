@@ -2,12 +2,16 @@ import CHOMCore
 import CHOMProtocol
 import Foundation
 import GRPCCore
+import Synchronization
 
 /// One agent's live Connect stream on this replica. Writes are serialized by the actor.
 actor AgentConnection {
     nonisolated let agentID: AgentID
     nonisolated let connectionID = UUID()
     nonisolated let wake = WakeSignal()
+    /// The open tasks sent on this stream (the dispatcher's record; the sweep reads it to find a
+    /// task sent on another stream of the agent, one that may have been dead).
+    nonisolated let sent = SentTasks()
     /// The highest envelope sequence the agent said (hello) it had accepted: it answers any
     /// envelope at or below it from its journal, or refuses it as a replay, so re-sending one is
     /// not a delivery attempt.
@@ -63,8 +67,20 @@ actor AgentConnections {
 
     var count: Int { connections.count }
 
-    /// The agents whose streams this replica holds.
-    var agentIDs: [AgentID] { Array(connections.keys) }
+    /// The streams this replica holds, by agent.
+    var held: [AgentID: AgentConnection] { connections }
 
     func hasConnection(_ agentID: AgentID) -> Bool { connections[agentID] != nil }
+}
+
+/// Task ids, shared by a stream's dispatcher and its replica's sweep.
+final class SentTasks: Sendable {
+    private let ids = Mutex<Set<TaskID>>([])
+
+    func contains(_ id: TaskID) -> Bool { ids.withLock { $0.contains(id) } }
+
+    func insert(_ id: TaskID) { ids.withLock { _ = $0.insert(id) } }
+
+    /// Forgets the tasks that are no longer open.
+    func keep(only open: Set<TaskID>) { ids.withLock { $0.formIntersection(open) } }
 }

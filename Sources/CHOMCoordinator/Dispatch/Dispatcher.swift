@@ -31,12 +31,14 @@ struct Dispatcher: Sendable {
     /// is logged and tried again at the next wake or after its own retry interval: the dispatch of a stream that stays open must never end while its messages are still
     /// handled, or its agent's work would wait until it reconnected.
     func serve(_ connection: AgentConnection) async throws {
-        var sentOnThisStream = Set<TaskID>()
+        let sent = connection.sent
         var failing = false
         while !Task.isCancelled {
             do {
-                for task in try await store.tasks.open(for: connection.agentID) where !sentOnThisStream.contains(task.id) {
-                    if try await deliver(task, on: connection) { sentOnThisStream.insert(task.id) }
+                let open = try await store.tasks.open(for: connection.agentID)
+                sent.keep(only: Set(open.map(\.id)))
+                for task in open where !sent.contains(task.id) {
+                    if try await deliver(task, on: connection) { sent.insert(task.id) }
                 }
                 if failing { logger.info("dispatch works again", metadata: [LogKey.agentID: "\(connection.agentID)"]) }
                 failing = false

@@ -111,14 +111,16 @@ package struct TaskQueue: Sendable {
         return tasks
     }
 
-    /// Those of `agents` that have a queued task: one query for every stream a replica holds.
-    package func agentsWithQueuedTasks(among agents: [AgentID]) async throws -> [AgentID] {
+    /// The queued and sent tasks of `agents`: one query for every stream a replica holds.
+    package func undelivered(among agents: [AgentID]) async throws -> [(agent: AgentID, task: TaskID, queued: Bool)] {
         guard !agents.isEmpty else { return [] }
         let rows = try await client.query(
-            "SELECT DISTINCT agent_id FROM tasks WHERE state = 'queued' AND agent_id = ANY(\(agents.map(\.uuid)))",
+            "SELECT agent_id, id, state = 'queued' FROM tasks WHERE state IN ('queued', 'sent') AND agent_id = ANY(\(agents.map(\.uuid)))",
             logger: logger)
-        var result: [AgentID] = []
-        for try await id in rows.decode(UUID.self) { result.append(AgentID(id)) }
+        var result: [(agent: AgentID, task: TaskID, queued: Bool)] = []
+        for try await (agent, id, queued) in rows.decode((UUID, UUID, Bool).self) {
+            result.append((AgentID(agent), TaskID(id), queued))
+        }
         return result
     }
 

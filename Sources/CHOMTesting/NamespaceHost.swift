@@ -186,6 +186,8 @@ package final class NamespaceHost: Sendable {
     /// own /etc, which `scripts/netns-harness.sh down` removes with the run.
     func removeLeftovers() async {
         TemporaryDirectory.remove(directory)
+        // The agent's lease tokens, on /run (`chom-agent run`).
+        TemporaryDirectory.remove(HostingConfiguration.runtimeLeaseDirectory(stateDirectory: stateDirectory).deletingLastPathComponent())
     }
 
     /// Enters the host's network namespace and its mount namespace, whose /etc is the host's own

@@ -82,6 +82,9 @@ struct HostingOptions: ParsableArguments {
             return
         }
         var hosting = HostingConfiguration(stateDirectory: configuration.stateDirectory, sitesRoot: configuration.sitesRoot)
+        if FileManager.default.fileExists(atPath: "/run") {
+            hosting.leaseTokensDirectory = HostingConfiguration.runtimeLeaseDirectory(stateDirectory: configuration.stateDirectory)
+        }
         let http = try httpPort ?? AgentOptions.environment("CHOM_AGENT_HTTP_PORT").map { try Self.port($0) } ?? 80
         let https = try httpsPort ?? AgentOptions.environment("CHOM_AGENT_HTTPS_PORT").map { try Self.port($0) } ?? 443
         switch chosen {

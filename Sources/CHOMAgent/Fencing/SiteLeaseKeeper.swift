@@ -39,8 +39,13 @@ package final class SiteLeaseKeeper: Service, Sendable {
         self.metrics = metrics
         self.clock = clock
         self.logger = logger
-        let record = Self.readRecord(recordPath, logger: logger)
         let mode = ((try? fence.mode()) ?? nil) ?? .open
+        var record = Self.readRecord(recordPath, logger: logger)
+        if record == nil, mode == .leased {
+            // A lease was held (the file says so), and its record is lost: it counts as run out.
+            logger.warning("the fence file says a lease was held but no lease record is left; fencing until the coordinator answers")
+            record = LeaseRecord(leaseSeconds: 1, renewedAt: .distantPast)
+        }
         state = Mutex(Inner(
             lease: SiteLease(record: record, fenced: mode == .fenced, now: .now, wallNow: clock.now()), persisted: record,
             mode: mode, tokensThrough: nil))

@@ -7,7 +7,7 @@ package import Foundation
 /// It is in one of three modes:
 /// - **open**: a comment; no lease (failover is off), the sites are served.
 /// - **leased**: the sites are served while nginx finds a **lease token** for the current second:
-///   an empty file named by the Unix second in `<sites root>/.lease/`, which the agent writes
+///   an empty file named by the Unix second in its tokens directory (on /run), which the agent writes
 ///   ahead for every second its lease covers. nginx checks it on every request (one `stat`), so an
 ///   agent that is killed, stopped or hung fences its sites anyway, within its lease, with no
 ///   reload: the tokens simply run out.
@@ -53,7 +53,10 @@ package struct SiteFence: Sendable {
         case .open:
             lines = [Self.openMarker]
         case .leased:
-            lines = [Self.leasedMarker] + maintenance + [
+            // First the fenced marker: an agent older than the tokens (a rollback) reads the file as
+            // fenced and writes its open one at its first answer, rather than reading it as open
+            // and leaving every site to answer 503 for want of tokens it never writes.
+            lines = [Self.fencedMarker, Self.leasedMarker] + maintenance + [
                 "set $chom_lease_second none;",
                 #"if ($msec ~ "^([0-9]+)\.") {"#,
                 "    set $chom_lease_second $1;",
@@ -74,8 +77,8 @@ package struct SiteFence: Sendable {
     /// The mode of the file on disk: nil when there is no file yet.
     package func mode() throws(CHOMError) -> Mode? {
         guard let text = try AtomicFile.read(path) else { return nil }
-        if text.hasPrefix(Self.fencedMarker) { return .fenced }
-        return text.hasPrefix(Self.leasedMarker) ? .leased : .open
+        if text.hasPrefix(Self.fencedMarker + "\n" + Self.leasedMarker) { return .leased }
+        return text.hasPrefix(Self.fencedMarker) ? .fenced : .open
     }
 
     /// What the file on disk says: nil when there is no file yet.
@@ -99,23 +102,24 @@ package struct SiteFence: Sendable {
     /// (one second back is kept, for a request that read the clock just before it turned).
     /// Root's directory, not a tenant path; names are digits only.
     package func renewTokens(until deadline: Date, now: Date = Date()) throws(CHOMError) {
+        try SiteSpec.checkPath(tokensDirectory, .fenceInclude, as: "the lease tokens' directory")
         do {
-            try FileManager.default.createDirectory(  // not a tenant path: root's directory under the sites root, beside the trees
+            try FileManager.default.createDirectory(  // not a tenant path: root's token directory (/run or the sites root), beside the trees
                 atPath: tokensDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
             let wanted = Self.tokenSeconds(now: now, deadline: deadline)
             let keepFrom = Int64(now.timeIntervalSince1970.rounded(.down)) - 1
             var present = Set<Int64>()
-            for name in try FileManager.default.contentsOfDirectory(atPath: tokensDirectory) {
+            for name in try FileManager.default.contentsOfDirectory(atPath: tokensDirectory) {  // not a tenant path: root's token directory
                 guard let second = Int64(name), String(second) == name, second >= keepFrom,
                     second <= (wanted?.upperBound ?? keepFrom)
                 else {
-                    try? FileManager.default.removeItem(atPath: tokensDirectory + "/" + name)
+                    try? FileManager.default.removeItem(atPath: tokensDirectory + "/" + name)  // not a tenant path: root's token directory
                     continue
                 }
                 present.insert(second)
             }
             for second in wanted.map(Array.init) ?? [] where !present.contains(second) {
-                let made = FileManager.default.createFile(  // not a tenant path: root's directory under the sites root, beside the trees
+                let made = FileManager.default.createFile(  // not a tenant path: root's token directory (/run or the sites root), beside the trees
                     atPath: tokensDirectory + "/\(second)", contents: nil, attributes: [.posixPermissions: 0o644])
                 if !made { throw CHOMError(.unavailable, "cannot write the lease token \(second) in \(tokensDirectory)") }
             }
@@ -128,8 +132,8 @@ package struct SiteFence: Sendable {
 
     /// Removes every token (a fence that is up, or no lease any more).
     package func dropTokens() {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: tokensDirectory)) ?? []
-        for name in names { try? FileManager.default.removeItem(atPath: tokensDirectory + "/" + name) }  // not a tenant path
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: tokensDirectory)) ?? []  // not a tenant path: root's token directory
+        for name in names { try? FileManager.default.removeItem(atPath: tokensDirectory + "/" + name) }  // not a tenant path: root's token directory
     }
 
     /// Creates the unfenced file when there is none, so that site configurations including it pass
@@ -157,6 +161,8 @@ package struct SiteFence: Sendable {
     /// Leased: write the tokens first, or the sites answer 503 until they exist.
     @discardableResult
     package func set(_ mode: Mode) async throws(CHOMError) -> ReloadOutcome {
+        // The directory goes into nginx's text: checked as every path rendered there is.
+        if mode == .leased { try SiteSpec.checkPath(tokensDirectory, .fenceInclude, as: "the lease tokens' directory") }
         let change = switch mode {
         case .fenced: "the site fence"
         case .leased: "the site fence's lease tokens"

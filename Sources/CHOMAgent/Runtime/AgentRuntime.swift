@@ -89,6 +89,9 @@ package final class AgentRuntime: Service, Sendable {
                 directory: directory, port: hosting.site.httpPort, httpsPort: hosting.site.httpsPort)
             logger.info("nginx started", metadata: ["nginx.directory": "\(directory.path)", "http.port": "\(hosting.site.httpPort)"])
         }
+        // The lease before anything slow: the previous run's tokens only cover what was left of its
+        // lease, and the php masters may take seconds each to start.
+        await lease?.applyDue()
         if let php = hosting?.php {
             let resumed = await php.resumeAll()
             if resumed > 0 { logger.info("php-fpm masters started", metadata: ["sites": "\(resumed)"]) }

@@ -1,3 +1,4 @@
+import Crypto
 package import Foundation
 
 /// How an agent hosts sites on its machine: which nginx it drives, the ports sites listen on,
@@ -19,7 +20,10 @@ package struct HostingConfiguration: Sendable {
     /// directory (0700).
     package var maintenancePage: URL
     /// The site fence's lease tokens (``SiteFence``): nginx's workers look whether one exists, so
-    /// it lives under the sites root too (`<sites root>/.lease`, root's, 0755), beside no tree.
+    /// it must be root's and traversable (0755), never under the state directory (0700). Here
+    /// `<sites root>/.lease`; `chom-agent run` uses ``runtimeLeaseDirectory(stateDirectory:)``, on
+    /// /run: a tmpfs, so a tenant who fills the sites' file system (blocks or inodes) cannot stop
+    /// the tokens being written, and gone at a reboot, which fences until the first answer.
     package var leaseTokensDirectory: URL
     /// When set, the agent runs its own nginx master under this directory on `site.httpPort`
     /// (``ManagedNginx``) instead of driving the system's: for several agents on one machine.
@@ -46,5 +50,15 @@ package struct HostingConfiguration: Sendable {
         managedNginxDirectory = directory
         nginx = managed.controllerConfiguration
         site = managed.siteConfiguration
+    }
+}
+
+extension HostingConfiguration {
+    /// `/run/chom-agent/<12 hex digits of the state directory's path>/lease`: one per agent, several
+    /// agents on one machine (the namespace harness) never share one.
+    package static func runtimeLeaseDirectory(stateDirectory: URL) -> URL {
+        let digest = SHA256.hash(data: Data(stateDirectory.standardizedFileURL.path.utf8))
+        let name = digest.prefix(6).map { String(format: "%02x", $0) }.joined()
+        return URL(fileURLWithPath: "/run/chom-agent/\(name)/lease", isDirectory: true)
     }
 }

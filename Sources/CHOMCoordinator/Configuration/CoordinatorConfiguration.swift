@@ -265,11 +265,12 @@ extension CoordinatorConfiguration.Agents {
         guard failureGraceSeconds >= 0, maxHeartbeatsPerSecond > 0 else {
             throw CHOMError(.configuration, "agents.failureGraceSeconds must be 0 or more and agents.maxHeartbeatsPerSecond above 0")
         }
-        guard siteLeaseSeconds >= 2 * heartbeatIntervalSeconds else {
+        // Granted in whole seconds, and nginx's lease tokens end up to a second before the lease.
+        guard siteLeaseSeconds.rounded(.down) - 1 >= 2 * heartbeatIntervalSeconds else {
             throw CHOMError(.configuration, """
                 agents.siteLeaseSeconds (\(siteLeaseSeconds)) must be at least twice \
-                agents.heartbeatIntervalSeconds (\(heartbeatIntervalSeconds)): one late heartbeat answer would \
-                put every site of an agent in maintenance
+                agents.heartbeatIntervalSeconds (\(heartbeatIntervalSeconds)) plus one second: one late heartbeat \
+                answer would put every site of an agent in maintenance
                 """)
         }
         guard Self.leaseMargin(lease: siteLeaseSeconds, ttl: heartbeatTTLSeconds, grace: failureGraceSeconds) > 0 else {

@@ -74,6 +74,9 @@ struct HostedFenceTests {
             #expect(try await world.get("alive.test").body == "<h1>alive</h1>")
             let tokens = try FileManager.default.contentsOfDirectory(atPath: world.hosting.fence.tokensDirectory)
             #expect((2...4).contains(tokens.count), "\(tokens)")
+            // An agent older than the tokens (a rollback) reads the leased file as fenced, and so
+            // writes its open file at its first answer instead of leaving the sites without tokens.
+            #expect(try String(contentsOfFile: world.hosting.fence.path, encoding: .utf8).hasPrefix("# Fenced:"))
             // From here the keeper never runs again, as if the agent had been killed: no reload, no
             // write; nginx stops serving when the last token's second is over.
             let started = ContinuousClock.now
@@ -103,6 +106,20 @@ struct HostedFenceTests {
             #expect(try world.hosting.fence.mode() == .open)
             #expect(try FileManager.default.contentsOfDirectory(atPath: world.hosting.fence.tokensDirectory).isEmpty)
             #expect(try await world.get("alive.test").body == "<h1>alive</h1>")
+
+            // Leased again, then a run that lost its lease record: the file says a lease was held,
+            // so it counts as run out, and the sites are fenced until an answer.
+            keeper.answered(leaseSeconds: 30)
+            await keeper.applyDue()
+            #expect(try world.hosting.fence.mode() == .leased)
+            let lost = try TemporaryDirectory.make(prefix: "h-lease-lost")
+            defer { TemporaryDirectory.remove(lost) }
+            let amnesiac = SiteLeaseKeeper(
+                fence: world.hosting.fence, stateDirectory: lost, clock: SystemWallClock(), logger: Fixtures.logger)
+            await amnesiac.applyDue()
+            #expect(amnesiac.lease.fenced)
+            #expect(try world.hosting.fence.mode() == .fenced)
+            #expect(try await world.get("alive.test").status == 503)
         }
     }
 

@@ -32,6 +32,8 @@ struct SiteLeaseLiveTests {
             $0.grpc.enrollPort = enrollPort
             $0.fleet.failoverEnabled = true
             $0.agents.siteLeaseSeconds = 2
+            // What the agent below beats at: the lease must outlast two beats and a second.
+            $0.agents.heartbeatIntervalSeconds = 0.3
         }
         try await TestNginx.with { nginx in
             var configuration = AgentConfiguration(stateDirectory: agentState, sitesRoot: agentState.appendingPathComponent("sites"))

@@ -36,7 +36,9 @@ struct FleetFailover: Sendable {
         let recentlyFailed = try await store.migrations.recentlyFailed(
             since: clock.now().addingTimeInterval(-configuration.fleet.failedMoveRetrySeconds), reason: Self.reason)
         for agent in failed {
-            let capabilities = try await store.agents.get(agent.id)?.capabilities ?? []
+            let record = try await store.agents.get(agent.id)
+            let capabilities = record?.capabilities ?? []
+            let unfenced = record?.unfencedSites ?? []
             let view = try await placement.view()
             let open = try await store.migrations.open()
             var running = open.filter { $0.reason == Self.reason }.count
@@ -46,7 +48,8 @@ struct FleetFailover: Sendable {
                 guard running < max(1, configuration.fleet.maxConcurrentFailovers) else { return }
                 guard let site = try await store.sites(in: .fleet).get(placed.siteID), !site.isRemoved else { continue }
                 if let problem = FailoverEligibility.problem(
-                    siteFailoverEnabled: site.failoverEnabled, agentCapabilities: capabilities)
+                    siteFailoverEnabled: site.failoverEnabled, agentCapabilities: capabilities,
+                    siteUnfenced: unfenced.contains(site.id))
                 {
                     try await reportImpossible(site, agent: agent, why: problem, detail: problem)
                     continue
@@ -159,7 +162,8 @@ struct FailoverPlanner: Sendable {
             }
             item.failoverEnabled = site.failoverEnabled
             item.problem = FailoverEligibility.problem(
-                siteFailoverEnabled: site.failoverEnabled, agentCapabilities: agent.capabilities)
+                siteFailoverEnabled: site.failoverEnabled, agentCapabilities: agent.capabilities,
+                siteUnfenced: agent.unfencedSites.contains(site.id))
                 ?? destinationProblem
                 ?? (item.backupId == nil ? "the site has no usable backup" : nil)
                 ?? planned.unplaceable[site.id].map { "no agent can take it: \($0.description)" }

@@ -83,6 +83,9 @@ package struct InventoryApplier: Sendable {
             holds.append(InventoryReconciler.Held(
                 siteID: id, releaseID: site.releaseID, configVersion: site.configVersion, suspended: site.suspended))
         }
+        // Reported at version 0: configured by an agent older than the fence (or unknown). Such a
+        // site fails over only once reconciliation has configured it again and an inventory says so.
+        try await store.fleet.setUnfencedSites(agent, holds.filter { $0.configVersion == 0 }.map(\.siteID))
         let reconciler = InventoryReconciler(grace: grace)
         struct NothingToQueue: Error { let summary: Summary }
         do {

@@ -39,5 +39,6 @@ package enum Migrations {
         Migration0014Failover.migration,
         Migration0015SiteFailover.migration,
         Migration0016AuditPending.migration,
+        Migration0017UnfencedSites.migration,
     ]
 }

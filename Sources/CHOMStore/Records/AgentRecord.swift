@@ -28,6 +28,9 @@ package struct AgentRecord: Sendable, Equatable {
     package var capabilities: [String] = []
     /// The leader's failure detector's verdict: online, suspect or offline (`agents.health`).
     package var health: String = "online"
+    /// Sites its last inventory reported at configuration version 0, whose nginx configuration may
+    /// lack the fence include (`agents.unfenced_sites`).
+    package var unfencedSites: Set<SiteID> = []
 }
 
 /// What enrollment inserts.

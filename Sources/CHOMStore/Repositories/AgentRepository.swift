@@ -11,6 +11,7 @@ package struct AgentRepository: Sendable {
         a.id, a.name, a.state, a.certificate_serial, a.certificate_not_after, a.agent_version, a.host_facts::text AS facts,
         a.max_sites, a.next_sequence, a.metrics_address, a.last_heartbeat_at, a.enrolled_at,
         a.scheduling, a.labels::text AS labels, a.public_addresses, a.http_port, a.capabilities, a.health,
+        a.unfenced_sites,
         (SELECT count(*) FROM sites s WHERE s.agent_id = a.id AND s.state <> 'removed')::integer AS placed_sites
         """
 
@@ -178,6 +179,7 @@ package struct AgentRepository: Sendable {
         record.httpPort = try row.value("http_port")
         record.capabilities = try row.value("capabilities")
         record.health = try row.value("health")
+        record.unfencedSites = Set((try row.value("unfenced_sites") as [UUID]).map(SiteID.init))
         return record
     }
 }

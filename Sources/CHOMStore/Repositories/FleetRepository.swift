@@ -54,6 +54,12 @@ package struct FleetRepository: Sendable {
         return false
     }
 
+    /// The sites an agent's fresh inventory reported at configuration version 0.
+    package func setUnfencedSites(_ agent: AgentID, _ sites: [SiteID]) async throws {
+        try await client.query(
+            "UPDATE agents SET unfenced_sites = \(sites.map(\.uuid)) WHERE id = \(agent.uuid)", logger: logger)
+    }
+
     /// What an agent announced at connect: its public addresses and capabilities.
     package func announced(_ agent: AgentID, addresses: [String], httpPort: Int, capabilities: [String]) async throws {
         try await client.query("""

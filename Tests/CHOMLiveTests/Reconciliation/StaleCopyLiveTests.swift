@@ -86,6 +86,28 @@ struct StaleCopyLiveTests {
                         #expect(again.state == "succeeded")
                     }
                     #expect(try await inventorySequence(coordinator, a.agentID) == afterChange)
+
+                    // The site's record as an agent older than the fence wrote it (no format): the
+                    // agent reports it at version 0 after its next task, reconciliation configures it
+                    // again, and until an inventory shows that it does not fail over.
+                    #expect(try await unfencedSites(coordinator, a.agentID).isEmpty)
+                    let site = try await coordinator.client.site(Self.domain)
+                    let recordFile = a.runtime.configuration.siteRecordsDirectory.appendingPathComponent(site.id + ".json")
+                    var record = try JSONSerialization.jsonObject(with: Data(contentsOf: recordFile)) as? [String: Any] ?? [:]
+                    #expect(record["format"] as? Int == 2, "\(record)")
+                    record["format"] = nil
+                    try JSONSerialization.data(withJSONObject: record).write(to: recordFile)
+                    _ = try await coordinator.client.ping(agent: a.agentID.description)
+                    try await coordinator.eventually("reported at version 0, or already configured again") {
+                        if try await unfencedSites(coordinator, a.agentID) == [site.id] { return true }
+                        return try await count(coordinator, "SELECT count(*) FROM audit_entries WHERE action = 'agent.reconcile'") > 0
+                    }
+                    #expect(try await count(coordinator, """
+                        SELECT count(*) FROM tasks WHERE kind = 'configure' AND site_id = '\(site.id)' AND created_at > now() - interval '1 minute'
+                        """) >= 1)
+                    try await coordinator.eventually("the site configured again and reported", timeout: .seconds(30)) {
+                        try await unfencedSites(coordinator, a.agentID).isEmpty
+                    }
                 }
             }
         }
@@ -199,6 +221,14 @@ struct StaleCopyLiveTests {
                 "SELECT max(sequence) FROM agent_reports WHERE agent_id = \(agent.uuid) AND stream = 'inventory'")
             for try await sequence in rows.decode(Int64?.self) { return sequence }
             return nil
+        }
+    }
+
+    private func unfencedSites(_ coordinator: TestCoordinator, _ agent: AgentID) async throws -> [String] {
+        try await TestDatabase.withClient(dataDirectory: coordinator.dataDirectory) { client in
+            let rows = try await client.query("SELECT unfenced_sites FROM agents WHERE id = \(agent.uuid)")
+            for try await sites in rows.decode([UUID].self) { return sites.map { $0.uuidString.lowercased() } }
+            return []
         }
     }
 

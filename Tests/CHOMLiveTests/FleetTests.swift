@@ -41,8 +41,11 @@ struct FleetTests {
                         metrics.contains("chom_site_last_deploy_timestamp_seconds{site=\"one.test\",tenant=\"\(first.tenantId)\"}"),
                         "\(metrics)")
                     #expect(metrics.contains("chom_agent_stream_connected 1"))
-                    let coordinatorMetrics = coordinator.coordinator.metrics.exposition()
-                    #expect(coordinatorMetrics.contains("chom_coordinator_task_results_total{kind=\"deploy\",outcome=\"succeeded\"} 1"))
+                    // Counted once the result is recorded, which the API may show a moment before.
+                    try await coordinator.eventually("the result counted") {
+                        coordinator.coordinator.metrics.exposition()
+                            .contains("chom_coordinator_task_results_total{kind=\"deploy\",outcome=\"succeeded\"} 1")
+                    }
 
                     // Prometheus service discovery lists both agents where they serve /metrics.
                     let discovery = try await TestHTTP.request(

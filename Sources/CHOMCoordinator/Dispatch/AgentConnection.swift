@@ -12,6 +12,16 @@ actor AgentConnection {
     /// The open tasks sent on this stream (the dispatcher's record; the sweep reads it to find a
     /// task sent on another stream of the agent, one that may have been dead).
     nonisolated let sent = SentTasks()
+    /// Set once a newer stream of the agent took over here, this one ended, or a send on it failed:
+    /// its dispatcher stops, so nothing more is sent on, or counted against, a stream that is dead
+    /// (a send that fails is not retried on it every second until the delivery limit).
+    nonisolated let retired = RetiredFlag()
+
+    /// Retires the stream and wakes its dispatcher, which then ends.
+    nonisolated func retire() {
+        retired.set()
+        wake.signal()
+    }
     /// The highest envelope sequence the agent said (hello) it had accepted: it answers any
     /// envelope at or below it from its journal, or refuses it as a replay, so re-sending one is
     /// not a delivery attempt.
@@ -40,15 +50,19 @@ actor AgentConnections {
         self.publish = publish
     }
 
+    /// Holds the stream, retiring an older one of the agent here.
     func register(_ connection: AgentConnection) {
+        if let older = connections[connection.agentID], older.connectionID != connection.connectionID { older.retire() }
         connections[connection.agentID] = connection
     }
 
     func unregister(_ connection: AgentConnection) {
+        connection.retire()
         if connections[connection.agentID]?.connectionID == connection.connectionID {
             connections[connection.agentID] = nil
         }
     }
+
 
     /// Tells the agent's dispatcher that it has new work: this replica's, or through `WakeBus` the
     /// one of the replica that holds the agent's stream.
@@ -83,4 +97,13 @@ final class SentTasks: Sendable {
 
     /// Forgets the tasks that are no longer open.
     func keep(only open: Set<TaskID>) { ids.withLock { $0.formIntersection(open) } }
+}
+
+/// Set once, read by the stream's dispatcher.
+final class RetiredFlag: Sendable {
+    private let state = Mutex(false)
+
+    var value: Bool { state.withLock { $0 } }
+
+    func set() { state.withLock { $0 = true } }
 }

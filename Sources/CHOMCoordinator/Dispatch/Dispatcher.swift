@@ -33,11 +33,12 @@ struct Dispatcher: Sendable {
     func serve(_ connection: AgentConnection) async throws {
         let sent = connection.sent
         var failing = false
-        while !Task.isCancelled {
+        while !Task.isCancelled, !connection.retired.value {
             do {
                 let open = try await store.tasks.open(for: connection.agentID)
                 sent.keep(only: Set(open.map(\.id)))
                 for task in open where !sent.contains(task.id) {
+                    guard !connection.retired.value else { return }
                     if try await deliver(task, on: connection) { sent.insert(task.id) }
                 }
                 if failing { logger.info("dispatch works again", metadata: [LogKey.agentID: "\(connection.agentID)"]) }
@@ -147,7 +148,13 @@ struct Dispatcher: Sendable {
         }
         var message = Chom_Agent_V1_CoordinatorMessage()
         message.envelope = try Chom_Agent_V1_Envelope(serializedBytes: envelopeBytes)
-        try await connection.send(message)
+        do {
+            try await connection.send(message)
+        } catch {
+            // The stream is broken: the agent's next stream (here or on another replica) re-sends it.
+            connection.retire()
+            throw error
+        }
         metrics.taskDispatched(kind: task.kind.rawValue)
         return true
     }

@@ -12,7 +12,7 @@ import ServiceLifecycle
 enum WakeBus {
     static let channel = "chom_agent_wake"
 
-    /// `pg_notify` through the pool; a failure is logged (the poll delivers the work later).
+    /// `pg_notify` through the pool; a failure is logged (the sweep delivers the work later).
     static func publisher(_ client: PostgresClient, logger: Logger) -> @Sendable (AgentID) async -> Void {
         { agent in
             do {

@@ -181,6 +181,15 @@ for domain in $held; do
     exit 1
   fi
   served="$(served_by "$domain" 2 3)"
+  # The drain ends with the switch; give nginx a moment, and say what the agents answered if not.
+  for _ in $(seq 1 40); do
+    [ -z "$served" ] || break
+    for i in 2 3; do
+      echo "  demo-agent-$i answers $domain with HTTP $(curl -sS -o /dev/null -w "%{http_code}" -H "Host: $domain" "http://127.0.0.1:$((base + 2000 + i))/" 2>/dev/null)" >&2
+    done
+    sleep 0.5
+    served="$(served_by "$domain" 2 3)"
+  done
   [ -n "$served" ] || { echo "$domain is not served by demo-agent-2 or -3 after the drain" >&2; exit 1; }
   echo "$domain moved and is served by $served's nginx"
 done

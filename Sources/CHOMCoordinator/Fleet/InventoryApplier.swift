@@ -95,7 +95,10 @@ package struct InventoryApplier: Sendable {
                 let facts = try await inventories.facts(agent: agent, reported: holds.map(\.siteID), in: transaction)
                 let known = Set(facts.map(\.siteID))
                 // Facts of sites placed elsewhere are only those the agent reported holding.
-                summary.staleCopies = facts.filter { $0.agentID != agent && !$0.migrating }.count
+                // Only a copy of a site that failed over away from this agent keeps it fenced: that
+                // copy may have diverged while the agent was cut off. A copy a move or a restore
+                // elsewhere left behind is served until reconciliation removes it, as before.
+                summary.staleCopies = facts.filter { $0.agentID != agent && !$0.migrating && $0.failedOverFrom }.count
                 summary.unknown += holds.filter { !known.contains($0.siteID) }.count
                 let actions = reconciler.reconcile(
                     holds: holds.filter { known.contains($0.siteID) },

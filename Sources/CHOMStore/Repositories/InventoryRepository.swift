@@ -26,6 +26,8 @@ package struct InventorySiteFacts: Sendable, Equatable {
     /// A migration of the site from or to the reporting agent is open (its proxy step covers a
     /// copy left on the old host).
     package var migrating = false
+    /// The site failed over away from the reporting agent: its copy there may have diverged.
+    package var failedOverFrom = false
 
     package init(
         siteID: SiteID, tenantID: TenantID, domain: String, agentID: AgentID?, state: String,
@@ -81,7 +83,9 @@ package struct InventoryRepository: Sendable {
                  OR EXISTS (SELECT 1 FROM site_migrations m WHERE m.site_id = s.id AND m.finished_at IS NULL
                           AND \(agent.uuid) IN (m.from_agent, m.to_agent))) AS in_flight,
                 EXISTS (SELECT 1 FROM site_migrations m WHERE m.site_id = s.id AND m.finished_at IS NULL
-                          AND \(agent.uuid) IN (m.from_agent, m.to_agent)) AS migrating
+                          AND \(agent.uuid) IN (m.from_agent, m.to_agent)) AS migrating,
+                EXISTS (SELECT 1 FROM site_migrations m WHERE m.site_id = s.id AND m.reason = 'failover'
+                          AND m.from_agent = \(agent.uuid)) AS failed_over_from
             FROM sites s
             WHERE (s.agent_id = \(agent.uuid) AND s.state <> 'removed')
                OR (s.id = ANY(\(reported.map(\.uuid))) AND (
@@ -103,6 +107,7 @@ package struct InventoryRepository: Sendable {
                 suspended: try row.value("suspended"), placedAt: try row.value("placed_at"),
                 hasTree: try row.value("has_tree"), inFlight: try row.value("in_flight"))
             fact.migrating = try row.value("migrating")
+            fact.failedOverFrom = try row.value("failed_over_from")
             facts.append(fact)
         }
         return facts

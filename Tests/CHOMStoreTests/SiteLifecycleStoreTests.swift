@@ -132,6 +132,62 @@ struct SiteLifecycleStoreTests {
         }
     }
 
+    @Test("a task built from a record read before a move or another configure is refused, with nothing queued; the record as stored passes")
+    func staleTaskRecord() async throws {
+        try await ThrowawayPostgres.withStore { store in
+            let (id, agent, other) = try await seed(store.client)
+            let sites = store.sites(in: .fleet)
+            /// What a route does: the check, then the task, in one audited transaction.
+            func queue(_ read: SiteRecord, _ task: NewTask, _ event: SiteEvent?) async throws {
+                try await store.write(now: now) { transaction in
+                    try await sites.requireUnchanged(read, in: transaction)
+                    try await sites.enqueue(task, for: read, event: event, now: now, in: transaction)
+                    try await transaction.record(AuditEntry(time: now, actor: "system", action: "test", target: "site:\(id)"))
+                }
+            }
+            let read = try await site(store, id)
+            try await queue(read, task(.suspend, id, on: agent, suspended: true), .suspendRequested(.manual))
+            var queued = try await TestCounts.tasks(store.client, site: id)
+            #expect(queued == 1, "as stored: queued")
+
+            // Moved since it was read (a migration's switch): a backup or a suspension would go to the agent that let it go.
+            let beforeMove = try await site(store, id)
+            try await store.client.query("UPDATE sites SET agent_id = \(other.uuid) WHERE id = \(id.uuid)")
+            let moved = await #expect(throws: CHOMError.self) {
+                try await queue(beforeMove, task(.suspend, id, on: agent, suspended: false), .resumeRequested(.manual))
+            }
+            #expect(moved?.code == .conflict && moved?.message == "site life.test changed meanwhile; try again")
+            var stored = try await site(store, id)
+            #expect(stored.suspensionReasons == [.manual], "the resume rolled back")
+            #expect(try await TestCounts.tasks(store.client, site: id) == queued)
+
+            // Reconfigured since it was read: a deploy would carry the old configuration.
+            let beforeConfigure = stored
+            try await store.client.query("UPDATE sites SET config_version = config_version + 1 WHERE id = \(id.uuid)")
+            let reconfigured = await #expect(throws: CHOMError.self) {
+                try await queue(beforeConfigure, task(.backup, id, on: other), nil)
+            }
+            #expect(reconfigured?.code == .conflict)
+            #expect(try await TestCounts.tasks(store.client, site: id) == queued)
+
+            // Read again: it passes.
+            stored = try await site(store, id)
+            try await queue(stored, task(.backup, id, on: other), nil)
+            queued += 1
+            #expect(try await TestCounts.tasks(store.client, site: id) == queued)
+
+            // Another tenant's scope never learns whether the site changed: not found.
+            let foreign = store.sites(in: TenantScope(tenants: [TenantID()]))
+            let hidden = await #expect(throws: CHOMError.self) {
+                try await store.write(now: now) { transaction in
+                    try await foreign.requireUnchanged(stored, in: transaction)
+                    try await transaction.record(AuditEntry(time: now, actor: "system", action: "test", target: "site:\(id)"))
+                }
+            }
+            #expect(hidden?.code == .notFound)
+        }
+    }
+
     @Test("results become events: live on the reported release, suspended as applied, nothing from another agent, removed")
     func results() async throws {
         try await ThrowawayPostgres.withStore { store in

@@ -31,11 +31,19 @@ struct BackupScheduler: Sendable {
             let audit = AuditEntry(
                 time: now, actor: Self.actor, organizationID: target.organization?.description,
                 tenantID: target.site.tenantID.description, action: "backup.scheduled", target: "site:\(target.site.id)")
-            let backup = try await BackupStarter(store: store, tasks: tasks).start(
-                target, encrypt: schedule.policy.encrypt, audit: audit
-            ) { transaction in
-                if let epoch { try await store.leadership.checkEpoch(epoch, in: transaction) }
-                return try await store.backupSchedules.claim(schedule.siteID, dueBy: now, next: next, in: transaction)
+            let backup: BackupRecord?
+            do {
+                backup = try await BackupStarter(store: store, tasks: tasks).start(
+                    target, encrypt: schedule.policy.encrypt, audit: audit
+                ) { transaction in
+                    if let epoch { try await store.leadership.checkEpoch(epoch, in: transaction) }
+                    return try await store.backupSchedules.claim(schedule.siteID, dueBy: now, next: next, in: transaction)
+                }
+            } catch let error as CHOMError where error.code == .conflict {
+                // The site moved or was reconfigured since it was read: nothing was written, the
+                // schedule stays due, and the next pass starts it from the site as it is then.
+                logger.info("scheduled backup deferred", metadata: [LogKey.siteID: "\(target.site.id)", LogKey.error: "\(error.message)"])
+                continue
             }
             if backup != nil {
                 started += 1

@@ -29,6 +29,9 @@ struct BackupStarter: Sendable {
         do {
             try await store.write(now: audit.time) { transaction in
                 guard try await before(transaction) else { throw Skipped() }
+                // Moved since it was read: the backup would copy a tree that the old agent no
+                // longer serves (and a failover could restore it).
+                try await target.scoped.requireUnchanged(site, in: transaction)
                 let key = encrypt
                     ? try await backups.tenantKey(site.tenantID, in: transaction) { tasks.makeTenantKey(site.tenantID) }
                     : nil

@@ -40,24 +40,17 @@ extension ScopedSiteRepository {
         _ site: SiteRecord, spec: SiteSettings, tls: TLSChange, task: NewTask, now: Date, in transaction: AuditedTransaction
     ) async throws {
         guard scope.contains(site.tenantID) else { throw CHOMError(.notFound, "no site \(site.id)") }
+        // Another configure since `site` was read would be overwritten by a stale configuration.
+        try await requireUnchanged(site, in: transaction)
         let actions = try await transition(site, .configureRequested, now: now, in: transaction)
         guard Self.asks(actions, for: task) else { throw CHOMError(.conflict, "site \(site.domain) changed meanwhile; try again") }
         let json = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
         let connection = transaction.connection
-        // `site` was read before this transaction (the task was built from it). Another configure or
-        // a migration's switch since then would be overwritten by a stale configuration, or the task
-        // sent to the agent that no longer holds the site: refused instead (the row is locked by
-        // the transition above, so nothing changes between this check and the commit).
-        let rows = try await connection.query("""
+        try await connection.query("""
             UPDATE sites SET kind = \(spec.kind.rawValue), config = \(json)::jsonb, config_version = config_version + 1,
                 updated_at = \(now)
-            WHERE id = \(site.id.uuid) AND config_version = \(site.configVersion)
-                AND agent_id IS NOT DISTINCT FROM \(site.agentID?.uuid)
-            RETURNING id
+            WHERE id = \(site.id.uuid)
             """, logger: logger)
-        var updated = false
-        for try await _ in rows { updated = true }
-        guard updated else { throw CHOMError(.conflict, "site \(site.domain) changed meanwhile; try again") }
         // The names and the port, claimed after the row is locked by the update (SiteClaimConflict
         // when another site holds one).
         try await SiteClaims.setNames([site.domain] + spec.aliases, site: site.id, on: connection, logger: logger)
@@ -79,6 +72,26 @@ extension ScopedSiteRepository {
                 """, logger: logger)
         }
         try await TaskQueue.insert(task, now: now, on: connection, logger: logger)
+    }
+
+    /// Locks the site's row and checks that it is still as `site` was read: the same configuration
+    /// version, placed on the same agent. A task built from a record read before the transaction
+    /// carries that record's configuration and goes to that record's agent: after another configure,
+    /// or a migration's or failover's switch committed meanwhile, it would put back a stale
+    /// configuration, or go to an agent that let the site go (a backup of a copy nobody serves).
+    /// Refused instead: a conflict, and the caller's transaction writes nothing. The row stays
+    /// locked until the commit, so nothing changes between this check and the task's insert.
+    package func requireUnchanged(_ site: SiteRecord, in transaction: AuditedTransaction) async throws {
+        guard scope.contains(site.tenantID) else { throw CHOMError(.notFound, "no site \(site.id)") }
+        let rows = try await transaction.connection.query("""
+            SELECT config_version, agent_id FROM sites WHERE id = \(site.id.uuid) FOR UPDATE
+            """, logger: logger)
+        var stored: (version: Int64, agent: UUID?)?
+        for try await (version, agent) in rows.decode((Int64, UUID?).self) { stored = (version, agent) }
+        guard let stored else { throw CHOMError(.notFound, "no site \(site.id)") }
+        guard stored.version == site.configVersion, stored.agent == site.agentID?.uuid else {
+            throw CHOMError(.conflict, "site \(site.domain) changed meanwhile; try again")
+        }
     }
 
     /// Whether `release` was a release of `site`: uploaded for it, or made live on it by a task

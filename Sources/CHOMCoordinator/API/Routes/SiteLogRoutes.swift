@@ -42,6 +42,8 @@ extension AdminAPI {
         // Nothing to retry after the caller gave up.
         task.maxAttempts = 1
         try await write(caller) { transaction in
+            // Moved since it was read: the old agent no longer holds the site's logs.
+            try await target.scoped.requireUnchanged(target.site, in: transaction)
             try await target.scoped.enqueue(task, for: target.site, now: caller.now, in: transaction)
             try await transaction.record(caller.audit(
                 "site.logs.read", target: "site:\(target.site.id)", organization: target.organization,

@@ -37,7 +37,8 @@ extension AdminAPI {
     }
 
     /// Enqueues `task` with its audit entry (after `claim` when given: names or a port the task
-    /// needs), wakes its agent and answers 202 with the queued task. With an `event`, the site's
+    /// needs), wakes its agent (a 409 when the site changed since `target` was read: another
+    /// configure, or a move to another agent), and answers 202 with the queued task. With an `event`, the site's
     /// lifecycle takes it in the same transaction (a refusal is a 409) and names the audit action;
     /// `action` names it otherwise.
     func enqueue(
@@ -45,6 +46,8 @@ extension AdminAPI {
         details: [String: String] = [:], claim: ((AuditedTransaction) async throws -> Void)? = nil
     ) async throws -> Response {
         try await claiming(caller) { try await write(caller) { transaction in
+            // The task was built from `target.site`: refused if the site changed since it was read.
+            try await target.scoped.requireUnchanged(target.site, in: transaction)
             try await claim?(transaction)
             let actions = try await target.scoped.enqueue(task, for: target.site, event: event, now: caller.now, in: transaction)
             try await transaction.record(caller.audit(

@@ -81,11 +81,14 @@ package struct AuditLog: Sendable {
                     return 0
                 }
                 var head = try await head(on: connection, logger: logger)
+                var chainedEntries: [StoredAuditEntry] = []
+                chainedEntries.reserveCapacity(staged.count)
                 for (_, entry) in staged {
                     let stored = AuditChain.append(entry, after: head)
-                    try await insert(stored, on: connection, logger: logger)
+                    chainedEntries.append(stored)
                     head = AuditChain.Head(sequence: stored.entry.sequence, hash: stored.hash)
                 }
+                try await insert(chainedEntries, on: connection, logger: logger)
                 try await connection.query(
                     "DELETE FROM audit_pending WHERE id = ANY(\(staged.map(\.id)))", logger: logger)
                 try await checkpointIfDue(settings: settings, now: now, on: connection, logger: logger)
@@ -109,16 +112,35 @@ package struct AuditLog: Sendable {
         return 0
     }
 
-    private static func insert(_ stored: StoredAuditEntry, on connection: PostgresConnection, logger: Logger) async throws {
-        let e = stored.entry
-        let details = String(decoding: try detailsEncoder.encode(e.details), as: UTF8.self)
-        try await connection.query("""
+    /// Inserts chained entries in one statement (one round trip under the append lock, however
+    /// many writers' entries the run took).
+    private static func insert(_ chained: [StoredAuditEntry], on connection: PostgresConnection, logger: Logger) async throws {
+        guard !chained.isEmpty else { return }
+        var binds = PostgresBindings(capacity: chained.count * 12)
+        var rows: [String] = []
+        rows.reserveCapacity(chained.count)
+        for stored in chained {
+            let e = stored.entry
+            let first = binds.count + 1
+            rows.append("(" + (first..<first + 12).map { "$\($0)" }.joined(separator: ", ") + ")")
+            binds.append(e.sequence)
+            binds.append(e.time)
+            binds.append(e.actor)
+            binds.append(e.organizationID)
+            binds.append(e.tenantID)
+            binds.append(e.action)
+            binds.append(e.target)
+            binds.append(e.requestID)
+            binds.append(e.sourceAddress)
+            binds.append(String(decoding: try detailsEncoder.encode(e.details), as: UTF8.self))
+            binds.append(ByteBuffer(bytes: stored.previousHash))
+            binds.append(ByteBuffer(bytes: stored.hash))
+        }
+        try await connection.query(PostgresQuery(unsafeSQL: """
             INSERT INTO audit_entries (sequence, time, actor, organization_id, tenant_id, action, target,
                 request_id, source_address, details, previous_hash, hash)
-            VALUES (\(e.sequence), \(e.time), \(e.actor), \(e.organizationID), \(e.tenantID), \(e.action), \(e.target),
-                \(e.requestID), \(e.sourceAddress), \(details), \(ByteBuffer(bytes: stored.previousHash)),
-                \(ByteBuffer(bytes: stored.hash)))
-            """, logger: logger)
+            VALUES \(rows.joined(separator: ", "))
+            """, binds: binds), logger: logger)
     }
 
     static func decodePending(_ row: PostgresRandomAccessRow) throws -> (id: Int64, entry: AuditEntry) {

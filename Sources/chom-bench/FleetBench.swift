@@ -49,7 +49,7 @@ enum FleetBench {
             let pid = try await FleetAgents.launch(agents, for: coordinator, work: work)
             do {
                 try await run(
-                    coordinator, agents: agents, tasks: tasks, rate: rate, seconds: seconds, concurrency: concurrency,
+                    coordinator, agentsPID: pid, agents: agents, tasks: tasks, rate: rate, seconds: seconds, concurrency: concurrency,
                     log: work.appendingPathComponent("agents.log"))
             } catch {
                 await BackgroundServer.stop(pid, grace: .seconds(5))
@@ -60,7 +60,7 @@ enum FleetBench {
     }
 
     static func run(
-        _ coordinator: TestCoordinator, agents: Int, tasks: Int, rate: Int, seconds: Int, concurrency: Int, log: URL
+        _ coordinator: TestCoordinator, agentsPID: Int32, agents: Int, tasks: Int, rate: Int, seconds: Int, concurrency: Int, log: URL
     ) async throws {
         let data = coordinator.dataDirectory
         let idleRSS = memory().rss
@@ -77,6 +77,7 @@ enum FleetBench {
         try await Task.sleep(for: .seconds(5))
         let idleCPU = idleUsage.seconds() / inSeconds(idleStart.duration(to: .now))
         let usage = Usage()
+        let (postgresStart, agentsStart) = (OtherCPU.postgres(), OtherCPU.seconds(of: agentsPID))
 
         // 1. Throughput.
         let next = Shared(0)
@@ -130,7 +131,10 @@ enum FleetBench {
             return values.sorted()
         }
         let (rss, peak) = memory()
-        let cpu = usage.seconds() / inSeconds(throughputStart.duration(to: .now))
+        let phases = inSeconds(throughputStart.duration(to: .now))
+        let cpu = usage.seconds() / phases
+        let postgresCPU = (OtherCPU.postgres() - postgresStart) / phases
+        let agentsCPU = (OtherCPU.seconds(of: agentsPID) - agentsStart) / phases
 
         // 3. The peer: pgbench, the same statements per task.
         let peer = try await pgbench(data: data, agents: ids, clients: min(concurrency, 16), transactions: tasks, seconds: seconds)
@@ -154,6 +158,8 @@ enum FleetBench {
         }
         print(String(format: "| coordinator RSS (now / peak) | %.0f / %.0f MB | goal: ≤ 200 MB | %.2f |", rss, peak, peak / 200))
         print(String(format: "| coordinator CPU (cores, over the phases) | %.2f | of %d | - |", cpu, ProcessInfo.processInfo.activeProcessorCount))
+        print(String(format: "| PostgreSQL CPU (cores, over the phases) | %.2f | of %d | - |", postgresCPU, ProcessInfo.processInfo.activeProcessorCount))
+        print(String(format: "| agents' process CPU (cores, over the phases) | %.2f | of %d | - |", agentsCPU, ProcessInfo.processInfo.activeProcessorCount))
         print(String(format: "| coordinator CPU (cores, %d agents connected, idle) | %.2f | of %d | - |", agents, idleCPU, ProcessInfo.processInfo.activeProcessorCount))
     }
 
@@ -266,6 +272,29 @@ enum FleetBench {
     }
 
     /// This process's CPU time since it was made.
+    /// CPU seconds (user + system) of other processes: the agents' process and every `postgres`
+    /// process, read from /proc (a backend that exits meanwhile takes its share with it).
+    enum OtherCPU {
+        static let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+
+        static func seconds(of pid: Int32) -> Double {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return 0 }
+            // Fields after the command: state is field 3, utime 14 and stime 15.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+            return (user + system) / ticks
+        }
+
+        static func postgres() -> Double {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+            return entries.compactMap { Int32($0) }.filter { pid in
+                (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.hasPrefix("postgres") == true
+            }.reduce(0) { $0 + seconds(of: $1) }
+        }
+    }
+
     final class Usage: Sendable {
         let start = Usage.now()
         static func now() -> Double {

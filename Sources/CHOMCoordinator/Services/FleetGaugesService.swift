@@ -24,8 +24,7 @@ struct FleetGaugesService: Service {
 
     private func refresh() async {
         do {
-            let agents = try await store.agents.list(includeDeleted: true)
-            metrics.set(agents: Dictionary(grouping: agents, by: \.state).mapValues(\.count))
+            metrics.set(agents: try await store.agents.countByState())
             metrics.set(tasks: try await store.tasks.countByState())
             metrics.set(streams: await connections.count)
             metrics.set(auditPending: try await store.audit.pendingCount())

@@ -44,10 +44,12 @@ package struct Store: Sendable {
         await auditSettings.gate.chain {
             do {
                 try await AuditLog.chainPending(client: client, settings: auditSettings, now: now, logger: logger)
+                return true
             } catch {
                 logger.warning(
                     "committed audit entries could not be chained yet; they stay staged and the next write chains them",
                     metadata: [LogKey.error: "\(String(reflecting: error))"])
+                return false
             }
         }
     }

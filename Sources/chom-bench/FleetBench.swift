@@ -77,7 +77,7 @@ enum FleetBench {
         try await Task.sleep(for: .seconds(5))
         let idleCPU = idleUsage.seconds() / inSeconds(idleStart.duration(to: .now))
         let usage = Usage()
-        let (postgresStart, agentsStart) = (OtherCPU.postgres(), OtherCPU.seconds(of: agentsPID))
+        let (postgresStart, agentsStart) = (OtherCPU.postgres(data: data), OtherCPU.seconds(of: agentsPID))
 
         // 1. Throughput.
         let next = Shared(0)
@@ -133,7 +133,7 @@ enum FleetBench {
         let (rss, peak) = memory()
         let phases = inSeconds(throughputStart.duration(to: .now))
         let cpu = usage.seconds() / phases
-        let postgresCPU = (OtherCPU.postgres() - postgresStart) / phases
+        let postgresCPU = max(0, OtherCPU.postgres(data: data) - postgresStart) / phases
         let agentsCPU = (OtherCPU.seconds(of: agentsPID) - agentsStart) / phases
 
         // 3. The peer: pgbench, the same statements per task.
@@ -271,30 +271,43 @@ enum FleetBench {
         init(_ initial: Value) { value = Mutex(initial) }
     }
 
-    /// This process's CPU time since it was made.
-    /// CPU seconds (user + system) of other processes: the agents' process and every `postgres`
-    /// process, read from /proc (a backend that exits meanwhile takes its share with it).
+    /// CPU seconds (user + system) of other processes, read from /proc: the agents' process, and
+    /// this run's PostgreSQL (its postmaster and the processes it forked; a backend that exits
+    /// meanwhile takes its share with it).
     enum OtherCPU {
         static let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
 
-        static func seconds(of pid: Int32) -> Double {
+        /// (parent pid, CPU seconds) of `pid`.
+        static func stat(of pid: Int32) -> (parent: Int32, seconds: Double)? {
             guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
                 let close = stat.lastIndex(of: ")")
-            else { return 0 }
-            // Fields after the command: state is field 3, utime 14 and stime 15.
+            else { return nil }
+            // After the command: state (field 3), ppid (4), …, utime (14), stime (15).
             let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-            return (user + system) / ticks
+            guard fields.count > 13, let parent = Int32(fields[1]), let user = Double(fields[11]),
+                let system = Double(fields[12])
+            else { return nil }
+            return (parent, (user + system) / ticks)
         }
 
-        static func postgres() -> Double {
+        static func seconds(of pid: Int32) -> Double { stat(of: pid)?.seconds ?? 0 }
+
+        /// The cluster under `data` (the coordinator's data directory): its postmaster's pid is
+        /// the first line of `postgres/data/postmaster.pid`.
+        static func postgres(data: URL) -> Double {
+            let file = data.appendingPathComponent("postgres/data/postmaster.pid").path
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8),
+                let postmaster = Int32(text.split(separator: "\n").first ?? "")
+            else { return 0 }
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-            return entries.compactMap { Int32($0) }.filter { pid in
-                (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.hasPrefix("postgres") == true
-            }.reduce(0) { $0 + seconds(of: $1) }
+            return entries.compactMap { Int32($0) }.reduce(0) { total, pid in
+                guard let stat = stat(of: pid), pid == postmaster || stat.parent == postmaster else { return total }
+                return total + stat.seconds
+            }
         }
     }
 
+    /// This process's CPU seconds since it was made.
     final class Usage: Sendable {
         let start = Usage.now()
         static func now() -> Double {

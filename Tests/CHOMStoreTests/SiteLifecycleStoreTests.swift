@@ -170,6 +170,17 @@ struct SiteLifecycleStoreTests {
             #expect(reconfigured?.code == .conflict)
             #expect(try await TestCounts.tasks(store.client, site: id) == queued)
 
+            // Suspended (or resumed) since it was read: every task carries the site's suspension, so a
+            // deploy built before would lift it on the agent.
+            stored = try await site(store, id)
+            try await store.client.query(
+                "UPDATE sites SET suspension_reasons = '{manual,billing}' WHERE id = \(id.uuid)")
+            let suspended = await #expect(throws: CHOMError.self) {
+                try await queue(stored, task(.backup, id, on: other), nil)
+            }
+            #expect(suspended?.code == .conflict)
+            #expect(try await TestCounts.tasks(store.client, site: id) == queued)
+
             // Read again: it passes.
             stored = try await site(store, id)
             try await queue(stored, task(.backup, id, on: other), nil)

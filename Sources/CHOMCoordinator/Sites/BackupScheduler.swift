@@ -114,7 +114,11 @@ struct BackupScheduler: Sendable {
                 guard try await store.backupSchedules.claimPrune(site.id, through: latest, in: transaction) else {
                     throw Claimed()
                 }
-                if let task { try await target.scoped.enqueue(task, for: site, now: now, in: transaction) }
+                if let task {
+                    // Built from `site`: not sent to an agent that let it go since it was read.
+                    try await target.scoped.requireUnchanged(site, in: transaction)
+                    try await target.scoped.enqueue(task, for: site, now: now, in: transaction)
+                }
                 var details = ["kept": "\(decision.keep.count)", "deleting": "\(doomed.count)"]
                 if let task { details["task"] = task.id.description }
                 try await transaction.record(AuditEntry(
@@ -123,6 +127,10 @@ struct BackupScheduler: Sendable {
                     details: details))
             }
         } catch is Claimed {
+            return false
+        } catch let error as CHOMError where error.code == .conflict {
+            // Nothing written: the prune stays due and the next pass builds it from the site as it is.
+            logger.info("backup prune deferred", metadata: [LogKey.siteID: "\(site.id)", LogKey.error: "\(error.message)"])
             return false
         }
         if storage.isObjectStorage, !doomed.isEmpty {

@@ -49,7 +49,12 @@ struct SiteLayoutConvergence: Sendable {
                 guard try await store.agents.claimSiteLayout(agent, version: SiteLayoutCapability.version, in: transaction) else {
                     throw AlreadyConverged()
                 }
-                for (site, task) in queued { try await fleet.enqueue(task, for: site, now: now, in: transaction) }
+                for (site, task) in queued {
+                    // Moved off the agent (or changed) since the list was read: its own configure
+                    // or its new agent's copy is current; a configure built from the old record is not.
+                    guard try await fleet.isUnchanged(site, in: transaction) else { continue }
+                    try await fleet.enqueue(task, for: site, now: now, in: transaction)
+                }
                 var details = ["layout": "\(SiteLayoutCapability.version)", "sites": "\(queued.count)"]
                 if !skipped.isEmpty { details["skipped"] = skipped.prefix(50).joined(separator: ",") }
                 try await transaction.record(AuditEntry(

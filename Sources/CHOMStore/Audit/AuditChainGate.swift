@@ -14,8 +14,10 @@ import Synchronization
 /// no write waits on other writers' runs for longer than one run of its own.
 package final class AuditChainGate: Sendable {
     private enum Turn {
-        /// A run that started after this writer's commit has finished.
+        /// A run that started after this writer's commit has chained everything staged.
         case done
+        /// Such a run failed (the database, or the leading writer's task cancelled).
+        case failed
         /// This writer runs next, for itself and whoever waits.
         case lead
     }
@@ -32,10 +34,18 @@ package final class AuditChainGate: Sendable {
     /// How many writers wait for a run (for tests).
     package var waitingCount: Int { state.withLock { $0.waiting.count } }
 
-    /// Runs `chain` (which must take everything staged when it starts, and handle its own errors)
-    /// once every staged entry committed before this call is chained: by this caller's run or by
-    /// one that started after this call.
-    package func chain(_ chain: () async -> Void) async {
+    /// Runs `chain` (which must take everything staged when it starts, handle its own errors and
+    /// say whether it succeeded) until every staged entry committed before this call is chained: by
+    /// this caller's run or by one that started after this call. A writer whose run failed tries
+    /// once more (another writer may lead it); after a second failure it returns, its entry
+    /// staged and durable for the next write, reader or the leader's housekeeping. A chain that
+    /// keeps failing never holds writers.
+    package func chain(_ chain: () async -> Bool) async {
+        if await once(chain) { return }
+        _ = await once(chain)
+    }
+
+    private func once(_ chain: () async -> Bool) async -> Bool {
         let turn = await withCheckedContinuation { (continuation: CheckedContinuation<Turn, Never>) in
             let lead = state.withLock { state -> Bool in
                 if state.running {
@@ -47,14 +57,18 @@ package final class AuditChainGate: Sendable {
             }
             if lead { continuation.resume(returning: .lead) }
         }
-        guard turn == .lead else { return }
+        switch turn {
+        case .done: return true
+        case .failed: return false
+        case .lead: break
+        }
         // Everyone waiting now committed before this run starts: this run covers them.
         let covered = state.withLock { state in
             defer { state.waiting.removeAll() }
             return state.waiting
         }
-        await chain()
-        for waiter in covered { waiter.resume(returning: .done) }
+        let succeeded = await chain()
+        for waiter in covered { waiter.resume(returning: succeeded ? .done : .failed) }
         // Writers that came during the run: the first leads the next run for all of them.
         let next = state.withLock { state -> CheckedContinuation<Turn, Never>? in
             guard !state.waiting.isEmpty else {
@@ -64,5 +78,6 @@ package final class AuditChainGate: Sendable {
             return state.waiting.removeFirst()
         }
         next?.resume(returning: .lead)
+        return succeeded
     }
 }

@@ -75,23 +75,32 @@ extension ScopedSiteRepository {
     }
 
     /// Locks the site's row and checks that it is still as `site` was read: the same configuration
-    /// version, placed on the same agent. A task built from a record read before the transaction
-    /// carries that record's configuration and goes to that record's agent: after another configure,
-    /// or a migration's or failover's switch committed meanwhile, it would put back a stale
-    /// configuration, or go to an agent that let the site go (a backup of a copy nobody serves).
+    /// version and suspension, placed on the same agent. A task built from a record read before the
+    /// transaction carries that record's configuration (with its suspension) and goes to that
+    /// record's agent: after another configure, a suspend or resume, or a migration's or failover's
+    /// switch committed meanwhile, it would put back a stale configuration, lift or restore a
+    /// suspension, or go to an agent that let the site go (a backup of a copy nobody serves).
     /// Refused instead: a conflict, and the caller's transaction writes nothing. The row stays
     /// locked until the commit, so nothing changes between this check and the task's insert.
     package func requireUnchanged(_ site: SiteRecord, in transaction: AuditedTransaction) async throws {
-        guard scope.contains(site.tenantID) else { throw CHOMError(.notFound, "no site \(site.id)") }
-        let rows = try await transaction.connection.query("""
-            SELECT config_version, agent_id FROM sites WHERE id = \(site.id.uuid) FOR UPDATE
-            """, logger: logger)
-        var stored: (version: Int64, agent: UUID?)?
-        for try await (version, agent) in rows.decode((Int64, UUID?).self) { stored = (version, agent) }
-        guard let stored else { throw CHOMError(.notFound, "no site \(site.id)") }
-        guard stored.version == site.configVersion, stored.agent == site.agentID?.uuid else {
+        guard try await isUnchanged(site, in: transaction) else {
             throw CHOMError(.conflict, "site \(site.domain) changed meanwhile; try again")
         }
+    }
+
+    /// ``requireUnchanged(_:in:)`` as a answer, for passes that skip a changed site and go on.
+    package func isUnchanged(_ site: SiteRecord, in transaction: AuditedTransaction) async throws -> Bool {
+        guard scope.contains(site.tenantID) else { throw CHOMError(.notFound, "no site \(site.id)") }
+        let rows = try await transaction.connection.query("""
+            SELECT config_version, agent_id, suspension_reasons FROM sites WHERE id = \(site.id.uuid) FOR UPDATE
+            """, logger: logger)
+        var stored: (version: Int64, agent: UUID?, reasons: [String])?
+        for try await (version, agent, reasons) in rows.decode((Int64, UUID?, [String]).self) {
+            stored = (version, agent, reasons)
+        }
+        guard let stored else { throw CHOMError(.notFound, "no site \(site.id)") }
+        return stored.version == site.configVersion && stored.agent == site.agentID?.uuid
+            && Set(stored.reasons) == Set(site.suspensionReasons.map(\.rawValue))
     }
 
     /// Whether `release` was a release of `site`: uploaded for it, or made live on it by a task

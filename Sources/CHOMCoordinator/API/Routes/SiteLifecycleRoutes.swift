@@ -68,6 +68,8 @@ extension AdminAPI {
         let backups = store.backups(in: try caller.signedIn.scope(atLeast: .admin))
         _ = try preview(.removeRequested, of: site)
         try await write(caller) { transaction in
+            // Built from `site`: refused if it moved, was reconfigured or (un)suspended since.
+            try await target.scoped.requireUnchanged(site, in: transaction)
             let actions = try await target.scoped.transition(site, .removeRequested, now: caller.now, in: transaction)
             let key = try await backups.tenantKey(site.tenantID, in: transaction) { siteTasks.makeTenantKey(site.tenantID) }
             let backup = try siteTasks.backup(site, id: backupID, key: key)

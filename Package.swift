@@ -232,6 +232,9 @@ let package = Package(
                 // `chom-bench migrate` runs the namespace harness (coordinator, throwaway PostgreSQL,
                 // agents in network namespaces), as the multi-host tests do.
                 "CHOMTesting", "CHOMAPI", "CHOMCoordinator",
+                // `chom-bench fleet` drives the admin API from a load generator of its own
+                // (`fleet-load`): HTTP/1.1 keep-alive, cheaper than URLSession's libcurl path.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: upcomingForSystemCode
         ),

@@ -19,7 +19,7 @@ import Foundation
 /// `chom-bench migrate [--size-mb 100] [--rounds 3] [--dir /var/tmp/chom-bench]`: as root, a site
 /// migrated between two hosts of the namespace harness, next to tar | zstd | zstd -d | tar of the
 /// same tree (see `MigrateBench`).
-/// `chom-bench fleet [--agents 1000] [--tasks 5000] [--rate 1000] [--seconds 10] [--concurrency 64]`:
+/// `chom-bench fleet [--agents 1000] [--tasks 5000] [--rate 1000] [--seconds 10] [--concurrency 64] [--idle-seconds 30]`:
 /// pings end to end through a coordinator and that many agents over mutual TLS, results per second
 /// against pgbench running the same statements, latency at a fixed rate, the coordinator's RSS and
 /// CPU (see `FleetBench`).
@@ -46,6 +46,7 @@ struct Bench {
             case "migrate": try await MigrateBench.main(Array(arguments.dropFirst()))
             case "fleet": try await FleetBench.main(Array(arguments.dropFirst()))
             case "fleet-agents": try await FleetAgents.main(Array(arguments.dropFirst()))
+            case "fleet-load": try await FleetLoad.main(Array(arguments.dropFirst()))
             case "salt": try await SaltBench.main(Array(arguments.dropFirst()))
             case "failover": try await FailoverBench.main(Array(arguments.dropFirst()))
             default: try envelope(iterations: Int(arguments.first ?? "") ?? 5000)

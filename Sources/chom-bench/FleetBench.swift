@@ -10,12 +10,13 @@ import Synchronization
 import Glibc
 #endif
 
-/// `chom-bench fleet [--agents 1000] [--tasks 5000] [--rate 1000] [--seconds 10] [--concurrency 64]`:
+/// `chom-bench fleet [--agents 1000] [--tasks 5000] [--rate 1000] [--seconds 10] [--concurrency 64] [--idle-seconds 30]`:
 /// a coordinator (this process, with its throwaway PostgreSQL) and `--agents` agents over real
 /// mutual TLS on loopback (`FleetAgents`, another process: the agent's session code, no hosting).
 ///
 /// 1. Throughput: `--tasks` pings queued through the admin API (`POST /v1/agents/{agent}/ping`,
-///    `--concurrency` at a time, round robin over the agents), end to end: queued and audited,
+///    `--concurrency` at a time, round robin over the agents, from a load generator in a process of
+///    its own: `FleetLoad`), end to end: queued and audited,
 ///    sealed, sent, opened, journaled, answered, recorded and audited. Results per second.
 /// 2. Latency at a fixed rate: `--rate` pings per second for `--seconds`; p50/p99 of queued →
 ///    result recorded, from the coordinator's own timestamps.
@@ -24,7 +25,8 @@ import Glibc
 ///    sequence, result with its audit entry staged, the chaining transaction) on copies of the
 ///    tables, at the same concurrency.
 /// The coordinator's RSS (peak) and CPU (user + system over the phases' wall time) are this
-/// process's. Figures, not assertions.
+/// process's: the coordinator, and the bench's own polls of PostgreSQL for the results (every 20 ms).
+/// The load generator's and the agents' CPU are printed apart. Figures, not assertions.
 enum FleetBench {
     static func main(_ arguments: [String]) async throws {
         var options = Options(arguments)
@@ -33,8 +35,9 @@ enum FleetBench {
         let rate = Int(try options.optionalValue("--rate") ?? "1000") ?? 1000
         let seconds = Int(try options.optionalValue("--seconds") ?? "10") ?? 10
         let concurrency = Int(try options.optionalValue("--concurrency") ?? "64") ?? 64
+        let idleSeconds = Int(try options.optionalValue("--idle-seconds") ?? "30") ?? 30
         try options.finish()
-        guard agents >= 1, tasks >= 1, rate >= 1, seconds >= 1, concurrency >= 1 else {
+        guard agents >= 1, tasks >= 1, rate >= 1, seconds >= 1, concurrency >= 1, idleSeconds >= 1 else {
             throw ChildFailure(description: "fleet: every number must be at least 1")
         }
         print("machine: \(BackupBench.machine())")
@@ -50,7 +53,7 @@ enum FleetBench {
             do {
                 try await run(
                     coordinator, agentsPID: pid, agents: agents, tasks: tasks, rate: rate, seconds: seconds, concurrency: concurrency,
-                    log: work.appendingPathComponent("agents.log"))
+                    idleSeconds: idleSeconds, log: work.appendingPathComponent("agents.log"))
             } catch {
                 await BackgroundServer.stop(pid, grace: .seconds(5))
                 throw error
@@ -60,7 +63,8 @@ enum FleetBench {
     }
 
     static func run(
-        _ coordinator: TestCoordinator, agentsPID: Int32, agents: Int, tasks: Int, rate: Int, seconds: Int, concurrency: Int, log: URL
+        _ coordinator: TestCoordinator, agentsPID: Int32, agents: Int, tasks: Int, rate: Int, seconds: Int, concurrency: Int, idleSeconds: Int = 30,
+        log: URL
     ) async throws {
         let data = coordinator.dataDirectory
         let idleRSS = memory().rss
@@ -70,33 +74,22 @@ enum FleetBench {
         let connectedRSS = memory().rss
         print(String(format: "coordinator RSS: %.0f MB with no agent, %.0f MB with %d streams (%.0f KB a stream)",
             idleRSS, connectedRSS, agents, (connectedRSS - idleRSS) * 1024 / Double(agents)))
-        let client = coordinator.client
+        let work = log.deletingLastPathComponent()
         // What the connected fleet costs before any task: heartbeats, dispatch polls, the leader's loops.
+        // Long enough (30 s by default) that the tail of the connections' first minutes (inventories,
+        // sealing keys) does not read as idle cost: 5 s right after connecting read 0.37 cores, 90 s 0.07.
         let idleUsage = Usage()
         let idleStart = ContinuousClock.now
-        try await Task.sleep(for: .seconds(5))
+        try await Task.sleep(for: .seconds(idleSeconds))
         let idleCPU = idleUsage.seconds() / inSeconds(idleStart.duration(to: .now))
         let usage = Usage()
         let (postgresStart, agentsStart) = (OtherCPU.postgres(data: data), OtherCPU.seconds(of: agentsPID))
 
-        // 1. Throughput.
-        let next = Shared(0)
+        // 1. Throughput. The load generator is a process of its own (`FleetLoad`): its CPU is not the coordinator's.
         let throughputStart = ContinuousClock.now
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<concurrency {
-                group.addTask {
-                    while true {
-                        let index = next.value.withLock { value -> Int in
-                            defer { value += 1 }
-                            return value
-                        }
-                        guard index < tasks else { return }
-                        _ = try await client.ping(agent: ids[index % ids.count])
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
+        let burst = try await FleetLoad.run(
+            url: coordinator.apiURL, token: coordinator.operatorToken, agents: ids,
+            mode: ["--tasks", "\(tasks)", "--concurrency", "\(concurrency)"], work: work, name: "load-throughput")
         let queuedIn = throughputStart.duration(to: .now)
         try await waitAnswered(tasks, data: data, timeout: .seconds(600))
         let throughputTime = throughputStart.duration(to: .now)
@@ -104,24 +97,13 @@ enum FleetBench {
 
         // 2. Latency at a fixed rate.
         let total = rate * seconds
-        let latencyIDs = Shared<[UUID]>([])
-        let paceStart = ContinuousClock.now
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for index in 0..<total {
-                if index >= 512 { try await group.next() }
-                let due = paceStart + .nanoseconds(Int64(index) * 1_000_000_000 / Int64(rate))
-                try await Task.sleep(until: due, clock: .continuous)
-                group.addTask {
-                    let task = try await client.ping(agent: ids[index % ids.count])
-                    if let id = UUID(uuidString: task.id) { latencyIDs.value.withLock { $0.append(id) } }
-                }
-            }
-            try await group.waitForAll()
-        }
-        let paced = paceStart.duration(to: .now)
+        let pacedLoad = try await FleetLoad.run(
+            url: coordinator.apiURL, token: coordinator.operatorToken, agents: ids,
+            mode: ["--rate", "\(rate)", "--seconds", "\(seconds)"], work: work, name: "load-paced")
+        let paced = Duration.milliseconds(Int64(pacedLoad.wall * 1000))
         try await waitAnswered(tasks + total, data: data, timeout: .seconds(600))
         let latencies: [Double] = try await TestDatabase.withClient(dataDirectory: data) { client in
-            let wanted = latencyIDs.value.withLock { $0 }
+            let wanted = pacedLoad.ids.compactMap { UUID(uuidString: $0) }
             var values: [Double] = []
             let rows = try await client.query("""
                 SELECT extract(epoch FROM (finished_at - created_at))::float8 FROM tasks
@@ -135,6 +117,7 @@ enum FleetBench {
         let cpu = usage.seconds() / phases
         let postgresCPU = max(0, OtherCPU.postgres(data: data) - postgresStart) / phases
         let agentsCPU = (OtherCPU.seconds(of: agentsPID) - agentsStart) / phases
+        let loadCPU = (burst.cpu + pacedLoad.cpu) / phases
 
         // 3. The peer: pgbench, the same statements per task.
         let peer = try await pgbench(data: data, agents: ids, clients: min(concurrency, 16), transactions: tasks, seconds: seconds)
@@ -160,6 +143,7 @@ enum FleetBench {
         print(String(format: "| coordinator CPU (cores, over the phases) | %.2f | of %d | - |", cpu, ProcessInfo.processInfo.activeProcessorCount))
         print(String(format: "| PostgreSQL CPU (cores, over the phases) | %.2f | of %d | - |", postgresCPU, ProcessInfo.processInfo.activeProcessorCount))
         print(String(format: "| agents' process CPU (cores, over the phases) | %.2f | of %d | - |", agentsCPU, ProcessInfo.processInfo.activeProcessorCount))
+        print(String(format: "| load generator's CPU (cores, over the phases) | %.2f | of %d | - |", loadCPU, ProcessInfo.processInfo.activeProcessorCount))
         print(String(format: "| coordinator CPU (cores, %d agents connected, idle) | %.2f | of %d | - |", agents, idleCPU, ProcessInfo.processInfo.activeProcessorCount))
     }
 

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import CHOMAPI
 import CHOMCoordinator
 import CHOMCore
@@ -97,7 +98,27 @@ enum SaltBench {
             configuration.agents.offlineGraceSeconds = 60
             configuration.dispatch.pollIntervalSeconds = 2
         }) { coordinator in
-            let client = coordinator.client
+            // The admin API through AsyncHTTPClient (keep-alive), as `fleet-load` drives it: the
+            // CLI's URLSession client cost more CPU than the coordinator's side of a ping.
+            var configuration = HTTPClient.Configuration()
+            configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 8 * count
+            let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            let ping = FleetLoad.Ping(client: http, base: coordinator.apiURL.absoluteString, token: coordinator.operatorToken)
+            do {
+                let figures = try await measure(ping, coordinator: coordinator, count: count, seconds: seconds, work: work)
+                try await http.shutdown()
+                return figures
+            } catch {
+                try? await http.shutdown()
+                throw error
+            }
+        }
+    }
+
+    static func measure(
+        _ ping: FleetLoad.Ping, coordinator: TestCoordinator, count: Int, seconds: Int, work: URL
+    ) async throws -> CHOMFigures {
+        do {
             let pid = try await FleetAgents.launch(count, for: coordinator, work: work)
             defer { kill(-pid, SIGKILL) }
             let data = coordinator.dataDirectory
@@ -106,7 +127,7 @@ enum SaltBench {
             let figures = try await TestDatabase.withClient(dataDirectory: data) { database in
                 let job: @Sendable () async throws -> Void = {
                     let queued = try await withThrowingTaskGroup(of: String.self) { group in
-                        for id in ids { group.addTask { try await client.ping(agent: id).id } }
+                        for id in ids { group.addTask { try await ping(id) } }
                         return try await group.reduce(into: [String]()) { $0.append($1) }
                     }
                     while true {

@@ -22,7 +22,9 @@ package struct TaskQueue: Sendable {
         "waiting: agent \(agent) has no sealing key yet"
     }
 
-    static func insert(_ task: NewTask, now: Date, on connection: PostgresConnection, logger: Logger) async throws {
+    /// The task as stored (queued), from the insert itself: no second read.
+    @discardableResult
+    static func insert(_ task: NewTask, now: Date, on connection: PostgresConnection, logger: Logger) async throws -> TaskRecord {
         var task = task
         if task.carriesSecret {
             var agentKey: [UInt8]?
@@ -37,7 +39,7 @@ package struct TaskQueue: Sendable {
         }
         // A task with a secret for an agent without a sealing key says so from the start.
         let waitingLog = Self.waitingForSealingKey(task.agentID)
-        try await connection.query("""
+        let rows = try await connection.query("""
             INSERT INTO tasks (id, agent_id, site_id, release_id, kind, payload, max_attempts, backup_id, suspended,
                                carries_secret, progress_step, progress_log, result_message, created_at, updated_at)
             SELECT \(task.id.uuid), \(task.agentID.uuid), \(task.siteID?.uuid), \(task.releaseID?.uuid),
@@ -48,7 +50,10 @@ package struct TaskQueue: Sendable {
                     \(now), \(now)
             FROM (SELECT \(task.carriesSecret) AND NOT EXISTS (
                     SELECT 1 FROM agents WHERE id = \(task.agentID.uuid) AND sealing_public_key IS NOT NULL) AS waiting) w
+            RETURNING *
             """, logger: logger)
+        for try await row in rows { return try Self.decode(row.makeRandomAccess()) }
+        throw CHOMError(.internal, "task \(task.id) was not stored")
     }
 
     /// Shows why a task is held back (its agent has no sealing key yet): step `waiting`, and the
@@ -84,7 +89,8 @@ package struct TaskQueue: Sendable {
     }
 
     /// Queues `task` in `transaction` (with the audit entry the caller records there).
-    package func enqueue(_ task: NewTask, now: Date, in transaction: AuditedTransaction) async throws {
+    @discardableResult
+    package func enqueue(_ task: NewTask, now: Date, in transaction: AuditedTransaction) async throws -> TaskRecord {
         try await Self.insert(task, now: now, on: transaction.connection, logger: logger)
     }
 

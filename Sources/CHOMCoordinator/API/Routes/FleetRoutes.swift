@@ -69,13 +69,13 @@ extension AdminAPI {
             let task = NewTask(
                 id: id, agentID: agent.id, siteID: nil, releaseID: nil, kind: .ping, payload: try message.serializedBytes(),
                 maxAttempts: configuration.dispatch.maxDeliveryAttempts)
-            try await write(caller) { transaction in
-                try await store.tasks.enqueue(task, now: caller.now, in: transaction)
+            let record = try await write(caller) { transaction in
+                let record = try await store.tasks.enqueue(task, now: caller.now, in: transaction)
                 try await transaction.record(caller.audit(
                     "agent.ping", target: "agent:\(agent.id)", details: ["task": id.description]))
+                return record
             }
             await connections.wake(agent.id)
-            guard let record = try await store.tasks.get(id) else { throw CHOMError(.internal, "task vanished") }
             return try StrictJSON.response(record.api, status: .accepted)
         }
         routes.on(.get, "/v1/discovery/prometheus", .prometheusDiscovery) { _, _, _ in

@@ -16,7 +16,7 @@ struct FleetDrain: Sendable {
     let guardWrite: @Sendable (AuditedTransaction) async throws -> Void
 
     func tick() async throws {
-        let draining = try await store.agents.list().filter { $0.scheduling == SchedulingState.draining.rawValue }
+        let draining = try await store.agents.list(scheduling: SchedulingState.draining.rawValue)
         for agent in draining {
             do {
                 try await drain(agent)

@@ -28,7 +28,7 @@ struct FleetFailover: Sendable {
 
     func tick() async throws {
         guard configuration.fleet.failoverEnabled else { return }
-        let failed = try await store.agentHealth().filter { $0.health == AgentHealth.offline.rawValue }
+        let failed = try await store.agentHealth(AgentHealth.offline.rawValue)
         guard !failed.isEmpty else { return }
         let placement = FleetPlacement(store: store, configuration: configuration.fleet)
         // A site whose failover just failed waits `fleet.failedMoveRetrySeconds`, as a drain's

@@ -17,10 +17,12 @@ package struct AgentHealthRow: Sendable, Equatable {
 
 extension Store {
     /// Every agent that is not deleted, with its health and when it was last heard from.
-    package func agentHealth() async throws -> [AgentHealthRow] {
+    /// `health`: only the agents in that health (the failover pass asks for the failed ones every
+    /// tick; the whole fleet is read by the detector alone).
+    package func agentHealth(_ health: String? = nil) async throws -> [AgentHealthRow] {
         let rows = try await client.query("""
             SELECT id, name, health, COALESCE(last_heartbeat_at, enrolled_at) AS heard, health_changed_at
-            FROM agents WHERE state <> 'deleted' ORDER BY id
+            FROM agents WHERE state <> 'deleted' AND (\(health)::text IS NULL OR health = \(health)::text) ORDER BY id
             """, logger: logger)
         var result: [AgentHealthRow] = []
         for try await (id, name, health, heard, changed) in rows.decode((UUID, String, String, Date, Date?).self) {

@@ -144,4 +144,41 @@ struct AuditLogStoreTests {
             #expect(try await signing.audit.checkpoints().map(\.sequence) == [1, 4, 7, 8])
         }
     }
+
+    @Test("a backlog larger than one chaining batch joins the chain in order, on the existing head, with checkpoints on the entries they name")
+    func backlogOverSeveralBatches() async throws {
+        try await ThrowawayPostgres.withStore { store in
+            let key = Curve25519.Signing.PrivateKey()
+            let signing = Store(
+                client: store.client, logger: store.logger,
+                audit: AuditSettings(signingKey: key, everyEntries: 400, everyInterval: 3600))
+            try await createOrganization(signing, action: "first")
+            // 1,100 entries staged at once (as if writers' chaining had failed for a while): three
+            // batches of at most 500, each linked to the head the one before it wrote.
+            try await store.client.query("""
+                INSERT INTO audit_pending (time, actor, action, target, request_id, source_address, details)
+                SELECT now(), 'test', 'backlog-' || n, 'organization', '', '', '{}' FROM generate_series(1, 1100) n
+                """)
+            try await signing.audit.checkpointIfDue(now: now)
+            #expect(try await signing.audit.pendingCount() == 0)
+            var actions: [String] = []
+            var hashes: [Int64: [UInt8]] = [:]
+            var verifier = AuditChainVerifier()
+            try await signing.audit.walk { stored in
+                actions.append(stored.entry.action)
+                hashes[stored.sequence] = stored.hash
+                return verifier.feed(stored)
+            }
+            #expect(verifier.finish().isIntact)
+            #expect(actions == ["first"] + (1...1100).map { "backlog-\($0)" })
+            // Due every 400 entries: checked at the end of each batch (entries 501 and 1001) and
+            // at the last (1101); each names the head it was signed on.
+            let checkpoints = try await signing.audit.checkpoints()
+            #expect(checkpoints.map(\.sequence) == [1, 501, 1001])
+            for checkpoint in checkpoints {
+                #expect(checkpoint.headHash == hashes[checkpoint.sequence])
+                #expect(checkpoint.verify(publicKeys: [key.publicKey]))
+            }
+        }
+    }
 }

@@ -71,16 +71,29 @@ package struct AuditLog: Sendable {
         while true {
             let count = try await client.transaction(logger: logger) { connection -> Int in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(appendLockKey))", logger: logger)
-                let rows = try await connection.query(
-                    "SELECT * FROM audit_pending ORDER BY id LIMIT \(chainBatch)", logger: logger)
+                // Round trips are what a chaining run costs (it holds the append lock throughout):
+                // the staged entries come with the chain's head (read after the lock, so current),
+                // and the chained ones go in with their staged rows' removal in one statement.
+                let rows = try await connection.query("""
+                    WITH head AS (SELECT sequence, hash FROM audit_entries ORDER BY sequence DESC LIMIT 1)
+                    SELECT p.*, head.sequence AS head_sequence, head.hash AS head_hash
+                    FROM audit_pending p LEFT JOIN head ON true ORDER BY p.id LIMIT \(chainBatch)
+                    """, logger: logger)
                 var staged: [(id: Int64, entry: AuditEntry)] = []
-                for try await row in rows { staged.append(try decodePending(row.makeRandomAccess())) }
+                var head = AuditChain.Head.genesis
+                for try await row in rows {
+                    let row = row.makeRandomAccess()
+                    if staged.isEmpty, let sequence: Int64 = try row.value("head_sequence") {
+                        let hash: ByteBuffer = try row.value("head_hash")
+                        head = AuditChain.Head(sequence: sequence, hash: Array(buffer: hash))
+                    }
+                    staged.append(try decodePending(row))
+                }
                 guard !staged.isEmpty else {
                     // Another chainer may have taken this writer's entries without a signing key.
-                    try await checkpointIfDue(settings: settings, now: now, on: connection, logger: logger)
+                    try await checkpointIfDue(settings: settings, now: now, on: connection, logger: logger, locked: true)
                     return 0
                 }
-                var head = try await head(on: connection, logger: logger)
                 var chainedEntries: [StoredAuditEntry] = []
                 chainedEntries.reserveCapacity(staged.count)
                 for (_, entry) in staged {
@@ -88,10 +101,8 @@ package struct AuditLog: Sendable {
                     chainedEntries.append(stored)
                     head = AuditChain.Head(sequence: stored.entry.sequence, hash: stored.hash)
                 }
-                try await insert(chainedEntries, on: connection, logger: logger)
-                try await connection.query(
-                    "DELETE FROM audit_pending WHERE id = ANY(\(staged.map(\.id)))", logger: logger)
-                try await checkpointIfDue(settings: settings, now: now, on: connection, logger: logger)
+                try await insert(chainedEntries, removingStaged: staged.map(\.id), on: connection, logger: logger)
+                try await checkpointIfDue(settings: settings, now: now, on: connection, logger: logger, locked: true, head: head)
                 return staged.count
             }
             chained += count
@@ -114,9 +125,13 @@ package struct AuditLog: Sendable {
 
     /// Inserts chained entries in one statement (one round trip under the append lock, however
     /// many writers' entries the run took).
-    private static func insert(_ chained: [StoredAuditEntry], on connection: PostgresConnection, logger: Logger) async throws {
+    /// The staged rows `removingStaged` are deleted by the same statement.
+    private static func insert(
+        _ chained: [StoredAuditEntry], removingStaged staged: [Int64], on connection: PostgresConnection, logger: Logger
+    ) async throws {
         guard !chained.isEmpty else { return }
-        var binds = PostgresBindings(capacity: chained.count * 12)
+        var binds = PostgresBindings(capacity: chained.count * 12 + 1)
+        binds.append(staged)
         var rows: [String] = []
         rows.reserveCapacity(chained.count)
         for stored in chained {
@@ -137,6 +152,7 @@ package struct AuditLog: Sendable {
             binds.append(ByteBuffer(bytes: stored.hash))
         }
         try await connection.query(PostgresQuery(unsafeSQL: """
+            WITH chained AS (DELETE FROM audit_pending WHERE id = ANY($1))
             INSERT INTO audit_entries (sequence, time, actor, organization_id, tenant_id, action, target,
                 request_id, source_address, details, previous_hash, hash)
             VALUES \(rows.joined(separator: ", "))
@@ -167,12 +183,21 @@ package struct AuditLog: Sendable {
 
     /// Signs a checkpoint of the head when one is due (by count or age). Runs inside the
     /// appending transaction, and from housekeeping for the age rule.
+    /// `locked`: the caller holds the append lock already; `head`: the head it just wrote.
     static func checkpointIfDue(
-        settings: AuditSettings, now: Date, on connection: PostgresConnection, logger: Logger
+        settings: AuditSettings, now: Date, on connection: PostgresConnection, logger: Logger,
+        locked: Bool = false, head known: AuditChain.Head? = nil
     ) async throws {
         guard let key = settings.signingKey else { return }
-        try await connection.query("SELECT pg_advisory_xact_lock(\(appendLockKey))", logger: logger)
-        let head = try await head(on: connection, logger: logger)
+        if !locked {
+            try await connection.query("SELECT pg_advisory_xact_lock(\(appendLockKey))", logger: logger)
+        }
+        let head: AuditChain.Head
+        if let known {
+            head = known
+        } else {
+            head = try await Self.head(on: connection, logger: logger)
+        }
         let last = try await latestCheckpoint(on: connection, logger: logger)
         guard AuditCheckpoint.isDue(
             last: last, head: head, now: now, everyEntries: settings.everyEntries, everyInterval: settings.everyInterval)

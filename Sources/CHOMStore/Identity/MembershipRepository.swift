@@ -8,19 +8,30 @@ package struct MembershipRepository: Sendable {
     let client: PostgresClient
     let logger: Logger
 
-    /// Every tenant the user reaches through a membership, with that membership's role.
-    package func grants(for user: UserID) async throws -> [TenantGrant] {
+    /// The user's memberships and every tenant each one reaches (with that membership's role), in
+    /// one query: every authenticated request asks for both.
+    package func access(of user: UserID) async throws -> (memberships: [MembershipRecord], grants: [TenantGrant]) {
         let rows = try await client.query("""
-            SELECT t.id, m.organization_id, m.role FROM memberships m
-            JOIN tenants t ON t.organization_id = m.organization_id
-            WHERE m.user_id = \(user.uuid) AND (cardinality(m.tenant_ids) = 0 OR t.id = ANY(m.tenant_ids))
+            SELECT m.*, u.email,
+                ARRAY(SELECT t.id FROM tenants t
+                      WHERE t.organization_id = m.organization_id
+                        AND (cardinality(m.tenant_ids) = 0 OR t.id = ANY(m.tenant_ids))
+                      ORDER BY t.id) AS granted_tenant_ids
+            FROM memberships m JOIN users u ON u.id = m.user_id
+            WHERE m.user_id = \(user.uuid) ORDER BY m.organization_id
             """, logger: logger)
+        var memberships: [MembershipRecord] = []
         var grants: [TenantGrant] = []
-        for try await (tenant, organization, role) in rows.decode((UUID, UUID, String).self) {
-            guard let role = OrganizationRole(rawValue: role) else { continue }
-            grants.append(TenantGrant(tenantID: TenantID(tenant), organizationID: OrganizationID(organization), role: role))
+        for try await row in rows {
+            let r = row.makeRandomAccess()
+            let membership = try Self.decode(r)
+            memberships.append(membership)
+            let granted: [UUID] = try r.value("granted_tenant_ids")
+            grants += granted.map {
+                TenantGrant(tenantID: TenantID($0), organizationID: membership.organizationID, role: membership.role)
+            }
         }
-        return grants
+        return (memberships, grants)
     }
 
     package func memberships(of user: UserID) async throws -> [MembershipRecord] {
@@ -142,18 +153,20 @@ package struct MembershipRepository: Sendable {
 
     private func decodeAll(_ rows: PostgresRowSequence) async throws -> [MembershipRecord] {
         var result: [MembershipRecord] = []
-        for try await row in rows {
-            let r = row.makeRandomAccess()
-            guard let role = OrganizationRole(rawValue: try r.value("role")) else {
-                throw CHOMError(.integrity, "membership with an unknown role")
-            }
-            let tenants: [UUID] = try r.value("tenant_ids")
-            result.append(MembershipRecord(
-                organizationID: OrganizationID(try r.value("organization_id", as: UUID.self)),
-                userID: UserID(try r.value("user_id", as: UUID.self)), email: try r.value("email"), role: role,
-                tenantIDs: tenants.map { TenantID($0) }, createdAt: try r.value("created_at")))
-        }
+        for try await row in rows { result.append(try Self.decode(row.makeRandomAccess())) }
         return result
+    }
+
+    /// A membership row with its user's email.
+    static func decode(_ r: PostgresRandomAccessRow) throws -> MembershipRecord {
+        guard let role = OrganizationRole(rawValue: try r.value("role")) else {
+            throw CHOMError(.integrity, "membership with an unknown role")
+        }
+        let tenants: [UUID] = try r.value("tenant_ids")
+        return MembershipRecord(
+            organizationID: OrganizationID(try r.value("organization_id", as: UUID.self)),
+            userID: UserID(try r.value("user_id", as: UUID.self)), email: try r.value("email"), role: role,
+            tenantIDs: tenants.map { TenantID($0) }, createdAt: try r.value("created_at"))
     }
 
     static func decodeInvitation(_ r: PostgresRandomAccessRow) throws -> InvitationRecord {

@@ -32,9 +32,8 @@ struct Authenticator: Sendable {
         if stored.lastUsedAt.map({ now.timeIntervalSince($0) >= 60 }) ?? true {
             try await store.tokens.touch(stored.id, now: now)
         }
-        return Principal(
-            user: user, token: stored, memberships: try await store.memberships.memberships(of: user.id),
-            grants: try await store.memberships.grants(for: user.id))
+        let access = try await store.memberships.access(of: user.id)
+        return Principal(user: user, token: stored, memberships: access.memberships, grants: access.grants)
     }
 
     static func record(_ token: StoredToken) -> TokenRecord {

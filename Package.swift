@@ -47,7 +47,8 @@ let package = Package(
     ],
     targets: [
         // Domain value types, errors, log keys, metric names. Depends on nothing.
-        .target(name: "CHOMCore", swiftSettings: upcoming),
+        // swift-log only: the log keys and the one log handler every process uses live here.
+        .target(name: "CHOMCore", dependencies: [.product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
 
         // libzstd from Debian's libzstd-dev.
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
@@ -195,7 +196,7 @@ let package = Package(
         .executableTarget(
             name: "chom-coordinator",
             dependencies: [
-                "CHOMCoordinator",
+                "CHOMCoordinator", "CHOMCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -302,7 +303,7 @@ let package = Package(
             swiftSettings: upcomingForSystemCode
         ),
         .testTarget(name: "CHOMAPITests", dependencies: ["CHOMAPI"], swiftSettings: upcoming),
-        .testTarget(name: "CHOMCoreTests", dependencies: ["CHOMCore"], swiftSettings: upcoming),
+        .testTarget(name: "CHOMCoreTests", dependencies: ["CHOMCore", .product(name: "Logging", package: "swift-log")], swiftSettings: upcoming),
         .testTarget(name: "CHOMSchedulerTests", dependencies: ["CHOMScheduler", "CHOMCore"], swiftSettings: upcoming),
         .testTarget(
             name: "CHOMDNSTests",

@@ -99,9 +99,7 @@ package struct TestCoordinator: Sendable {
 package enum TestLogging {
     /// Quiet unless CHOM_TEST_LOG is set (to a level, e.g. debug).
     package static func logger(_ label: String) -> Logger {
-        var logger = Logger(label: label)
         let level = ProcessInfo.processInfo.environment["CHOM_TEST_LOG"].flatMap(Logger.Level.init(rawValue:))
-        logger.logLevel = level ?? .critical
-        return logger
+        return Logger(label: label) { DeferredMetadataLogHandler(label: $0, level: level ?? .critical) }
     }
 }

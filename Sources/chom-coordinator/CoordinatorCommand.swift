@@ -1,5 +1,6 @@
 import ArgumentParser
 import CHOMCoordinator
+import CHOMCore
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -73,10 +74,6 @@ func loadConfiguration(file: String?, dataDir: String?, databaseURL: String?) th
 
 func bootstrapLogging(_ levelName: String) -> Logger {
     let level = Logger.Level(rawValue: levelName) ?? .info
-    LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = level
-        return handler
-    }
+    LoggingSystem.bootstrap { label in DeferredMetadataLogHandler(label: label, level: level) }
     return Logger(label: "chom.coordinator")
 }

@@ -1,3 +1,4 @@
+import CHOMCore
 package import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -13,11 +14,7 @@ package enum AgentProcess {
     /// Bootstraps swift-log to stderr at `level` (default info) and returns the agent's logger.
     package static func bootstrapLogging(level: String?) -> Logger {
         let chosen = level.flatMap(Logger.Level.init(rawValue:)) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = chosen
-            return handler
-        }
+        LoggingSystem.bootstrap { label in DeferredMetadataLogHandler(label: label, level: chosen) }
         return Logger(label: "chom-agent")
     }
 

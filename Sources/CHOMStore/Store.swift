@@ -38,13 +38,19 @@ package struct Store: Sendable {
     /// Chains the audit entries staged by a committed write. The change is committed whatever
     /// happens here: a failure is logged and the entries stay staged, durable, for the next write,
     /// the next reader or the leader's housekeeping to chain.
+    /// Concurrent writers share runs (`AuditChainGate`): each returns once a run that started after
+    /// its commit has finished, or after the gate's patience if that run is stuck.
     package func chainAudit(now: Date) async {
-        do {
-            try await AuditLog.chainPending(client: client, settings: auditSettings, now: now, logger: logger)
-        } catch {
-            logger.warning(
-                "committed audit entries could not be chained yet; they stay staged and the next write chains them",
-                metadata: [LogKey.error: "\(String(reflecting: error))"])
+        await auditSettings.gate.chain {
+            do {
+                try await AuditLog.chainPending(client: client, settings: auditSettings, now: now, logger: logger)
+                return true
+            } catch {
+                logger.warning(
+                    "committed audit entries could not be chained yet; they stay staged and the next write chains them",
+                    metadata: [LogKey.error: "\(String(reflecting: error))"])
+                return false
+            }
         }
     }
 

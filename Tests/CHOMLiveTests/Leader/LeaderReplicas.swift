@@ -90,11 +90,29 @@ final class LeaderReplicas: Sendable {
         do {
             let result = try await body(harness)
             await harness.cancelAll()
+            if ProcessInfo.processInfo.environment["CHOM_KEEP_REPLICA_LOGS"] == "1" { keepLogs(of: directory) }
             return result
         } catch {
             await harness.cancelAll()
+            keepLogs(of: directory)
             throw error
         }
+    }
+
+    /// Copies the replica processes' logs out of the fleet's directory before it is removed (on a
+    /// failure, or always with CHOM_KEEP_REPLICA_LOGS=1) and says where; their level is
+    /// CHOM_REPLICA_LOG_LEVEL (warning by default).
+    static func keepLogs(of directory: URL) {
+        let logs = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasSuffix(".log") }
+        // Not a TemporaryDirectory: those are removed when the test process exits.
+        let kept = URL(fileURLWithPath: "/tmp/chom-replica-logs-\(UUID().uuidString.prefix(8).lowercased())")
+        guard !logs.isEmpty, (try? FileManager.default.createDirectory(at: kept, withIntermediateDirectories: true)) != nil
+        else { return }
+        for log in logs {
+            try? FileManager.default.copyItem(
+                at: directory.appendingPathComponent(log), to: kept.appendingPathComponent(log))
+        }
+        print("replica logs kept in \(kept.path)")
     }
 
     /// Starts one more replica and waits until its listeners are bound.

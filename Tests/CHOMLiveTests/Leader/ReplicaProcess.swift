@@ -32,7 +32,7 @@ final class ReplicaProcess: Sendable {
             "serve", "--config", file.path, "--data-dir", fleet.directory.appendingPathComponent("keys").path,
             "--database-url", databaseURL ?? fleet.databaseURL, "--api-host", "127.0.0.1", "--api-port", "\(api)",
             "--grpc-host", "127.0.0.1", "--grpc-port", "\(agents)", "--grpc-enroll-port", "\(enroll)",
-            "--log-level", "warning",
+            "--log-level", ProcessInfo.processInfo.environment["CHOM_REPLICA_LOG_LEVEL"] ?? "warning",
         ]
     }
 

@@ -188,6 +188,40 @@ struct AuditChainGateTests {
     }
 }
 
+extension AuditChainGateTests {
+    @Test("a writer whose task is cancelled while a run is stuck returns at once, chained alone, instead of waiting out the patience")
+    func cancelledWriterDoesNotWait() async throws {
+        let gate = AuditChainGate(patience: .seconds(60))
+        let log = Log()
+        let release = WakeFlag()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                _ = log.commit()
+                await gate.chain {
+                    await log.run {
+                        log.inFirstRun.store(true, ordering: .sequentiallyConsistent)
+                        while !release.isSet { await Task.yield() }
+                    }
+                }
+            }
+            try await Self.until { log.inFirstRun.load(ordering: .sequentiallyConsistent) }
+            let start = ContinuousClock.now
+            let mine = log.commit()
+            await withTaskGroup(of: Void.self) { writers in
+                writers.addTask { await gate.chain { await log.run() } }
+                try? await Self.until { gate.waitingCount == 1 }
+                writers.cancelAll()
+            }
+            let waited = start.duration(to: .now)
+            #expect(waited < .seconds(20), "a cancelled writer waited \(waited)")
+            #expect(log.chainedThrough >= mine, "it chained alone")
+            release.set()
+            try await group.waitForAll()
+        }
+        #expect(gate.waitingCount == 0)
+    }
+}
+
 /// A flag a test sets once.
 final class WakeFlag: Sendable {
     private let value = Atomic<Bool>(false)

@@ -25,8 +25,8 @@ package final class AuditChainGate: Sendable {
         case done
         /// Such a run failed (the database, or the leading writer's task cancelled).
         case failed
-        /// This writer runs next, for itself and whoever waits.
-        case lead
+        /// This writer leads run `number`, for itself and whoever waits.
+        case lead(UInt64)
         /// The wait ran out and the run in progress is young: chain alone.
         case alone
     }
@@ -45,6 +45,8 @@ package final class AuditChainGate: Sendable {
         var waiting: [Waiter] = []
         /// Writers the run in progress covers (they committed before it started).
         var covered: [Waiter] = []
+        /// Writers whose wait ran out before they were registered (their two tasks ran out of order).
+        var timedOut: Set<UInt64> = []
     }
 
     private let state = Mutex(State())
@@ -80,9 +82,9 @@ package final class AuditChainGate: Sendable {
         let turn = await withTaskGroup(of: Turn?.self) { group -> Turn in
             group.addTask { await self.enter(id) }
             group.addTask {
-                // Only a wait that runs out does anything here; a turn given first ends this.
+                // A turn given first cancels this, and `runOut` then finds nothing to do. A caller
+                // already cancelled gets here at once: it must not wait unbounded either.
                 try? await Task.sleep(for: self.patience)
-                if Task.isCancelled { return nil }
                 self.runOut(id)
                 return nil
             }
@@ -95,22 +97,28 @@ package final class AuditChainGate: Sendable {
             }
             return turn
         }
+        state.withLock { _ = $0.timedOut.remove(id) }
+        let number: UInt64
         switch turn {
         case .done: return true
         case .failed: return false
         case .alone: return await chain()
-        case .lead: break
+        case .lead(let given): number = given
         }
-        // Everyone waiting now committed before this run starts: this run covers them.
-        let number = state.withLock { state -> UInt64 in
+        // Everyone waiting now committed before this run starts: this run covers them. Unless the
+        // run was abandoned before it began (this writer was held off that long): then another
+        // writer leads, and this one chains alone, covering nobody.
+        let current = state.withLock { state -> Bool in
+            guard state.run?.number == number else { return false }
             state.covered = state.waiting
             state.waiting.removeAll()
-            return state.run?.number ?? 0
+            return true
         }
+        guard current else { return await chain() }
         let succeeded = await chain()
         // Writers that came during the run: the first leads the next run for all of them. Nothing,
         // if this run was abandoned meanwhile (another writer leads now, with these writers covered).
-        let (covered, next) = state.withLock { state -> ([Waiter], Waiter?) in
+        let (covered, next) = state.withLock { state -> ([Waiter], (Waiter, UInt64)?) in
             guard state.run?.number == number else { return ([], nil) }
             let covered = state.covered
             state.covered.removeAll()
@@ -118,55 +126,66 @@ package final class AuditChainGate: Sendable {
                 state.run = nil
                 return (covered, nil)
             }
-            state.runs += 1
-            state.run = (state.runs, .now)
-            return (covered, state.waiting.removeFirst())
+            let next = state.waiting.removeFirst()
+            return (covered, (next, start(&state)))
         }
         for waiter in covered { waiter.continuation.resume(returning: succeeded ? .done : .failed) }
-        next?.continuation.resume(returning: .lead)
+        if let (waiter, run) = next { waiter.continuation.resume(returning: .lead(run)) }
         return succeeded
     }
 
     /// Leads at once when no run is in progress; otherwise waits for a turn.
     private func enter(_ id: UInt64) async -> Turn {
         await withCheckedContinuation { (continuation: CheckedContinuation<Turn, Never>) in
-            let lead = state.withLock { state -> Bool in
+            let turn = state.withLock { state -> Turn? in
+                if state.timedOut.remove(id) != nil, state.run != nil {
+                    // Its wait ran out before it got here: what `runOut` would have done.
+                    return outOfPatience(&state)
+                }
                 if state.run != nil {
                     state.waiting.append(Waiter(id: id, continuation: continuation))
-                    return false
+                    return nil
                 }
-                state.runs += 1
-                state.run = (state.runs, .now)
-                return true
+                return .lead(start(&state))
             }
-            if lead { continuation.resume(returning: .lead) }
+            if let turn { continuation.resume(returning: turn) }
         }
     }
 
-    /// Writer `id` has waited `patience`. If it still waits: a run in progress that long is
-    /// abandoned and this writer leads a new one (covering everyone still waiting or covered by the
-    /// abandoned run); otherwise it chains alone.
+    /// Writer `id` has waited `patience`. If it still waits: out of patience. If it is not
+    /// registered yet, `enter` acts for it.
     private func runOut(_ id: UInt64) {
         let (waiter, turn) = state.withLock { state -> (Waiter?, Turn) in
-            let index = state.waiting.firstIndex { $0.id == id }
-            let coveredIndex = state.covered.firstIndex { $0.id == id }
             let waiter: Waiter
-            if let index {
+            if let index = state.waiting.firstIndex(where: { $0.id == id }) {
                 waiter = state.waiting.remove(at: index)
-            } else if let coveredIndex {
-                waiter = state.covered.remove(at: coveredIndex)
+            } else if let index = state.covered.firstIndex(where: { $0.id == id }) {
+                waiter = state.covered.remove(at: index)
             } else {
-                return (nil, .alone)  // its turn was given meanwhile
+                // Its turn was given meanwhile (nothing to do), or it is not registered yet.
+                state.timedOut.insert(id)
+                return (nil, .alone)
             }
-            guard let run = state.run, run.started.duration(to: .now) >= patience else { return (waiter, .alone) }
-            // The stuck run's writers wait for the new one, which starts after all their commits.
-            state.waiting = state.covered + state.waiting
-            state.covered.removeAll()
-            state.runs += 1
-            state.run = (state.runs, .now)
-            return (waiter, .lead)
+            return (waiter, outOfPatience(&state))
         }
-        if turn == .lead { _ = abandoned.add(1, ordering: .relaxed) }
         waiter?.continuation.resume(returning: turn)
+    }
+
+    /// A run in progress for `patience` or longer is abandoned, and the writer out of patience leads
+    /// a new one, covering everyone still waiting or covered by the abandoned run (they all
+    /// committed before it starts). A younger run is left alone and the writer chains alone.
+    private func outOfPatience(_ state: inout State) -> Turn {
+        guard let run = state.run, run.started.duration(to: .now) >= patience else { return .alone }
+        state.waiting = state.covered + state.waiting
+        state.covered.removeAll()
+        _ = abandoned.add(1, ordering: .relaxed)
+        return .lead(start(&state))
+    }
+
+    /// Starts the next run; its number.
+    private func start(_ state: inout State) -> UInt64 {
+        state.runs += 1
+        state.run = (state.runs, .now)
+        return state.runs
     }
 }

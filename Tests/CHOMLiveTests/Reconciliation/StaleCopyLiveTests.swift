@@ -102,9 +102,13 @@ struct StaleCopyLiveTests {
                         if try await unfencedSites(coordinator, a.agentID) == [site.id] { return true }
                         return try await count(coordinator, "SELECT count(*) FROM audit_entries WHERE action = 'agent.reconcile'") > 0
                     }
-                    #expect(try await count(coordinator, """
-                        SELECT count(*) FROM tasks WHERE kind = 'configure' AND site_id = '\(site.id)' AND created_at > now() - interval '1 minute'
-                        """) >= 1)
+                    // The unfenced list is written before the reconciliation's transaction queues the
+                    // configure: seen the one, the other follows (a one-shot check raced it in CI).
+                    try await coordinator.eventually("the site's configure queued by reconciliation", timeout: .seconds(30)) {
+                        try await count(coordinator, """
+                            SELECT count(*) FROM tasks WHERE kind = 'configure' AND site_id = '\(site.id)' AND created_at > now() - interval '1 minute'
+                            """) >= 1
+                    }
                     try await coordinator.eventually("the site configured again and reported", timeout: .seconds(30)) {
                         try await unfencedSites(coordinator, a.agentID).isEmpty
                     }

@@ -16,6 +16,8 @@ actor AgentConnection {
     /// its dispatcher stops, so nothing more is sent on, or counted against, a stream that is dead
     /// (a send that fails is not retried on it every second until the delivery limit).
     nonisolated let retired = RetiredFlag()
+    /// When the dispatcher's pass in progress began (nil between passes).
+    nonisolated let pass = DispatchPassWatch()
 
     /// Retires the stream and wakes its dispatcher, which then ends.
     nonisolated func retire() {
@@ -106,4 +108,20 @@ final class RetiredFlag: Sendable {
     var value: Bool { state.withLock { $0 } }
 
     func set() { state.withLock { $0 = true } }
+}
+
+/// When a stream's dispatch pass in progress began. A pass that never ends (postgres-nio 1.33.2 can
+/// leave a query that was in flight when PostgreSQL restarted unanswered for good) would leave the
+/// agent's work queued for good on a stream that otherwise works: the heartbeat answers stop (see
+/// `AgentMessageHandler`), so the agent leaves the stream for a fresh one.
+final class DispatchPassWatch: Sendable {
+    private let started = Mutex<ContinuousClock.Instant?>(nil)
+
+    func begin(at now: ContinuousClock.Instant = .now) { started.withLock { $0 = now } }
+    func end() { started.withLock { $0 = nil } }
+
+    /// Whether the pass in progress began `limit` or longer before `now`.
+    func isStuck(after limit: Duration, now: ContinuousClock.Instant = .now) -> Bool {
+        started.withLock { $0.map { $0.duration(to: now) >= limit } ?? false }
+    }
 }

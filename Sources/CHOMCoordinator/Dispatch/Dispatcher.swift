@@ -34,17 +34,25 @@ struct Dispatcher: Sendable {
         let sent = connection.sent
         var failing = false
         while !Task.isCancelled, !connection.retired.value {
+            // Timed from here to the end of the pass (not the wait after it): see `DispatchPassWatch`.
+            connection.pass.begin()
             do {
                 let open = try await store.tasks.open(for: connection.agentID)
                 sent.keep(only: Set(open.map(\.id)))
                 for task in open where !sent.contains(task.id) {
-                    guard !connection.retired.value else { return }
+                    guard !connection.retired.value else {
+                        connection.pass.end()
+                        return
+                    }
                     if try await deliver(task, on: connection) { sent.insert(task.id) }
                 }
                 if failing { logger.info("dispatch works again", metadata: [LogKey.agentID: "\(connection.agentID)"]) }
                 failing = false
             } catch {
-                if Task.isCancelled { return }
+                if Task.isCancelled {
+                    connection.pass.end()
+                    return
+                }
                 if !failing {
                     logger.warning(
                         "a dispatch pass failed; it is tried again at the next wake or poll",
@@ -52,6 +60,7 @@ struct Dispatcher: Sendable {
                 }
                 failing = true
             }
+            connection.pass.end()
             if failing {
                 // Tried again on its own, but after at least a second: a database that is down is
                 // not asked in a loop.

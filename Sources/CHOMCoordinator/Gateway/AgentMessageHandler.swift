@@ -39,6 +39,15 @@ package struct AgentMessageHandler: Sendable {
             // agent was cut off): unfenced, that copy would answer visitors whose DNS still points
             // here, until reconciliation removes it.
             guard leased, !staleCopies.value else { return }
+            // A dispatch pass stuck on a query PostgreSQL never answered (see `DispatchPassWatch`):
+            // unanswered heartbeats make the agent leave this stream for a fresh one, with a
+            // dispatcher that works, after its silence timeout.
+            if connection.pass.isStuck(after: Self.stuckPass) {
+                logger.warning(
+                    "this stream's dispatch pass has not finished for \(Self.stuckPass); heartbeats go unanswered so the agent moves to a fresh stream",
+                    metadata: [LogKey.agentID: "\(agent)"])
+                return
+            }
             var answer = Chom_Agent_V1_CoordinatorMessage()
             answer.heartbeatAnswer.leaseSeconds = configuration.siteLeaseSecondsGranted
             try await connection.send(answer)
@@ -111,6 +120,9 @@ package struct AgentMessageHandler: Sendable {
             logger.warning("agent sent a sealing key other than its registered one; kept the registered key")
         }
     }
+
+    /// How long a dispatch pass may run before its stream is given up (a pass takes milliseconds).
+    static let stuckPass: Duration = .seconds(30)
 
     /// Records an agent's task result and everything it changes (the one path results take;
     /// tests feed results through it too). Nil when the task was unknown, foreign or final.

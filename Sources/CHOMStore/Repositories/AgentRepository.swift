@@ -52,23 +52,23 @@ package struct AgentRepository: Sendable {
         return nil
     }
 
-    /// All agents but deleted ones, oldest first.
     /// The undeleted agents in one scheduling state (the drain pass asks for the draining ones
     /// every tick: the fleet's rows, host facts and site counts are not read for that).
     package func list(scheduling: String) async throws -> [AgentRecord] {
-        let rows = try await client.query(
+        try await decodeAll(client.query(
             "SELECT \(unescaped: Self.columns) FROM agents a WHERE a.state <> 'deleted' AND a.scheduling = \(scheduling) ORDER BY a.enrolled_at, a.id",
-            logger: logger)
-        var agents: [AgentRecord] = []
-        for try await row in rows { agents.append(try Self.decode(row.makeRandomAccess())) }
-        return agents
+            logger: logger))
     }
 
+    /// All agents but deleted ones (unless asked for), oldest first.
     package func list(includeDeleted: Bool = false) async throws -> [AgentRecord] {
         let filter = includeDeleted ? "" : "WHERE a.state <> 'deleted'"
-        let rows = try await client.query(
+        return try await decodeAll(client.query(
             "SELECT \(unescaped: Self.columns) FROM agents a \(unescaped: filter) ORDER BY a.enrolled_at, a.id",
-            logger: logger)
+            logger: logger))
+    }
+
+    private func decodeAll(_ rows: PostgresRowSequence) async throws -> [AgentRecord] {
         var agents: [AgentRecord] = []
         for try await row in rows { agents.append(try Self.decode(row.makeRandomAccess())) }
         return agents

@@ -280,29 +280,38 @@ struct FleetTests {
 
     @Test("an envelope re-sent after its result was lost is answered from the journal, not executed again")
     func replayIsNotExecuted() async throws {
-        let data = try TemporaryDirectory.make(prefix: "chom-replay")
-        try await TestCoordinator.with(dataDirectory: data) { coordinator in
-            try await TestAgent.with(coordinator: coordinator) { agent in
+        try await TestCoordinator.with { coordinator in
+            // The agent is stopped before the result is "lost": with its stream still up, a dispatch
+            // pass on that stream (a sweep, a wake) could re-send the envelope there first, as a
+            // counted attempt, which is not what this test is about.
+            let agentState = try TemporaryDirectory.make(prefix: "chom-agent-replay")
+            let (agentID, done) = try await TestAgent.with(coordinator: coordinator, stateDirectory: agentState) { agent in
                 try await coordinator.waitOnline([agent.agentID])
                 _ = try await coordinator.createSite(domain: "replay.test")
                 let done = try await coordinator.waitForTask(
                     try await coordinator.deploy(site: "replay.test", files: ["index.html": "once"]).id)
                 #expect(done.state == "succeeded")
-                // Pretend the result never arrived: the coordinator re-sends the same sealed
-                // envelope (same sequence) on the agent's next stream.
-                try await TestDatabase.execute(
-                    "UPDATE tasks SET state = 'sent', finished_at = NULL WHERE id = '\(done.id)'",
-                    dataDirectory: data)
-                try await TestDatabase.execute(
-                    "UPDATE agents SET state = 'offline' WHERE id = '\(agent.agentID)'", dataDirectory: data)
-                agent.runtime.dropConnectionForTesting()
+                #expect(agent.runtime.executions(of: done.id) == 1)
+                return (agent.agentID, done)
+            }
+            try await coordinator.eventually("agent offline after its stream closed") {
+                try await coordinator.client.agent(id: agentID.description).state == "offline"
+            }
+            // Pretend the result never arrived: the coordinator re-sends the same sealed envelope
+            // (same sequence) on the agent's next stream.
+            try await TestDatabase.execute(
+                "UPDATE tasks SET state = 'sent', finished_at = NULL WHERE id = '\(done.id)'",
+                dataDirectory: coordinator.dataDirectory)
+            try await TestAgent.with(coordinator: coordinator, stateDirectory: agentState) { agent in
                 let again = try await coordinator.waitForTask(done.id)
                 #expect(again.state == "succeeded")
                 // Re-sent, but not counted: the agent's hello reported the envelope's sequence.
                 #expect(again.attempts == 1)
-                #expect(agent.runtime.executions(of: done.id) == 1)
+                // Its journal answered: this run of the agent executed nothing.
+                #expect(agent.runtime.executions(of: done.id) == 0)
                 let metrics = agent.runtime.metricsText()
                 #expect(metrics.contains("chom_agent_envelope_refusals_total{reason=\"replayed\"} 1"), "\(metrics)")
+                #expect(try await coordinator.client.site("replay.test").state == "active")
             }
         }
     }

@@ -31,20 +31,17 @@ struct Dispatcher: Sendable {
     /// is logged and tried again at the next wake or after its own retry interval: the dispatch of a stream that stays open must never end while its messages are still
     /// handled, or its agent's work would wait until it reconnected.
     func serve(_ connection: AgentConnection) async throws {
-        let sent = connection.sent
         var failing = false
         while !Task.isCancelled, !connection.retired.value {
             // Timed from here to the end of the pass (not the wait after it): see `DispatchPassWatch`.
             connection.pass.begin()
             do {
-                let open = try await store.tasks.open(for: connection.agentID)
-                sent.keep(only: Set(open.map(\.id)))
-                for task in open where !sent.contains(task.id) {
-                    guard !connection.retired.value else {
-                        connection.pass.end()
-                        return
-                    }
-                    if try await deliver(task, on: connection) { sent.insert(task.id) }
+                // In a child task that ends with the pass: this loop lives as long as the stream and
+                // would keep the pass's frames all that time (`inShortLivedTask`).
+                let retired = try await inShortLivedTask { try await self.pass(on: connection) }
+                if retired {
+                    connection.pass.end()
+                    return
                 }
                 if failing { logger.info("dispatch works again", metadata: [LogKey.agentID: "\(connection.agentID)"]) }
                 failing = false
@@ -72,6 +69,19 @@ struct Dispatcher: Sendable {
                 await connection.wake.wait()
             }
         }
+    }
+
+    /// Sends the agent's open tasks that this stream has not sent yet; true when the stream was
+    /// retired on the way.
+    private func pass(on connection: AgentConnection) async throws -> Bool {
+        let sent = connection.sent
+        let open = try await store.tasks.open(for: connection.agentID)
+        sent.keep(only: Set(open.map(\.id)))
+        for task in open where !sent.contains(task.id) {
+            guard !connection.retired.value else { return true }
+            if try await deliver(task, on: connection) { sent.insert(task.id) }
+        }
+        return false
     }
 
     /// False when the task was held back (it waits for the agent's sealing key).

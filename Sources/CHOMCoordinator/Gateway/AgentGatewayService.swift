@@ -131,14 +131,80 @@ struct AgentGatewayService: Chom_Agent_V1_AgentGateway.SimpleServiceProtocol {
         response: RPCWriter<Chom_Agent_V1_CoordinatorMessage>,
         context: ServerContext
     ) async throws {
+        // This task lives as long as the stream, and a Swift task keeps the frames of the deepest
+        // calls it ever made until it ends (`inShortLivedTask`). So it only reads the stream: the
+        // stream's setup and each message's work run in child tasks that end with them. (This
+        // function's own frame, with setup and logging inlined, was 26 KB a stream.)
+        var messages = request.makeAsyncIterator()
+        let first = try await messages.next()
+        let stream = try await inShortLivedTask { [self] in
+            try await self.openStream(hello: first, response: response, context: context)
+        }
+        do {
+            try await serve(stream, messages: &messages)
+        } catch {
+            await streamEnded(stream)
+            throw error
+        }
+        await streamEnded(stream)
+    }
+
+    /// Dispatches to the stream while it reads the agent's messages, each handled in a child task.
+    @inline(never)
+    private func serve(
+        _ stream: OpenStream, messages: inout RPCAsyncSequence<Chom_Agent_V1_AgentMessage, any Error>.AsyncIterator
+    ) async throws {
+        let connection = stream.connection
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await dispatcher.serve(connection) }
+            while let message = try await messages.next() {
+                try await inShortLivedTask {
+                    try await stream.handler.handle(message, from: connection.agentID, on: connection)
+                }
+                if message.event.isResult { connection.wake.signal() }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// An agent's stream: its connection and the handler of its messages.
+    private struct OpenStream: Sendable {
+        let connection: AgentConnection
+        let handler: AgentMessageHandler
+    }
+
+    /// Authenticates a stream, checks that it begins with a hello, records what the hello says and
+    /// registers the stream.
+    @inline(never)
+    private func openStream(
+        hello first: Chom_Agent_V1_AgentMessage?, response: RPCWriter<Chom_Agent_V1_CoordinatorMessage>,
+        context: ServerContext
+    ) async throws -> OpenStream {
         let peer = try await authenticate(context)
         let agentID = AgentID(peer.agentID)
         var logger = logger
         logger[metadataKey: LogKey.agentID] = "\(agentID)"
-        var messages = request.makeAsyncIterator()
-        guard case .hello(let hello)? = try await messages.next()?.event else {
+        guard case .hello(let hello)? = first?.event else {
             throw RPCError(code: .failedPrecondition, message: "the first message on a stream must be hello")
         }
+        try await streamOpened(agentID, hello: hello, peer: peer, logger: logger)
+        let connection = AgentConnection(
+            agentID: agentID, acceptedThrough: Int64(clamping: hello.highestSequence), writer: response)
+        await connections.register(connection)
+        metrics.set(streams: await connections.count)
+        logger.info("agent connected", metadata: [LogKey.capabilities: "\(hello.capabilities.prefix(16).joined(separator: ","))"])
+        var handler = AgentMessageHandler(
+            store: store, keys: keys, configuration: configuration, metrics: metrics, clock: clock, logger: logger)
+        handler.reconciler = InventoryApplier(
+            store: store, tasks: layoutConvergence.tasks, grace: configuration.reconcile.staleGraceSeconds, logger: logger)
+        return OpenStream(connection: connection, handler: handler)
+    }
+
+    /// What a stream's hello sets in the store: the agent connected, its addresses, and its sites'
+    /// layout converged.
+    private func streamOpened(
+        _ agentID: AgentID, hello: Chom_Agent_V1_Hello, peer: PeerIdentity, logger: Logger
+    ) async throws {
         try await store.agents.connected(
             agentID, version: String(hello.agentVersion.prefix(64)),
             highestSequenceSeen: Int64(clamping: hello.highestSequence),
@@ -160,30 +226,6 @@ struct AgentGatewayService: Chom_Agent_V1_AgentGateway.SimpleServiceProtocol {
         } catch {
             logger.error("site layout convergence failed", metadata: [LogKey.error: "\(error)"])
         }
-        let connection = AgentConnection(
-            agentID: agentID, acceptedThrough: Int64(clamping: hello.highestSequence), writer: response)
-        await connections.register(connection)
-        metrics.set(streams: await connections.count)
-        logger.info("agent connected", metadata: [LogKey.capabilities: "\(hello.capabilities.prefix(16).joined(separator: ","))"])
-        var handler = AgentMessageHandler(
-            store: store, keys: keys, configuration: configuration, metrics: metrics, clock: clock, logger: logger)
-        handler.reconciler = InventoryApplier(
-            store: store, tasks: layoutConvergence.tasks, grace: configuration.reconcile.staleGraceSeconds, logger: logger)
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await dispatcher.serve(connection) }
-                while let message = try await messages.next() {
-                    try await handler.handle(message, from: agentID, on: connection)
-                    if message.event.isResult { connection.wake.signal() }
-                }
-                group.cancelAll()
-            }
-        } catch {
-            await streamEnded(connection)
-            throw error
-        }
-        await streamEnded(connection)
-        logger.info("agent stream ended")
     }
 
     func fetchArtifact(
@@ -265,12 +307,15 @@ struct AgentGatewayService: Chom_Agent_V1_AgentGateway.SimpleServiceProtocol {
     }
 
     /// Forgets the stream; the agent is offline until it reconnects (on this or another replica).
-    private func streamEnded(_ connection: AgentConnection) async {
+    @inline(never)
+    private func streamEnded(_ stream: OpenStream) async {
+        let connection = stream.connection
         await connections.unregister(connection)
         metrics.set(streams: await connections.count)
         if await !connections.hasConnection(connection.agentID) {
             try? await store.agents.disconnected(connection.agentID)
         }
+        stream.handler.logger.info("agent stream ended")
     }
 
     /// The agent behind a call: a client certificate from the fleet CA (checked by the TLS

@@ -59,15 +59,10 @@ package struct ProrationLine: Sendable, Equatable {
 /// exactly.
 package enum Proration {
     /// `amount × part / whole` in minor units, rounded half away from zero (no overflow for any
-    /// amount and period that fit in Int64).
+    /// amount and period that fit in Int64): `InvoiceCalculator.scaled`, the one rounding rule.
     package static func share(of amount: Int64, part: Int64, whole: Int64) -> Int64 {
         precondition(whole > 0 && part >= 0 && part <= whole)
-        let product = amount.magnitude.multipliedFullWidth(by: part.magnitude)
-        let (quotient, remainder) = whole.magnitude.dividingFullWidth(product)
-        // Half or more of a minor unit rounds up (away from zero once the sign is back).
-        let rounded = remainder * 2 >= whole.magnitude ? quotient + 1 : quotient
-        // Negating in two's complement: a magnitude of 2^63 is Int64.min's.
-        return amount < 0 ? Int64(truncatingIfNeeded: 0 &- rounded) : Int64(rounded)
+        return InvoiceCalculator.scaled(amount, by: part, per: whole)
     }
 
     /// The lines for changing from a plan priced `old` to one priced `new` at `at`, with immediate

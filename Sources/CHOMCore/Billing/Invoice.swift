@@ -111,15 +111,13 @@ package enum InvoiceCalculator {
             case .siteHours:
                 (included, perUnit, what) = (multiply(plan.includedSites, hours), hoursPerMonth, "site-hours over \(plan.includedSites) sites")
             case .storageByteHours:
-                (included, perUnit, what) = (
-                    multiply(multiply(plan.includedStorageGB, bytesPerGB), hours), multiply(bytesPerGB, hoursPerMonth),
-                    "storage byte-hours over \(plan.includedStorageGB) GB")
+                (included, perUnit) = gbMonths(plan.includedStorageGB, hours: hours)
+                what = "storage byte-hours over \(plan.includedStorageGB) GB"
             case .bandwidthBytes:
                 (included, perUnit, what) = (multiply(plan.includedBandwidthGB, bytesPerGB), bytesPerGB, "bandwidth bytes over \(plan.includedBandwidthGB) GB")
             case .backupByteHours:
-                (included, perUnit, what) = (
-                    multiply(multiply(plan.includedBackupGB, bytesPerGB), hours), multiply(bytesPerGB, hoursPerMonth),
-                    "backup byte-hours over \(plan.includedBackupGB) GB")
+                (included, perUnit) = gbMonths(plan.includedBackupGB, hours: hours)
+                what = "backup byte-hours over \(plan.includedBackupGB) GB"
             }
             let over = used > included ? used - included : 0
             guard over > 0 else { continue }
@@ -139,6 +137,12 @@ package enum InvoiceCalculator {
         let rounded = remainder >= denominator.magnitude - remainder ? quotient + 1 : quotient
         if amount < 0 { return rounded > UInt64(Int64.max) + 1 ? .min : Int64(truncatingIfNeeded: 0 &- rounded) }
         return rounded > UInt64(Int64.max) ? .max : Int64(rounded)
+    }
+
+    /// For a byte-hours meter: the byte-hours `gb` include over `hours`, and the byte-hours of one
+    /// GB-month.
+    private static func gbMonths(_ gb: Int64, hours: Int64) -> (included: Int64, perUnit: Int64) {
+        (multiply(multiply(gb, bytesPerGB), hours), multiply(bytesPerGB, hoursPerMonth))
     }
 
     /// A product of limits, saturating (a plan's "unlimited" is Int64.max).

@@ -135,10 +135,12 @@ struct AgentGatewayService: Chom_Agent_V1_AgentGateway.SimpleServiceProtocol {
         // calls it ever made until it ends (`inShortLivedTask`). So it only reads the stream: the
         // stream's setup and each message's work run in child tasks that end with them. (This
         // function's own frame, with setup and logging inlined, was 26 KB a stream.)
+        // The caller is authenticated before a message of its stream is read.
+        let peer = try await inShortLivedTask { [self] in try await self.authenticate(context) }
         var messages = request.makeAsyncIterator()
         let first = try await messages.next()
         let stream = try await inShortLivedTask { [self] in
-            try await self.openStream(hello: first, response: response, context: context)
+            try await self.openStream(peer: peer, hello: first, response: response)
         }
         do {
             try await serve(stream, messages: &messages)
@@ -173,14 +175,12 @@ struct AgentGatewayService: Chom_Agent_V1_AgentGateway.SimpleServiceProtocol {
         let handler: AgentMessageHandler
     }
 
-    /// Authenticates a stream, checks that it begins with a hello, records what the hello says and
+    /// Checks that an authenticated stream begins with a hello, records what the hello says and
     /// registers the stream.
     @inline(never)
     private func openStream(
-        hello first: Chom_Agent_V1_AgentMessage?, response: RPCWriter<Chom_Agent_V1_CoordinatorMessage>,
-        context: ServerContext
+        peer: PeerIdentity, hello first: Chom_Agent_V1_AgentMessage?, response: RPCWriter<Chom_Agent_V1_CoordinatorMessage>
     ) async throws -> OpenStream {
-        let peer = try await authenticate(context)
         let agentID = AgentID(peer.agentID)
         var logger = logger
         logger[metadataKey: LogKey.agentID] = "\(agentID)"

@@ -73,6 +73,14 @@ struct InvoiceCalculatorTests {
         #expect(throws: BillingRuleError.emptyPeriod) {
             try InvoiceCalculator.lines(plan: Self.pro(), period: DateInterval(start: Self.start, duration: 0), usage: [:])
         }
+        #expect(throws: BillingRuleError.periodTooLong) {
+            try InvoiceCalculator.lines(plan: Self.pro(), period: DateInterval(start: Self.start, duration: 1e12), usage: [:])
+        }
+        var negative = try Self.pro()
+        negative.overage[.bandwidthBytes] = try Money(minor: -5, currency: "EUR")
+        #expect(throws: BillingRuleError.negativePrice) {
+            try InvoiceCalculator.lines(plan: negative, period: Self.thirtyDays, usage: [:])
+        }
         var plan = try Self.pro()
         plan.overage[.siteHours] = try Money(minor: 300, currency: "USD")
         #expect(throws: BillingRuleError.currencyMismatch("EUR", "USD")) {
@@ -88,5 +96,8 @@ struct InvoiceCalculatorTests {
         #expect(InvoiceCalculator.scaled(.max, by: 2, per: 1) == .max)
         #expect(InvoiceCalculator.scaled(.min, by: 2, per: 1) == .min)
         #expect(InvoiceCalculator.scaled(1_000, by: .max, per: .max) == 1_000)
+        // A quotient of UInt64.max that rounds up saturates rather than trapping.
+        #expect(InvoiceCalculator.scaled(9_204_196_627_214_745_089, by: 1_443, per: 720) == .max)
+        #expect(InvoiceCalculator.scaled(-9_204_196_627_214_745_089, by: 1_443, per: 720) == .min)
     }
 }

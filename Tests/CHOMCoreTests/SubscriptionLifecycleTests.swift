@@ -47,6 +47,14 @@ struct SubscriptionLifecycleTests {
         ])
     }
 
+    @Test("a past-due subscription without a grace's end is suspended at the next expiry check")
+    func pastDueWithoutGrace() throws {
+        var subscription = SubscriptionLifecycle(status: .pastDue, grace: Self.grace)
+        let actions = try subscription.handle(.graceExpired(now: Self.failedAt)).get()
+        #expect(subscription.status == .suspended)
+        #expect(actions.contains(.suspendSites))
+    }
+
     @Test("a payment makes a suspended subscription active and lifts only the billing reason")
     func paymentLifts() throws {
         var subscription = Self.lifecycle(.suspended)

@@ -84,16 +84,20 @@ package struct InvoiceLine: Sendable, Equatable, Codable {
 ///   rule of `Proration.share`); quantities are never rounded.
 package enum InvoiceCalculator {
     package static let hoursPerMonth: Int64 = 720
+    /// The longest period billed at once: ten years of seconds.
+    package static let longestPeriod: TimeInterval = 10 * 366 * 86_400
     package static let bytesPerGB: Int64 = 1_000_000_000
 
     package static func lines(
         plan: Plan, period: DateInterval, usage: [Meter: Int64], inTrial: Bool = false
     ) throws(BillingRuleError) -> [InvoiceLine] {
+        guard period.duration >= 1 else { throw .emptyPeriod }
+        guard period.duration <= InvoiceCalculator.longestPeriod else { throw .periodTooLong }
         let seconds = Int64(period.duration.rounded(.down))
-        guard seconds > 0 else { throw .emptyPeriod }
         // Whole hours, rounded up: a period of 30 days and a second is 721 hours.
         let hours = (seconds + 3_599) / 3_600
         let currency = plan.monthlyPrice.currency
+        guard plan.monthlyPrice.minor >= 0, plan.overage.values.allSatisfy({ $0.minor >= 0 }) else { throw .negativePrice }
         var lines: [InvoiceLine] = []
         if !inTrial {
             lines.append(InvoiceLine(
@@ -134,7 +138,9 @@ package enum InvoiceCalculator {
         let product = amount.magnitude.multipliedFullWidth(by: numerator.magnitude)
         guard product.high < denominator.magnitude else { return amount < 0 ? .min : .max }
         let (quotient, remainder) = denominator.magnitude.dividingFullWidth(product)
-        let rounded = remainder >= denominator.magnitude - remainder ? quotient + 1 : quotient
+        let roundsUp = remainder >= denominator.magnitude - remainder
+        guard !(roundsUp && quotient == .max) else { return amount < 0 ? .min : .max }
+        let rounded = roundsUp ? quotient + 1 : quotient
         if amount < 0 { return rounded > UInt64(Int64.max) + 1 ? .min : Int64(truncatingIfNeeded: 0 &- rounded) }
         return rounded > UInt64(Int64.max) ? .max : Int64(rounded)
     }
@@ -145,9 +151,10 @@ package enum InvoiceCalculator {
         (multiply(multiply(gb, bytesPerGB), hours), multiply(bytesPerGB, hoursPerMonth))
     }
 
-    /// A product of limits, saturating (a plan's "unlimited" is Int64.max).
+    /// A product of non-negative limits, saturating (a plan's "unlimited" is Int64.max); a negative
+    /// limit counts as none.
     static func multiply(_ lhs: Int64, _ rhs: Int64) -> Int64 {
-        let (product, overflow) = lhs.multipliedReportingOverflow(by: rhs)
+        let (product, overflow) = max(0, lhs).multipliedReportingOverflow(by: max(0, rhs))
         return overflow ? .max : product
     }
 }

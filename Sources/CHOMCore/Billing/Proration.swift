@@ -24,13 +24,17 @@ package enum BillingRuleError: Error, Sendable, Equatable, CustomStringConvertib
     case currencyMismatch(String, String)
     case outsidePeriod
     case emptyPeriod
+    case periodTooLong
+    case negativePrice
 
     package var description: String {
         switch self {
         case .invalidCurrency(let code): "currency must be three upper-case letters (ISO 4217), not \"\(code.prefix(16))\""
         case .currencyMismatch(let old, let new): "a plan change cannot prorate between \(old) and \(new)"
         case .outsidePeriod: "the change is outside the current period"
-        case .emptyPeriod: "the period is empty"
+        case .emptyPeriod: "the period is shorter than a second"
+        case .periodTooLong: "the period is longer than ten years"
+        case .negativePrice: "a price cannot be negative"
         }
     }
 }
@@ -72,18 +76,20 @@ package enum Proration {
         from old: Money, to new: Money, period: DateInterval, at: Date
     ) throws(BillingRuleError) -> [ProrationLine] {
         guard old.currency == new.currency else { throw .currencyMismatch(old.currency, new.currency) }
-        let start = Int64(period.start.timeIntervalSince1970.rounded(.down))
-        let end = Int64(period.end.timeIntervalSince1970.rounded(.down))
-        let change = Int64(at.timeIntervalSince1970.rounded(.down))
-        guard end > start else { throw .emptyPeriod }
-        guard change >= start, change <= end else { throw .outsidePeriod }
-        let remaining = end - change
+        guard old.minor >= 0, new.minor >= 0 else { throw .negativePrice }
+        guard period.duration >= 1 else { throw .emptyPeriod }
+        guard period.duration <= InvoiceCalculator.longestPeriod else { throw .periodTooLong }
+        guard at >= period.start, at <= period.end else { throw .outsidePeriod }
+        // Whole seconds from the period's start: the change's fraction of a second is dropped.
+        let length = Int64(period.duration.rounded(.down))
+        let elapsed = min(length, Int64(at.timeIntervalSince(period.start).rounded(.down)))
+        let remaining = length - elapsed
         var lines: [ProrationLine] = []
-        let credit = share(of: old.minor, part: remaining, whole: end - start)
+        let credit = share(of: old.minor, part: remaining, whole: length)
         if credit != 0 {
             lines.append(ProrationLine(kind: .credit, amount: try Money(minor: -credit, currency: old.currency), seconds: remaining))
         }
-        let charge = share(of: new.minor, part: remaining, whole: end - start)
+        let charge = share(of: new.minor, part: remaining, whole: length)
         if charge != 0 {
             lines.append(ProrationLine(kind: .charge, amount: try Money(minor: charge, currency: new.currency), seconds: remaining))
         }

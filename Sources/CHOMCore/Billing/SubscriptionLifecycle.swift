@@ -77,9 +77,9 @@ package enum SubscriptionAction: Sendable, Equatable {
 ///   billing reason from its sites.
 /// - A period's end closes its invoice in every status but canceled; a cancellation at period end
 ///   takes effect then.
-/// - Canceled is final: it takes no event but a repeated cancel (answered with nothing) and late
-///   payment facts (recorded, changing nothing). A canceled subscription's sites keep any billing
-///   suspension they had.
+/// - Canceled is final: every event but a trial end (refused) is taken and changes nothing, with no
+///   action (late payment facts and timers of a subscription that has ended). A canceled
+///   subscription's sites keep any billing suspension they had.
 package struct SubscriptionLifecycle: Sendable, Equatable {
     package var status: SubscriptionStatus
     /// When a past-due subscription is suspended; nil in every other status.
@@ -131,7 +131,8 @@ package struct SubscriptionLifecycle: Sendable, Equatable {
             return .success([])
 
         case (.pastDue, .graceExpired(let now)):
-            guard let ends = graceEndsAt, now >= ends else { return .success([]) }
+            // A past-due subscription without a grace's end (not one this type makes) has none left.
+            if let ends = graceEndsAt, now < ends { return .success([]) }
             return .success(move(to: .suspended, audit: "suspended", notice: .suspended) + [.suspendSites])
         case (_, .graceExpired):
             return .success([])

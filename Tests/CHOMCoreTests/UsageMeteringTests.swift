@@ -46,6 +46,13 @@ struct UsageMeteringTests {
         // 7,200 s → 2 byte-hours in total, split 20 min | 60 min | 40 min.
         #expect(shares.reduce(0) { $0 + $1.quantity } == 2)
         #expect(shares.map(\.hour) == [Self.noon, Self.noon.addingTimeInterval(3_600)])
+        // 1 byte from 11:30 to 13:30: hours of 0.5, 1 and 0.5 byte-hours. Rounded alone they would
+        // make 1 + 1 + 1 = 3; the running total gives 1 + 1 + 0 = 2, the rounded whole.
+        let halves = UsageMetering.byteHours(
+            1, from: Self.noon.addingTimeInterval(-1_800), to: Self.noon.addingTimeInterval(5_400))
+        #expect(halves == [
+            .init(hour: Self.noon.addingTimeInterval(-3_600), quantity: 1), .init(hour: Self.noon, quantity: 1),
+        ])
         // Many small samples of one hour add up to the hour's byte-hours.
         let seconds: Int64 = 7
         let total = stride(from: 0, to: 3_600, by: Int(seconds)).reduce(Int64(0)) { sum, offset in

@@ -115,14 +115,18 @@ struct LeaderElectionTests {
             let overlap = Overlap()
             proxy.freeze()
             let (gaveUp, took) = try await withThrowingTaskGroup(of: Void.self) { group in
+                // The sampler is stopped by a flag, not by cancellation: cancelling a task inside a
+                // URLSession request can deadlock swift-corelibs-foundation (the cancel handler's
+                // `DispatchQueue.sync` onto the session's queue, under the task's status lock, while
+                // that queue resumes the same task's continuation). Seen once, hanging `swift test`.
                 group.addTask {
-                    while !Task.isCancelled {
+                    while !overlap.stopped {
                         let bLeads = await b.gauge(MetricName.coordinatorLeader) == 1
                         overlap.sample(bLeads && c.epoch != nil)
-                        try await Task.sleep(for: .milliseconds(5))
+                        try? await Task.sleep(for: .milliseconds(5))
                     }
                 }
-                defer { group.cancelAll() }
+                defer { overlap.stop() }
                 let gaveUp = try await fleet.eventually("b gives up the lead", timeout: .seconds(30)) {
                     await b.gauge(MetricName.coordinatorLeader) == 0
                 }
@@ -198,7 +202,9 @@ struct LeaderElectionTests {
 
 /// Samples of "both replicas lead", from a sampling task.
 private final class Overlap: Sendable {
-    private let counts = Mutex((samples: 0, both: 0))
+    private let counts = Mutex((samples: 0, both: 0, stopped: false))
     func sample(_ both: Bool) { counts.withLock { $0.samples += 1; if both { $0.both += 1 } } }
     var both: Int { counts.withLock { $0.both } }
+    var stopped: Bool { counts.withLock { $0.stopped } }
+    func stop() { counts.withLock { $0.stopped = true } }
 }

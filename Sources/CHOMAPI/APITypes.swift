@@ -279,6 +279,11 @@ package struct ProblemDetails: Codable, Sendable, Equatable, Error {
     package var detail: String
     /// A site that cannot be placed: every agent considered and why it was refused.
     package var agents: [PlacementRefusalAgent]? = nil
+    /// A quota that refused the request (`sites`, `members`, `storage`), the plan's limit and the
+    /// organization's usage.
+    package var quota: String? = nil
+    package var limit: Int64? = nil
+    package var usage: Int64? = nil
     package init(type: String = "about:blank", title: String, status: Int, detail: String) {
         self.type = type
         self.title = title

@@ -114,6 +114,7 @@ package struct CreateTokenRequest: Codable, Sendable, Equatable {
         "sites:read", "sites:write", "sites:deploy", "tasks:read", "agents:read", "agents:write",
         "join_tokens:write", "organizations:read", "organizations:write", "tenants:read", "tenants:write",
         "members:read", "members:write", "audit:read", "tokens:read", "tokens:write",
+        "billing:read", "billing:write",
     ]
     package init(name: String, abilities: [String], expiresAt: Date) {
         self.name = name

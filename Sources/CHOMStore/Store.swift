@@ -80,6 +80,7 @@ package struct Store: Sendable {
         JoinTokenRepository(client: client, logger: logger, auditSettings: auditSettings)
     }
     package var releases: ReleaseRepository { ReleaseRepository(client: client, logger: logger) }
+    package var billing: BillingRepository { BillingRepository(client: client, logger: logger) }
     package var tasks: TaskQueue { TaskQueue(client: client, logger: logger, auditSettings: auditSettings) }
 
     /// Parses `postgres://user[:password]@host[:port]/database` into a client configuration.

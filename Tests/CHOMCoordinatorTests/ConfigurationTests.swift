@@ -1,5 +1,6 @@
 import CHOMCoordinator
 import CHOMCore
+import CHOMStore
 import Foundation
 import Testing
 
@@ -105,6 +106,32 @@ final class ConfigurationTests {
         #expect(throws: CHOMError.self) { try ConfigurationLoader.load(file: bad, environment: [:]) }
         #expect(throws: CHOMError.self) {
             try ConfigurationLoader.load(file: nil, environment: ["CHOM_BCRYPT_COST": "3"])
+        }
+    }
+
+    @Test("the default plan is unmetered unless configured; a configured one is checked, and a bad one refused by name")
+    func billingDefaultPlan() throws {
+        let defaults = CoordinatorConfiguration()
+        let unmetered = try defaults.billing.defaultPlan.record(now: Date())
+        #expect(unmetered.code == "unmetered" && unmetered.plan.monthlyPrice.minor == 0)
+        #expect(unmetered.plan.includedSites == .max && unmetered.storageHardLimitGB == .max)
+        let loaded = try ConfigurationLoader.load(
+            file: try write(#"{"billing": {"graceDays": 3, "defaultPlan": {"code": "starter", "name": "Starter", "currency": "EUR", "monthlyPriceMinor": 900, "includedSites": 3, "overage": {"bandwidth_bytes": 5}}}}"#),
+            environment: [:])
+        let starter = try loaded.billing.defaultPlan.record(now: Date())
+        #expect(loaded.billing.graceDays == 3)
+        #expect(starter.plan.includedSites == 3 && starter.plan.includedMembers == .max)
+        #expect(starter.plan.overage[.bandwidthBytes]?.minor == 5)
+        for (json, message) in [
+            (#"{"billing": {"defaultPlan": {"code": "Bad Code", "name": "x", "currency": "EUR", "monthlyPriceMinor": 0}}}"#, "code"),
+            (#"{"billing": {"defaultPlan": {"code": "a", "name": "x", "currency": "eur", "monthlyPriceMinor": 0}}}"#, "currency"),
+            (#"{"billing": {"defaultPlan": {"code": "a", "name": "x", "currency": "EUR", "monthlyPriceMinor": -1}}}"#, "negative"),
+            (#"{"billing": {"defaultPlan": {"code": "a", "name": "x", "currency": "EUR", "monthlyPriceMinor": 0, "overage": {"cpu": 1}}}}"#, "cpu"),
+            (#"{"billing": {"defaultPlan": {"code": "a", "name": "x", "currency": "EUR", "monthlyPriceMinor": 0, "sites": 1}}}"#, "billing.defaultPlan.sites"),
+            (#"{"billing": {"graceDays": -1}}"#, "graceDays"),
+        ] {
+            let error = #expect(throws: CHOMError.self) { try ConfigurationLoader.load(file: try write(json), environment: [:]) }
+            #expect(error?.message.contains(message) == true, "\(json): \(error?.message ?? "")")
         }
     }
 }

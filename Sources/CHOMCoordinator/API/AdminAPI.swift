@@ -50,6 +50,7 @@ struct AdminAPI: Sendable {
         addAuditRoutes(routes)
         addFleetRoutes(routes)
         addFleetSchedulingRoutes(routes)
+        addBillingRoutes(routes)
         return router
     }
 
@@ -59,6 +60,9 @@ struct AdminAPI: Sendable {
         }
         return id
     }
+
+    /// Plan limits where the work starts.
+    var quotas: BillingQuotas { BillingQuotas(store: store, configuration: configuration.billing) }
 
     /// Writes `body` and its audit entries in one transaction (see `Store.write`).
     @discardableResult

@@ -18,6 +18,13 @@ enum Problem {
                 type: PlacementRefused.problemType, title: "Conflict", status: 409, detail: refused.description)
             if refused.listsAgents { body.agents = refused.agents }
             return (.conflict, body)
+        case let exceeded as QuotaExceeded:
+            var body = ProblemDetails(
+                type: QuotaExceeded.problemType, title: "Forbidden", status: 403, detail: exceeded.description)
+            body.quota = exceeded.quota.rawValue
+            body.limit = exceeded.limit
+            body.usage = exceeded.usage
+            return (.forbidden, body)
         case let conflict as SiteClaimConflict:
             // Normally made precise by `AdminAPI.claiming`; never says whose.
             return response(for: AdminAPI.problem(conflict, holder: nil))

@@ -34,6 +34,7 @@ package enum ConfigurationLoader {
         try apply(environment: environment, to: &configuration)
         try configuration.dns.validate()
         try configuration.agents.validate()
+        try configuration.billing.validate()
         if let lifetime = configuration.backups.destination.s3?.presignLifetimeSeconds, !(1...604_800).contains(lifetime) {
             throw CHOMError(
                 .configuration, "backups.destination.s3.presignLifetimeSeconds must be 1 to 604800, got \(lifetime)")
@@ -69,7 +70,12 @@ package enum ConfigurationLoader {
     private static let knownKeys: [String: Set<String>] = [
         "": [
             "dataDirectory", "databaseURL", "logLevel", "api", "grpc", "auth", "secrets", "audit",
-            "agents", "dispatch", "joinTokens", "backups", "leader", "fleet", "reconcile", "dns",
+            "agents", "dispatch", "joinTokens", "backups", "leader", "fleet", "reconcile", "dns", "billing",
+        ],
+        "billing": ["defaultPlan", "graceDays"],
+        "billing.defaultPlan": [
+            "code", "name", "currency", "monthlyPriceMinor", "includedSites", "includedStorageGB", "includedBandwidthGB",
+            "includedBackupGB", "includedMembers", "storageHardLimitGB", "overage", "trialDays",
         ],
         "auth": [
             "bcryptCost", "sessionTTLSeconds", "rotationGraceSeconds", "loginAttemptsPerAccount",

@@ -116,6 +116,7 @@ package struct CoordinatorConfiguration: Sendable, Codable, Equatable {
     package var reconcile = Reconcile()
     package var leader = Leader()
     package var fleet = Fleet()
+    package var billing = Billing()
 
     package init() {}
 }
@@ -209,6 +210,7 @@ extension CoordinatorConfiguration {
         reconcile = try c.decodeIfPresent(Reconcile.self, forKey: .reconcile) ?? reconcile
         leader = try c.decodeIfPresent(Leader.self, forKey: .leader) ?? leader
         fleet = try c.decodeIfPresent(Fleet.self, forKey: .fleet) ?? fleet
+        billing = try c.decodeIfPresent(Billing.self, forKey: .billing) ?? billing
     }
 }
 

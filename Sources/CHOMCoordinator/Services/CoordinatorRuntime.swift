@@ -45,6 +45,7 @@ struct CoordinatorRuntime: Service {
         let store = Store(client: client, logger: logger, audit: configuration.audit.settings(signingKey: keys.signer.privateKey))
         let identity = IdentityServices(configuration: configuration, keyRing: keyRing)
         try await bootstrapOperator(store, identity: identity)
+        try await BillingArrival.run(store: store, configuration: configuration.billing, now: clock.now(), logger: logger)
         onKeys(keys.ca.fingerprintSHA256)
         guard !Task.isShuttingDownGracefully else { return }
 
@@ -68,7 +69,9 @@ struct CoordinatorRuntime: Service {
             address: .ipv4(host: configuration.grpc.host, port: configuration.grpc.enrollPort),
             transportSecurity: try CoordinatorTLS.enrollment(
                 serverCertificate: keys.serverCertificate, serverKey: keys.serverKey, caCertificate: keys.ca.certificate))
-        let backups = BackupScheduler(store: store, tasks: tasks, connections: connections, logger: logger)
+        let backups = BackupScheduler(
+            store: store, tasks: tasks, connections: connections, logger: logger,
+            quotas: BillingQuotas(store: store, configuration: configuration.billing))
         let housekeeping = HousekeepingLoops(
             store: store, configuration: configuration, backups: backups, metrics: metrics, clock: clock, logger: logger)
         let fleet = FleetLoops(

@@ -16,6 +16,8 @@ struct BackupScheduler: Sendable {
     let tasks: SiteTaskBuilder
     let connections: AgentConnections
     let logger: Logger
+    /// The storage quota: over the plan's hard limit, a due backup is not started (nil: unchecked).
+    var quotas: BillingQuotas? = nil
 
     static let actor = "system:backup-scheduler"
 
@@ -37,12 +39,20 @@ struct BackupScheduler: Sendable {
                     target, encrypt: schedule.policy.encrypt, audit: audit
                 ) { transaction in
                     if let epoch { try await store.leadership.checkEpoch(epoch, in: transaction) }
+                    if let quotas, let organization = target.organization {
+                        try await quotas.check(.storage, organization: organization, now: now, in: transaction)
+                    }
                     return try await store.backupSchedules.claim(schedule.siteID, dueBy: now, next: next, in: transaction)
                 }
             } catch let error as CHOMError where error.code == .conflict {
                 // The site moved or was reconfigured since it was read: nothing was written, the
                 // schedule stays due, and the next pass starts it from the site as it is then.
                 logger.info("scheduled backup deferred", metadata: [LogKey.siteID: "\(target.site.id)", LogKey.error: "\(error.message)"])
+                continue
+            } catch let exceeded as QuotaExceeded {
+                // Nothing was written and the schedule stays due: it starts once usage is back
+                // under the limit (a backup deleted, a larger plan).
+                logger.warning("scheduled backup refused", metadata: [LogKey.siteID: "\(target.site.id)", LogKey.error: "\(exceeded)"])
                 continue
             }
             if backup != nil {

@@ -153,7 +153,7 @@ package enum InvoiceCalculator {
 
     /// A product of non-negative limits, saturating (a plan's "unlimited" is Int64.max); a negative
     /// limit counts as none.
-    static func multiply(_ lhs: Int64, _ rhs: Int64) -> Int64 {
+    package static func multiply(_ lhs: Int64, _ rhs: Int64) -> Int64 {
         let (product, overflow) = max(0, lhs).multipliedReportingOverflow(by: max(0, rhs))
         return overflow ? .max : product
     }

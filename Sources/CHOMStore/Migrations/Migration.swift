@@ -40,5 +40,6 @@ package enum Migrations {
         Migration0015SiteFailover.migration,
         Migration0016AuditPending.migration,
         Migration0017UnfencedSites.migration,
+        Migration0018Billing.migration,
     ]
 }

@@ -28,7 +28,9 @@ extension MatrixRoute {
         var routes = Set<String>()
         var path: String?
         for line in yaml.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.hasPrefix("  /"), !line.hasPrefix("   "), line.hasSuffix(":") {
+            if line.isEmpty {
+                continue  // A blank line inside a block scalar (a description) ends nothing.
+            } else if line.hasPrefix("  /"), !line.hasPrefix("   "), line.hasSuffix(":") {
                 path = String(line.dropFirst(2).dropLast())
             } else if !line.hasPrefix("  ") {
                 path = nil
@@ -176,6 +178,24 @@ extension MatrixRoute {
         route(.agentCordon, "POST", "/v1/agents/{freshAgent}/cordon", .platformOperator, .agentsWrite, 200,
             prepare: { world, _ in ["freshAgent": try await IdentityFixtures.addAgent(world.coordinator, state: "offline")] },
             effect: .rowWhenAllowed("agents", where: "id = '{freshAgent}' AND scheduling = 'cordoned'")),
+        // Billing.
+        route(.plansList, "GET", "/v1/billing/plans", .authenticated, .billingRead, 200),
+        route(.planCreate, "POST", "/v1/billing/plans", .platformOperator, .billingWrite, 201,
+            body: .json { _, caller, _ in
+                ["code": "matrix-\(caller.slug)", "name": "Matrix", "currency": "EUR", "monthlyPriceMinor": 1_000]
+            },
+            effect: .rowWhenAllowed("billing_plans", where: "code = 'matrix-{caller}'")),
+        route(.planUpdate, "PUT", "/v1/billing/plans/{plan}", .platformOperator, .billingWrite, 200,
+            body: .json { _, _, ids in
+                ["code": ids["plan"] ?? "", "name": "Renamed", "currency": "EUR", "monthlyPriceMinor": 2_000]
+            },
+            prepare: { world, caller in try await world.freshPlan(for: caller) },
+            effect: .rowWhenAllowed("billing_plans", where: "code = '{plan}' AND name = 'Renamed'")),
+        route(.billingRead, "GET", "/v1/organizations/{org}/billing", .member(.owner), .billingRead, 200),
+        route(.subscriptionUpdate, "PUT", "/v1/organizations/{org}/subscription", .member(.owner), .billingWrite, 200,
+            body: .json { _, _, ids in ["plan": ids["plan"] ?? "", "effective": "period_end"] },
+            prepare: { world, caller in try await world.freshPlan(for: caller) },
+            effect: .rowWhenAllowed("billing_subscriptions", where: "pending_plan_code = '{plan}'")),
         route(.agentPing, "POST", "/v1/agents/{freshAgent}/ping", .platformOperator, .agentsWrite, 202,
             prepare: { world, _ in ["freshAgent": try await IdentityFixtures.addAgent(world.coordinator, state: "offline")] },
             effect: .rowWhenAllowed("tasks", where: "agent_id = '{freshAgent}' AND kind = 'ping'")),

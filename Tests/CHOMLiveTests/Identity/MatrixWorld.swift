@@ -201,6 +201,14 @@ final class MatrixWorld: Sendable {
         ["backup": try await IdentityFixtures.addBackup(coordinator, site: organization.siteID, tenant: organization.tenantID)]
     }
 
+    /// A new plan (made by the operator), as `plan`.
+    func freshPlan(for caller: MatrixCaller) async throws -> [String: String] {
+        let code = "fresh-\(caller.slug)-\(next())"
+        _ = try await coordinator.client(token: token(.platformOperator)).createPlan(
+            PlanRequest(code: code, name: "Fresh", currency: "EUR", monthlyPriceMinor: 500))
+        return ["plan": code]
+    }
+
     func freshJoinToken() async throws -> String {
         try await coordinator.client(token: token(.platformOperator))
             .createJoinToken(CreateJoinTokenRequest(description: "to revoke")).joinToken.id

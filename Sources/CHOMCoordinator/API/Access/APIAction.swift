@@ -23,4 +23,6 @@ package enum APIAction: String, Sendable, CaseIterable {
     // Scheduling and migration (platform operators).
     case agentCordon, agentUncordon, agentDrain, agentLabelsUpdate, siteMove, migrationsList, migrationRead
     case fleetRebalance, siteRequestsUpdate, agentFailoverPlan, siteFailoverUpdate, agentPing
+    // Billing.
+    case plansList, planCreate, planUpdate, billingRead, subscriptionUpdate
 }

@@ -65,6 +65,11 @@ package enum Policy {
         case .migrationsList, .migrationRead, .agentFailoverPlan: Rule(audience: .platformOperator, ability: .agentsRead)
         case .joinTokenCreate, .joinTokenRevoke: Rule(audience: .platformOperator, ability: .joinTokensWrite)
         case .joinTokensList, .joinTokenUses: Rule(audience: .platformOperator, ability: .agentsRead)
+        case .plansList: Rule(audience: .authenticated, ability: .billingRead)
+        case .planCreate, .planUpdate: Rule(audience: .platformOperator, ability: .billingWrite)
+        // Money is the owners' business: admins run the organization's sites, not its bill.
+        case .billingRead: Rule(audience: .member(.owner), ability: .billingRead)
+        case .subscriptionUpdate: Rule(audience: .member(.owner), ability: .billingWrite)
         }
     }
 

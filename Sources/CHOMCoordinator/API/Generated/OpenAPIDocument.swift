@@ -72,6 +72,8 @@ tags:
   description: Tokens for enrolling agents (operators).
 - name: Discovery
   description: Prometheus service discovery (operators).
+- name: Billing
+  description: Plans (operators), an organization's subscription, usage to date and projected invoice (owners).
 paths:
   /v1/health:
     get:
@@ -731,7 +733,10 @@ paths:
       summary: Invite someone by email
       tags:
       - Invitations
-      description: 'Who: admin or above; only owners invite owners.'
+      description: |-
+        Refused with 403 `https://chom.dev/problems/quota-exceeded` when members plus open invitations would exceed the plan's members.
+
+        Who: admin or above; only owners invite owners.
       parameters:
       - $ref: '#/components/parameters/OrgId'
       requestBody:
@@ -843,7 +848,10 @@ paths:
       summary: Create a site in a tenant
       tags:
       - Sites
-      description: 'Who: member or above.'
+      description: |-
+        Refused with 403 `https://chom.dev/problems/quota-exceeded` (naming `quota`, `limit` and `usage`) when the organization's plan allows no more sites, and with 403 while its subscription is suspended or canceled.
+
+        Who: member or above.
       parameters:
       - $ref: '#/components/parameters/TenantId'
       requestBody:
@@ -1311,7 +1319,7 @@ paths:
       tags:
       - Backups
       description: |-
-        Files (and the site's database, when it has one) to the configured destination; encrypted with the tenant's key unless encrypt is false.
+        Files (and the site's database, when it has one) to the configured destination; encrypted with the tenant's key unless encrypt is false. Refused with 403 `https://chom.dev/problems/quota-exceeded` (quota `storage`) while the organization's kept backups are at or over its plan's storage hard limit.
 
         Who: member or above.
       parameters:
@@ -2213,6 +2221,156 @@ paths:
           $ref: '#/components/responses/Unauthorized'
         '403':
           $ref: '#/components/responses/Forbidden'
+  /v1/billing/plans:
+    get:
+      operationId: listPlans
+      summary: List plans
+      tags:
+      - Billing
+      description: |-
+        The plans on offer, by code; platform operators also see archived ones.
+
+        Who: anyone signed in (token ability billing:read).
+      responses:
+        '200':
+          description: Every plan; never paginated.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/PlanList'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+    post:
+      operationId: createPlan
+      summary: Create a plan
+      tags:
+      - Billing
+      description: |-
+        Prices are integer minor units of the plan's currency; a limit left out is unlimited.
+
+        Who: platform operators (token ability billing:write).
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/PlanRequest'
+      responses:
+        '201':
+          description: The plan as stored.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/PlanResponse'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '409':
+          $ref: '#/components/responses/Conflict'
+        '413':
+          $ref: '#/components/responses/ContentTooLarge'
+  /v1/billing/plans/{planCode}:
+    put:
+      operationId: updatePlan
+      summary: Change a plan's terms
+      tags:
+      - Billing
+      description: |-
+        Replaces the plan's terms (the body's code must be the path's). Subscribers keep their current period; the new terms apply from their next invoice. An archived plan takes no new subscriptions.
+
+        Who: platform operators (token ability billing:write).
+      parameters:
+      - $ref: '#/components/parameters/PlanCode'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/PlanRequest'
+      responses:
+        '200':
+          description: The plan as stored.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/PlanResponse'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '413':
+          $ref: '#/components/responses/ContentTooLarge'
+  /v1/organizations/{orgId}/billing:
+    get:
+      operationId: getOrganizationBilling
+      summary: An organization's plan, usage to date and projected invoice
+      tags:
+      - Billing
+      description: |-
+        The subscription, its plan, what the quotas count now, the period's metered usage so far, and the invoice the period would close with if usage stopped now.
+
+        Who: owner (token ability billing:read).
+      parameters:
+      - $ref: '#/components/parameters/OrgId'
+      responses:
+        '200':
+          description: The organization's billing.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/BillingResponse'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+  /v1/organizations/{orgId}/subscription:
+    put:
+      operationId: changeSubscription
+      summary: Change an organization's plan
+      tags:
+      - Billing
+      description: |-
+        `effective` `now` (the default) switches at once and adds proration lines to the period's invoice: a credit for the old plan's unused time and a charge for the new plan's; `period_end` switches when the period ends. Asking for the current plan drops a change planned for the period's end.
+
+        Who: owner (token ability billing:write).
+      parameters:
+      - $ref: '#/components/parameters/OrgId'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/ChangeSubscriptionRequest'
+      responses:
+        '200':
+          description: The subscription as it is now.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/SubscriptionResponse'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '409':
+          $ref: '#/components/responses/Conflict'
+        '413':
+          $ref: '#/components/responses/ContentTooLarge'
 components:
   securitySchemes:
     bearerAuth:
@@ -2317,6 +2475,14 @@ components:
       schema:
         type: string
         format: uuid
+    PlanCode:
+      name: planCode
+      in: path
+      required: true
+      description: A plan's code.
+      schema:
+        type: string
+        pattern: ^[a-z0-9][a-z0-9._-]{0,62}$
     Site:
       name: site
       in: path
@@ -2425,6 +2591,21 @@ components:
             Only with `type` `https://chom.dev/problems/site-cannot-be-placed` (409), and only for platform
             operators: every agent considered, by name, with why it cannot take the site. `detail` sums them up
             for everyone ("0 of 4 agents can take the site: 2 cordoned, ..."); tenants' users get only that.
+        quota:
+          type: string
+          enum:
+          - sites
+          - members
+          - storage
+          description: Only with `type` `https://chom.dev/problems/quota-exceeded` (403), with `limit` and `usage`.
+        limit:
+          type: integer
+          format: int64
+          description: The plan's limit that refused the request (bytes for storage).
+        usage:
+          type: integer
+          format: int64
+          description: The organization's usage it was counted against (sites, members with open invitations, bytes).
     PlacementRefusalAgent:
       type: object
       description: One agent a placement refused, and why.
@@ -2483,6 +2664,8 @@ components:
       - audit:read
       - tokens:read
       - tokens:write
+      - billing:read
+      - billing:write
       description: What a personal access token may do, `resource:verb`. `write` implies `read` of the same resource, `sites:deploy`
         implies `sites:read`, `join_tokens:write` implies `agents:read`.
     UserResponse:
@@ -4222,5 +4405,327 @@ components:
           type: array
           items:
             $ref: '#/components/schemas/MigrationResponse'
+    PlanRequest:
+      type: object
+      description: A plan's terms.
+      additionalProperties: false
+      required:
+      - code
+      - name
+      - currency
+      - monthlyPriceMinor
+      properties:
+        code:
+          type: string
+          pattern: ^[a-z0-9][a-z0-9._-]{0,62}$
+        name:
+          type: string
+          minLength: 1
+          maxLength: 200
+        currency:
+          type: string
+          pattern: ^[A-Z]{3}$
+          description: ISO 4217 code.
+        monthlyPriceMinor:
+          type: integer
+          format: int64
+          minimum: 0
+          description: The monthly price in minor units; a period of another length is charged by its hours against 720.
+        includedSites:
+          type: integer
+          format: int64
+          minimum: 0
+          description: Sites the plan allows (creating one more is refused with quota-exceeded); absent is unlimited.
+        includedStorageGB:
+          type: integer
+          format: int64
+          minimum: 0
+          description: Site storage included, in decimal GB; absent is unlimited.
+        includedBandwidthGB:
+          type: integer
+          format: int64
+          minimum: 0
+          description: Bandwidth included per period, in decimal GB; absent is unlimited.
+        includedBackupGB:
+          type: integer
+          format: int64
+          minimum: 0
+          description: Backup storage included, in decimal GB; absent is unlimited.
+        includedMembers:
+          type: integer
+          format: int64
+          minimum: 0
+          description: Members plus open invitations the plan allows; absent is unlimited.
+        storageHardLimitGB:
+          type: integer
+          format: int64
+          minimum: 0
+          description: Over this (kept backups; site disk once agents report it), new backups are refused; absent is none.
+        overage:
+          type: object
+          description: Minor units per plan unit over the included amount, by meter (site_hours per site-month, storage_byte_hours and backup_byte_hours per GB-month, bandwidth_bytes per GB). A meter without a price is not charged over its limit.
+          additionalProperties:
+            type: integer
+            format: int64
+            minimum: 0
+          propertyNames:
+            enum:
+            - site_hours
+            - storage_byte_hours
+            - bandwidth_bytes
+            - backup_byte_hours
+        trialDays:
+          type: integer
+          minimum: 0
+          maximum: 365
+        archived:
+          type: boolean
+          description: An archived plan keeps its subscribers and takes no new ones.
+    PlanResponse:
+      type: object
+      description: A plan.
+      required:
+      - code
+      - name
+      - currency
+      - monthlyPriceMinor
+      - overage
+      - trialDays
+      - archived
+      - createdAt
+      - updatedAt
+      properties:
+        code:
+          type: string
+          pattern: ^[a-z0-9][a-z0-9._-]{0,62}$
+        name:
+          type: string
+          minLength: 1
+          maxLength: 200
+        currency:
+          type: string
+          pattern: ^[A-Z]{3}$
+          description: ISO 4217 code.
+        monthlyPriceMinor:
+          type: integer
+          format: int64
+          minimum: 0
+          description: The monthly price in minor units; a period of another length is charged by its hours against 720.
+        includedSites:
+          type: integer
+          format: int64
+          minimum: 0
+          description: Sites the plan allows (creating one more is refused with quota-exceeded); absent is unlimited.
+        includedStorageGB:
+          type: integer
+          format: int64
+          minimum: 0
+          description: Site storage included, in decimal GB; absent is unlimited.
+        includedBandwidthGB:
+          type: integer
+          format: int64
+          minimum: 0
+          description: Bandwidth included per period, in decimal GB; absent is unlimited.
+        includedBackupGB:
+          type: integer
+          format: int64
+          minimum: 0
+          description: Backup storage included, in decimal GB; absent is unlimited.
+        includedMembers:
+          type: integer
+          format: int64
+          minimum: 0
+          description: Members plus open invitations the plan allows; absent is unlimited.
+        storageHardLimitGB:
+          type: integer
+          format: int64
+          minimum: 0
+          description: Over this (kept backups; site disk once agents report it), new backups are refused; absent is none.
+        overage:
+          type: object
+          description: Minor units per plan unit over the included amount, by meter (site_hours per site-month, storage_byte_hours and backup_byte_hours per GB-month, bandwidth_bytes per GB). A meter without a price is not charged over its limit.
+          additionalProperties:
+            type: integer
+            format: int64
+            minimum: 0
+          propertyNames:
+            enum:
+            - site_hours
+            - storage_byte_hours
+            - bandwidth_bytes
+            - backup_byte_hours
+        trialDays:
+          type: integer
+          minimum: 0
+          maximum: 365
+        archived:
+          type: boolean
+        createdAt:
+          type: string
+          format: date-time
+        updatedAt:
+          type: string
+          format: date-time
+    PlanList:
+      type: object
+      description: Every plan, by code; never paginated (no `nextCursor`).
+      required:
+      - items
+      properties:
+        items:
+          type: array
+          items:
+            $ref: '#/components/schemas/PlanResponse'
+    SubscriptionResponse:
+      type: object
+      description: An organization's subscription; periods are calendar months in UTC.
+      required:
+      - organizationId
+      - plan
+      - status
+      - periodStart
+      - periodEnd
+      - cancelAtPeriodEnd
+      properties:
+        organizationId:
+          type: string
+          format: uuid
+        plan:
+          type: string
+        status:
+          type: string
+          enum:
+          - trialing
+          - active
+          - past_due
+          - suspended
+          - canceled
+        periodStart:
+          type: string
+          format: date-time
+        periodEnd:
+          type: string
+          format: date-time
+        trialEndsAt:
+          type: string
+          format: date-time
+        graceEndsAt:
+          type: string
+          format: date-time
+          description: While past due, when the organization's sites are suspended.
+        cancelAtPeriodEnd:
+          type: boolean
+        pendingPlan:
+          type: string
+          description: A plan change that takes effect when the period ends.
+    ChangeSubscriptionRequest:
+      type: object
+      additionalProperties: false
+      required:
+      - plan
+      properties:
+        plan:
+          type: string
+          description: The code of the plan to move to.
+        effective:
+          type: string
+          enum:
+          - now
+          - period_end
+          default: now
+    InvoiceLineResponse:
+      type: object
+      required:
+      - kind
+      - description
+      - quantity
+      - amountMinor
+      properties:
+        kind:
+          type: string
+          enum:
+          - base
+          - proration
+          - overage
+        description:
+          type: string
+        meter:
+          type: string
+          enum:
+          - site_hours
+          - storage_byte_hours
+          - bandwidth_bytes
+          - backup_byte_hours
+          description: Overage lines only.
+        quantity:
+          type: integer
+          format: int64
+          description: Hours for the base fee, seconds for proration, the meter's base unit over the included amount for overage.
+        unitPriceMinor:
+          type: integer
+          format: int64
+          description: The price per plan unit (a month, a site-month, a GB-month, a GB).
+        amountMinor:
+          type: integer
+          format: int64
+          description: Rounded on its own to the nearest minor unit, halves away from zero; negative for a credit.
+    BillingUsageResponse:
+      type: object
+      required:
+      - sites
+      - members
+      - storageBytes
+      - meters
+      properties:
+        sites:
+          type: integer
+          format: int64
+          description: Live sites now.
+        members:
+          type: integer
+          format: int64
+          description: Members and open invitations now.
+        storageBytes:
+          type: integer
+          format: int64
+          description: Bytes of kept backups now.
+        meters:
+          type: object
+          description: The period's metered totals so far, by meter, in base units (hours, byte-hours, bytes).
+          additionalProperties:
+            type: integer
+            format: int64
+    ProjectedInvoiceResponse:
+      type: object
+      required:
+      - currency
+      - lines
+      - totalMinor
+      properties:
+        currency:
+          type: string
+        lines:
+          type: array
+          items:
+            $ref: '#/components/schemas/InvoiceLineResponse'
+        totalMinor:
+          type: integer
+          format: int64
+    BillingResponse:
+      type: object
+      required:
+      - subscription
+      - plan
+      - usage
+      - projectedInvoice
+      properties:
+        subscription:
+          $ref: '#/components/schemas/SubscriptionResponse'
+        plan:
+          $ref: '#/components/schemas/PlanResponse'
+        usage:
+          $ref: '#/components/schemas/BillingUsageResponse'
+        projectedInvoice:
+          $ref: '#/components/schemas/ProjectedInvoiceResponse'
 """#
 }

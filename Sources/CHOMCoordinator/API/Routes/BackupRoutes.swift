@@ -23,7 +23,13 @@ extension AdminAPI {
             let backup = try await BackupStarter(store: store, tasks: siteTasks).start(
                 target, encrypt: body.encrypt ?? true, audit: caller.audit(
                     "backup.create", target: "site:\(target.site.id)", organization: target.organization,
-                    tenant: target.site.tenantID))
+                    tenant: target.site.tenantID)
+            ) { transaction in
+                if let organization = target.organization {
+                    try await quotas.check(.storage, organization: organization, now: caller.now, in: transaction)
+                }
+                return true
+            }
             await connections.wake(target.agent)
             guard let backup else { throw CHOMError(.internal, "the backup was not started") }
             return try StrictJSON.response(backup.api, status: .accepted)

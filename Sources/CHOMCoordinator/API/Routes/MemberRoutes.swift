@@ -92,6 +92,7 @@ extension AdminAPI {
                 expiresAt: caller.now.addingTimeInterval(identity.invitationTTL), acceptedAt: nil, revokedAt: nil)
             let principal = try caller.signedIn
             try await write(caller) { transaction in
+                try await quotas.check(.members, organization: organization.id, now: caller.now, in: transaction)
                 try await store.memberships.invite(invitation, invitedBy: principal.user.id, in: transaction)
                 try await transaction.record(caller.audit(
                     "membership.invitation.create", target: "invitation:\(invitation.id)", organization: organization.id,

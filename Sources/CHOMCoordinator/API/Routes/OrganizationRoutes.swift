@@ -27,9 +27,10 @@ extension AdminAPI {
             let organization = try await write(caller) { transaction in
                 let organization = try await store.organizations.create(
                     id: OrganizationID(), name: name, now: caller.now, in: transaction)
+                let (_, plan) = try await quotas.subscription(organization.id, now: caller.now, in: transaction)
                 try await transaction.record(caller.audit(
                     "organization.create", target: "organization:\(organization.id)", organization: organization.id,
-                    details: ["name": name]))
+                    details: ["name": name, "plan": plan.code]))
                 if let owner {
                     try await store.memberships.put(
                         organization.id, user: owner.id, role: .owner, tenantIDs: [], now: caller.now, in: transaction)

@@ -30,6 +30,7 @@ extension AdminAPI {
             let scoped = store.sites(in: try caller.signedIn.scope(atLeast: .member))
             let site = try await claiming(caller) { try await write(caller) { transaction in
                 try await store.fleet.lockPlacement(in: transaction)
+                try await quotas.checkNewSite(organization: tenant.organizationID, now: caller.now, in: transaction)
                 let id = SiteID()
                 let agent: AgentID
                 do {

@@ -19,6 +19,8 @@ package enum Ability: String, Sendable, Codable, CaseIterable, Comparable {
     case auditRead = "audit:read"
     case tokensRead = "tokens:read"
     case tokensWrite = "tokens:write"
+    case billingRead = "billing:read"
+    case billingWrite = "billing:write"
 
     /// The abilities this one grants besides itself.
     package var implied: Set<Ability> {
@@ -30,8 +32,9 @@ package enum Ability: String, Sendable, Codable, CaseIterable, Comparable {
         case .tenantsWrite: [.tenantsRead]
         case .membersWrite: [.membersRead]
         case .tokensWrite: [.tokensRead]
+        case .billingWrite: [.billingRead]
         case .sitesRead, .tasksRead, .agentsRead, .organizationsRead, .tenantsRead, .membersRead, .auditRead,
-            .tokensRead:
+            .tokensRead, .billingRead:
             []
         }
     }

@@ -1,0 +1,188 @@
+import CHOMAPI
+import CHOMAudit
+import CHOMCore
+import CHOMStore
+import Foundation
+import Hummingbird
+
+/// Billing: operators manage plans; an organization's owners (and operators) see its plan, usage
+/// to date and projected invoice, and change its plan. Another organization's billing answers 404.
+extension AdminAPI {
+    func addBillingRoutes(_ routes: RouteTable) {
+        routes.on(.get, "/v1/billing/plans", .plansList) { _, _, caller in
+            // Everyone signed in sees the plans on offer; operators also see archived ones.
+            let plans = try await store.billing.plans(includeArchived: try caller.signedIn.isOperator)
+            return try StrictJSON.response(ListResponse(items: plans.map(\.api)))
+        }
+        routes.on(.post, "/v1/billing/plans", .planCreate) { request, _, caller in
+            let body = try await StrictJSON.decode(PlanRequest.self, allowed: PlanRequest.fields, from: request)
+            let record = try body.record(now: caller.now)
+            try await write(caller) { transaction in
+                try await store.billing.createPlan(record, in: transaction)
+                try await transaction.record(caller.audit(
+                    "billing.plan.create", target: "plan:\(record.code)", details: record.auditDetails))
+            }
+            return try StrictJSON.response(record.api, status: .created)
+        }
+        routes.on(.put, "/v1/billing/plans/:code", .planUpdate) { request, context, caller in
+            let code = context.parameters.get("code") ?? ""
+            let body = try await StrictJSON.decode(PlanRequest.self, allowed: PlanRequest.fields, from: request)
+            guard body.code == code else {
+                throw CHOMError(.invalidInput, "the body's code \(body.code.prefix(63)) is not the path's; a plan's code never changes")
+            }
+            guard let existing = try await store.billing.plan(code) else { throw CHOMError(.notFound, "no plan \(code.prefix(63))") }
+            var record = try body.record(now: caller.now)
+            record.createdAt = existing.createdAt
+            record.stripePriceID = existing.stripePriceID
+            let updated = record
+            try await write(caller) { transaction in
+                guard try await store.billing.updatePlan(updated, in: transaction) else {
+                    throw CHOMError(.notFound, "no plan \(code)")
+                }
+                try await transaction.record(caller.audit(
+                    "billing.plan.update", target: "plan:\(code)", details: updated.auditDetails))
+            }
+            return try StrictJSON.response(updated.api)
+        }
+        routes.on(.get, "/v1/organizations/:org/billing", .billingRead) { _, context, caller in
+            let organization = try await organization(context.parameters.get("org"), caller, minimum: .owner)
+            return try StrictJSON.response(try await billing(of: organization.id, now: caller.now))
+        }
+        routes.on(.put, "/v1/organizations/:org/subscription", .subscriptionUpdate) { request, context, caller in
+            let organization = try await organization(context.parameters.get("org"), caller, minimum: .owner)
+            let body = try await StrictJSON.decode(
+                ChangeSubscriptionRequest.self, allowed: ChangeSubscriptionRequest.fields, from: request)
+            guard let effective = PlanChange.Effective(rawValue: body.effective ?? "now") else {
+                throw CHOMError(.invalidInput, "effective must be now or period_end")
+            }
+            try await write(caller) { transaction in
+                let (subscription, current) = try await quotas.subscription(organization.id, now: caller.now, in: transaction)
+                guard let target = try await store.billing.plan(body.plan, in: transaction) else {
+                    throw CHOMError(.invalidInput, "no plan \(body.plan.prefix(63))")
+                }
+                let (next, adjustments) = try PlanChange.apply(
+                    to: subscription, from: current, to: target, effective: effective, now: caller.now)
+                try await store.billing.save(next, in: transaction)
+                try await store.billing.addAdjustments(
+                    adjustments, organization: organization.id, period: subscription.period, in: transaction)
+                var details = ["from": current.code, "to": target.code, "effective": effective.rawValue]
+                for adjustment in adjustments { details[adjustment.kind.rawValue] = "\(adjustment.amount.minor)" }
+                try await transaction.record(caller.audit(
+                    "billing.subscription.change", target: "organization:\(organization.id)",
+                    organization: organization.id, details: details))
+            }
+            return try StrictJSON.response(try await billing(of: organization.id, now: caller.now).subscription)
+        }
+    }
+
+    /// An organization's plan, usage to date and projected invoice.
+    func billing(of organization: OrganizationID, now: Date) async throws -> BillingResponse {
+        var found = try await store.billing.subscription(organization)
+        if found == nil {
+            // Made before billing arrived and missed by the start-up pass (a race with its creation).
+            found = try await store.write(now: now) { transaction in
+                let (subscription, plan) = try await quotas.subscription(organization, now: now, in: transaction)
+                try await transaction.record(AuditEntry(
+                    time: now, actor: "system", organizationID: organization.description,
+                    action: "billing.subscription.create", target: "organization:\(organization)",
+                    details: ["plan": plan.code, "reason": "default plan"]))
+                return subscription
+            }
+        }
+        guard let subscription = found, let plan = try await store.billing.plan(subscription.planCode) else {
+            throw CHOMError(.integrity, "the subscription of \(organization) names a missing plan")
+        }
+        let periodPlan = try await store.billing.plan(subscription.periodPlanCode) ?? plan
+        let counts = try await store.billing.counts(organization, now: now)
+        let usage = try await store.billing.usage(organization, period: subscription.period)
+        let adjustments = try await store.billing.adjustments(organization, period: subscription.period)
+        let lines: [InvoiceLine]
+        do {
+            lines = try BillingStatement.lines(
+                subscription: subscription, periodPlan: periodPlan, plan: plan, usage: usage, adjustments: adjustments)
+        } catch {
+            throw CHOMError(.integrity, "the organization's invoice cannot be computed: \(error.description)")
+        }
+        return BillingResponse(
+            subscription: subscription.api, plan: plan.api,
+            usage: BillingUsageResponse(
+                sites: counts.sites, members: counts.members, storageBytes: counts.storageBytes,
+                meters: Dictionary(uniqueKeysWithValues: usage.map { ($0.key.rawValue, $0.value) })),
+            projectedInvoice: ProjectedInvoiceResponse(
+                currency: plan.plan.monthlyPrice.currency, lines: lines.map(\.api),
+                totalMinor: BillingStatement.total(lines)))
+    }
+}
+
+extension PlanRequest {
+    /// The plan these terms describe (the configuration's rule), or a 400 naming what is wrong.
+    func record(now: Date) throws -> PlanRecord {
+        var terms = CoordinatorConfiguration.Billing.PlanTerms(
+            code: code, name: name, currency: currency, monthlyPriceMinor: monthlyPriceMinor)
+        terms.includedSites = includedSites
+        terms.includedStorageGB = includedStorageGB
+        terms.includedBandwidthGB = includedBandwidthGB
+        terms.includedBackupGB = includedBackupGB
+        terms.includedMembers = includedMembers
+        terms.storageHardLimitGB = storageHardLimitGB
+        terms.overage = overage
+        terms.trialDays = trialDays
+        var record = try terms.record(now: now)
+        record.archived = archived ?? false
+        return record
+    }
+}
+
+extension PlanRecord {
+    var api: PlanResponse {
+        func limit(_ value: Int64) -> Int64? { value == .max ? nil : value }
+        var response = PlanResponse(
+            code: code, name: name, currency: plan.monthlyPrice.currency, monthlyPriceMinor: plan.monthlyPrice.minor,
+            overage: Dictionary(uniqueKeysWithValues: plan.overage.map { ($0.key.rawValue, $0.value.minor) }),
+            trialDays: plan.trialDays, archived: archived, createdAt: createdAt, updatedAt: updatedAt)
+        response.includedSites = limit(plan.includedSites)
+        response.includedStorageGB = limit(plan.includedStorageGB)
+        response.includedBandwidthGB = limit(plan.includedBandwidthGB)
+        response.includedBackupGB = limit(plan.includedBackupGB)
+        response.includedMembers = limit(plan.includedMembers)
+        response.storageHardLimitGB = limit(storageHardLimitGB)
+        return response
+    }
+
+    var auditDetails: [String: String] {
+        let api = api
+        var details = [
+            "name": name, "currency": api.currency, "monthly_price_minor": "\(api.monthlyPriceMinor)",
+            "trial_days": "\(api.trialDays)", "archived": "\(archived)",
+        ]
+        for (key, value) in [
+            ("included_sites", api.includedSites), ("included_storage_gb", api.includedStorageGB),
+            ("included_bandwidth_gb", api.includedBandwidthGB), ("included_backup_gb", api.includedBackupGB),
+            ("included_members", api.includedMembers), ("storage_hard_limit_gb", api.storageHardLimitGB),
+        ] {
+            details[key] = value.map { "\($0)" } ?? "unlimited"
+        }
+        for (meter, minor) in api.overage { details["overage_\(meter)"] = "\(minor)" }
+        return details
+    }
+}
+
+extension SubscriptionRecord {
+    var api: SubscriptionResponse {
+        var response = SubscriptionResponse(
+            organizationId: organizationID.description, plan: planCode, status: status.rawValue,
+            periodStart: period.start, periodEnd: period.end, cancelAtPeriodEnd: cancelAtPeriodEnd)
+        response.trialEndsAt = trialEndsAt
+        response.graceEndsAt = graceEndsAt
+        response.pendingPlan = pendingPlanCode
+        return response
+    }
+}
+
+extension InvoiceLine {
+    var api: InvoiceLineResponse {
+        InvoiceLineResponse(
+            kind: kind.rawValue, description: description, meter: meter?.rawValue, quantity: quantity,
+            unitPriceMinor: unitPrice?.minor, amountMinor: amount.minor)
+    }
+}

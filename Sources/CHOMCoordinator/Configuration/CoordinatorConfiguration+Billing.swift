@@ -1,0 +1,105 @@
+package import CHOMCore
+package import CHOMStore
+package import Foundation
+
+extension CoordinatorConfiguration {
+    /// Billing (the issue "Billing"): the plan every organization without a subscription gets, and
+    /// the dunning grace.
+    package struct Billing: Sendable, Codable, Equatable {
+        /// A plan's terms as written in the configuration (and in `POST /v1/billing/plans`): a
+        /// limit left out (or null) is unlimited.
+        package struct PlanTerms: Sendable, Codable, Equatable {
+            package var code: String
+            package var name: String
+            package var currency: String
+            package var monthlyPriceMinor: Int64
+            package var includedSites: Int64?
+            package var includedStorageGB: Int64?
+            package var includedBandwidthGB: Int64?
+            package var includedBackupGB: Int64?
+            package var includedMembers: Int64?
+            package var storageHardLimitGB: Int64?
+            /// Minor units per plan unit over the included amount, by meter (`site_hours`,
+            /// `storage_byte_hours`, `bandwidth_bytes`, `backup_byte_hours`).
+            package var overage: [String: Int64]?
+            package var trialDays: Int?
+
+            package init(code: String, name: String, currency: String, monthlyPriceMinor: Int64) {
+                self.code = code
+                self.name = name
+                self.currency = currency
+                self.monthlyPriceMinor = monthlyPriceMinor
+            }
+
+            /// Free and without limits: what organizations get when nothing else is configured, so
+            /// that billing's arrival changes nothing for an existing installation.
+            package static let unmetered = PlanTerms(
+                code: "unmetered", name: "Unmetered", currency: "EUR", monthlyPriceMinor: 0)
+        }
+
+        package var defaultPlan = PlanTerms.unmetered
+        /// How long a past-due organization keeps its sites serving before they are suspended.
+        package var graceDays = 7.0
+        package init() {}
+    }
+}
+
+extension CoordinatorConfiguration.Billing {
+    package init(from decoder: any Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        defaultPlan = try c.decodeIfPresent(PlanTerms.self, forKey: .defaultPlan) ?? defaultPlan
+        graceDays = try c.decodeIfPresent(Double.self, forKey: .graceDays) ?? graceDays
+    }
+
+    package func validate() throws {
+        do {
+            _ = try defaultPlan.record(now: Date(timeIntervalSince1970: 0), what: "billing.defaultPlan")
+        } catch let error as CHOMError {
+            throw CHOMError(.configuration, error.message)
+        }
+        guard graceDays >= 0, graceDays <= 365 else {
+            throw CHOMError(.configuration, "billing.graceDays must be between 0 and 365, not \(graceDays)")
+        }
+    }
+}
+
+extension CoordinatorConfiguration.Billing.PlanTerms {
+    /// The stored plan these terms describe, or a clear error naming what is wrong.
+    package func record(now: Date, what: String = "the plan") throws -> PlanRecord {
+        func fail(_ message: String) -> CHOMError { CHOMError(.invalidInput, "\(what): \(message)") }
+        guard code.range(of: #"^[a-z0-9][a-z0-9._-]{0,62}$"#, options: .regularExpression) != nil else {
+            throw fail("code must be 1 to 63 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit")
+        }
+        let name = name.trimmingCharacters(in: .whitespaces)
+        guard (1...200).contains(name.count) else { throw fail("name must be 1 to 200 characters") }
+        guard monthlyPriceMinor >= 0 else { throw fail("monthlyPriceMinor cannot be negative") }
+        let limits: [(String, Int64?)] = [
+            ("includedSites", includedSites), ("includedStorageGB", includedStorageGB),
+            ("includedBandwidthGB", includedBandwidthGB), ("includedBackupGB", includedBackupGB),
+            ("includedMembers", includedMembers), ("storageHardLimitGB", storageHardLimitGB),
+        ]
+        for (key, value) in limits where (value ?? 0) < 0 {
+            throw fail("\(key) cannot be negative (leave it out for unlimited)")
+        }
+        let trial = trialDays ?? 0
+        guard (0...365).contains(trial) else { throw fail("trialDays must be between 0 and 365") }
+        let price: Money
+        do { price = try Money(minor: monthlyPriceMinor, currency: currency) } catch { throw fail(error.description) }
+        var prices: [Meter: Money] = [:]
+        for (key, minor) in overage ?? [:] {
+            guard let meter = Meter(rawValue: key) else {
+                throw fail("overage has an unknown meter \"\(key.prefix(40))\" (site_hours, storage_byte_hours, bandwidth_bytes, backup_byte_hours)")
+            }
+            guard minor >= 0 else { throw fail("overage prices cannot be negative") }
+            prices[meter] = try Money(minor: minor, currency: price.currency)
+        }
+        let plan = Plan(
+            code: code, monthlyPrice: price, includedSites: includedSites ?? .max,
+            includedStorageGB: includedStorageGB ?? .max, includedBandwidthGB: includedBandwidthGB ?? .max,
+            includedBackupGB: includedBackupGB ?? .max, includedMembers: includedMembers ?? .max, overage: prices,
+            trialDays: trial)
+        return PlanRecord(
+            plan: plan, name: name, storageHardLimitGB: storageHardLimitGB ?? .max, createdAt: now, updatedAt: now)
+    }
+}

@@ -1,0 +1,22 @@
+package import Foundation
+
+/// Billing periods are calendar months in UTC: a subscription's period runs from the first second
+/// of a month to the first second of the next.
+package enum BillingCalendar {
+    private static let utc: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar
+    }()
+
+    /// The calendar month (UTC) that holds `date`.
+    package static func month(containing date: Date) -> DateInterval {
+        let start = utc.dateInterval(of: .month, for: date)!.start
+        return DateInterval(start: start, end: utc.date(byAdding: .month, value: 1, to: start)!)
+    }
+
+    /// The month after `period`'s (the period that starts where it ends).
+    package static func next(after period: DateInterval) -> DateInterval {
+        month(containing: period.end)
+    }
+}

@@ -219,6 +219,18 @@ for domain in $held; do
   echo "$domain failed over and is served by $served's nginx"
 done
 
+echo "== billing: a plan, a quota, a mid-period upgrade and the projected invoice"
+chom plans create starter --name Starter --currency EUR --price-minor 900 --sites 6 --members 3 >/dev/null
+chom plans create pro --name Pro --currency EUR --price-minor 2900 --sites 50 --members 10 \
+  --storage-gb 20 --bandwidth-gb 100 --overage site_hours=500 --overage bandwidth_bytes=5 >/dev/null
+chom plans list
+chom billing plan set "Demo Hosting" starter >/dev/null
+refused="$(chom sites create site7.demo.test --tenant "$tenant_a" 2>&1 || true)"
+echo "a 7th site on the 6-site starter plan: $refused"
+case "$refused" in *quota*|*allows*) ;; *) echo "the 7th site was not refused by the quota" >&2; exit 1 ;; esac
+chom billing plan set "Demo Hosting" pro
+chom billing show "Demo Hosting"
+
 echo "== audit log"
 chom audit list --limit 5
 chom audit verify

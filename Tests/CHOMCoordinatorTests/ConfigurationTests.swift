@@ -116,10 +116,9 @@ final class ConfigurationTests {
         #expect(unmetered.code == "unmetered" && unmetered.plan.monthlyPrice.minor == 0)
         #expect(unmetered.plan.includedSites == .max && unmetered.storageHardLimitGB == .max)
         let loaded = try ConfigurationLoader.load(
-            file: try write(#"{"billing": {"graceDays": 3, "defaultPlan": {"code": "starter", "name": "Starter", "currency": "EUR", "monthlyPriceMinor": 900, "includedSites": 3, "overage": {"bandwidth_bytes": 5}}}}"#),
+            file: try write(#"{"billing": {"defaultPlan": {"code": "starter", "name": "Starter", "currency": "EUR", "monthlyPriceMinor": 900, "includedSites": 3, "overage": {"bandwidth_bytes": 5}}}}"#),
             environment: [:])
         let starter = try loaded.billing.defaultPlan.record(now: Date())
-        #expect(loaded.billing.graceDays == 3)
         #expect(starter.plan.includedSites == 3 && starter.plan.includedMembers == .max)
         #expect(starter.plan.overage[.bandwidthBytes]?.minor == 5)
         for (json, message) in [
@@ -128,7 +127,7 @@ final class ConfigurationTests {
             (#"{"billing": {"defaultPlan": {"code": "a", "name": "x", "currency": "EUR", "monthlyPriceMinor": -1}}}"#, "negative"),
             (#"{"billing": {"defaultPlan": {"code": "a", "name": "x", "currency": "EUR", "monthlyPriceMinor": 0, "overage": {"cpu": 1}}}}"#, "cpu"),
             (#"{"billing": {"defaultPlan": {"code": "a", "name": "x", "currency": "EUR", "monthlyPriceMinor": 0, "sites": 1}}}"#, "billing.defaultPlan.sites"),
-            (#"{"billing": {"graceDays": -1}}"#, "graceDays"),
+            (#"{"billing": {"graceDays": 7}}"#, "billing.graceDays"),
         ] {
             let error = #expect(throws: CHOMError.self) { try ConfigurationLoader.load(file: try write(json), environment: [:]) }
             #expect(error?.message.contains(message) == true, "\(json): \(error?.message ?? "")")

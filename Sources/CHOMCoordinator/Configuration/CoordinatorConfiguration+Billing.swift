@@ -3,8 +3,7 @@ package import CHOMStore
 package import Foundation
 
 extension CoordinatorConfiguration {
-    /// Billing (the issue "Billing"): the plan every organization without a subscription gets, and
-    /// the dunning grace.
+    /// Billing (the issue "Billing"): the plan every organization without a subscription gets.
     package struct Billing: Sendable, Codable, Equatable {
         /// A plan's terms as written in the configuration (and in `POST /v1/billing/plans`): a
         /// limit left out (or null) is unlimited.
@@ -38,8 +37,6 @@ extension CoordinatorConfiguration {
         }
 
         package var defaultPlan = PlanTerms.unmetered
-        /// How long a past-due organization keeps its sites serving before they are suspended.
-        package var graceDays = 7.0
         package init() {}
     }
 }
@@ -49,7 +46,6 @@ extension CoordinatorConfiguration.Billing {
         self.init()
         let c = try decoder.container(keyedBy: CodingKeys.self)
         defaultPlan = try c.decodeIfPresent(PlanTerms.self, forKey: .defaultPlan) ?? defaultPlan
-        graceDays = try c.decodeIfPresent(Double.self, forKey: .graceDays) ?? graceDays
     }
 
     package func validate() throws {
@@ -57,9 +53,6 @@ extension CoordinatorConfiguration.Billing {
             _ = try defaultPlan.record(now: Date(timeIntervalSince1970: 0), what: "billing.defaultPlan")
         } catch let error as CHOMError {
             throw CHOMError(.configuration, error.message)
-        }
-        guard graceDays >= 0, graceDays <= 365 else {
-            throw CHOMError(.configuration, "billing.graceDays must be between 0 and 365, not \(graceDays)")
         }
     }
 }

@@ -167,3 +167,71 @@ package struct BillingResponse: Codable, Sendable, Equatable {
         self.projectedInvoice = projectedInvoice
     }
 }
+
+package struct CreditNoteResponse: Codable, Sendable, Equatable {
+    package var id: String
+    package var invoiceId: String
+    package var number: Int64
+    package var amountMinor: Int64
+    package var currency: String
+    package var reason: String
+    package var createdAt: Date
+    package init(
+        id: String, invoiceId: String, number: Int64, amountMinor: Int64, currency: String, reason: String, createdAt: Date
+    ) {
+        self.id = id
+        self.invoiceId = invoiceId
+        self.number = number
+        self.amountMinor = amountMinor
+        self.currency = currency
+        self.reason = reason
+        self.createdAt = createdAt
+    }
+}
+
+/// A finalized invoice. `lines` and `creditNotes` are present when one invoice is read.
+package struct InvoiceResponse: Codable, Sendable, Equatable {
+    package var id: String
+    package var organizationId: String
+    package var issuer: String
+    package var number: Int64
+    /// open, paid or void.
+    package var status: String
+    package var periodStart: Date
+    package var periodEnd: Date
+    package var plan: String
+    package var currency: String
+    package var totalMinor: Int64
+    package var finalizedAt: Date
+    package var paidAt: Date?
+    package var lines: [InvoiceLineResponse]?
+    package var creditNotes: [CreditNoteResponse]?
+    package init(
+        id: String, organizationId: String, issuer: String, number: Int64, status: String, periodStart: Date,
+        periodEnd: Date, plan: String, currency: String, totalMinor: Int64, finalizedAt: Date
+    ) {
+        self.id = id
+        self.organizationId = organizationId
+        self.issuer = issuer
+        self.number = number
+        self.status = status
+        self.periodStart = periodStart
+        self.periodEnd = periodEnd
+        self.plan = plan
+        self.currency = currency
+        self.totalMinor = totalMinor
+        self.finalizedAt = finalizedAt
+    }
+}
+
+/// `POST /v1/organizations/{org}/invoices/{id}/credit-notes` (operators): credits part or all of
+/// a finalized invoice; the credit notes of an invoice never exceed its total.
+package struct CreateCreditNoteRequest: Codable, Sendable, Equatable {
+    package var amountMinor: Int64
+    package var reason: String
+    package static let fields: Set<String> = ["amountMinor", "reason"]
+    package init(amountMinor: Int64, reason: String) {
+        self.amountMinor = amountMinor
+        self.reason = reason
+    }
+}

@@ -128,6 +128,8 @@ final class ConfigurationTests {
             (#"{"billing": {"defaultPlan": {"code": "a", "name": "x", "currency": "EUR", "monthlyPriceMinor": 0, "overage": {"cpu": 1}}}}"#, "cpu"),
             (#"{"billing": {"defaultPlan": {"code": "a", "name": "x", "currency": "EUR", "monthlyPriceMinor": 0, "sites": 1}}}"#, "billing.defaultPlan.sites"),
             (#"{"billing": {"graceDays": 7}}"#, "billing.graceDays"),
+            (#"{"billing": {"issuer": ""}}"#, "billing.issuer"),
+            (#"{"billing": {"closeIntervalSeconds": 0}}"#, "closeIntervalSeconds"),
         ] {
             let error = #expect(throws: CHOMError.self) { try ConfigurationLoader.load(file: try write(json), environment: [:]) }
             #expect(error?.message.contains(message) == true, "\(json): \(error?.message ?? "")")

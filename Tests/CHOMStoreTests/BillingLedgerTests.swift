@@ -61,8 +61,8 @@ struct BillingLedgerTests {
             let subscription = try #require(try await store.billing.subscription(first))
             #expect(subscription.status == .trialing)
             #expect(subscription.trialEndsAt == now.addingTimeInterval(14 * 86_400))
-            #expect(subscription.period == DateInterval(
-                start: Date(timeIntervalSince1970: 1_793_491_200), end: Date(timeIntervalSince1970: 1_796_083_200)))
+            // The first period runs from the subscription's start to the end of its month.
+            #expect(subscription.period == DateInterval(start: now, end: Date(timeIntervalSince1970: 1_796_083_200)))
             let again = try await store.write(now: now) { transaction in
                 let made = try await store.billing.subscribeMissing(plan: trial, now: now, in: transaction)
                 try await transaction.record(AuditEntry(time: now, actor: "test", action: "subscribe", target: "all"))

@@ -26,3 +26,35 @@ extension AdminClient {
             body: ChangeSubscriptionRequest(plan: plan, effective: effective))
     }
 }
+
+extension AdminClient {
+    package func invoices(organizationID: String, cursor: String? = nil, limit: Int? = nil)
+        async throws(AdminClientError) -> ListResponse<InvoiceResponse>
+    {
+        try await page("/v1/organizations/\(segment(organizationID))/invoices", cursor: cursor, limit: limit)
+    }
+
+    package func allInvoices(organizationID: String) async throws(AdminClientError) -> [InvoiceResponse] {
+        try await all("/v1/organizations/\(segment(organizationID))/invoices")
+    }
+
+    package func invoice(organizationID: String, id: String) async throws(AdminClientError) -> InvoiceResponse {
+        try await json(.get, "/v1/organizations/\(segment(organizationID))/invoices/\(segment(id))")
+    }
+
+    /// The invoice rendered as `csv` or `html`, as the coordinator wrote it.
+    package func invoiceDocument(organizationID: String, id: String, format: String) async throws(AdminClientError)
+        -> String
+    {
+        try await text(.get, "/v1/organizations/\(segment(organizationID))/invoices/\(segment(id))?format=\(format)")
+    }
+
+    /// Operators only.
+    package func createCreditNote(organizationID: String, invoiceID: String, amountMinor: Int64, reason: String)
+        async throws(AdminClientError) -> CreditNoteResponse
+    {
+        try await json(
+            .post, "/v1/organizations/\(segment(organizationID))/invoices/\(segment(invoiceID))/credit-notes",
+            body: CreateCreditNoteRequest(amountMinor: amountMinor, reason: reason))
+    }
+}

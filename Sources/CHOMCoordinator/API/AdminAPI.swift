@@ -51,6 +51,7 @@ struct AdminAPI: Sendable {
         addFleetRoutes(routes)
         addFleetSchedulingRoutes(routes)
         addBillingRoutes(routes)
+        addInvoiceRoutes(routes)
         return router
     }
 

@@ -74,8 +74,12 @@ enum PlanChange {
             guard subscription.status != .trialing else { return (next, []) }
             let lines: [ProrationLine]
             do {
+                // The period's base fees (not the monthly prices): a period shorter or longer than
+                // 720 hours is prorated from what its base line charges.
                 lines = try Proration.planChange(
-                    from: current.plan.monthlyPrice, to: target.plan.monthlyPrice, period: subscription.period, at: now)
+                    from: try InvoiceCalculator.baseFee(current.plan.monthlyPrice, period: subscription.period),
+                    to: try InvoiceCalculator.baseFee(target.plan.monthlyPrice, period: subscription.period),
+                    period: subscription.period, at: now)
             } catch {
                 throw CHOMError(.conflict, error.description)
             }

@@ -37,6 +37,11 @@ extension CoordinatorConfiguration {
         }
 
         package var defaultPlan = PlanTerms.unmetered
+        /// Who issues the invoices: each issuer numbers its invoices (and its credit notes) from 1
+        /// without gaps. Printed on every invoice.
+        package var issuer = "CHOM"
+        /// How often the leader closes the periods that have ended.
+        package var closeIntervalSeconds = 60.0
         package init() {}
     }
 }
@@ -46,6 +51,8 @@ extension CoordinatorConfiguration.Billing {
         self.init()
         let c = try decoder.container(keyedBy: CodingKeys.self)
         defaultPlan = try c.decodeIfPresent(PlanTerms.self, forKey: .defaultPlan) ?? defaultPlan
+        issuer = try c.decodeIfPresent(String.self, forKey: .issuer) ?? issuer
+        closeIntervalSeconds = try c.decodeIfPresent(Double.self, forKey: .closeIntervalSeconds) ?? closeIntervalSeconds
     }
 
     package func validate() throws {
@@ -53,6 +60,15 @@ extension CoordinatorConfiguration.Billing {
             _ = try defaultPlan.record(now: Date(timeIntervalSince1970: 0), what: "billing.defaultPlan")
         } catch let error as CHOMError {
             throw CHOMError(.configuration, error.message)
+        }
+        let name = issuer.trimmingCharacters(in: .whitespaces)
+        guard (1...200).contains(name.count), name == issuer,
+            !issuer.unicodeScalars.contains(where: { CharacterSet.controlCharacters.contains($0) })
+        else {
+            throw CHOMError(.configuration, "billing.issuer must be 1 to 200 characters without control characters or surrounding spaces")
+        }
+        guard closeIntervalSeconds >= 1 else {
+            throw CHOMError(.configuration, "billing.closeIntervalSeconds must be at least 1, not \(closeIntervalSeconds)")
         }
     }
 }

@@ -6,7 +6,7 @@ import Logging
 /// The upkeep that must run once per fleet, as leader loops: marking silent agents offline, the
 /// failure detector's pass (`FailureDetection`),
 /// signing the audit checkpoint that the age rule makes due (and exporting checkpoints), and the
-/// backup schedule. Each write checks the leader's epoch in its transaction. A new leader loop
+/// backup schedule, and the close of billing periods that have ended. Each write checks the leader's epoch in its transaction. A new leader loop
 /// (rebalance, reconciliation, DNS upkeep, the migration runner) is one more element here.
 struct HousekeepingLoops {
     let store: Store
@@ -39,6 +39,13 @@ struct HousekeepingLoops {
             LeaderLoop(name: "audit.checkpoints", interval: upkeepInterval) { [store, clock, exporter] epoch in
                 try await store.checkpointIfDue(now: clock.now(), epoch: epoch)
                 try await exporter.export(store.audit)
+            },
+            LeaderLoop(name: "billing.close", interval: .seconds(max(1, configuration.billing.closeIntervalSeconds))) {
+                [store, configuration, clock, logger] epoch in
+                try await BillingClose(
+                    store: store, quotas: BillingQuotas(store: store, configuration: configuration.billing),
+                    issuer: configuration.billing.issuer, logger: logger
+                ).tick(now: clock.now(), epoch: epoch)
             },
             LeaderLoop(name: "backups.schedule", interval: .seconds(max(1, configuration.backups.scheduleIntervalSeconds))) {
                 [backups, clock] epoch in

@@ -15,6 +15,13 @@ package enum BillingCalendar {
         return DateInterval(start: start, end: utc.date(byAdding: .month, value: 1, to: start)!)
     }
 
+    /// A subscription's first period: from `start` (to the second) to the end of its month, so a
+    /// subscription that starts mid-month pays that month's base fee for its hours only.
+    package static func firstPeriod(startingAt start: Date) -> DateInterval {
+        let second = Date(timeIntervalSince1970: start.timeIntervalSince1970.rounded(.down))
+        return DateInterval(start: second, end: month(containing: second).end)
+    }
+
     /// The month after `period`'s (the period that starts where it ends).
     package static func next(after period: DateInterval) -> DateInterval {
         month(containing: period.end)

@@ -102,7 +102,7 @@ package enum InvoiceCalculator {
         if !inTrial {
             lines.append(InvoiceLine(
                 kind: .base, description: "plan \(plan.code), \(hours) hours", quantity: hours, unitPrice: plan.monthlyPrice,
-                amount: try Money(minor: scaled(plan.monthlyPrice.minor, by: hours, per: hoursPerMonth), currency: currency)))
+                amount: try baseFee(plan.monthlyPrice, period: period)))
         }
         for meter in Meter.allCases {
             guard let price = plan.overage[meter] else { continue }
@@ -130,6 +130,15 @@ package enum InvoiceCalculator {
                 amount: try Money(minor: scaled(price.minor, by: over, per: perUnit), currency: currency)))
         }
         return lines
+    }
+
+    /// A monthly price for `period`: its hours (rounded up) against 720. A plan change prorates this
+    /// amount, so a credit never exceeds what the period's base line charged.
+    package static func baseFee(_ monthly: Money, period: DateInterval) throws(BillingRuleError) -> Money {
+        guard period.duration >= 1 else { throw .emptyPeriod }
+        guard period.duration <= longestPeriod else { throw .periodTooLong }
+        let hours = (Int64(period.duration.rounded(.down)) + 3_599) / 3_600
+        return try Money(minor: scaled(monthly.minor, by: hours, per: hoursPerMonth), currency: monthly.currency)
     }
 
     /// `amount × numerator / denominator`, rounded half away from zero, saturating at Int64's range.

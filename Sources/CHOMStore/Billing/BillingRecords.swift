@@ -122,3 +122,63 @@ package struct UsageRow: Sendable, Equatable {
         self.organization = organization
     }
 }
+
+/// A finalized invoice: one per organization and period, numbered without gaps per issuer.
+package struct InvoiceRecord: Sendable, Equatable {
+    package enum Status: String, Sendable { case open, paid, void }
+    package var id: UUID
+    package var organizationID: OrganizationID
+    package var issuer: String
+    package var number: Int64
+    package var status: Status
+    package var period: DateInterval
+    package var planCode: String
+    package var currency: String
+    package var totalMinor: Int64
+    package var finalizedAt: Date
+    package var paidAt: Date?
+    package var stripeInvoiceID: String?
+    /// In order; empty when the record was read without them.
+    package var lines: [InvoiceLine]
+
+    package init(
+        id: UUID = UUID(), organizationID: OrganizationID, issuer: String, number: Int64, status: Status = .open,
+        period: DateInterval, planCode: String, currency: String, totalMinor: Int64, finalizedAt: Date,
+        paidAt: Date? = nil, stripeInvoiceID: String? = nil, lines: [InvoiceLine]
+    ) {
+        self.id = id
+        self.organizationID = organizationID
+        self.issuer = issuer
+        self.number = number
+        self.status = status
+        self.period = period
+        self.planCode = planCode
+        self.currency = currency
+        self.totalMinor = totalMinor
+        self.finalizedAt = finalizedAt
+        self.paidAt = paidAt
+        self.stripeInvoiceID = stripeInvoiceID
+        self.lines = lines
+    }
+}
+
+/// A correction of a finalized invoice: an amount credited back, with its reason.
+package struct CreditNoteRecord: Sendable, Equatable {
+    package var id: UUID
+    package var invoiceID: UUID
+    package var issuer: String
+    package var number: Int64
+    package var amount: Money
+    package var reason: String
+    package var createdAt: Date
+
+    package init(id: UUID = UUID(), invoiceID: UUID, issuer: String, number: Int64, amount: Money, reason: String, createdAt: Date) {
+        self.id = id
+        self.invoiceID = invoiceID
+        self.issuer = issuer
+        self.number = number
+        self.amount = amount
+        self.reason = reason
+        self.createdAt = createdAt
+    }
+}

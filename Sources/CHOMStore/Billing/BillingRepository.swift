@@ -89,7 +89,7 @@ package struct BillingRepository: Sendable {
     package func subscribeMissing(plan: PlanRecord, now: Date, in transaction: AuditedTransaction) async throws
         -> [OrganizationID]
     {
-        let period = BillingCalendar.month(containing: now)
+        let period = BillingCalendar.firstPeriod(startingAt: now)
         let (status, trialEnds) = Self.start(plan, now: now)
         let rows = try await transaction.connection.query("""
             INSERT INTO billing_subscriptions (organization_id, plan_code, status, period_start, period_end,
@@ -120,7 +120,7 @@ package struct BillingRepository: Sendable {
     package func lockSubscription(
         _ organization: OrganizationID, defaultPlan plan: PlanRecord, now: Date, in transaction: AuditedTransaction
     ) async throws -> SubscriptionRecord {
-        let period = BillingCalendar.month(containing: now)
+        let period = BillingCalendar.firstPeriod(startingAt: now)
         let (status, trialEnds) = Self.start(plan, now: now)
         try await transaction.connection.query("""
             INSERT INTO billing_subscriptions (organization_id, plan_code, status, period_start, period_end,
@@ -170,7 +170,19 @@ package struct BillingRepository: Sendable {
     }
 
     package func adjustments(_ organization: OrganizationID, period: DateInterval) async throws -> [BillingAdjustment] {
-        let rows = try await client.query("""
+        try await client.withConnection { try await adjustments(organization, period: period, on: $0) }
+    }
+
+    package func adjustments(_ organization: OrganizationID, period: DateInterval, in transaction: AuditedTransaction)
+        async throws -> [BillingAdjustment]
+    {
+        try await adjustments(organization, period: period, on: transaction.connection)
+    }
+
+    private func adjustments(_ organization: OrganizationID, period: DateInterval, on connection: PostgresConnection)
+        async throws -> [BillingAdjustment]
+    {
+        let rows = try await connection.query("""
             SELECT id, kind, description, seconds, amount_minor, currency, created_at FROM billing_adjustments
             WHERE organization_id = \(organization.uuid) AND period_start = \(period.start)
             ORDER BY created_at, kind DESC, id  -- a change's credit, then its charge
@@ -257,7 +269,19 @@ package struct BillingRepository: Sendable {
 
     /// The organization's metered totals for the hours in `period`.
     package func usage(_ organization: OrganizationID, period: DateInterval) async throws -> [Meter: Int64] {
-        let rows = try await client.query("""
+        try await client.withConnection { try await usage(organization, period: period, on: $0) }
+    }
+
+    package func usage(_ organization: OrganizationID, period: DateInterval, in transaction: AuditedTransaction)
+        async throws -> [Meter: Int64]
+    {
+        try await usage(organization, period: period, on: transaction.connection)
+    }
+
+    private func usage(_ organization: OrganizationID, period: DateInterval, on connection: PostgresConnection)
+        async throws -> [Meter: Int64]
+    {
+        let rows = try await connection.query("""
             SELECT meter, sum(quantity)::bigint AS total FROM usage_hourly
             WHERE organization_id = \(organization.uuid) AND hour >= \(period.start) AND hour < \(period.end)
             GROUP BY meter

@@ -41,5 +41,6 @@ package enum Migrations {
         Migration0016AuditPending.migration,
         Migration0017UnfencedSites.migration,
         Migration0018Billing.migration,
+        Migration0019Invoices.migration,
     ]
 }

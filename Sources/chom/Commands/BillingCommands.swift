@@ -17,8 +17,10 @@ struct BillingCommand: AsyncParsableCommand {
               chom billing usage acme
               chom billing plan set acme pro                 # now, with proration
               chom billing plan set acme starter --at-period-end
+              chom billing invoices acme
+              chom billing invoice 7c0e1d2a --org acme --format html > invoice.html
             """,
-        subcommands: [Show.self, Usage.self, PlanCommand.self]
+        subcommands: [Show.self, Usage.self, Invoices.self, Invoice.self, CreditNote.self, PlanCommand.self]
     )
 
     static func money(_ minor: Int64, _ currency: String) -> String {
@@ -113,6 +115,137 @@ extension BillingCommand {
                 table.append([meter, "\(billing.usage.meters[meter] ?? 0)"])
             }
             Console.table(table)
+        }
+    }
+
+    struct Invoices: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List an organization's invoices, newest first.",
+            discussion: """
+                Each ended period (a calendar month, UTC) is closed into one invoice, numbered without \
+                gaps per issuer.
+
+                Example:
+                  chom billing invoices acme
+                """
+        )
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: ArgumentHelp("The organization's ID, ID prefix or name.", valueName: "org"))
+        var organization: String
+
+        func run() async throws {
+            let client = try await global.client()
+            let invoices = try await client.allInvoices(organizationID: client.resolveOrganization(organization))
+            if global.json { return try Console.json(ListResponse(items: invoices)) }
+            var table = Table(headers: ["ID", "NUMBER", "PERIOD", "PLAN", "TOTAL", "STATUS"])
+            for invoice in invoices {
+                table.append([
+                    Format.shortID(invoice.id), "INV-\(String(format: "%06lld", invoice.number))",
+                    invoice.periodStart.formatted(.iso8601.year().month()), invoice.plan,
+                    BillingCommand.money(invoice.totalMinor, invoice.currency), invoice.status,
+                ])
+            }
+            Console.table(table)
+        }
+    }
+
+    struct Invoice: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show one invoice with its lines and credit notes, or print it as CSV or HTML.",
+            discussion: """
+                Example:
+                  chom billing invoice 7c0e1d2a --org acme
+                  chom billing invoice 7c0e1d2a --org acme --format csv > invoice.csv
+                  chom billing invoice 7c0e1d2a --org acme --format html > invoice.html
+                """
+        )
+
+        enum DocumentFormat: String, ExpressibleByArgument, CaseIterable { case table, csv, html }
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: ArgumentHelp("The invoice's ID or a unique prefix of it.", valueName: "id"))
+        var invoice: String
+
+        @Option(help: ArgumentHelp("The organization's ID, ID prefix or name.", valueName: "org"))
+        var org: String
+
+        @Option(help: "table (the default), csv or html; --output json prints the JSON.")
+        var format: DocumentFormat = .table
+
+        func run() async throws {
+            let client = try await global.client()
+            let organization = try await client.resolveOrganization(org)
+            let id = try await client.resolve(invoice, what: "invoice") {
+                try await client.allInvoices(organizationID: organization).map(\.id)
+            }
+            switch format {
+            case .csv, .html:
+                return Console.out(try await client.invoiceDocument(organizationID: organization, id: id, format: format.rawValue))
+            case .table:
+                let invoice = try await client.invoice(organizationID: organization, id: id)
+                if global.json { return try Console.json(invoice) }
+                Console.table(.keyValue([
+                    ("Invoice", "INV-\(String(format: "%06lld", invoice.number)) (\(invoice.issuer))"),
+                    ("Period", "\(Format.timestamp(invoice.periodStart)) to \(Format.timestamp(invoice.periodEnd))"),
+                    ("Plan", invoice.plan), ("Status", invoice.status),
+                ]))
+                Console.out("")
+                var table = BillingCommand.invoice(ProjectedInvoiceResponse(
+                    currency: invoice.currency, lines: invoice.lines ?? [], totalMinor: invoice.totalMinor))
+                for note in invoice.creditNotes ?? [] {
+                    table.append([
+                        "credit note CN-\(String(format: "%06lld", note.number)): \(note.reason)", "",
+                        BillingCommand.money(-note.amountMinor, note.currency),
+                    ])
+                }
+                Console.table(table)
+            }
+        }
+    }
+
+    struct CreditNote: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "credit-note",
+            abstract: "Credit part or all of an invoice (platform operators).",
+            discussion: """
+                A finalized invoice never changes; a credit note corrects it. The credit notes of an \
+                invoice never exceed its total.
+
+                Example:
+                  chom billing credit-note 7c0e1d2a --org acme --amount-minor 500 --reason "outage on the 3rd"
+                """
+        )
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: ArgumentHelp("The invoice's ID or a unique prefix of it.", valueName: "id"))
+        var invoice: String
+
+        @Option(help: ArgumentHelp("The organization's ID, ID prefix or name.", valueName: "org"))
+        var org: String
+
+        @Option(help: ArgumentHelp("The amount credited, in minor units.", valueName: "minor"))
+        var amountMinor: Int64
+
+        @Option(help: "Why (printed on the invoice).")
+        var reason: String
+
+        func run() async throws {
+            let client = try await global.client()
+            let organization = try await client.resolveOrganization(org)
+            let id = try await client.resolve(invoice, what: "invoice") {
+                try await client.allInvoices(organizationID: organization).map(\.id)
+            }
+            let note = try await client.createCreditNote(
+                organizationID: organization, invoiceID: id, amountMinor: amountMinor, reason: reason)
+            if global.json { return try Console.json(note) }
+            Console.table(.keyValue([
+                ("Credit note", "CN-\(String(format: "%06lld", note.number))"),
+                ("Amount", BillingCommand.money(note.amountMinor, note.currency)), ("Reason", note.reason),
+            ]))
         }
     }
 

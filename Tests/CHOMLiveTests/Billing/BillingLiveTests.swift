@@ -154,9 +154,10 @@ struct BillingLiveTests {
 
     @Test("a mid-month upgrade: the projected invoice is the hand-computed one; another organization and an admin cannot see it")
     func projectedInvoiceAndAccess() async throws {
-        // 2026-11-16 00:00 UTC: half of November (720 hours) is left.
+        // 2026-11-16 00:00 UTC: the organizations' first period runs to December 1st, 360 hours.
         let clock = ManualWallClock(Date(timeIntervalSince1970: 1_794_787_200))
         try await TestCoordinator.with(clock: clock, configure: { configuration in
+            configuration.auth.sessionTTLSeconds = 30 * 86_400
             var basic = CoordinatorConfiguration.Billing.PlanTerms(
                 code: "basic", name: "Basic", currency: "EUR", monthlyPriceMinor: 3_000)
             basic.includedSites = 3
@@ -170,16 +171,19 @@ struct BillingLiveTests {
             let owner = coordinator.client(token: alpha.owner.token)
             let before = try await owner.billing(organizationID: alpha.id)
             #expect(before.plan.code == "basic" && before.subscription.status == "active")
-            #expect(before.projectedInvoice.lines.map(\.amountMinor) == [3_000])
+            // Half a month at 3,000 a month.
+            #expect(before.projectedInvoice.lines.map(\.amountMinor) == [1_500])
 
             _ = try await coordinator.client.createPlan(Self.plan("pro", 6_000, sites: 20))
+            // Halfway through the period (7.5 days in), the owner upgrades.
+            clock.advance(by: 648_000)
             _ = try await owner.changeSubscription(organizationID: alpha.id, plan: "pro")
             let after = try await owner.billing(organizationID: alpha.id)
             #expect(after.plan.code == "pro")
-            // Base 3,000 for basic's month, a credit of half of it, a charge of half of pro's.
+            // Basic's 1,500 for the period, a credit of half of it, a charge of half of pro's 3,000.
             #expect(after.projectedInvoice.lines.map(\.kind) == ["base", "proration", "proration"])
-            #expect(after.projectedInvoice.lines.map(\.amountMinor) == [3_000, -1_500, 3_000])
-            #expect(after.projectedInvoice.totalMinor == 4_500 && after.projectedInvoice.currency == "EUR")
+            #expect(after.projectedInvoice.lines.map(\.amountMinor) == [1_500, -750, 1_500])
+            #expect(after.projectedInvoice.totalMinor == 2_250 && after.projectedInvoice.currency == "EUR")
             #expect(try await TestDatabase.count("""
                 SELECT count(*) FROM audit_entries WHERE action = 'billing.subscription.change'
                   AND organization_id = '\(alpha.id)'
@@ -189,7 +193,7 @@ struct BillingLiveTests {
             let api = RawAPI(coordinator)
             let foreign = try await api.send("GET", "/v1/organizations/\(alpha.id)/billing", token: bravo.owner.token)
             #expect(foreign.status == 404, "\(foreign.text)")
-            for word in ["pro", "4500", "basic"] { #expect(!foreign.text.contains(word), "\(foreign.text)") }
+            for word in ["pro", "2250", "basic"] { #expect(!foreign.text.contains(word), "\(foreign.text)") }
             let change = try await api.send(
                 "PUT", "/v1/organizations/\(alpha.id)/subscription", token: bravo.owner.token, json: ["plan": "basic"])
             #expect(change.status == 404, "\(change.text)")
@@ -197,7 +201,7 @@ struct BillingLiveTests {
             #expect(admin.status == 403, "\(admin.text)")
             // Bravo's own bill is untouched: still basic, no proration.
             let bravoBill = try await coordinator.client(token: bravo.owner.token).billing(organizationID: bravo.id)
-            #expect(bravoBill.plan.code == "basic" && bravoBill.projectedInvoice.totalMinor == 3_000)
+            #expect(bravoBill.plan.code == "basic" && bravoBill.projectedInvoice.totalMinor == 1_500)
             // Bad input: an unknown plan, an unknown effective, an unknown field; nothing changes.
             for json: [String: any Sendable] in [
                 ["plan": "nope"], ["plan": "basic", "effective": "tomorrow"], ["plan": "basic", "price": 1],
@@ -207,6 +211,74 @@ struct BillingLiveTests {
                 #expect(bad.status == 400, "\(json): \(bad.text)")
             }
             #expect(try await owner.billing(organizationID: alpha.id).plan.code == "pro")
+        }
+    }
+
+    @Test("the leader closes the ended period: the owner reads the invoice as JSON, CSV and escaped HTML; credits are capped")
+    func invoicesThroughTheAPI() async throws {
+        let clock = ManualWallClock(Date(timeIntervalSince1970: 1_794_787_200))  // 2026-11-16 00:00 UTC
+        try await TestCoordinator.with(clock: clock, configure: { configuration in
+            configuration.auth.sessionTTLSeconds = 60 * 86_400
+            configuration.billing.closeIntervalSeconds = 1
+            configuration.billing.issuer = "Hosting & Co"
+            var basic = CoordinatorConfiguration.Billing.PlanTerms(
+                code: "basic", name: "Basic", currency: "EUR", monthlyPriceMinor: 3_000)
+            basic.includedSites = 3
+            configuration.billing.defaultPlan = basic
+        }) { coordinator in
+            try await IdentityFixtures.addAgent(coordinator)
+            let organization = try await IdentityFixtures.organization(
+                coordinator, name: "Invoiced", operatorToken: coordinator.operatorToken)
+            let owner = coordinator.client(token: organization.owner.token)
+            _ = try await coordinator.client.updateOrganization(id: organization.id, name: "<script>alert(1)</script> & Co")
+            #expect(try await owner.allInvoices(organizationID: organization.id).isEmpty)
+            clock.set(Date(timeIntervalSince1970: 1_796_083_260))  // 2026-12-01 00:01 UTC
+            var invoices: [InvoiceResponse] = []
+            let deadline = ContinuousClock.now + .seconds(60)
+            while invoices.isEmpty, ContinuousClock.now < deadline {
+                invoices = try await owner.allInvoices(organizationID: organization.id)
+                if invoices.isEmpty { try await Task.sleep(for: .milliseconds(200)) }
+            }
+            let summary = try #require(invoices.first, "no invoice within 60 s of the period's end")
+            #expect(invoices.count == 1 && summary.number == 1 && summary.issuer == "Hosting & Co")
+            #expect(summary.totalMinor == 1_500 && summary.status == "open" && summary.lines == nil)
+            let invoice = try await owner.invoice(organizationID: organization.id, id: summary.id)
+            #expect(invoice.lines?.map(\.amountMinor) == [1_500] && invoice.creditNotes == [])
+
+            let csv = try await owner.invoiceDocument(organizationID: organization.id, id: summary.id, format: "csv")
+            #expect(csv.hasPrefix("kind,description,meter,quantity,unit_price,amount,currency\r\n"), "\(csv)")
+            #expect(csv.contains("base,\"plan basic, 360 hours\",,360,30.00,15.00,EUR\r\n"), "\(csv)")
+            #expect(csv.hasSuffix("total,INV-000001,,,,15.00,EUR\r\n"), "\(csv)")
+            let html = try await owner.invoiceDocument(organizationID: organization.id, id: summary.id, format: "html")
+            #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co") && !html.contains("<script>"), "\(html)")
+            #expect(html.contains("Invoice INV-000001") && html.contains("Hosting &amp; Co"))
+
+            // Credits: the owner may not issue one; the operator may, up to the invoice's total.
+            let api = RawAPI(coordinator)
+            let path = "/v1/organizations/\(organization.id)/invoices/\(summary.id)/credit-notes"
+            let byOwner = try await api.send("POST", path, token: organization.owner.token, json: ["amountMinor": 100, "reason": "x"])
+            #expect(byOwner.status == 403, "\(byOwner.text)")
+            let note = try await coordinator.client.createCreditNote(
+                organizationID: organization.id, invoiceID: summary.id, amountMinor: 1_000, reason: "outage on the 20th")
+            #expect(note.number == 1 && note.amountMinor == 1_000)
+            let over = try await api.send("POST", path, token: coordinator.operatorToken, json: ["amountMinor": 501, "reason": "more"])
+            #expect(over.status == 409, "\(over.text)")
+            _ = try await coordinator.client.createCreditNote(
+                organizationID: organization.id, invoiceID: summary.id, amountMinor: 500, reason: "the rest")
+            let credited = try await owner.invoice(organizationID: organization.id, id: summary.id)
+            #expect(credited.creditNotes?.map(\.number) == [1, 2] && credited.totalMinor == 1_500)
+
+            // Another organization's owner finds no such invoice; a bad format is a 400.
+            let other = try await IdentityFixtures.organization(coordinator, name: "Other", operatorToken: coordinator.operatorToken)
+            let foreign = try await api.send(
+                "GET", "/v1/organizations/\(organization.id)/invoices/\(summary.id)", token: other.owner.token)
+            #expect(foreign.status == 404, "\(foreign.text)")
+            let crossed = try await api.send(
+                "GET", "/v1/organizations/\(other.id)/invoices/\(summary.id)", token: other.owner.token)
+            #expect(crossed.status == 404, "\(crossed.text)")
+            let badFormat = try await api.send(
+                "GET", "/v1/organizations/\(organization.id)/invoices/\(summary.id)?format=pdf", token: organization.owner.token)
+            #expect(badFormat.status == 400, "\(badFormat.text)")
         }
     }
 }

@@ -201,6 +201,25 @@ final class MatrixWorld: Sendable {
         ["backup": try await IdentityFixtures.addBackup(coordinator, site: organization.siteID, tenant: organization.tenantID)]
     }
 
+    /// A finalized invoice of the organization (1,000 minor units), written straight in the
+    /// database as a period close leaves it, as `invoice`.
+    func freshInvoice() async throws -> [String: String] {
+        let id = UUID().uuidString.lowercased()
+        let serial = next()
+        try await TestDatabase.execute("""
+            INSERT INTO invoices (id, organization_id, issuer, number, status, period_start, period_end, plan_code,
+                currency, total_minor, finalized_at)
+            VALUES ('\(id)', '\(organization.id)', 'matrix', \(serial), 'open',
+                '2000-01-01'::timestamptz + interval '\(serial) months', '2000-02-01'::timestamptz + interval '\(serial) months',
+                'unmetered', 'EUR', 1000, now())
+            """, dataDirectory: coordinator.dataDirectory)
+        try await TestDatabase.execute("""
+            INSERT INTO invoice_lines (invoice_id, position, kind, description, quantity, unit_price_minor, amount_minor)
+            VALUES ('\(id)', 0, 'base', 'plan unmetered', 744, 1000, 1000)
+            """, dataDirectory: coordinator.dataDirectory)
+        return ["invoice": id]
+    }
+
     /// A new plan (made by the operator), as `plan`.
     func freshPlan(for caller: MatrixCaller) async throws -> [String: String] {
         let code = "fresh-\(caller.slug)-\(next())"

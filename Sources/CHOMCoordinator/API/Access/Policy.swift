@@ -68,7 +68,9 @@ package enum Policy {
         case .plansList: Rule(audience: .authenticated, ability: .billingRead)
         case .planCreate, .planUpdate: Rule(audience: .platformOperator, ability: .billingWrite)
         // Money is the owners' business: admins run the organization's sites, not its bill.
-        case .billingRead: Rule(audience: .member(.owner), ability: .billingRead)
+        case .billingRead, .invoicesList, .invoiceRead: Rule(audience: .member(.owner), ability: .billingRead)
+        // A correction of a finalized invoice is the hosting company's decision.
+        case .creditNoteCreate: Rule(audience: .platformOperator, ability: .billingWrite)
         case .subscriptionUpdate: Rule(audience: .member(.owner), ability: .billingWrite)
         }
     }

@@ -2371,6 +2371,117 @@ paths:
           $ref: '#/components/responses/Conflict'
         '413':
           $ref: '#/components/responses/ContentTooLarge'
+  /v1/organizations/{orgId}/invoices:
+    get:
+      operationId: listInvoices
+      summary: List an organization's invoices
+      tags:
+      - Billing
+      description: |-
+        Finalized invoices, newest first (without their lines). The leader closes each ended period (a calendar month, UTC) into one invoice, numbered without gaps per issuer.
+
+        Who: owner (token ability billing:read).
+      parameters:
+      - $ref: '#/components/parameters/OrgId'
+      - $ref: '#/components/parameters/Limit'
+      - $ref: '#/components/parameters/Cursor'
+      responses:
+        '200':
+          description: A page of invoices.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/InvoiceList'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+  /v1/organizations/{orgId}/invoices/{invoiceId}:
+    get:
+      operationId: getInvoice
+      summary: Read an invoice, as JSON, CSV or a printable HTML page
+      tags:
+      - Billing
+      description: |-
+        An invoice is immutable once finalized; corrections are credit notes, listed with it.
+
+        Who: owner (token ability billing:read).
+      parameters:
+      - $ref: '#/components/parameters/OrgId'
+      - $ref: '#/components/parameters/InvoiceId'
+      - name: format
+        in: query
+        required: false
+        description: json (the default), csv or html.
+        schema:
+          type: string
+          enum:
+          - json
+          - csv
+          - html
+      responses:
+        '200':
+          description: The invoice with its lines and credit notes.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/InvoiceResponse'
+            text/csv:
+              schema:
+                type: string
+            text/html:
+              schema:
+                type: string
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+  /v1/organizations/{orgId}/invoices/{invoiceId}/credit-notes:
+    post:
+      operationId: createCreditNote
+      summary: Credit part or all of an invoice
+      tags:
+      - Billing
+      description: |-
+        A credit note numbered in the issuer's own gapless sequence. The credit notes of an invoice never exceed its total.
+
+        Who: platform operators (token ability billing:write).
+      parameters:
+      - $ref: '#/components/parameters/OrgId'
+      - $ref: '#/components/parameters/InvoiceId'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/CreateCreditNoteRequest'
+      responses:
+        '201':
+          description: The credit note.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/CreditNoteResponse'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '409':
+          $ref: '#/components/responses/Conflict'
+        '413':
+          $ref: '#/components/responses/ContentTooLarge'
 components:
   securitySchemes:
     bearerAuth:
@@ -2472,6 +2583,14 @@ components:
       in: path
       required: true
       description: Backup id.
+      schema:
+        type: string
+        format: uuid
+    InvoiceId:
+      name: invoiceId
+      in: path
+      required: true
+      description: Invoice id.
       schema:
         type: string
         format: uuid
@@ -4727,5 +4846,125 @@ components:
           $ref: '#/components/schemas/BillingUsageResponse'
         projectedInvoice:
           $ref: '#/components/schemas/ProjectedInvoiceResponse'
+    CreditNoteResponse:
+      type: object
+      required:
+      - id
+      - invoiceId
+      - number
+      - amountMinor
+      - currency
+      - reason
+      - createdAt
+      properties:
+        id:
+          type: string
+          format: uuid
+        invoiceId:
+          type: string
+          format: uuid
+        number:
+          type: integer
+          format: int64
+          description: The issuer's credit note number (CN-000001 printed).
+        amountMinor:
+          type: integer
+          format: int64
+          minimum: 1
+        currency:
+          type: string
+        reason:
+          type: string
+        createdAt:
+          type: string
+          format: date-time
+    CreateCreditNoteRequest:
+      type: object
+      additionalProperties: false
+      required:
+      - amountMinor
+      - reason
+      properties:
+        amountMinor:
+          type: integer
+          format: int64
+          minimum: 1
+        reason:
+          type: string
+          minLength: 1
+          maxLength: 500
+    InvoiceResponse:
+      type: object
+      required:
+      - id
+      - organizationId
+      - issuer
+      - number
+      - status
+      - periodStart
+      - periodEnd
+      - plan
+      - currency
+      - totalMinor
+      - finalizedAt
+      properties:
+        id:
+          type: string
+          format: uuid
+        organizationId:
+          type: string
+          format: uuid
+        issuer:
+          type: string
+        number:
+          type: integer
+          format: int64
+          description: The issuer's invoice number, from 1 without gaps (INV-000001 printed).
+        status:
+          type: string
+          enum:
+          - open
+          - paid
+          - void
+        periodStart:
+          type: string
+          format: date-time
+        periodEnd:
+          type: string
+          format: date-time
+        plan:
+          type: string
+        currency:
+          type: string
+        totalMinor:
+          type: integer
+          format: int64
+        finalizedAt:
+          type: string
+          format: date-time
+        paidAt:
+          type: string
+          format: date-time
+        lines:
+          type: array
+          items:
+            $ref: '#/components/schemas/InvoiceLineResponse'
+        creditNotes:
+          type: array
+          items:
+            $ref: '#/components/schemas/CreditNoteResponse'
+    InvoiceList:
+      type: object
+      description: A page of InvoiceResponse (without lines), newest first.
+      required:
+      - items
+      properties:
+        items:
+          type: array
+          items:
+            $ref: '#/components/schemas/InvoiceResponse'
+        nextCursor:
+          type: string
+          description: Pass as `cursor` to get the next page; absent on the last page.
 """#
 }

@@ -186,3 +186,101 @@ extension InvoiceLine {
             unitPriceMinor: unitPrice?.minor, amountMinor: amount.minor)
     }
 }
+
+extension AdminAPI {
+    func addInvoiceRoutes(_ routes: RouteTable) {
+        routes.on(.get, "/v1/organizations/:org/invoices", .invoicesList) { request, context, caller in
+            let organization = try await organization(context.parameters.get("org"), caller, minimum: .owner)
+            let page = try Page(request)
+            let invoices = try await store.invoices.list(
+                organization: organization.id, before: try page.afterSequence, limit: page.limit)
+            return try page.response(invoices, key: { "\($0.number)" }, map: \.api)
+        }
+        routes.on(.get, "/v1/organizations/:org/invoices/:invoice", .invoiceRead) { request, context, caller in
+            let organization = try await organization(context.parameters.get("org"), caller, minimum: .owner)
+            let format = request.uri.queryParameters.get("format") ?? "json"
+            guard ["json", "csv", "html"].contains(format) else {
+                throw CHOMError(.invalidInput, "format must be json, csv or html")
+            }
+            let invoice = try await invoice(context.parameters.get("invoice"), of: organization.id)
+            let notes = try await store.invoices.creditNotes(invoice: invoice.id)
+            switch format {
+            case "csv":
+                return text(InvoiceRendering.csv(invoice, creditNotes: notes), type: "text/csv; charset=utf-8")
+            case "html":
+                return text(
+                    InvoiceRendering.html(invoice, creditNotes: notes, organizationName: organization.name),
+                    type: "text/html; charset=utf-8")
+            default:
+                var api = invoice.api
+                api.lines = invoice.lines.map(\.api)
+                api.creditNotes = notes.map(\.api)
+                return try StrictJSON.response(api)
+            }
+        }
+        routes.on(.post, "/v1/organizations/:org/invoices/:invoice/credit-notes", .creditNoteCreate) {
+            request, context, caller in
+            let organization = try await organization(context.parameters.get("org"), caller, minimum: .owner)
+            let body = try await StrictJSON.decode(
+                CreateCreditNoteRequest.self, allowed: CreateCreditNoteRequest.fields, from: request)
+            let reason = body.reason.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard (1...500).contains(reason.count) else { throw CHOMError(.invalidInput, "reason must be 1 to 500 characters") }
+            guard body.amountMinor > 0 else { throw CHOMError(.invalidInput, "amountMinor must be positive") }
+            let invoice = try await invoice(context.parameters.get("invoice"), of: organization.id)
+            let note = try await write(caller) { transaction in
+                // The invoice's row is locked so that two credits cannot both pass the check.
+                try await store.invoices.lock(invoice.id, in: transaction)
+                let credited = try await store.invoices.creditNotes(invoice: invoice.id, in: transaction)
+                    .reduce(Int64(0)) { $0 + $1.amount.minor }
+                guard credited <= invoice.totalMinor, body.amountMinor <= invoice.totalMinor - credited else {
+                    throw CHOMError(
+                        .conflict,
+                        "the credit notes of invoice \(invoice.number) would exceed its total: \(credited) of \(invoice.totalMinor) is credited already")
+                }
+                let note = CreditNoteRecord(
+                    invoiceID: invoice.id, issuer: invoice.issuer,
+                    number: try await store.invoices.takeNumber(issuer: invoice.issuer, .creditNote, in: transaction),
+                    amount: try Money(minor: body.amountMinor, currency: invoice.currency), reason: reason,
+                    createdAt: caller.now)
+                try await store.invoices.insertCreditNote(note, in: transaction)
+                try await transaction.record(caller.audit(
+                    "billing.credit_note.create", target: "invoice:\(invoice.id)", organization: organization.id,
+                    details: ["number": "\(note.number)", "amount_minor": "\(note.amount.minor)", "reason": reason]))
+                return note
+            }
+            return try StrictJSON.response(note.api, status: .created)
+        }
+    }
+
+    private func invoice(_ parameter: String?, of organization: OrganizationID) async throws -> InvoiceRecord {
+        guard let parameter, let id = UUID(uuidString: parameter),
+            let invoice = try await store.invoices.get(id, organization: organization)
+        else { throw CHOMError(.notFound, "no invoice \(parameter?.prefix(40) ?? "")") }
+        return invoice
+    }
+
+    private func text(_ body: String, type: String) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: type, .contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+    }
+}
+
+extension InvoiceRecord {
+    var api: InvoiceResponse {
+        var response = InvoiceResponse(
+            id: id.uuidString.lowercased(), organizationId: organizationID.description, issuer: issuer, number: number,
+            status: status.rawValue, periodStart: period.start, periodEnd: period.end, plan: planCode, currency: currency,
+            totalMinor: totalMinor, finalizedAt: finalizedAt)
+        response.paidAt = paidAt
+        return response
+    }
+}
+
+extension CreditNoteRecord {
+    var api: CreditNoteResponse {
+        CreditNoteResponse(
+            id: id.uuidString.lowercased(), invoiceId: invoiceID.uuidString.lowercased(), number: number,
+            amountMinor: amount.minor, currency: amount.currency, reason: reason, createdAt: createdAt)
+    }
+}

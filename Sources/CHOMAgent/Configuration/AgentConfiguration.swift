@@ -20,6 +20,9 @@ package struct AgentConfiguration: Sendable {
     /// How often the inventory (the sites held, their releases and config versions) goes up the
     /// stream, besides right after every hello; the coordinator reconciles it with the placement.
     package var inventoryInterval: Duration = .seconds(60)
+    /// How often billing's usage meter adds what the sites used (and, on a stream, sends the
+    /// samples of ended hours not yet acknowledged).
+    package var usageInterval: Duration = .seconds(60)
     /// Site slots this agent offers to the scheduler.
     package var maxSites: Int = 50
     /// Releases kept per site when a deploy task does not say.

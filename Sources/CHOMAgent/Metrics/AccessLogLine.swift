@@ -46,6 +46,29 @@ package enum AccessLogLine {
         return status
     }
 
+    /// `$body_bytes_sent`, the field after the status: the response body bytes a line counts for
+    /// bandwidth. nil when the line has no readable status or the field is not a plain number.
+    package static func bodyBytes(_ line: ArraySlice<UInt8>) -> UInt64? {
+        let quote = UInt8(ascii: "\""), space = UInt8(ascii: " ")
+        guard status(line) != nil, let open = line.firstIndex(of: quote),
+            let close = line[(open + 1)...].firstIndex(of: quote)
+        else { return nil }
+        // `close` + 1 is the space before the status, + 5 the space after it.
+        var index = close + 5
+        guard index < line.endIndex, line[index] == space else { return nil }
+        index += 1
+        var bytes: UInt64 = 0
+        var digits = 0
+        while index < line.endIndex, line[index] >= UInt8(ascii: "0"), line[index] <= UInt8(ascii: "9") {
+            guard digits < 19 else { return nil }
+            bytes = bytes * 10 + UInt64(line[index] - UInt8(ascii: "0"))
+            digits += 1
+            index += 1
+        }
+        guard digits > 0, index == line.endIndex || line[index] == space else { return nil }
+        return bytes
+    }
+
     package static func status(_ line: String) -> Int? {
         status(ArraySlice(line.utf8))
     }

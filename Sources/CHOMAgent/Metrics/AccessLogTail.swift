@@ -18,6 +18,8 @@ package struct AccessLogTail: Sendable {
     package struct Batch: Sendable, Equatable {
         package var counts: [StatusClass: Int] = [:]
         package var unparsed = 0
+        /// The response body bytes of the lines read (bandwidth).
+        package var bodyBytes: UInt64 = 0
 
         package init() {}
     }
@@ -74,6 +76,7 @@ package struct AccessLogTail: Sendable {
         for line in bytes[...lastNewline].split(separator: UInt8(ascii: "\n")) {
             if let statusClass = AccessLogLine.statusClass(line) {
                 batch.counts[statusClass, default: 0] += 1
+                batch.bodyBytes &+= AccessLogLine.bodyBytes(line) ?? 0
             } else {
                 batch.unparsed += 1
             }

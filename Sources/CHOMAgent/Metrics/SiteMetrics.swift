@@ -97,6 +97,24 @@ package final class SiteMetrics: Sendable {
         }
     }
 
+    /// Reads the access logs (as a scrape does) and returns each site's response body bytes read
+    /// since the last call, by domain: billing's bandwidth meter (`UsageMeter`).
+    package func takeBandwidth() -> [String: UInt64] {
+        logs.withLock { logs in
+            var taken: [String: UInt64] = [:]
+            for site in Array(logs.keys) {
+                logs[site]?.poll()
+                if let bytes = logs[site]?.takeBodyBytes(), bytes > 0 { taken[site] = bytes }
+            }
+            return taken
+        }
+    }
+
+    /// The sites watched, by domain, with their last measured disk usage (nil: not measured yet).
+    package func diskUsage() -> [String: UInt64?] {
+        sites.withLock { sites in sites.mapValues { $0.diskBytes } }
+    }
+
     /// Walks the trees whose disk usage is older than `configuration.diskUsageInterval` (or was
     /// never measured) and returns how many it walked. Slow: call it off the scrape path.
     @discardableResult
@@ -119,6 +137,7 @@ package final class SiteMetrics: Sendable {
                 // The site may have been removed or moved while its tree was walked.
                 guard sites[site]?.tenant == tenant, sites[site]?.tree == tree else { return }
                 sites[site]?.set(.diskBytes, to: Double(usage.bytes), in: registry)
+                sites[site]?.diskBytes = UInt64(usage.bytes)
             }
         }
         return due.count

@@ -8,6 +8,8 @@ struct SiteRequestLog: Sendable {
     private var tail: AccessLogTail
     private let requests: [StatusClass: Counter]
     private let unparsed: Counter
+    /// Body bytes read since the last `takeBodyBytes()` (bandwidth for billing's meter).
+    private(set) var bodyBytes: UInt64 = 0
 
     var path: String { tail.path }
 
@@ -32,6 +34,13 @@ struct SiteRequestLog: Sendable {
             requests[statusClass]?.increment(by: Int64(count))
         }
         if batch.unparsed > 0 { unparsed.increment(by: Int64(batch.unparsed)) }
+        bodyBytes &+= batch.bodyBytes
+    }
+
+    /// The body bytes read since the last call.
+    mutating func takeBodyBytes() -> UInt64 {
+        defer { bodyBytes = 0 }
+        return bodyBytes
     }
 
     func unregister(from registry: PrometheusCollectorRegistry) {

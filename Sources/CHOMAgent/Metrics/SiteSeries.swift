@@ -41,6 +41,8 @@ struct SiteSeries: Sendable {
     let labels: [(String, String)]
     var tree: URL?
     var diskMeasuredAt: ContinuousClock.Instant?
+    /// The last measured disk usage, for billing's storage meter.
+    var diskBytes: UInt64?
     private var deploys: [SiteMetrics.DeployResult: Counter] = [:]
     private var release: (id: String, gauge: Gauge)?
     private var gauges: [Slot: Gauge] = [:]

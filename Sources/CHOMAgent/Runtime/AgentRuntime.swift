@@ -20,6 +20,8 @@ package final class AgentRuntime: Service, Sendable {
     package let hosting: LinuxSiteHosting?
     /// Fences the sites when the site lease runs out (with hosting only).
     package let lease: SiteLeaseKeeper?
+    /// Billing's meters of the sites hosted here (with hosting only).
+    package let usage: UsageMeter?
     private let clock: any WallClock
     private let logger: Logger
 
@@ -35,6 +37,11 @@ package final class AgentRuntime: Service, Sendable {
             SiteLeaseKeeper(
                 fence: $0.fence, stateDirectory: configuration.stateDirectory, metrics: metrics, clock: clock,
                 logger: logger)
+        }
+        usage = hosting.map { _ in
+            UsageMeter(
+                stateDirectory: configuration.stateDirectory, sites: metrics.sites,
+                records: SiteRecordStore(directory: configuration.siteRecordsDirectory), clock: clock, logger: logger)
         }
         metricsServer = MetricsServer(
             host: configuration.metricsHost, port: configuration.metricsPort, logger: logger,
@@ -116,16 +123,17 @@ package final class AgentRuntime: Service, Sendable {
         var services: [any Service] = [metricsServer]
         if let lease { services.append(lease) }
         services.append(SiteDiskUsageRefresher(sites: metrics.sites))
+        if let usage { services.append(UsageMeterService(meter: usage, interval: configuration.usageInterval)) }
         if let hosting { services.append(logRotator(hosting)) }
         let configuration = self.configuration, metrics = self.metrics, ledger = self.ledger, control = self.control
-        let hosting = self.hosting, lease = self.lease, clock = self.clock, logger = self.logger
+        let hosting = self.hosting, lease = self.lease, usage = self.usage, clock = self.clock, logger = self.logger
         services.append(SessionService(metricsServer: metricsServer) { metricsPort in
             // The session tells the coordinator where /metrics is: it starts once that is bound.
             var sessionConfiguration = configuration
             sessionConfiguration.metricsPort = metricsPort
             return AgentSession(
                 configuration: sessionConfiguration, store: store, journal: journal, metrics: metrics, ledger: ledger,
-                control: control, hosting: hosting, lease: lease, clock: clock, logger: logger)
+                control: control, hosting: hosting, lease: lease, usage: usage, clock: clock, logger: logger)
         })
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

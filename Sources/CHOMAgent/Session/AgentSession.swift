@@ -22,16 +22,19 @@ package final class AgentSession: Service, Sendable {
     package let hosting: (any SiteHosting)?
     /// Told of every heartbeat answer (nil: the agent keeps no site lease).
     package let lease: SiteLeaseKeeper?
+    /// Billing's meters, whose pending samples each stream sends (nil: no hosting, no usage).
+    package let usage: UsageMeter?
     private let clock: any WallClock
     private let logger: Logger
 
     package init(
         configuration: AgentConfiguration, store: AgentIdentityStore, journal: Journal, metrics: AgentMetrics,
         ledger: ExecutionLedger, control: SessionControl = SessionControl(), hosting: (any SiteHosting)? = nil,
-        lease: SiteLeaseKeeper? = nil, clock: any WallClock, logger: Logger
+        lease: SiteLeaseKeeper? = nil, usage: UsageMeter? = nil, clock: any WallClock, logger: Logger
     ) {
         self.hosting = hosting
         self.lease = lease
+        self.usage = usage
         self.configuration = configuration
         self.store = store
         self.journal = journal
@@ -163,7 +166,7 @@ package final class AgentSession: Service, Sendable {
             let connection = SessionConnection(
                 gateway: gateway, identity: identity, handler: handler, configuration: configuration, store: store,
                 metrics: metrics, control: control, clock: clock, logger: logger, accepted: accepted,
-                sealingPublicKey: sealingKey?.publicKey, inventory: inventory, lease: lease)
+                sealingPublicKey: sealingKey?.publicKey, inventory: inventory, lease: lease, usage: usage)
             return try await connection.run()
         }
     }

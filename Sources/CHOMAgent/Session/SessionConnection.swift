@@ -40,6 +40,8 @@ struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sen
     let reportedSites = LockedBox<[Chom_Agent_V1_SiteInventory]?>(nil)
     /// Renewed by every heartbeat answer (nil: no site lease).
     var lease: SiteLeaseKeeper? = nil
+    /// Its pending samples go out after the Hello and every `usageInterval` until acknowledged.
+    var usage: UsageMeter? = nil
 
     typealias Outbox = AsyncStream<Chom_Agent_V1_AgentMessage>.Continuation
 
@@ -64,6 +66,7 @@ struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sen
             continuation.yield(hello)
         }
         if let report = inventoryReport() { continuation.yield(report) }
+        if let report = usage?.report() { continuation.yield(report) }
         continuation.yield(heartbeat())
 
         return try await gateway.connect(
@@ -107,6 +110,14 @@ struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sen
                     while true {
                         try await Task.sleep(for: configuration.inventoryInterval)
                         if let report = inventoryReport() { outbox.yield(report) }
+                    }
+                }
+            }
+            if let usage {
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: configuration.usageInterval)
+                        if let report = usage.report() { outbox.yield(report) }
                     }
                 }
             }
@@ -207,6 +218,9 @@ struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sen
             return .renewed
         case .heartbeatAnswer(let answer):
             lease?.answered(leaseSeconds: Int(answer.leaseSeconds))
+            return nil
+        case .usageAck(let ack):
+            usage?.acknowledge(ack.sequences)
             return nil
         case nil:
             return nil

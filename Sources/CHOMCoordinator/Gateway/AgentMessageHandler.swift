@@ -100,6 +100,16 @@ package struct AgentMessageHandler: Sendable {
             } catch {
                 logger.error("inventory reconciliation failed", metadata: [LogKey.error: "\(error)"])
             }
+        case .usage(let report):
+            // Never a reason to end the stream: unacknowledged samples come again.
+            do {
+                let outcome = try await UsageIntake(store: store, logger: logger).take(report, from: agent, now: now)
+                var ack = Chom_Agent_V1_CoordinatorMessage()
+                ack.usageAck.sequences = outcome.acknowledged
+                try await connection.send(ack)
+            } catch {
+                logger.error("usage report not stored", metadata: [LogKey.error: "\(error)"])
+            }
         case .hello, nil:
             break
         }

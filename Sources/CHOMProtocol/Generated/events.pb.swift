@@ -71,6 +71,54 @@ package nonisolated enum Chom_Agent_V1_TaskOutcome: SwiftProtobuf.Enum, Swift.Ca
 
 }
 
+package nonisolated enum Chom_Agent_V1_UsageMeter: SwiftProtobuf.Enum, Swift.CaseIterable {
+  package typealias RawValue = Int
+  case unspecified // = 0
+
+  /// 1 for every hour the site was hosted here, in part or whole.
+  case siteHours // = 1
+
+  /// The site tree's bytes over the hour, in byte-hours (the measured size held for each second).
+  case storageByteHours // = 2
+
+  /// Response body bytes in the site's access log, counted in the hour the agent read them.
+  case bandwidthBytes // = 3
+  case UNRECOGNIZED(Int)
+
+  package init() {
+    self = .unspecified
+  }
+
+  package init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .siteHours
+    case 2: self = .storageByteHours
+    case 3: self = .bandwidthBytes
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  package var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .siteHours: return 1
+    case .storageByteHours: return 2
+    case .bandwidthBytes: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  package static let allCases: [Chom_Agent_V1_UsageMeter] = [
+    .unspecified,
+    .siteHours,
+    .storageByteHours,
+    .bandwidthBytes,
+  ]
+
+}
+
 package nonisolated struct Chom_Agent_V1_AgentMessage: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -135,6 +183,15 @@ package nonisolated struct Chom_Agent_V1_AgentMessage: Sendable {
     set {event = .inventory(newValue)}
   }
 
+  /// Metered usage of the hours that ended, until acknowledged (see UsageReport).
+  package var usage: Chom_Agent_V1_UsageReport {
+    get {
+      if case .usage(let v)? = event {return v}
+      return Chom_Agent_V1_UsageReport()
+    }
+    set {event = .usage(newValue)}
+  }
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package nonisolated enum OneOf_Event: Equatable, Sendable {
@@ -146,6 +203,8 @@ package nonisolated struct Chom_Agent_V1_AgentMessage: Sendable {
     case renew(Chom_Agent_V1_RenewCertificateRequest)
     /// What the agent holds, after hello on every stream and periodically (see Inventory).
     case inventory(Chom_Agent_V1_Inventory)
+    /// Metered usage of the hours that ended, until acknowledged (see UsageReport).
+    case usage(Chom_Agent_V1_UsageReport)
 
   }
 
@@ -184,6 +243,15 @@ package nonisolated struct Chom_Agent_V1_CoordinatorMessage: Sendable {
     set {event = .heartbeatAnswer(newValue)}
   }
 
+  /// The samples of a UsageReport the coordinator has stored (or refused for good).
+  package var usageAck: Chom_Agent_V1_UsageAck {
+    get {
+      if case .usageAck(let v)? = event {return v}
+      return Chom_Agent_V1_UsageAck()
+    }
+    set {event = .usageAck(newValue)}
+  }
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package nonisolated enum OneOf_Event: Equatable, Sendable {
@@ -191,6 +259,8 @@ package nonisolated struct Chom_Agent_V1_CoordinatorMessage: Sendable {
     case renewed(Chom_Agent_V1_RenewCertificateResponse)
     /// The answer to a Heartbeat, sent once the coordinator has recorded it: the agent's site lease.
     case heartbeatAnswer(Chom_Agent_V1_HeartbeatAnswer)
+    /// The samples of a UsageReport the coordinator has stored (or refused for good).
+    case usageAck(Chom_Agent_V1_UsageAck)
 
   }
 
@@ -543,6 +613,56 @@ package nonisolated struct Chom_Agent_V1_RenewCertificateResponse: Sendable {
   package init() {}
 }
 
+/// Billing's meters, measured by the agent per site and UTC hour (Protocol/README.md, usage).
+/// Sent after hello on every stream and when an hour ends, each sample again until a UsageAck
+/// covers it: the coordinator stores each (agent, sequence) once, so a replay counts once.
+package nonisolated struct Chom_Agent_V1_UsageReport: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var samples: [Chom_Agent_V1_UsageSample] = []
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
+package nonisolated struct Chom_Agent_V1_UsageSample: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Per agent, rising, persisted before the sample is first sent.
+  package var sequence: UInt64 = 0
+
+  package var siteID: String = String()
+
+  package var meter: Chom_Agent_V1_UsageMeter = .unspecified
+
+  /// The start of the UTC hour, in seconds since 1970.
+  package var hourStart: Int64 = 0
+
+  package var quantity: UInt64 = 0
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
+package nonisolated struct Chom_Agent_V1_UsageAck: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The sequences now stored or refused for good: the agent forgets those samples.
+  package var sequences: [UInt64] = []
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "chom.agent.v1"
@@ -551,9 +671,13 @@ nonisolated extension Chom_Agent_V1_TaskOutcome: SwiftProtobuf._ProtoNameProvidi
   package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TASK_OUTCOME_UNSPECIFIED\0\u{1}TASK_OUTCOME_SUCCEEDED\0\u{1}TASK_OUTCOME_FAILED\0\u{1}TASK_OUTCOME_REFUSED\0")
 }
 
+nonisolated extension Chom_Agent_V1_UsageMeter: SwiftProtobuf._ProtoNameProviding {
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0USAGE_METER_UNSPECIFIED\0\u{1}USAGE_METER_SITE_HOURS\0\u{1}USAGE_METER_STORAGE_BYTE_HOURS\0\u{1}USAGE_METER_BANDWIDTH_BYTES\0")
+}
+
 nonisolated extension Chom_Agent_V1_AgentMessage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".AgentMessage"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hello\0\u{1}heartbeat\0\u{1}accepted\0\u{1}progress\0\u{1}result\0\u{1}renew\0\u{1}inventory\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hello\0\u{1}heartbeat\0\u{1}accepted\0\u{1}progress\0\u{1}result\0\u{1}renew\0\u{1}inventory\0\u{1}usage\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -652,6 +776,19 @@ nonisolated extension Chom_Agent_V1_AgentMessage: SwiftProtobuf.Message, SwiftPr
           self.event = .inventory(v)
         }
       }()
+      case 8: try {
+        var v: Chom_Agent_V1_UsageReport?
+        var hadOneofValue = false
+        if let current = self.event {
+          hadOneofValue = true
+          if case .usage(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.event = .usage(v)
+        }
+      }()
       default: break
       }
     }
@@ -691,6 +828,10 @@ nonisolated extension Chom_Agent_V1_AgentMessage: SwiftProtobuf.Message, SwiftPr
       guard case .inventory(let v)? = self.event else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
     }()
+    case .usage?: try {
+      guard case .usage(let v)? = self.event else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    }()
     case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -705,7 +846,7 @@ nonisolated extension Chom_Agent_V1_AgentMessage: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Chom_Agent_V1_CoordinatorMessage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".CoordinatorMessage"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}envelope\0\u{1}renewed\0\u{3}heartbeat_answer\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}envelope\0\u{1}renewed\0\u{3}heartbeat_answer\0\u{3}usage_ack\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -752,6 +893,19 @@ nonisolated extension Chom_Agent_V1_CoordinatorMessage: SwiftProtobuf.Message, S
           self.event = .heartbeatAnswer(v)
         }
       }()
+      case 4: try {
+        var v: Chom_Agent_V1_UsageAck?
+        var hadOneofValue = false
+        if let current = self.event {
+          hadOneofValue = true
+          if case .usageAck(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.event = .usageAck(v)
+        }
+      }()
       default: break
       }
     }
@@ -774,6 +928,10 @@ nonisolated extension Chom_Agent_V1_CoordinatorMessage: SwiftProtobuf.Message, S
     case .heartbeatAnswer?: try {
       guard case .heartbeatAnswer(let v)? = self.event else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
+    case .usageAck?: try {
+      guard case .usageAck(let v)? = self.event else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
     }()
     case nil: break
     }
@@ -1484,6 +1642,116 @@ nonisolated extension Chom_Agent_V1_RenewCertificateResponse: SwiftProtobuf.Mess
   package static func ==(lhs: Chom_Agent_V1_RenewCertificateResponse, rhs: Chom_Agent_V1_RenewCertificateResponse) -> Bool {
     if lhs.certificatePem != rhs.certificatePem {return false}
     if lhs.error != rhs.error {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_UsageReport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".UsageReport"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}samples\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.samples) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.samples.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.samples, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_UsageReport, rhs: Chom_Agent_V1_UsageReport) -> Bool {
+    if lhs.samples != rhs.samples {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_UsageSample: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".UsageSample"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}site_id\0\u{1}meter\0\u{3}hour_start\0\u{1}quantity\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.sequence) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.siteID) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.meter) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.hourStart) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.quantity) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.sequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sequence, fieldNumber: 1)
+    }
+    if !self.siteID.isEmpty {
+      try visitor.visitSingularStringField(value: self.siteID, fieldNumber: 2)
+    }
+    if self.meter != .unspecified {
+      try visitor.visitSingularEnumField(value: self.meter, fieldNumber: 3)
+    }
+    if self.hourStart != 0 {
+      try visitor.visitSingularInt64Field(value: self.hourStart, fieldNumber: 4)
+    }
+    if self.quantity != 0 {
+      try visitor.visitSingularUInt64Field(value: self.quantity, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_UsageSample, rhs: Chom_Agent_V1_UsageSample) -> Bool {
+    if lhs.sequence != rhs.sequence {return false}
+    if lhs.siteID != rhs.siteID {return false}
+    if lhs.meter != rhs.meter {return false}
+    if lhs.hourStart != rhs.hourStart {return false}
+    if lhs.quantity != rhs.quantity {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_UsageAck: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".UsageAck"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequences\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedUInt64Field(value: &self.sequences) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.sequences.isEmpty {
+      try visitor.visitPackedUInt64Field(value: self.sequences, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_UsageAck, rhs: Chom_Agent_V1_UsageAck) -> Bool {
+    if lhs.sequences != rhs.sequences {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -267,6 +267,21 @@ package struct BillingRepository: Sendable {
         return inserted
     }
 
+    /// The tenant and organization of each of `sites` placed on `agent` now (a site elsewhere, or
+    /// unknown, is left out: an agent reports usage for the sites it hosts).
+    package func owners(of sites: [SiteID], on agent: AgentID) async throws -> [SiteID: (TenantID, OrganizationID)] {
+        guard !sites.isEmpty else { return [:] }
+        let rows = try await client.query("""
+            SELECT s.id, s.tenant_id, t.organization_id FROM sites s JOIN tenants t ON t.id = s.tenant_id
+            WHERE s.id = ANY(\(sites.map(\.uuid))) AND s.agent_id = \(agent.uuid)
+            """, logger: logger)
+        var owners: [SiteID: (TenantID, OrganizationID)] = [:]
+        for try await (site, tenant, organization) in rows.decode((UUID, UUID, UUID).self) {
+            owners[SiteID(site)] = (TenantID(tenant), OrganizationID(organization))
+        }
+        return owners
+    }
+
     /// The organization's metered totals for the hours in `period`.
     package func usage(_ organization: OrganizationID, period: DateInterval) async throws -> [Meter: Int64] {
         try await client.withConnection { try await usage(organization, period: period, on: $0) }

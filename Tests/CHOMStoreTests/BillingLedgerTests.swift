@@ -108,6 +108,25 @@ struct BillingLedgerTests {
                 try await store.client.query("DELETE FROM usage_hourly")
             }
             #expect(try await store.billing.usage(organization, period: period) == [.bandwidthBytes: 1_500, .siteHours: 1])
+
+            // Backups: 3,600 bytes kept from 10:00 for two hours (deleted at 12:00), and 7,200 bytes
+            // from 11:30 still kept at the period's end (13:00 here): 7,200 + 10,800 byte-hours.
+            let ten = UsageMetering.hour(of: now)
+            try await store.client.query("""
+                INSERT INTO sites (id, tenant_id, domain, state, created_at, updated_at)
+                VALUES (\(site.uuid), \(tenant.uuid), 'backed.test', 'active', \(now), \(now))
+                """)
+            for (size, finished, deleted) in [
+                (Int64(3_600), ten, Optional(ten.addingTimeInterval(7_200))), (7_200, ten.addingTimeInterval(5_400), nil),
+                (1_000_000, ten.addingTimeInterval(-9_000), Optional(ten.addingTimeInterval(-3_600))),
+            ] {
+                try await store.client.query("""
+                    INSERT INTO backups (id, site_id, tenant_id, state, size_bytes, created_at, finished_at, deleted_at)
+                    VALUES (\(UUID()), \(site.uuid), \(tenant.uuid), 'succeeded', \(size), \(finished), \(finished), \(deleted))
+                    """)
+            }
+            let window = DateInterval(start: ten, end: ten.addingTimeInterval(3 * 3_600))
+            #expect(try await store.billing.usage(organization, period: window)[.backupByteHours] == 18_000)
         }
     }
 

@@ -305,6 +305,19 @@ package struct BillingRepository: Sendable {
         for try await (meter, total) in rows.decode((String, Int64).self) {
             if let meter = Meter(rawValue: meter) { totals[meter] = total }
         }
+        // Backups are metered here, from what the ledger knows: each kept backup's bytes for every
+        // second of the period between its end and its deletion, rounded once for the period.
+        let backups = try await connection.query("""
+            SELECT least(coalesce(sum(b.size_bytes::numeric * extract(epoch FROM
+                       least(coalesce(b.deleted_at, \(period.end)), \(period.end)) - greatest(b.finished_at, \(period.start)))
+                   ), 0) / 3600, 9223372036854775807)::bigint
+            FROM backups b JOIN tenants t ON t.id = b.tenant_id
+            WHERE t.organization_id = \(organization.uuid) AND b.state = 'succeeded' AND b.size_bytes > 0
+              AND b.finished_at < \(period.end) AND (b.deleted_at IS NULL OR b.deleted_at > \(period.start))
+            """, logger: logger)
+        for try await byteHours in backups.decode(Int64.self) where byteHours > 0 {
+            totals[.backupByteHours] = byteHours
+        }
         return totals
     }
 

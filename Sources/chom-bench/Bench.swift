@@ -29,6 +29,9 @@ import Foundation
 /// `chom-bench failover [--size-mb 100] [--dir /var/tmp/chom-bench]`: as root, a site's host cut
 /// from the namespace harness (`ip link set down`) until the site is served by the other host,
 /// next to `zstd -d | tar -x` of the same tree (see `FailoverBench`).
+/// `chom-bench billing [--samples 400000] [--batch 5000] [--concurrency 8] [--organizations 10000]`:
+/// usage samples stored per second against pgbench inserting the same rows, and one period close
+/// for that many organizations (see `BillingBench`).
 /// Figures, not assertions.
 @main
 struct Bench {
@@ -49,6 +52,7 @@ struct Bench {
             case "fleet-load": try await FleetLoad.main(Array(arguments.dropFirst()))
             case "salt": try await SaltBench.main(Array(arguments.dropFirst()))
             case "failover": try await FailoverBench.main(Array(arguments.dropFirst()))
+            case "billing": try await BillingBench.main(Array(arguments.dropFirst()))
             default: try envelope(iterations: Int(arguments.first ?? "") ?? 5000)
             }
         } catch let failure as ChildFailure {

@@ -1,8 +1,8 @@
 import CHOMAudit
-import CHOMCore
-import CHOMStore
-import Foundation
-import Logging
+package import CHOMCore
+package import CHOMStore
+package import Foundation
+package import Logging
 
 /// The end of a subscription's period, as a pure rule over `SubscriptionLifecycle`: the period's
 /// invoice is closed, the next period is the next calendar month on the plan set for it (a change
@@ -34,40 +34,63 @@ enum PeriodEnd {
 /// issuer's gapless sequence, its lines from `BillingStatement`) and the subscription's next period.
 /// A crash anywhere rolls all of it back, and the next pass closes the period again: there is
 /// exactly one invoice per organization and period (also a unique key), and no number is skipped.
-struct BillingClose: Sendable {
+package struct BillingClose: Sendable {
     let store: Store
     let quotas: BillingQuotas
     let issuer: String
     let logger: Logger
+    /// Organizations closed at once by `tick`. The issuer's counter is taken last in each close's
+    /// transaction, so concurrent closes wait on it only for their final statements.
+    var concurrency = 4
     /// Runs after the lines are written and before the commit: tests throw here to crash a close halfway.
     var afterLines: (@Sendable (OrganizationID) async throws -> Void)? = nil
+
+    package init(store: Store, quotas: BillingQuotas, issuer: String, logger: Logger, concurrency: Int = 4) {
+        self.store = store
+        self.quotas = quotas
+        self.issuer = issuer
+        self.logger = logger
+        self.concurrency = max(1, concurrency)
+    }
 
     static let actor = "system:billing"
 
     /// One pass as the leader of `epoch` (nil: unchecked): closes every ended period of every due
     /// organization, oldest first. Returns the invoices made.
     @discardableResult
-    func tick(now: Date, epoch: Int64? = nil, batch: Int = 500) async throws -> [InvoiceRecord] {
+    package func tick(now: Date, epoch: Int64? = nil, batch: Int = 500) async throws -> [InvoiceRecord] {
         var made: [InvoiceRecord] = []
         while true {
             let due = try await store.invoices.due(now: now, limit: batch)
             var closed = 0
-            for organization in due {
-                do {
-                    made += try await close(organization, now: now, epoch: epoch)
-                    closed += 1
-                } catch let error as CHOMError where error.code == .conflict {
-                    logger.warning("period close deferred", metadata: [
-                        "chom.organization": "\(organization)", LogKey.error: "\(error.message)",
-                    ])
+            try await withThrowingTaskGroup(of: (invoices: [InvoiceRecord], closed: Bool).self) { group in
+                var next = due.makeIterator()
+                func start() {
+                    guard let organization = next.next() else { return }
+                    group.addTask {
+                        do {
+                            return (try await close(organization, now: now, epoch: epoch), true)
+                        } catch let error as CHOMError where error.code == .conflict {
+                            logger.warning("period close deferred", metadata: [
+                                "chom.organization": "\(organization)", LogKey.error: "\(error.message)",
+                            ])
+                            return ([], false)
+                        }
+                    }
+                }
+                for _ in 0..<concurrency { start() }
+                while let result = try await group.next() {
+                    made += result.invoices
+                    if result.closed { closed += 1 }
+                    start()
                 }
             }
-            if due.count < batch || closed == 0 { return made }
+            if due.count < batch || closed == 0 { return made.sorted { ($0.issuer, $0.number) < ($1.issuer, $1.number) } }
         }
     }
 
     /// Closes every period of `organization` that has ended by `now`.
-    func close(_ organization: OrganizationID, now: Date, epoch: Int64? = nil) async throws -> [InvoiceRecord] {
+    package func close(_ organization: OrganizationID, now: Date, epoch: Int64? = nil) async throws -> [InvoiceRecord] {
         var made: [InvoiceRecord] = []
         while let closed = try await closeOne(organization, now: now, epoch: epoch) {
             if let invoice = closed.invoice { made.append(invoice) }
@@ -98,10 +121,20 @@ struct BillingClose: Sendable {
                 } catch {
                     throw CHOMError(.conflict, "the invoice of \(organization) cannot be computed: \(error)")
                 }
+                let (next, actions) = PeriodEnd.advance(subscription, now: now)
+                try await store.billing.save(next, in: transaction)
+                var details = ["plan": next.planCode, "period_start": next.period.start.formatted(.iso8601)]
+                for case .audit(let action, let from, let to) in actions {
+                    details["transition"] = "\(action): \(from.rawValue) -> \(to.rawValue)"
+                }
+                try await transaction.record(AuditEntry(
+                    time: now, actor: Self.actor, organizationID: organization.description,
+                    action: "billing.period.advance", target: "organization:\(organization)", details: details))
                 var invoice: InvoiceRecord?
                 if try await store.invoices.invoice(
                     organization: organization, periodStart: subscription.period.start, in: transaction) == nil
                 {
+                    // Last: the issuer's counter stays locked from here to the commit.
                     let number = try await store.invoices.takeNumber(issuer: issuer, .invoice, in: transaction)
                     let made = InvoiceRecord(
                         organizationID: organization, issuer: issuer, number: number, period: subscription.period,
@@ -118,15 +151,6 @@ struct BillingClose: Sendable {
                         ]))
                     invoice = made
                 }
-                let (next, actions) = PeriodEnd.advance(subscription, now: now)
-                try await store.billing.save(next, in: transaction)
-                var details = ["plan": next.planCode, "period_start": next.period.start.formatted(.iso8601)]
-                for case .audit(let action, let from, let to) in actions {
-                    details["transition"] = "\(action): \(from.rawValue) -> \(to.rawValue)"
-                }
-                try await transaction.record(AuditEntry(
-                    time: now, actor: Self.actor, organizationID: organization.description,
-                    action: "billing.period.advance", target: "organization:\(organization)", details: details))
                 return Closed(invoice: invoice)
             }
         } catch is NotDue {

@@ -1,14 +1,19 @@
-import CHOMCore
-import CHOMStore
-import Foundation
+package import CHOMCore
+package import CHOMStore
+package import Foundation
 
 /// Quotas where the work starts (the issue "Billing"): the one place that reads an organization's
 /// plan and usage for a quota and applies `QuotaPolicy`. Callers run it inside the transaction that
 /// does the work; it locks the organization's subscription row, so concurrent creates at the limit
 /// are counted one after another and exactly the limit gets through.
-struct BillingQuotas: Sendable {
+package struct BillingQuotas: Sendable {
     let store: Store
     let configuration: CoordinatorConfiguration.Billing
+
+    package init(store: Store, configuration: CoordinatorConfiguration.Billing) {
+        self.store = store
+        self.configuration = configuration
+    }
 
     /// The organization's subscription, locked, and its plan; an organization without one gets the
     /// default plan now.

@@ -72,5 +72,6 @@ GET /v1/discovery/prometheus,GET /v1/audit/verify,POST /v1/audit/verify,GET /v1/
 POST /v1/agents/{agentId}/cordon,POST /v1/agents/{agentId}/uncordon,POST /v1/agents/{agentId}/drain,\
 PUT /v1/agents/{agentId}/labels,POST /v1/sites/{site}/move,GET /v1/migrations,GET /v1/migrations/{migrationId},\
 POST /v1/fleet/rebalance,PUT /v1/sites/{site}/requests,GET /v1/agents/{agentId}/failover-plan,PUT /v1/sites/{site}/failover,POST /v1/agents/{agentId}/ping,\
-POST /v1/billing/plans,PUT /v1/billing/plans/{planCode},POST /v1/organizations/{orgId}/invoices/{invoiceId}/credit-notes"
+POST /v1/billing/plans,PUT /v1/billing/plans/{planCode},POST /v1/organizations/{orgId}/invoices/{invoiceId}/credit-notes,\
+PUT /v1/organizations/{orgId}/invoices/{invoiceId}/payment"
 CHOM_SCHEMATHESIS="$st" scripts/schemathesis.sh "$api" Protocol/admin-api.yaml "${tokens[@]}"

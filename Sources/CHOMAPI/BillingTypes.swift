@@ -224,6 +224,16 @@ package struct InvoiceResponse: Codable, Sendable, Equatable {
     }
 }
 
+/// `PUT /v1/organizations/{org}/invoices/{id}/payment` (operators): a payment's outcome, as a
+/// payment processor's webhook would report it: `paid` (the invoice is settled; a past-due or
+/// suspended subscription is active again) or `failed` (a trialing or active subscription becomes
+/// past due, suspended when the grace ends).
+package struct RecordPaymentRequest: Codable, Sendable, Equatable {
+    package var status: String
+    package static let fields: Set<String> = ["status"]
+    package init(status: String) { self.status = status }
+}
+
 /// `POST /v1/organizations/{org}/invoices/{id}/credit-notes` (operators): credits part or all of
 /// a finalized invoice; the credit notes of an invoice never exceed its total.
 package struct CreateCreditNoteRequest: Codable, Sendable, Equatable {

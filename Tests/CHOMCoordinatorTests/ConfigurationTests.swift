@@ -127,7 +127,7 @@ final class ConfigurationTests {
             (#"{"billing": {"defaultPlan": {"code": "a", "name": "x", "currency": "EUR", "monthlyPriceMinor": -1}}}"#, "negative"),
             (#"{"billing": {"defaultPlan": {"code": "a", "name": "x", "currency": "EUR", "monthlyPriceMinor": 0, "overage": {"cpu": 1}}}}"#, "cpu"),
             (#"{"billing": {"defaultPlan": {"code": "a", "name": "x", "currency": "EUR", "monthlyPriceMinor": 0, "sites": 1}}}"#, "billing.defaultPlan.sites"),
-            (#"{"billing": {"graceDays": 7}}"#, "billing.graceDays"),
+            (#"{"billing": {"graceDays": -1}}"#, "billing.graceDays"),
             (#"{"billing": {"issuer": ""}}"#, "billing.issuer"),
             (#"{"billing": {"closeIntervalSeconds": 0}}"#, "closeIntervalSeconds"),
         ] {

@@ -49,6 +49,15 @@ extension AdminClient {
         try await text(.get, "/v1/organizations/\(segment(organizationID))/invoices/\(segment(id))?format=\(format)")
     }
 
+    /// Operators only: `paid` or `failed`.
+    package func recordPayment(organizationID: String, invoiceID: String, status: String)
+        async throws(AdminClientError) -> InvoiceResponse
+    {
+        try await json(
+            .put, "/v1/organizations/\(segment(organizationID))/invoices/\(segment(invoiceID))/payment",
+            body: RecordPaymentRequest(status: status))
+    }
+
     /// Operators only.
     package func createCreditNote(organizationID: String, invoiceID: String, amountMinor: Int64, reason: String)
         async throws(AdminClientError) -> CreditNoteResponse

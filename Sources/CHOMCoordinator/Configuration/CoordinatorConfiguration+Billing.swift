@@ -40,8 +40,11 @@ extension CoordinatorConfiguration {
         /// Who issues the invoices: each issuer numbers its invoices (and its credit notes) from 1
         /// without gaps. Printed on every invoice.
         package var issuer = "CHOM"
-        /// How often the leader closes the periods that have ended.
+        /// How often the leader closes the periods that have ended, suspends past-due
+        /// organizations whose grace has ended, and brings their sites in step.
         package var closeIntervalSeconds = 60.0
+        /// From a failed payment to the suspension of the organization's sites.
+        package var graceDays = 7.0
         package init() {}
     }
 }
@@ -53,6 +56,7 @@ extension CoordinatorConfiguration.Billing {
         defaultPlan = try c.decodeIfPresent(PlanTerms.self, forKey: .defaultPlan) ?? defaultPlan
         issuer = try c.decodeIfPresent(String.self, forKey: .issuer) ?? issuer
         closeIntervalSeconds = try c.decodeIfPresent(Double.self, forKey: .closeIntervalSeconds) ?? closeIntervalSeconds
+        graceDays = try c.decodeIfPresent(Double.self, forKey: .graceDays) ?? graceDays
     }
 
     package func validate() throws {
@@ -66,6 +70,9 @@ extension CoordinatorConfiguration.Billing {
             !issuer.unicodeScalars.contains(where: { CharacterSet.controlCharacters.contains($0) })
         else {
             throw CHOMError(.configuration, "billing.issuer must be 1 to 200 characters without control characters or surrounding spaces")
+        }
+        guard graceDays >= 0, graceDays <= 365 else {
+            throw CHOMError(.configuration, "billing.graceDays must be between 0 and 365, not \(graceDays)")
         }
         guard closeIntervalSeconds >= 1 else {
             throw CHOMError(.configuration, "billing.closeIntervalSeconds must be at least 1, not \(closeIntervalSeconds)")

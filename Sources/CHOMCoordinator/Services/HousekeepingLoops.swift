@@ -47,6 +47,14 @@ struct HousekeepingLoops {
                     issuer: configuration.billing.issuer, logger: logger
                 ).tick(now: clock.now(), epoch: epoch)
             },
+            LeaderLoop(name: "billing.dunning", interval: .seconds(max(1, configuration.billing.closeIntervalSeconds))) {
+                [store, configuration, clock, logger, backups] epoch in
+                try await BillingDunning(
+                    store: store, quotas: BillingQuotas(store: store, configuration: configuration.billing),
+                    tasks: backups.tasks, connections: backups.connections, grace: configuration.billing.graceDays * 86_400,
+                    logger: logger
+                ).tick(now: clock.now(), epoch: epoch)
+            },
             LeaderLoop(name: "backups.schedule", interval: .seconds(max(1, configuration.backups.scheduleIntervalSeconds))) {
                 [backups, clock] epoch in
                 try await backups.tick(now: clock.now(), epoch: epoch)

@@ -201,6 +201,39 @@ package struct BillingRepository: Sendable {
         return result
     }
 
+    // MARK: Dunning
+
+    /// Past-due subscriptions whose grace has ended by `now`.
+    package func graceEnded(now: Date, limit: Int = 500) async throws -> [OrganizationID] {
+        let rows = try await client.query("""
+            SELECT organization_id FROM billing_subscriptions
+            WHERE status = 'past_due' AND (grace_ends_at IS NULL OR grace_ends_at <= \(now))
+            ORDER BY organization_id LIMIT \(limit)
+            """, logger: logger)
+        var due: [OrganizationID] = []
+        for try await id in rows.decode(UUID.self) { due.append(OrganizationID(id)) }
+        return due
+    }
+
+    /// Live, placed sites whose billing suspension is not what their organization's subscription
+    /// asks: suspended and not held for billing (`true`: to suspend), or held for billing while the
+    /// subscription is trialing, active or past due (`false`: to lift). A canceled subscription's
+    /// sites keep what they have.
+    package func sitesOutOfStep(limit: Int = 500) async throws -> [(SiteID, suspend: Bool)] {
+        let rows = try await client.query("""
+            SELECT s.id, b.status = 'suspended' FROM sites s
+                JOIN tenants t ON t.id = s.tenant_id
+                JOIN billing_subscriptions b ON b.organization_id = t.organization_id
+            WHERE s.state NOT IN ('removing', 'removed') AND s.agent_id IS NOT NULL
+              AND ((b.status = 'suspended' AND NOT ('billing' = ANY(s.suspension_reasons)))
+                OR (b.status IN ('trialing', 'active', 'past_due') AND 'billing' = ANY(s.suspension_reasons)))
+            ORDER BY s.id LIMIT \(limit)
+            """, logger: logger)
+        var sites: [(SiteID, suspend: Bool)] = []
+        for try await (id, suspend) in rows.decode((UUID, Bool).self) { sites.append((SiteID(id), suspend)) }
+        return sites
+    }
+
     // MARK: What the quotas count
 
     /// Live sites of the organization: neither removing nor removed.

@@ -95,6 +95,15 @@ package struct InvoiceRepository: Sendable {
         return invoice
     }
 
+    /// Marks an open invoice paid; false when it was not open (paid already, or void).
+    package func markPaid(_ id: UUID, at date: Date, in transaction: AuditedTransaction) async throws -> Bool {
+        let rows = try await transaction.connection.query("""
+            UPDATE invoices SET status = 'paid', paid_at = \(date) WHERE id = \(id) AND status = 'open' RETURNING id
+            """, logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
     /// Locks the invoice's row for the rest of the transaction (credit notes of one invoice are
     /// written one at a time).
     package func lock(_ id: UUID, in transaction: AuditedTransaction) async throws {

@@ -20,7 +20,7 @@ struct BillingCommand: AsyncParsableCommand {
               chom billing invoices acme
               chom billing invoice 7c0e1d2a --org acme --format html > invoice.html
             """,
-        subcommands: [Show.self, Usage.self, Invoices.self, Invoice.self, CreditNote.self, PlanCommand.self]
+        subcommands: [Show.self, Usage.self, Invoices.self, Invoice.self, Payment.self, CreditNote.self, PlanCommand.self]
     )
 
     static func money(_ minor: Int64, _ currency: String) -> String {
@@ -203,6 +203,50 @@ extension BillingCommand {
                 }
                 Console.table(table)
             }
+        }
+    }
+
+    struct Payment: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record a payment's outcome for an invoice (platform operators).",
+            discussion: """
+                paid settles the invoice and reactivates a past-due or suspended subscription (its \
+                sites' billing suspension is lifted); failed makes the subscription past due, and \
+                after billing.graceDays its sites answer 503 until a payment.
+
+                Example:
+                  chom billing payment 7c0e1d2a --org acme paid
+                  chom billing payment 7c0e1d2a --org acme failed
+                """
+        )
+
+        enum Outcome: String, ExpressibleByArgument, CaseIterable { case paid, failed }
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: ArgumentHelp("The invoice's ID or a unique prefix of it.", valueName: "id"))
+        var invoice: String
+
+        @Option(help: ArgumentHelp("The organization's ID, ID prefix or name.", valueName: "org"))
+        var org: String
+
+        @Argument(help: "paid or failed.")
+        var outcome: Outcome
+
+        func run() async throws {
+            let client = try await global.client()
+            let organization = try await client.resolveOrganization(org)
+            let id = try await client.resolve(invoice, what: "invoice") {
+                try await client.allInvoices(organizationID: organization).map(\.id)
+            }
+            let updated = try await client.recordPayment(organizationID: organization, invoiceID: id, status: outcome.rawValue)
+            if global.json { return try Console.json(updated) }
+            let subscription = try await client.billing(organizationID: organization).subscription
+            Console.table(.keyValue([
+                ("Invoice", "INV-\(String(format: "%06lld", updated.number)) \(updated.status)"),
+                ("Subscription", subscription.status),
+                ("Grace ends", Format.orDash(subscription.graceEndsAt.map { Format.timestamp($0) })),
+            ]))
         }
     }
 

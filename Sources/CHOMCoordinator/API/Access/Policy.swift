@@ -70,7 +70,7 @@ package enum Policy {
         // Money is the owners' business: admins run the organization's sites, not its bill.
         case .billingRead, .invoicesList, .invoiceRead: Rule(audience: .member(.owner), ability: .billingRead)
         // A correction of a finalized invoice is the hosting company's decision.
-        case .creditNoteCreate: Rule(audience: .platformOperator, ability: .billingWrite)
+        case .creditNoteCreate, .invoicePayment: Rule(audience: .platformOperator, ability: .billingWrite)
         case .subscriptionUpdate: Rule(audience: .member(.owner), ability: .billingWrite)
         }
     }

@@ -2482,6 +2482,44 @@ paths:
           $ref: '#/components/responses/Conflict'
         '413':
           $ref: '#/components/responses/ContentTooLarge'
+  /v1/organizations/{orgId}/invoices/{invoiceId}/payment:
+    put:
+      operationId: recordPayment
+      summary: Record a payment's outcome
+      tags:
+      - Billing
+      description: |-
+        `paid` settles the invoice and makes a past-due or suspended subscription active again: the sites' billing suspension is lifted (a site an admin suspended stays suspended). `failed` makes a trialing or active subscription past due; when `billing.graceDays` have passed it is suspended and every site of the organization answers 503 with the reason "billing". Each transition is audited.
+
+        Who: platform operators (token ability billing:write).
+      parameters:
+      - $ref: '#/components/parameters/OrgId'
+      - $ref: '#/components/parameters/InvoiceId'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/RecordPaymentRequest'
+      responses:
+        '200':
+          description: The invoice as it is now.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/InvoiceResponse'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '409':
+          $ref: '#/components/responses/Conflict'
+        '413':
+          $ref: '#/components/responses/ContentTooLarge'
 components:
   securitySchemes:
     bearerAuth:
@@ -4966,5 +5004,16 @@ components:
         nextCursor:
           type: string
           description: Pass as `cursor` to get the next page; absent on the last page.
+    RecordPaymentRequest:
+      type: object
+      additionalProperties: false
+      required:
+      - status
+      properties:
+        status:
+          type: string
+          enum:
+          - paid
+          - failed
 """#
 }

@@ -4,6 +4,7 @@ import CHOMCore
 import CHOMStore
 import Foundation
 import Hummingbird
+import Logging
 
 /// Billing: operators manage plans; an organization's owners (and operators) see its plan, usage
 /// to date and projected invoice, and change its plan. Another organization's billing answers 404.
@@ -218,6 +219,41 @@ extension AdminAPI {
                 return try StrictJSON.response(api)
             }
         }
+        routes.on(.put, "/v1/organizations/:org/invoices/:invoice/payment", .invoicePayment) { request, context, caller in
+            let organization = try await organization(context.parameters.get("org"), caller, minimum: .owner)
+            let body = try await StrictJSON.decode(RecordPaymentRequest.self, allowed: RecordPaymentRequest.fields, from: request)
+            guard ["paid", "failed"].contains(body.status) else { throw CHOMError(.invalidInput, "status must be paid or failed") }
+            let invoice = try await invoice(context.parameters.get("invoice"), of: organization.id)
+            let dunning = self.dunning
+            try await write(caller) { transaction in
+                try await store.invoices.lock(invoice.id, in: transaction)
+                let event: SubscriptionEvent
+                if body.status == "paid" {
+                    guard try await store.invoices.markPaid(invoice.id, at: caller.now, in: transaction) else {
+                        throw CHOMError(.conflict, "invoice \(invoice.number) is not open")
+                    }
+                    event = .paymentSucceeded
+                } else {
+                    guard invoice.status == .open else { throw CHOMError(.conflict, "invoice \(invoice.number) is not open") }
+                    event = .paymentFailed(at: caller.now)
+                }
+                try await transaction.record(caller.audit(
+                    body.status == "paid" ? "billing.invoice.paid" : "billing.invoice.payment_failed",
+                    target: "invoice:\(invoice.id)", organization: organization.id,
+                    details: ["number": "\(invoice.number)", "total_minor": "\(invoice.totalMinor)"]))
+                try await dunning.apply(event, organization: organization.id, now: caller.now, audit: { action, details in
+                    caller.audit(action, target: "organization:\(organization.id)", organization: organization.id, details: details)
+                }, in: transaction)
+            }
+            // The sites follow at once (the leader's pass catches up whatever this misses).
+            do { _ = try await dunning.reconcileSites(now: caller.now) } catch {
+                store.logger.warning("billing site reconciliation deferred", metadata: [LogKey.error: "\(error)"])
+            }
+            guard let updated = try await store.invoices.get(invoice.id, organization: organization.id) else {
+                throw CHOMError(.internal, "invoice vanished")
+            }
+            return try StrictJSON.response(updated.api)
+        }
         routes.on(.post, "/v1/organizations/:org/invoices/:invoice/credit-notes", .creditNoteCreate) {
             request, context, caller in
             let organization = try await organization(context.parameters.get("org"), caller, minimum: .owner)
@@ -250,6 +286,13 @@ extension AdminAPI {
             }
             return try StrictJSON.response(note.api, status: .created)
         }
+    }
+
+    /// Dunning with the coordinator's configuration, for payment facts reported through the API.
+    var dunning: BillingDunning {
+        BillingDunning(
+            store: store, quotas: quotas, tasks: siteTasks, connections: connections,
+            grace: configuration.billing.graceDays * 86_400, logger: store.logger)
     }
 
     private func invoice(_ parameter: String?, of organization: OrganizationID) async throws -> InvoiceRecord {

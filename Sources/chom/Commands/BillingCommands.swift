@@ -23,6 +23,25 @@ struct BillingCommand: AsyncParsableCommand {
         subcommands: [Show.self, Usage.self, Invoices.self, Invoice.self, Payment.self, CreditNote.self, PlanCommand.self]
     )
 
+    static func number(_ number: Int64, prefix: String = "INV") -> String { "\(prefix)-\(String(format: "%06lld", number))" }
+
+    /// An invoice named on the command line: its ID (or a unique prefix) and its organization.
+    struct InvoiceTarget: ParsableArguments {
+        @Argument(help: ArgumentHelp("The invoice's ID or a unique prefix of it.", valueName: "id"))
+        var invoice: String
+
+        @Option(help: ArgumentHelp("The organization's ID, ID prefix or name.", valueName: "org"))
+        var org: String
+
+        func resolve(_ client: AdminClient) async throws -> (organization: String, invoice: String) {
+            let organization = try await client.resolveOrganization(org)
+            let id = try await client.resolve(invoice, what: "invoice") {
+                try await client.allInvoices(organizationID: organization).map(\.id)
+            }
+            return (organization, id)
+        }
+    }
+
     static func money(_ minor: Int64, _ currency: String) -> String {
         // ISO 4217 currencies without minor units; the rest have two.
         let zeroDecimal: Set<String> = ["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"]
@@ -142,7 +161,7 @@ extension BillingCommand {
             var table = Table(headers: ["ID", "NUMBER", "PERIOD", "PLAN", "TOTAL", "STATUS"])
             for invoice in invoices {
                 table.append([
-                    Format.shortID(invoice.id), "INV-\(String(format: "%06lld", invoice.number))",
+                    Format.shortID(invoice.id), BillingCommand.number(invoice.number),
                     invoice.periodStart.formatted(.iso8601.year().month()), invoice.plan,
                     BillingCommand.money(invoice.totalMinor, invoice.currency), invoice.status,
                 ])
@@ -166,21 +185,14 @@ extension BillingCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Argument(help: ArgumentHelp("The invoice's ID or a unique prefix of it.", valueName: "id"))
-        var invoice: String
-
-        @Option(help: ArgumentHelp("The organization's ID, ID prefix or name.", valueName: "org"))
-        var org: String
+        @OptionGroup var target: InvoiceTarget
 
         @Option(help: "table (the default), csv or html; --output json prints the JSON.")
         var format: DocumentFormat = .table
 
         func run() async throws {
             let client = try await global.client()
-            let organization = try await client.resolveOrganization(org)
-            let id = try await client.resolve(invoice, what: "invoice") {
-                try await client.allInvoices(organizationID: organization).map(\.id)
-            }
+            let (organization, id) = try await target.resolve(client)
             switch format {
             case .csv, .html:
                 return Console.out(try await client.invoiceDocument(organizationID: organization, id: id, format: format.rawValue))
@@ -188,7 +200,7 @@ extension BillingCommand {
                 let invoice = try await client.invoice(organizationID: organization, id: id)
                 if global.json { return try Console.json(invoice) }
                 Console.table(.keyValue([
-                    ("Invoice", "INV-\(String(format: "%06lld", invoice.number)) (\(invoice.issuer))"),
+                    ("Invoice", "\(BillingCommand.number(invoice.number)) (\(invoice.issuer))"),
                     ("Period", "\(Format.timestamp(invoice.periodStart)) to \(Format.timestamp(invoice.periodEnd))"),
                     ("Plan", invoice.plan), ("Status", invoice.status),
                 ]))
@@ -197,7 +209,7 @@ extension BillingCommand {
                     currency: invoice.currency, lines: invoice.lines ?? [], totalMinor: invoice.totalMinor))
                 for note in invoice.creditNotes ?? [] {
                     table.append([
-                        "credit note CN-\(String(format: "%06lld", note.number)): \(note.reason)", "",
+                        "credit note \(BillingCommand.number(note.number, prefix: "CN")): \(note.reason)", "",
                         BillingCommand.money(-note.amountMinor, note.currency),
                     ])
                 }
@@ -224,26 +236,19 @@ extension BillingCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Argument(help: ArgumentHelp("The invoice's ID or a unique prefix of it.", valueName: "id"))
-        var invoice: String
-
-        @Option(help: ArgumentHelp("The organization's ID, ID prefix or name.", valueName: "org"))
-        var org: String
+        @OptionGroup var target: InvoiceTarget
 
         @Argument(help: "paid or failed.")
         var outcome: Outcome
 
         func run() async throws {
             let client = try await global.client()
-            let organization = try await client.resolveOrganization(org)
-            let id = try await client.resolve(invoice, what: "invoice") {
-                try await client.allInvoices(organizationID: organization).map(\.id)
-            }
+            let (organization, id) = try await target.resolve(client)
             let updated = try await client.recordPayment(organizationID: organization, invoiceID: id, status: outcome.rawValue)
             if global.json { return try Console.json(updated) }
             let subscription = try await client.billing(organizationID: organization).subscription
             Console.table(.keyValue([
-                ("Invoice", "INV-\(String(format: "%06lld", updated.number)) \(updated.status)"),
+                ("Invoice", "\(BillingCommand.number(updated.number)) \(updated.status)"),
                 ("Subscription", subscription.status),
                 ("Grace ends", Format.orDash(subscription.graceEndsAt.map { Format.timestamp($0) })),
             ]))
@@ -265,11 +270,7 @@ extension BillingCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Argument(help: ArgumentHelp("The invoice's ID or a unique prefix of it.", valueName: "id"))
-        var invoice: String
-
-        @Option(help: ArgumentHelp("The organization's ID, ID prefix or name.", valueName: "org"))
-        var org: String
+        @OptionGroup var target: InvoiceTarget
 
         @Option(help: ArgumentHelp("The amount credited, in minor units.", valueName: "minor"))
         var amountMinor: Int64
@@ -279,15 +280,12 @@ extension BillingCommand {
 
         func run() async throws {
             let client = try await global.client()
-            let organization = try await client.resolveOrganization(org)
-            let id = try await client.resolve(invoice, what: "invoice") {
-                try await client.allInvoices(organizationID: organization).map(\.id)
-            }
+            let (organization, id) = try await target.resolve(client)
             let note = try await client.createCreditNote(
                 organizationID: organization, invoiceID: id, amountMinor: amountMinor, reason: reason)
             if global.json { return try Console.json(note) }
             Console.table(.keyValue([
-                ("Credit note", "CN-\(String(format: "%06lld", note.number))"),
+                ("Credit note", BillingCommand.number(note.number, prefix: "CN")),
                 ("Amount", BillingCommand.money(note.amountMinor, note.currency)), ("Reason", note.reason),
             ]))
         }

@@ -74,4 +74,6 @@ PUT /v1/agents/{agentId}/labels,POST /v1/sites/{site}/move,GET /v1/migrations,GE
 POST /v1/fleet/rebalance,PUT /v1/sites/{site}/requests,GET /v1/agents/{agentId}/failover-plan,PUT /v1/sites/{site}/failover,POST /v1/agents/{agentId}/ping,\
 POST /v1/billing/plans,PUT /v1/billing/plans/{planCode},POST /v1/organizations/{orgId}/invoices/{invoiceId}/credit-notes,\
 PUT /v1/organizations/{orgId}/invoices/{invoiceId}/payment"
+# The Stripe webhook answers 404 here (no secret configured); StripeWebhookTests sign deliveries.
+export CHOM_SCHEMATHESIS_EXCLUDE="$CHOM_SCHEMATHESIS_EXCLUDE,POST /v1/billing/stripe/webhook"
 CHOM_SCHEMATHESIS="$st" scripts/schemathesis.sh "$api" Protocol/admin-api.yaml "${tokens[@]}"

@@ -245,3 +245,14 @@ package struct CreateCreditNoteRequest: Codable, Sendable, Equatable {
         self.reason = reason
     }
 }
+
+/// The answer to a Stripe webhook delivery (2xx: Stripe stops retrying it).
+package struct StripeWebhookResponse: Codable, Sendable, Equatable {
+    package var received: Bool
+    /// What CHOM did with it: `applied: …`, `ignored: …`, or `duplicate: received before`.
+    package var outcome: String
+    package init(received: Bool, outcome: String) {
+        self.received = received
+        self.outcome = outcome
+    }
+}

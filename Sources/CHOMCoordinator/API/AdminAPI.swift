@@ -52,6 +52,7 @@ struct AdminAPI: Sendable {
         addFleetSchedulingRoutes(routes)
         addBillingRoutes(routes)
         addInvoiceRoutes(routes)
+        addStripeWebhookRoutes(routes)
         return router
     }
 

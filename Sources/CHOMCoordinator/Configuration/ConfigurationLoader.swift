@@ -72,7 +72,7 @@ package enum ConfigurationLoader {
             "dataDirectory", "databaseURL", "logLevel", "api", "grpc", "auth", "secrets", "audit",
             "agents", "dispatch", "joinTokens", "backups", "leader", "fleet", "reconcile", "dns", "billing",
         ],
-        "billing": ["defaultPlan", "issuer", "closeIntervalSeconds", "graceDays"],
+        "billing": ["defaultPlan", "issuer", "closeIntervalSeconds", "graceDays", "stripeWebhookSecretFile"],
         "billing.defaultPlan": [
             "code", "name", "currency", "monthlyPriceMinor", "includedSites", "includedStorageGB", "includedBandwidthGB",
             "includedBackupGB", "includedMembers", "storageHardLimitGB", "overage", "trialDays",

@@ -45,6 +45,9 @@ extension CoordinatorConfiguration {
         package var closeIntervalSeconds = 60.0
         /// From a failed payment to the suspension of the organization's sites.
         package var graceDays = 7.0
+        /// The signing secret of Stripe's webhook endpoint (`whsec_…`), read from this file;
+        /// `CHOM_STRIPE_WEBHOOK_SECRET` takes precedence. Neither: the webhook route answers 404.
+        package var stripeWebhookSecretFile: String?
         package init() {}
     }
 }
@@ -57,6 +60,7 @@ extension CoordinatorConfiguration.Billing {
         issuer = try c.decodeIfPresent(String.self, forKey: .issuer) ?? issuer
         closeIntervalSeconds = try c.decodeIfPresent(Double.self, forKey: .closeIntervalSeconds) ?? closeIntervalSeconds
         graceDays = try c.decodeIfPresent(Double.self, forKey: .graceDays) ?? graceDays
+        stripeWebhookSecretFile = try c.decodeIfPresent(String.self, forKey: .stripeWebhookSecretFile)
     }
 
     package func validate() throws {
@@ -117,5 +121,20 @@ extension CoordinatorConfiguration.Billing.PlanTerms {
             trialDays: trial)
         return PlanRecord(
             plan: plan, name: name, storageHardLimitGB: storageHardLimitGB ?? .max, createdAt: now, updatedAt: now)
+    }
+}
+
+extension CoordinatorConfiguration.Billing {
+    /// Stripe's webhook signing secret: `CHOM_STRIPE_WEBHOOK_SECRET`, else the file (read each time,
+    /// so a rotated secret needs no restart); nil when neither is set.
+    func stripeWebhookSecret(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String? {
+        if let value = environment["CHOM_STRIPE_WEBHOOK_SECRET"], !value.isEmpty { return value }
+        guard let file = stripeWebhookSecretFile else { return nil }
+        do {
+            let secret = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            return secret.isEmpty ? nil : secret
+        } catch {
+            throw CHOMError(.configuration, "cannot read billing.stripeWebhookSecretFile \(file)")
+        }
     }
 }

@@ -95,6 +95,27 @@ package struct InvoiceRepository: Sendable {
         return invoice
     }
 
+    /// The invoice a payment processor knows by `stripeID`, with its organization.
+    package func invoice(stripeID: String, in transaction: AuditedTransaction) async throws -> InvoiceRecord? {
+        let rows = try await transaction.connection.query(
+            "SELECT * FROM invoices WHERE stripe_invoice_id = \(stripeID) FOR UPDATE", logger: logger)
+        for try await row in rows { return try Self.decode(row.makeRandomAccess()) }
+        return nil
+    }
+
+    /// Records a webhook event by its id; false when it was received before (nothing is written).
+    package func receiveStripeEvent(
+        id: String, type: String, created: Date, outcome: String, now: Date, in transaction: AuditedTransaction
+    ) async throws -> Bool {
+        let rows = try await transaction.connection.query("""
+            INSERT INTO stripe_events (id, type, created_at, received_at, outcome)
+            VALUES (\(id), \(type), \(created), \(now), \(outcome))
+            ON CONFLICT (id) DO NOTHING RETURNING id
+            """, logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
     /// Marks an open invoice paid; false when it was not open (paid already, or void).
     package func markPaid(_ id: UUID, at date: Date, in transaction: AuditedTransaction) async throws -> Bool {
         let rows = try await transaction.connection.query("""

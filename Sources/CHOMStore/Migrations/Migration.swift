@@ -42,5 +42,6 @@ package enum Migrations {
         Migration0017UnfencedSites.migration,
         Migration0018Billing.migration,
         Migration0019Invoices.migration,
+        Migration0020StripeEvents.migration,
     ]
 }

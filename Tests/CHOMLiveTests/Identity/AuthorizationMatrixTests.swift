@@ -33,6 +33,7 @@ struct AuthorizationMatrixTests {
         try await TestCoordinator.with(clock: clock, configure: {
             $0.auth.loginAttemptsPerAddress = 100_000
             $0.dispatch.siteLogsTimeoutSeconds = 0.05
+            $0.billing.stripeWebhookSecretFile = MatrixWorld.stripeSecretFile()
         }) {
             coordinator in
             // The table holds exactly the routes of the contract the coordinator serves.

@@ -47,6 +47,7 @@ extension MatrixRoute {
     static let all: [MatrixRoute] = [
         // Open routes.
         route(.health, "GET", "/v1/health", .anyone, nil, 200),
+        route(.stripeWebhook, "POST", "/v1/billing/stripe/webhook", .anyone, nil, 200, body: .stripeEvent),
         route(.openAPI, "GET", "/v1/openapi.yaml", .anyone, nil, 200),
         route(.login, "POST", "/v1/auth/login", .anyone, nil, 200,
             body: .json { world, _, _ in

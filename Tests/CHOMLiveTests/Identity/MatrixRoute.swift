@@ -76,6 +76,8 @@ struct MatrixRoute: Sendable {
         case none
         case json(MakeBody)
         case archive
+        /// A fresh Stripe event (a type CHOM ignores) signed with the matrix's webhook secret.
+        case stripeEvent
     }
 
     /// A count that is `ifAllowed` after a permitted call and `ifRefused` after a refused one.

@@ -1,5 +1,5 @@
 import CHOMAPI
-import CHOMCoordinator
+@testable import CHOMCoordinator
 import CHOMCore
 import CHOMTesting
 import Foundation
@@ -134,6 +134,13 @@ final class MatrixWorld: Sendable {
         case .json(let make):
             reply = try await api.send(route.method, path, token: bearer, json: try make(self, caller, ids))
         case .archive: reply = try await api.upload(path, token: bearer, archive: archive)
+        case .stripeEvent:
+            let created = Int64(Date().timeIntervalSince1970)
+            let payload = Data(#"{"id":"evt_matrix_\#(next())","type":"matrix.ping","created":\#(created),"data":{"object":{}}}"#.utf8)
+            reply = try await TestHTTP.request(
+                route.method, api.url(path), token: bearer, body: payload, headers: [
+                    "Stripe-Signature": StripeSignature.header(payload: payload, timestamp: created, secret: Self.stripeSecret),
+                ])
         }
         try await route.after?(self, caller, reply)
         return (reply, ids)
@@ -199,6 +206,15 @@ final class MatrixWorld: Sendable {
     /// A stored, succeeded backup of the organization's site, as `backup`.
     func freshBackup() async throws -> [String: String] {
         ["backup": try await IdentityFixtures.addBackup(coordinator, site: organization.siteID, tenant: organization.tenantID)]
+    }
+
+    static let stripeSecret = "whsec_matrix_\(UUID().uuidString)"
+
+    /// A file holding `stripeSecret`, for the coordinator's `billing.stripeWebhookSecretFile`.
+    static func stripeSecretFile() -> String {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("chom-matrix-\(UUID().uuidString).whsec")
+        try? Data(stripeSecret.utf8).write(to: file)
+        return file.path
     }
 
     /// A finalized invoice of the organization (1,000 minor units), written straight in the

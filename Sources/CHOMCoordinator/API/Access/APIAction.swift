@@ -25,5 +25,5 @@ package enum APIAction: String, Sendable, CaseIterable {
     case fleetRebalance, siteRequestsUpdate, agentFailoverPlan, siteFailoverUpdate, agentPing
     // Billing.
     case plansList, planCreate, planUpdate, billingRead, subscriptionUpdate
-    case invoicesList, invoiceRead, creditNoteCreate, invoicePayment
+    case invoicesList, invoiceRead, creditNoteCreate, invoicePayment, stripeWebhook
 }

@@ -23,7 +23,8 @@ package enum Policy {
 
     package static func rule(for action: APIAction) -> Rule {
         switch action {
-        case .health, .openAPI, .login, .loginTwoFactor, .acceptInvitation:
+        // The Stripe webhook carries no token: its signature (StripeSignature) is checked instead.
+        case .health, .openAPI, .login, .loginTwoFactor, .acceptInvitation, .stripeWebhook:
             Rule(audience: .anyone, ability: nil)
         case .rotateToken, .logout, .meRead:
             Rule(audience: .authenticated, ability: nil)

@@ -2520,6 +2520,43 @@ paths:
           $ref: '#/components/responses/Conflict'
         '413':
           $ref: '#/components/responses/ContentTooLarge'
+  /v1/billing/stripe/webhook:
+    post:
+      operationId: stripeWebhook
+      summary: Receive a Stripe event
+      tags:
+      - Billing
+      security: []
+      description: |-
+        Stripe's deliveries, signed with the endpoint's secret (`billing.stripeWebhookSecretFile`): the `Stripe-Signature` header must hold a `v1` HMAC-SHA256 of `t.body` made with it, `t` within 300 s. Each event is stored by id and applied once, in any order: `invoice.payment_failed` makes the invoice's subscription past due (not for an invoice paid meanwhile), `invoice.paid` and `invoice.payment_succeeded` settle the invoice and reactivate the subscription; other types are acknowledged and ignored. Invoices are matched by the Stripe id the ledger stored when it pushed them.
+
+        Who: anyone with the signature (no token). 404 while no secret is configured.
+      parameters:
+      - name: Stripe-Signature
+        in: header
+        required: true
+        schema:
+          type: string
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: A Stripe event (id, type, created, data.object).
+      responses:
+        '200':
+          description: Received (and applied once, or ignored).
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/StripeWebhookResponse'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '413':
+          $ref: '#/components/responses/ContentTooLarge'
 components:
   securitySchemes:
     bearerAuth:
@@ -5015,5 +5052,16 @@ components:
           enum:
           - paid
           - failed
+    StripeWebhookResponse:
+      type: object
+      required:
+      - received
+      - outcome
+      properties:
+        received:
+          type: boolean
+        outcome:
+          type: string
+          description: '`applied: …`, `ignored: …` or `duplicate: received before`.'
 """#
 }

@@ -5,7 +5,8 @@ package import Foundation
 /// the sites used since the last one to their UTC hours, and every hour that has ended becomes
 /// samples with fresh sequences, kept until the coordinator acknowledges them.
 ///
-/// - site-hours: 1 for each hour a site was hosted at some tick;
+/// - site-hours: 1 for each hour a site was hosted at some tick (a gap between ticks longer than
+///   `maxGap` is downtime: the hours it spans are not counted);
 /// - storage byte-hours: the last measured size of the site's tree, held for each second between
 ///   ticks, split at hour boundaries (a site never measured yet counts nothing);
 /// - bandwidth bytes: response body bytes read from the site's access log, in the hour of the tick
@@ -67,14 +68,17 @@ package struct UsageAccumulator: Sendable, Codable, Equatable {
 
     /// Adds the time since the last tick and `bandwidth` (bytes read since the last tick, by
     /// domain), then turns every hour before `now`'s into samples. Returns the new samples.
-    /// A clock that went backwards adds no time.
+    /// A clock that went backwards adds no time, and neither does a gap longer than `maxGap`
+    /// (the agent was stopped, or the clock jumped): downtime is not billed.
     @discardableResult
-    package mutating func tick(now: Date, sites: [String: Site], bandwidth: [String: UInt64]) -> [Sample] {
+    package mutating func tick(
+        now: Date, sites: [String: Site], bandwidth: [String: UInt64], maxGap: TimeInterval = 300
+    ) -> [Sample] {
         let current = UsageMetering.hour(of: now)
         for (domain, site) in sites {
             if let id = site.siteID { ids[domain] = id }
         }
-        let from = lastTick.map { min($0, now) } ?? now
+        let from = lastTick.map { now.timeIntervalSince($0) > maxGap ? now : min($0, now) } ?? now
         // Presence in every hour the interval touches, and storage held over it.
         var hour = UsageMetering.hour(of: from)
         while hour <= current {
@@ -90,7 +94,7 @@ package struct UsageAccumulator: Sendable, Codable, Equatable {
         for (domain, bytes) in bandwidth where bytes > 0 {
             hours[current, default: Hour()].bandwidth[domain, default: 0] &+= bytes
         }
-        lastTick = max(lastTick ?? now, now)
+        lastTick = now
         return closeHours(before: current)
     }
 

@@ -18,12 +18,18 @@ package final class UsageMeter: Sendable {
     private let clock: any WallClock
     private let logger: Logger
     private let state: Mutex<UsageAccumulator>
+    /// A longer gap between ticks is downtime (see `UsageAccumulator.tick`).
+    private let maxGap: TimeInterval
 
     /// Samples per report: a backlog goes out in several.
     package static let maxSamplesPerReport = 5_000
 
-    package init(stateDirectory: URL, sites: SiteMetrics, records: SiteRecordStore, clock: any WallClock, logger: Logger) {
+    package init(
+        stateDirectory: URL, sites: SiteMetrics, records: SiteRecordStore, clock: any WallClock, logger: Logger,
+        interval: Duration = .seconds(60)
+    ) {
         file = stateDirectory.appendingPathComponent("usage.json")
+        maxGap = max(300, 5 * Double(interval.components.seconds))
         self.sites = sites
         self.records = records
         self.clock = clock
@@ -47,7 +53,7 @@ package final class UsageMeter: Sendable {
         for (domain, disk) in sites.diskUsage() {
             seen[domain] = UsageAccumulator.Site(siteID: known[domain]?.siteID, diskBytes: disk)
         }
-        return mutate { $0.tick(now: now, sites: seen, bandwidth: bandwidth).count }
+        return mutate { $0.tick(now: now, sites: seen, bandwidth: bandwidth, maxGap: maxGap).count }
     }
 
     /// The pending samples as one report (the oldest `maxSamplesPerReport`), nil when none is pending.

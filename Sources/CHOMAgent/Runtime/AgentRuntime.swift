@@ -41,7 +41,8 @@ package final class AgentRuntime: Service, Sendable {
         usage = hosting.map { _ in
             UsageMeter(
                 stateDirectory: configuration.stateDirectory, sites: metrics.sites,
-                records: SiteRecordStore(directory: configuration.siteRecordsDirectory), clock: clock, logger: logger)
+                records: SiteRecordStore(directory: configuration.siteRecordsDirectory), clock: clock, logger: logger,
+                interval: configuration.usageInterval)
         }
         metricsServer = MetricsServer(
             host: configuration.metricsHost, port: configuration.metricsPort, logger: logger,

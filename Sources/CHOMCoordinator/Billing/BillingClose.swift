@@ -42,15 +42,21 @@ package struct BillingClose: Sendable {
     /// Organizations closed at once by `tick`. The issuer's counter is taken last in each close's
     /// transaction, so concurrent closes wait on it only for their final statements.
     var concurrency = 4
+    /// How long after a period's end it is closed: the agents send an hour's usage once it has
+    /// ended, so the last hour of the month (and an agent that reconnects late) arrive after it.
+    var delay: TimeInterval = 0
     /// Runs after the lines are written and before the commit: tests throw here to crash a close halfway.
     var afterLines: (@Sendable (OrganizationID) async throws -> Void)? = nil
 
-    package init(store: Store, quotas: BillingQuotas, issuer: String, logger: Logger, concurrency: Int = 4) {
+    package init(
+        store: Store, quotas: BillingQuotas, issuer: String, logger: Logger, concurrency: Int = 4, delay: TimeInterval = 0
+    ) {
         self.store = store
         self.quotas = quotas
         self.issuer = issuer
         self.logger = logger
         self.concurrency = max(1, concurrency)
+        self.delay = max(0, delay)
     }
 
     static let actor = "system:billing"
@@ -61,7 +67,7 @@ package struct BillingClose: Sendable {
     package func tick(now: Date, epoch: Int64? = nil, batch: Int = 500) async throws -> [InvoiceRecord] {
         var made: [InvoiceRecord] = []
         while true {
-            let due = try await store.invoices.due(now: now, limit: batch)
+            let due = try await store.invoices.due(now: now.addingTimeInterval(-delay), limit: batch)
             var closed = 0
             try await withThrowingTaskGroup(of: (invoices: [InvoiceRecord], closed: Bool).self) { group in
                 var next = due.makeIterator()
@@ -70,9 +76,13 @@ package struct BillingClose: Sendable {
                     group.addTask {
                         do {
                             return (try await close(organization, now: now, epoch: epoch), true)
-                        } catch let error as CHOMError where error.code == .conflict {
+                        } catch is CancellationError {
+                            throw CancellationError()
+                        } catch {
+                            // One organization's failure (its invoice cannot be computed, a lost
+                            // epoch) defers it alone; the others close.
                             logger.warning("period close deferred", metadata: [
-                                "chom.organization": "\(organization)", LogKey.error: "\(error.message)",
+                                "chom.organization": "\(organization)", LogKey.error: "\(String(reflecting: error))",
                             ])
                             return ([], false)
                         }
@@ -108,7 +118,9 @@ package struct BillingClose: Sendable {
             return try await store.write(now: now) { transaction in
                 if let epoch { try await store.leadership.checkEpoch(epoch, in: transaction) }
                 let (subscription, plan) = try await quotas.subscription(organization, now: now, in: transaction)
-                guard subscription.status != .canceled, subscription.period.end <= now else { throw NotDue() }
+                guard subscription.status != .canceled, subscription.period.end <= now.addingTimeInterval(-delay) else {
+                    throw NotDue()
+                }
                 let periodPlan = try await store.billing.plan(subscription.periodPlanCode, in: transaction) ?? plan
                 let usage = try await store.billing.usage(organization, period: subscription.period, in: transaction)
                 let adjustments = try await store.billing.adjustments(

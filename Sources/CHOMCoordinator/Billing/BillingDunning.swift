@@ -64,7 +64,9 @@ struct BillingDunning: Sendable {
     func tick(now: Date, epoch: Int64? = nil) async throws -> (suspended: Int, tasks: Int) {
         var suspended = 0
         for organization in try await store.billing.graceEnded(now: now) {
-            let actions = try await store.write(now: now) { transaction in
+            let actions: [SubscriptionAction]
+            do {
+                actions = try await store.write(now: now) { transaction in
                 if let epoch { try await store.leadership.checkEpoch(epoch, in: transaction) }
                 let actions = try await apply(
                     .graceExpired(now: now), organization: organization, now: now,
@@ -78,6 +80,11 @@ struct BillingDunning: Sendable {
                     throw NothingChanged()
                 }
                 return actions
+                }
+            } catch is NothingChanged {
+                continue  // A payment came first, or the grace was extended: nothing to do.
+            } catch let error as CHOMError where error.code == .conflict {
+                continue
             }
             if actions.contains(.suspendSites) { suspended += 1 }
         }

@@ -3,26 +3,34 @@ import CHOMStore
 import Foundation
 
 /// The lines of an organization's invoice for its current period, as a pure rule over the ledger:
-/// the base fee of the plan the period started on (none while trialing), then the period's plan
-/// changes as proration lines, then overage on the plan held now. The projected invoice of
-/// `GET …/billing` and the period close use this one rule.
+/// - the base fee of the plan the period started on, for the part of the period after the trial's
+///   end (a trial that ends mid-period leaves the rest of it charged; one that covers it, none);
+/// - the period's plan changes, as proration lines;
+/// - overage per meter against the allowance of the plan the period started on: a change made
+///   during the period counts for overage from the next one, so no late switch (to a bigger plan
+///   and back, or to one without overage prices) waives what the period used.
+/// The projected invoice of `GET …/billing` and the period close use this one rule.
 enum BillingStatement {
     static func lines(
         subscription: SubscriptionRecord, periodPlan: PlanRecord, plan: PlanRecord, usage: [Meter: Int64],
         adjustments: [BillingAdjustment]
     ) throws(BillingRuleError) -> [InvoiceLine] {
-        let inTrial = subscription.status == .trialing
-        var lines = try InvoiceCalculator.lines(
-            plan: periodPlan.plan, period: subscription.period, usage: [:], inTrial: inTrial)
+        let period = subscription.period
+        let trialEnds = subscription.trialEndsAt.map { min(max($0, period.start), period.end) } ?? period.start
+        let charged = DateInterval(start: trialEnds, end: period.end)
+        var lines: [InvoiceLine] = []
+        if charged.duration >= 1 {
+            lines += try InvoiceCalculator.lines(plan: periodPlan.plan, period: charged, usage: [:])
+        }
         for adjustment in adjustments {
-            guard adjustment.amount.currency == plan.plan.monthlyPrice.currency else {
-                throw .currencyMismatch(plan.plan.monthlyPrice.currency, adjustment.amount.currency)
+            guard adjustment.amount.currency == periodPlan.plan.monthlyPrice.currency else {
+                throw .currencyMismatch(periodPlan.plan.monthlyPrice.currency, adjustment.amount.currency)
             }
             lines.append(InvoiceLine(
                 kind: .proration, description: adjustment.description, quantity: adjustment.seconds,
                 amount: adjustment.amount))
         }
-        lines += try InvoiceCalculator.lines(plan: plan.plan, period: subscription.period, usage: usage, inTrial: true)
+        lines += try InvoiceCalculator.lines(plan: periodPlan.plan, period: period, usage: usage, inTrial: true)
         return lines
     }
 

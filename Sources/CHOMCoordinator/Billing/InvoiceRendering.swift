@@ -9,11 +9,16 @@ enum InvoiceRendering {
     /// currencies without minor units).
     static func amount(_ minor: Int64, _ currency: String) -> String {
         if zeroDecimal.contains(currency) { return "\(minor)" }
+        let digits = threeDecimal.contains(currency) ? 3 : 2
+        let unit: UInt64 = digits == 3 ? 1_000 : 100
         let sign = minor < 0 ? "-" : ""
         let magnitude = minor.magnitude
-        let cents = magnitude % 100
-        return "\(sign)\(magnitude / 100).\(cents < 10 ? "0" : "")\(cents)"
+        let fraction = String(magnitude % unit)
+        return "\(sign)\(magnitude / unit).\(String(repeating: "0", count: digits - fraction.count))\(fraction)"
     }
+
+    /// ISO 4217 currencies with three decimals.
+    static let threeDecimal: Set<String> = ["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"]
 
     static let zeroDecimal: Set<String> = [
         "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF",

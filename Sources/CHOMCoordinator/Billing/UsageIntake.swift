@@ -16,6 +16,8 @@ struct UsageIntake: Sendable {
     /// again with the next.
     static let maxSamples = 20_000
     static let oldest: TimeInterval = 400 * 86_400
+    /// 10^15: a site holding a petabyte for the hour, or serving it.
+    static let maxBytesPerHour: UInt64 = 1_000_000_000_000_000
 
     struct Outcome: Sendable, Equatable {
         var acknowledged: [UInt64]
@@ -59,8 +61,10 @@ struct UsageIntake: Sendable {
         }
         let hour = Date(timeIntervalSince1970: TimeInterval(sample.hourStart))
         guard sample.hourStart % 3_600 == 0, hour <= now, hour >= now.addingTimeInterval(-oldest) else { return nil }
-        // Site-hours are 1 per hour; anything else is a broken or hostile agent.
+        // Site-hours are 1 per hour; a byte meter above a petabyte (byte-hours) in one hour is a
+        // broken or hostile agent.
         guard meter != .siteHours || sample.quantity <= 1 else { return nil }
+        guard sample.quantity <= maxBytesPerHour else { return nil }
         return UsageRow(
             key: .init(agent: agent.uuid, sequence: Int64(sample.sequence)), hour: hour, meter: meter,
             quantity: Int64(min(sample.quantity, UInt64(Int64.max))), site: site, tenant: tenant,

@@ -72,7 +72,9 @@ package enum ConfigurationLoader {
             "dataDirectory", "databaseURL", "logLevel", "api", "grpc", "auth", "secrets", "audit",
             "agents", "dispatch", "joinTokens", "backups", "leader", "fleet", "reconcile", "dns", "billing",
         ],
-        "billing": ["defaultPlan", "issuer", "closeIntervalSeconds", "graceDays", "stripeWebhookSecretFile"],
+        "billing": [
+            "defaultPlan", "issuer", "closeIntervalSeconds", "closeDelaySeconds", "graceDays", "stripeWebhookSecretFile",
+        ],
         "billing.defaultPlan": [
             "code", "name", "currency", "monthlyPriceMinor", "includedSites", "includedStorageGB", "includedBandwidthGB",
             "includedBackupGB", "includedMembers", "storageHardLimitGB", "overage", "trialDays",

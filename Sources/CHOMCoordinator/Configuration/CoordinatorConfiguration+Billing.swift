@@ -43,6 +43,9 @@ extension CoordinatorConfiguration {
         /// How often the leader closes the periods that have ended, suspends past-due
         /// organizations whose grace has ended, and brings their sites in step.
         package var closeIntervalSeconds = 60.0
+        /// How long after a period's end it is closed, so that the usage of its last hours (sent by
+        /// the agents once each hour has ended, later by one that reconnects late) is on its invoice.
+        package var closeDelaySeconds = 7_200.0
         /// From a failed payment to the suspension of the organization's sites.
         package var graceDays = 7.0
         /// The signing secret of Stripe's webhook endpoint (`whsec_…`), read from this file;
@@ -60,6 +63,7 @@ extension CoordinatorConfiguration.Billing {
         issuer = try c.decodeIfPresent(String.self, forKey: .issuer) ?? issuer
         closeIntervalSeconds = try c.decodeIfPresent(Double.self, forKey: .closeIntervalSeconds) ?? closeIntervalSeconds
         graceDays = try c.decodeIfPresent(Double.self, forKey: .graceDays) ?? graceDays
+        closeDelaySeconds = try c.decodeIfPresent(Double.self, forKey: .closeDelaySeconds) ?? closeDelaySeconds
         stripeWebhookSecretFile = try c.decodeIfPresent(String.self, forKey: .stripeWebhookSecretFile)
     }
 
@@ -77,6 +81,9 @@ extension CoordinatorConfiguration.Billing {
         }
         guard graceDays >= 0, graceDays <= 365 else {
             throw CHOMError(.configuration, "billing.graceDays must be between 0 and 365, not \(graceDays)")
+        }
+        guard closeDelaySeconds >= 0, closeDelaySeconds <= 31 * 86_400 else {
+            throw CHOMError(.configuration, "billing.closeDelaySeconds must be between 0 and 2678400, not \(closeDelaySeconds)")
         }
         guard closeIntervalSeconds >= 1 else {
             throw CHOMError(.configuration, "billing.closeIntervalSeconds must be at least 1, not \(closeIntervalSeconds)")

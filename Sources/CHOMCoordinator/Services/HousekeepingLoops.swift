@@ -44,7 +44,8 @@ struct HousekeepingLoops {
                 [store, configuration, clock, logger] epoch in
                 try await BillingClose(
                     store: store, quotas: BillingQuotas(store: store, configuration: configuration.billing),
-                    issuer: configuration.billing.issuer, logger: logger
+                    issuer: configuration.billing.issuer, logger: logger,
+                    delay: configuration.billing.closeDelaySeconds
                 ).tick(now: clock.now(), epoch: epoch)
             },
             LeaderLoop(name: "billing.dunning", interval: .seconds(max(1, configuration.billing.closeIntervalSeconds))) {

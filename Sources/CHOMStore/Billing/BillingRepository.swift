@@ -329,8 +329,12 @@ package struct BillingRepository: Sendable {
     private func usage(_ organization: OrganizationID, period: DateInterval, on connection: PostgresConnection)
         async throws -> [Meter: Int64]
     {
+        // Summed as numeric and clamped (a hostile agent's huge samples cannot overflow the sum and
+        // stop the close); site-hours count each site's hour once, however many samples claim it.
         let rows = try await connection.query("""
-            SELECT meter, sum(quantity)::bigint AS total FROM usage_hourly
+            SELECT meter, least(CASE WHEN meter = 'site_hours' THEN count(DISTINCT (site_id, hour))::numeric
+                                     ELSE sum(quantity::numeric) END, 9223372036854775807)::bigint AS total
+            FROM usage_hourly
             WHERE organization_id = \(organization.uuid) AND hour >= \(period.start) AND hour < \(period.end)
             GROUP BY meter
             """, logger: logger)

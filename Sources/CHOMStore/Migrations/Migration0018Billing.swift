@@ -12,7 +12,7 @@ enum Migration0018Billing {
             included_bandwidth_gb bigint CHECK (included_bandwidth_gb >= 0),
             included_backup_gb bigint CHECK (included_backup_gb >= 0),
             included_members bigint CHECK (included_members >= 0),
-            -- Over this (site disk plus backups), new backups are refused.
+            -- At or over this (kept backups, in GB), new backups are refused.
             storage_hard_limit_gb bigint CHECK (storage_hard_limit_gb >= 0),
             -- Per meter (site_hours, storage_byte_hours, bandwidth_bytes, backup_byte_hours): the
             -- price in minor units of one plan unit over the included amount.

@@ -23,18 +23,19 @@ struct UsageAccumulatorTests {
 
     @Test("an hour that ends becomes site-hours, byte-hours split at the boundary, and the bandwidth read in it")
     func hourCloses() {
+        // Ticks 45 minutes apart here (the agent ticks every minute; `maxGap` lets them count).
         var usage = UsageAccumulator(lastSequence: 100)
         let site = UsageAccumulator.Site(siteID: "s-1", diskBytes: 7_200)
-        #expect(usage.tick(now: Self.ten.addingTimeInterval(1_800), sites: ["a.test": site], bandwidth: [:]).isEmpty)
+        #expect(usage.tick(now: Self.ten.addingTimeInterval(1_800), sites: ["a.test": site], bandwidth: [:], maxGap: 7_200).isEmpty)
         // 10:30 → 11:15: 30 minutes of 7,200 bytes in 10:00 (3,600 byte-hours) and 15 in 11:00.
         let made = usage.tick(
-            now: Self.ten.addingTimeInterval(4_500), sites: ["a.test": site], bandwidth: ["a.test": 5_000])
+            now: Self.ten.addingTimeInterval(4_500), sites: ["a.test": site], bandwidth: ["a.test": 5_000], maxGap: 7_200)
         #expect(made == [
             .init(sequence: 101, siteID: "s-1", meter: .siteHours, hour: Self.ten, quantity: 1),
             .init(sequence: 102, siteID: "s-1", meter: .storageByteHours, hour: Self.ten, quantity: 3_600),
         ])
         // The bandwidth was read in the 11:00 hour; it closes at 12:00 with 15 + 45 minutes of storage.
-        let next = usage.tick(now: Self.ten.addingTimeInterval(7_300), sites: ["a.test": site], bandwidth: [:])
+        let next = usage.tick(now: Self.ten.addingTimeInterval(7_300), sites: ["a.test": site], bandwidth: [:], maxGap: 7_200)
         let eleven = Self.ten.addingTimeInterval(3_600)
         #expect(next == [
             .init(sequence: 103, siteID: "s-1", meter: .siteHours, hour: eleven, quantity: 1),
@@ -46,7 +47,7 @@ struct UsageAccumulatorTests {
         #expect(usage.pending.map(\.sequence) == [102, 104, 105])
     }
 
-    @Test("a site without an id is not metered; one never measured counts hours only; a clock going back adds nothing")
+    @Test("a site without an id is not metered; one never measured counts hours only; a clock going back or a long gap adds nothing")
     func edges() {
         var usage = UsageAccumulator()
         let sites = [
@@ -58,16 +59,21 @@ struct UsageAccumulatorTests {
         #expect(usage.tick(now: Self.ten.addingTimeInterval(30), sites: sites, bandwidth: [:]).isEmpty)
         let made = usage.tick(now: Self.ten.addingTimeInterval(3_700), sites: sites, bandwidth: [:])
         #expect(made.map(\.siteID) == ["s-2"] && made.map(\.meter) == [.siteHours])
-        // Several idle hours at once (the agent was stopped): each hour the interval touched counts.
+        // Hours after a gap longer than the tick's limit (the agent was stopped): downtime is not
+        // billed; only the hour seen before the gap closes.
         let later = usage.tick(now: Self.ten.addingTimeInterval(4 * 3_600 + 10), sites: sites, bandwidth: [:])
-        #expect(later.map(\.hour) == [1, 2, 3].map { Self.ten.addingTimeInterval(Double($0) * 3_600) })
+        #expect(later.map(\.hour) == [Self.ten.addingTimeInterval(3_600)])
+        // Ticks a minute apart across an hour boundary count both hours.
+        usage.tick(now: Self.ten.addingTimeInterval(5 * 3_600 - 30), sites: sites, bandwidth: [:])
+        let next = usage.tick(now: Self.ten.addingTimeInterval(5 * 3_600 + 30), sites: sites, bandwidth: [:])
+        #expect(next.map(\.hour) == [Self.ten.addingTimeInterval(4 * 3_600)])
     }
 
     @Test("the state survives a restart: sequences keep rising and pending samples are still there")
     func persisted() throws {
         var usage = UsageAccumulator(lastSequence: 5)
-        usage.tick(now: Self.ten, sites: ["a.test": .init(siteID: "s", diskBytes: 1)], bandwidth: [:])
-        usage.tick(now: Self.ten.addingTimeInterval(3_600), sites: ["a.test": .init(siteID: "s", diskBytes: 1)], bandwidth: [:])
+        usage.tick(now: Self.ten, sites: ["a.test": .init(siteID: "s", diskBytes: 1)], bandwidth: [:], maxGap: 7_200)
+        usage.tick(now: Self.ten.addingTimeInterval(3_600), sites: ["a.test": .init(siteID: "s", diskBytes: 1)], bandwidth: [:], maxGap: 7_200)
         let restored = try JSONDecoder().decode(UsageAccumulator.self, from: try JSONEncoder().encode(usage))
         #expect(restored == usage && restored.lastSequence == 7 && restored.pending.count == 2)
     }

@@ -46,11 +46,13 @@ struct PlanChangeTests {
         let lines = try BillingStatement.lines(
             subscription: next, periodPlan: basic, plan: pro,
             usage: [.siteHours: 11 * 720, .bandwidthBytes: 101_000_000_000], adjustments: adjustments)
-        // base 3,000 (720 of 720 hours of basic) − 1,500 + 3,000; pro includes 20 sites (no site
-        // overage); 1 GB over 100 at 3 = 3.
-        #expect(lines.map(\.kind) == [.base, .proration, .proration, .overage])
-        #expect(lines.map(\.amount.minor) == [3_000, -1_500, 3_000, 3])
-        #expect(BillingStatement.total(lines) == 4_503)
+        // base 3,000 (720 of 720 hours of basic) − 1,500 + 3,000; overage against basic's allowance,
+        // the plan the period started on: 11 sites of 10 is 720 site-hours over, a site-month at 720,
+        // and 1 GB over 100 at 3. (Against pro's 20 sites there would be no site overage: an
+        // upgrade late in the period does not waive the period's overage.)
+        #expect(lines.map(\.kind) == [.base, .proration, .proration, .overage, .overage])
+        #expect(lines.map(\.amount.minor) == [3_000, -1_500, 3_000, 720, 3])
+        #expect(BillingStatement.total(lines) == 5_223)
     }
 
     @Test("at period end only the pending plan is set; asking for the current plan drops it; same plan twice is a conflict")
@@ -89,10 +91,18 @@ struct PlanChangeTests {
             to: Self.subscription("basic", status: .trialing), from: basic, to: try Self.plan("pro", 6_000), effective: .now,
             now: Self.midMonth)
         #expect(trialing.planCode == "pro" && adjustments.isEmpty)
-        // A trialing period has no base line; overage still counts.
+        // A trial that covers the period leaves no base line; overage still counts.
+        var covered = trialing
+        covered.trialEndsAt = Self.november.end.addingTimeInterval(86_400)
         let lines = try BillingStatement.lines(
-            subscription: trialing, periodPlan: basic, plan: try Self.plan("pro", 6_000),
+            subscription: covered, periodPlan: basic, plan: try Self.plan("pro", 6_000),
             usage: [.bandwidthBytes: 102_000_000_000], adjustments: [])
         #expect(lines.map(\.kind) == [.overage] && lines.map(\.amount.minor) == [6])
+        // A trial that ends mid-period: the rest of the period's base fee is charged (360 of 720 hours).
+        var halfway = trialing
+        halfway.trialEndsAt = Self.midMonth
+        let rest = try BillingStatement.lines(
+            subscription: halfway, periodPlan: basic, plan: basic, usage: [:], adjustments: [])
+        #expect(rest.map(\.kind) == [.base] && rest.map(\.amount.minor) == [1_500] && rest.first?.quantity == 360)
     }
 }

@@ -100,15 +100,16 @@ struct PeriodCloseTests {
             // By hand:
             // - base: basic, 360 of 720 hours of 3,000 = 1,500;
             // - proration at the half: −750 (half of basic's 1,500), +1,500 (half of pro's 3,000);
-            // - site-hours: 360 + 264 = 624, within pro's 5 sites × 360 h = 1,800: no overage;
-            // - bandwidth: 120 + 30 = 150 GB, 50 over pro's 100, at 3 each: 150.
-            #expect(invoice.lines.map(\.kind) == [.base, .proration, .proration, .overage])
-            #expect(invoice.lines.map(\.amount.minor) == [1_500, -750, 1_500, 150])
-            #expect(invoice.lines.last?.quantity == 50 * Self.gb)
-            #expect(invoice.totalMinor == 2_400 && invoice.number == 1 && invoice.planCode == "pro")
+            // - overage against basic, the plan the period started on: site-hours 360 + 264 = 624,
+            //   264 over basic's 1 site × 360 h, at 720 a site-month (720 h): 264;
+            // - bandwidth 120 + 30 = 150 GB, 140 over basic's 10, at 3 each: 420.
+            #expect(invoice.lines.map(\.kind) == [.base, .proration, .proration, .overage, .overage])
+            #expect(invoice.lines.map(\.amount.minor) == [1_500, -750, 1_500, 264, 420])
+            #expect(invoice.lines.last?.quantity == 140 * Self.gb)
+            #expect(invoice.totalMinor == 2_934 && invoice.number == 1 && invoice.planCode == "pro")
             #expect(invoice.period == DateInterval(start: Self.start, end: Self.december))
             let stored = try #require(try await store.invoices.get(invoice.id, organization: organization))
-            #expect(stored.lines == invoice.lines && stored.totalMinor == 2_400)
+            #expect(stored.lines == invoice.lines && stored.totalMinor == 2_934)
 
             // The next period is December, on pro, with nothing pending; a second pass makes nothing.
             let subscription = try #require(try await store.billing.subscription(organization))

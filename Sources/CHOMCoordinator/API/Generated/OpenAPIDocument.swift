@@ -2281,7 +2281,7 @@ paths:
       tags:
       - Billing
       description: |-
-        Replaces the plan's terms (the body's code must be the path's). Subscribers keep their current period; the new terms apply from their next invoice. An archived plan takes no new subscriptions.
+        Replaces the plan's terms (the body's code must be the path's). They apply to every invoice closed from now on, the subscribers' current periods included. An archived plan takes no new subscriptions.
 
         Who: platform operators (token ability billing:write).
       parameters:
@@ -2341,7 +2341,7 @@ paths:
       tags:
       - Billing
       description: |-
-        `effective` `now` (the default) switches at once and adds proration lines to the period's invoice: a credit for the old plan's unused time and a charge for the new plan's; `period_end` switches when the period ends. Asking for the current plan drops a change planned for the period's end.
+        `effective` `now` (the default) switches at once and adds proration lines to the period's invoice: a credit for the old plan's share of the period's base fee and a charge for the new plan's (overage follows the plan the period started on); `period_end` switches when the period ends. Asking for the current plan drops a change planned for the period's end. A plan the organization's sites or members do not fit is refused with 403 quota-exceeded.
 
         Who: owner (token ability billing:write).
       parameters:
@@ -4654,7 +4654,7 @@ components:
           type: integer
           format: int64
           minimum: 0
-          description: Over this (kept backups; site disk once agents report it), new backups are refused; absent is none.
+          description: At or over this many bytes of kept backups, new backups are refused; absent is none.
         overage:
           type: object
           description: Minor units per plan unit over the included amount, by meter (site_hours per site-month, storage_byte_hours and backup_byte_hours per GB-month, bandwidth_bytes per GB). A meter without a price is not charged over its limit.
@@ -4734,7 +4734,7 @@ components:
           type: integer
           format: int64
           minimum: 0
-          description: Over this (kept backups; site disk once agents report it), new backups are refused; absent is none.
+          description: At or over this many bytes of kept backups, new backups are refused; absent is none.
         overage:
           type: object
           description: Minor units per plan unit over the included amount, by meter (site_hours per site-month, storage_byte_hours and backup_byte_hours per GB-month, bandwidth_bytes per GB). A meter without a price is not charged over its limit.

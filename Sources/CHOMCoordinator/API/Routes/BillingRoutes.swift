@@ -61,6 +61,17 @@ extension AdminAPI {
                 guard let target = try await store.billing.plan(body.plan, in: transaction) else {
                     throw CHOMError(.invalidInput, "no plan \(body.plan.prefix(63))")
                 }
+                // The organization must fit the plan it moves to: no downgrade keeps more sites or
+                // members than the smaller plan allows (remove some first).
+                if target.code != current.code {
+                    try QuotaPolicy.check(
+                        .sites, limit: target.limit(.sites),
+                        usage: try await store.billing.siteCount(organization.id, in: transaction), adding: 0, plan: target.code)
+                    try QuotaPolicy.check(
+                        .members, limit: target.limit(.members),
+                        usage: try await store.billing.memberCount(organization.id, now: caller.now, in: transaction), adding: 0,
+                        plan: target.code)
+                }
                 let (next, adjustments) = try PlanChange.apply(
                     to: subscription, from: current, to: target, effective: effective, now: caller.now)
                 try await store.billing.save(next, in: transaction)
@@ -227,6 +238,10 @@ extension AdminAPI {
             let dunning = self.dunning
             try await write(caller) { transaction in
                 try await store.invoices.lock(invoice.id, in: transaction)
+                // Read again under the lock: a payment recorded meanwhile decides.
+                guard let invoice = try await store.invoices.get(invoice.id, organization: organization.id) else {
+                    throw CHOMError(.notFound, "no invoice \(invoice.id)")
+                }
                 let event: SubscriptionEvent
                 if body.status == "paid" {
                     guard try await store.invoices.markPaid(invoice.id, at: caller.now, in: transaction) else {

@@ -124,6 +124,22 @@ struct IdentityTypesTests {
         ),
         ("AuditVerifyRequest", AuditVerifyRequest(checkpoints: "{}\n"), AuditVerifyRequest.fields),
         ("CreateSiteRequest", CreateSiteRequest(domain: "a.test"), CreateSiteRequest.fields),
+        ("PlanRequest", {
+            var plan = PlanRequest(code: "pro", name: "Pro", currency: "EUR", monthlyPriceMinor: 2_900)
+            plan.includedSites = 10
+            plan.includedStorageGB = 20
+            plan.includedBandwidthGB = 100
+            plan.includedBackupGB = 10
+            plan.includedMembers = 5
+            plan.storageHardLimitGB = 50
+            plan.overage = ["bandwidth_bytes": 5]
+            plan.trialDays = 14
+            plan.archived = false
+            return plan
+        }(), PlanRequest.fields),
+        ("ChangeSubscriptionRequest", ChangeSubscriptionRequest(plan: "pro", effective: "now"), ChangeSubscriptionRequest.fields),
+        ("RecordPaymentRequest", RecordPaymentRequest(status: "paid"), RecordPaymentRequest.fields),
+        ("CreateCreditNoteRequest", CreateCreditNoteRequest(amountMinor: 1, reason: "x"), CreateCreditNoteRequest.fields),
     ]
 
     @Test("each request's allowed fields are exactly the keys it encodes when fully populated", arguments: requests)
@@ -135,7 +151,8 @@ struct IdentityTypesTests {
 
     @Test("every ability the spec lists is known, and nothing else")
     func abilities() {
-        #expect(CreateTokenRequest.knownAbilities.count == 16)
+        #expect(CreateTokenRequest.knownAbilities.count == 18)
+        #expect(CreateTokenRequest.knownAbilities.isSuperset(of: ["billing:read", "billing:write"]))
         #expect(CreateTokenRequest.knownAbilities.contains("join_tokens:write"))
         #expect(!CreateTokenRequest.knownAbilities.contains("join-tokens:write"))
     }

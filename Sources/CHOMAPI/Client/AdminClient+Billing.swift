@@ -18,6 +18,11 @@ extension AdminClient {
         try await json(.get, "/v1/organizations/\(segment(organizationID))/billing")
     }
 
+    /// Cancels the subscription when its current period ends (owners and operators).
+    package func cancelSubscription(organizationID: String) async throws(AdminClientError) -> SubscriptionResponse {
+        try await json(.post, "/v1/organizations/\(segment(organizationID))/subscription/cancel")
+    }
+
     package func changeSubscription(organizationID: String, plan: String, effective: String? = nil)
         async throws(AdminClientError) -> SubscriptionResponse
     {

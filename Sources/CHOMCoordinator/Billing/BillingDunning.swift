@@ -51,6 +51,7 @@ struct BillingDunning: Sendable {
         try await store.billing.save(next, in: transaction)
         for case .audit(let action, let from, let to) in actions {
             var details = ["from": from.rawValue, "to": to.rawValue, "event": event.noun]
+            if next.cancelAtPeriodEnd { details["cancel_at"] = next.period.end.formatted(.iso8601) }
             if let ends = next.graceEndsAt { details["grace_ends_at"] = ends.formatted(.iso8601) }
             try await transaction.record(audit("billing.subscription.\(action)", details))
         }

@@ -20,7 +20,9 @@ struct BillingCommand: AsyncParsableCommand {
               chom billing invoices acme
               chom billing invoice 7c0e1d2a --org acme --format html > invoice.html
             """,
-        subcommands: [Show.self, Usage.self, Invoices.self, Invoice.self, Payment.self, CreditNote.self, PlanCommand.self]
+        subcommands: [
+            Show.self, Usage.self, Invoices.self, Invoice.self, Payment.self, CreditNote.self, PlanCommand.self, Cancel.self,
+        ]
     )
 
     static func number(_ number: Int64, prefix: String = "INV") -> String { "\(prefix)-\(String(format: "%06lld", number))" }
@@ -287,6 +289,34 @@ extension BillingCommand {
             Console.table(.keyValue([
                 ("Credit note", BillingCommand.number(note.number, prefix: "CN")),
                 ("Amount", BillingCommand.money(note.amountMinor, note.currency)), ("Reason", note.reason),
+            ]))
+        }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Cancel the organization's subscription when its current period ends.",
+            discussion: """
+                The period is invoiced as usual; then the subscription is canceled and no new site \
+                is placed for the organization.
+
+                Example:
+                  chom billing cancel acme
+                """
+        )
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: ArgumentHelp("The organization's ID, ID prefix or name.", valueName: "org"))
+        var organization: String
+
+        func run() async throws {
+            let client = try await global.client()
+            let subscription = try await client.cancelSubscription(organizationID: client.resolveOrganization(organization))
+            if global.json { return try Console.json(subscription) }
+            Console.table(.keyValue([
+                ("Plan", subscription.plan), ("Status", subscription.status),
+                ("Canceled at", subscription.cancelAtPeriodEnd ? Format.timestamp(subscription.periodEnd) : "-"),
             ]))
         }
     }

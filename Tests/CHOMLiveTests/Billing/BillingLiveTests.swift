@@ -232,6 +232,10 @@ struct BillingLiveTests {
             let owner = coordinator.client(token: organization.owner.token)
             _ = try await coordinator.client.updateOrganization(id: organization.id, name: "<script>alert(1)</script> & Co")
             #expect(try await owner.allInvoices(organizationID: organization.id).isEmpty)
+            // The owner cancels at the period's end: the period is still invoiced, then canceled.
+            let canceling = try await owner.cancelSubscription(organizationID: organization.id)
+            #expect(canceling.cancelAtPeriodEnd && canceling.status == "active")
+            #expect(try await owner.cancelSubscription(organizationID: organization.id).cancelAtPeriodEnd, "asked again: unchanged")
             clock.set(Date(timeIntervalSince1970: 1_796_083_260))  // 2026-12-01 00:01 UTC
             // Not before billing.closeDelaySeconds (2 h) have passed: the last hours' usage may still come.
             try await Task.sleep(for: .seconds(3))
@@ -246,6 +250,12 @@ struct BillingLiveTests {
             let summary = try #require(invoices.first, "no invoice within 60 s of the period's end")
             #expect(invoices.count == 1 && summary.number == 1 && summary.issuer == "Hosting & Co")
             #expect(summary.totalMinor == 1_500 && summary.status == "open" && summary.lines == nil)
+            let after = try await owner.billing(organizationID: organization.id).subscription
+            #expect(after.status == "canceled" && !after.cancelAtPeriodEnd, "\(after)")
+            let refusedSite = try await RawAPI(coordinator).send(
+                "POST", "/v1/tenants/\(organization.tenantID)/sites", token: organization.owner.token,
+                json: ["domain": "after-cancel.invoiced.test"])
+            #expect(refusedSite.status == 403, "no new site for a canceled subscription: \(refusedSite.text)")
             let invoice = try await owner.invoice(organizationID: organization.id, id: summary.id)
             #expect(invoice.lines?.map(\.amountMinor) == [1_500] && invoice.creditNotes == [])
 

@@ -193,6 +193,8 @@ extension MatrixRoute {
             prepare: { world, caller in try await world.freshPlan(for: caller) },
             effect: .rowWhenAllowed("billing_plans", where: "code = '{plan}' AND name = 'Renamed'")),
         route(.billingRead, "GET", "/v1/organizations/{org}/billing", .member(.owner), .billingRead, 200),
+        // Asked again it changes nothing, so only the answers are checked here (BillingLiveTests checks the effect).
+        route(.subscriptionCancel, "POST", "/v1/organizations/{org}/subscription/cancel", .member(.owner), .billingWrite, 200),
         route(.invoicesList, "GET", "/v1/organizations/{org}/invoices", .member(.owner), .billingRead, 200),
         route(.invoiceRead, "GET", "/v1/organizations/{org}/invoices/{invoice}", .member(.owner), .billingRead, 200,
             prepare: { world, _ in try await world.freshInvoice() }),

@@ -24,6 +24,6 @@ package enum APIAction: String, Sendable, CaseIterable {
     case agentCordon, agentUncordon, agentDrain, agentLabelsUpdate, siteMove, migrationsList, migrationRead
     case fleetRebalance, siteRequestsUpdate, agentFailoverPlan, siteFailoverUpdate, agentPing
     // Billing.
-    case plansList, planCreate, planUpdate, billingRead, subscriptionUpdate
+    case plansList, planCreate, planUpdate, billingRead, subscriptionUpdate, subscriptionCancel
     case invoicesList, invoiceRead, creditNoteCreate, invoicePayment, stripeWebhook
 }

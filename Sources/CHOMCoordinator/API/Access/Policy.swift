@@ -72,7 +72,7 @@ package enum Policy {
         case .billingRead, .invoicesList, .invoiceRead: Rule(audience: .member(.owner), ability: .billingRead)
         // A correction of a finalized invoice is the hosting company's decision.
         case .creditNoteCreate, .invoicePayment: Rule(audience: .platformOperator, ability: .billingWrite)
-        case .subscriptionUpdate: Rule(audience: .member(.owner), ability: .billingWrite)
+        case .subscriptionUpdate, .subscriptionCancel: Rule(audience: .member(.owner), ability: .billingWrite)
         }
     }
 

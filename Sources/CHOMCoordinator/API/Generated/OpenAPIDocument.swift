@@ -2557,6 +2557,31 @@ paths:
           $ref: '#/components/responses/NotFound'
         '413':
           $ref: '#/components/responses/ContentTooLarge'
+  /v1/organizations/{orgId}/subscription/cancel:
+    post:
+      operationId: cancelSubscription
+      summary: Cancel an organization's subscription at the period's end
+      tags:
+      - Billing
+      description: |-
+        The current period is closed and invoiced as usual; then the subscription is canceled and no new site is placed for the organization. Asking again changes nothing (the request is audited).
+
+        Who: owner (token ability billing:write).
+      parameters:
+      - $ref: '#/components/parameters/OrgId'
+      responses:
+        '200':
+          description: The subscription, with cancelAtPeriodEnd.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/SubscriptionResponse'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
 components:
   securitySchemes:
     bearerAuth:

@@ -85,6 +85,26 @@ extension AdminAPI {
             }
             return try StrictJSON.response(try await billing(of: organization.id, now: caller.now).subscription)
         }
+        routes.on(.post, "/v1/organizations/:org/subscription/cancel", .subscriptionCancel) { _, context, caller in
+            // At the period's end only: the period is closed and invoiced as usual, then the
+            // subscription is canceled (no new site; its sites keep serving until removed).
+            let organization = try await organization(context.parameters.get("org"), caller, minimum: .owner)
+            let dunning = self.dunning
+            try await write(caller) { transaction in
+                let actions = try await dunning.apply(
+                    .cancel(atPeriodEnd: true), organization: organization.id, now: caller.now,
+                    audit: { action, details in
+                        caller.audit(action, target: "organization:\(organization.id)", organization: organization.id, details: details)
+                    }, in: transaction)
+                if actions.isEmpty {
+                    // Asked before (or canceled already): the request is recorded, nothing changes.
+                    try await transaction.record(caller.audit(
+                        "billing.subscription.cancel_requested", target: "organization:\(organization.id)",
+                        organization: organization.id, details: ["changed": "false"]))
+                }
+            }
+            return try StrictJSON.response(try await billing(of: organization.id, now: caller.now).subscription)
+        }
     }
 
     /// An organization's plan, usage to date and projected invoice.

@@ -1,3 +1,4 @@
+import CHOMAPI
 import CHOMCore
 import CHOMStore
 import Foundation
@@ -5,24 +6,7 @@ import Foundation
 /// An invoice as CSV (one row per line, then its credit notes and the total) and as a printable
 /// HTML page. Pure: every text from outside (the organization's name, the issuer) is escaped.
 enum InvoiceRendering {
-    /// Amounts as decimal text in the currency's major unit (two decimals; none for the ISO 4217
-    /// currencies without minor units).
-    static func amount(_ minor: Int64, _ currency: String) -> String {
-        if zeroDecimal.contains(currency) { return "\(minor)" }
-        let digits = threeDecimal.contains(currency) ? 3 : 2
-        let unit: UInt64 = digits == 3 ? 1_000 : 100
-        let sign = minor < 0 ? "-" : ""
-        let magnitude = minor.magnitude
-        let fraction = String(magnitude % unit)
-        return "\(sign)\(magnitude / unit).\(String(repeating: "0", count: digits - fraction.count))\(fraction)"
-    }
-
-    /// ISO 4217 currencies with three decimals.
-    static let threeDecimal: Set<String> = ["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"]
-
-    static let zeroDecimal: Set<String> = [
-        "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF",
-    ]
+    static func amount(_ minor: Int64, _ currency: String) -> String { MoneyText.amount(minor, currency) }
 
     static func number(_ invoice: InvoiceRecord) -> String { "INV-\(String(format: "%06lld", invoice.number))" }
 

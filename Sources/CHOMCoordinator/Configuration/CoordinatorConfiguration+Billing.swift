@@ -1,3 +1,4 @@
+package import CHOMAPI
 package import CHOMCore
 package import CHOMStore
 package import Foundation
@@ -5,36 +6,10 @@ package import Foundation
 extension CoordinatorConfiguration {
     /// Billing (the issue "Billing"): the plan every organization without a subscription gets.
     package struct Billing: Sendable, Codable, Equatable {
-        /// A plan's terms as written in the configuration (and in `POST /v1/billing/plans`): a
-        /// limit left out (or null) is unlimited.
-        package struct PlanTerms: Sendable, Codable, Equatable {
-            package var code: String
-            package var name: String
-            package var currency: String
-            package var monthlyPriceMinor: Int64
-            package var includedSites: Int64?
-            package var includedStorageGB: Int64?
-            package var includedBandwidthGB: Int64?
-            package var includedBackupGB: Int64?
-            package var includedMembers: Int64?
-            package var storageHardLimitGB: Int64?
-            /// Minor units per plan unit over the included amount, by meter (`site_hours`,
-            /// `storage_byte_hours`, `bandwidth_bytes`, `backup_byte_hours`).
-            package var overage: [String: Int64]?
-            package var trialDays: Int?
-
-            package init(code: String, name: String, currency: String, monthlyPriceMinor: Int64) {
-                self.code = code
-                self.name = name
-                self.currency = currency
-                self.monthlyPriceMinor = monthlyPriceMinor
-            }
-
-            /// Free and without limits: what organizations get when nothing else is configured, so
-            /// that billing's arrival changes nothing for an existing installation.
-            package static let unmetered = PlanTerms(
-                code: "unmetered", name: "Unmetered", currency: "EUR", monthlyPriceMinor: 0)
-        }
+        /// A plan's terms as written in the configuration: the body of `POST /v1/billing/plans`
+        /// (`PlanRequest`, without `archived`), one type and one rule (`record(now:what:)`). A limit
+        /// left out (or null) is unlimited.
+        package typealias PlanTerms = PlanRequest
 
         package var defaultPlan = PlanTerms.unmetered
         /// Who issues the invoices: each issuer numbers its invoices (and its credit notes) from 1
@@ -91,8 +66,13 @@ extension CoordinatorConfiguration.Billing {
     }
 }
 
-extension CoordinatorConfiguration.Billing.PlanTerms {
-    /// The stored plan these terms describe, or a clear error naming what is wrong.
+extension PlanRequest {
+    /// Free and without limits: what organizations get when nothing else is configured, so that
+    /// billing's arrival changes nothing for an existing installation.
+    package static let unmetered = PlanRequest(code: "unmetered", name: "Unmetered", currency: "EUR", monthlyPriceMinor: 0)
+
+    /// The stored plan these terms describe, or a clear error naming what is wrong (a 400 from the
+    /// API, a refused start from the configuration).
     package func record(now: Date, what: String = "the plan") throws -> PlanRecord {
         func fail(_ message: String) -> CHOMError { CHOMError(.invalidInput, "\(what): \(message)") }
         guard code.range(of: #"^[a-z0-9][a-z0-9._-]{0,62}$"#, options: .regularExpression) != nil else {
@@ -127,7 +107,8 @@ extension CoordinatorConfiguration.Billing.PlanTerms {
             includedBackupGB: includedBackupGB ?? .max, includedMembers: includedMembers ?? .max, overage: prices,
             trialDays: trial)
         return PlanRecord(
-            plan: plan, name: name, storageHardLimitGB: storageHardLimitGB ?? .max, createdAt: now, updatedAt: now)
+            plan: plan, name: name, storageHardLimitGB: storageHardLimitGB ?? .max, archived: archived ?? false,
+            createdAt: now, updatedAt: now)
     }
 }
 

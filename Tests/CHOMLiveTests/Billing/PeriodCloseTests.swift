@@ -1,4 +1,5 @@
 import CHOMAudit
+import CHOMAPI
 @testable import CHOMCoordinator
 import CHOMCore
 import CHOMStore

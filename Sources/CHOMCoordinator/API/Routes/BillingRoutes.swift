@@ -146,25 +146,6 @@ extension AdminAPI {
     }
 }
 
-extension PlanRequest {
-    /// The plan these terms describe (the configuration's rule), or a 400 naming what is wrong.
-    func record(now: Date) throws -> PlanRecord {
-        var terms = CoordinatorConfiguration.Billing.PlanTerms(
-            code: code, name: name, currency: currency, monthlyPriceMinor: monthlyPriceMinor)
-        terms.includedSites = includedSites
-        terms.includedStorageGB = includedStorageGB
-        terms.includedBandwidthGB = includedBandwidthGB
-        terms.includedBackupGB = includedBackupGB
-        terms.includedMembers = includedMembers
-        terms.storageHardLimitGB = storageHardLimitGB
-        terms.overage = overage
-        terms.trialDays = trialDays
-        var record = try terms.record(now: now)
-        record.archived = archived ?? false
-        return record
-    }
-}
-
 extension PlanRecord {
     var api: PlanResponse {
         func limit(_ value: Int64) -> Int64? { value == .max ? nil : value }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: dependencies, shell checks, generated-code check, build, tests
 # (unit, in-process live tests against a throwaway PostgreSQL and real mTLS, real nginx,
-# php-fpm, Linux users and git for hosting, moto's and LocalStack's S3 servers for backups), and the
+# php-fpm, Linux users and git for hosting, moto's and LocalStack's S3 servers for backups,
+# localstripe and aiosmtpd for billing), and the
 # process-level runs with the built executables: schemathesis against the admin API's
 # OpenAPI contract with two tenants' tokens, and the demo.
 set -euo pipefail
@@ -23,11 +24,15 @@ fi
 # package builds.
 moto_log="$(mktemp)"
 localstack_log="$(mktemp)"
-trap 'rm -f "$moto_log" "$localstack_log"' EXIT
+trap 'rm -f "$moto_log" "$localstack_log" "${billing_log:-}"' EXIT
 scripts/install-moto.sh >"$moto_log" 2>&1 &
 moto_pid=$!
 scripts/install-localstack.sh >"$localstack_log" 2>&1 &
 localstack_pid=$!
+# localstripe (Stripe's API) and aiosmtpd (SMTP) for billing's live tests, into .build-tools/billing.
+billing_log="$(mktemp)"
+scripts/install-billing-peers.sh >"$billing_log" 2>&1 &
+billing_pid=$!
 step_started=$SECONDS
 echo "== build"
 swift build --build-tests 2>&1 | { grep -vE "^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Linking|Applying|Wrapping)" || true; }
@@ -48,13 +53,21 @@ fi
 CHOM_LOCALSTACK_SERVER="$(tail -n 1 "$localstack_log")"
 export CHOM_LOCALSTACK_SERVER
 echo "LocalStack S3: $CHOM_LOCALSTACK_SERVER"
+if ! wait "$billing_pid"; then
+  cat "$billing_log" >&2
+  echo "test.sh: installing localstripe and aiosmtpd failed" >&2
+  exit 1
+fi
+CHOM_BILLING_VENV="$(dirname "$(tail -n 1 "$billing_log")")"
+export CHOM_BILLING_VENV
+echo "localstripe, aiosmtpd: $CHOM_BILLING_VENV/bin"
 # At most 8 tests at a time: unbounded, a hundred live tests start a PostgreSQL cluster, a
 # coordinator and agents at once on 2 cores, and their 20 s enrollment deadlines pass.
 export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH="${SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH:-8}"
 # The whole log is kept: a run that does not finish in CHOM_TEST_TIMEOUT seconds is stopped, and
 # the tests that started but never ended are named (the filtered view hides "started" lines).
 test_log="$(mktemp)"
-trap 'rm -f "$moto_log" "$localstack_log" "$test_log"' EXIT
+trap 'rm -f "$moto_log" "$localstack_log" "$billing_log" "$test_log"' EXIT
 run_swift_test() {
   set +e
   timeout --kill-after=30 "${CHOM_TEST_TIMEOUT:-2400}" swift test --skip-build "$@" 2>&1 | tee "$test_log" \

@@ -13,6 +13,9 @@ import Logging
 /// The sites are reconciled, not commanded: each pass compares every live site with its
 /// subscription and queues the suspend or resume that is missing, so a site that was moving, or a
 /// pass that crashed, is caught up by the next one.
+///
+/// Each transition's email to the owners is enqueued in the notifications outbox in the same
+/// transaction (`NotificationDelivery` sends it later).
 struct BillingDunning: Sendable {
     let store: Store
     let quotas: BillingQuotas
@@ -54,6 +57,14 @@ struct BillingDunning: Sendable {
             if next.cancelAtPeriodEnd { details["cancel_at"] = next.period.end.formatted(.iso8601) }
             if let ends = next.graceEndsAt { details["grace_ends_at"] = ends.formatted(.iso8601) }
             try await transaction.record(audit("billing.subscription.\(action)", details))
+        }
+        // The owners' emails are written with the change, so they go out if and only if it commits.
+        let name = try await store.organizations.get(organization)?.name ?? organization.description
+        for case .notifyOwners(let notice) in actions {
+            let (subject, body) = BillingNoticeText.message(notice, organization: name)
+            try await store.notifications.enqueueToOwners(
+                of: organization, event: BillingNoticeText.event(notice), subject: subject, body: body, now: now,
+                in: transaction)
         }
         return actions
     }

@@ -35,6 +35,7 @@ package enum ConfigurationLoader {
         try configuration.dns.validate()
         try configuration.agents.validate()
         try configuration.billing.validate()
+        try configuration.notifications.validate()
         if let lifetime = configuration.backups.destination.s3?.presignLifetimeSeconds, !(1...604_800).contains(lifetime) {
             throw CHOMError(
                 .configuration, "backups.destination.s3.presignLifetimeSeconds must be 1 to 604800, got \(lifetime)")
@@ -71,9 +72,14 @@ package enum ConfigurationLoader {
         "": [
             "dataDirectory", "databaseURL", "logLevel", "api", "grpc", "auth", "secrets", "audit",
             "agents", "dispatch", "joinTokens", "backups", "leader", "fleet", "reconcile", "dns", "billing",
+            "notifications",
         ],
         "billing": [
             "defaultPlan", "issuer", "closeIntervalSeconds", "closeDelaySeconds", "graceDays", "stripeWebhookSecretFile",
+        ],
+        "notifications": ["smtp", "deliveryIntervalSeconds", "retryBaseSeconds", "retryCapSeconds", "maxAttempts"],
+        "notifications.smtp": [
+            "host", "port", "security", "trustRootsFile", "username", "passwordFile", "from", "heloName", "timeoutSeconds",
         ],
         "billing.defaultPlan": [
             "code", "name", "currency", "monthlyPriceMinor", "includedSites", "includedStorageGB", "includedBandwidthGB",

@@ -117,6 +117,7 @@ package struct CoordinatorConfiguration: Sendable, Codable, Equatable {
     package var leader = Leader()
     package var fleet = Fleet()
     package var billing = Billing()
+    package var notifications = Notifications()
 
     package init() {}
 }
@@ -211,6 +212,7 @@ extension CoordinatorConfiguration {
         leader = try c.decodeIfPresent(Leader.self, forKey: .leader) ?? leader
         fleet = try c.decodeIfPresent(Fleet.self, forKey: .fleet) ?? fleet
         billing = try c.decodeIfPresent(Billing.self, forKey: .billing) ?? billing
+        notifications = try c.decodeIfPresent(Notifications.self, forKey: .notifications) ?? notifications
     }
 }
 

@@ -6,7 +6,7 @@ import Logging
 /// The upkeep that must run once per fleet, as leader loops: marking silent agents offline, the
 /// failure detector's pass (`FailureDetection`),
 /// signing the audit checkpoint that the age rule makes due (and exporting checkpoints), and the
-/// backup schedule, and the close of billing periods that have ended. Each write checks the leader's epoch in its transaction. A new leader loop
+/// backup schedule, the close of billing periods that have ended, and the notifications outbox's delivery. Each write checks the leader's epoch in its transaction. A new leader loop
 /// (rebalance, reconciliation, DNS upkeep, the migration runner) is one more element here.
 struct HousekeepingLoops {
     let store: Store
@@ -55,6 +55,15 @@ struct HousekeepingLoops {
                     tasks: backups.tasks, connections: backups.connections, grace: configuration.billing.graceDays * 86_400,
                     logger: logger
                 ).tick(now: clock.now(), epoch: epoch)
+            },
+            LeaderLoop(name: "notifications.deliver", interval: .seconds(configuration.notifications.deliveryIntervalSeconds)) {
+                [store, configuration, clock, logger] _ in
+                // Without SMTP configured, messages wait in the outbox.
+                guard let smtp = configuration.notifications.smtp else { return }
+                try await NotificationDelivery(
+                    store: store, sender: SMTPClient(configuration: try smtp.client()), from: smtp.from,
+                    retry: configuration.notifications.retry, logger: logger
+                ).tick(now: { clock.now() })
             },
             LeaderLoop(name: "backups.schedule", interval: .seconds(max(1, configuration.backups.scheduleIntervalSeconds))) {
                 [backups, clock] epoch in

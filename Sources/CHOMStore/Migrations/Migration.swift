@@ -43,5 +43,7 @@ package enum Migrations {
         Migration0018Billing.migration,
         Migration0019Invoices.migration,
         Migration0020StripeEvents.migration,
+        Migration0021Notifications.migration,
+        Migration0022StripeLedger.migration,
     ]
 }

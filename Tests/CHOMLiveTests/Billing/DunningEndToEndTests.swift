@@ -19,7 +19,13 @@ struct DunningEndToEndTests {
     @Test("failed payment → past due → grace passes → sites serve 503; paid → they serve again, the admin's suspension stays")
     func dunning() async throws {
         let clock = ManualWallClock(Date())
+        try await SMTPTestServer.with { smtp in
         try await TestCoordinator.with(clock: clock, configure: { configuration in
+            var mail = CoordinatorConfiguration.Notifications.SMTP()
+            mail.port = smtp.port
+            mail.from = "billing@chom.test"
+            configuration.notifications.smtp = mail
+            configuration.notifications.deliveryIntervalSeconds = 0.2
             configuration.fleet.failoverEnabled = false  // A day's jump is silence: not a failure here.
             configuration.auth.sessionTTLSeconds = 30 * 86_400
             configuration.billing.closeIntervalSeconds = 1
@@ -48,6 +54,11 @@ struct DunningEndToEndTests {
 
                     // An open invoice of the organization, as a period close leaves it.
                     let organization = try #require(try await coordinator.client.allOrganizations().first { $0.name == "tests" })
+                    // The operator owns it, so the owners' emails go to the operator's address.
+                    try await TestDatabase.execute("""
+                        INSERT INTO memberships (organization_id, user_id, role, created_at, updated_at)
+                        SELECT '\(organization.id)', id, 'owner', now(), now() FROM users WHERE email = '\(TestCoordinator.operatorEmail)'
+                        """, dataDirectory: coordinator.dataDirectory)
                     let invoice = UUID().uuidString.lowercased()
                     try await TestDatabase.execute("""
                         INSERT INTO invoices (id, organization_id, issuer, number, status, period_start, period_end, plan_code,
@@ -99,8 +110,16 @@ struct DunningEndToEndTests {
                           AND action IN ('billing.subscription.past_due', 'billing.subscription.suspended', 'billing.subscription.reactivated')
                         """, dataDirectory: coordinator.dataDirectory)
                     #expect(transitions == 3)
+                    // Each transition's email reached the organization's owner through the outbox.
+                    let mail = try await smtp.waitForMessages(3)
+                    #expect(mail.compactMap { $0.headers["subject"] }.sorted() == [
+                        "[CHOM] Payment failed: action needed", "[CHOM] Payment received: subscription active",
+                        "[CHOM] Sites suspended for an unpaid invoice",
+                    ])
+                    #expect(mail.allSatisfy { $0.headers["to"] == TestCoordinator.operatorEmail && $0.body.contains("tests") })
                 }
             }
+        }
         }
     }
 }

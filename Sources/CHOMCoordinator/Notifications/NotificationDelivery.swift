@@ -1,0 +1,73 @@
+import CHOMCore
+import CHOMStore
+import Foundation
+import Logging
+
+/// Sends what the outbox holds (a leader loop, "notifications.deliver"): claims the due messages
+/// with a lease, sends each through its channel, and records every attempt: delivered, retried
+/// later by `DeliveryRetryPolicy`, or given up (a permanent refusal, or the last attempt failed).
+///
+/// Nothing here can change what enqueued the message: that change committed before, and a failed
+/// channel only ever writes the outbox's own rows.
+struct NotificationDelivery: Sendable {
+    /// One way of sending an email (SMTP in production; the seam keeps the loop testable).
+    protocol Sender: Sendable {
+        func send(_ message: EmailMessage) async throws -> String
+    }
+
+    let store: Store
+    let sender: any Sender
+    let from: String
+    let retry: DeliveryRetryPolicy
+    let logger: Logger
+    /// How long a claimed message is hidden from other attempts: longer than one send may take.
+    var lease: TimeInterval = 300
+    var batch = 50
+
+    /// One pass: returns (delivered, failed) attempts.
+    @discardableResult
+    func tick(now: @Sendable () -> Date) async throws -> (delivered: Int, failed: Int) {
+        var delivered = 0
+        var failed = 0
+        for record in try await store.notifications.claim(now: now(), lease: lease, limit: batch) {
+            let started = now()
+            var ok = false
+            var permanent = false
+            var detail: String
+            do {
+                let message = try EmailMessage(
+                    from: from, to: record.recipient, subject: record.subject, body: record.body, date: record.createdAt,
+                    messageID: "\(record.id.uuidString.lowercased())@chom")
+                detail = try await sender.send(message)
+                ok = true
+            } catch let error as SMTPClient.Failure {
+                detail = error.description
+                permanent = error.permanent
+            } catch let error as CHOMError {
+                detail = error.message
+                permanent = error.code == .invalidInput
+            } catch {
+                detail = "\(error)"
+            }
+            let finished = now()
+            var retryAt: Date?
+            if !ok, !permanent, case .retry(let at) = retry.afterFailure(attempt: record.attempts, now: finished) {
+                retryAt = at
+            }
+            try await store.notifications.finish(
+                record, startedAt: started, finishedAt: finished, delivered: ok, detail: detail, retryAt: retryAt)
+            if ok {
+                delivered += 1
+            } else {
+                failed += 1
+                logger.warning("a notification was not delivered", metadata: [
+                    "chom.notification": "\(record.id)", "chom.attempt": "\(record.attempts)",
+                    "chom.retry_at": "\(retryAt.map { $0.formatted(.iso8601) } ?? "never")", "chom.error": "\(detail)",
+                ])
+            }
+        }
+        return (delivered, failed)
+    }
+}
+
+extension SMTPClient: NotificationDelivery.Sender {}

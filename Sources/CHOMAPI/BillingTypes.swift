@@ -21,9 +21,11 @@ package struct PlanRequest: Codable, Sendable, Equatable {
     package var overage: [String: Int64]?
     package var trialDays: Int?
     package var archived: Bool?
+    /// The Stripe price of the organizations' Stripe subscriptions (absent: not linked to Stripe).
+    package var stripePriceId: String?
     package static let fields: Set<String> = [
         "code", "name", "currency", "monthlyPriceMinor", "includedSites", "includedStorageGB", "includedBandwidthGB",
-        "includedBackupGB", "includedMembers", "storageHardLimitGB", "overage", "trialDays", "archived",
+        "includedBackupGB", "includedMembers", "storageHardLimitGB", "overage", "trialDays", "archived", "stripePriceId",
     ]
     package init(code: String, name: String, currency: String, monthlyPriceMinor: Int64) {
         self.code = code
@@ -47,6 +49,7 @@ package struct PlanResponse: Codable, Sendable, Equatable {
     package var overage: [String: Int64]
     package var trialDays: Int
     package var archived: Bool
+    package var stripePriceId: String?
     package var createdAt: Date
     package var updatedAt: Date
     package init(

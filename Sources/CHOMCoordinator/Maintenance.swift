@@ -1,10 +1,10 @@
 import CHOMAudit
 import CHOMCore
 import CHOMStore
-import Foundation
+package import Foundation
 package import Logging
 
-/// The coordinator's one-shot commands: `bootstrap-operator` and `rotate-secrets-key`.
+/// The coordinator's one-shot commands: `bootstrap-operator`, `rotate-secrets-key` and `stripe-configure`.
 package enum Maintenance {
     package struct CreatedOperator: Sendable {
         package let email: String
@@ -40,19 +40,11 @@ package enum Maintenance {
         return try await CoordinatorDatabase.withStore(configuration, logger: logger) { store, _ in
             var resealed = 0
             for (user, sealed) in try await store.twoFactor.allSealed() where box.needsRotation(sealed) {
-                let fresh: String
-                do {
-                    fresh = try box.reseal(sealed, context: IdentityServices.totpContext(user))
-                } catch {
-                    throw CHOMError(.integrity, "the two-factor secret of user \(user) cannot be opened: \(error)")
-                }
-                let now = Date()
-                let changed = try await store.write(now: now) { transaction in
-                    let changed = try await store.twoFactor.reseal(user, from: sealed, to: fresh, in: transaction)
-                    try await transaction.record(AuditEntry(
-                        time: now, actor: "system", action: "secrets.reseal", target: "user:\(user)",
-                        details: ["key_id": keyID, "kind": "totp"]))
-                    return changed
+                let changed = try await reseal(
+                    sealed, context: IdentityServices.totpContext(user), what: "the two-factor secret of user \(user)",
+                    target: "user:\(user)", kind: "totp", keyID: keyID, box: box, store: store
+                ) { fresh, transaction in
+                    try await store.twoFactor.reseal(user, from: sealed, to: fresh, in: transaction)
                 }
                 if changed { resealed += 1 }
             }
@@ -60,21 +52,12 @@ package enum Maintenance {
                 for (owner, sealed) in try await store.sealedSecrets.all(kind) where box.needsRotation(sealed) {
                     let context = kind == .tlsKey
                         ? SiteTaskBuilder.tlsKeyContext(SiteID(owner)) : SiteTaskBuilder.backupKeyContext(TenantID(owner))
-                    let fresh: String
-                    do {
-                        fresh = try box.reseal(sealed, context: context)
-                    } catch {
-                        throw CHOMError(.integrity, "the \(kind.rawValue) of \(owner) cannot be opened: \(error)")
-                    }
-                    let now = Date()
-                    let changed = try await store.write(now: now) { transaction in
-                        let changed = try await store.sealedSecrets.reseal(
-                            kind, owner: owner, from: sealed, to: fresh, in: transaction)
-                        try await transaction.record(AuditEntry(
-                            time: now, actor: "system", action: "secrets.reseal",
-                            target: "\(kind == .tlsKey ? "site" : "tenant"):\(owner.uuidString.lowercased())",
-                            details: ["key_id": keyID, "kind": kind.rawValue]))
-                        return changed
+                    let changed = try await reseal(
+                        sealed, context: context, what: "the \(kind.rawValue) of \(owner)",
+                        target: "\(kind == .tlsKey ? "site" : "tenant"):\(owner.uuidString.lowercased())", kind: kind.rawValue,
+                        keyID: keyID, box: box, store: store
+                    ) { fresh, transaction in
+                        try await store.sealedSecrets.reseal(kind, owner: owner, from: sealed, to: fresh, in: transaction)
                     }
                     if changed { resealed += 1 }
                 }
@@ -98,7 +81,54 @@ package enum Maintenance {
                 }
                 if changed { resealed += 1 }
             }
+            // The Stripe secret key and webhook secret.
+            let stored = try await store.stripe.settings()
+            for name in StripeSettings.sealedNames {
+                guard let sealed = stored[name], box.needsRotation(sealed) else { continue }
+                let changed = try await reseal(
+                    sealed, context: StripeSettings.context(name), what: "the stored Stripe \(name)",
+                    target: "stripe:\(name)", kind: "stripe_\(name)", keyID: keyID, box: box, store: store
+                ) { fresh, transaction in
+                    try await store.stripe.resealSetting(name, from: sealed, to: fresh, in: transaction)
+                }
+                if changed { resealed += 1 }
+            }
             return (keyID, resealed)
+        }
+    }
+
+    /// Reseals one secret under the active key and stores it through `replace` (which changes it
+    /// only if it is still `sealed`), audited; true if it was replaced.
+    private static func reseal(
+        _ sealed: String, context: String, what: String, target: String, kind: String, keyID: String, box: SecretBox,
+        store: Store, replace: (String, AuditedTransaction) async throws -> Bool
+    ) async throws -> Bool {
+        let fresh: String
+        do {
+            fresh = try box.reseal(sealed, context: context)
+        } catch {
+            throw CHOMError(.integrity, "\(what) cannot be opened: \(error)")
+        }  // a typed SecretBoxError: no secret in it
+        let now = Date()
+        return try await store.write(now: now) { transaction in
+            let changed = try await replace(fresh, transaction)
+            try await transaction.record(AuditEntry(
+                time: now, actor: "system", action: "secrets.reseal", target: target,
+                details: ["key_id": keyID, "kind": kind]))
+            return changed
+        }
+    }
+
+    /// Stores the Stripe account CHOM bills through (`stripe-configure`): the secret key and webhook
+    /// secret sealed with the secrets key, the API base in clear. Nil leaves a setting unchanged.
+    package static func configureStripe(
+        _ configuration: CoordinatorConfiguration, logger: Logger, apiBase: URL?, secretKey: String?,
+        webhookSecret: String?
+    ) async throws {
+        let box = SecretBox(keyRing: try SecretKeys.load(configuration))
+        try await CoordinatorDatabase.withStore(configuration, logger: logger) { store, _ in
+            try await StripeSettings.save(
+                store: store, box: box, apiBase: apiBase, secretKey: secretKey, webhookSecret: webhookSecret, now: Date())
         }
     }
 }

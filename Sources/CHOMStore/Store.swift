@@ -83,6 +83,7 @@ package struct Store: Sendable {
     package var billing: BillingRepository { BillingRepository(client: client, logger: logger) }
     package var invoices: InvoiceRepository { InvoiceRepository(client: client, logger: logger) }
     package var notifications: NotificationRepository { NotificationRepository(client: client, logger: logger) }
+    package var stripe: StripeLedgerRepository { StripeLedgerRepository(client: client, logger: logger) }
     package var tasks: TaskQueue { TaskQueue(client: client, logger: logger, auditSettings: auditSettings) }
 
     /// Parses `postgres://user[:password]@host[:port]/database` into a client configuration.

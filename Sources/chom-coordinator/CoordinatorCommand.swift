@@ -16,7 +16,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
             then CHOM_* environment variables, then these flags. With no database URL the coordinator runs
             an embedded PostgreSQL under <data-dir>/postgres.
             """,
-        subcommands: [Serve.self, BootstrapOperatorCommand.self, RotateSecretsKeyCommand.self],
+        subcommands: [Serve.self, BootstrapOperatorCommand.self, RotateSecretsKeyCommand.self, StripeConfigureCommand.self],
         defaultSubcommand: Serve.self)
 }
 

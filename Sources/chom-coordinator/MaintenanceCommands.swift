@@ -70,3 +70,57 @@ struct RotateSecretsKeyCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct StripeConfigureCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stripe-configure",
+        abstract: "Store the Stripe account CHOM bills through: secret key and webhook secret, sealed at rest.",
+        discussion: """
+            The secret key (sk_…) and the webhook endpoint's signing secret (whsec_…) are read from files (so they
+            never appear in a process list or shell history), sealed with the coordinator's secrets key and stored
+            in PostgreSQL, where every replica reads them; rotate-secrets-key reseals them. Leave an option out to
+            keep what is stored. With a secret key, the leader links each organization whose plan has a Stripe
+            price to a Stripe customer and subscription, and sends each closed invoice to Stripe for payment; the
+            webhook endpoint is POST /v1/billing/stripe/webhook. CHOM_STRIPE_WEBHOOK_SECRET and
+            billing.stripeWebhookSecretFile still take precedence for the webhook secret.
+            """)
+
+    @Option(help: "Path of the JSON configuration file.") var config: String?
+    @Option(help: "Directory for keys and the embedded PostgreSQL.") var dataDir: String?
+    @Option(help: "postgres://user[:password]@host[:port]/database (default: embedded PostgreSQL).")
+    var databaseURL: String?
+    @Option(help: "Stripe's API base URL (default https://api.stripe.com; a localstripe's for tests).")
+    var apiBase: String?
+    @Option(help: ArgumentHelp("A file holding the secret key (sk_…).", valueName: "path")) var secretKeyFile: String?
+    @Option(help: ArgumentHelp("A file holding the webhook signing secret (whsec_…).", valueName: "path"))
+    var webhookSecretFile: String?
+
+    func run() async throws {
+        let configuration = try loadConfiguration(file: config, dataDir: dataDir, databaseURL: databaseURL)
+        let logger = bootstrapLogging("warning")
+        func read(_ path: String?) throws -> String? {
+            guard let path else { return nil }
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ValidationError("cannot read \(path)")
+            }
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        var base: URL?
+        if let apiBase {
+            guard let url = URL(string: apiBase) else { throw ValidationError("--api-base is not a URL") }
+            base = url
+        }
+        guard base != nil || secretKeyFile != nil || webhookSecretFile != nil else {
+            throw ValidationError("give --api-base, --secret-key-file or --webhook-secret-file")
+        }
+        do {
+            try await Maintenance.configureStripe(
+                configuration, logger: logger, apiBase: base, secretKey: try read(secretKeyFile),
+                webhookSecret: try read(webhookSecretFile))
+            print("Stripe settings stored (secrets sealed)")
+        } catch {
+            FileHandle.standardError.write(Data("chom-coordinator: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}

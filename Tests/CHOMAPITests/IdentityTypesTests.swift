@@ -135,6 +135,7 @@ struct IdentityTypesTests {
             plan.overage = ["bandwidth_bytes": 5]
             plan.trialDays = 14
             plan.archived = false
+            plan.stripePriceId = "price_pro"
             return plan
         }(), PlanRequest.fields),
         ("ChangeSubscriptionRequest", ChangeSubscriptionRequest(plan: "pro", effective: "now"), ChangeSubscriptionRequest.fields),

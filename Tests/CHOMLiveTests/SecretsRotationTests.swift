@@ -16,7 +16,10 @@ struct SecretsRotationTests {
     func sealedSecrets(_ directory: URL) async throws -> [String] {
         try await TestDatabase.withClient(dataDirectory: directory) { client in
             var sealed: [String] = []
-            for try await text in try await client.query("SELECT secret_sealed FROM two_factor").decode(String.self) {
+            for try await text in try await client.query("""
+                SELECT secret_sealed FROM two_factor
+                UNION ALL SELECT value FROM stripe_settings WHERE name IN ('secret_key', 'webhook_secret')
+                """).decode(String.self) {
                 sealed.append(text)
             }
             return sealed
@@ -47,10 +50,14 @@ struct SecretsRotationTests {
         }
         var configuration = CoordinatorConfiguration()
         configuration.dataDirectory = directory.path
+        // The Stripe secrets are sealed too (`stripe-configure`), under the first key.
+        try await Maintenance.configureStripe(
+            configuration, logger: TestLogging.logger("chom.test.rotate"), apiBase: URL(string: "http://127.0.0.1:9"),
+            secretKey: "sk_test_rotation_secret", webhookSecret: "whsec_rotation_secret")
         let (keyID, count) = try await Maintenance.rotateSecretsKey(
             configuration, logger: TestLogging.logger("chom.test.rotate"))
         #expect(keyID == "k2")
-        #expect(count == 1)
+        #expect(count == 3)
         let keyFile = try String(contentsOf: directory.appendingPathComponent("secrets.keys"), encoding: .utf8)
         #expect(keyFile.split(separator: "\n").map { $0.prefix(3) } == ["k1:", "k2:"])
         let attributes = try FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent("secrets.keys").path)
@@ -58,7 +65,9 @@ struct SecretsRotationTests {
         clock.advance(by: 60)
         try await TestCoordinator.with(dataDirectory: directory, clock: clock) { coordinator in
             let sealed = try await sealedSecrets(directory)
-            #expect(sealed.allSatisfy { $0.hasPrefix("chomsec:v1:k2:") }, "\(sealed.map { $0.prefix(14) })")
+            #expect(sealed.count == 3)
+            #expect(sealed.allSatisfy { $0.hasPrefix("chomsec:v1:k2:") && !$0.contains("rotation_secret") },
+                    "\(sealed.map { $0.prefix(14) })")
             let anonymous = coordinator.client(token: nil)
             let first = try await anonymous.login(email: Self.email, password: Self.password)
             #expect(first.status == .twoFactorRequired)

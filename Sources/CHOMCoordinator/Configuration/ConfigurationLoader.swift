@@ -83,7 +83,7 @@ package enum ConfigurationLoader {
         ],
         "billing.defaultPlan": [
             "code", "name", "currency", "monthlyPriceMinor", "includedSites", "includedStorageGB", "includedBandwidthGB",
-            "includedBackupGB", "includedMembers", "storageHardLimitGB", "overage", "trialDays",
+            "includedBackupGB", "includedMembers", "storageHardLimitGB", "overage", "trialDays", "stripePriceId",
         ],
         "auth": [
             "bcryptCost", "sessionTTLSeconds", "rotationGraceSeconds", "loginAttemptsPerAccount",

@@ -106,9 +106,12 @@ extension PlanRequest {
             includedStorageGB: includedStorageGB ?? .max, includedBandwidthGB: includedBandwidthGB ?? .max,
             includedBackupGB: includedBackupGB ?? .max, includedMembers: includedMembers ?? .max, overage: prices,
             trialDays: trial)
+        if let price = stripePriceId, price.range(of: #"^[A-Za-z0-9_-]{1,200}$"#, options: .regularExpression) == nil {
+            throw fail("stripePriceId must be 1 to 200 letters, digits, '_' or '-'")
+        }
         return PlanRecord(
-            plan: plan, name: name, storageHardLimitGB: storageHardLimitGB ?? .max, archived: archived ?? false,
-            createdAt: now, updatedAt: now)
+            plan: plan, name: name, storageHardLimitGB: storageHardLimitGB ?? .max, stripePriceID: stripePriceId,
+            archived: archived ?? false, createdAt: now, updatedAt: now)
     }
 }
 

@@ -56,6 +56,21 @@ struct HousekeepingLoops {
                     logger: logger
                 ).tick(now: clock.now(), epoch: epoch)
             },
+            LeaderLoop(name: "billing.stripe", interval: .seconds(max(1, configuration.billing.closeIntervalSeconds))) {
+                [store, configuration, clock, logger, backups] _ in
+                // Without a Stripe secret key (chom-coordinator stripe-configure), CHOM bills on its own.
+                let box = SecretBox(keyRing: try SecretKeys.load(configuration, createIfMissing: false))
+                guard let settings = try await StripeSettings.load(store: store, box: box), let key = settings.secretKey
+                else { return }
+                try await StripeSync(
+                    store: store, processor: StripeProcessor(api: StripeAPI(base: settings.apiBase, secretKey: key)),
+                    dunning: BillingDunning(
+                        store: store, quotas: BillingQuotas(store: store, configuration: configuration.billing),
+                        tasks: backups.tasks, connections: backups.connections,
+                        grace: configuration.billing.graceDays * 86_400, logger: logger),
+                    logger: logger
+                ).tick(now: clock.now())
+            },
             LeaderLoop(name: "notifications.deliver", interval: .seconds(configuration.notifications.deliveryIntervalSeconds)) {
                 [store, configuration, clock, logger] _ in
                 // Without SMTP configured, messages wait in the outbox.

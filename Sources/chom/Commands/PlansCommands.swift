@@ -38,6 +38,9 @@ struct PlansCommand: AsyncParsableCommand {
         var overage: [String] = []
         @Option(help: ArgumentHelp("Trial days (0 to 365).", valueName: "days")) var trialDays: Int?
         @Flag(help: "Archive the plan: it keeps its subscribers and takes no new ones.") var archived = false
+        @Option(help: ArgumentHelp(
+            "The Stripe price its organizations' Stripe subscriptions are on (when Stripe is configured).",
+            valueName: "price")) var stripePrice: String?
 
         func request() throws -> PlanRequest {
             var request = PlanRequest(code: code, name: name, currency: currency, monthlyPriceMinor: priceMinor)
@@ -49,6 +52,7 @@ struct PlansCommand: AsyncParsableCommand {
             request.storageHardLimitGB = storageHardLimitGb
             request.trialDays = trialDays
             request.archived = archived
+            request.stripePriceId = stripePrice
             var prices: [String: Int64] = [:]
             for item in overage {
                 let parts = item.split(separator: "=", maxSplits: 1)
@@ -74,6 +78,7 @@ struct PlansCommand: AsyncParsableCommand {
             ("Overage", plan.overage.isEmpty ? "-" : plan.overage.sorted { $0.key < $1.key }
                 .map { "\($0.key) \(BillingCommand.money($0.value, plan.currency))" }.joined(separator: ", ")),
             ("Trial", "\(plan.trialDays) days"), ("Archived", plan.archived ? "yes" : "no"),
+            ("Stripe price", plan.stripePriceId ?? "-"),
         ])
     }
 

@@ -4700,6 +4700,10 @@ components:
         archived:
           type: boolean
           description: An archived plan keeps its subscribers and takes no new ones.
+        stripePriceId:
+          type: string
+          pattern: ^[A-Za-z0-9_-]{1,200}$
+          description: The Stripe price (or legacy plan) the organization's Stripe subscription is on, when Stripe is configured. CHOM pushes its own invoice lines and takes the price's amount back, so Stripe's invoice totals CHOM's; absent, organizations on the plan are not linked to Stripe.
     PlanResponse:
       type: object
       description: A plan.
@@ -4779,6 +4783,9 @@ components:
           maximum: 365
         archived:
           type: boolean
+        stripePriceId:
+          type: string
+          description: The Stripe price of the plan's Stripe subscriptions; absent when none.
         createdAt:
           type: string
           format: date-time

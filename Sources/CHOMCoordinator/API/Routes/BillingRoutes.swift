@@ -159,6 +159,7 @@ extension PlanRecord {
         response.includedBackupGB = limit(plan.includedBackupGB)
         response.includedMembers = limit(plan.includedMembers)
         response.storageHardLimitGB = limit(storageHardLimitGB)
+        response.stripePriceId = stripePriceID
         return response
     }
 

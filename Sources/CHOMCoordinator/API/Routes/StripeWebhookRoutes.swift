@@ -12,8 +12,9 @@ import NIOCore
 /// - `invoice.payment_failed`: the subscription of the invoice's organization is past due (unless
 ///   the invoice was paid meanwhile: a late failure of a paid invoice changes nothing);
 /// - `invoice.paid` and `invoice.payment_succeeded`: the invoice is paid and the subscription active;
-/// - `customer.subscription.*`: recorded; applying them means reading the subscription back from
-///   Stripe, which needs the Stripe adapter (not built yet), so they change nothing;
+/// - `customer.subscription.*`: the subscription is read back from Stripe (the event's copy is not
+///   trusted); canceled there, the organization's subscription is canceled at its period's end;
+///   any other status changes nothing (CHOM's own invoices drive past due and suspension);
 /// - any other type: acknowledged and ignored.
 /// Invoices are matched by the Stripe id the ledger stored when it pushed them.
 extension AdminAPI {
@@ -21,8 +22,9 @@ extension AdminAPI {
 
     func addStripeWebhookRoutes(_ routes: RouteTable) {
         routes.on(.post, "/v1/billing/stripe/webhook", .stripeWebhook) { request, _, caller in
-            guard let secret = try configuration.billing.stripeWebhookSecret() else {
-                throw CHOMError(.notFound, "Stripe webhooks are not configured (billing.stripeWebhookSecretFile)")
+            let stored = try await StripeSettings.load(store: store, box: identity.secretBox)
+            guard let secret = try configuration.billing.stripeWebhookSecret() ?? stored?.webhookSecret else {
+                throw CHOMError(.notFound, "Stripe webhooks are not configured (chom-coordinator stripe-configure)")
             }
             var request = request
             let buffer: ByteBuffer
@@ -40,13 +42,23 @@ extension AdminAPI {
                 throw CHOMError(.invalidInput, "\(error)")
             }
             let event = try StripeEvent(payload)
-            let outcome = try await applyStripeEvent(event, now: caller.now)
+            // A subscription event is not trusted as sent: its subscription is read back from Stripe.
+            var subscriptionStatus: String?
+            if event.type.hasPrefix("customer.subscription."), let id = event.objectID, let key = stored?.secretKey,
+                let base = stored?.apiBase
+            {
+                subscriptionStatus = try await StripeProcessor(api: StripeAPI(base: base, secretKey: key))
+                    .subscriptionStatus(id)
+            }
+            let outcome = try await applyStripeEvent(event, subscriptionStatus: subscriptionStatus, now: caller.now)
             return try StrictJSON.response(StripeWebhookResponse(received: true, outcome: outcome))
         }
     }
 
     /// Stores the event and applies it once; returns what it did.
-    func applyStripeEvent(_ event: StripeEvent, now: Date) async throws -> String {
+    /// `subscriptionStatus`: the status of a subscription event's subscription as read back from
+    /// Stripe (nil: not read, Stripe not configured).
+    func applyStripeEvent(_ event: StripeEvent, subscriptionStatus: String? = nil, now: Date) async throws -> String {
         struct Duplicate: Error {}
         let dunning = self.dunning
         do {
@@ -89,7 +101,31 @@ extension AdminAPI {
                         outcome = "ignored: no invoice with that Stripe id"
                     }
                 case let type where type.hasPrefix("customer.subscription."):
-                    outcome = "ignored: re-reading the subscription needs the Stripe adapter"
+                    guard let status = subscriptionStatus else {
+                        outcome = "ignored: the subscription cannot be read back (Stripe's secret key is not configured)"
+                        break
+                    }
+                    guard let id = event.objectID, let linked = try await store.stripe.organization(stripeSubscription: id)
+                    else {
+                        outcome = "ignored: no organization is linked to that subscription"
+                        break
+                    }
+                    organization = linked
+                    if status == "canceled" {
+                        // Canceled at Stripe (the customer's portal): CHOM cancels at the period's end, so
+                        // the period is still closed and invoiced.
+                        // A refusal (already canceled) is decided before anything is written.
+                        let actions = try? await dunning.apply(
+                            .cancel(atPeriodEnd: true), organization: linked, now: now,
+                            audit: { action, details in
+                                AuditEntry(
+                                    time: now, actor: "system:stripe", organizationID: linked.description, action: action,
+                                    target: "organization:\(linked)", details: details)
+                            }, in: transaction)
+                        outcome = (actions ?? []).isEmpty ? "ignored: already canceled or canceling" : "applied: canceled at the period's end"
+                    } else {
+                        outcome = "ignored: the subscription is \(status.prefix(40)) at Stripe; CHOM's invoices drive its status"
+                    }
                 default:
                     break
                 }

@@ -2528,7 +2528,7 @@ paths:
       - Billing
       security: []
       description: |-
-        Stripe's deliveries, signed with the endpoint's secret (`billing.stripeWebhookSecretFile`): the `Stripe-Signature` header must hold a `v1` HMAC-SHA256 of `t.body` made with it, `t` within 300 s. Each event is stored by id and applied once, in any order: `invoice.payment_failed` makes the invoice's subscription past due (not for an invoice paid meanwhile), `invoice.paid` and `invoice.payment_succeeded` settle the invoice and reactivate the subscription; other types are acknowledged and ignored. Invoices are matched by the Stripe id the ledger stored when it pushed them.
+        Stripe's deliveries, signed with the endpoint's secret (`chom-coordinator stripe-configure`, or `billing.stripeWebhookSecretFile`): the `Stripe-Signature` header must hold a `v1` HMAC-SHA256 of `t.body` made with it, `t` within 300 s. Each event is stored by id and applied once, in any order: `invoice.payment_failed` makes the invoice's subscription past due (not for an invoice paid meanwhile), `invoice.paid` and `invoice.payment_succeeded` settle the invoice and reactivate the subscription; `customer.subscription.*` has its subscription read back from Stripe (not trusted from the event), and one canceled there cancels the organization's subscription at its period's end; other types are acknowledged and ignored. Invoices are matched by the Stripe id the ledger stored when it pushed them.
 
         Who: anyone with the signature (no token). 404 while no secret is configured.
       parameters:

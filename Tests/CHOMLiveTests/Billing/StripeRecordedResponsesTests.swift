@@ -29,6 +29,7 @@ struct StripeRecordedResponsesTests {
          "items": {"object": "list", "data": [{"id": "si_RecOrDed01", "object": "subscription_item", "quantity": 2,
            "price": {"id": "price_RecOrDed01", "object": "price", "unit_amount": 500, "currency": "eur"}}]}}
         """
+    static let openInvoice = #"{"id": "in_RecOrDed01", "object": "invoice", "status": "open", "total": 2900}"#
     static let declined = """
         {"error": {"code": "card_declined", "decline_code": "generic_decline",
          "message": "Your card was declined.", "type": "card_error"}}
@@ -75,6 +76,10 @@ struct StripeRecordedResponsesTests {
         router.get("/v1/subscriptions/:id") { request, _ in
             try await recorder.record(request)
             return json(subscription)
+        }
+        router.get("/v1/invoices/:id") { request, _ in
+            try await recorder.record(request)
+            return json(openInvoice)
         }
         router.post("/v1/invoices/:id/pay") { request, _ in
             try await recorder.record(request)

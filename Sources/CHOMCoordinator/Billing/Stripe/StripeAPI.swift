@@ -61,15 +61,17 @@ struct StripeAPI: Sendable {
         return Self.sendable(object)
     }
 
-    /// JSON objects as Sendable values (strings, numbers, booleans, nested objects and arrays).
+    /// JSON objects as Sendable values (strings, numbers, booleans, nested objects and arrays); a
+    /// JSON null is left out, so `object["invoice"] as? String` is nil for `"invoice": null`.
     static func sendable(_ object: [String: Any]) -> [String: any Sendable] {
-        object.mapValues(sendableValue)
+        object.compactMapValues(sendableValue)
     }
 
-    private static func sendableValue(_ value: Any) -> any Sendable {
+    private static func sendableValue(_ value: Any) -> (any Sendable)? {
         switch value {
+        case is NSNull: nil
         case let object as [String: Any]: sendable(object)
-        case let array as [Any]: array.map(sendableValue)
+        case let array as [Any]: array.compactMap(sendableValue)
         case let string as String: string
         case let number as NSNumber: number.int64Value
         default: String(describing: value)

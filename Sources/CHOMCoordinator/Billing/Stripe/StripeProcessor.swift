@@ -84,6 +84,9 @@ struct StripeProcessor: PaymentProcessor {
     }
 
     func collect(_ invoice: String, key: String) async throws -> String {
+        // Paid already (an interrupted pass asked before): nothing to ask again.
+        let current = try await api.get("/v1/invoices/\(invoice)")
+        if current["status"] as? String == "paid" { return "paid" }
         let object: [String: any Sendable]
         do {
             object = try await api.post("/v1/invoices/\(invoice)/pay", [], idempotencyKey: key)

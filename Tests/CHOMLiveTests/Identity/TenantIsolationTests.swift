@@ -34,7 +34,7 @@ struct TenantIsolationTests {
             "/v1/organizations/\(organization.id)", "/v1/organizations/\(organization.id)/tenants",
             "/v1/organizations/\(organization.id)/members", "/v1/organizations/\(organization.id)/invitations",
             "/v1/tenants/\(organization.tenantID)/sites", "/v1/sites/\(organization.siteID)",
-            "/v1/tasks/\(organization.taskID)", "/v1/tokens",
+            "/v1/tasks/\(organization.taskID)", "/v1/tokens", "/v1/organizations/\(organization.id)/invoices",
         ] {
             let reply = try await api.send("GET", path, token: token)
             #expect(reply.status == 200, "\(organization.name) owner GET \(path): \(reply.text)")
@@ -42,6 +42,11 @@ struct TenantIsolationTests {
             // most); that is the owner's use, not a change made by anyone else.
             texts.append(reply.text.replacing(#/"lastUsedAt":"[^"]*"/#, with: #""lastUsedAt":"…""#))
         }
+        // The subscription, as nobody else may change it (the billing answer itself moves with the clock).
+        texts.append("subscription unchanged: " + String(try await TestDatabase.count("""
+            SELECT count(*) FROM billing_subscriptions WHERE organization_id = '\(organization.id)'
+              AND plan_code = 'unmetered' AND NOT cancel_at_period_end AND pending_plan_code IS NULL
+            """, dataDirectory: coordinator.dataDirectory)))
         for table in ["releases", "tasks", "backups", "backup_schedules"] {
             let count = try await TestDatabase.count(
                 "SELECT count(*) FROM \(table) WHERE site_id = '\(organization.siteID)'",
@@ -55,6 +60,14 @@ struct TenantIsolationTests {
     func foreignIDsLookMissing() async throws {
         try await Self.withTwoOrganizations { coordinator, api, alpha, bravo in
             let bBackup = try await IdentityFixtures.addBackup(coordinator, site: bravo.siteID, tenant: bravo.tenantID)
+            // An invoice of Bravo's, as a period close leaves it.
+            let bInvoice = UUID().uuidString.lowercased()
+            try await TestDatabase.execute("""
+                INSERT INTO invoices (id, organization_id, issuer, number, status, period_start, period_end, plan_code,
+                    currency, total_minor, finalized_at)
+                VALUES ('\(bInvoice)', '\(bravo.id)', 'Isolation', 1, 'open', now() - interval '31 days',
+                    now() - interval '1 day', 'unmetered', 'EUR', 2900, now())
+                """, dataDirectory: coordinator.dataDirectory)
             let before = try await Self.snapshot(api, coordinator, bravo)
             let archive = try IdentityFixtures.releaseArchive()
             let b = bravo
@@ -103,6 +116,15 @@ struct TenantIsolationTests {
                 ("GET", "/v1/sites/\(b.siteID)/backup-schedule", nil),
                 ("PUT", "/v1/sites/\(b.siteID)/backup-schedule", ["everyHours": 1]),
                 ("DELETE", "/v1/tokens/\(b.owner.tokenID)", nil),
+                // Billing: Bravo's plan, usage, invoices and subscription, and Bravo's invoice through Alpha.
+                ("GET", "/v1/organizations/\(b.id)/billing", nil),
+                ("PUT", "/v1/organizations/\(b.id)/subscription", ["plan": "unmetered", "effective": "period_end"]),
+                ("POST", "/v1/organizations/\(b.id)/subscription/cancel", nil),
+                ("GET", "/v1/organizations/\(b.id)/invoices", nil),
+                ("GET", "/v1/organizations/\(b.id)/invoices/\(bInvoice)", nil),
+                ("GET", "/v1/organizations/\(b.id)/invoices/\(bInvoice)?format=html", nil),
+                ("GET", "/v1/organizations/\(alpha.id)/invoices/\(bInvoice)", nil),
+                ("GET", "/v1/organizations/\(alpha.id)/invoices/\(bInvoice)?format=csv", nil),
             ]
             let uploads = ["/v1/sites/\(b.siteID)/releases", "/v1/sites/\(b.domain)/releases"]
             // Each of Bravo's ids has a twin that names nothing: Bravo's objects must answer like their twins.
@@ -111,7 +133,7 @@ struct TenantIsolationTests {
             ]
             for id in [
                 b.id, b.tenantID, b.siteID, b.releaseID, b.taskID, b.viewer.userID, b.owner.userID, b.openInvitationID,
-                b.owner.tokenID, bBackup,
+                b.owner.tokenID, bBackup, bInvoice,
             ] {
                 twins.append((id, UUID().uuidString.lowercased()))
             }

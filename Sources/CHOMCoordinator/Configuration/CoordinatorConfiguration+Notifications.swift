@@ -61,6 +61,11 @@ extension CoordinatorConfiguration.Notifications {
         guard SMTPClient.Configuration.Security(rawValue: smtp.security) != nil else {
             throw CHOMError(.configuration, "notifications.smtp.security must be \"none\" or \"implicit\"")
         }
+        if smtp.username != nil, smtp.security == "none", !["127.0.0.1", "::1", "localhost"].contains(smtp.host) {
+            throw CHOMError(
+                .configuration,
+                "notifications.smtp.username needs security \"implicit\" (the password would cross the network in clear)")
+        }
         do { try EmailMessage.checkAddress(smtp.from, what: "notifications.smtp.from") } catch let error as CHOMError {
             throw CHOMError(.configuration, error.message)
         }

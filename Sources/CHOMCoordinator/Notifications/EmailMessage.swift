@@ -35,7 +35,8 @@ struct EmailMessage: Sendable, Equatable {
     /// An address SMTP can carry in `MAIL FROM:<…>` / `RCPT TO:<…>`: local@domain, printable ASCII,
     /// no spaces, angle brackets, CR or LF.
     static func checkAddress(_ address: String, what: String) throws {
-        let pattern = #"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$"#
+        // `\z`, not `$`: `$` also matches before a final line break.
+        let pattern = #"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\z"#
         guard address.range(of: pattern, options: .regularExpression) != nil else {
             throw CHOMError(.invalidInput, "\(what) is not an email address SMTP can carry")
         }

@@ -20,16 +20,20 @@ struct NotificationDelivery: Sendable {
     let from: String
     let retry: DeliveryRetryPolicy
     let logger: Logger
-    /// How long a claimed message is hidden from other attempts: longer than one send may take.
+    /// How long a claimed message is hidden from other attempts: longer than one send may take
+    /// (the SMTP timeout), so that no other leader sends it meanwhile.
     var lease: TimeInterval = 300
-    var batch = 50
+    var batch = 20
 
-    /// One pass: returns (delivered, failed) attempts.
+    /// One pass: returns (delivered, failed) attempts. A transient failure (the server unreachable,
+    /// slow or refusing for its own reasons) ends the pass: the rest of the batch is released
+    /// untried, without spending an attempt, so one dead server costs one timeout per pass.
     @discardableResult
     func tick(now: @Sendable () -> Date) async throws -> (delivered: Int, failed: Int) {
         var delivered = 0
         var failed = 0
-        for record in try await store.notifications.claim(now: now(), lease: lease, limit: batch) {
+        let claimed = try await store.notifications.claim(now: now(), lease: lease, limit: batch)
+        for (index, record) in claimed.enumerated() {
             let started = now()
             var ok = false
             var permanent = false
@@ -56,6 +60,17 @@ struct NotificationDelivery: Sendable {
             }
             try await store.notifications.finish(
                 record, startedAt: started, finishedAt: finished, delivered: ok, detail: detail, retryAt: retryAt)
+            if !ok, !permanent {
+                let untried = Array(claimed[(index + 1)...])
+                try await store.notifications.release(untried, now: finished)
+                failed += 1
+                logger.warning("notifications paused until the next pass: the mail server failed", metadata: [
+                    "chom.notification": "\(record.id)", "chom.attempt": "\(record.attempts)",
+                    "chom.retry_at": "\(retryAt.map { $0.formatted(.iso8601) } ?? "never")", "chom.error": "\(detail)",
+                    "chom.released": "\(untried.count)",
+                ])
+                break
+            }
             if ok {
                 delivered += 1
             } else {

@@ -74,20 +74,25 @@ struct SMTPClient: Sendable {
         }
         return try await channel.executeThenClose { inbound, outbound in
             var replies = ReplyReader(inbound.makeAsyncIterator())
-            func command(_ line: String, expect codes: Set<Int>, shown: String? = nil) async throws -> String {
+            // A 5xx is permanent only where it is about this message (its recipient, its content);
+            // at the greeting, EHLO, AUTH or MAIL it is about the server or CHOM's settings, which an
+            // operator fixes, and the message is tried again.
+            func command(_ line: String, expect codes: Set<Int>, shown: String? = nil, messageStage: Bool = false)
+                async throws -> String
+            {
                 try await outbound.write(ByteBuffer(string: line + "\r\n"))
-                return try await replies.expect(codes, after: shown ?? line)
+                return try await replies.expect(codes, after: shown ?? line, messageStage: messageStage)
             }
-            _ = try await replies.expect([220], after: "the greeting")
+            _ = try await replies.expect([220], after: "the greeting", messageStage: false)
             _ = try await command("EHLO \(configuration.heloName)", expect: [250])
             if let username = configuration.username {
                 let token = Data("\0\(username)\0\(configuration.password ?? "")".utf8).base64EncodedString()
                 _ = try await command("AUTH PLAIN \(token)", expect: [235], shown: "AUTH PLAIN")
             }
             _ = try await command("MAIL FROM:<\(message.from)>", expect: [250])
-            _ = try await command("RCPT TO:<\(message.to)>", expect: [250, 251])
+            _ = try await command("RCPT TO:<\(message.to)>", expect: [250, 251], messageStage: true)
             _ = try await command("DATA", expect: [354])
-            let accepted = try await command(message.data + ".", expect: [250], shown: "the message")
+            let accepted = try await command(message.data + ".", expect: [250], shown: "the message", messageStage: true)
             _ = try? await command("QUIT", expect: [221])
             return accepted
         }
@@ -110,24 +115,32 @@ struct SMTPClient: Sendable {
 
         init(_ iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator) { self.iterator = iterator }
 
-        mutating func expect(_ codes: Set<Int>, after what: String) async throws -> String {
+        mutating func expect(_ codes: Set<Int>, after what: String, messageStage: Bool) async throws -> String {
             let (code, text) = try await reply()
             guard codes.contains(code) else {
                 let shown = what.hasPrefix("AUTH") || what.count > 60 ? String(what.prefix(30)) : what
-                throw Failure(permanent: (500...599).contains(code), description: "\(shown): the server answered \(code) \(text)")
+                throw Failure(
+                    permanent: messageStage && (500...599).contains(code),
+                    description: "\(shown): the server answered \(code) \(text.prefix(300))")
             }
-            return "\(code) \(text)"
+            return "\(code) \(text.prefix(300))"
         }
 
+        /// One reply, bounded: at most 100 lines and `maxReply` bytes in all.
         mutating func reply() async throws -> (Int, String) {
             var text: [String] = []
+            var total = 0
             while true {
+                guard text.count < 100, total < Self.maxReply else {
+                    throw Failure(permanent: false, description: "the server's answer is longer than 100 lines or 64 KiB")
+                }
                 let line = try await nextLine()
                 let bytes = Array(line.utf8)
                 guard bytes.count >= 3, let code = Int(String(line.prefix(3))), (200...599).contains(code) else {
                     throw Failure(permanent: false, description: "the server's answer is not SMTP: \(line.prefix(80))")
                 }
                 text.append(String(line.dropFirst(4)))
+                total += bytes.count + 2
                 if bytes.count == 3 || bytes[3] == UInt8(ascii: " ") { return (code, text.joined(separator: " ")) }
                 guard bytes[3] == UInt8(ascii: "-") else {
                     throw Failure(permanent: false, description: "the server's answer is not SMTP: \(line.prefix(80))")

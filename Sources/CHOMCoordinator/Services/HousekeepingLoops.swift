@@ -77,7 +77,8 @@ struct HousekeepingLoops {
                 guard let smtp = configuration.notifications.smtp else { return }
                 try await NotificationDelivery(
                     store: store, sender: SMTPClient(configuration: try smtp.client()), from: smtp.from,
-                    retry: configuration.notifications.retry, logger: logger
+                    retry: configuration.notifications.retry, logger: logger,
+                    lease: max(300, 2 * smtp.timeoutSeconds + 60)
                 ).tick(now: { clock.now() })
             },
             LeaderLoop(name: "backups.schedule", interval: .seconds(max(1, configuration.backups.scheduleIntervalSeconds))) {

@@ -119,8 +119,8 @@ package struct StripeLedgerRepository: Sendable {
             logger: logger)
     }
 
-    package func markCollected(_ invoice: UUID, at now: Date) async throws {
-        try await client.query(
+    package func markCollected(_ invoice: UUID, at now: Date, in transaction: AuditedTransaction) async throws {
+        try await transaction.connection.query(
             "UPDATE invoices SET stripe_collected_at = \(now) WHERE id = \(invoice) AND stripe_collected_at IS NULL",
             logger: logger)
     }

@@ -103,6 +103,17 @@ package struct NotificationRepository: Sendable {
         }
     }
 
+    /// Gives claimed messages back untried: their attempt is not counted and they are due at `now`
+    /// (each only if no other attempt took it since).
+    package func release(_ records: [NotificationRecord], now: Date) async throws {
+        for record in records {
+            try await client.query("""
+                UPDATE notification_outbox SET attempts = attempts - 1, next_attempt_at = \(now)
+                WHERE id = \(record.id) AND attempts = \(record.attempts) AND status = 'pending'
+                """, logger: logger)
+        }
+    }
+
     /// The organization's messages, newest first.
     package func list(organization: OrganizationID, limit: Int = 100) async throws -> [NotificationRecord] {
         let rows = try await client.query("""

@@ -128,15 +128,34 @@ struct NotificationOutboxTests {
             try await Self.enqueue(store, organization)
             let delivery = Self.delivery(
                 store, port: try FreePort.next(), retry: DeliveryRetryPolicy(base: 1, cap: 1, maxAttempts: 2))
-            #expect(try await delivery.tick(now: { Self.start }) == (0, 2))
-            var messages = try await store.notifications.list(organization: organization)
+            var failed = 0
+            for second in stride(from: 0.0, through: 20, by: 2) {
+                failed += try await delivery.tick(now: { Self.start + second }).failed
+            }
+            // One attempt for the bad address (a permanent refusal is not retried), two for the other.
+            #expect(failed == 3)
+            let messages = try await store.notifications.list(organization: organization)
             let bad = try #require(messages.first { $0.recipient.hasPrefix("bad") })
-            #expect(bad.status == .failed && bad.attempts == 1, "a permanent refusal is not retried")
+            let good = try #require(messages.first { $0.recipient.hasPrefix("ann") })
+            #expect(bad.status == .failed && bad.attempts == 1)
             #expect(try await store.notifications.attempts(of: bad.id).first?.detail.contains("recipient") == true)
-            #expect(try await delivery.tick(now: { Self.start + 2 }) == (0, 1))
-            messages = try await store.notifications.list(organization: organization)
-            #expect(messages.allSatisfy { $0.status == .failed })
+            #expect(good.status == .failed && good.attempts == 2)
+            #expect(try await store.notifications.attempts(of: good.id).count == 2)
             #expect(try await delivery.tick(now: { Self.start + 3_600 }) == (0, 0), "a failed message stays failed")
+        }
+    }
+
+    @Test("a server that is away costs one attempt per pass: the rest of the batch is released untried")
+    func released() async throws {
+        try await ThrowawayPostgres.withStore { store in
+            let organization = try await Self.organization(
+                store, owners: ["ann@owners.test", "bob@owners.test", "cy@owners.test"])
+            try await Self.enqueue(store, organization)
+            let delivery = Self.delivery(store, port: try FreePort.next())
+            #expect(try await delivery.tick(now: { Self.start }) == (0, 1))
+            let messages = try await store.notifications.list(organization: organization)
+            #expect(messages.map(\.attempts).sorted() == [0, 0, 1])
+            #expect(messages.filter { $0.attempts == 0 }.allSatisfy { $0.status == .pending && $0.nextAttemptAt <= Self.start })
         }
     }
 

@@ -109,7 +109,7 @@ struct StripeRecordedResponsesTests {
                 name: "Acme & Co", email: "owner@example.com", organization: organization,
                 key: "chom-customer-\(organization)") == "cus_RecOrDed01")
             #expect(try await processor.createItem(
-                customer: "cus_RecOrDed01", amountMinor: -250, currency: "EUR", description: "Base fee: 50% of a month",
+                customer: "cus_RecOrDed01", subscription: "sub_RecOrDed01", amountMinor: -250, currency: "EUR", description: "Base fee: 50% of a month",
                 invoice: invoice, position: 3, key: "chom-item-x-3") == "ii_RecOrDed01")
             let requests = seen.requests
             #expect(requests.count == 2)
@@ -120,6 +120,7 @@ struct StripeRecordedResponsesTests {
             #expect(requests[0].form.contains("metadata%5Bchom_organization%5D=\(organization)"))
             #expect(requests[1].form.contains("amount=-250") && requests[1].form.contains("currency=eur"))
             #expect(requests[1].form.contains("metadata%5Bchom_line%5D=3"))
+            #expect(requests[1].form.contains("subscription=sub_RecOrDed01"))
         }
     }
 

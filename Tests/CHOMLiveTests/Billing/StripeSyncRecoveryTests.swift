@@ -61,8 +61,10 @@ struct StripeSyncRecoveryTests {
                 #expect(invoice.totalMinor == 1_500 && invoice.lines.count == 1)
 
                 // A pass that created the item and died before recording it.
+                let subscriptionID = try #require(subscription.stripeSubscriptionID)
                 _ = try await processor.createItem(
-                    customer: customer, amountMinor: invoice.lines[0].amount.minor, currency: "EUR",
+                    customer: customer, subscription: subscriptionID, amountMinor: invoice.lines[0].amount.minor,
+                    currency: "EUR",
                     description: invoice.lines[0].description, invoice: invoice.id, position: 0, key: "k")
                 #expect(try await sync.tick(now: Self.december + 10) == (0, 1))
                 let stripeInvoice = try #require(try await store.invoices.get(invoice.id, organization: organization)?
@@ -71,13 +73,17 @@ struct StripeSyncRecoveryTests {
                 #expect((remote["total"] as? NSNumber)?.int64Value == 1_500, "one item, not two")
                 #expect(remote["status"] as? String == "paid")
                 #expect(try await store.stripe.items(of: invoice.id).count == 1)
+                // Paid at once: CHOM's invoice is paid without waiting for a webhook.
+                #expect(try await store.invoices.get(invoice.id, organization: organization)?.status == .paid)
 
-                // A pass that created and paid the invoice and died before recording either.
+                // A pass that created and paid the invoice and died before recording any of it.
                 try await store.client.query("""
-                    UPDATE invoices SET stripe_invoice_id = NULL, stripe_collected_at = NULL WHERE id = \(invoice.id)
+                    UPDATE invoices SET stripe_invoice_id = NULL, stripe_collected_at = NULL, status = 'open', paid_at = NULL
+                    WHERE id = \(invoice.id)
                     """)
                 #expect(try await sync.tick(now: Self.december + 20) == (0, 1))
                 #expect(try await store.invoices.get(invoice.id, organization: organization)?.stripeInvoiceID == stripeInvoice)
+                #expect(try await store.invoices.get(invoice.id, organization: organization)?.status == .paid)
                 let all = try await stripe.get("/v1/invoices?customer=\(customer)&limit=100")["data"] as? [[String: Any]] ?? []
                 let ours = all.filter { ($0["description"] as? String)?.contains(invoice.id.uuidString.lowercased()) == true }
                 #expect(ours.count == 1, "the invoice was found, not made again")

@@ -22,8 +22,10 @@ extension AdminAPI {
 
     func addStripeWebhookRoutes(_ routes: RouteTable) {
         routes.on(.post, "/v1/billing/stripe/webhook", .stripeWebhook) { request, _, caller in
-            let stored = try await StripeSettings.load(store: store, box: identity.secretBox)
-            guard let secret = try configuration.billing.stripeWebhookSecret() ?? stored?.webhookSecret else {
+            // The stored settings are read (and opened) only when no configured secret overrides them.
+            let configured = try configuration.billing.stripeWebhookSecret()
+            var stored = configured == nil ? try await StripeSettings.load(store: store, box: identity.secretBox) : nil
+            guard let secret = configured ?? stored?.webhookSecret else {
                 throw CHOMError(.notFound, "Stripe webhooks are not configured (chom-coordinator stripe-configure)")
             }
             var request = request
@@ -44,6 +46,9 @@ extension AdminAPI {
             let event = try StripeEvent(payload)
             // A subscription event is not trusted as sent: its subscription is read back from Stripe.
             var subscriptionStatus: String?
+            if event.type.hasPrefix("customer.subscription."), stored == nil {
+                stored = try await StripeSettings.load(store: store, box: identity.secretBox)
+            }
             if event.type.hasPrefix("customer.subscription."), let id = event.objectID, let key = stored?.secretKey,
                 let base = stored?.apiBase
             {

@@ -10,11 +10,12 @@ protocol PaymentProcessor: Sendable {
         -> String
     /// The amount the subscription's price adds to each of its invoices (minor units).
     func subscriptionAmount(_ subscription: String) async throws -> Int64
-    /// The customer's pending invoice items CHOM created for `invoice`: line position → item id.
-    func pendingItems(customer: String, invoice: UUID) async throws -> [Int: String]
+    /// The customer's pending invoice items that CHOM created (not yet on an invoice).
+    func pendingItems(customer: String) async throws -> [PendingItem]
+    /// An invoice item for `subscription`'s next invoice, marked with CHOM's invoice and line.
     func createItem(
-        customer: String, amountMinor: Int64, currency: String, description: String, invoice: UUID, position: Int,
-        key: String
+        customer: String, subscription: String, amountMinor: Int64, currency: String, description: String, invoice: UUID,
+        position: Int, key: String
     ) async throws -> String
     /// The processor's invoice made earlier for CHOM's `invoice`, if any.
     func findInvoice(customer: String, invoice: UUID) async throws -> String?
@@ -25,4 +26,11 @@ protocol PaymentProcessor: Sendable {
     func collect(_ invoice: String, key: String) async throws -> String
     /// The subscription as the processor holds it now (status, e.g. "active", "canceled").
     func subscriptionStatus(_ subscription: String) async throws -> String
+}
+
+/// A pending invoice item CHOM created: its CHOM invoice and line, and its id at the processor.
+struct PendingItem: Sendable, Equatable {
+    var invoice: String
+    var position: Int
+    var id: String
 }

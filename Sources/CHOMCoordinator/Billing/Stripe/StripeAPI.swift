@@ -39,7 +39,26 @@ struct StripeAPI: Sendable {
         return try await execute(HTTPClientRequest(url: base.absoluteString + path + suffix))
     }
 
+    /// One request, its answer read whole, under one deadline (`timeout`): AsyncHTTPClient's own
+    /// deadline ends with the response head, and a body that trickles must not hold the leader's
+    /// loop or a webhook request.
     private func execute(_ request: HTTPClientRequest) async throws -> [String: any Sendable] {
+        let timeout = Duration.nanoseconds(self.timeout.nanoseconds)
+        return try await withThrowingTaskGroup(of: [String: any Sendable]?.self) { group in
+            group.addTask { try await exchange(request) }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let answer = first else {
+                throw CHOMError(.unavailable, "Stripe did not answer within \(timeout)")
+            }
+            return answer
+        }
+    }
+
+    private func exchange(_ request: HTTPClientRequest) async throws -> [String: any Sendable] {
         var request = request
         request.headers.add(name: "Authorization", value: "Bearer \(secretKey)")
         request.headers.add(name: "Stripe-Version", value: Self.version)

@@ -36,28 +36,29 @@ struct StripeProcessor: PaymentProcessor {
         return total
     }
 
-    func pendingItems(customer: String, invoice: UUID) async throws -> [Int: String] {
+    func pendingItems(customer: String) async throws -> [PendingItem] {
         let list = try await api.get("/v1/invoiceitems", [("customer", customer), ("limit", "100")])
-        var result: [Int: String] = [:]
+        var result: [PendingItem] = []
         for case let item as [String: any Sendable] in list["data"] as? [any Sendable] ?? [] {
             let metadata = item["metadata"] as? [String: any Sendable] ?? [:]
-            guard metadata["chom_invoice"] as? String == invoice.uuidString.lowercased(),
-                item["invoice"] as? String == nil,
+            guard item["invoice"] as? String == nil, let invoice = metadata["chom_invoice"] as? String,
                 let position = (metadata["chom_line"] as? String).flatMap(Int.init), let id = item["id"] as? String
             else { continue }
-            result[position] = id
+            result.append(PendingItem(invoice: invoice, position: position, id: id))
         }
         return result
     }
 
     func createItem(
-        customer: String, amountMinor: Int64, currency: String, description: String, invoice: UUID, position: Int,
-        key: String
+        customer: String, subscription: String, amountMinor: Int64, currency: String, description: String, invoice: UUID,
+        position: Int, key: String
     ) async throws -> String {
+        // With `subscription`, Stripe puts the item on that subscription's invoice (an invoice made
+        // with `subscription` takes only that subscription's pending items).
         try id(await api.post("/v1/invoiceitems", [
-            ("customer", customer), ("amount", String(amountMinor)), ("currency", currency.lowercased()),
-            ("description", String(description.prefix(400))), ("metadata[chom_invoice]", invoice.uuidString.lowercased()),
-            ("metadata[chom_line]", String(position)),
+            ("customer", customer), ("subscription", subscription), ("amount", String(amountMinor)),
+            ("currency", currency.lowercased()), ("description", String(description.prefix(400))),
+            ("metadata[chom_invoice]", invoice.uuidString.lowercased()), ("metadata[chom_line]", String(position)),
         ], idempotencyKey: key))
     }
 

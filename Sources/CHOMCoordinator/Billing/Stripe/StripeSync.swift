@@ -9,11 +9,12 @@ import Logging
 /// 1. **Link**: every organization whose plan has a Stripe price gets a Stripe customer and a
 ///    subscription on that price, each id stored as soon as Stripe answers.
 /// 2. **Push**: each finalized, open invoice of a linked organization is sent line by line as
-///    invoice items (amounts in minor units), plus one item taking back the subscription price's
-///    own amount, so Stripe's invoice totals exactly CHOM's; then Stripe's invoice is created on the
-///    subscription and paid (charged to the customer's default payment method). A charge declined
-///    at once makes the subscription past due here; a payment, or a failure that comes later,
-///    comes back through the webhook (applied once: a past-due subscription stays as it is).
+///    invoice items of the subscription (amounts in minor units), then Stripe's invoice is created
+///    on the subscription and paid (charged to the customer's default payment method), so Stripe's
+///    invoice totals exactly CHOM's. The plan's Stripe price must be zero-amount (CHOM's invoice is
+///    the charge): one that charges by itself is refused, not netted out. What the payment attempt
+///    answers is applied at once (paid: the invoice is paid and the subscription active; declined:
+///    past due); a payment or failure that comes later arrives by webhook, applied once.
 ///
 /// Idempotency is the ledger's: every created id is stored before the next step, a step finds what
 /// an interrupted one made (by the metadata CHOM put on it) before creating, and each create sends
@@ -71,23 +72,31 @@ struct StripeSync: Sendable {
 
     func push(_ id: UUID, organization: OrganizationID, customer: String, subscription: String, now: Date) async throws {
         guard let invoice = try await store.invoices.get(id, organization: organization) else { return }
-        var made = try await store.stripe.items(of: id)
-        var lines = invoice.lines.map { (amount: $0.amount.minor, description: $0.description) }
-        let included = try await processor.subscriptionAmount(subscription)
-        if included != 0 {
-            lines.append((-included, "Included in the subscription's price (CHOM invoice \(invoice.number) is the total)"))
-        }
-        if invoice.stripeInvoiceID == nil, made.count < lines.count {
-            // Items an interrupted pass created but did not record.
-            for (position, item) in try await processor.pendingItems(customer: customer, invoice: id) where made[position] == nil {
-                try await store.stripe.recordItem(invoice: id, position: position, stripeID: item, now: now)
-                made[position] = item
+        let mark = id.uuidString.lowercased()
+        if invoice.stripeInvoiceID == nil {
+            // A price that charges by itself would bill beside CHOM's invoice: refused, not netted out.
+            let included = try await processor.subscriptionAmount(subscription)
+            guard included == 0 else {
+                throw CHOMError(
+                    .configuration,
+                    "the Stripe subscription \(subscription) charges \(included) by its price; a plan's Stripe price must be "
+                        + "zero-amount (CHOM's invoice is the charge)")
             }
-            let key = id.uuidString.lowercased()
-            for (position, line) in lines.enumerated() where made[position] == nil && line.amount != 0 {
+            var made = try await store.stripe.items(of: id)
+            let pending = try await processor.pendingItems(customer: customer)
+            // Another invoice's items still pending would be swept into this one: that one goes first.
+            if let other = pending.first(where: { $0.invoice != mark }) {
+                throw CHOMError(.conflict, "items of CHOM invoice \(other.invoice) are still pending at Stripe; it is sent first")
+            }
+            // Items an interrupted pass created but did not record.
+            for item in pending where made[item.position] == nil {
+                try await store.stripe.recordItem(invoice: id, position: item.position, stripeID: item.id, now: now)
+                made[item.position] = item.id
+            }
+            for (position, line) in invoice.lines.enumerated() where made[position] == nil && line.amount.minor != 0 {
                 let item = try await processor.createItem(
-                    customer: customer, amountMinor: line.amount, currency: invoice.currency, description: line.description,
-                    invoice: id, position: position, key: "chom-item-\(key)-\(position)")
+                    customer: customer, subscription: subscription, amountMinor: line.amount.minor, currency: invoice.currency,
+                    description: line.description, invoice: id, position: position, key: "chom-item-\(mark)-\(position)")
                 try await store.stripe.recordItem(invoice: id, position: position, stripeID: item, now: now)
                 made[position] = item
             }
@@ -99,29 +108,49 @@ struct StripeSync: Sendable {
         if stripeInvoice == nil {
             stripeInvoice = try await processor.createInvoice(
                 customer: customer, subscription: subscription, invoice: id, number: "\(invoice.issuer)-\(invoice.number)",
-                key: "chom-invoice-\(id.uuidString.lowercased())")
+                key: "chom-invoice-\(mark)")
         }
         guard let stripeInvoice else { return }
         try await store.stripe.setStripeInvoice(id, stripeID: stripeInvoice)
-        let status = try await processor.collect(stripeInvoice, key: "chom-collect-\(id.uuidString.lowercased())")
-        try await store.stripe.markCollected(id, at: now)
-        if status == "declined" {
-            try await store.write(now: now) { transaction in
-                try await store.invoices.lock(id, in: transaction)
-                guard let current = try await store.invoices.get(id, organization: organization), current.status == .open
-                else { return }  // Paid meanwhile: a late decline changes nothing.
-                try await dunning.apply(
-                    .paymentFailed(at: now), organization: organization, now: now,
-                    audit: { action, details in
-                        AuditEntry(
-                            time: now, actor: "system:stripe", organizationID: organization.description, action: action,
-                            target: "organization:\(organization)", details: details.merging(
-                                ["invoice": id.uuidString.lowercased(), "stripe_invoice": stripeInvoice]) { a, _ in a })
-                    }, in: transaction)
+        let status = try await processor.collect(stripeInvoice, key: "chom-collect-\(mark)")
+        // What the attempt answered, applied with the mark of collection in one transaction: paid at
+        // once (the webhook may never come, or came before the Stripe id was stored), or declined.
+        try await store.write(now: now) { transaction in
+            guard let current = try await store.invoices.invoice(stripeID: stripeInvoice, in: transaction) else { return }
+            try await store.stripe.markCollected(id, at: now, in: transaction)
+            var event: SubscriptionEvent?
+            switch status {
+            case "paid":
+                if try await store.invoices.markPaid(id, at: now, in: transaction) { event = .paymentSucceeded }
+            case "declined" where current.status == .open:
+                event = .paymentFailed(at: now)
+            default:
+                break  // Pending, or paid meanwhile: the webhook says the rest.
+            }
+            try await transaction.record(audit(
+                now, organization, "billing.stripe.collect", id: id, stripeInvoice: stripeInvoice, status: status))
+            if let event {
+                try await dunning.apply(event, organization: organization, now: now, audit: { action, details in
+                    audit(now, organization, action, details: details)
+                }, in: transaction)
             }
         }
         logger.info("an invoice was sent to Stripe for payment", metadata: [
             "chom.invoice": "\(id)", "chom.stripe_invoice": "\(stripeInvoice)", "chom.stripe_status": "\(status)",
         ])
+    }
+
+    private func audit(
+        _ now: Date, _ organization: OrganizationID, _ action: String, id: UUID, stripeInvoice: String, status: String
+    ) -> AuditEntry {
+        audit(now, organization, action, details: [
+            "invoice": id.uuidString.lowercased(), "stripe_invoice": stripeInvoice, "status": String(status.prefix(40)),
+        ])
+    }
+
+    private func audit(_ now: Date, _ organization: OrganizationID, _ action: String, details: [String: String]) -> AuditEntry {
+        AuditEntry(
+            time: now, actor: "system:stripe", organizationID: organization.description, action: action,
+            target: "organization:\(organization)", details: details)
     }
 }

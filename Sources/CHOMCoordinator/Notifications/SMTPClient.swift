@@ -37,18 +37,10 @@ struct SMTPClient: Sendable {
     /// Sends `message`; returns the server's answer to the end of DATA (for the attempt's record).
     func send(_ message: EmailMessage) async throws -> String {
         let timeout = configuration.timeout
-        return try await withThrowingTaskGroup(of: String?.self) { group in
-            group.addTask { try await exchange(message) }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let reply = first else {
-                throw Failure(permanent: false, description: "the SMTP exchange took longer than \(timeout)")
-            }
-            return reply
+        guard let reply = try await Deadline.value(within: timeout, { try await exchange(message) }) else {
+            throw Failure(permanent: false, description: "the SMTP exchange took longer than \(timeout)")
         }
+        return reply
     }
 
     private func exchange(_ message: EmailMessage) async throws -> String {

@@ -97,3 +97,22 @@ struct BoundedWaitError: Error, CustomStringConvertible {
 
     var description: String { "no answer within \(timeout)" }
 }
+
+/// Runs an async operation under a deadline: its value, or nil when `timeout` passed first (the
+/// operation is then cancelled). For network exchanges whose every step must end in bounded time
+/// (an SMTP conversation, a Stripe request with its body).
+enum Deadline {
+    static func value<Value: Sendable>(
+        within timeout: Duration, _ operation: @escaping @Sendable () async throws -> Value
+    ) async throws -> Value? {
+        try await withThrowingTaskGroup(of: Value?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
+        }
+    }
+}

@@ -159,6 +159,26 @@ struct NotificationOutboxTests {
         }
     }
 
+    @Test("a server that accepts and never answers: the attempt ends at the SMTP timeout and is retried")
+    func hungServer() async throws {
+        let held = try HeldPort()  // listening, never accepting: the greeting never comes
+        defer { held.close() }
+        try await ThrowawayPostgres.withStore { store in
+            let organization = try await Self.organization(store, owners: ["ann@owners.test"])
+            try await Self.enqueue(store, organization)
+            let delivery = NotificationDelivery(
+                store: store,
+                sender: SMTPClient(configuration: .init(host: "127.0.0.1", port: held.port, timeout: .seconds(2))),
+                from: "billing@chom.test", retry: DeliveryRetryPolicy(), logger: Logger(label: "chom.test.outbox"))
+            let started = ContinuousClock.now
+            #expect(try await delivery.tick(now: { Self.start }) == (0, 1))
+            #expect(ContinuousClock.now - started < .seconds(30), "bounded by the 2 s timeout, not hung")
+            let message = try #require(try await store.notifications.list(organization: organization).first)
+            #expect(message.status == .pending && message.nextAttemptAt == Self.start + 30)
+            #expect(try await store.notifications.attempts(of: message.id).first?.detail.contains("longer than") == true)
+        }
+    }
+
     @Test("implicit TLS (SMTPS): delivered when the server's certificate is trusted, refused when it is not")
     func tls() async throws {
         let directory = try TemporaryDirectory.make(prefix: "chom-smtps")

@@ -44,18 +44,10 @@ struct StripeAPI: Sendable {
     /// loop or a webhook request.
     private func execute(_ request: HTTPClientRequest) async throws -> [String: any Sendable] {
         let timeout = Duration.nanoseconds(self.timeout.nanoseconds)
-        return try await withThrowingTaskGroup(of: [String: any Sendable]?.self) { group in
-            group.addTask { try await exchange(request) }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let answer = first else {
-                throw CHOMError(.unavailable, "Stripe did not answer within \(timeout)")
-            }
-            return answer
+        guard let answer = try await Deadline.value(within: timeout, { try await exchange(request) }) else {
+            throw CHOMError(.unavailable, "Stripe did not answer within \(timeout)")
         }
+        return answer
     }
 
     private func exchange(_ request: HTTPClientRequest) async throws -> [String: any Sendable] {

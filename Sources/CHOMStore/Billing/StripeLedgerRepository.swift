@@ -40,7 +40,7 @@ package struct StripeLedgerRepository: Sendable {
 
     /// Organizations whose plan has a Stripe price and whose subscription is not yet linked to a
     /// Stripe customer and subscription: (organization, name, first owner's email, price).
-    package func unlinked(limit: Int = 100) async throws -> [(OrganizationID, String, String?, String)] {
+    package func unlinked(now: Date, limit: Int = 100) async throws -> [(OrganizationID, String, String?, String)] {
         let rows = try await client.query("""
             SELECT s.organization_id, o.name,
                 (SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id
@@ -50,7 +50,8 @@ package struct StripeLedgerRepository: Sendable {
             JOIN billing_plans p ON p.code = s.plan_code
             WHERE p.stripe_price_id IS NOT NULL AND s.status <> 'canceled'
               AND (s.stripe_customer_id IS NULL OR s.stripe_subscription_id IS NULL)
-            ORDER BY s.organization_id LIMIT \(limit)
+              AND (s.stripe_retry_at IS NULL OR s.stripe_retry_at <= \(now))
+            ORDER BY s.stripe_retry_at NULLS FIRST, s.organization_id LIMIT \(limit)
             """, logger: logger)
         var result: [(OrganizationID, String, String?, String)] = []
         for try await (id, name, email, price) in rows.decode((UUID, String, String?, String).self) {
@@ -69,6 +70,21 @@ package struct StripeLedgerRepository: Sendable {
             """, logger: logger)
     }
 
+    /// A failed link of `organization`: not tried again before `retryAt`; `error` kept for operators.
+    package func linkFailed(_ organization: OrganizationID, error: String, retryAt: Date) async throws {
+        try await client.query("""
+            UPDATE billing_subscriptions SET stripe_retry_at = \(retryAt), stripe_error = \(String(error.prefix(500)))
+            WHERE organization_id = \(organization.uuid)
+            """, logger: logger)
+    }
+
+    /// A failed push of `invoice`: not tried again before `retryAt`.
+    package func pushFailed(_ invoice: UUID, error: String, retryAt: Date) async throws {
+        try await client.query("""
+            UPDATE invoices SET stripe_retry_at = \(retryAt), stripe_error = \(String(error.prefix(500))) WHERE id = \(invoice)
+            """, logger: logger)
+    }
+
     /// The organization whose subscription is linked to Stripe's `subscription`.
     package func organization(stripeSubscription subscription: String) async throws -> OrganizationID? {
         let rows = try await client.query(
@@ -80,13 +96,14 @@ package struct StripeLedgerRepository: Sendable {
 
     /// Finalized invoices not yet sent to Stripe for collection, of linked organizations:
     /// (invoice, organization, customer, subscription).
-    package func uncollected(limit: Int = 100) async throws -> [(UUID, OrganizationID, String, String)] {
+    package func uncollected(now: Date, limit: Int = 100) async throws -> [(UUID, OrganizationID, String, String)] {
         let rows = try await client.query("""
             SELECT i.id, i.organization_id, s.stripe_customer_id, s.stripe_subscription_id
             FROM invoices i JOIN billing_subscriptions s ON s.organization_id = i.organization_id
             WHERE i.stripe_collected_at IS NULL AND i.status = 'open'
               AND s.stripe_customer_id IS NOT NULL AND s.stripe_subscription_id IS NOT NULL
-            ORDER BY i.finalized_at, i.id LIMIT \(limit)
+              AND (i.stripe_retry_at IS NULL OR i.stripe_retry_at <= \(now))
+            ORDER BY i.stripe_retry_at NULLS FIRST, i.finalized_at, i.id LIMIT \(limit)
             """, logger: logger)
         var result: [(UUID, OrganizationID, String, String)] = []
         for try await (id, organization, customer, subscription) in rows.decode((UUID, UUID, String, String).self) {

@@ -14,6 +14,10 @@ enum Migration0022StripeLedger {
         -- trigger of invoices leaves the Stripe columns free.
         ALTER TABLE invoices ADD COLUMN stripe_collected_at timestamptz;
         CREATE INDEX invoices_stripe_pending ON invoices (finalized_at) WHERE stripe_collected_at IS NULL;
+        -- After a failed push or link, not before this (so one stuck row never holds up the rest),
+        -- with what failed, for the operator.
+        ALTER TABLE invoices ADD COLUMN stripe_retry_at timestamptz, ADD COLUMN stripe_error text;
+        ALTER TABLE billing_subscriptions ADD COLUMN stripe_retry_at timestamptz, ADD COLUMN stripe_error text;
 
         CREATE TABLE stripe_settings (
             name text PRIMARY KEY CHECK (name IN ('secret_key', 'webhook_secret', 'api_base')),

@@ -88,6 +88,27 @@ struct StripeSyncRecoveryTests {
                 let ours = all.filter { ($0["description"] as? String)?.contains(invoice.id.uuidString.lowercased()) == true }
                 #expect(ours.count == 1, "the invoice was found, not made again")
                 #expect(try await sync.tick(now: Self.december + 30) == (0, 0), "nothing is left to send")
+
+                // Another invoice's item left pending at Stripe holds the next invoice back (it would be
+                // swept in); the failure is recorded and the invoice waits, instead of being retried
+                // first on every pass.
+                _ = try await processor.createItem(
+                    customer: customer, subscription: subscriptionID, amountMinor: 100, currency: "EUR",
+                    description: "stray", invoice: UUID(), position: 0, key: "stray")
+                let january = Self.december + 31 * 86_400
+                let next = try #require(try await close.tick(now: january + 5).first)
+                #expect(try await sync.tick(now: january + 10) == (0, 0))
+                let text = { (column: String) async throws -> String? in
+                    for try await value in try await store.client.query(
+                        PostgresQuery(unsafeSQL: "SELECT \(column)::text FROM invoices WHERE id = '\(next.id)'")
+                    ).decode(String?.self) { return value }
+                    return nil
+                }
+                #expect(try await text("stripe_error")?.contains("still pending at Stripe") == true)
+                let retryAt = try await text("extract(epoch FROM stripe_retry_at)::bigint")
+                #expect(retryAt == String(Int64((january + 10 + 600).timeIntervalSince1970)))
+                #expect(try await sync.tick(now: january + 20) == (0, 0))
+                #expect(try await text("extract(epoch FROM stripe_retry_at)::bigint") == retryAt, "not tried before its time")
             }
         }
     }

@@ -25,30 +25,36 @@ struct StripeSync: Sendable {
     let dunning: BillingDunning
     let logger: Logger
 
+    /// How long a failed link or push waits before it is tried again; the others go on meanwhile.
+    var retryDelay: TimeInterval = 600
+
     /// One pass; returns (organizations linked, invoices sent for collection). One organization's
-    /// failure is logged and left for the next pass; the others go on.
+    /// or invoice's failure is logged and recorded (`stripe_error`), and that row waits
+    /// `retryDelay` (`stripe_retry_at`), so a row that keeps failing never holds up the rest.
     @discardableResult
     func tick(now: Date) async throws -> (linked: Int, collected: Int) {
         var linked = 0
-        for (organization, name, email, price) in try await store.stripe.unlinked() {
+        for (organization, name, email, price) in try await store.stripe.unlinked(now: now) {
             do {
                 try await link(organization, name: name, email: email, price: price, now: now)
                 linked += 1
             } catch {
-                logger.warning("a Stripe customer was not linked; the next pass retries", metadata: [
+                logger.warning("a Stripe customer was not linked; retried later", metadata: [
                     "chom.organization": "\(organization)", LogKey.error: "\(error)",
                 ])
+                try await store.stripe.linkFailed(organization, error: "\(error)", retryAt: now + retryDelay)
             }
         }
         var collected = 0
-        for (invoice, organization, customer, subscription) in try await store.stripe.uncollected() {
+        for (invoice, organization, customer, subscription) in try await store.stripe.uncollected(now: now) {
             do {
                 try await push(invoice, organization: organization, customer: customer, subscription: subscription, now: now)
                 collected += 1
             } catch {
-                logger.warning("an invoice was not sent to Stripe; the next pass retries", metadata: [
+                logger.warning("an invoice was not sent to Stripe; retried later", metadata: [
                     "chom.invoice": "\(invoice)", LogKey.error: "\(error)",
                 ])
+                try await store.stripe.pushFailed(invoice, error: "\(error)", retryAt: now + retryDelay)
             }
         }
         return (linked, collected)

@@ -39,7 +39,7 @@ struct PlansCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Trial days (0 to 365).", valueName: "days")) var trialDays: Int?
         @Flag(help: "Archive the plan: it keeps its subscribers and takes no new ones.") var archived = false
         @Option(help: ArgumentHelp(
-            "The Stripe price its organizations' Stripe subscriptions are on (when Stripe is configured).",
+            "The zero-amount Stripe price its organizations' Stripe subscriptions are on (when Stripe is configured).",
             valueName: "price")) var stripePrice: String?
 
         func request() throws -> PlanRequest {

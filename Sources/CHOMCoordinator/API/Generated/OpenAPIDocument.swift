@@ -4703,7 +4703,7 @@ components:
         stripePriceId:
           type: string
           pattern: ^[A-Za-z0-9_-]{1,200}$
-          description: The Stripe price (or legacy plan) the organization's Stripe subscription is on, when Stripe is configured. CHOM pushes its own invoice lines and takes the price's amount back, so Stripe's invoice totals CHOM's; absent, organizations on the plan are not linked to Stripe.
+          description: The Stripe price (or legacy plan) the organization's Stripe subscription is on, when Stripe is configured. It must be a zero-amount price: CHOM pushes its own invoice lines as the charges, so Stripe's invoice totals CHOM's. Absent, organizations on the plan are not linked to Stripe.
     PlanResponse:
       type: object
       description: A plan.

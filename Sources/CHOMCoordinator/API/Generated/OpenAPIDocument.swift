@@ -4703,7 +4703,7 @@ components:
         stripePriceId:
           type: string
           pattern: ^[A-Za-z0-9_-]{1,200}$
-          description: The Stripe price (or legacy plan) the organization's Stripe subscription is on, when Stripe is configured. It must be a zero-amount price: CHOM pushes its own invoice lines as the charges, so Stripe's invoice totals CHOM's. Absent, organizations on the plan are not linked to Stripe.
+          description: The Stripe price (or legacy plan) the organization's Stripe subscription is on, when Stripe is configured. It must be a zero-amount price, because CHOM pushes its own invoice lines as the charges, so that Stripe's invoice totals CHOM's. Absent, organizations on the plan are not linked to Stripe.
     PlanResponse:
       type: object
       description: A plan.

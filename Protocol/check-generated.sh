@@ -13,6 +13,10 @@ if [ -n "$(git -C "$here/.." status --porcelain -- Sources/CHOMProtocol/Generate
   echo "check-generated.sh: generate.sh produced untracked files" >&2
   exit 1
 fi
+# The Swift side embeds the document as text; schemathesis parses it as YAML, so parse it here
+# first (a ": " inside a plain scalar once made it invalid YAML that only the contract run saw).
+python3 -c 'import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); assert d.get("openapi") and d.get("paths"), "no openapi/paths"' \
+  "$here/admin-api.yaml" || { echo "check-generated.sh: Protocol/admin-api.yaml is not valid YAML" >&2; exit 1; }
 "$here/embed-openapi.sh" >/dev/null
 if ! git -C "$here/.." diff --exit-code -- Sources/CHOMCoordinator/API/Generated; then
   echo "check-generated.sh: the embedded OpenAPI document is stale; run Protocol/embed-openapi.sh and commit" >&2

@@ -8,6 +8,9 @@ packages=(libzstd-dev zlib1g-dev zstd postgresql protobuf-compiler shellcheck gi
 # PowerDNS Authoritative with the sqlite3 backend (the DNS tests start their own; sqlite3 creates its
 # database from the shipped schema) and dig (bind9-dnsutils) to resolve through it.
 packages+=(pdns-server pdns-backend-sqlite3 sqlite3 bind9-dnsutils)
+# Prometheus 2.42 and Alertmanager 0.25 (Debian bookworm's versions): promtool checks and
+# unit-tests the alert rules; python3-yaml reads them (and the OpenAPI document) in the checks.
+packages+=(prometheus prometheus-alertmanager python3-yaml)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -25,6 +28,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   # start their own on loopback, so a service installed just now is stopped and disabled.
   if [[ " ${missing[*]} " == *" pdns-server "* ]] && [ -d /run/systemd/system ]; then
     systemctl disable --now pdns.service >/dev/null 2>&1 || true
+  fi
+  # The same for the Prometheus services the packages enable: the tests start their own.
+  if [[ " ${missing[*]} " == *" prometheus"* ]] && [ -d /run/systemd/system ]; then
+    for unit in prometheus prometheus-alertmanager prometheus-node-exporter; do
+      systemctl disable --now "$unit.service" >/dev/null 2>&1 || true
+    done
   fi
 fi
 # The Debian postgresql package may start a system cluster; CHOM never uses it.

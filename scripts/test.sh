@@ -13,6 +13,8 @@ echo "== shellcheck"
 scripts/check-shell.sh
 echo "== systemd unit"
 scripts/check-systemd-unit.sh
+echo "== alert rules (promtool)"
+scripts/check-alerts.sh
 echo "== generated protobuf/gRPC code"
 if [ "${CHOM_SKIP_GENERATED_CHECK:-0}" = 1 ]; then
   echo "skipped (CHOM_SKIP_GENERATED_CHECK=1)"

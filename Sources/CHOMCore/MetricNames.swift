@@ -24,4 +24,13 @@ package enum MetricName {
     package static let coordinatorFailovers = "chom_coordinator_failovers_total"
     package static let coordinatorFailoverRecoveryTime = "chom_coordinator_failover_recovery_time_seconds"
     package static let coordinatorFailoverRecoveryPoint = "chom_coordinator_failover_recovery_point_seconds"
+    // Coordinator, for alerting (see coordinator-config/alerts)
+    package static let coordinatorAgentHealthState = "chom_coordinator_agent_health_state"
+    package static let coordinatorTaskOldestAge = "chom_coordinator_task_oldest_age_seconds"
+    package static let coordinatorAuditChainIntact = "chom_coordinator_audit_chain_intact"
+    package static let coordinatorAuditChainEntries = "chom_coordinator_audit_chain_verified_entries"
+    package static let coordinatorAuditChainVerifiedAt = "chom_coordinator_audit_chain_verified_timestamp_seconds"
+    package static let coordinatorSiteBackupInterval = "chom_coordinator_site_backup_interval_seconds"
+    package static let coordinatorSiteBackupAge = "chom_coordinator_site_backup_age_seconds"
+    package static let coordinatorSiteBackupVerificationAge = "chom_coordinator_site_backup_verification_age_seconds"
 }

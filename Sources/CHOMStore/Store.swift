@@ -74,6 +74,7 @@ package struct Store: Sendable {
     package var sealedSecrets: SealedSecretRepository { SealedSecretRepository(client: client, logger: logger) }
     package var backupSchedules: BackupScheduleRepository { BackupScheduleRepository(client: client, logger: logger) }
     package var agents: AgentRepository { AgentRepository(client: client, logger: logger) }
+    package var alertGauges: AlertGaugeQueries { AlertGaugeQueries(client: client, logger: logger) }
     package var fleet: FleetRepository { FleetRepository(client: client, logger: logger) }
     package var migrations: SiteMigrationRepository { SiteMigrationRepository(client: client, logger: logger) }
     package var joinTokens: JoinTokenRepository {

@@ -70,6 +70,26 @@ struct AuditVerificationTests {
         }
     }
 
+    @Test("the leader's self-check sets chom_coordinator_audit_chain_intact: 1 while intact, 0 once an entry is altered")
+    func selfCheckGauge() async throws {
+        try await TestCoordinator.with(configure: { $0.audit.verifyEveryMinutes = 0.01 }) { coordinator in
+            func gauge(_ name: String) -> Double? {
+                coordinator.coordinator.metrics.exposition().split(separator: "\n")
+                    .first { $0.hasPrefix(name + " ") }
+                    .flatMap { Double($0.split(separator: " ").last ?? "") }
+            }
+            for index in 0..<3 { _ = try await coordinator.client.createOrganization(name: "checked \(index)") }
+            try await coordinator.eventually("the chain verified whole") {
+                gauge(MetricName.coordinatorAuditChainIntact) == 1
+                    && (gauge(MetricName.coordinatorAuditChainEntries) ?? 0) >= 4
+            }
+            let verifiedAt = try #require(gauge(MetricName.coordinatorAuditChainVerifiedAt))
+            #expect(abs(verifiedAt - Date().timeIntervalSince1970) < 60)
+            try await tamper(coordinator, ["UPDATE audit_entries SET actor = 'user:mallory' WHERE sequence = 2"])
+            try await coordinator.eventually("the broken chain reported") { gauge(MetricName.coordinatorAuditChainIntact) == 0 }
+        }
+    }
+
     @Test("mutations and security events are recorded with actor, request id and source address")
     func entriesCarryTheirContext() async throws {
         try await TestCoordinator.with { coordinator in

@@ -52,6 +52,43 @@ struct AgentReportTests {
         }
     }
 
+    @Test("inventories admitted at once: the newest row stays, and every older admitted one is superseded")
+    func concurrentAdmissions() async throws {
+        try await ThrowawayPostgres.withStore { store in
+            let agent = try await addAgent(store)
+            let reports = AgentReportRepository(client: store.client, logger: store.logger)
+            let sequences = Array(UInt64(1)...40).shuffled()
+            let fresh = try await withThrowingTaskGroup(of: (UInt64, AgentReportRepository.Admission).self) { group in
+                for sequence in sequences {
+                    group.addTask {
+                        (sequence, try await reports.admit(
+                            agent: agent, stream: "inventory", sequence: sequence, keepNewestOnly: true, now: now))
+                    }
+                }
+                var fresh: [UInt64] = []
+                for try await (sequence, admission) in group where admission == .fresh { fresh.append(sequence) }
+                return fresh
+            }
+            #expect(fresh.contains(40))
+            #expect(try await count(store, """
+                SELECT max(sequence) FROM agent_reports WHERE agent_id = '\(agent)' AND stream = 'inventory'
+                """) == 40)
+            let newest = try await store.client.withConnection { connection in
+                try await reports.superseded(agent: agent, stream: "inventory", sequence: 40, on: connection)
+            }
+            #expect(!newest)
+            for sequence in fresh where sequence < 40 {
+                let older = try await store.client.withConnection { connection in
+                    try await reports.superseded(agent: agent, stream: "inventory", sequence: sequence, on: connection)
+                }
+                #expect(older, "sequence \(sequence) was admitted, and 40 after it")
+            }
+            // Stale rows stay until the next fresh report, which keeps only itself.
+            #expect(try await reports.admit(agent: agent, stream: "inventory", sequence: 41, keepNewestOnly: true, now: now) == .fresh)
+            #expect(try await count(store, "SELECT count(*) FROM agent_reports WHERE agent_id = '\(agent)' AND stream = 'inventory'") == 1)
+        }
+    }
+
     @Test("placed_at follows agent_id whoever moves the site; config_version rises with configure")
     func placementAndVersion() async throws {
         try await ThrowawayPostgres.withStore { store in

@@ -23,6 +23,8 @@ package struct AgentConfiguration: Sendable {
     /// How often billing's usage meter adds what the sites used (and, on a stream, sends the
     /// samples of ended hours not yet acknowledged).
     package var usageInterval: Duration = .seconds(60)
+    /// The periodic health probe of every hosted site (`chom_site_up`), with hosting only.
+    package var siteProbe = SiteProbeService.Configuration()
     /// Site slots this agent offers to the scheduler.
     package var maxSites: Int = 50
     /// Releases kept per site when a deploy task does not say.

@@ -19,6 +19,10 @@ package struct SiteRecordStore: Sendable {
         /// in records of agents older than the fence (format 2: the fence include, where the site
         /// needs one).
         package var format: Int?
+        /// The site's tenant id, for its metrics' `tenant` label; absent in records of older agents.
+        package var tenantID: String?
+        /// What the agent's periodic health probe asks of the site; absent in records of older agents.
+        package var probe: Probe?
 
         /// The format this agent writes.
         package static let currentFormat = 2
@@ -28,6 +32,32 @@ package struct SiteRecordStore: Sendable {
         /// format. An upgraded agent's sites get the fence include this way, not at their next change.
         package var reportedVersion: UInt64 {
             (format ?? 1) >= Self.currentFormat ? configVersion : 0
+        }
+    }
+
+    /// The site's health check as its configuration set it (defaults applied), and whether it has
+    /// a certificate (its HTTP listener then answers 301).
+    package struct Probe: Codable, Sendable, Equatable {
+        package var path: String
+        package var expectedStatus: Int
+        package var timeoutMilliseconds: Int
+        package var tls: Bool
+
+        package init(path: String, expectedStatus: Int, timeoutMilliseconds: Int, tls: Bool) {
+            self.path = path
+            self.expectedStatus = expectedStatus
+            self.timeoutMilliseconds = timeoutMilliseconds
+            self.tls = tls
+        }
+
+        /// From a site's configuration, validated as the site's tasks validate it; nil when invalid.
+        init?(_ site: Chom_Agent_V1_SiteConfig) {
+            guard let hosted = try? HostedSite(site) else { return nil }
+            let timeout = hosted.health.timeout.components
+            self.init(
+                path: hosted.health.path, expectedStatus: hosted.health.expectedStatus,
+                timeoutMilliseconds: Int(timeout.seconds) * 1000 + Int(timeout.attoseconds / 1_000_000_000_000_000),
+                tls: hosted.certificateChainPEM != nil)
         }
     }
 
@@ -75,7 +105,8 @@ package struct SiteRecordStore: Sendable {
             at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let record = Record(
             siteID: site.siteID.lowercased(), domain: site.domain, configVersion: site.configVersion, suspended: suspended,
-            format: Record.currentFormat)
+            format: Record.currentFormat, tenantID: site.tenantID.isEmpty ? nil : site.tenantID.lowercased(),
+            probe: Probe(site))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try PrivateFile.write(try encoder.encode(record), to: directory.appendingPathComponent(name))

@@ -25,4 +25,11 @@ extension MetricName {
     package static let siteRequests = "chom_site_requests_total"
     /// Counter: access log lines whose status could not be read.
     package static let siteAccessLogUnparsed = "chom_site_access_log_unparsed_lines_total"
+    /// Gauge: 1 if the agent's last health probe of the site got the expected status, else 0.
+    /// Absent for a suspended site (it answers 503 maintenance on purpose).
+    package static let siteUp = "chom_site_up"
+    /// Gauge: how long the last health probe of the site took, in seconds (to its deadline when it failed).
+    package static let siteProbeDuration = "chom_site_probe_duration_seconds"
+    /// Gauge: Unix time the site's certificate chain stops being valid (its earliest notAfter).
+    package static let siteCertificateExpiry = "chom_site_certificate_expiry_timestamp_seconds"
 }

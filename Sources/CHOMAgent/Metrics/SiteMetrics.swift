@@ -84,6 +84,32 @@ package final class SiteMetrics: Sendable {
         }
     }
 
+    /// Records a health probe (`SiteProbeService`): `up` and how long it took. A nil `probe` (a
+    /// suspended site) removes both series; a nil `certificateExpiry` removes the certificate's.
+    package func probed(site: String, tenant: String, probe: (up: Bool, seconds: Double)?, certificateExpiry: Date?) {
+        modify(site: site, tenant: tenant) { series in
+            if let probe {
+                series.set(.up, to: probe.up ? 1 : 0, in: registry)
+                series.set(.probeDuration, to: probe.seconds, in: registry)
+            } else {
+                series.clear(.up, in: registry)
+                series.clear(.probeDuration, in: registry)
+            }
+            if let certificateExpiry {
+                series.set(.certificateExpiry, to: certificateExpiry.timeIntervalSince1970, in: registry)
+            } else {
+                series.clear(.certificateExpiry, in: registry)
+            }
+        }
+    }
+
+    /// Removes the probe's series of a site no longer probed (its record is gone), if it still has them.
+    package func probeEnded(site: String) {
+        sites.withLock { sites in
+            for slot in [SiteSeries.Slot.up, .probeDuration, .certificateExpiry] { sites[site]?.clear(slot, in: registry) }
+        }
+    }
+
     /// Drops every series of the site.
     package func siteRemoved(site: String) {
         sites.withLock { $0.removeValue(forKey: site) }?.unregister(from: registry)

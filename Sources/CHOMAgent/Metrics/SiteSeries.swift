@@ -10,7 +10,7 @@ struct SiteSeries: Sendable {
     /// registry refuses one name with two help texts).
     enum Slot: Sendable, CaseIterable {
         case diskBytes, lastDeploy, lastDeploySuccess, lastBackup, lastBackupSize, lastBackupDuration
-        case lastVerifiedBackup
+        case lastVerifiedBackup, up, probeDuration, certificateExpiry
 
         var name: String {
             switch self {
@@ -21,6 +21,9 @@ struct SiteSeries: Sendable {
             case .lastBackupSize: MetricName.siteLastBackupSize
             case .lastBackupDuration: MetricName.siteLastBackupDuration
             case .lastVerifiedBackup: MetricName.siteLastVerifiedBackup
+            case .up: MetricName.siteUp
+            case .probeDuration: MetricName.siteProbeDuration
+            case .certificateExpiry: MetricName.siteCertificateExpiry
             }
         }
 
@@ -33,6 +36,9 @@ struct SiteSeries: Sendable {
             case .lastBackupSize: "Size in bytes of the last successful backup of the site"
             case .lastBackupDuration: "Seconds the last successful backup of the site took"
             case .lastVerifiedBackup: "Unix time of the last verified backup of the site"
+            case .up: "1 if the agent's last health probe of the site got the expected status, else 0"
+            case .probeDuration: "Seconds the agent's last health probe of the site took"
+            case .certificateExpiry: "Unix time the site's certificate chain stops being valid"
             }
         }
     }
@@ -76,6 +82,11 @@ struct SiteSeries: Sendable {
         let gauge = gauges[slot] ?? registry.gauge(slot.name, help: slot.help, labels: labels)
         gauges[slot] = gauge
         gauge.set(to: value)
+    }
+
+    /// Removes the gauge in `slot`, if it has a series.
+    mutating func clear(_ slot: Slot, in registry: PrometheusCollectorRegistry) {
+        if let gauge = gauges.removeValue(forKey: slot) { registry.unregisterGauge(gauge) }
     }
 
     /// Removes every series of the site from `registry`.

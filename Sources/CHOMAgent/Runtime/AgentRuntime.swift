@@ -125,7 +125,13 @@ package final class AgentRuntime: Service, Sendable {
         if let lease { services.append(lease) }
         services.append(SiteDiskUsageRefresher(sites: metrics.sites))
         if let usage { services.append(UsageMeterService(meter: usage, interval: configuration.usageInterval)) }
-        if let hosting { services.append(logRotator(hosting)) }
+        if let hosting {
+            services.append(logRotator(hosting))
+            services.append(SiteProbeService(
+                records: SiteRecordStore(directory: configuration.siteRecordsDirectory), sites: metrics.sites,
+                httpPort: hosting.configuration.site.httpPort, tlsDirectory: hosting.configuration.tlsDirectory,
+                configuration: configuration.siteProbe, logger: logger))
+        }
         let configuration = self.configuration, metrics = self.metrics, ledger = self.ledger, control = self.control
         let hosting = self.hosting, lease = self.lease, usage = self.usage, clock = self.clock, logger = self.logger
         services.append(SessionService(metricsServer: metricsServer) { metricsPort in

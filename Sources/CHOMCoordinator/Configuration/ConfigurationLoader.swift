@@ -90,7 +90,7 @@ package enum ConfigurationLoader {
             "loginAttemptsPerAddress", "loginWindowSeconds", "invitationTTLSeconds", "bootstrapOperatorEmail",
         ],
         "secrets": ["keys", "keyFile", "activeKey"],
-        "audit": ["checkpointEveryEntries", "checkpointEveryMinutes", "exportDirectory"],
+        "audit": ["checkpointEveryEntries", "checkpointEveryMinutes", "exportDirectory", "verifyEveryMinutes"],
         "api": ["host", "port", "maxBodyBytes"],
         "grpc": ["host", "port", "enrollPort", "advertisedHostnames", "advertisedAddresses"],
         "agents": [

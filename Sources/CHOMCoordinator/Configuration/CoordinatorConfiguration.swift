@@ -97,6 +97,8 @@ package struct CoordinatorConfiguration: Sendable, Codable, Equatable {
         package var checkpointEveryMinutes = 10.0
         /// Where signed checkpoints are also written (`audit-checkpoints.jsonl`), outside the database.
         package var exportDirectory: String?
+        /// How often the leader verifies the whole chain (`chom_coordinator_audit_chain_intact`).
+        package var verifyEveryMinutes = 60.0
         package init() {}
     }
 
@@ -243,6 +245,7 @@ extension CoordinatorConfiguration.Audit {
         checkpointEveryMinutes =
             try c.decodeIfPresent(Double.self, forKey: .checkpointEveryMinutes) ?? checkpointEveryMinutes
         exportDirectory = try c.decodeIfPresent(String.self, forKey: .exportDirectory) ?? exportDirectory
+        verifyEveryMinutes = try c.decodeIfPresent(Double.self, forKey: .verifyEveryMinutes) ?? verifyEveryMinutes
     }
 }
 

@@ -63,7 +63,8 @@ package struct InventoryApplier: Sendable {
 
     /// Records the sequence and, for a fresh inventory, queues the difference.
     package func reconcile(_ inventory: Chom_Agent_V1_Inventory, from agent: AgentID, now: Date) async throws -> Summary {
-        let admission = try await AgentReportRepository(client: store.client, logger: store.logger).admit(
+        let reports = AgentReportRepository(client: store.client, logger: store.logger)
+        let admission = try await reports.admit(
             agent: agent, stream: Self.stream, sequence: inventory.sequence, keepNewestOnly: true, now: now)
         var summary = Summary(admission: admission)
         guard admission == .fresh else {
@@ -92,6 +93,12 @@ package struct InventoryApplier: Sendable {
             return try await store.write(now: now) { [holds, summary] transaction in
                 var summary = summary
                 try await inventories.lock(agent, in: transaction)
+                if try await reports.superseded(
+                    agent: agent, stream: Self.stream, sequence: inventory.sequence, on: transaction.connection)
+                {
+                    summary.admission = .stale
+                    throw NothingToQueue(summary: summary)
+                }
                 let facts = try await inventories.facts(agent: agent, reported: holds.map(\.siteID), in: transaction)
                 let known = Set(facts.map(\.siteID))
                 // Facts of sites placed elsewhere are only those the agent reported holding.

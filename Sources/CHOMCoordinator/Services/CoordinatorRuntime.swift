@@ -73,7 +73,8 @@ struct CoordinatorRuntime: Service {
             store: store, tasks: tasks, connections: connections, logger: logger,
             quotas: BillingQuotas(store: store, configuration: configuration.billing))
         let housekeeping = HousekeepingLoops(
-            store: store, configuration: configuration, backups: backups, metrics: metrics, clock: clock, logger: logger)
+            store: store, configuration: configuration, backups: backups, metrics: metrics,
+            auditCheck: AuditSelfCheck(store: store, publicKey: keys.signer.publicKey), clock: clock, logger: logger)
         let fleet = FleetLoops(
             store: store, configuration: configuration, tasks: tasks, connections: connections,
             dns: try FleetLoops.dnsUpdater(store: store, configuration: configuration, logger: logger), metrics: metrics,

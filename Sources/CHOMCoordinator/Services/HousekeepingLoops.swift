@@ -5,7 +5,8 @@ import Logging
 
 /// The upkeep that must run once per fleet, as leader loops: marking silent agents offline, the
 /// failure detector's pass (`FailureDetection`),
-/// signing the audit checkpoint that the age rule makes due (and exporting checkpoints), and the
+/// signing the audit checkpoint that the age rule makes due (and exporting checkpoints), verifying
+/// the whole audit chain (`audit.verify`, a gauge the alert rules read), and the
 /// backup schedule, the close of billing periods that have ended, and the notifications outbox's delivery. Each write checks the leader's epoch in its transaction. A new leader loop
 /// (rebalance, reconciliation, DNS upkeep, the migration runner) is one more element here.
 struct HousekeepingLoops {
@@ -13,6 +14,8 @@ struct HousekeepingLoops {
     let configuration: CoordinatorConfiguration
     let backups: BackupScheduler
     let metrics: CoordinatorMetrics
+    /// The leader's periodic verification of the audit chain.
+    let auditCheck: AuditSelfCheck
     let clock: any WallClock
     let logger: Logger
 
@@ -39,6 +42,10 @@ struct HousekeepingLoops {
             LeaderLoop(name: "audit.checkpoints", interval: upkeepInterval) { [store, clock, exporter] epoch in
                 try await store.checkpointIfDue(now: clock.now(), epoch: epoch)
                 try await exporter.export(store.audit)
+            },
+            LeaderLoop(name: "audit.verify", interval: .seconds(max(1, configuration.audit.verifyEveryMinutes * 60))) {
+                [auditCheck, metrics, clock] _ in
+                try await auditCheck.run(metrics: metrics, now: clock.now())
             },
             LeaderLoop(name: "billing.close", interval: .seconds(max(1, configuration.billing.closeIntervalSeconds))) {
                 [store, configuration, clock, logger] epoch in

@@ -5,9 +5,12 @@ package import Prometheus
 /// several coordinators in one test process do not share counters). Labels are low-cardinality.
 package final class CoordinatorMetrics: Sendable {
     package let registry: PrometheusCollectorRegistry
+    /// Gauges whose label sets come and go with the fleet (one per agent, one per scheduled site).
+    let families: GaugeFamilies
 
     package init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
+        families = GaugeFamilies(registry: registry)
     }
 
     func taskDispatched(kind: String) {

@@ -43,6 +43,14 @@ package struct AgentReportRepository: Sendable {
     ) async throws -> Admission {
         let number = Int64(clamping: sequence)
         return try await client.transaction(logger: logger) { connection in
+            // One admission per (agent, stream) at a time. Without it, a report racing a newer
+            // one could be admitted as fresh: its INSERT waits for the newer report's transaction
+            // (which deletes the older rows) and then succeeds, while its `max(sequence)` reads the
+            // snapshot taken before that transaction committed. The next statement, run after the
+            // lock is held, sees every admission committed before it.
+            try await connection.query("""
+                SELECT pg_advisory_xact_lock(hashtextextended(\("chom-reports:\(agent)/\(stream)"), 0))
+                """, logger: logger)
             let rows = try await connection.query("""
                 WITH inserted AS (
                     INSERT INTO agent_reports (agent_id, stream, sequence, received_at)
@@ -64,5 +72,19 @@ package struct AgentReportRepository: Sendable {
             }
             return admission
         }
+    }
+
+    /// Whether a report newer than `sequence` was admitted on the stream since: checked again under
+    /// the applier's own lock, so an admitted report that lost the race to a newer one is not
+    /// applied after it.
+    package func superseded(
+        agent: AgentID, stream: String, sequence: UInt64, on connection: PostgresConnection
+    ) async throws -> Bool {
+        let rows = try await connection.query("""
+            SELECT EXISTS (SELECT 1 FROM agent_reports
+                WHERE agent_id = \(agent.uuid) AND stream = \(stream) AND sequence > \(Int64(clamping: sequence)))
+            """, logger: logger)
+        for try await newer in rows.decode(Bool.self) { return newer }
+        return false
     }
 }

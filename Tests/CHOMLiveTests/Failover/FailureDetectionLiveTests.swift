@@ -51,6 +51,17 @@ struct FailureDetectionLiveTests {
             #expect(metrics.contains(#"chom_coordinator_agent_health_transitions_total{from="suspect",to="offline"} 1"#))
             #expect(metrics.contains(#"chom_coordinator_agent_health{health="offline"} 1"#))
             #expect(metrics.contains("chom_coordinator_agent_failure_detection_seconds_count 1"))
+            // The per-agent verdict the CHOMAgentDown alert reads, from the database on every replica.
+            func verdict(_ health: String, in exposition: String) -> Double? {
+                exposition.split(separator: "\n").first {
+                    $0.hasPrefix(MetricName.coordinatorAgentHealthState + "{")
+                        && $0.contains(#"chom_agent_id="\#(agentID)""#) && $0.contains(#"health="\#(health)"}"#)
+                }.flatMap { Double($0.split(separator: " ").last ?? "") }
+            }
+            try await coordinator.eventually("the agent's verdict gauge at offline") {
+                let text = coordinator.coordinator.metrics.exposition()
+                return verdict("offline", in: text) == 1 && verdict("online", in: text) == 0 && verdict("suspect", in: text) == 0
+            }
 
             // Back on the same state: heard from again, it is online, and that is audited too.
             try await TestAgent.with(coordinator: coordinator, stateDirectory: state) { agent in

@@ -56,27 +56,7 @@ extension AdminAPI {
         }
     }
 
-    /// Walks the whole chain against the stored checkpoints plus `extra` (exported ones).
     func verifyAudit(extra: [AuditCheckpoint]) async throws -> AuditVerifyResponse {
-        var checkpoints = try await store.audit.checkpoints()
-        for checkpoint in extra where !checkpoints.contains(checkpoint) { checkpoints.append(checkpoint) }
-        checkpoints.sort { $0.sequence < $1.sequence }
-        var verifier = AuditChainVerifier(checkpoints: checkpoints, publicKeys: [keys.signer.publicKey])
-        var last = AuditChain.Head.genesis
-        try await store.audit.walk { stored in
-            last = AuditChain.Head(sequence: stored.sequence, hash: stored.hash)
-            return verifier.feed(stored)
-        }
-        switch verifier.finish() {
-        case .intact(let count, let head):
-            return AuditVerifyResponse(
-                intact: true, entries: count, headSequence: last.sequence, headHash: Hex.encode(head),
-                checkpointsChecked: checkpoints.count)
-        case .broken(let sequence, let reason):
-            return AuditVerifyResponse(
-                intact: false, entries: Int(last.sequence), headSequence: last.sequence, headHash: Hex.encode(last.hash),
-                checkpointsChecked: checkpoints.count, firstBrokenSequence: sequence, reason: reason.code,
-                detail: reason.description)
-        }
+        try await AuditSelfCheck(store: store, publicKey: keys.signer.publicKey).verify(extra: extra)
     }
 }

@@ -5,7 +5,8 @@
 #   - `promtool test rules` on coordinator-config/alerts/tests/*.yml (the unit tests);
 #   - every alert has a severity (critical or warning) and a runbook annotation, and the tests
 #     name it at least once firing (exp_alerts not empty) and once silent (exp_alerts empty);
-#   - `promtool check config` on coordinator-config/prometheus.yml.
+#   - `promtool check config` on coordinator-config/prometheus.yml;
+#   - `amtool check-config` on coordinator-config/alertmanager.yml.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v promtool >/dev/null || { echo "check-alerts.sh: promtool is missing (apt-get install prometheus)" >&2; exit 1; }
@@ -50,3 +51,6 @@ cp -r coordinator-config/alerts "$scratch/alerts"
 echo placeholder > "$scratch/prometheus-token"
 sed "s|/etc/chom-coordinator/prometheus-token|$scratch/prometheus-token|" coordinator-config/prometheus.yml > "$scratch/prometheus.yml"
 promtool check config "$scratch/prometheus.yml"
+echo "a-placeholder-token-of-at-least-32-characters" > "$scratch/alertmanager-token"
+sed "s|/etc/chom-coordinator/alertmanager-token|$scratch/alertmanager-token|" coordinator-config/alertmanager.yml > "$scratch/alertmanager.yml"
+amtool check-config "$scratch/alertmanager.yml"

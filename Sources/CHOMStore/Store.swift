@@ -75,6 +75,7 @@ package struct Store: Sendable {
     package var backupSchedules: BackupScheduleRepository { BackupScheduleRepository(client: client, logger: logger) }
     package var agents: AgentRepository { AgentRepository(client: client, logger: logger) }
     package var alertGauges: AlertGaugeQueries { AlertGaugeQueries(client: client, logger: logger) }
+    package var alerts: AlertRepository { AlertRepository(client: client, logger: logger) }
     package var fleet: FleetRepository { FleetRepository(client: client, logger: logger) }
     package var migrations: SiteMigrationRepository { SiteMigrationRepository(client: client, logger: logger) }
     package var joinTokens: JoinTokenRepository {

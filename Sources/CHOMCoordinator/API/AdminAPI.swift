@@ -53,6 +53,7 @@ struct AdminAPI: Sendable {
         addBillingRoutes(routes)
         addInvoiceRoutes(routes)
         addStripeWebhookRoutes(routes)
+        addAlertRoutes(routes)
         return router
     }
 

@@ -77,7 +77,9 @@ package enum ConfigurationLoader {
         "billing": [
             "defaultPlan", "issuer", "closeIntervalSeconds", "closeDelaySeconds", "graceDays", "stripeWebhookSecretFile",
         ],
-        "notifications": ["smtp", "deliveryIntervalSeconds", "retryBaseSeconds", "retryCapSeconds", "maxAttempts"],
+        "notifications": [
+            "smtp", "deliveryIntervalSeconds", "retryBaseSeconds", "retryCapSeconds", "maxAttempts", "alertmanagerTokenFile",
+        ],
         "notifications.smtp": [
             "host", "port", "security", "trustRootsFile", "username", "passwordFile", "from", "heloName", "timeoutSeconds",
         ],

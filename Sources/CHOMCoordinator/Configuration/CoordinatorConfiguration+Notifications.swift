@@ -30,6 +30,10 @@ extension CoordinatorConfiguration {
         package var retryBaseSeconds = 30.0
         package var retryCapSeconds = 3_600.0
         package var maxAttempts = 10
+        /// The bearer token Alertmanager sends to `POST /v1/alerts/alertmanager` (its
+        /// `http_config.authorization.credentials_file`); `CHOM_ALERTMANAGER_TOKEN` overrides it.
+        /// Neither set: the receiver answers 404.
+        package var alertmanagerTokenFile: String?
         package init() {}
 
         package var retry: DeliveryRetryPolicy {
@@ -47,6 +51,26 @@ extension CoordinatorConfiguration.Notifications {
         retryBaseSeconds = try c.decodeIfPresent(Double.self, forKey: .retryBaseSeconds) ?? retryBaseSeconds
         retryCapSeconds = try c.decodeIfPresent(Double.self, forKey: .retryCapSeconds) ?? retryCapSeconds
         maxAttempts = try c.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? maxAttempts
+        alertmanagerTokenFile = try c.decodeIfPresent(String.self, forKey: .alertmanagerTokenFile)
+    }
+
+    /// Alertmanager's bearer token: `CHOM_ALERTMANAGER_TOKEN`, else the file (read each time, so a
+    /// rotated token needs no restart); nil when neither is set. A token under 32 characters is refused.
+    func alertmanagerToken(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String? {
+        var token: String?
+        if let value = environment["CHOM_ALERTMANAGER_TOKEN"], !value.isEmpty {
+            token = value
+        } else if let file = alertmanagerTokenFile {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw CHOMError(.configuration, "cannot read notifications.alertmanagerTokenFile \(file)")
+            }
+            token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard let token, !token.isEmpty else { return nil }
+        guard token.count >= 32 else {
+            throw CHOMError(.configuration, "the Alertmanager token must be at least 32 characters")
+        }
+        return token
     }
 
     package func validate() throws {

@@ -45,5 +45,6 @@ package enum Migrations {
         Migration0020StripeEvents.migration,
         Migration0021Notifications.migration,
         Migration0022StripeLedger.migration,
+        Migration0023Alerts.migration,
     ]
 }

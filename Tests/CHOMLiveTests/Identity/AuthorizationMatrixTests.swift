@@ -34,6 +34,7 @@ struct AuthorizationMatrixTests {
             $0.auth.loginAttemptsPerAddress = 100_000
             $0.dispatch.siteLogsTimeoutSeconds = 0.05
             $0.billing.stripeWebhookSecretFile = MatrixWorld.stripeSecretFile()
+            $0.notifications.alertmanagerTokenFile = MatrixWorld.alertmanagerTokenFile()
         }) {
             coordinator in
             // The table holds exactly the routes of the contract the coordinator serves.

@@ -48,6 +48,7 @@ extension MatrixRoute {
         // Open routes.
         route(.health, "GET", "/v1/health", .anyone, nil, 200),
         route(.stripeWebhook, "POST", "/v1/billing/stripe/webhook", .anyone, nil, 200, body: .stripeEvent),
+        route(.alertmanagerWebhook, "POST", "/v1/alerts/alertmanager", .anyone, nil, 200, body: .alertmanagerDelivery),
         route(.openAPI, "GET", "/v1/openapi.yaml", .anyone, nil, 200),
         route(.login, "POST", "/v1/auth/login", .anyone, nil, 200,
             body: .json { world, _, _ in
@@ -124,6 +125,7 @@ extension MatrixRoute {
 
         // Tenant data.
         route(.sitesList, "GET", "/v1/sites", .authenticated, .sitesRead, 200),
+        route(.alertsList, "GET", "/v1/alerts", .authenticated, .sitesRead, 200),
         route(.tenantSitesList, "GET", "/v1/tenants/{tenant}/sites", .member(.viewer), .sitesRead, 200),
         route(.siteCreate, "POST", "/v1/tenants/{tenant}/sites", .member(.member), .sitesWrite, 201,
             body: .json { _, caller, _ in ["domain": "\(caller.slug).matrix.test"] },

@@ -78,6 +78,8 @@ struct MatrixRoute: Sendable {
         case archive
         /// A fresh Stripe event (a type CHOM ignores) signed with the matrix's webhook secret.
         case stripeEvent
+        /// An Alertmanager delivery (a fleet alert), with Alertmanager's token instead of the caller's.
+        case alertmanagerDelivery
     }
 
     /// A count that is `ifAllowed` after a permitted call and `ifRefused` after a refused one.

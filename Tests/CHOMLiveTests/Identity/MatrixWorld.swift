@@ -141,6 +141,12 @@ final class MatrixWorld: Sendable {
                 route.method, api.url(path), token: bearer, body: payload, headers: [
                     "Stripe-Signature": StripeSignature.header(payload: payload, timestamp: created, secret: Self.stripeSecret),
                 ])
+        case .alertmanagerDelivery:
+            let payload = Data(#"""
+                {"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"MatrixPing","n":"\#(next())"},
+                "annotations":{},"startsAt":"2026-12-05T00:00:00Z","endsAt":"0001-01-01T00:00:00Z"}]}
+                """#.utf8)
+            reply = try await TestHTTP.request(route.method, api.url(path), token: Self.alertmanagerToken, body: payload)
         }
         try await route.after?(self, caller, reply)
         return (reply, ids)
@@ -209,6 +215,15 @@ final class MatrixWorld: Sendable {
     }
 
     static let stripeSecret = "whsec_matrix_\(UUID().uuidString)"
+
+    static let alertmanagerToken = "am-matrix-\(UUID().uuidString)"
+
+    /// A file holding `alertmanagerToken`, for the coordinator's `notifications.alertmanagerTokenFile`.
+    static func alertmanagerTokenFile() -> String {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("chom-matrix-\(UUID().uuidString).amtoken")
+        try? Data(alertmanagerToken.utf8).write(to: file)
+        return file.path
+    }
 
     /// A file holding `stripeSecret`, for the coordinator's `billing.stripeWebhookSecretFile`.
     static func stripeSecretFile() -> String {

@@ -212,7 +212,7 @@ struct TenantIsolationTests {
                     for path in [
                         "/v1/sites", "/v1/organizations", "/v1/audit", "/v1/tokens", "/v1/me",
                         "/v1/organizations/\(mine.id)/members", "/v1/organizations/\(mine.id)/tenants",
-                        "/v1/tenants/\(mine.tenantID)/sites",
+                        "/v1/tenants/\(mine.tenantID)/sites", "/v1/alerts",
                     ] {
                         let reply = try await api.send("GET", path, token: caller.token)
                         if path == "/v1/audit" && [mine.member.email, mine.viewer.email].contains(caller.email) {

@@ -26,4 +26,6 @@ package enum APIAction: String, Sendable, CaseIterable {
     // Billing.
     case plansList, planCreate, planUpdate, billingRead, subscriptionUpdate, subscriptionCancel
     case invoicesList, invoiceRead, creditNoteCreate, invoicePayment, stripeWebhook
+    // Alerts.
+    case alertsList, alertmanagerWebhook
 }

@@ -23,8 +23,9 @@ package enum Policy {
 
     package static func rule(for action: APIAction) -> Rule {
         switch action {
-        // The Stripe webhook carries no token: its signature (StripeSignature) is checked instead.
-        case .health, .openAPI, .login, .loginTwoFactor, .acceptInvitation, .stripeWebhook:
+        // The Stripe webhook carries no user's token: its signature (StripeSignature) is checked
+        // instead; Alertmanager's receiver checks the bearer token Alertmanager is configured with.
+        case .health, .openAPI, .login, .loginTwoFactor, .acceptInvitation, .stripeWebhook, .alertmanagerWebhook:
             Rule(audience: .anyone, ability: nil)
         case .rotateToken, .logout, .meRead:
             Rule(audience: .authenticated, ability: nil)
@@ -73,6 +74,8 @@ package enum Policy {
         // A correction of a finalized invoice is the hosting company's decision.
         case .creditNoteCreate, .invoicePayment: Rule(audience: .platformOperator, ability: .billingWrite)
         case .subscriptionUpdate, .subscriptionCancel: Rule(audience: .member(.owner), ability: .billingWrite)
+        // Scoped like sites: each caller sees the alerts of the sites it can read.
+        case .alertsList: Rule(audience: .authenticated, ability: .sitesRead)
         }
     }
 

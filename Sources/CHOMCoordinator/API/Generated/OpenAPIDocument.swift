@@ -13,6 +13,8 @@ info:
 
     **Authentication.** Send `Authorization: Bearer chom_...` on every route except GET /v1/health,
     GET /v1/openapi.yaml, POST /v1/auth/login, POST /v1/auth/login/two-factor and POST /v1/invitations/accept.
+    Two receivers take no user's token: POST /v1/billing/stripe/webhook checks Stripe's signature, and
+    POST /v1/alerts/alertmanager the bearer token Alertmanager is configured with.
     Tokens are session tokens (from a login, with the user's full permissions) or personal access tokens
     (for automation, narrowed to their abilities, with a required expiry). A missing or invalid token answers
     401 with `WWW-Authenticate: Bearer`. Logins are rate-limited: 429 with `Retry-After` (seconds).
@@ -74,6 +76,8 @@ tags:
   description: Prometheus service discovery (operators).
 - name: Billing
   description: Plans (operators), an organization's subscription, usage to date and projected invoice (owners).
+- name: Alerts
+  description: Alerts from Alertmanager, filed under the tenant of the site they name; each caller sees its own.
 paths:
   /v1/health:
     get:
@@ -2553,6 +2557,88 @@ paths:
                 $ref: '#/components/schemas/StripeWebhookResponse'
         '400':
           $ref: '#/components/responses/BadRequest'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '413':
+          $ref: '#/components/responses/ContentTooLarge'
+  /v1/alerts:
+    get:
+      operationId: listAlerts
+      summary: List the alerts the caller may see, newest change first
+      tags:
+      - Alerts
+      description: |-
+        Alerts Alertmanager delivered to CHOM's receiver. A site's alert (its `site` and `tenant` labels name a site of that tenant) is seen by whoever can read the site; an alert of the fleet (an agent, the coordinator) by platform operators only.
+
+        Who: viewer or above (token ability `sites:read`); operators see all.
+      parameters:
+      - name: status
+        in: query
+        required: false
+        description: Only firing, or only resolved, alerts.
+        schema:
+          type: string
+          enum:
+          - firing
+          - resolved
+      - name: site
+        in: query
+        required: false
+        description: Only this site's alerts (its id or domain); 404 for a site the caller cannot see.
+        schema:
+          type: string
+      - $ref: '#/components/parameters/Limit'
+      - $ref: '#/components/parameters/Cursor'
+      responses:
+        '200':
+          description: A page of alerts.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/AlertList'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+  /v1/alerts/alertmanager:
+    post:
+      operationId: receiveAlertmanagerAlerts
+      summary: Receive Alertmanager's webhook deliveries
+      tags:
+      - Alerts
+      security: []
+      description: |-
+        Alertmanager's webhook receiver (body version 4; `coordinator-config/alertmanager.yml`). The `Authorization` header must carry the bearer token in `notifications.alertmanagerTokenFile` (or `CHOM_ALERTMANAGER_TOKEN`); it is not a user's token. Each alert is stored by fingerprint and start time. One that starts or stops firing is audited (`alert.firing`, `alert.resolved`) and, for a site's alert, e-mailed to its organization's owners through the outbox. A repeat of a known alert changes nothing. At most 1,000 alerts and 1 MiB per delivery.
+
+        Who: Alertmanager, with its token. 404 while no token is configured.
+      parameters:
+      - name: Authorization
+        in: header
+        required: true
+        schema:
+          type: string
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: Alertmanager's webhook body (version, status, alerts with status, labels, annotations, startsAt, endsAt, fingerprint).
+      responses:
+        '200':
+          description: Received.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/AlertmanagerReceipt'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
         '404':
           $ref: '#/components/responses/NotFound'
         '413':
@@ -5084,6 +5170,92 @@ components:
           enum:
           - paid
           - failed
+    AlertResponse:
+      type: object
+      required:
+      - id
+      - alertname
+      - status
+      - severity
+      - summary
+      - description
+      - runbook
+      - labels
+      - startsAt
+      - updatedAt
+      properties:
+        id:
+          type: string
+          format: uuid
+        alertname:
+          type: string
+        status:
+          type: string
+          enum:
+          - firing
+          - resolved
+        severity:
+          type: string
+          description: The rule's `severity` label (critical, warning), empty when it has none.
+        site:
+          type: string
+          description: The site's domain; absent for an alert of the fleet.
+        siteId:
+          type: string
+          format: uuid
+        tenantId:
+          type: string
+          format: uuid
+        summary:
+          type: string
+        description:
+          type: string
+        runbook:
+          type: string
+          description: What to do, from the rule's `runbook` annotation.
+        labels:
+          type: object
+          additionalProperties:
+            type: string
+        startsAt:
+          type: string
+          format: date-time
+        endsAt:
+          type: string
+          format: date-time
+          description: When it stopped firing; absent while it fires.
+        updatedAt:
+          type: string
+          format: date-time
+    AlertList:
+      type: object
+      description: A page of AlertResponse.
+      required:
+      - items
+      properties:
+        items:
+          type: array
+          items:
+            $ref: '#/components/schemas/AlertResponse'
+        nextCursor:
+          type: string
+          description: Pass as `cursor` to get the next page; absent on the last page.
+    AlertmanagerReceipt:
+      type: object
+      required:
+      - received
+      - firing
+      - resolved
+      properties:
+        received:
+          type: integer
+          description: Alerts in the delivery.
+        firing:
+          type: integer
+          description: Alerts that started firing with it.
+        resolved:
+          type: integer
+          description: Alerts that stopped firing with it.
     StripeWebhookResponse:
       type: object
       required:

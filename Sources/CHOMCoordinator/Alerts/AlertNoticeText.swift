@@ -1,0 +1,39 @@
+import CHOMCore
+import CHOMStore
+import Foundation
+
+/// The email an organization's owners get when one of its sites' alerts starts or stops firing
+/// (pure text; the outbox sends it). The subject holds the alert's name (Prometheus' grammar,
+/// checked on receipt) and the site's domain (from CHOM's own records); everything the rules'
+/// annotations say goes into the body, one line each, with control characters removed.
+enum AlertNoticeText {
+    static func event(_ transition: AlertRepository.Transition) -> String {
+        "alert.\(transition.rawValue)"
+    }
+
+    static func message(_ alert: AlertRecord, _ transition: AlertRepository.Transition) -> (subject: String, body: String) {
+        let site = alert.site ?? "the fleet"
+        let subject = "[CHOM] \(transition == .firing ? "Firing" : "Resolved"): \(alert.alertname) on \(site)"
+        var lines = [
+            transition == .firing ? "An alert is firing for one of your sites." : "An alert for one of your sites has stopped firing.",
+            "",
+            "Alert: \(alert.alertname) (\(alert.severity.isEmpty ? "no severity" : alert.severity))",
+            "Site: \(site)",
+            "Since: \(alert.startsAt.formatted(.iso8601))",
+        ]
+        if transition == .resolved, let end = alert.endsAt { lines.append("Until: \(end.formatted(.iso8601))") }
+        for (title, text) in [("Summary", alert.summary), ("Details", alert.description), ("What to do", alert.runbook)]
+        where !text.isEmpty {
+            lines.append("\(title): \(clean(text))")
+        }
+        lines += ["", "`chom alerts` lists your organization's alerts."]
+        return (subject, lines.joined(separator: "\n") + "\n")
+    }
+
+    /// One line: control characters (CR and LF among them) become spaces.
+    static func clean(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.map {
+            CharacterSet.controlCharacters.contains($0) ? " " : $0
+        }))
+    }
+}

@@ -55,3 +55,38 @@ package struct AlertmanagerReceipt: Codable, Sendable, Equatable {
         self.resolved = resolved
     }
 }
+
+/// `GET /v1/sites/{site}/metrics` and `GET /v1/tenants/{tenant}/metrics`: one named series over a
+/// range, as lines of points (a tenant's are one line per site; `status` one per class).
+package struct MetricSeriesResponse: Codable, Sendable, Equatable {
+    package struct Point: Codable, Sendable, Equatable {
+        package var time: Date
+        package var value: Double
+        package init(time: Date, value: Double) {
+            self.time = time
+            self.value = value
+        }
+    }
+
+    package struct Line: Codable, Sendable, Equatable {
+        /// Only `site`, `class` or `result`, when the series has them.
+        package var labels: [String: String]
+        package var points: [Point]
+        package init(labels: [String: String], points: [Point]) {
+            self.labels = labels
+            self.points = points
+        }
+    }
+
+    package var series: String
+    package var range: String
+    package var stepSeconds: Int
+    package var lines: [Line]
+
+    package init(series: String, range: String, stepSeconds: Int, lines: [Line]) {
+        self.series = series
+        self.range = range
+        self.stepSeconds = stepSeconds
+        self.lines = lines
+    }
+}

@@ -24,6 +24,7 @@ package struct PrometheusStack: Sendable {
     /// `prepare` writes `prometheus.yml` and `alertmanager.yml` (and anything they name) into the
     /// directory, given the two ports; then both servers start.
     package static func with<Result: Sendable>(
+        prometheusPort fixed: Int? = nil,
         prepare: (_ directory: URL, _ prometheusPort: Int, _ alertmanagerPort: Int) throws -> Void,
         _ body: (PrometheusStack) async throws -> Result
     ) async throws -> Result {
@@ -32,7 +33,7 @@ package struct PrometheusStack: Sendable {
         }
         let directory = try TemporaryDirectory.make(prefix: "chom-prometheus")
         defer { TemporaryDirectory.remove(directory) }
-        let prometheusPort = try FreePort.next()
+        let prometheusPort = try fixed ?? FreePort.next()
         let alertmanagerPort = try FreePort.next()
         try prepare(directory, prometheusPort, alertmanagerPort)
         let alertmanagerLog = directory.appendingPathComponent("alertmanager.log").path

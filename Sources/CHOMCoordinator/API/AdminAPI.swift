@@ -54,6 +54,7 @@ struct AdminAPI: Sendable {
         addInvoiceRoutes(routes)
         addStripeWebhookRoutes(routes)
         addAlertRoutes(routes)
+        addMetricsRoutes(routes)
         return router
     }
 

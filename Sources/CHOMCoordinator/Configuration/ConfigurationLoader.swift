@@ -36,6 +36,7 @@ package enum ConfigurationLoader {
         try configuration.agents.validate()
         try configuration.billing.validate()
         try configuration.notifications.validate()
+        try configuration.observability.validate()
         if let lifetime = configuration.backups.destination.s3?.presignLifetimeSeconds, !(1...604_800).contains(lifetime) {
             throw CHOMError(
                 .configuration, "backups.destination.s3.presignLifetimeSeconds must be 1 to 604800, got \(lifetime)")
@@ -72,8 +73,9 @@ package enum ConfigurationLoader {
         "": [
             "dataDirectory", "databaseURL", "logLevel", "api", "grpc", "auth", "secrets", "audit",
             "agents", "dispatch", "joinTokens", "backups", "leader", "fleet", "reconcile", "dns", "billing",
-            "notifications",
+            "notifications", "observability",
         ],
+        "observability": ["prometheusURL", "queryTimeoutSeconds"],
         "billing": [
             "defaultPlan", "issuer", "closeIntervalSeconds", "closeDelaySeconds", "graceDays", "stripeWebhookSecretFile",
         ],

@@ -120,6 +120,7 @@ package struct CoordinatorConfiguration: Sendable, Codable, Equatable {
     package var fleet = Fleet()
     package var billing = Billing()
     package var notifications = Notifications()
+    package var observability = Observability()
 
     package init() {}
 }
@@ -215,6 +216,7 @@ extension CoordinatorConfiguration {
         fleet = try c.decodeIfPresent(Fleet.self, forKey: .fleet) ?? fleet
         billing = try c.decodeIfPresent(Billing.self, forKey: .billing) ?? billing
         notifications = try c.decodeIfPresent(Notifications.self, forKey: .notifications) ?? notifications
+        observability = try c.decodeIfPresent(Observability.self, forKey: .observability) ?? observability
     }
 }
 

@@ -97,11 +97,22 @@ package struct AlertRepository: Sendable {
         -> (record: AlertRecord, transition: Transition?)
     {
         let connection = transaction.connection
+        // One delivery of an alert at a time: two at once would both see it new and both notify.
+        try await connection.query(
+            "SELECT pg_advisory_xact_lock(hashtextextended(\("chom-alert:\(alert.fingerprint)"), 0))", logger: logger)
         var organization: UUID?, tenant: UUID?, site: UUID?
-        if let domain = alert.labels["site"], let tenantLabel = alert.labels["tenant"].flatMap(UUID.init(uuidString:)) {
+        // An alert from an agent's series carries the agent's id from service discovery (a label the
+        // agent cannot set): it is filed under the site only when that agent hosts the site, so a
+        // compromised agent exporting another tenant's site labels raises a fleet alert, not theirs.
+        let agentLabel = alert.labels["chom_agent_id"]
+        if let domain = alert.labels["site"], let tenantLabel = alert.labels["tenant"].flatMap(UUID.init(uuidString:)),
+            agentLabel == nil || UUID(uuidString: agentLabel ?? "") != nil
+        {
+            let agent = agentLabel.flatMap(UUID.init(uuidString:))
             let rows = try await connection.query("""
                 SELECT s.id, t.id, t.organization_id FROM sites s JOIN tenants t ON t.id = s.tenant_id
                 WHERE s.domain = \(domain) AND s.tenant_id = \(tenantLabel) AND s.state <> 'removed'
+                  AND (\(agent)::uuid IS NULL OR s.agent_id = \(agent))
                 """, logger: logger)
             for try await (siteID, tenantID, organizationID) in rows.decode((UUID, UUID, UUID).self) {
                 (site, tenant, organization) = (siteID, tenantID, organizationID)
@@ -123,7 +134,10 @@ package struct AlertRepository: Sendable {
                 \(organization), \(tenant), \(site), \(labels)::jsonb, \(alert.summary), \(alert.description),
                 \(alert.runbook), \(alert.startsAt), \(alert.firing ? nil : alert.endsAt), \(now), \(now))
             ON CONFLICT (fingerprint, starts_at) DO UPDATE SET
-                status = EXCLUDED.status, ends_at = EXCLUDED.ends_at, summary = EXCLUDED.summary,
+                -- A late repeat of the firing alert never undoes its resolution.
+                status = CASE WHEN alerts.status = 'resolved' THEN 'resolved' ELSE EXCLUDED.status END,
+                ends_at = CASE WHEN alerts.status = 'resolved' THEN alerts.ends_at ELSE EXCLUDED.ends_at END,
+                summary = EXCLUDED.summary,
                 description = EXCLUDED.description, runbook = EXCLUDED.runbook, updated_at = EXCLUDED.updated_at
             RETURNING id
             """, logger: logger)
@@ -141,9 +155,11 @@ package struct AlertRepository: Sendable {
         return (record, transition)
     }
 
-    /// Alerts visible in `scope` (the fleet's own only with `.fleet`), newest first.
+    /// Alerts visible in `scope` (the fleet's own only with `.fleet`), newest change first; a page
+    /// starts after `before` = (updated_at in whole microseconds, id) of the last row of the
+    /// previous one, compared as integers (a Date would be rounded on its way to PostgreSQL).
     package func list(
-        scope: TenantScope, status: String?, site: SiteID?, before: Date?, limit: Int
+        scope: TenantScope, status: String?, site: SiteID?, before: (Int64, UUID)?, limit: Int
     ) async throws -> [AlertRecord] {
         let tenants = scope.tenantIDs.map { $0.map(\.uuid) }
         let rows = try await client.query("""
@@ -151,7 +167,8 @@ package struct AlertRepository: Sendable {
             WHERE (\(tenants == nil) OR a.tenant_id = ANY(\(tenants ?? [])))
               AND (\(status)::text IS NULL OR a.status = \(status))
               AND (\(site?.uuid)::uuid IS NULL OR a.site_id = \(site?.uuid))
-              AND (\(before)::timestamptz IS NULL OR a.updated_at < \(before))
+              AND (\(before?.0)::bigint IS NULL
+                OR ((extract(epoch FROM a.updated_at) * 1000000)::bigint, a.id) < (\(before?.0), \(before?.1)))
             ORDER BY a.updated_at DESC, a.id DESC LIMIT \(limit)
             """, logger: logger)
         var alerts: [AlertRecord] = []

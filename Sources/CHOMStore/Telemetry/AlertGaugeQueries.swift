@@ -50,7 +50,7 @@ package struct AlertGaugeQueries: Sendable {
     package func oldestTaskAges(now: Date) async throws -> [TaskState: Double] {
         let rows = try await client.query("""
             SELECT state, extract(epoch FROM (\(now)::timestamptz - min(created_at)))::double precision
-            FROM tasks WHERE state NOT IN ('succeeded', 'failed') GROUP BY state
+            FROM tasks WHERE state IN ('queued', 'sent', 'accepted') GROUP BY state
             """, logger: logger)
         var ages: [TaskState: Double] = [:]
         for try await (state, age) in rows.decode((String, Double).self) {

@@ -21,7 +21,8 @@ struct SitesCommand: AsyncParsableCommand {
             """,
         subcommands: [
             Create.self, List.self, Show.self, Config.self, Deploy.self, Rollback.self, Suspend.self, Resume.self,
-            Remove.self, Logs.self, Backups.self, Backup.self, Restore.self, VerifyBackup.self, BackupSchedule.self,
+            Remove.self, Logs.self, Metrics.self, Backups.self, Backup.self, Restore.self, VerifyBackup.self,
+            BackupSchedule.self,
             Move.self,
             Requests.self, Failover.self,
         ],

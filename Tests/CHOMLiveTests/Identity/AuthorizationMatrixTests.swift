@@ -35,6 +35,8 @@ struct AuthorizationMatrixTests {
             $0.dispatch.siteLogsTimeoutSeconds = 0.05
             $0.billing.stripeWebhookSecretFile = MatrixWorld.stripeSecretFile()
             $0.notifications.alertmanagerTokenFile = MatrixWorld.alertmanagerTokenFile()
+            $0.observability.prometheusURL = "http://127.0.0.1:9"
+            $0.observability.queryTimeoutSeconds = 1
         }) {
             coordinator in
             // The table holds exactly the routes of the contract the coordinator serves.

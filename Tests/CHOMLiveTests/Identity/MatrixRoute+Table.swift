@@ -18,9 +18,10 @@ extension MatrixRoute {
 
     static let freshBearer: Prepare = { world, caller in try await world.freshBearer(caller) }
 
-    /// "METHOD /path/{}/…": a route with its placeholders unnamed.
+    /// "METHOD /path/{}/…": a route with its placeholders unnamed (and its query, if any, left out).
     static func normalized(_ method: String, _ path: String) -> String {
-        method.uppercased() + " " + path.replacing(/\{[^}]*\}/, with: "{}")
+        let route = path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path
+        return method.uppercased() + " " + route.replacing(/\{[^}]*\}/, with: "{}")
     }
 
     /// Every operation under `paths:` of the OpenAPI document (two-space path keys, four-space methods).
@@ -145,6 +146,9 @@ extension MatrixRoute {
         // The matrix's agent is a database row with no stream: an allowed caller's read is queued
         // (and audited) and times out at the world's short siteLogsTimeoutSeconds.
         route(.siteLogsRead, "GET", "/v1/sites/{site}/logs", .member(.member), .sitesRead, 504),
+        // The matrix's Prometheus is a closed port: a permitted call gets as far as asking it (503).
+        route(.siteMetricsRead, "GET", "/v1/sites/{site}/metrics?series=health&range=1h", .member(.viewer), .sitesRead, 503),
+        route(.tenantMetricsRead, "GET", "/v1/tenants/{tenant}/metrics?series=requests", .member(.viewer), .sitesRead, 503),
         route(.siteSuspend, "POST", "/v1/sites/{site}/suspend", .member(.admin), .sitesWrite, 202),
         route(.siteResume, "POST", "/v1/sites/{site}/resume", .member(.admin), .sitesWrite, 202),
         route(.siteRemove, "DELETE", "/v1/sites/{freshSite}", .member(.admin), .sitesWrite, 202,

@@ -46,9 +46,17 @@ struct AlertReceiverTests {
             // Alpha's site named with Bravo's tenant: it matches no site, so it reaches neither.
             let mislabelled = ["alertname": "CHOMSiteDown", "severity": "critical", "site": alpha.domain, "tenant": bravo.tenantID]
             let fleet = ["alertname": "CHOMAgentDiskAlmostFull", "severity": "warning", "chom_agent_id": "a1", "mount": "/"]
+            // Alpha's site and tenant exported by an agent that does not host it (a compromised one).
+            let forged = [
+                "alertname": "CHOMSiteDown", "severity": "critical", "site": alpha.domain, "tenant": alpha.tenantID,
+                "chom_agent_id": UUID().uuidString.lowercased(), "instance": "evil:9464",
+            ]
             let start = "2026-12-05T01:02:03.123456789Z"
             let firing = Self.delivery(
-                [(siteDown, "firing", "Alpha is down"), (mislabelled, "firing", "mislabelled"), (fleet, "firing", "disk")],
+                [
+                    (siteDown, "firing", "Alpha is down"), (mislabelled, "firing", "mislabelled"), (fleet, "firing", "disk"),
+                    (forged, "firing", "forged"),
+                ],
                 startsAt: start)
 
             // Without Alertmanager's token, or with a user's, nothing is stored.
@@ -74,12 +82,12 @@ struct AlertReceiverTests {
             // Alertmanager's nanoseconds are kept to PostgreSQL's microsecond.
             #expect(try await TestDatabase.count(
                 "SELECT count(*) FROM alerts WHERE starts_at BETWEEN '2026-12-05T01:02:03.123455Z' AND '2026-12-05T01:02:03.123458Z'",
-                dataDirectory: coordinator.dataDirectory) == 3)
+                dataDirectory: coordinator.dataDirectory) == 4)
             #expect(first.status == 200, "\(first.text)")
-            #expect(try first.json()["firing"] as? Int == 3)
+            #expect(try first.json()["firing"] as? Int == 4)
             // Alertmanager repeats a firing alert: nothing new happens.
             let repeated = try await Self.post(coordinator, firing)
-            #expect(try repeated.json()["firing"] as? Int == 0 && repeated.json()["received"] as? Int == 3, "\(repeated.text)")
+            #expect(try repeated.json()["firing"] as? Int == 0 && repeated.json()["received"] as? Int == 4, "\(repeated.text)")
 
             // Alpha's people see Alpha's alert, and only it.
             for person in alpha.people {
@@ -97,10 +105,30 @@ struct AlertReceiverTests {
                 let bySite = try await api.send("GET", "/v1/alerts?site=\(alpha.domain)", token: person.token)
                 #expect(bySite.status == 404 && !bySite.text.contains("Alpha is down"), "\(bySite.text)")
             }
-            // The operator sees all three; the mislabelled and the agent's are the fleet's.
+            // The operator sees all four; the mislabelled, the forged and the agent's are the fleet's.
             let all = try await coordinator.client.alerts()
-            #expect(Set(all.map(\.summary)) == ["Alpha is down", "mislabelled", "disk"])
-            #expect(all.filter { $0.tenantId == nil }.map(\.summary).sorted() == ["disk", "mislabelled"])
+            #expect(Set(all.map(\.summary)) == ["Alpha is down", "mislabelled", "disk", "forged"])
+            #expect(all.filter { $0.tenantId == nil }.map(\.summary).sorted() == ["disk", "forged", "mislabelled"])
+            // Pages of one (the four were stored at the same instant) list each alert exactly once.
+            var paged: [String] = [], cursor: String?
+            repeat {
+                let page = try await api.send(
+                    "GET", "/v1/alerts?limit=1" + (cursor.map { "&cursor=\($0)" } ?? ""), token: coordinator.operatorToken)
+                let json = try page.json()
+                paged += ((json["items"] as? [[String: Any]]) ?? []).compactMap { $0["summary"] as? String }
+                cursor = json["nextCursor"] as? String
+            } while cursor != nil && paged.count < 10
+            #expect(paged.sorted() == ["Alpha is down", "disk", "forged", "mislabelled"], "\(paged)")
+            // A cursor that is not one the server issued is refused, whatever number it holds.
+            for text in ["nan", "inf", "1e300", "9999999999999999999.x", "-1.\(UUID())"] {
+                let cursor = Data(text.utf8).base64EncodedString().replacingOccurrences(of: "=", with: "")
+                    .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                let reply = try await api.send("GET", "/v1/alerts?cursor=\(cursor)", token: coordinator.operatorToken)
+                #expect(reply.status == 400, "\(text): \(reply.status) \(reply.text)")
+            }
+            // Tenants do not see the fleet's machinery in labels.
+            let alphaLabels = try await coordinator.client(token: alpha.owner.token).alerts().first?.labels ?? [:]
+            #expect(alphaLabels["site"] == alpha.domain && alphaLabels["instance"] == nil)
             #expect(try await coordinator.client.alerts(status: "resolved").isEmpty)
             #expect(try await coordinator.client.alerts(site: alpha.domain).map(\.summary) == ["Alpha is down"])
 
@@ -130,7 +158,7 @@ struct AlertReceiverTests {
             #expect(after.count == 1 && after.first?.endsAt != nil, "\(after)")
             #expect(try await coordinator.client(token: alpha.viewer.token).alerts(status: "firing").isEmpty)
             let audited = try await coordinator.client.allAuditEntries(AuditFilter(actor: "alertmanager"))
-            #expect(audited.map(\.action).sorted() == ["alert.firing", "alert.firing", "alert.firing", "alert.resolved"])
+            #expect(audited.map(\.action).sorted() == ["alert.firing", "alert.firing", "alert.firing", "alert.firing", "alert.resolved"])
         }
     }
 }

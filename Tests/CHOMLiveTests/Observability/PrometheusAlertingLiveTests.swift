@@ -65,7 +65,12 @@ struct PrometheusAlertingLiveTests {
         let tokenFile = FileManager.default.temporaryDirectory.appendingPathComponent("chom-am-\(UUID().uuidString)")
         try token.write(to: tokenFile, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: tokenFile) }
-        try await TestCoordinator.with(configure: { $0.notifications.alertmanagerTokenFile = tokenFile.path }) { coordinator in
+        // Prometheus' port is chosen first: the coordinator reads its tenants' metrics there.
+        let prometheusPort = try FreePort.next()
+        try await TestCoordinator.with(configure: {
+            $0.notifications.alertmanagerTokenFile = tokenFile.path
+            $0.observability.prometheusURL = "http://127.0.0.1:\(prometheusPort)"
+        }) { coordinator in
             try await TestNginx.with { nginx in
                 try await TestAgent.with(coordinator: coordinator, name: "watched-vps", configure: {
                     nginx.host(&$0)
@@ -82,7 +87,7 @@ struct PrometheusAlertingLiveTests {
                     let discovery = try await TestHTTP.request(
                         "GET", coordinator.apiURL.appending(path: "/v1/discovery/prometheus"), token: pat)
                     #expect(discovery.status == 200, "\(discovery.status) \(discovery.text)")
-                    try await PrometheusStack.with(prepare: { directory, prometheusPort, alertmanagerPort in
+                    try await PrometheusStack.with(prometheusPort: prometheusPort, prepare: { directory, prometheusPort, alertmanagerPort in
                         try Self.prepare(
                             directory, apiPort: coordinator.apiURL.port!, prometheusToken: pat,
                             alertmanagerTokenFile: tokenFile.path, prometheusPort: prometheusPort,
@@ -101,6 +106,25 @@ struct PrometheusAlertingLiveTests {
                                 == site.tenantId
                         }
                         #expect(try await stack.query(#"ALERTS{alertname="CHOMSiteDown"}"#).isEmpty)
+
+                        // The tenant reads its site's health through CHOM, which writes the query.
+                        let health = try await coordinator.client.siteMetrics("watched.test", series: "health", range: "1h")
+                        #expect(health.stepSeconds == 60 && health.lines.count == 1, "\(health)")
+                        #expect(health.lines.first?.points.last?.value == 1 && health.lines.first?.labels == [:], "\(health)")
+                        let tenantDisk = try await coordinator.client.tenantMetrics(site.tenantId, series: "health", range: "6h")
+                        #expect(tenantDisk.lines.map(\.labels) == [["site": "watched.test"]], "\(tenantDisk)")
+                        // Label and PromQL injection in every parameter: refused before Prometheus is asked.
+                        let api = RawAPI(coordinator)
+                        for (path, status) in [
+                            (#"/v1/sites/watched.test/metrics?series=health%22%7D%20or%20vector(1)%20%23"#, 400),
+                            (#"/v1/sites/watched.test/metrics?series=health&range=1h%5D%20or%20up%5B5m"#, 400),
+                            (#"/v1/sites/watched.test/metrics?series=up&range=1h"#, 400),
+                            (#"/v1/sites/watched.test%22,tenant=~%22.%2A/metrics?series=health"#, 404),
+                            (#"/v1/tenants/\#(site.tenantId)%22%7D%20or%20up%7B/metrics?series=health"#, 404),
+                        ] {
+                            let reply = try await api.send("GET", path, token: coordinator.operatorToken)
+                            #expect(reply.status == status, "\(path): \(reply.status) \(reply.text)")
+                        }
 
                         // Broken: the health check now asks for a page the site does not have.
                         let broken = try await coordinator.client.configureSite(

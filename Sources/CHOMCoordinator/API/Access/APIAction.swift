@@ -27,5 +27,5 @@ package enum APIAction: String, Sendable, CaseIterable {
     case plansList, planCreate, planUpdate, billingRead, subscriptionUpdate, subscriptionCancel
     case invoicesList, invoiceRead, creditNoteCreate, invoicePayment, stripeWebhook
     // Alerts.
-    case alertsList, alertmanagerWebhook
+    case alertsList, alertmanagerWebhook, siteMetricsRead, tenantMetricsRead
 }

@@ -76,6 +76,7 @@ package enum Policy {
         case .subscriptionUpdate, .subscriptionCancel: Rule(audience: .member(.owner), ability: .billingWrite)
         // Scoped like sites: each caller sees the alerts of the sites it can read.
         case .alertsList: Rule(audience: .authenticated, ability: .sitesRead)
+        case .siteMetricsRead, .tenantMetricsRead: Rule(audience: .member(.viewer), ability: .sitesRead)
         }
     }
 

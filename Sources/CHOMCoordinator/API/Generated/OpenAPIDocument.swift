@@ -2561,6 +2561,114 @@ paths:
           $ref: '#/components/responses/NotFound'
         '413':
           $ref: '#/components/responses/ContentTooLarge'
+  /v1/sites/{site}/metrics:
+    get:
+      operationId: getSiteMetrics
+      summary: One named series of a site over a range
+      tags:
+      - Sites
+      description: |-
+        Read from the operator's Prometheus (`observability.prometheusURL`) with a query the coordinator writes from a fixed template and the site's own `site` and `tenant` labels; nothing the caller sends but the series' and range's names reaches it. 404 when no Prometheus is configured, 503 when it does not answer.
+
+        Who: viewer or above (token ability `sites:read`).
+      parameters:
+      - $ref: '#/components/parameters/Site'
+      - name: series
+        in: query
+        required: true
+        description: 'One of: requests (per second), status (per second by class), latency (the health probe''s, seconds), disk (bytes), deploys (by result per step), backups (seconds since the last succeeded backup), health (1 passing, 0 failing).'
+        schema:
+          type: string
+          enum:
+          - requests
+          - status
+          - latency
+          - disk
+          - deploys
+          - backups
+          - health
+      - name: range
+        in: query
+        required: false
+        description: 'The range, ending now: 1h (1-minute steps, the default), 6h (5 minutes), 24h (15 minutes) or 7d (1 hour).'
+        schema:
+          type: string
+          enum:
+          - 1h
+          - 6h
+          - 24h
+          - 7d
+      responses:
+        '200':
+          description: 'The series, as one line (status, one per class; deploys, one per result).'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/MetricSeriesResponse'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '503':
+          $ref: '#/components/responses/ServiceUnavailable'
+  /v1/tenants/{tenantId}/metrics:
+    get:
+      operationId: getTenantMetrics
+      summary: One named series of every site of a tenant over a range
+      tags:
+      - Tenants
+      description: |-
+        As for a site, with the tenant's `tenant` label only and one line per site.
+
+        Who: viewer or above in the tenant (token ability `sites:read`).
+      parameters:
+      - $ref: '#/components/parameters/TenantId'
+      - name: series
+        in: query
+        required: true
+        description: 'One of: requests (per second), status (per second by class), latency (the health probe''s, seconds), disk (bytes), deploys (by result per step), backups (seconds since the last succeeded backup), health (1 passing, 0 failing).'
+        schema:
+          type: string
+          enum:
+          - requests
+          - status
+          - latency
+          - disk
+          - deploys
+          - backups
+          - health
+      - name: range
+        in: query
+        required: false
+        description: 'The range, ending now: 1h (1-minute steps, the default), 6h (5 minutes), 24h (15 minutes) or 7d (1 hour).'
+        schema:
+          type: string
+          enum:
+          - 1h
+          - 6h
+          - 24h
+          - 7d
+      responses:
+        '200':
+          description: 'The series, as one line per site (and class or result).'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/MetricSeriesResponse'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '503':
+          $ref: '#/components/responses/ServiceUnavailable'
   /v1/alerts:
     get:
       operationId: listAlerts
@@ -5170,6 +5278,46 @@ components:
           enum:
           - paid
           - failed
+    MetricSeriesResponse:
+      type: object
+      required:
+      - series
+      - range
+      - stepSeconds
+      - lines
+      properties:
+        series:
+          type: string
+        range:
+          type: string
+        stepSeconds:
+          type: integer
+        lines:
+          type: array
+          items:
+            type: object
+            required:
+            - labels
+            - points
+            properties:
+              labels:
+                type: object
+                description: Only `site`, `class` or `result`, where the series has them.
+                additionalProperties:
+                  type: string
+              points:
+                type: array
+                items:
+                  type: object
+                  required:
+                  - time
+                  - value
+                  properties:
+                    time:
+                      type: string
+                      format: date-time
+                    value:
+                      type: number
     AlertResponse:
       type: object
       required:

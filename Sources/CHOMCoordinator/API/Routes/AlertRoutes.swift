@@ -53,15 +53,25 @@ extension AdminAPI {
             var siteID: SiteID?
             if let name = query.get("site") { siteID = try await site(name, caller, minimum: .viewer).id }
             let page = try Page(request)
-            var before: Date?
-            if let after = page.after {
-                guard let seconds = Double(after) else { throw CHOMError(.invalidInput, "the cursor is not one this server issued") }
-                before = Date(timeIntervalSince1970: seconds)
-            }
             let alerts = try await store.alerts.list(
-                scope: principal.scope(atLeast: .viewer), status: status, site: siteID, before: before, limit: page.limit)
-            return try page.response(alerts, key: { "\($0.updatedAt.timeIntervalSince1970)" }, map: \.api)
+                scope: principal.scope(atLeast: .viewer), status: status, site: siteID, before: try Self.alertCursor(page),
+                limit: page.limit)
+            let operatorView = principal.isOperator
+            return try page.response(
+                alerts, key: { "\(Int64(($0.updatedAt.timeIntervalSince1970 * 1_000_000).rounded())).\($0.id)" },
+                map: { operatorView ? $0.api : $0.api.withoutFleetLabels })
         }
+    }
+
+    /// The keyset of an alerts page: "<updated_at in whole microseconds>.<id>" (never a float, so
+    /// nothing a caller sends can become a timestamp PostgresNIO cannot encode).
+    static func alertCursor(_ page: Page) throws -> (Int64, UUID)? {
+        guard let after = page.after else { return nil }
+        let parts = after.split(separator: ".", maxSplits: 1)
+        guard parts.count == 2, let micros = Int64(parts[0]), (0...4_102_444_800_000_000).contains(micros),
+            let id = UUID(uuidString: String(parts[1]))
+        else { throw CHOMError(.invalidInput, "the cursor is not one this server issued") }
+        return (micros, id)
     }
 
     /// Stores one delivery's alerts; the transitions are audited and notified in the same transaction.
@@ -92,6 +102,15 @@ extension AdminAPI {
             }
         } catch is Unchanged {}
         return receipt
+    }
+}
+
+extension AlertResponse {
+    /// Without the labels that name the fleet's machinery (targets, agents), for tenants.
+    var withoutFleetLabels: AlertResponse {
+        var copy = self
+        copy.labels = labels.filter { !["instance", "job", "chom_agent_id", "chom_agent_name", "chom_agent_state"].contains($0.key) }
+        return copy
     }
 }
 

@@ -17,7 +17,7 @@ enum AlertNoticeText {
         var lines = [
             transition == .firing ? "An alert is firing for one of your sites." : "An alert for one of your sites has stopped firing.",
             "",
-            "Alert: \(alert.alertname) (\(alert.severity.isEmpty ? "no severity" : alert.severity))",
+            "Alert: \(alert.alertname) (\(alert.severity.isEmpty ? "no severity" : clean(String(alert.severity.prefix(40)))))",
             "Site: \(site)",
             "Since: \(alert.startsAt.formatted(.iso8601))",
         ]

@@ -185,10 +185,19 @@ struct SessionConnection<Client: Chom_Agent_V1_AgentGateway.ClientProtocol>: Sen
                 return .closed
             }
             defer { group.cancelAll() }
+            // After a renewal the stream is left only once the envelope worker has finished what it
+            // took (the queue is finished, so it takes nothing more): cancelling it would fail a
+            // deploy in the middle of its download.
+            var renewed = false
             while let end = try await group.next() {
-                if let end { return end }
+                guard let end else { continue }
+                if end == .renewed, !renewed {
+                    renewed = true
+                    continue
+                }
+                return end == .shutdown || !renewed ? end : .renewed
             }
-            return .closed
+            return renewed ? .renewed : .closed
         }
     }
 

@@ -15,13 +15,14 @@ struct PrometheusQueryClient: Sendable {
     let client: HTTPClient
 
     func range(_ query: SiteSeriesQuery, end: Date) async throws -> MetricSeriesResponse {
-        // Ending now (to the second), so the newest point is the latest sample.
-        let endSeconds = end.timeIntervalSince1970.rounded(.down)
+        // Ending now, to the millisecond (not rounded down to the second: a sample scraped within
+        // that second would be left out), so the newest point is the latest sample.
+        let endSeconds = (end.timeIntervalSince1970 * 1000).rounded(.down) / 1000
         var components = URLComponents(url: base.appendingPathComponent("api/v1/query_range"), resolvingAgainstBaseURL: false)
         components?.queryItems = [
             URLQueryItem(name: "query", value: query.promQL),
-            URLQueryItem(name: "start", value: String(Int(endSeconds) - query.range.seconds)),
-            URLQueryItem(name: "end", value: String(Int(endSeconds))),
+            URLQueryItem(name: "start", value: String(format: "%.3f", endSeconds - Double(query.range.seconds))),
+            URLQueryItem(name: "end", value: String(format: "%.3f", endSeconds)),
             URLQueryItem(name: "step", value: String(query.range.stepSeconds)),
         ]
         // '+' is a space to Prometheus' form decoding: encode it in the query.

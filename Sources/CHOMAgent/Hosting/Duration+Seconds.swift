@@ -16,4 +16,9 @@ extension Duration {
         let (seconds, attoseconds) = components
         return max(0, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
     }
+
+    /// Seconds as a Double, for gauges.
+    package var secondsValue: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
 }

@@ -53,11 +53,9 @@ package struct SiteRecordStore: Sendable {
         /// From a site's configuration, validated as the site's tasks validate it; nil when invalid.
         init?(_ site: Chom_Agent_V1_SiteConfig) {
             guard let hosted = try? HostedSite(site) else { return nil }
-            let timeout = hosted.health.timeout.components
             self.init(
                 path: hosted.health.path, expectedStatus: hosted.health.expectedStatus,
-                timeoutMilliseconds: Int(timeout.seconds) * 1000 + Int(timeout.attoseconds / 1_000_000_000_000_000),
-                tls: hosted.certificateChainPEM != nil)
+                timeoutMilliseconds: Int(hosted.health.timeout.wholeMilliseconds), tls: hosted.certificateChainPEM != nil)
         }
     }
 

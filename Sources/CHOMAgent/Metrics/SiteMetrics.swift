@@ -69,7 +69,7 @@ package final class SiteMetrics: Sendable {
     }
 
     package func backupSucceeded(site: String, tenant: String, at date: Date, bytes: UInt64, duration: Duration) {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        let seconds = duration.secondsValue
         modify(site: site, tenant: tenant) { series in
             series.set(.lastBackup, to: date.timeIntervalSince1970, in: registry)
             series.set(.lastBackupSize, to: Double(bytes), in: registry)

@@ -93,8 +93,7 @@ package struct SiteProbeService: Service {
             up = false
             logger.debug("site health probe failed", metadata: [LogKey.siteID: "\(record.siteID)", LogKey.error: "\(error)"])
         }
-        let elapsed = started.duration(to: clock.now)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = started.duration(to: clock.now).secondsValue
         sites.probed(site: record.domain, tenant: tenant, probe: (up, seconds), certificateExpiry: expiry)
     }
 

@@ -125,6 +125,12 @@ struct TenantIsolationTests {
                 ("GET", "/v1/organizations/\(b.id)/invoices/\(bInvoice)?format=html", nil),
                 ("GET", "/v1/organizations/\(alpha.id)/invoices/\(bInvoice)", nil),
                 ("GET", "/v1/organizations/\(alpha.id)/invoices/\(bInvoice)?format=csv", nil),
+                // Observability: Bravo's site's and tenant's metrics, and alerts filtered by Bravo's site.
+                ("GET", "/v1/sites/\(b.siteID)/metrics?series=health&range=1h", nil),
+                ("GET", "/v1/sites/\(b.domain)/metrics?series=requests", nil),
+                ("GET", "/v1/tenants/\(b.tenantID)/metrics?series=disk&range=24h", nil),
+                ("GET", "/v1/alerts?site=\(b.siteID)", nil),
+                ("GET", "/v1/alerts?site=\(b.domain)", nil),
             ]
             let uploads = ["/v1/sites/\(b.siteID)/releases", "/v1/sites/\(b.domain)/releases"]
             // Each of Bravo's ids has a twin that names nothing: Bravo's objects must answer like their twins.

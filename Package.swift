@@ -218,7 +218,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "chom",
-            dependencies: ["CHOMAPI", "CHOMArchive", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CHOMAPI", "CHOMArchive", "CHOMCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: upcoming
         ),
 

@@ -15,6 +15,8 @@ echo "== systemd unit"
 scripts/check-systemd-unit.sh
 echo "== alert rules (promtool)"
 scripts/check-alerts.sh
+echo "== Grafana dashboards (promtool)"
+scripts/check-dashboards.sh
 echo "== generated protobuf/gRPC code"
 if [ "${CHOM_SKIP_GENERATED_CHECK:-0}" = 1 ]; then
   echo "skipped (CHOM_SKIP_GENERATED_CHECK=1)"

@@ -62,6 +62,12 @@ extension ChangePasswordRequest: CustomReflectable {
     }
 }
 
+extension CreatedNotificationChannelResponse: CustomReflectable {
+    package var customMirror: Mirror {
+        Mirror(self, children: ["channel": channel, "secret": redacted], displayStyle: .struct)
+    }
+}
+
 extension CreatedInvitationResponse: CustomReflectable {
     package var customMirror: Mirror {
         Mirror(self, children: ["invitation": invitation, "token": redacted], displayStyle: .struct)

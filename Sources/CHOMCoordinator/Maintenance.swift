@@ -50,11 +50,14 @@ package enum Maintenance {
             }
             for kind in SealedSecretRepository.Kind.allCases {
                 for (owner, sealed) in try await store.sealedSecrets.all(kind) where box.needsRotation(sealed) {
-                    let context = kind == .tlsKey
-                        ? SiteTaskBuilder.tlsKeyContext(SiteID(owner)) : SiteTaskBuilder.backupKeyContext(TenantID(owner))
+                    let context = switch kind {
+                    case .tlsKey: SiteTaskBuilder.tlsKeyContext(SiteID(owner))
+                    case .backupKey: SiteTaskBuilder.backupKeyContext(TenantID(owner))
+                    case .webhookSecret: WebhookDelivery.secretContext(owner)
+                    }
                     let changed = try await reseal(
                         sealed, context: context, what: "the \(kind.rawValue) of \(owner)",
-                        target: "\(kind == .tlsKey ? "site" : "tenant"):\(owner.uuidString.lowercased())", kind: kind.rawValue,
+                        target: "\(kind.ownerNoun):\(owner.uuidString.lowercased())", kind: kind.rawValue,
                         keyID: keyID, box: box, store: store
                     ) { fresh, transaction in
                         try await store.sealedSecrets.reseal(kind, owner: owner, from: sealed, to: fresh, in: transaction)

@@ -85,6 +85,9 @@ package struct Store: Sendable {
     package var billing: BillingRepository { BillingRepository(client: client, logger: logger) }
     package var invoices: InvoiceRepository { InvoiceRepository(client: client, logger: logger) }
     package var notifications: NotificationRepository { NotificationRepository(client: client, logger: logger) }
+    package var notificationChannels: NotificationChannelRepository {
+        NotificationChannelRepository(client: client, logger: logger)
+    }
     package var stripe: StripeLedgerRepository { StripeLedgerRepository(client: client, logger: logger) }
     package var tasks: TaskQueue { TaskQueue(client: client, logger: logger, auditSettings: auditSettings) }
 

@@ -52,6 +52,14 @@ package struct PrometheusStack: Sendable {
             ], log: prometheusLog)
             try await TCPProbe.waitUntilListening(port: alertmanagerPort, within: .seconds(30), what: "Alertmanager")
             try await TCPProbe.waitUntilListening(port: prometheusPort, within: .seconds(30), what: "Prometheus")
+            // Listening is not ready: until its storage is open, Prometheus answers 503 in plain text.
+            for (port, what) in [(alertmanagerPort, "Alertmanager"), (prometheusPort, "Prometheus")] {
+                let deadline = ContinuousClock.now + .seconds(60)
+                while (try? await TestHTTP.request("GET", URL(string: "http://127.0.0.1:\(port)/-/ready")!))?.status != 200 {
+                    guard ContinuousClock.now < deadline else { throw CHOMError(.unavailable, "\(what) never became ready") }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
             let result = try await body(
                 PrometheusStack(prometheusPort: prometheusPort, alertmanagerPort: alertmanagerPort, directory: directory))
             if let prometheus { await BackgroundServer.stop(prometheus, grace: .seconds(10)) }

@@ -27,8 +27,8 @@ struct Chom: AsyncParsableCommand {
             LoginCommand.self, LogoutCommand.self, MeCommand.self, PasswordCommand.self, TwoFactorCommand.self,
             TokensCommand.self, OrganizationsCommand.self, TenantsCommand.self, MembersCommand.self,
             InvitationsCommand.self, SitesCommand.self, TasksCommand.self, AgentsCommand.self, JoinTokenCommand.self,
-            FleetCommand.self, AlertsCommand.self, AuditCommand.self, BillingCommand.self, PlansCommand.self,
-            HealthCommand.self,
+            FleetCommand.self, AlertsCommand.self, NotificationsCommand.self, AuditCommand.self, BillingCommand.self,
+            PlansCommand.self, HealthCommand.self,
         ]
     )
 

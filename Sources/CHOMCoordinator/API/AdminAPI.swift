@@ -54,6 +54,7 @@ struct AdminAPI: Sendable {
         addInvoiceRoutes(routes)
         addStripeWebhookRoutes(routes)
         addAlertRoutes(routes)
+        addNotificationRoutes(routes)
         addMetricsRoutes(routes)
         return router
     }

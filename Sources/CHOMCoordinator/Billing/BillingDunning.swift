@@ -62,9 +62,11 @@ struct BillingDunning: Sendable {
         let name = try await store.organizations.get(organization)?.name ?? organization.description
         for case .notifyOwners(let notice) in actions {
             let (subject, body) = BillingNoticeText.message(notice, organization: name)
-            try await store.notifications.enqueueToOwners(
-                of: organization, event: BillingNoticeText.event(notice), subject: subject, body: body, now: now,
-                in: transaction)
+            try await store.notifications.enqueue(
+                NotificationContent(
+                    event: BillingNoticeText.event(notice), subject: subject, body: body,
+                    data: ["organization": name, "status": next.status.rawValue]),
+                to: organization, now: now, in: transaction)
         }
         return actions
     }

@@ -80,8 +80,10 @@ package enum ConfigurationLoader {
             "defaultPlan", "issuer", "closeIntervalSeconds", "closeDelaySeconds", "graceDays", "stripeWebhookSecretFile",
         ],
         "notifications": [
-            "smtp", "deliveryIntervalSeconds", "retryBaseSeconds", "retryCapSeconds", "maxAttempts", "alertmanagerTokenFile",
+            "smtp", "webhooks", "deliveryIntervalSeconds", "retryBaseSeconds", "retryCapSeconds", "maxAttempts",
+            "alertmanagerTokenFile",
         ],
+        "notifications.webhooks": ["enabled", "allowPrivateAddresses", "allowPlainHTTP", "timeoutSeconds"],
         "notifications.smtp": [
             "host", "port", "security", "trustRootsFile", "username", "passwordFile", "from", "heloName", "timeoutSeconds",
         ],

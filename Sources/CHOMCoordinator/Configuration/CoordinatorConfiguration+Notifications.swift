@@ -24,7 +24,23 @@ extension CoordinatorConfiguration {
             package init() {}
         }
 
+        /// Organizations' webhook channels: what their URLs may name, and how long a delivery may take.
+        package struct Webhooks: Sendable, Codable, Equatable {
+            /// Off: webhook channels cannot be added and none are posted to (email channels still
+            /// work). The contract test turns them off, so that no generated URL is ever called.
+            package var enabled = true
+            /// Let URLs name loopback, private, link-local and other non-public addresses (off: a
+            /// tenant's admin could otherwise make the coordinator post into the hosting company's
+            /// own network). For tests and closed installations.
+            package var allowPrivateAddresses = false
+            /// Let URLs be http:// (off: https only, so the payload and its signature are not in clear).
+            package var allowPlainHTTP = false
+            package var timeoutSeconds = 10.0
+            package init() {}
+        }
+
         package var smtp: SMTP?
+        package var webhooks = Webhooks()
         /// How often the leader looks for due messages.
         package var deliveryIntervalSeconds = 5.0
         package var retryBaseSeconds = 30.0
@@ -47,6 +63,7 @@ extension CoordinatorConfiguration.Notifications {
         self.init()
         let c = try decoder.container(keyedBy: CodingKeys.self)
         smtp = try c.decodeIfPresent(SMTP.self, forKey: .smtp)
+        webhooks = try c.decodeIfPresent(Webhooks.self, forKey: .webhooks) ?? webhooks
         deliveryIntervalSeconds = try c.decodeIfPresent(Double.self, forKey: .deliveryIntervalSeconds) ?? deliveryIntervalSeconds
         retryBaseSeconds = try c.decodeIfPresent(Double.self, forKey: .retryBaseSeconds) ?? retryBaseSeconds
         retryCapSeconds = try c.decodeIfPresent(Double.self, forKey: .retryCapSeconds) ?? retryCapSeconds
@@ -77,6 +94,9 @@ extension CoordinatorConfiguration.Notifications {
         if let problem = retry.problem(prefix: "notifications") { throw CHOMError(.configuration, problem) }
         guard deliveryIntervalSeconds >= 0.1, deliveryIntervalSeconds <= 3_600 else {
             throw CHOMError(.configuration, "notifications.deliveryIntervalSeconds must be 0.1 to 3600")
+        }
+        guard webhooks.timeoutSeconds >= 1, webhooks.timeoutSeconds <= 60 else {
+            throw CHOMError(.configuration, "notifications.webhooks.timeoutSeconds must be 1 to 60")
         }
         guard let smtp else { return }
         guard !smtp.host.isEmpty, (1...65535).contains(smtp.port) else {
@@ -133,5 +153,16 @@ extension CoordinatorConfiguration.Notifications.SMTP {
             host: host, port: port, security: SMTPClient.Configuration.Security(rawValue: security) ?? .none,
             trustRootsFile: trustRootsFile, username: username, password: password, heloName: heloName,
             timeout: .milliseconds(Int64(timeoutSeconds * 1_000)))
+    }
+}
+
+extension CoordinatorConfiguration.Notifications.Webhooks {
+    package init(from decoder: any Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled) ?? enabled
+        allowPrivateAddresses = try c.decodeIfPresent(Bool.self, forKey: .allowPrivateAddresses) ?? allowPrivateAddresses
+        allowPlainHTTP = try c.decodeIfPresent(Bool.self, forKey: .allowPlainHTTP) ?? allowPlainHTTP
+        timeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? timeoutSeconds
     }
 }

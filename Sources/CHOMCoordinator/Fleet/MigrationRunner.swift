@@ -217,6 +217,15 @@ struct MigrationRunner: Sendable {
                     }
                     try await transaction.record(audit(
                         succeeded ? "site.\(noun).succeeded" : "site.\(noun).failed", record, site, details: details))
+                    // The site's organization is told, with the move (outbox).
+                    try await NotificationWriter(connection: transaction.connection, logger: logger)
+                        .enqueue(about: site.id, now: clock.now()) { [record] notice in
+                            notice.moveDone(
+                                failover: lifecycle.failover, succeeded: succeeded, migration: record.id.description,
+                                failedStep: record.failedStep, message: record.message,
+                                recoveryPointSeconds: record.recoveryPointSeconds,
+                                recoveryTimeSeconds: record.recoveryTimeSeconds)
+                        }
                 }
                 if lifecycle.failover {
                     metrics.failoverFinished(

@@ -4,13 +4,13 @@ import Foundation
 /// The email an organization's owners get for each subscription transition (pure text; the
 /// outbox sends it). Names are shown as data, on their own line, never interpreted.
 enum BillingNoticeText {
-    static func event(_ notice: BillingNotice) -> String {
+    static func event(_ notice: BillingNotice) -> NotificationEvent {
         switch notice {
-        case .trialEnded: "billing.trial_ended"
-        case .paymentFailed: "billing.payment_failed"
-        case .suspended: "billing.suspended"
-        case .reactivated: "billing.reactivated"
-        case .canceled: "billing.canceled"
+        case .trialEnded: .billingTrialEnded
+        case .paymentFailed: .billingPaymentFailed
+        case .suspended: .billingSuspended
+        case .reactivated: .billingReactivated
+        case .canceled: .billingCanceled
         }
     }
 

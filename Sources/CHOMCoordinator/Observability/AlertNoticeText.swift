@@ -7,8 +7,24 @@ import Foundation
 /// checked on receipt) and the site's domain (from CHOM's own records); everything the rules'
 /// annotations say goes into the body, one line each, with control characters removed.
 enum AlertNoticeText {
-    static func event(_ transition: AlertRepository.Transition) -> String {
-        "alert.\(transition.rawValue)"
+    static func event(_ transition: AlertRepository.Transition) -> NotificationEvent {
+        transition == .firing ? .alertFiring : .alertResolved
+    }
+
+    /// The email's text, and for webhooks the alert's fields (no fleet labels: the agent and the
+    /// scrape target are the hosting company's business).
+    static func content(_ alert: AlertRecord, _ transition: AlertRepository.Transition) -> NotificationContent {
+        let (subject, body) = message(alert, transition)
+        var data = [
+            "alertname": alert.alertname, "status": transition.rawValue, "severity": alert.severity,
+            "starts_at": alert.startsAt.formatted(.iso8601),
+        ]
+        if let site = alert.site { data["site"] = site }
+        if let site = alert.siteID { data["site_id"] = site.description }
+        if let tenant = alert.tenantID { data["tenant_id"] = tenant.description }
+        if let end = alert.endsAt, transition == .resolved { data["ends_at"] = end.formatted(.iso8601) }
+        if !alert.summary.isEmpty { data["summary"] = String(alert.summary.prefix(500)) }
+        return NotificationContent(event: event(transition), subject: subject, body: body, data: data)
     }
 
     static func message(_ alert: AlertRecord, _ transition: AlertRepository.Transition) -> (subject: String, body: String) {

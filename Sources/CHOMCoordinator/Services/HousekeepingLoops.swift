@@ -2,6 +2,7 @@ import CHOMCore
 import CHOMStore
 import Foundation
 import Logging
+import NIOCore
 
 /// The upkeep that must run once per fleet, as leader loops: marking silent agents offline, the
 /// failure detector's pass (`FailureDetection`),
@@ -80,13 +81,23 @@ struct HousekeepingLoops {
             },
             LeaderLoop(name: "notifications.deliver", interval: .seconds(configuration.notifications.deliveryIntervalSeconds)) {
                 [store, configuration, clock, logger] _ in
-                // Without SMTP configured, messages wait in the outbox.
-                guard let smtp = configuration.notifications.smtp else { return }
-                try await NotificationDelivery(
-                    store: store, sender: SMTPClient(configuration: try smtp.client()), from: smtp.from,
-                    retry: configuration.notifications.retry, logger: logger,
-                    lease: max(300, 2 * smtp.timeoutSeconds + 60)
-                ).tick(now: { clock.now() })
+                // Without SMTP configured, email waits in the outbox; webhooks go out regardless.
+                let notifications = configuration.notifications
+                let webhooks = !notifications.webhooks.enabled ? nil : WebhookDelivery(
+                    channels: store.notificationChannels,
+                    box: SecretBox(keyRing: try SecretKeys.load(configuration, createIfMissing: false)),
+                    policy: WebhookAddressPolicy(
+                        allowPrivateAddresses: notifications.webhooks.allowPrivateAddresses,
+                        allowPlainHTTP: notifications.webhooks.allowPlainHTTP),
+                    timeout: .milliseconds(Int64(notifications.webhooks.timeoutSeconds * 1000)))
+                var delivery = NotificationDelivery(
+                    store: store, sender: try notifications.smtp.map { SMTPClient(configuration: try $0.client()) },
+                    from: notifications.smtp?.from ?? "", retry: notifications.retry, logger: logger, webhooks: webhooks)
+                // The lease outlasts a whole batch's attempts, so no other leader takes them meanwhile.
+                delivery.lease = max(
+                    300, 2 * (notifications.smtp?.timeoutSeconds ?? 0) + 60,
+                    Double(delivery.batch) * (notifications.webhooks.timeoutSeconds + 5))
+                try await delivery.tick(now: { clock.now() })
             },
             LeaderLoop(name: "backups.schedule", interval: .seconds(max(1, configuration.backups.scheduleIntervalSeconds))) {
                 [backups, clock] epoch in

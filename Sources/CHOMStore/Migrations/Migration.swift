@@ -46,5 +46,6 @@ package enum Migrations {
         Migration0021Notifications.migration,
         Migration0022StripeLedger.migration,
         Migration0023Alerts.migration,
+        Migration0024NotificationChannels.migration,
     ]
 }

@@ -11,6 +11,8 @@ package struct NotificationRecord: Sendable, Equatable {
     package var organizationID: OrganizationID?
     package var channel: String
     package var recipient: String
+    /// The organization's channel it goes through (nil: an owner's email).
+    package var channelID: UUID?
     package var event: String
     package var subject: String
     package var body: String
@@ -39,34 +41,37 @@ package struct NotificationRepository: Sendable {
     let client: PostgresClient
     let logger: Logger
 
-    /// One email per owner of `organization`, in `transaction`. Returns how many were enqueued.
+    /// `content` for `organization`, in the transaction of the change it tells about
+    /// (`NotificationWriter.enqueue`). Returns how many messages were enqueued.
     @discardableResult
-    package func enqueueToOwners(
-        of organization: OrganizationID, event: String, subject: String, body: String, now: Date,
+    package func enqueue(
+        _ content: NotificationContent, to organization: OrganizationID, now: Date, in transaction: AuditedTransaction
+    ) async throws -> Int {
+        try await NotificationWriter(connection: transaction.connection, logger: logger)
+            .enqueue(content, to: organization, now: now)
+    }
+
+    /// `content` through one channel only (its test message), whatever it subscribes to.
+    @discardableResult
+    package func enqueue(
+        _ content: NotificationContent, through channel: UUID, of organization: OrganizationID, now: Date,
         in transaction: AuditedTransaction
     ) async throws -> Int {
-        let rows = try await transaction.connection.query("""
-            INSERT INTO notification_outbox
-                (id, organization_id, channel, recipient, event, subject, body, status, attempts, next_attempt_at, created_at)
-            SELECT gen_random_uuid(), m.organization_id, 'email', u.email, \(event), \(subject), \(body), 'pending', 0,
-                \(now), \(now)
-            FROM memberships m JOIN users u ON u.id = m.user_id
-            WHERE m.organization_id = \(organization.uuid) AND m.role = 'owner'
-            ORDER BY u.email
-            RETURNING id
-            """, logger: logger)
-        var count = 0
-        for try await _ in rows { count += 1 }
-        return count
+        try await NotificationWriter(connection: transaction.connection, logger: logger)
+            .insert(content, organization: organization, now: now, channel: channel)
     }
 
     /// Claims up to `limit` due messages: each gets one more attempt and is hidden from other
     /// claims until `now + lease`.
-    package func claim(now: Date, lease: TimeInterval, limit: Int) async throws -> [NotificationRecord] {
+    /// Only messages of `channels` are claimed (email waits while no SMTP server is configured).
+    package func claim(now: Date, lease: TimeInterval, limit: Int, channels: [String] = ["email", "webhook"])
+        async throws -> [NotificationRecord]
+    {
         let rows = try await client.query("""
             UPDATE notification_outbox SET attempts = attempts + 1, next_attempt_at = \(now.addingTimeInterval(lease))
             WHERE id IN (
                 SELECT id FROM notification_outbox WHERE status = 'pending' AND next_attempt_at <= \(now)
+                  AND channel = ANY(\(channels))
                 ORDER BY next_attempt_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
             RETURNING *
             """, logger: logger)
@@ -148,7 +153,7 @@ package struct NotificationRepository: Sendable {
         let organization: UUID? = try r.value("organization_id")
         return NotificationRecord(
             id: try r.value("id"), organizationID: organization.map(OrganizationID.init), channel: try r.value("channel"),
-            recipient: try r.value("recipient"), event: try r.value("event"), subject: try r.value("subject"),
+            recipient: try r.value("recipient"), channelID: try r.value("channel_id"), event: try r.value("event"), subject: try r.value("subject"),
             body: try r.value("body"), status: status, attempts: try r.value("attempts"),
             nextAttemptAt: try r.value("next_attempt_at"), createdAt: try r.value("created_at"),
             deliveredAt: try r.value("delivered_at"))

@@ -3,16 +3,38 @@ package import Foundation
 import Logging
 import PostgresNIO
 
-/// The sealed secrets of sites and tenants (TLS private keys, backup keys), fleet-wide, for
+/// The sealed secrets of sites, tenants and notification channels (TLS private keys, backup keys,
+/// webhook signing secrets), fleet-wide, for
 /// `rotate-secrets-key`: list them, and replace one if it is still the value that was read.
 package struct SealedSecretRepository: Sendable {
     package enum Kind: String, Sendable, CaseIterable {
         case tlsKey = "tls_key"
         case backupKey = "backup_key"
+        case webhookSecret = "webhook_secret"
 
-        var table: String { self == .tlsKey ? "sites" : "tenant_backup_keys" }
-        var idColumn: String { self == .tlsKey ? "id" : "tenant_id" }
-        var column: String { self == .tlsKey ? "tls_key_sealed" : "sealed_key" }
+        var table: String {
+            switch self {
+            case .tlsKey: "sites"
+            case .backupKey: "tenant_backup_keys"
+            case .webhookSecret: "notification_channels"
+            }
+        }
+        var idColumn: String { self == .backupKey ? "tenant_id" : "id" }
+        var column: String {
+            switch self {
+            case .tlsKey: "tls_key_sealed"
+            case .backupKey: "sealed_key"
+            case .webhookSecret: "secret_sealed"
+            }
+        }
+        /// What the owner id names in an audit target.
+        package var ownerNoun: String {
+            switch self {
+            case .tlsKey: "site"
+            case .backupKey: "tenant"
+            case .webhookSecret: "notification-channel"
+            }
+        }
     }
 
     let client: PostgresClient

@@ -12,13 +12,13 @@ import PostgresNIO
 ///
 /// | kind | succeeded | failed |
 /// |---|---|---|
-/// | deploy | `deploySucceeded`: active on the reported (else the task's) release | `deployFailed` |
+/// | deploy | `deploySucceeded`: active on the reported (else the task's) release | `deployFailed`; `deploy.failed` told |
 /// | rollback | `deploySucceeded` with the reported release | — (the site serves what it served) |
 /// | restore | `restoreSucceeded`: active on the reported release, on the task's agent, its port elsewhere let go | `restoreFailed`; its claims let go |
 /// | configure | `configureSucceeded`: a `config_failed` site back to active/created | `configureFailed` |
 /// | suspend | `suspensionApplied`: `suspended` as the task asked | — |
 /// | remove | `removeSucceeded`: removed (its backup recorded, its names and port let go) | `removeFailed` (backup failed) |
-/// | backup | backup row succeeded with size, duration, SHA-256, key, files | backup row failed |
+/// | backup | backup row succeeded with size, duration, SHA-256, key, files | backup row failed; `backup.failed` told |
 /// | verify_backup | backup `verified_at` | backup message says why |
 /// | prune_backups | `deleted_at` for the reported backups of the site (partial deletes too) | same |
 /// | read_site_logs | — (the lines are on the task row: `result_lines`) | — |
@@ -26,6 +26,9 @@ struct TaskResultRecorder {
     let connection: PostgresConnection
     let logger: Logger
     let now: Date
+
+    /// Failed deploys and backups are told to the site's organization, with the result (outbox).
+    private var notifications: NotificationWriter { NotificationWriter(connection: connection, logger: logger) }
 
     func apply(_ report: TaskReport, of task: TaskRecord) async throws {
         guard let site = task.siteID else { return }
@@ -35,6 +38,9 @@ struct TaskResultRecorder {
                 try await handle(.deploySucceeded(report.releaseID ?? task.releaseID), of: task, report: report)
             } else {
                 try await handle(.deployFailed(step: report.failedStep), of: task, report: report)
+                try await notifications.enqueue(about: site, now: now) {
+                    $0.deployFailed(task: task.id.description, step: report.failedStep, message: report.message)
+                }
             }
         case .rollback:
             if report.succeeded { try await handle(.deploySucceeded(report.releaseID), of: task, report: report) }
@@ -67,6 +73,11 @@ struct TaskResultRecorder {
             try await recordBackup(report, of: task)
         case .backup:
             try await recordBackup(report, of: task)
+            if !report.succeeded, let backup = task.backupID {
+                try await notifications.enqueue(about: site, now: now) {
+                    $0.backupFailed(task: task.id.description, backup: backup.description, message: report.message)
+                }
+            }
         case .verifyBackup:
             guard let backup = task.backupID else { return }
             if report.succeeded {

@@ -46,6 +46,6 @@ struct EmailMessageTests {
         #expect(subject == "[CHOM] Payment failed: action needed")
         #expect(body.contains("  AcmeBcc: x@y.z\n"))
         #expect(body.contains("2026-11-16T10:20:00Z"))
-        #expect(BillingNoticeText.event(.suspended) == "billing.suspended")
+        #expect(BillingNoticeText.event(.suspended).rawValue == "billing.suspended")
     }
 }

@@ -42,9 +42,9 @@ struct NotificationOutboxTests {
         async throws -> Int
     {
         try await store.write(now: start) { transaction in
-            let count = try await store.notifications.enqueueToOwners(
-                of: organization, event: "billing.payment_failed", subject: subject, body: "Pay, please.\n.\nThanks",
-                now: start, in: transaction)
+            let count = try await store.notifications.enqueue(
+                NotificationContent(event: .billingPaymentFailed, subject: subject, body: "Pay, please.\n.\nThanks"),
+                to: organization, now: start, in: transaction)
             try await transaction.record(AuditEntry(time: start, actor: "test", action: "billing.x", target: "o"))
             return count
         }
@@ -69,8 +69,9 @@ struct NotificationOutboxTests {
             // A rolled-back change leaves nothing in the outbox.
             await #expect(throws: CHOMError.self) {
                 try await store.write(now: Self.start) { transaction in
-                    try await store.notifications.enqueueToOwners(
-                        of: organization, event: "billing.x", subject: "s", body: "b", now: Self.start, in: transaction)
+                    try await store.notifications.enqueue(
+                        NotificationContent(event: .billingSuspended, subject: "s", body: "b"), to: organization,
+                        now: Self.start, in: transaction)
                     throw CHOMError(.conflict, "the change fails after enqueueing")
                 }
             }

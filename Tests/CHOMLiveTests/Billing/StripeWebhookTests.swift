@@ -39,7 +39,7 @@ struct StripeWebhookTests {
             let now = Int64(Date().timeIntervalSince1970)
             func deliver(_ payload: Data, timestamp: Int64 = now, secret: String = StripeWebhookTests.secret) async throws -> TestHTTP.Reply {
                 try await TestHTTP.request("POST", url, body: payload, headers: [
-                    "Stripe-Signature": StripeSignature.header(payload: payload, timestamp: timestamp, secret: secret),
+                    "Stripe-Signature": WebhookSignature.header(payload: payload, timestamp: timestamp, secret: secret),
                 ])
             }
             func status() async throws -> String {

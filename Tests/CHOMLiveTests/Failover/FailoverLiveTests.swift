@@ -39,6 +39,11 @@ struct FailoverLiveTests {
                             try await coordinator.waitOnline([a.agentID])
                             let site = try await coordinator.createSite(domain: "failing.test")
                             #expect(site.agentId == a.agentID.description)
+                            // The organization hears of the failover through an email channel.
+                            let organization = try #require(try await client.allOrganizations().first { $0.name == "tests" })
+                            _ = try await client.createNotificationChannel(
+                                organizationID: organization.id,
+                                CreateNotificationChannelRequest(kind: "email", email: "ops@failing.test"))
                             // A second site with failover off: it stays, and A's fence would leave it served.
                             let kept = try await coordinator.createSite(domain: "kept.test")
                             let off = try await client.setFailover(site: kept.id, enabled: false)
@@ -128,6 +133,15 @@ struct FailoverLiveTests {
             let entries = try await client.allAuditEntries(AuditFilter(action: action))
             #expect(entries.filter { $0.target == "site:\(site.id)" }.count == 1, "\(action)")
         }
+        // The organization is told once, with the recovery figures; the site with failover off is not.
+        #expect(try await TestDatabase.count("""
+            SELECT count(*) FROM notification_outbox WHERE event = 'failover.done' AND recipient = 'ops@failing.test'
+              AND subject = '[CHOM] Failover done: failing.test' AND body LIKE '%restored from its latest backup%'
+              AND body LIKE '%may be lost%'
+            """, dataDirectory: coordinator.dataDirectory) == 1)
+        #expect(try await TestDatabase.count(
+            "SELECT count(*) FROM notification_outbox WHERE event = 'failover.done' AND subject LIKE '%kept.test%'",
+            dataDirectory: coordinator.dataDirectory) == 0)
         let metrics = coordinator.coordinator.metrics.exposition()
         #expect(metrics.contains(#"chom_coordinator_failovers_total{outcome="succeeded"} 1"#), "\(metrics)")
         #expect(metrics.contains("chom_coordinator_failover_recovery_time_seconds_count 1"))

@@ -124,6 +124,23 @@ extension MatrixRoute {
             prepare: { world, caller in try await world.freshInvitation(for: caller) },
             effect: .rowWhenAllowed("invitations", where: "id = '{invitation}' AND revoked_at IS NOT NULL")),
 
+        // Notification channels and the outbox.
+        route(.notificationChannelsList, "GET", "/v1/organizations/{org}/notification-channels", .member(.admin),
+            .organizationsRead, 200),
+        route(.notificationChannelCreate, "POST", "/v1/organizations/{org}/notification-channels", .member(.admin),
+            .organizationsWrite, 201,
+            body: .json { _, caller, _ in ["kind": "email", "email": "hook-\(caller.slug)@matrix.test", "description": "by \(caller.slug)"] },
+            effect: .rowWhenAllowed("notification_channels", where: "description = 'by {caller}'")),
+        route(.notificationChannelDelete, "DELETE", "/v1/organizations/{org}/notification-channels/{channel}", .member(.admin),
+            .organizationsWrite, 204,
+            prepare: { world, caller in try await world.freshChannel(for: caller) },
+            effect: .rowWhenAllowed("notification_channels", where: "id = '{channel}' AND deleted_at IS NOT NULL")),
+        route(.notificationChannelTest, "POST", "/v1/organizations/{org}/notification-channels/{channel}/test",
+            .member(.admin), .organizationsWrite, 202,
+            prepare: { world, caller in try await world.freshChannel(for: caller) },
+            effect: .rowWhenAllowed("notification_outbox", where: "channel_id = '{channel}' AND event = 'channel.test'")),
+        route(.notificationsList, "GET", "/v1/organizations/{org}/notifications", .member(.admin), .organizationsRead, 200),
+
         // Tenant data.
         route(.sitesList, "GET", "/v1/sites", .authenticated, .sitesRead, 200),
         route(.alertsList, "GET", "/v1/alerts", .authenticated, .sitesRead, 200),

@@ -139,7 +139,7 @@ final class MatrixWorld: Sendable {
             let payload = Data(#"{"id":"evt_matrix_\#(next())","type":"matrix.ping","created":\#(created),"data":{"object":{}}}"#.utf8)
             reply = try await TestHTTP.request(
                 route.method, api.url(path), token: bearer, body: payload, headers: [
-                    "Stripe-Signature": StripeSignature.header(payload: payload, timestamp: created, secret: Self.stripeSecret),
+                    "Stripe-Signature": WebhookSignature.header(payload: payload, timestamp: created, secret: Self.stripeSecret),
                 ])
         case .alertmanagerDelivery:
             let payload = Data(#"""
@@ -200,6 +200,14 @@ final class MatrixWorld: Sendable {
         let created = try await coordinator.client(token: token(.owner)).createInvitation(
             organizationID: organization.id, email: "invitation-\(next())-for-\(caller.slug)@matrix.test", role: "viewer")
         return ["invitation": created.invitation.id, "invitationToken": created.token]
+    }
+
+    /// A new email channel of the organization, made by its owner, as `channel`.
+    func freshChannel(for caller: MatrixCaller) async throws -> [String: String] {
+        let created = try await coordinator.client(token: token(.owner)).createNotificationChannel(
+            organizationID: organization.id,
+            CreateNotificationChannelRequest(kind: "email", email: "channel-\(next())-for-\(caller.slug)@matrix.test"))
+        return ["channel": created.channel.id]
     }
 
     /// A new site of the organization's tenant, made by its owner, as `freshSite`.

@@ -35,6 +35,7 @@ struct TenantIsolationTests {
             "/v1/organizations/\(organization.id)/members", "/v1/organizations/\(organization.id)/invitations",
             "/v1/tenants/\(organization.tenantID)/sites", "/v1/sites/\(organization.siteID)",
             "/v1/tasks/\(organization.taskID)", "/v1/tokens", "/v1/organizations/\(organization.id)/invoices",
+            "/v1/organizations/\(organization.id)/notification-channels", "/v1/organizations/\(organization.id)/notifications",
         ] {
             let reply = try await api.send("GET", path, token: token)
             #expect(reply.status == 200, "\(organization.name) owner GET \(path): \(reply.text)")
@@ -68,6 +69,10 @@ struct TenantIsolationTests {
                 VALUES ('\(bInvoice)', '\(bravo.id)', 'Isolation', 1, 'open', now() - interval '31 days',
                     now() - interval '1 day', 'unmetered', 'EUR', 2900, now())
                 """, dataDirectory: coordinator.dataDirectory)
+            // A webhook channel of Bravo's.
+            let bChannel = try await coordinator.client(token: bravo.owner.token).createNotificationChannel(
+                organizationID: bravo.id,
+                CreateNotificationChannelRequest(kind: "email", email: "ops@bravo.test")).channel.id
             let before = try await Self.snapshot(api, coordinator, bravo)
             let archive = try IdentityFixtures.releaseArchive()
             let b = bravo
@@ -131,6 +136,14 @@ struct TenantIsolationTests {
                 ("GET", "/v1/tenants/\(b.tenantID)/metrics?series=disk&range=24h", nil),
                 ("GET", "/v1/alerts?site=\(b.siteID)", nil),
                 ("GET", "/v1/alerts?site=\(b.domain)", nil),
+                // Notifications: Bravo's channels and outbox, and Bravo's channel through Alpha.
+                ("GET", "/v1/organizations/\(b.id)/notification-channels", nil),
+                ("POST", "/v1/organizations/\(b.id)/notification-channels", ["kind": "email", "email": "spy@alpha.test"]),
+                ("DELETE", "/v1/organizations/\(b.id)/notification-channels/\(bChannel)", nil),
+                ("POST", "/v1/organizations/\(b.id)/notification-channels/\(bChannel)/test", nil),
+                ("DELETE", "/v1/organizations/\(alpha.id)/notification-channels/\(bChannel)", nil),
+                ("POST", "/v1/organizations/\(alpha.id)/notification-channels/\(bChannel)/test", nil),
+                ("GET", "/v1/organizations/\(b.id)/notifications", nil),
             ]
             let uploads = ["/v1/sites/\(b.siteID)/releases", "/v1/sites/\(b.domain)/releases"]
             // Each of Bravo's ids has a twin that names nothing: Bravo's objects must answer like their twins.
@@ -139,7 +152,7 @@ struct TenantIsolationTests {
             ]
             for id in [
                 b.id, b.tenantID, b.siteID, b.releaseID, b.taskID, b.viewer.userID, b.owner.userID, b.openInvitationID,
-                b.owner.tokenID, bBackup, bInvoice,
+                b.owner.tokenID, bBackup, bInvoice, bChannel,
             ] {
                 twins.append((id, UUID().uuidString.lowercased()))
             }

@@ -40,6 +40,11 @@ struct MigrationLiveTests {
                         try await coordinator.waitOnline([a.agentID])
                         let site = try await coordinator.createSite(domain: "moving.test")
                         #expect(site.agentId == a.agentID.description)
+                        // An email channel of the site's organization is told when the move ends.
+                        let organization = try #require(try await coordinator.client.allOrganizations().first { $0.name == "tests" })
+                        _ = try await coordinator.client.createNotificationChannel(
+                            organizationID: organization.id,
+                            CreateNotificationChannelRequest(kind: "email", email: "ops@moving.test", events: ["migration.done"]))
                         let deployed = try await coordinator.waitForTask(try await coordinator.deploy(
                             site: "moving.test", files: ["public/index.html": "<h1>moving</h1>"]).id)
                         #expect(deployed.state == "succeeded", "\(deployed.message ?? "")")
@@ -112,6 +117,10 @@ struct MigrationLiveTests {
             "SELECT count(*) FROM audit_entries WHERE action IN ('site.migration.start', 'site.migration.switch', 'site.migration.succeeded') AND target = 'site:\(site.id)'",
             dataDirectory: coordinator.dataDirectory)
         #expect(audited == 3)
+        #expect(try await TestDatabase.count("""
+            SELECT count(*) FROM notification_outbox WHERE event = 'migration.done' AND recipient = 'ops@moving.test'
+              AND subject = '[CHOM] Migration done: moving.test' AND body LIKE '%was moved to another server%'
+            """, dataDirectory: coordinator.dataDirectory) == 1)
         // The agent list shows where sites are. (A second move of the moved site is in
         // FleetHarnessTests: agents in one process share /etc/passwd, so B's site user is A's.)
         let agents = try await client.agents()

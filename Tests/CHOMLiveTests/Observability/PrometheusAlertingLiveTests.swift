@@ -126,6 +126,18 @@ struct PrometheusAlertingLiveTests {
                             #expect(reply.status == status, "\(path): \(reply.status) \(reply.text)")
                         }
 
+                        // Every query of the Grafana dashboards parses and answers (or is listed as
+                        // expected-empty, with its reason). Rates need two scrapes: retried briefly.
+                        let variables = ["agent": agent.agentID.description, "tenant": site.tenantId, "site": "watched.test"]
+                        try? await coordinator.eventually("the dashboards' queries answer", timeout: .seconds(30)) {
+                            try await GrafanaDashboards.checkAgainst(stack, variables: variables, repositoryRoot: Self.repository)
+                                .problems.isEmpty
+                        }
+                        let dashboards = try await GrafanaDashboards.checkAgainst(
+                            stack, variables: variables, repositoryRoot: Self.repository)
+                        #expect(dashboards.problems.isEmpty, "\(dashboards.problems.joined(separator: "\n"))")
+                        if !dashboards.notes.isEmpty { print("Grafana dashboards:\n" + dashboards.notes.joined(separator: "\n")) }
+
                         // Broken: the health check now asks for a page the site does not have.
                         let broken = try await coordinator.client.configureSite(
                             "watched.test", SiteConfigRequest(kind: "static", healthCheck: HealthCheckBody(path: "/healthz")))

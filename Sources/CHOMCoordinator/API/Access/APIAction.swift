@@ -28,4 +28,7 @@ package enum APIAction: String, Sendable, CaseIterable {
     case invoicesList, invoiceRead, creditNoteCreate, invoicePayment, stripeWebhook
     // Alerts.
     case alertsList, alertmanagerWebhook, siteMetricsRead, tenantMetricsRead
+    // Notifications.
+    case notificationChannelsList, notificationChannelCreate, notificationChannelDelete, notificationChannelTest
+    case notificationsList
 }

@@ -23,7 +23,7 @@ package enum Policy {
 
     package static func rule(for action: APIAction) -> Rule {
         switch action {
-        // The Stripe webhook carries no user's token: its signature (StripeSignature) is checked
+        // The Stripe webhook carries no user's token: its signature (WebhookSignature) is checked
         // instead; Alertmanager's receiver checks the bearer token Alertmanager is configured with.
         case .health, .openAPI, .login, .loginTwoFactor, .acceptInvitation, .stripeWebhook, .alertmanagerWebhook:
             Rule(audience: .anyone, ability: nil)
@@ -77,6 +77,10 @@ package enum Policy {
         // Scoped like sites: each caller sees the alerts of the sites it can read.
         case .alertsList: Rule(audience: .authenticated, ability: .sitesRead)
         case .siteMetricsRead, .tenantMetricsRead: Rule(audience: .member(.viewer), ability: .sitesRead)
+        // Where the organization's news goes is its admins' choice; a channel can leak it anywhere.
+        case .notificationChannelsList, .notificationsList: Rule(audience: .member(.admin), ability: .organizationsRead)
+        case .notificationChannelCreate, .notificationChannelDelete, .notificationChannelTest:
+            Rule(audience: .member(.admin), ability: .organizationsWrite)
         }
     }
 

@@ -78,6 +78,8 @@ tags:
   description: Plans (operators), an organization's subscription, usage to date and projected invoice (owners).
 - name: Alerts
   description: Alerts from Alertmanager, filed under the tenant of the site they name; each caller sees its own.
+- name: Notifications
+  description: "An organization's notification channels (email addresses and signed webhooks) and the messages sent to it."
 paths:
   /v1/health:
     get:
@@ -779,6 +781,151 @@ paths:
       responses:
         '204':
           description: Done; no body.
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+  /v1/organizations/{orgId}/notification-channels:
+    get:
+      operationId: listNotificationChannels
+      summary: List an organization's notification channels
+      tags:
+      - Notifications
+      description: |-
+        Every event is emailed to the organization's owners; channels add destinations. A webhook is listed by its scheme, host and port only (its path and query are sealed with its secret: they are often a credential).
+
+        Who: admin or above (token ability `organizations:read`).
+      parameters:
+      - $ref: '#/components/parameters/OrgId'
+      responses:
+        '200':
+          description: Every live channel, oldest first.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/NotificationChannelList'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+    post:
+      operationId: createNotificationChannel
+      summary: Add an email address or a webhook
+      tags:
+      - Notifications
+      description: |-
+        A webhook gets a signing secret, shown only in this answer. Each delivery is a POST of JSON `{"id", "event", "created_at", "organization_id", "subject", "text", "data"}` with the headers `CHOM-Event`, `CHOM-Delivery` (the message id, the same on every retry) and `CHOM-Signature: t=<unix seconds>,v1=<hex>`, where the hex is HMAC-SHA256 keyed with the secret over `<t>.<body>` (Stripe's scheme). 2xx acknowledges; 410 stops retries; anything else is retried with backoff. Redirects are not followed.
+
+        By default the URL must be https and name a public address (not loopback, private, link-local, shared or reserved); the coordinator's `notifications.webhooks` can allow more. At most 20 channels per organization (409).
+
+        Who: admin or above (token ability `organizations:write`).
+      parameters:
+      - $ref: '#/components/parameters/OrgId'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/CreateNotificationChannelRequest'
+      responses:
+        '201':
+          description: The channel, and a webhook's signing secret (shown only here).
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/CreatedNotificationChannelResponse'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '409':
+          $ref: '#/components/responses/Conflict'
+        '413':
+          $ref: '#/components/responses/ContentTooLarge'
+  /v1/organizations/{orgId}/notification-channels/{channelId}:
+    delete:
+      operationId: deleteNotificationChannel
+      summary: Remove a notification channel
+      tags:
+      - Notifications
+      description: |-
+        What the channel still had to send is given up at its next attempt.
+
+        Who: admin or above (token ability `organizations:write`).
+      parameters:
+      - $ref: '#/components/parameters/OrgId'
+      - $ref: '#/components/parameters/ChannelId'
+      responses:
+        '204':
+          description: Done; no body.
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+  /v1/organizations/{orgId}/notification-channels/{channelId}/test:
+    post:
+      operationId: testNotificationChannel
+      summary: Send a test message through one channel
+      tags:
+      - Notifications
+      description: |-
+        Queues one message with the event `channel.test` for this channel only. Follow it in `GET /v1/organizations/{orgId}/notifications`.
+
+        Who: admin or above (token ability `organizations:write`).
+      parameters:
+      - $ref: '#/components/parameters/OrgId'
+      - $ref: '#/components/parameters/ChannelId'
+      responses:
+        '202':
+          description: Queued.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/NotificationTestResponse'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
+        '404':
+          $ref: '#/components/responses/NotFound'
+  /v1/organizations/{orgId}/notifications:
+    get:
+      operationId: listNotifications
+      summary: The organization's latest messages, newest first
+      tags:
+      - Notifications
+      description: |-
+        Each message with where it went, its status (pending, delivered, or failed: given up) and what its latest attempt's server answered.
+
+        Who: admin or above (token ability `organizations:read`).
+      parameters:
+      - $ref: '#/components/parameters/OrgId'
+      - $ref: '#/components/parameters/Limit'
+      responses:
+        '200':
+          description: The latest messages.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/NotificationList'
+        '400':
+          $ref: '#/components/responses/BadRequest'
         '401':
           $ref: '#/components/responses/Unauthorized'
         '403':
@@ -2824,6 +2971,14 @@ components:
       schema:
         type: string
         format: uuid
+    ChannelId:
+      name: channelId
+      in: path
+      required: true
+      description: Notification channel id.
+      schema:
+        type: string
+        format: uuid
     InvitationId:
       name: invitationId
       in: path
@@ -3443,6 +3598,175 @@ components:
         acceptedAt:
           type: string
           format: date-time
+    NotificationEvent:
+      type: string
+      enum:
+      - alert.firing
+      - alert.resolved
+      - deploy.failed
+      - backup.failed
+      - failover.done
+      - migration.done
+      - billing.trial_ended
+      - billing.payment_failed
+      - billing.suspended
+      - billing.reactivated
+      - billing.canceled
+    NotificationChannelResponse:
+      type: object
+      required:
+      - id
+      - organizationId
+      - kind
+      - target
+      - events
+      - description
+      - createdAt
+      properties:
+        id:
+          type: string
+          format: uuid
+        organizationId:
+          type: string
+          format: uuid
+        kind:
+          type: string
+          enum:
+          - email
+          - webhook
+        target:
+          type: string
+          description: The address (email), or the URL's scheme, host and port, with "/…" when it has more (webhook).
+        events:
+          type: array
+          items:
+            $ref: '#/components/schemas/NotificationEvent'
+          description: Subscribed events; empty is every event.
+        description:
+          type: string
+        createdAt:
+          type: string
+          format: date-time
+    NotificationChannelList:
+      type: object
+      required:
+      - items
+      properties:
+        items:
+          type: array
+          items:
+            $ref: '#/components/schemas/NotificationChannelResponse'
+        nextCursor:
+          type: string
+          description: Always absent (every channel is in the one page).
+    CreateNotificationChannelRequest:
+      type: object
+      required:
+      - kind
+      properties:
+        kind:
+          type: string
+          enum:
+          - email
+          - webhook
+        url:
+          type: string
+          maxLength: 2048
+          description: A webhook's URL (webhook only).
+        email:
+          type: string
+          description: The address (email only).
+        events:
+          type: array
+          items:
+            $ref: '#/components/schemas/NotificationEvent'
+          description: Absent or empty is every event; each at most once.
+        description:
+          type: string
+          maxLength: 200
+          description: One line, for the list.
+      additionalProperties: false
+    CreatedNotificationChannelResponse:
+      type: object
+      required:
+      - channel
+      properties:
+        channel:
+          $ref: '#/components/schemas/NotificationChannelResponse'
+        secret:
+          type: string
+          description: "A webhook's signing secret (`CHOM-Signature`): the only time it is shown. Absent for email."
+    NotificationTestResponse:
+      type: object
+      required:
+      - notificationId
+      properties:
+        notificationId:
+          type: string
+    NotificationResponse:
+      type: object
+      required:
+      - id
+      - channel
+      - recipient
+      - event
+      - subject
+      - status
+      - attempts
+      - createdAt
+      properties:
+        id:
+          type: string
+          format: uuid
+        channel:
+          type: string
+          enum:
+          - email
+          - webhook
+        channelId:
+          type: string
+          format: uuid
+          description: The channel it went through; absent for an owner's email.
+        recipient:
+          type: string
+          description: The address, or the webhook as listed (scheme, host and port).
+        event:
+          type: string
+        subject:
+          type: string
+        status:
+          type: string
+          enum:
+          - pending
+          - delivered
+          - failed
+        attempts:
+          type: integer
+        createdAt:
+          type: string
+          format: date-time
+        nextAttemptAt:
+          type: string
+          format: date-time
+          description: When a pending message is tried next.
+        deliveredAt:
+          type: string
+          format: date-time
+        lastDetail:
+          type: string
+          description: What the latest attempt's server answered, or its error.
+    NotificationList:
+      type: object
+      required:
+      - items
+      properties:
+        items:
+          type: array
+          items:
+            $ref: '#/components/schemas/NotificationResponse'
+        nextCursor:
+          type: string
+          description: Always absent (the latest messages only).
     CreateInvitationRequest:
       type: object
       required:

@@ -91,10 +91,8 @@ extension AdminAPI {
                         target: record.siteID.map { "site:\($0)" } ?? "fleet",
                         details: ["alertname": record.alertname, "fingerprint": record.fingerprint, "severity": record.severity]))
                     if let organization = record.organizationID {
-                        let (subject, body) = AlertNoticeText.message(record, transition)
-                        try await store.notifications.enqueueToOwners(
-                            of: organization, event: AlertNoticeText.event(transition), subject: subject, body: body,
-                            now: now, in: transaction)
+                        try await store.notifications.enqueue(
+                            AlertNoticeText.content(record, transition), to: organization, now: now, in: transaction)
                     }
                 }
                 guard receipt.firing + receipt.resolved > 0 else { throw Unchanged() }

@@ -8,7 +8,7 @@ import Hummingbird
 import NIOCore
 
 /// `POST /v1/billing/stripe/webhook`: Stripe's events, signed with the endpoint's secret
-/// (`StripeSignature`), stored by id and applied once, in any order:
+/// (`WebhookSignature`), stored by id and applied once, in any order:
 /// - `invoice.payment_failed`: the subscription of the invoice's organization is past due (unless
 ///   the invoice was paid meanwhile: a late failure of a paid invoice changes nothing);
 /// - `invoice.paid` and `invoice.payment_succeeded`: the invoice is paid and the subscription active;
@@ -37,7 +37,7 @@ extension AdminAPI {
             }
             let payload = Data(buffer.readableBytesView)
             do {
-                try StripeSignature.verify(
+                try WebhookSignature.verify(
                     payload: payload, header: request.headers[HTTPField.Name("Stripe-Signature")!], secret: secret,
                     now: caller.now)
             } catch {

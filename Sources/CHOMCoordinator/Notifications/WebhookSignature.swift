@@ -1,11 +1,12 @@
 import Crypto
 import Foundation
 
-/// Stripe's webhook signature, checked as Stripe's libraries do: the `Stripe-Signature` header is
+/// Stripe's webhook signature scheme, which CHOM both checks (Stripe's `Stripe-Signature`, as
+/// Stripe's libraries do) and sends (its own webhooks' `CHOM-Signature`). The header is
 /// `t=<unix seconds>,v1=<hex>[,v1=<hex>…]` (other schemes, such as `v0`, are ignored); a payload is
 /// genuine when one `v1` equals HMAC-SHA256(secret, "<t>.<raw body>"), compared in constant time,
 /// and `t` is within `tolerance` seconds of now (either side). Pure.
-enum StripeSignature {
+enum WebhookSignature {
     enum Failure: Error, Equatable, CustomStringConvertible {
         case malformedHeader
         case noSignature
@@ -14,9 +15,9 @@ enum StripeSignature {
 
         var description: String {
             switch self {
-            case .malformedHeader: "the Stripe-Signature header is missing or malformed"
-            case .noSignature: "the Stripe-Signature header has no v1 signature"
-            case .staleTimestamp: "the Stripe-Signature timestamp is outside the tolerance"
+            case .malformedHeader: "the signature header is missing or malformed"
+            case .noSignature: "the signature header has no v1 signature"
+            case .staleTimestamp: "the signature timestamp is outside the tolerance"
             case .mismatch: "no v1 signature matches the payload"
             }
         }
@@ -64,7 +65,7 @@ enum StripeSignature {
         return Array(code)
     }
 
-    /// A header Stripe would send for `payload` (for tests and tools).
+    /// The header for `payload`: what CHOM sends with a webhook, and what Stripe would send (tests).
     static func header(payload: Data, timestamp: Int64, secret: String) -> String {
         "t=\(timestamp),v1=\(sign(payload: payload, timestamp: timestamp, secret: secret).map { String(format: "%02x", $0) }.joined())"
     }

@@ -11,25 +11,25 @@ struct StripeSignatureTests {
 
     @Test("a genuine payload passes, with the right v1 among others and with unknown schemes")
     func genuine() throws {
-        let header = StripeSignature.header(payload: Self.payload, timestamp: Self.t, secret: Self.secret)
-        try StripeSignature.verify(payload: Self.payload, header: header, secret: Self.secret, now: Self.now)
-        let rotated = StripeSignature.header(payload: Self.payload, timestamp: Self.t, secret: "whsec_old")
+        let header = WebhookSignature.header(payload: Self.payload, timestamp: Self.t, secret: Self.secret)
+        try WebhookSignature.verify(payload: Self.payload, header: header, secret: Self.secret, now: Self.now)
+        let rotated = WebhookSignature.header(payload: Self.payload, timestamp: Self.t, secret: "whsec_old")
         let both = "t=\(Self.t),v1=\(rotated.split(separator: "=").last!),v0=abc,\(header.split(separator: ",")[1])"
-        try StripeSignature.verify(payload: Self.payload, header: both, secret: Self.secret, now: Self.now)
+        try WebhookSignature.verify(payload: Self.payload, header: both, secret: Self.secret, now: Self.now)
         // At the tolerance's edge, both sides.
-        try StripeSignature.verify(payload: Self.payload, header: header, secret: Self.secret, now: Self.now + 300)
-        try StripeSignature.verify(payload: Self.payload, header: header, secret: Self.secret, now: Self.now - 300)
+        try WebhookSignature.verify(payload: Self.payload, header: header, secret: Self.secret, now: Self.now + 300)
+        try WebhookSignature.verify(payload: Self.payload, header: header, secret: Self.secret, now: Self.now - 300)
     }
 
     @Test("refused: another secret, a changed body, a stale or future timestamp, no v1, a malformed header")
     func refused() {
-        let header = StripeSignature.header(payload: Self.payload, timestamp: Self.t, secret: Self.secret)
+        let header = WebhookSignature.header(payload: Self.payload, timestamp: Self.t, secret: Self.secret)
         func refusal(
             _ payload: Data = StripeSignatureTests.payload, _ header: String?, now: Date = StripeSignatureTests.now,
             secret: String = StripeSignatureTests.secret
-        ) -> StripeSignature.Failure? {
+        ) -> WebhookSignature.Failure? {
             do {
-                try StripeSignature.verify(payload: payload, header: header, secret: secret, now: now)
+                try WebhookSignature.verify(payload: payload, header: header, secret: secret, now: now)
                 return nil
             } catch {
                 return error

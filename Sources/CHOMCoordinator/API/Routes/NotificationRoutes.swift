@@ -1,0 +1,131 @@
+import CHOMAPI
+import CHOMCore
+import CHOMStore
+import Crypto
+import Foundation
+import Hummingbird
+
+/// An organization's notification channels (email addresses and signed webhooks besides the
+/// owners' email) and its outbox. Admins and owners only: a channel sends the organization's news
+/// wherever it points.
+extension AdminAPI {
+    func addNotificationRoutes(_ routes: RouteTable) {
+        routes.on(.get, "/v1/organizations/:org/notification-channels", .notificationChannelsList) { _, context, caller in
+            let organization = try await organization(context.parameters.get("org"), caller, minimum: .admin)
+            let channels = try await store.notificationChannels.list(organization: organization.id)
+            return try StrictJSON.response(ListResponse(items: channels.map(\.api), nextCursor: nil))
+        }
+        routes.on(.post, "/v1/organizations/:org/notification-channels", .notificationChannelCreate) { request, context, caller in
+            let organization = try await organization(context.parameters.get("org"), caller, minimum: .admin)
+            let body = try await StrictJSON.decode(
+                CreateNotificationChannelRequest.self, allowed: CreateNotificationChannelRequest.fields, from: request)
+            let accepted = try NotificationChannelPolicy(
+                addresses: webhookAddresses, webhooksEnabled: configuration.notifications.webhooks.enabled
+            ).check(body)
+            let id = UUID()
+            var secret: String?
+            var sealed: String?
+            var shown = accepted.target
+            if accepted.kind == .webhook {
+                // The URL is sealed with the signing secret (a URL's path often is a credential);
+                // only its scheme and host are stored in clear, listed and audited.
+                let bytes = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
+                let webhook = WebhookDelivery.Sealed(url: accepted.target, secret: "chomwh_" + Page.encodeBytes(bytes))
+                secret = webhook.secret
+                sealed = webhook.seal(with: identity.secretBox, channel: id)
+                shown = WebhookAddressPolicy.shown(accepted.target)
+            }
+            let channel = NotificationChannelRecord(
+                id: id, organizationID: organization.id, kind: accepted.kind, target: shown, secretSealed: sealed,
+                events: accepted.events, description: accepted.description, createdAt: caller.now)
+            try await write(caller) { transaction in
+                try await store.notificationChannels.create(channel, in: transaction)
+                try await transaction.record(caller.audit(
+                    "notification.channel.create", target: "notification-channel:\(id.uuidString.lowercased())",
+                    organization: organization.id,
+                    details: [
+                        "kind": accepted.kind.rawValue, "target": shown,
+                        "events": accepted.events.joined(separator: " "),
+                    ]))
+            }
+            return try StrictJSON.response(
+                CreatedNotificationChannelResponse(channel: channel.api, secret: secret), status: .created)
+        }
+        routes.on(.delete, "/v1/organizations/:org/notification-channels/:channel", .notificationChannelDelete) { _, context, caller in
+            let organization = try await organization(context.parameters.get("org"), caller, minimum: .admin)
+            let id = try channelID(context.parameters.get("channel"))
+            try await write(caller) { transaction in
+                guard try await store.notificationChannels.remove(id, organization: organization.id, now: caller.now, in: transaction)
+                else { throw CHOMError(.notFound, "no notification channel \(id.uuidString.lowercased())") }
+                try await transaction.record(caller.audit(
+                    "notification.channel.remove", target: "notification-channel:\(id.uuidString.lowercased())",
+                    organization: organization.id))
+            }
+            return Response(status: .noContent)
+        }
+        routes.on(.post, "/v1/organizations/:org/notification-channels/:channel/test", .notificationChannelTest) { _, context, caller in
+            let organization = try await organization(context.parameters.get("org"), caller, minimum: .admin)
+            let id = try channelID(context.parameters.get("channel"))
+            guard try await store.notificationChannels.get(id, organization: organization.id) != nil else {
+                throw CHOMError(.notFound, "no notification channel \(id.uuidString.lowercased())")
+            }
+            let content = NotificationContent(
+                event: .channelTest, subject: "[CHOM] Test notification",
+                body: "This is a test of a notification channel of \(organization.name).\n",
+                data: ["channel_id": id.uuidString.lowercased()])
+            try await write(caller) { transaction in
+                guard try await store.notifications.enqueue(
+                    content, through: id, of: organization.id, now: caller.now, in: transaction) == 1
+                else { throw CHOMError(.notFound, "no notification channel \(id.uuidString.lowercased())") }
+                try await transaction.record(caller.audit(
+                    "notification.channel.test", target: "notification-channel:\(id.uuidString.lowercased())",
+                    organization: organization.id))
+            }
+            let queued = try await store.notifications.list(organization: organization.id, limit: 20)
+                .first { $0.channelID == id && $0.event == NotificationEvent.channelTest.rawValue }
+            return try StrictJSON.response(
+                NotificationTestResponse(notificationId: queued?.id.uuidString.lowercased() ?? ""), status: .accepted)
+        }
+        routes.on(.get, "/v1/organizations/:org/notifications", .notificationsList) { request, context, caller in
+            let organization = try await organization(context.parameters.get("org"), caller, minimum: .admin)
+            let limit = try Page(request).limit
+            var items: [NotificationResponse] = []
+            for record in try await store.notifications.list(organization: organization.id, limit: limit) {
+                let last = try await store.notifications.attempts(of: record.id).last
+                items.append(record.api(lastDetail: last?.detail))
+            }
+            return try StrictJSON.response(ListResponse(items: items, nextCursor: nil))
+        }
+    }
+
+    var webhookAddresses: WebhookAddressPolicy {
+        WebhookAddressPolicy(
+            allowPrivateAddresses: configuration.notifications.webhooks.allowPrivateAddresses,
+            allowPlainHTTP: configuration.notifications.webhooks.allowPlainHTTP)
+    }
+
+    private func channelID(_ value: String?) throws -> UUID {
+        guard let value, let id = UUID(uuidString: value) else {
+            throw CHOMError(.invalidInput, "'\(String((value ?? "").prefix(60)))' is not a notification channel id")
+        }
+        return id
+    }
+}
+
+extension NotificationChannelRecord {
+    var api: NotificationChannelResponse {
+        NotificationChannelResponse(
+            id: id.uuidString.lowercased(), organizationId: organizationID.description, kind: kind.rawValue, target: target,
+            events: events, description: description, createdAt: createdAt)
+    }
+}
+
+extension NotificationRecord {
+    func api(lastDetail: String?) -> NotificationResponse {
+        NotificationResponse(
+            id: id.uuidString.lowercased(), channel: channel, channelId: channelID?.uuidString.lowercased(),
+            recipient: recipient, event: event, subject: subject, status: status.rawValue, attempts: attempts,
+            createdAt: createdAt, nextAttemptAt: status == .pending ? nextAttemptAt : nil, deliveredAt: deliveredAt,
+            lastDetail: lastDetail)
+    }
+}

@@ -222,7 +222,7 @@ struct MigrationRunner: Sendable {
                         .enqueue(about: site.id, now: clock.now()) { [record] notice in
                             notice.moveDone(
                                 failover: lifecycle.failover, succeeded: succeeded, migration: record.id.description,
-                                failedStep: record.failedStep, message: record.message,
+                                failedStep: record.failedStep,
                                 recoveryPointSeconds: record.recoveryPointSeconds,
                                 recoveryTimeSeconds: record.recoveryTimeSeconds)
                         }

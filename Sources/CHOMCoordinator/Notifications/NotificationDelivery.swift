@@ -27,13 +27,15 @@ struct NotificationDelivery: Sendable {
     /// (the SMTP timeout), so that no other leader sends it meanwhile.
     var lease: TimeInterval = 300
     var batch = 20
+    /// Webhook attempts at once.
+    var webhookConcurrency = 8
 
     /// One pass: returns (delivered, failed) attempts. A transient failure of the mail server
     /// (unreachable, slow or refusing for its own reasons) ends the pass for email: the rest of the
     /// batch's email is released untried, without spending an attempt, so one dead server costs one
     /// timeout per pass. A webhook's failure is its own receiver's: the others are still tried.
     @discardableResult
-    func tick(now: @Sendable () -> Date) async throws -> (delivered: Int, failed: Int) {
+    func tick(now: @escaping @Sendable () -> Date) async throws -> (delivered: Int, failed: Int) {
         var delivered = 0
         var failed = 0
         var channels: [String] = []
@@ -41,37 +43,80 @@ struct NotificationDelivery: Sendable {
         if webhooks != nil { channels.append("webhook") }
         guard !channels.isEmpty else { return (0, 0) }
         var claimed = try await store.notifications.claim(now: now(), lease: lease, limit: batch, channels: channels)
-        while !claimed.isEmpty {
-            let record = claimed.removeFirst()
-            let started = now()
-            let (ok, permanent, detail) = await send(record, now: started)
-            let finished = now()
-            var retryAt: Date?
-            if !ok, !permanent, case .retry(let at) = retry.afterFailure(attempt: record.attempts, now: finished) {
-                retryAt = at
+        // Webhooks side by side, at most `webhookConcurrency` at once: each receiver is its own
+        // server, so a slow one holds up only its own slot (each attempt is bounded by its timeout).
+        let hooks = claimed.filter { $0.channel == "webhook" }
+        claimed.removeAll { $0.channel == "webhook" }
+        var attempts: [Attempt] = []
+        await withTaskGroup(of: Attempt.self) { group in
+            var running = 0
+            for record in hooks {
+                if running == webhookConcurrency, let done = await group.next() {
+                    attempts.append(done)
+                    running -= 1
+                }
+                group.addTask { await attempt(record, now: now) }
+                running += 1
             }
-            try await store.notifications.finish(
-                record, startedAt: started, finishedAt: finished, delivered: ok, detail: detail, retryAt: retryAt)
-            if ok {
+            for await done in group { attempts.append(done) }
+        }
+        for done in attempts {
+            if try await finish(done) { delivered += 1 } else { failed += 1 }
+        }
+        // Email one by one: it all goes through one server.
+        while !claimed.isEmpty {
+            let done = await attempt(claimed.removeFirst(), now: now)
+            if try await finish(done) {
                 delivered += 1
                 continue
             }
             failed += 1
-            let metadata: Logger.Metadata = [
-                "chom.notification": "\(record.id)", "chom.channel": "\(record.channel)", "chom.attempt": "\(record.attempts)",
-                "chom.retry_at": "\(retryAt.map { $0.formatted(.iso8601) } ?? "never")", "chom.error": "\(detail)",
-            ]
-            if record.channel == "email", !permanent {
-                let untried = claimed.filter { $0.channel == "email" }
-                claimed.removeAll { $0.channel == "email" }
-                try await store.notifications.release(untried, now: finished)
-                logger.warning("email paused until the next pass: the mail server failed", metadata: metadata.merging(
-                    ["chom.released": "\(untried.count)"]) { first, _ in first })
-            } else {
-                logger.warning("a notification was not delivered", metadata: metadata)
+            if !done.permanent {
+                let untried = claimed
+                claimed = []
+                try await store.notifications.release(untried, now: done.finished)
+                logger.warning("email paused until the next pass: the mail server failed", metadata: [
+                    "chom.notification": "\(done.record.id)", "chom.released": "\(untried.count)",
+                ])
             }
         }
         return (delivered, failed)
+    }
+
+    private struct Attempt: Sendable {
+        var record: NotificationRecord
+        var started: Date
+        var finished: Date
+        var delivered: Bool
+        var permanent: Bool
+        var detail: String
+    }
+
+    private func attempt(_ record: NotificationRecord, now: @Sendable () -> Date) async -> Attempt {
+        let started = now()
+        let (ok, permanent, detail) = await send(record, now: started)
+        return Attempt(record: record, started: started, finished: now(), delivered: ok, permanent: permanent, detail: detail)
+    }
+
+    /// Records an attempt (delivered, retried later, or given up); true if it was delivered.
+    private func finish(_ done: Attempt) async throws -> Bool {
+        var retryAt: Date?
+        if !done.delivered, !done.permanent,
+            case .retry(let at) = retry.afterFailure(attempt: done.record.attempts, now: done.finished)
+        {
+            retryAt = at
+        }
+        try await store.notifications.finish(
+            done.record, startedAt: done.started, finishedAt: done.finished, delivered: done.delivered, detail: done.detail,
+            retryAt: retryAt)
+        if !done.delivered {
+            logger.warning("a notification was not delivered", metadata: [
+                "chom.notification": "\(done.record.id)", "chom.channel": "\(done.record.channel)",
+                "chom.attempt": "\(done.record.attempts)",
+                "chom.retry_at": "\(retryAt.map { $0.formatted(.iso8601) } ?? "never")", "chom.error": "\(done.detail)",
+            ])
+        }
+        return done.delivered
     }
 
     /// (delivered, permanent failure, detail) of one attempt.

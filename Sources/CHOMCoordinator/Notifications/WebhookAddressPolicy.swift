@@ -15,6 +15,8 @@ struct WebhookAddressPolicy: Sendable, Equatable {
     var allowPlainHTTP = false
 
     static let maximumURLLength = 2_048
+    /// The ports a URL may name unless private addresses are allowed.
+    static let webPorts: Set<Int> = [80, 443, 8080, 8443]
 
     /// The URL, or a clear refusal.
     func check(url text: String) throws -> URL {
@@ -36,6 +38,11 @@ struct WebhookAddressPolicy: Sendable, Equatable {
             throw CHOMError(.invalidInput, "the webhook URL's port must be 1 to 65535")
         }
         guard !allowPrivateAddresses else { return url }
+        // Web ports only: a webhook is not a way to knock on a host's other services.
+        let port = components.port ?? (scheme == "https" ? 443 : 80)
+        guard Self.webPorts.contains(port) else {
+            throw CHOMError(.invalidInput, "a webhook URL's port is one of \(Self.webPorts.sorted().map(String.init).joined(separator: ", "))")
+        }
         let name = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]."))
         if name == "localhost" || name.hasSuffix(".localhost") || name.hasSuffix(".local") || name.hasSuffix(".internal") {
             throw CHOMError(.invalidInput, "the webhook URL names a local host")
@@ -83,7 +90,15 @@ struct WebhookAddressPolicy: Sendable, Equatable {
         let a = address
         // IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d) and NAT64 (64:ff9b::/96): the IPv4 inside.
         if a[0..<10].allSatisfy({ $0 == 0 }) && a[10] == 0xff && a[11] == 0xff { return isPublicV4(Array(a[12...])) }
+        // IPv4-translated (::ffff:0:a.b.c.d, RFC 2765): the IPv4 inside.
+        if a[0..<8].allSatisfy({ $0 == 0 }) && a[8] == 0xff && a[9] == 0xff && a[10] == 0 && a[11] == 0 {
+            return isPublicV4(Array(a[12...]))
+        }
         if a[0..<12].allSatisfy({ $0 == 0 }) { return false }  // ::, ::1 and the deprecated compatible form
+        if a[0] == 0x01 && a[1..<8].allSatisfy({ $0 == 0 }) { return false }  // 100::/64, discard
+        if a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff && a[3] == 0x9b && a[4] == 0x00 && a[5] == 0x01 {
+            return false  // 64:ff9b:1::/48, local-use NAT64 (its IPv4 is not at a fixed place)
+        }
         if a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff && a[3] == 0x9b { return isPublicV4(Array(a[12...])) }
         if a[0] & 0xfe == 0xfc { return false }  // fc00::/7, unique local
         if a[0] == 0xfe && a[1] & 0xc0 == 0x80 { return false }  // fe80::/10, link-local

@@ -41,10 +41,10 @@ package struct SiteNotice: Sendable, Equatable {
             ], data: base(["task_id": task, "backup_id": backup, "message": Self.clean(message)]))
     }
 
-    /// A migration or failover that ended: `failedStep`/`message` when it failed; recovery figures
-    /// (seconds) when a failover succeeded.
+    /// A migration or failover that ended: `failedStep` when it failed; recovery figures (seconds)
+    /// when a failover succeeded.
     package func moveDone(
-        failover: Bool, succeeded: Bool, migration: String, failedStep: String?, message: String,
+        failover: Bool, succeeded: Bool, migration: String, failedStep: String?,
         recoveryPointSeconds: Double?, recoveryTimeSeconds: Double?
     ) -> NotificationContent {
         let noun = failover ? "failover" : "migration"
@@ -62,12 +62,12 @@ package struct SiteNotice: Sendable, Equatable {
                 lines.append("Changes made in the \(Int(point.rounded())) s before the failure may be lost; the site was back after \(Int(time.rounded())) s.")
             }
         } else {
-            data["message"] = Self.clean(message)
+            // The runner's message names agents and their errors: the fleet's business, not the tenant's.
             if let failedStep { data["failed_step"] = Self.clean(failedStep) }
             lines = [
                 "The \(noun) of \(domain) (tenant \(tenantName)) failed\(failedStep.map { " at \(Self.clean($0))" } ?? "").",
-                failover ? "The site stays where it was." : "The site stays on its server and keeps serving.", "",
-                "Reason: \(Self.clean(message))",
+                failover ? "The site stays where it was." : "The site stays on its server and keeps serving.",
+                "The hosting company's operators see why in `chom fleet migrations`.",
             ]
         }
         lines.append("Migration: \(migration)")

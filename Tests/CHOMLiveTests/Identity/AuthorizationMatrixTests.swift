@@ -147,9 +147,13 @@ struct AuthorizationMatrixTests {
                 // Members who reach tenants it does not.
                 ("PATCH", "/v1/organizations/\(organization.id)/members/\(organization.member.userID)", ["role": "viewer"]),
                 ("DELETE", "/v1/organizations/\(organization.id)/members/\(organization.member.userID)", [:]),
+                // Notification channels carry every tenant's events, and the outbox names them.
+                ("GET", "/v1/organizations/\(organization.id)/notification-channels", [:]),
+                ("POST", "/v1/organizations/\(organization.id)/notification-channels", ["kind": "email", "email": "spy@reach.test"]),
+                ("GET", "/v1/organizations/\(organization.id)/notifications", [:]),
             ]
             for (method, path, json) in attempts {
-                let reply = try await api.send(method, path, token: limited.token, json: method == "DELETE" ? nil : json)
+                let reply = try await api.send(method, path, token: limited.token, json: method == "DELETE" || method == "GET" ? nil : json)
                 #expect(reply.status == 403, "tenant-limited admin \(method) \(path) \(json): \(reply.status) \(reply.text)")
             }
             #expect(try await api.send("GET", "/v1/sites/\(organization.siteID)", token: limited.token).status == 404)

@@ -173,6 +173,57 @@ struct WebhookChannelLiveTests {
         }
     }
 
+    @Test("a receiver that sends its headers and then nothing is cut off at the timeout, without holding up the other channel; a second test within a minute is refused")
+    func stalledReceiver() async throws {
+        let stalled = Router()
+        stalled.post("/hooks/:token") { _, _ in
+            Response(status: .ok, body: ResponseBody { _ in try await Task.sleep(for: .seconds(3_600)) })
+        }
+        let stalledPort = try FreePort.next()
+        let app = Application(router: stalled, configuration: .init(address: .hostname("127.0.0.1", port: stalledPort)))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.runService() }
+            defer { group.cancelAll() }
+            try await TCPProbe.waitUntilListening(port: stalledPort, within: .seconds(20), what: "the stalled receiver")
+            try await Receiver.with { port, receiver in
+                try await TestCoordinator.with(configure: {
+                    Self.configure(&$0)
+                    $0.notifications.webhooks.timeoutSeconds = 2
+                }) { coordinator in
+                    _ = try await coordinator.testTenant()
+                    let client = coordinator.client
+                    let organization = try #require(try await client.allOrganizations().first { $0.name == "tests" }).id
+                    let slow = try await client.createNotificationChannel(
+                        organizationID: organization,
+                        CreateNotificationChannelRequest(kind: "webhook", url: "http://127.0.0.1:\(stalledPort)/hooks/slow"))
+                    let fine = try await client.createNotificationChannel(
+                        organizationID: organization,
+                        CreateNotificationChannelRequest(kind: "webhook", url: "http://127.0.0.1:\(port)/hooks/fine"))
+                    let started = ContinuousClock.now
+                    let slowTest = try await client.testNotificationChannel(organizationID: organization, channelID: slow.channel.id)
+                    _ = try await client.testNotificationChannel(organizationID: organization, channelID: fine.channel.id)
+                    try await coordinator.eventually("the healthy receiver served", timeout: .seconds(20)) {
+                        receiver.requests.contains { $0.event == "channel.test" }
+                    }
+                    try await coordinator.eventually("the stalled attempt recorded as timed out", timeout: .seconds(30)) {
+                        try await client.notifications(organizationID: organization)
+                            .first { $0.id == slowTest.notificationId }?.lastDetail == "timed out"
+                    }
+                    #expect(ContinuousClock.now - started < .seconds(25), "bounded by the 2 s timeout, not the receiver")
+                    let record = try #require(try await client.notifications(organizationID: organization).first { $0.id == slowTest.notificationId })
+                    #expect(record.status == "pending" && record.attempts >= 1, "\(record)")
+                    // Tests are one a minute per channel.
+                    do {
+                        _ = try await client.testNotificationChannel(organizationID: organization, channelID: fine.channel.id)
+                        Issue.record("a second test within a minute was queued")
+                    } catch let error as AdminClientError {
+                        #expect(error.status == 409, "\(error)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test("by default a webhook must be https to a public address; unknown events and other organizations are refused")
     func refusals() async throws {
         try await TestCoordinator.with { coordinator in
@@ -184,6 +235,7 @@ struct WebhookChannelLiveTests {
                 ("https://127.0.0.1/x", [], "not a public address"),
                 ("https://169.254.169.254/latest", [], "not a public address"),
                 ("https://localhost/x", [], "local host"),
+                ("https://hooks.example.com:6379/x", [], "port is one of"),
                 ("https://hooks.example.com/x", ["deploy.failed", "everything"], "unknown event"),
             ] {
                 do {

@@ -796,7 +796,7 @@ paths:
       description: |-
         Every event is emailed to the organization's owners; channels add destinations. A webhook is listed by its scheme, host and port only (its path and query are sealed with its secret: they are often a credential).
 
-        Who: admin or above (token ability `organizations:read`).
+        Who: admin or above of the whole organization (token ability `organizations:read`).
       parameters:
       - $ref: '#/components/parameters/OrgId'
       responses:
@@ -822,9 +822,9 @@ paths:
       description: |-
         A webhook gets a signing secret, shown only in this answer. Each delivery is a POST of JSON `{"id", "event", "created_at", "organization_id", "subject", "text", "data"}` with the headers `CHOM-Event`, `CHOM-Delivery` (the message id, the same on every retry) and `CHOM-Signature: t=<unix seconds>,v1=<hex>`, where the hex is HMAC-SHA256 keyed with the secret over `<t>.<body>` (Stripe's scheme). 2xx acknowledges; 410 stops retries; anything else is retried with backoff. Redirects are not followed.
 
-        By default the URL must be https and name a public address (not loopback, private, link-local, shared or reserved); the coordinator's `notifications.webhooks` can allow more. At most 20 channels per organization (409).
+        By default the URL must be https, on port 80, 443, 8080 or 8443, and name a public address (not loopback, private, link-local, shared or reserved); the coordinator's `notifications.webhooks` can allow more. Each attempt is bounded as a whole by `notifications.webhooks.timeoutSeconds`, and what it records is coarse (the status code, or timed out, connection failed, TLS handshake failed), never the receiver's body. At most 20 channels per organization (409).
 
-        Who: admin or above (token ability `organizations:write`).
+        Who: admin or above of the whole organization (token ability `organizations:write`): an admin limited to some tenants gets 403, since a channel carries every tenant's events.
       parameters:
       - $ref: '#/components/parameters/OrgId'
       requestBody:
@@ -861,7 +861,7 @@ paths:
       description: |-
         What the channel still had to send is given up at its next attempt.
 
-        Who: admin or above (token ability `organizations:write`).
+        Who: admin or above of the whole organization (token ability `organizations:write`).
       parameters:
       - $ref: '#/components/parameters/OrgId'
       - $ref: '#/components/parameters/ChannelId'
@@ -883,9 +883,9 @@ paths:
       tags:
       - Notifications
       description: |-
-        Queues one message with the event `channel.test` for this channel only. Follow it in `GET /v1/organizations/{orgId}/notifications`.
+        Queues one message with the event `channel.test` for this channel only, at most one a minute per channel (409 otherwise). Follow it in `GET /v1/organizations/{orgId}/notifications`.
 
-        Who: admin or above (token ability `organizations:write`).
+        Who: admin or above of the whole organization (token ability `organizations:write`).
       parameters:
       - $ref: '#/components/parameters/OrgId'
       - $ref: '#/components/parameters/ChannelId'
@@ -904,6 +904,8 @@ paths:
           $ref: '#/components/responses/Forbidden'
         '404':
           $ref: '#/components/responses/NotFound'
+        '409':
+          $ref: '#/components/responses/Conflict'
   /v1/organizations/{orgId}/notifications:
     get:
       operationId: listNotifications
@@ -911,9 +913,9 @@ paths:
       tags:
       - Notifications
       description: |-
-        Each message with where it went, its status (pending, delivered, or failed: given up) and what its latest attempt's server answered.
+        Each message with where it went, its status (pending, delivered, or failed: given up) and what its latest attempt got.
 
-        Who: admin or above (token ability `organizations:read`).
+        Who: admin or above of the whole organization (token ability `organizations:read`).
       parameters:
       - $ref: '#/components/parameters/OrgId'
       - $ref: '#/components/parameters/Limit'
@@ -3754,7 +3756,7 @@ components:
           format: date-time
         lastDetail:
           type: string
-          description: What the latest attempt's server answered, or its error.
+          description: "What the latest attempt got: a webhook's status code or a coarse error; an email's relay answer, shown to operators only."
     NotificationList:
       type: object
       required:

@@ -6,17 +6,17 @@ import Foundation
 import Hummingbird
 
 /// An organization's notification channels (email addresses and signed webhooks besides the
-/// owners' email) and its outbox. Admins and owners only: a channel sends the organization's news
-/// wherever it points.
+/// owners' email) and its outbox. Admins and owners of the whole organization only: a channel
+/// gets every tenant's news, so an admin limited to some tenants may not read or change them.
 extension AdminAPI {
     func addNotificationRoutes(_ routes: RouteTable) {
         routes.on(.get, "/v1/organizations/:org/notification-channels", .notificationChannelsList) { _, context, caller in
-            let organization = try await organization(context.parameters.get("org"), caller, minimum: .admin)
+            let organization = try await wholeOrganization(context.parameters.get("org"), caller)
             let channels = try await store.notificationChannels.list(organization: organization.id)
             return try StrictJSON.response(ListResponse(items: channels.map(\.api), nextCursor: nil))
         }
         routes.on(.post, "/v1/organizations/:org/notification-channels", .notificationChannelCreate) { request, context, caller in
-            let organization = try await organization(context.parameters.get("org"), caller, minimum: .admin)
+            let organization = try await wholeOrganization(context.parameters.get("org"), caller)
             let body = try await StrictJSON.decode(
                 CreateNotificationChannelRequest.self, allowed: CreateNotificationChannelRequest.fields, from: request)
             let accepted = try NotificationChannelPolicy(
@@ -52,7 +52,7 @@ extension AdminAPI {
                 CreatedNotificationChannelResponse(channel: channel.api, secret: secret), status: .created)
         }
         routes.on(.delete, "/v1/organizations/:org/notification-channels/:channel", .notificationChannelDelete) { _, context, caller in
-            let organization = try await organization(context.parameters.get("org"), caller, minimum: .admin)
+            let organization = try await wholeOrganization(context.parameters.get("org"), caller)
             let id = try channelID(context.parameters.get("channel"))
             try await write(caller) { transaction in
                 guard try await store.notificationChannels.remove(id, organization: organization.id, now: caller.now, in: transaction)
@@ -64,10 +64,17 @@ extension AdminAPI {
             return Response(status: .noContent)
         }
         routes.on(.post, "/v1/organizations/:org/notification-channels/:channel/test", .notificationChannelTest) { _, context, caller in
-            let organization = try await organization(context.parameters.get("org"), caller, minimum: .admin)
+            let organization = try await wholeOrganization(context.parameters.get("org"), caller)
             let id = try channelID(context.parameters.get("channel"))
             guard try await store.notificationChannels.get(id, organization: organization.id) != nil else {
                 throw CHOMError(.notFound, "no notification channel \(id.uuidString.lowercased())")
+            }
+            // One test per channel a minute: a test is not a way to flood a receiver or a mailbox.
+            if let last = try await store.notifications.list(organization: organization.id, limit: 100)
+                .first(where: { $0.channelID == id && $0.event == NotificationEvent.channelTest.rawValue }),
+                caller.now.timeIntervalSince(last.createdAt) < 60
+            {
+                throw CHOMError(.conflict, "a test message went to this channel less than a minute ago")
             }
             let content = NotificationContent(
                 event: .channelTest, subject: "[CHOM] Test notification",
@@ -87,15 +94,32 @@ extension AdminAPI {
                 NotificationTestResponse(notificationId: queued?.id.uuidString.lowercased() ?? ""), status: .accepted)
         }
         routes.on(.get, "/v1/organizations/:org/notifications", .notificationsList) { request, context, caller in
-            let organization = try await organization(context.parameters.get("org"), caller, minimum: .admin)
+            let organization = try await wholeOrganization(context.parameters.get("org"), caller)
             let limit = try Page(request).limit
             var items: [NotificationResponse] = []
+            let isOperator = try caller.signedIn.isOperator
             for record in try await store.notifications.list(organization: organization.id, limit: limit) {
-                let last = try await store.notifications.attempts(of: record.id).last
+                // The mail relay's answers name the hosting company's machines: operators only.
+                let last = record.channel == "email" && !isOperator
+                    ? nil : try await store.notifications.attempts(of: record.id).last
                 items.append(record.api(lastDetail: last?.detail))
             }
             return try StrictJSON.response(ListResponse(items: items, nextCursor: nil))
         }
+    }
+
+    /// The organization, for an admin or owner whose membership is not limited to some tenants.
+    private func wholeOrganization(_ parameter: String?, _ caller: Caller) async throws -> OrganizationRecord {
+        let organization = try await organization(parameter, caller, minimum: .admin)
+        let principal = try caller.signedIn
+        if !principal.isOperator,
+            principal.memberships.first(where: { $0.organizationID == organization.id })?.tenantIDs.isEmpty == false
+        {
+            throw CHOMError(
+                .forbidden,
+                "your membership is limited to some tenants: notification channels carry every tenant's events")
+        }
+        return organization
     }
 
     var webhookAddresses: WebhookAddressPolicy {

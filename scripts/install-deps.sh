@@ -11,6 +11,8 @@ packages+=(pdns-server pdns-backend-sqlite3 sqlite3 bind9-dnsutils)
 # Prometheus 2.42 and Alertmanager 0.25 (Debian bookworm's versions): promtool checks and
 # unit-tests the alert rules; python3-yaml reads them (and the OpenAPI document) in the checks.
 packages+=(prometheus prometheus-alertmanager python3-yaml)
+# rsyslog receives the agents' forwarded site logs in a live test (it starts its own on loopback).
+packages+=(rsyslog)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -34,6 +36,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     for unit in prometheus prometheus-alertmanager prometheus-node-exporter; do
       systemctl disable --now "$unit.service" >/dev/null 2>&1 || true
     done
+  fi
+  if [[ " ${missing[*]} " == *" rsyslog "* ]] && [ -d /run/systemd/system ]; then
+    systemctl disable --now rsyslog.service syslog.socket >/dev/null 2>&1 || true
   fi
 fi
 # The Debian postgresql package may start a system cluster; CHOM never uses it.

@@ -63,6 +63,13 @@ struct HostingOptions: ParsableArguments {
         valueName: "count"))
     var logRotateKeep: Int?
 
+    @Option(name: .customLong("syslog"), help: ArgumentHelp(
+        """
+        Forward every site's access and error log lines to this syslog collector (HOST:PORT), as RFC 5424 \
+        messages over TCP with the structured data site, tenant and agent (env CHOM_AGENT_SYSLOG; default: off).
+        """, valueName: "host:port"))
+    var syslog: String?
+
     func validate() throws {
         for (name, port) in [("--http-port", httpPort), ("--https-port", httpsPort)] {
             if let port, !(1...65535).contains(port) { throw ValidationError("\(name) must be between 1 and 65535") }
@@ -115,6 +122,12 @@ struct HostingOptions: ParsableArguments {
             hosting.logRotation.keep = keep
         }
         configuration.hosting = hosting
+        if let text = syslog ?? AgentOptions.environment("CHOM_AGENT_SYSLOG") {
+            guard let address = CoordinatorAddress(parsing: text) else {
+                throw ValidationError("--syslog \(text) is not HOST:PORT")
+            }
+            configuration.logForwarding = LogForwarderService.Configuration(host: address.host, port: address.port)
+        }
     }
 
     private static func count(_ text: String) throws -> Int {

@@ -25,6 +25,8 @@ package struct AgentConfiguration: Sendable {
     package var usageInterval: Duration = .seconds(60)
     /// The periodic health probe of every hosted site (`chom_site_up`), with hosting only.
     package var siteProbe = SiteProbeService.Configuration()
+    /// Where the sites' logs are forwarded as syslog (with hosting only); nil: not forwarded.
+    package var logForwarding: LogForwarderService.Configuration?
     /// Site slots this agent offers to the scheduler.
     package var maxSites: Int = 50
     /// Releases kept per site when a deploy task does not say.

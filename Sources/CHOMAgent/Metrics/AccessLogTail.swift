@@ -48,32 +48,9 @@ package struct AccessLogTail: Sendable {
 
     package mutating func poll() -> Batch {
         var batch = Batch()
-        // Never through a final symlink, never blocking on a FIFO, only a regular file: the logs
-        // are root's (outside every site tree), and this holds even if a path were misconfigured.
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)  // not a tenant path: the agent's log directory
-        guard fd >= 0 else { return batch }  // Between a rotation's rename and create: try next time.
-        defer { close(fd) }
-        var status = stat()
-        guard fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { return batch }
-        let current = Self.identity(status)
-        if current != identity || Int64(status.st_size) < offset {
-            identity = current
-            offset = 0
-        }
-        let available = Int64(status.st_size) - offset
-        guard available > 0 else { return batch }
-        let bytes = Self.read(fd, at: offset, count: Int(min(available, Int64(maxBytesPerPoll))))
-        guard let lastNewline = bytes.lastIndex(of: UInt8(ascii: "\n")) else {
-            // No complete line. A full chunk without a newline is one absurdly long line: skip it
-            // rather than stall forever; a shorter one is a line still being written.
-            if bytes.count == maxBytesPerPoll {
-                offset += Int64(bytes.count)
-                batch.unparsed += 1
-            }
-            return batch
-        }
-        offset += Int64(lastNewline + 1)
-        for line in bytes[...lastNewline].split(separator: UInt8(ascii: "\n")) {
+        let (lines, skipped) = readLines()
+        batch.unparsed = skipped
+        for line in lines {
             if let statusClass = AccessLogLine.statusClass(line) {
                 batch.counts[statusClass, default: 0] += 1
                 batch.bodyBytes &+= AccessLogLine.bodyBytes(line) ?? 0
@@ -82,6 +59,38 @@ package struct AccessLogTail: Sendable {
             }
         }
         return batch
+    }
+
+    /// The complete lines appended since the last call (without their newlines, empty ones
+    /// left out), and how many over-long lines were skipped: any log a site's nginx writes (the
+    /// access and error logs alike), read the same way.
+    package mutating func readLines() -> (lines: [ArraySlice<UInt8>], skipped: Int) {
+        // Never through a final symlink, never blocking on a FIFO, only a regular file: the logs
+        // are root's (outside every site tree), and this holds even if a path were misconfigured.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)  // not a tenant path: the agent's log directory
+        guard fd >= 0 else { return ([], 0) }  // Between a rotation's rename and create: try next time.
+        defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { return ([], 0) }
+        let current = Self.identity(status)
+        if current != identity || Int64(status.st_size) < offset {
+            identity = current
+            offset = 0
+        }
+        let available = Int64(status.st_size) - offset
+        guard available > 0 else { return ([], 0) }
+        let bytes = Self.read(fd, at: offset, count: Int(min(available, Int64(maxBytesPerPoll))))
+        guard let lastNewline = bytes.lastIndex(of: UInt8(ascii: "\n")) else {
+            // No complete line. A full chunk without a newline is one absurdly long line: skip it
+            // rather than stall forever; a shorter one is a line still being written.
+            if bytes.count == maxBytesPerPoll {
+                offset += Int64(bytes.count)
+                return ([], 1)
+            }
+            return ([], 0)
+        }
+        offset += Int64(lastNewline + 1)
+        return (bytes[...lastNewline].split(separator: UInt8(ascii: "\n")), 0)
     }
 
     private static func identity(_ status: stat) -> FileIdentity {

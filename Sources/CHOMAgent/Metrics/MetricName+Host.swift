@@ -16,3 +16,9 @@ extension MetricName {
     /// Gauge: seconds since boot, from /proc/uptime.
     package static let hostUptime = "chom_host_uptime_seconds"
 }
+
+extension MetricName {
+    /// Counter, `{result="sent"|"dropped"}`: log lines forwarded to the syslog collector, or dropped
+    /// because its bounded buffer was full (`LogForwardBuffer`).
+    package static let logForwardLines = "chom_agent_log_forward_lines_total"
+}

@@ -131,6 +131,13 @@ package final class AgentRuntime: Service, Sendable {
                 records: SiteRecordStore(directory: configuration.siteRecordsDirectory), sites: metrics.sites,
                 httpPort: hosting.configuration.site.httpPort, tlsDirectory: hosting.configuration.tlsDirectory,
                 configuration: configuration.siteProbe, logger: logger))
+            if let forwarding = configuration.logForwarding {
+                services.append(LogForwarderService(
+                    configuration: forwarding, records: SiteRecordStore(directory: configuration.siteRecordsDirectory),
+                    logsDirectory: hosting.configuration.logsDirectory,
+                    agent: (try? store.load())?.agentID.description ?? "-",
+                    buffer: LogForwardBuffer(capacity: forwarding.capacity, registry: metrics.registry), logger: logger))
+            }
         }
         let configuration = self.configuration, metrics = self.metrics, ledger = self.ledger, control = self.control
         let hosting = self.hosting, lease = self.lease, usage = self.usage, clock = self.clock, logger = self.logger

@@ -1,0 +1,133 @@
+import AsyncAlgorithms
+import CHOMCore
+package import Foundation
+package import Logging
+import NIOCore
+import NIOPosix
+package import ServiceLifecycle
+
+/// Forwards every hosted site's nginx access and error log lines (and the lines `buffer` gets
+/// from elsewhere, such as finished tasks) to a syslog collector as RFC 5424 messages over TCP
+/// (`SyslogMessage`, octet-counted framing), with the structured data `site`, `tenant` and
+/// `agent`. Off unless `logForwarding` is configured.
+///
+/// Every `interval` it reads the lines appended to each recorded site's logs since the last pass
+/// (the sites come from the site records, root's; the logs are root's files outside every site
+/// tree, opened without following symlinks) into the bounded `LogForwardBuffer`, then sends what
+/// the buffer holds in batches. A collector that is down or slow costs a connect timeout per pass
+/// at most; meanwhile lines wait in the buffer, and past its capacity the oldest are dropped and
+/// counted. Delivery is at least once: a batch whose write failed is sent again on the next
+/// connection. Lines already in a log when the agent starts are not sent.
+package struct LogForwarderService: Service {
+    package struct Configuration: Sendable, Equatable {
+        package var host: String
+        package var port: Int
+        /// How often the logs are read and the buffer sent.
+        package var interval: Duration = .seconds(1)
+        /// Messages held while the collector is away; past this the oldest are dropped.
+        package var capacity = 10_000
+        /// Messages per write.
+        package var batch = 500
+        /// Bytes read from one log per pass (the rest waits for the next pass).
+        package var maxBytesPerPoll = 1 << 20
+        package var connectTimeout: Duration = .seconds(3)
+
+        package init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+    }
+
+    private let configuration: Configuration
+    private let records: SiteRecordStore
+    private let logsDirectory: URL
+    private let agent: String
+    private let buffer: LogForwardBuffer
+    private let logger: Logger
+
+    package init(
+        configuration: Configuration, records: SiteRecordStore, logsDirectory: URL, agent: String,
+        buffer: LogForwardBuffer, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.records = records
+        self.logsDirectory = logsDirectory
+        self.agent = agent
+        self.buffer = buffer
+        self.logger = logger
+    }
+
+    private struct Tails {
+        var tenant: String
+        var access: AccessLogTail
+        var error: AccessLogTail
+    }
+
+    package func run() async throws {
+        let hostname = ProcessInfo.processInfo.hostName
+        var tails: [String: Tails] = [:]
+        var connection: (any Channel)?
+        var unsent: [[UInt8]] = []
+        var quietUntil = ContinuousClock.now
+        for await _ in AsyncTimerSequence(interval: configuration.interval, clock: .continuous).cancelOnGracefulShutdown() {
+            read(&tails, hostname: hostname)
+            guard ContinuousClock.now >= quietUntil else { continue }
+            do {
+                while true {
+                    if unsent.isEmpty { unsent = buffer.take(configuration.batch) }
+                    guard !unsent.isEmpty else { break }
+                    if connection == nil { connection = try await connect() }
+                    var bytes = ByteBuffer()
+                    for message in unsent { bytes.writeBytes(message) }
+                    try await connection?.writeAndFlush(bytes)
+                    buffer.sent(unsent.count)
+                    unsent = []
+                }
+            } catch {
+                // The batch stays in `unsent` and goes first on the next connection.
+                try? await connection?.close()
+                connection = nil
+                quietUntil = ContinuousClock.now + configuration.connectTimeout
+                logger.debug("the syslog collector is unavailable", metadata: [LogKey.error: "\(error)"])
+            }
+        }
+        try? await connection?.close()
+    }
+
+    /// The lines appended to each recorded site's logs since the last pass, into the buffer. A
+    /// site no longer recorded loses its tails; a new one is followed from the current end.
+    private func read(_ tails: inout [String: Tails], hostname: String) {
+        let sites = records.byDomain().values.filter { $0.tenantID != nil }
+        for gone in Set(tails.keys).subtracting(sites.map(\.domain)) { tails[gone] = nil }
+        let now = Date()
+        for record in sites.sorted(by: { $0.domain < $1.domain }) {
+            guard let tenant = record.tenantID else { continue }
+            if tails[record.domain]?.tenant != tenant {
+                let directory = logsDirectory.appendingPathComponent(record.domain, isDirectory: true)
+                tails[record.domain] = Tails(
+                    tenant: tenant,
+                    access: AccessLogTail(
+                        path: directory.appendingPathComponent("access.log").path,
+                        maxBytesPerPoll: configuration.maxBytesPerPoll),
+                    error: AccessLogTail(
+                        path: directory.appendingPathComponent("error.log").path,
+                        maxBytesPerPoll: configuration.maxBytesPerPoll))
+            }
+            for kind in [SyslogMessage.Kind.access, .error] {
+                let lines = kind == .access ? tails[record.domain]?.access.readLines().lines : tails[record.domain]?.error.readLines().lines
+                for line in lines ?? [] where !line.isEmpty {
+                    buffer.append(SyslogMessage(
+                        kind: kind, site: record.domain, tenant: tenant, agent: agent, hostname: hostname, time: now,
+                        text: String(decoding: line, as: UTF8.self)))
+                }
+            }
+        }
+    }
+
+    private func connect() async throws -> any Channel {
+        try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.milliseconds(configuration.connectTimeout.wholeMilliseconds))
+            .channelOption(.socketOption(.so_keepalive), value: 1)
+            .connect(host: configuration.host, port: configuration.port).get()
+    }
+}

@@ -1,0 +1,98 @@
+package import Foundation
+
+/// One RFC 5424 syslog message, framed for TCP by octet counting (RFC 6587 §3.4.1: the length in
+/// decimal, a space, the message), which rsyslog's imtcp and syslog-ng read as is:
+///
+///     <PRI>1 TIMESTAMP HOSTNAME chom-agent - MSGID [chom@32473 site="…" tenant="…" agent="…"] MSG
+///
+/// - PRI is facility local0 (16) × 8 + severity: `access` lines are informational (6), `error`
+///   lines warnings (4), `task` lines informational or errors (3) by the task's outcome.
+/// - MSGID says what the line is: `access`, `error` or `task`.
+/// - The structured data's values escape `"`, `\` and `]` (§6.3.3); MSG is the line itself,
+///   UTF-8 with control characters other than tab replaced by spaces, cut to `maximumLineBytes`.
+/// - 32473 is the private enterprise number RFC 5612 reserves for documentation; an operator
+///   filters on the SD-ID `chom@32473`.
+///
+/// Pure: the forwarder (`LogForwarderService`) does the I/O.
+package struct SyslogMessage: Sendable, Equatable {
+    package enum Kind: String, Sendable, CaseIterable {
+        case access, error, task
+    }
+
+    package static let maximumLineBytes = 8 << 10
+    package static let structuredDataID = "chom@32473"
+
+    package var kind: Kind
+    package var site: String
+    package var tenant: String
+    package var agent: String
+    package var hostname: String
+    package var time: Date
+    package var failed = false
+    package var text: String
+
+    package init(
+        kind: Kind, site: String, tenant: String, agent: String, hostname: String, time: Date, failed: Bool = false,
+        text: String
+    ) {
+        self.kind = kind
+        self.site = site
+        self.tenant = tenant
+        self.agent = agent
+        self.hostname = hostname
+        self.time = time
+        self.failed = failed
+        self.text = text
+    }
+
+    package var severity: Int {
+        switch kind {
+        case .access: 6
+        case .error: 4
+        case .task: failed ? 3 : 6
+        }
+    }
+
+    /// The message, without framing.
+    package var formatted: String {
+        let priority = 16 * 8 + severity
+        let stamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(time)
+        let data = "[\(Self.structuredDataID) site=\"\(Self.escape(site))\" tenant=\"\(Self.escape(tenant))\" agent=\"\(Self.escape(agent))\"]"
+        return "<\(priority)>1 \(stamp) \(Self.header(hostname)) chom-agent - \(kind.rawValue) \(data) \(Self.clean(text))"
+    }
+
+    /// The message framed for TCP: `<length> <message>`.
+    package var framed: [UInt8] {
+        let bytes = Array(formatted.utf8)
+        return Array("\(bytes.count) ".utf8) + bytes
+    }
+
+    /// A header field: printable US-ASCII without spaces, at most 255 characters, "-" if empty.
+    static func header(_ text: String) -> String {
+        let printable = String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value > 32 && $0.value < 127 }).prefix(255))
+        return printable.isEmpty ? "-" : printable
+    }
+
+    /// A structured data parameter value (§6.3.3).
+    static func escape(_ text: String) -> String {
+        var escaped = ""
+        for character in clean(text) {
+            if character == "\"" || character == "\\" || character == "]" { escaped.append("\\") }
+            escaped.append(character)
+        }
+        return escaped
+    }
+
+    /// One line: control characters other than tab become spaces; cut to `maximumLineBytes`.
+    static func clean(_ text: String) -> String {
+        var scalars = String.UnicodeScalarView()
+        var bytes = 0
+        for scalar in text.unicodeScalars {
+            let kept: Unicode.Scalar = (scalar.value < 32 && scalar != "\t") || scalar.value == 127 ? " " : scalar
+            bytes += String(kept).utf8.count
+            if bytes > maximumLineBytes { break }
+            scalars.append(kept)
+        }
+        return String(scalars)
+    }
+}

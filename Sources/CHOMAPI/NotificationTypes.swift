@@ -13,10 +13,12 @@ package struct NotificationChannelResponse: Codable, Sendable, Equatable {
     /// Subscribed events; empty: every event.
     package var events: [String]
     package var description: String
+    /// The user who added it.
+    package var createdBy: String?
     package var createdAt: Date
     package init(
         id: String, organizationId: String, kind: String, target: String, events: [String], description: String,
-        createdAt: Date
+        createdBy: String?, createdAt: Date
     ) {
         self.id = id
         self.organizationId = organizationId
@@ -24,6 +26,7 @@ package struct NotificationChannelResponse: Codable, Sendable, Equatable {
         self.target = target
         self.events = events
         self.description = description
+        self.createdBy = createdBy
         self.createdAt = createdAt
     }
 }

@@ -19,6 +19,9 @@ enum Migration0024NotificationChannels {
             -- Event names; empty: every event.
             events text[] NOT NULL DEFAULT '{}',
             description text NOT NULL DEFAULT '' CHECK (length(description) <= 200),
+            -- Who added it (nil: an operator's tool); listed, so a channel left by someone who has
+            -- since gone is visible.
+            created_by uuid REFERENCES users(id),
             created_at timestamptz NOT NULL,
             deleted_at timestamptz,
             CHECK ((kind = 'webhook') = (secret_sealed IS NOT NULL))

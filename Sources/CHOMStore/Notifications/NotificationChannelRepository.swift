@@ -17,11 +17,12 @@ package struct NotificationChannelRecord: Sendable, Equatable {
     /// Subscribed event names; empty: every event.
     package var events: [String]
     package var description: String
+    package var createdBy: UserID?
     package var createdAt: Date
 
     package init(
         id: UUID, organizationID: OrganizationID, kind: Kind, target: String, secretSealed: String?, events: [String],
-        description: String, createdAt: Date
+        description: String, createdBy: UserID?, createdAt: Date
     ) {
         self.id = id
         self.organizationID = organizationID
@@ -30,6 +31,7 @@ package struct NotificationChannelRecord: Sendable, Equatable {
         self.secretSealed = secretSealed
         self.events = events
         self.description = description
+        self.createdBy = createdBy
         self.createdAt = createdAt
     }
 }
@@ -56,16 +58,17 @@ package struct NotificationChannelRepository: Sendable {
         }
         try await transaction.connection.query("""
             INSERT INTO notification_channels
-                (id, organization_id, kind, target, secret_sealed, events, description, created_at)
+                (id, organization_id, kind, target, secret_sealed, events, description, created_by, created_at)
             VALUES (\(channel.id), \(channel.organizationID.uuid), \(channel.kind.rawValue), \(channel.target),
-                \(channel.secretSealed), \(channel.events), \(channel.description), \(channel.createdAt))
+                \(channel.secretSealed), \(channel.events), \(channel.description), \(channel.createdBy?.uuid),
+                \(channel.createdAt))
             """, logger: logger)
     }
 
     /// The organization's live channels, oldest first.
     package func list(organization: OrganizationID) async throws -> [NotificationChannelRecord] {
         let rows = try await client.query("""
-            SELECT id, organization_id, kind, target, secret_sealed, events, description, created_at
+            SELECT id, organization_id, kind, target, secret_sealed, events, description, created_by, created_at
             FROM notification_channels WHERE organization_id = \(organization.uuid) AND deleted_at IS NULL
             ORDER BY created_at, id
             """, logger: logger)
@@ -75,7 +78,7 @@ package struct NotificationChannelRepository: Sendable {
     /// A live channel of the organization (nil if missing, removed or another organization's).
     package func get(_ id: UUID, organization: OrganizationID) async throws -> NotificationChannelRecord? {
         let rows = try await client.query("""
-            SELECT id, organization_id, kind, target, secret_sealed, events, description, created_at
+            SELECT id, organization_id, kind, target, secret_sealed, events, description, created_by, created_at
             FROM notification_channels
             WHERE id = \(id) AND organization_id = \(organization.uuid) AND deleted_at IS NULL
             """, logger: logger)
@@ -85,7 +88,7 @@ package struct NotificationChannelRepository: Sendable {
     /// A live channel, whoever's (for delivery).
     package func live(_ id: UUID) async throws -> NotificationChannelRecord? {
         let rows = try await client.query("""
-            SELECT id, organization_id, kind, target, secret_sealed, events, description, created_at
+            SELECT id, organization_id, kind, target, secret_sealed, events, description, created_by, created_at
             FROM notification_channels WHERE id = \(id) AND deleted_at IS NULL
             """, logger: logger)
         return try await Self.decode(rows).first
@@ -106,15 +109,15 @@ package struct NotificationChannelRepository: Sendable {
 
     private static func decode(_ rows: PostgresRowSequence) async throws -> [NotificationChannelRecord] {
         var result: [NotificationChannelRecord] = []
-        for try await (id, organization, kind, target, secret, events, description, created) in rows.decode(
-            (UUID, UUID, String, String, String?, [String], String, Date).self)
+        for try await (id, organization, kind, target, secret, events, description, creator, created) in rows.decode(
+            (UUID, UUID, String, String, String?, [String], String, UUID?, Date).self)
         {
             guard let kind = NotificationChannelRecord.Kind(rawValue: kind) else {
                 throw CHOMError(.integrity, "unknown notification channel kind \(kind)")
             }
             result.append(NotificationChannelRecord(
                 id: id, organizationID: OrganizationID(organization), kind: kind, target: target, secretSealed: secret,
-                events: events, description: description, createdAt: created))
+                events: events, description: description, createdBy: creator.map(UserID.init), createdAt: created))
         }
         return result
     }

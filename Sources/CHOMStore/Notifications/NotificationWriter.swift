@@ -17,6 +17,9 @@ package struct NotificationWriter: Sendable {
     let connection: PostgresConnection
     let logger: Logger
 
+    /// Pending messages one channel may hold; past this its new messages are not written.
+    package static let pendingLimit = 1_000
+
     package init(connection: PostgresConnection, logger: Logger) {
         self.connection = connection
         self.logger = logger
@@ -61,6 +64,10 @@ package struct NotificationWriter: Sendable {
                 SELECT c.kind, c.target, c.id, 1 FROM notification_channels c
                 WHERE c.organization_id = \(organization.uuid) AND c.deleted_at IS NULL
                   AND (c.id = \(only) OR (\(everyone) AND (cardinality(c.events) = 0 OR \(event) = ANY(c.events))))
+                  -- A channel that has not taken its last \(Self.pendingLimit) messages gets no more
+                  -- until it does: a dead receiver cannot fill the outbox.
+                  AND (SELECT count(*) FROM notification_outbox o
+                       WHERE o.channel_id = c.id AND o.status = 'pending') < \(Self.pendingLimit)
             ), chosen AS (
                 SELECT DISTINCT ON (channel, lower(recipient), CASE WHEN channel = 'webhook' THEN channel_id END)
                     gen_random_uuid() AS id, channel, recipient, channel_id, rank

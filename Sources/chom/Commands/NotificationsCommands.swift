@@ -63,12 +63,12 @@ extension NotificationsCommand {
             let client = try await global.client()
             let channels = try await client.notificationChannels(organizationID: client.resolveOrganization(org))
             if global.json { return try Console.json(ListResponse(items: channels)) }
-            var table = Table(headers: ["ID", "KIND", "TARGET", "EVENTS", "DESCRIPTION", "ADDED"])
+            var table = Table(headers: ["ID", "KIND", "TARGET", "EVENTS", "DESCRIPTION", "ADDED", "BY"])
             for channel in channels {
                 table.append([
                     Format.shortID(channel.id), channel.kind, channel.target,
                     channel.events.isEmpty ? "all" : channel.events.joined(separator: ","), channel.description,
-                    Format.relative(channel.createdAt),
+                    Format.relative(channel.createdAt), Format.shortID(channel.createdBy),
                 ])
             }
             Console.table(table)

@@ -3646,6 +3646,10 @@ components:
           description: Subscribed events; empty is every event.
         description:
           type: string
+        createdBy:
+          type: string
+          format: uuid
+          description: The user who added it.
         createdAt:
           type: string
           format: date-time

@@ -37,7 +37,8 @@ extension AdminAPI {
             }
             let channel = NotificationChannelRecord(
                 id: id, organizationID: organization.id, kind: accepted.kind, target: shown, secretSealed: sealed,
-                events: accepted.events, description: accepted.description, createdAt: caller.now)
+                events: accepted.events, description: accepted.description,
+                createdBy: try caller.signedIn.user.id, createdAt: caller.now)
             try await write(caller) { transaction in
                 try await store.notificationChannels.create(channel, in: transaction)
                 try await transaction.record(caller.audit(
@@ -140,7 +141,7 @@ extension NotificationChannelRecord {
     var api: NotificationChannelResponse {
         NotificationChannelResponse(
             id: id.uuidString.lowercased(), organizationId: organizationID.description, kind: kind.rawValue, target: target,
-            events: events, description: description, createdAt: createdAt)
+            events: events, description: description, createdBy: createdBy?.description, createdAt: createdAt)
     }
 }
 

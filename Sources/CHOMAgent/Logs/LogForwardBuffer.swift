@@ -30,6 +30,7 @@ package final class LogForwardBuffer: Sendable {
         let dropped = state.withLock { state -> Bool in
             var dropped = false
             if state.messages.count - state.head >= capacity {
+                state.messages[state.head] = []  // its memory goes now, not at the next compaction
                 state.head += 1
                 dropped = true
             }
@@ -57,6 +58,11 @@ package final class LogForwardBuffer: Sendable {
             }
             return taken
         }
+    }
+
+    /// Counts `count` lines dropped before they reached the buffer (over a site's share of a pass).
+    package func dropped(_ count: Int) {
+        if count > 0 { droppedCounter.increment(by: Int64(count)) }
     }
 
     /// Counts `count` messages the collector took.

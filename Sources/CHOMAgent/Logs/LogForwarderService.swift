@@ -15,9 +15,12 @@ package import ServiceLifecycle
 /// (the sites come from the site records, root's; the logs are root's files outside every site
 /// tree, opened without following symlinks) into the bounded `LogForwardBuffer`, then sends what
 /// the buffer holds in batches. A collector that is down or slow costs a connect timeout per pass
-/// at most; meanwhile lines wait in the buffer, and past its capacity the oldest are dropped and
-/// counted. Delivery is at least once: a batch whose write failed is sent again on the next
-/// connection. Lines already in a log when the agent starts are not sent.
+/// and a write timeout per pass at most; meanwhile lines wait in the buffer, and past its capacity
+/// the oldest are dropped and counted; one log adds at most `linesPerLogPerPass` lines a pass (the
+/// rest are dropped and counted), so a busy site cannot crowd the others out. A batch whose write
+/// failed is sent again on the next connection; a collector that dies after the kernel took a batch
+/// loses it (nothing is acknowledged in syslog over TCP). Lines already in a log when the agent
+/// starts are not sent.
 package struct LogForwarderService: Service {
     package struct Configuration: Sendable, Equatable {
         package var host: String
@@ -30,6 +33,9 @@ package struct LogForwarderService: Service {
         package var batch = 500
         /// Bytes read from one log per pass (the rest waits for the next pass).
         package var maxBytesPerPoll = 1 << 20
+        /// Lines one log may add per pass; the rest of what was read is dropped and counted, so
+        /// one busy site cannot push every other site's lines out of the buffer.
+        package var linesPerLogPerPass = 1_000
         package var connectTimeout: Duration = .seconds(3)
 
         package init(host: String, port: Int) {
@@ -79,7 +85,7 @@ package struct LogForwarderService: Service {
                     if connection == nil { connection = try await connect() }
                     var bytes = ByteBuffer()
                     for message in unsent { bytes.writeBytes(message) }
-                    try await connection?.writeAndFlush(bytes)
+                    if let connection { try await write(bytes, to: connection) }
                     buffer.sent(unsent.count)
                     unsent = []
                 }
@@ -115,11 +121,35 @@ package struct LogForwarderService: Service {
             }
             for kind in [SyslogMessage.Kind.access, .error] {
                 let lines = kind == .access ? tails[record.domain]?.access.readLines().lines : tails[record.domain]?.error.readLines().lines
-                for line in lines ?? [] where !line.isEmpty {
+                let taken = (lines ?? []).filter { !$0.isEmpty }
+                buffer.dropped(taken.count - min(taken.count, configuration.linesPerLogPerPass))
+                for line in taken.prefix(configuration.linesPerLogPerPass) {
                     buffer.append(SyslogMessage(
                         kind: kind, site: record.domain, tenant: tenant, agent: agent, hostname: hostname, time: now,
                         text: String(decoding: line, as: UTF8.self)))
                 }
+            }
+        }
+    }
+
+    /// A write that does not finish within the connect timeout (a collector that stopped reading)
+    /// closes the connection, which fails the write: the batch is sent again on the next one.
+    private func write(_ bytes: ByteBuffer, to connection: any Channel) async throws {
+        let limit = configuration.connectTimeout
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await connection.writeAndFlush(bytes)
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return false
+            }
+            let finished = try await group.next() ?? false
+            group.cancelAll()
+            if !finished {
+                try? await connection.close()
+                throw CHOMError(.unavailable, "the syslog collector did not take a batch within \(limit)")
             }
         }
     }

@@ -9,7 +9,10 @@ package import Foundation
 ///   lines warnings (4), `task` lines informational or errors (3) by the task's outcome.
 /// - MSGID says what the line is: `access`, `error` or `task`.
 /// - The structured data's values escape `"`, `\` and `]` (§6.3.3); MSG is the line itself,
-///   UTF-8 with control characters other than tab replaced by spaces, cut to `maximumLineBytes`.
+///   UTF-8 with control characters (C0, DEL, C1, line and paragraph separators) replaced by
+///   spaces, cut so that the whole message is at most `maximumMessageBytes`: 2048, the size RFC
+///   5425 has every receiver accept. A longer frame would be split by a receiver with a smaller
+///   limit (rsyslog's default is 8k) and its tail read as a message of its own, forged header and all.
 /// - 32473 is the private enterprise number RFC 5612 reserves for documentation; an operator
 ///   filters on the SD-ID `chom@32473`.
 ///
@@ -19,7 +22,7 @@ package struct SyslogMessage: Sendable, Equatable {
         case access, error, task
     }
 
-    package static let maximumLineBytes = 8 << 10
+    package static let maximumMessageBytes = 2_048
     package static let structuredDataID = "chom@32473"
 
     package var kind: Kind
@@ -58,7 +61,8 @@ package struct SyslogMessage: Sendable, Equatable {
         let priority = 16 * 8 + severity
         let stamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(time)
         let data = "[\(Self.structuredDataID) site=\"\(Self.escape(site))\" tenant=\"\(Self.escape(tenant))\" agent=\"\(Self.escape(agent))\"]"
-        return "<\(priority)>1 \(stamp) \(Self.header(hostname)) chom-agent - \(kind.rawValue) \(data) \(Self.clean(text))"
+        let head = "<\(priority)>1 \(stamp) \(Self.header(hostname)) chom-agent - \(kind.rawValue) \(data) "
+        return head + Self.clean(text, maximumBytes: max(0, Self.maximumMessageBytes - head.utf8.count))
     }
 
     /// The message framed for TCP: `<length> <message>`.
@@ -73,24 +77,27 @@ package struct SyslogMessage: Sendable, Equatable {
         return printable.isEmpty ? "-" : printable
     }
 
-    /// A structured data parameter value (§6.3.3).
+    /// A structured data parameter value (§6.3.3), escaped scalar by scalar (a `"` followed by a
+    /// combining mark is still a `"`), at most 255 bytes.
     static func escape(_ text: String) -> String {
-        var escaped = ""
-        for character in clean(text) {
-            if character == "\"" || character == "\\" || character == "]" { escaped.append("\\") }
-            escaped.append(character)
+        var escaped = String.UnicodeScalarView()
+        for scalar in clean(text, maximumBytes: 255).unicodeScalars {
+            if scalar == "\"" || scalar == "\\" || scalar == "]" { escaped.append("\\") }
+            escaped.append(scalar)
         }
-        return escaped
+        return String(escaped)
     }
 
-    /// One line: control characters other than tab become spaces; cut to `maximumLineBytes`.
-    static func clean(_ text: String) -> String {
+    /// One line of at most `maximumBytes` UTF-8 bytes: control characters other than tab become spaces.
+    static func clean(_ text: String, maximumBytes: Int) -> String {
         var scalars = String.UnicodeScalarView()
         var bytes = 0
         for scalar in text.unicodeScalars {
-            let kept: Unicode.Scalar = (scalar.value < 32 && scalar != "\t") || scalar.value == 127 ? " " : scalar
-            bytes += String(kept).utf8.count
-            if bytes > maximumLineBytes { break }
+            let control = (scalar.value < 32 && scalar != "\t") || (0x7F...0x9F).contains(scalar.value)
+                || scalar.value == 0x2028 || scalar.value == 0x2029
+            let kept: Unicode.Scalar = control ? " " : scalar
+            bytes += kept.utf8.count
+            if bytes > maximumBytes { break }
             scalars.append(kept)
         }
         return String(scalars)

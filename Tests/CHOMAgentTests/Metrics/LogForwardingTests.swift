@@ -28,8 +28,18 @@ struct LogForwardingTests {
         var odd = message()
         odd.site = #"a"] [x@1 y="z\"#
         #expect(odd.formatted.contains(#"site="a\"\] [x@1 y=\"z\\" "#))
-        let long = message(text: String(repeating: "é", count: 10_000))
-        #expect(long.formatted.utf8.count < SyslogMessage.maximumLineBytes + 200)
+        // However long the line, the message fits the 2048 bytes every receiver takes whole, so no
+        // receiver splits it and reads its tail as a forged message.
+        for text in [String(repeating: "é", count: 10_000), String(repeating: "a", count: 9_000) + "<10>1 - mailhost sshd"] {
+            let long = message(text: text)
+            #expect(long.formatted.utf8.count <= SyslogMessage.maximumMessageBytes)
+            #expect(long.formatted.hasPrefix("<134>1 ") && !long.formatted.contains("mailhost"))
+        }
+        // C1 controls and line separators are spaces; a quote before a combining mark is escaped.
+        #expect(!message(text: "a\u{85}b\u{2028}c\u{9b}d").formatted.contains { ["\u{85}", "\u{2028}", "\u{9b}"].contains($0) })
+        var combining = message()
+        combining.tenant = "t\"\u{301}x"
+        #expect(combining.formatted.contains("tenant=\"t\\\"\u{301}x\""))
     }
 
     @Test("the frame is the message's length in bytes (UTF-8), a space, the message")

@@ -51,14 +51,14 @@ package struct NotificationRepository: Sendable {
             .enqueue(content, to: organization, now: now)
     }
 
-    /// `content` through one channel only (its test message), whatever it subscribes to.
-    @discardableResult
+    /// `content` through one channel only (its test message), whatever it subscribes to: the
+    /// message's id, nil if the organization has no such live channel.
     package func enqueue(
         _ content: NotificationContent, through channel: UUID, of organization: OrganizationID, now: Date,
         in transaction: AuditedTransaction
-    ) async throws -> Int {
+    ) async throws -> UUID? {
         try await NotificationWriter(connection: transaction.connection, logger: logger)
-            .insert(content, organization: organization, now: now, channel: channel)
+            .insert(content, organization: organization, now: now, channel: channel).first
     }
 
     /// Claims up to `limit` due messages: each gets one more attempt and is hidden from other

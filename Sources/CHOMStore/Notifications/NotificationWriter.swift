@@ -28,7 +28,7 @@ package struct NotificationWriter: Sendable {
     /// `content` for `organization`. Returns how many messages were enqueued.
     @discardableResult
     package func enqueue(_ content: NotificationContent, to organization: OrganizationID, now: Date) async throws -> Int {
-        try await insert(content, organization: organization, now: now, channel: nil)
+        try await insert(content, organization: organization, now: now, channel: nil).count
     }
 
     /// What `make` writes about `site`, to its organization; nothing if the site is unknown.
@@ -47,9 +47,9 @@ package struct NotificationWriter: Sendable {
     }
 
     /// The messages for `content`: to the owners and subscribed channels, or (`only`) through that
-    /// one live channel of the organization.
+    /// one live channel of the organization. Returns their ids.
     func insert(_ content: NotificationContent, organization: OrganizationID, now: Date, channel only: UUID?)
-        async throws -> Int
+        async throws -> [UUID]
     {
         let event = content.event.rawValue
         let data = String(decoding: try JSONSerialization.data(withJSONObject: content.data, options: [.sortedKeys]), as: UTF8.self)
@@ -87,8 +87,8 @@ package struct NotificationWriter: Sendable {
             FROM chosen ORDER BY rank, recipient
             RETURNING id
             """, logger: logger)
-        var count = 0
-        for try await _ in rows { count += 1 }
-        return count
+        var ids: [UUID] = []
+        for try await id in rows.decode(UUID.self) { ids.append(id) }
+        return ids
     }
 }

@@ -26,15 +26,24 @@ struct NotificationsCommand: AsyncParsableCommand {
     )
 
     static let events = NotificationEvent.subscribable.map(\.rawValue).joined(separator: ", ")
+}
 
-    /// The organization's channel whose id starts with `prefix`.
-    static func channel(_ prefix: String, organizationID: String, client: AdminClient) async throws -> String {
-        let matches = try await client.notificationChannels(organizationID: organizationID)
-            .filter { $0.id.hasPrefix(prefix.lowercased()) }
+/// An existing channel, as `remove` and `test` name it.
+struct ChannelReference: ParsableArguments {
+    @Option(help: ArgumentHelp("The organization (ID, ID prefix or name).", valueName: "org"))
+    var org: String
+    @Argument(help: "The channel's ID or a unique prefix of it.")
+    var channel: String
+
+    /// (organization id, channel id): the organization's one channel whose id starts with `channel`.
+    func resolve(_ client: AdminClient) async throws -> (String, String) {
+        let organization = try await client.resolveOrganization(org)
+        let matches = try await client.notificationChannels(organizationID: organization)
+            .filter { $0.id.hasPrefix(channel.lowercased()) }
         guard matches.count == 1, let only = matches.first else {
-            throw ValidationError(matches.isEmpty ? "no notification channel \(prefix)" : "\(prefix) names more than one channel")
+            throw ValidationError(matches.isEmpty ? "no notification channel \(channel)" : "\(channel) names more than one channel")
         }
-        return only.id
+        return (organization, only.id)
     }
 }
 
@@ -130,15 +139,11 @@ extension NotificationsCommand {
             abstract: "Remove a channel; what it still had to send is given up.", aliases: ["rm"])
 
         @OptionGroup var global: GlobalOptions
-        @Option(help: ArgumentHelp("The organization (ID, ID prefix or name).", valueName: "org"))
-        var org: String
-        @Argument(help: "The channel's ID or a unique prefix of it.")
-        var channel: String
+        @OptionGroup var channel: ChannelReference
 
         func run() async throws {
             let client = try await global.client()
-            let organization = try await client.resolveOrganization(org)
-            let id = try await NotificationsCommand.channel(channel, organizationID: organization, client: client)
+            let (organization, id) = try await channel.resolve(client)
             try await client.deleteNotificationChannel(organizationID: organization, channelID: id)
             if !global.json { Console.out("removed notification channel \(id)") }
         }
@@ -150,15 +155,11 @@ extension NotificationsCommand {
             discussion: "Follow it with `chom notifications list`.")
 
         @OptionGroup var global: GlobalOptions
-        @Option(help: ArgumentHelp("The organization (ID, ID prefix or name).", valueName: "org"))
-        var org: String
-        @Argument(help: "The channel's ID or a unique prefix of it.")
-        var channel: String
+        @OptionGroup var channel: ChannelReference
 
         func run() async throws {
             let client = try await global.client()
-            let organization = try await client.resolveOrganization(org)
-            let id = try await NotificationsCommand.channel(channel, organizationID: organization, client: client)
+            let (organization, id) = try await channel.resolve(client)
             let queued = try await client.testNotificationChannel(organizationID: organization, channelID: id)
             if global.json { return try Console.json(queued) }
             Console.out("queued test message \(queued.notificationId)")

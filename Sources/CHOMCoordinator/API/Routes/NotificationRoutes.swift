@@ -81,18 +81,17 @@ extension AdminAPI {
                 event: .channelTest, subject: "[CHOM] Test notification",
                 body: "This is a test of a notification channel of \(organization.name).\n",
                 data: ["channel_id": id.uuidString.lowercased()])
-            try await write(caller) { transaction in
-                guard try await store.notifications.enqueue(
-                    content, through: id, of: organization.id, now: caller.now, in: transaction) == 1
+            let queued = try await write(caller) { transaction in
+                guard let queued = try await store.notifications.enqueue(
+                    content, through: id, of: organization.id, now: caller.now, in: transaction)
                 else { throw CHOMError(.notFound, "no notification channel \(id.uuidString.lowercased())") }
                 try await transaction.record(caller.audit(
                     "notification.channel.test", target: "notification-channel:\(id.uuidString.lowercased())",
                     organization: organization.id))
+                return queued
             }
-            let queued = try await store.notifications.list(organization: organization.id, limit: 20)
-                .first { $0.channelID == id && $0.event == NotificationEvent.channelTest.rawValue }
             return try StrictJSON.response(
-                NotificationTestResponse(notificationId: queued?.id.uuidString.lowercased() ?? ""), status: .accepted)
+                NotificationTestResponse(notificationId: queued.uuidString.lowercased()), status: .accepted)
         }
         routes.on(.get, "/v1/organizations/:org/notifications", .notificationsList) { request, context, caller in
             let organization = try await wholeOrganization(context.parameters.get("org"), caller)

@@ -4,10 +4,12 @@
 # their own join tokens (each running its own nginx), six sites placed over them, deployed,
 # served through nginx and backed up, one agent drained (its sites migrate to the others; the
 # fleet table before and after), one agent killed (its sites fail over to the others from their
-# backups), then an audit-chain verification. Stays up until Ctrl-C;
+# backups), a site broken and fixed under Debian's Prometheus and Alertmanager (its CHOMSiteDown
+# alert fires into CHOM and resolves), then an audit-chain verification. Stays up until Ctrl-C;
 # --once exits after printing. Leaves no processes behind either way.
 #   CHOM_DEMO_DIR   state directory (default /tmp/chom-demo; wiped at start)
-#   CHOM_DEMO_PORT  base port (default 18080: API; +363 agents mTLS, +364 enrollment; agents' metrics +1001..)
+#   CHOM_DEMO_PORT  base port (default 18080: API; +363 agents mTLS, +364 enrollment; agents' metrics +1001..;
+#                   Prometheus +500, Alertmanager +501)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 once=0
@@ -68,8 +70,11 @@ mkdir -p "$dir/backups"
 # their sites are reached at 127.0.0.1, an address a fleet of real VPSs would refuse (agents.allowInternalAddresses).
 # Failover is on, with a failure declared after 3 + 3 s of silence (heartbeats every second) so the
 # demo's failover takes seconds, not the minute of the defaults.
-printf '{"backups": {"destination": {"path": "%s"}, "scheduleIntervalSeconds": 5}, "fleet": {"sharedBackupDirectory": true, "proxySeconds": 5, "tickSeconds": 0.5, "failoverEnabled": true}, "agents": {"allowInternalAddresses": true, "heartbeatIntervalSeconds": 1, "heartbeatTTLSeconds": 4, "failureGraceSeconds": 4, "siteLeaseSeconds": 4}}\n' \
-  "$dir/backups" >"$dir/coordinator.json"
+# Alertmanager delivers to CHOM's receiver with this token (notifications.alertmanagerTokenFile).
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/alertmanager-token"
+chmod 600 "$dir/alertmanager-token"
+printf '{"backups": {"destination": {"path": "%s"}, "scheduleIntervalSeconds": 5}, "fleet": {"sharedBackupDirectory": true, "proxySeconds": 5, "tickSeconds": 0.5, "failoverEnabled": true}, "agents": {"allowInternalAddresses": true, "heartbeatIntervalSeconds": 1, "heartbeatTTLSeconds": 4, "failureGraceSeconds": 4, "siteLeaseSeconds": 4}, "notifications": {"alertmanagerTokenFile": "%s"}}\n' \
+  "$dir/backups" "$dir/alertmanager-token" >"$dir/coordinator.json"
 "$bin/chom-coordinator" serve --config "$dir/coordinator.json" --data-dir "$dir/coordinator" \
   --api-host 127.0.0.1 --api-port "$api_port" --grpc-host 127.0.0.1 --grpc-port "$grpc_port" \
   --grpc-enroll-port "$enroll_port" --log-level warning 2>"$dir/coordinator.log" &
@@ -110,7 +115,7 @@ for i in 1 2 3; do
   "$bin/chom-agent" run --state-dir "$dir/agent-$i" --sites-root "$dir/sites-$i" \
     --metrics-host 127.0.0.1 --metrics-port $((base + 1000 + i)) \
     --hosting managed --http-port $((base + 2000 + i)) --https-port $((base + 2100 + i)) \
-    --public-address 127.0.0.1 --heartbeat-interval 1 2>"$dir/agent-$i.log" &
+    --public-address 127.0.0.1 --heartbeat-interval 1 --probe-interval 1 2>"$dir/agent-$i.log" &
   pids+=($!)
   echo "enrolled and started demo-agent-$i (nginx on 127.0.0.1:$((base + 2000 + i)), metrics on 127.0.0.1:$((base + 1000 + i)))"
 done
@@ -230,6 +235,56 @@ echo "a 7th site on the 6-site starter plan: $refused"
 case "$refused" in *quota*|*allows*) ;; *) echo "the 7th site was not refused by the quota" >&2; exit 1 ;; esac
 chom billing plan set "Demo Hosting" pro
 chom billing show "Demo Hosting"
+
+echo "== alerts: Debian's Prometheus and Alertmanager watch the fleet; a site is broken, then fixed"
+# The shipped examples (coordinator-config), pointed at the demo's ports, with 1 s intervals and
+# the rules' for: durations cut to 0 s so that the alert shows within seconds.
+mkdir -p "$dir/prometheus/alerts"
+prometheus_port=$((base + 500))
+alertmanager_port=$((base + 501))
+chom tokens create prometheus --ability agents:read --expires-in 1d --output json | json "d['token']" \
+  >"$dir/prometheus/prometheus-token"
+sed -e "s/scrape_interval: 15s/scrape_interval: 1s/; s/scrape_timeout: 10s/scrape_timeout: 1s/" \
+  -e "s/evaluation_interval: 15s/evaluation_interval: 1s/; s/refresh_interval: 30s/refresh_interval: 1s/" \
+  -e "s/127.0.0.1:8080/127.0.0.1:$api_port/g; s/127.0.0.1:9093/127.0.0.1:$alertmanager_port/" \
+  -e "s|/etc/chom-coordinator/prometheus-token|$dir/prometheus/prometheus-token|" \
+  coordinator-config/prometheus.yml >"$dir/prometheus/prometheus.yml"
+sed -E "s/for: [0-9]+[smh]/for: 0s/" coordinator-config/alerts/chom.yml >"$dir/prometheus/alerts/chom.yml"
+sed -e "s/group_wait: 30s/group_wait: 1s/; s/group_interval: 5m/group_interval: 1s/" \
+  -e "s/127.0.0.1:8080/127.0.0.1:$api_port/; s|/etc/chom-coordinator/alertmanager-token|$dir/alertmanager-token|" \
+  coordinator-config/alertmanager.yml >"$dir/prometheus/alertmanager.yml"
+/usr/bin/prometheus-alertmanager --config.file="$dir/prometheus/alertmanager.yml" \
+  --storage.path="$dir/prometheus/alertmanager-data" --web.listen-address="127.0.0.1:$alertmanager_port" \
+  --cluster.listen-address= >"$dir/alertmanager.log" 2>&1 &
+pids+=($!)
+/usr/bin/prometheus --config.file="$dir/prometheus/prometheus.yml" --storage.tsdb.path="$dir/prometheus/data" \
+  --web.listen-address="127.0.0.1:$prometheus_port" >"$dir/prometheus.log" 2>&1 &
+pids+=($!)
+echo "Prometheus on 127.0.0.1:$prometheus_port, Alertmanager on 127.0.0.1:$alertmanager_port"
+# A site of a running agent (demo-agent-3 is gone): its health check now asks for a missing page.
+watched="$(chom sites list --output json | json "[s['domain'] for s in d['items'] if s.get('agentId') and s.get('agentId') != '$agent3'][0]")"
+site_alert() {  # site_alert STATUS: the first CHOMSiteDown of $watched with that status, as one line
+  chom alerts --site "$watched" --output json 2>/dev/null \
+    | json "next((a['alertname'] + ' ' + a['status'] + ' since ' + a['startsAt'] + ((' until ' + a['endsAt']) if a.get('endsAt') else '') + ': ' + a['summary'] for a in d if a['alertname'] == 'CHOMSiteDown' and a['status'] == '$1'), '')" \
+    2>/dev/null || true
+}
+wait_alert() {  # wait_alert STATUS SECONDS
+  local line="" deadline=$((SECONDS + $2))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    line="$(site_alert "$1")"
+    [ -n "$line" ] && { echo "$line"; return 0; }
+    sleep 1
+  done
+  echo "no $1 CHOMSiteDown for $watched within $2 s; see $dir/prometheus.log and $dir/alertmanager.log" >&2
+  return 1
+}
+echo "breaking $watched: its health check now asks for /healthz, which it does not have"
+chom sites config "$watched" --health-path /healthz >/dev/null
+wait_alert firing 180
+echo "fixing $watched: its health check asks for / again"
+chom sites config "$watched" --health-path / >/dev/null
+wait_alert resolved 180
+chom alerts --site "$watched"
 
 echo "== audit log"
 chom audit list --limit 5

@@ -23,3 +23,9 @@ package enum LogKey {
     package static let dnsZone = "chom.dns.zone"
     package static let dnsChanges = "chom.dns.changes"
 }
+
+extension LogKey {
+    /// The W3C trace id of the API request a task came from (`TraceParent`): the name log
+    /// pipelines (Loki's derived fields, OpenTelemetry's log correlation) look for.
+    package static let traceID = "trace_id"
+}

@@ -65,16 +65,23 @@ struct HostingOptions: ParsableArguments {
 
     @Option(name: .customLong("syslog"), help: ArgumentHelp(
         """
-        Forward every site's access and error log lines to this syslog collector (HOST:PORT), as RFC 5424 \
-        messages over TCP with the structured data site, tenant and agent (env CHOM_AGENT_SYSLOG; default: off).
+        Forward every site's access and error log lines and every site task's lines to this syslog collector \
+        (HOST:PORT), as RFC 5424 messages over TCP with the structured data site, tenant and agent, plus task and \
+        trace_id on task lines (env CHOM_AGENT_SYSLOG; default: off).
         """, valueName: "host:port"))
     var syslog: String?
+
+    @Option(name: .customLong("probe-interval"), help: ArgumentHelp(
+        "Seconds between two health probes of every hosted site, 1 or more (env CHOM_AGENT_PROBE_INTERVAL; default 30).",
+        valueName: "seconds"))
+    var probeInterval: Int?
 
     func validate() throws {
         for (name, port) in [("--http-port", httpPort), ("--https-port", httpsPort)] {
             if let port, !(1...65535).contains(port) { throw ValidationError("\(name) must be between 1 and 65535") }
         }
         if let logRotateMiB, logRotateMiB < 1 { throw ValidationError("--log-rotate-mib must be 1 or more") }
+        if let probeInterval, probeInterval < 1 { throw ValidationError("--probe-interval must be 1 second or more") }
         for (name, value) in [("--run-pids-max", runPidsMax), ("--run-memory-mib", runMemoryMiB), ("--log-rotate-keep", logRotateKeep)] {
             if let value, value < 0 { throw ValidationError("\(name) must be 0 or more") }
         }
@@ -122,6 +129,10 @@ struct HostingOptions: ParsableArguments {
             hosting.logRotation.keep = keep
         }
         configuration.hosting = hosting
+        if let seconds = try probeInterval ?? AgentOptions.environment("CHOM_AGENT_PROBE_INTERVAL").map({ try Self.count($0) }) {
+            guard seconds >= 1 else { throw ValidationError("the probe interval must be 1 second or more") }
+            configuration.siteProbe.interval = .seconds(seconds)
+        }
         if let text = syslog ?? AgentOptions.environment("CHOM_AGENT_SYSLOG") {
             guard let address = CoordinatorAddress(parsing: text) else {
                 throw ValidationError("--syslog \(text) is not HOST:PORT")

@@ -6,32 +6,9 @@ import Logging
 import Synchronization
 import Testing
 
-/// Keeps what was logged, for the start-up lines.
-private struct CapturingLogHandler: LogHandler {
-    let sink: LogSink
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        sink.entries.withLock { $0.append((event.level, "\(event.message)", event.metadata ?? [:])) }
-    }
-}
-
-private final class LogSink: Sendable {
-    let entries = Mutex<[(Logger.Level, String, Logger.Metadata)]>([])
-}
-
 @Suite("What the agent says about its host at start")
 struct StartupChecksTests {
-    private static func logger() -> (Logger, LogSink) {
-        let sink = LogSink()
-        return (Logger(label: "test") { _ in CapturingLogHandler(sink: sink) }, sink)
-    }
+    private static func logger() -> (Logger, LogSink) { CapturingLogHandler.logger() }
 
     @Test("fs.protected_* are logged, and a warning names the ones that are off")
     func fileProtections() throws {

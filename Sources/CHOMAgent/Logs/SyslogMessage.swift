@@ -5,6 +5,9 @@ package import Foundation
 ///
 ///     <PRI>1 TIMESTAMP HOSTNAME chom-agent - MSGID [chom@32473 site="…" tenant="…" agent="…"] MSG
 ///
+/// A `task` line adds `task="<task id>"` and, when the task came from an API request with a trace
+/// context, `trace_id="<32 hex>"`, so a collector joins the agent's work to the request.
+///
 /// - PRI is facility local0 (16) × 8 + severity: `access` lines are informational (6), `error`
 ///   lines warnings (4), `task` lines informational or errors (3) by the task's outcome.
 /// - MSGID says what the line is: `access`, `error` or `task`.
@@ -32,12 +35,17 @@ package struct SyslogMessage: Sendable, Equatable {
     package var hostname: String
     package var time: Date
     package var failed = false
+    /// For a `task` line: the task's id and the W3C trace id it was sent under.
+    package var task: String?
+    package var traceID: String?
     package var text: String
 
     package init(
         kind: Kind, site: String, tenant: String, agent: String, hostname: String, time: Date, failed: Bool = false,
-        text: String
+        task: String? = nil, traceID: String? = nil, text: String
     ) {
+        self.task = task
+        self.traceID = traceID
         self.kind = kind
         self.site = site
         self.tenant = tenant
@@ -60,7 +68,10 @@ package struct SyslogMessage: Sendable, Equatable {
     package var formatted: String {
         let priority = 16 * 8 + severity
         let stamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(time)
-        let data = "[\(Self.structuredDataID) site=\"\(Self.escape(site))\" tenant=\"\(Self.escape(tenant))\" agent=\"\(Self.escape(agent))\"]"
+        var data = "[\(Self.structuredDataID) site=\"\(Self.escape(site))\" tenant=\"\(Self.escape(tenant))\" agent=\"\(Self.escape(agent))\""
+        if let task { data += " task=\"\(Self.escape(task))\"" }
+        if let traceID { data += " trace_id=\"\(Self.escape(traceID))\"" }
+        data += "]"
         let head = "<\(priority)>1 \(stamp) \(Self.header(hostname)) chom-agent - \(kind.rawValue) \(data) "
         return head + Self.clean(text, maximumBytes: max(0, Self.maximumMessageBytes - head.utf8.count))
     }

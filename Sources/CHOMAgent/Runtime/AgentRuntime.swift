@@ -122,6 +122,7 @@ package final class AgentRuntime: Service, Sendable {
     /// then the stream closes); the others stop after it, in reverse order.
     private func serve(store: AgentIdentityStore, journal: Journal) async throws {
         var services: [any Service] = [metricsServer]
+        var taskLog: TaskLogForwarder?
         if let lease { services.append(lease) }
         services.append(SiteDiskUsageRefresher(sites: metrics.sites))
         if let usage { services.append(UsageMeterService(meter: usage, interval: configuration.usageInterval)) }
@@ -132,22 +133,26 @@ package final class AgentRuntime: Service, Sendable {
                 httpPort: hosting.configuration.site.httpPort, tlsDirectory: hosting.configuration.tlsDirectory,
                 configuration: configuration.siteProbe, logger: logger))
             if let forwarding = configuration.logForwarding {
+                let records = SiteRecordStore(directory: configuration.siteRecordsDirectory)
+                let agent = (try? store.load())?.agentID.description ?? "-"
+                let buffer = LogForwardBuffer(capacity: forwarding.capacity, registry: metrics.registry)
                 services.append(LogForwarderService(
-                    configuration: forwarding, records: SiteRecordStore(directory: configuration.siteRecordsDirectory),
-                    logsDirectory: hosting.configuration.logsDirectory,
-                    agent: (try? store.load())?.agentID.description ?? "-",
-                    buffer: LogForwardBuffer(capacity: forwarding.capacity, registry: metrics.registry), logger: logger))
+                    configuration: forwarding, records: records, logsDirectory: hosting.configuration.logsDirectory,
+                    agent: agent, buffer: buffer, logger: logger))
+                taskLog = TaskLogForwarder(buffer: buffer, records: records, agent: agent)
             }
         }
         let configuration = self.configuration, metrics = self.metrics, ledger = self.ledger, control = self.control
         let hosting = self.hosting, lease = self.lease, usage = self.usage, clock = self.clock, logger = self.logger
+        let forwardedTaskLog = taskLog
         services.append(SessionService(metricsServer: metricsServer) { metricsPort in
             // The session tells the coordinator where /metrics is: it starts once that is bound.
             var sessionConfiguration = configuration
             sessionConfiguration.metricsPort = metricsPort
             return AgentSession(
                 configuration: sessionConfiguration, store: store, journal: journal, metrics: metrics, ledger: ledger,
-                control: control, hosting: hosting, lease: lease, usage: usage, clock: clock, logger: logger)
+                control: control, hosting: hosting, lease: lease, usage: usage, clock: clock, logger: logger,
+                taskLog: forwardedTaskLog)
         })
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

@@ -26,12 +26,16 @@ package final class AgentSession: Service, Sendable {
     package let usage: UsageMeter?
     private let clock: any WallClock
     private let logger: Logger
+    /// Each task's lines to the syslog collector, when log forwarding is on.
+    private let taskLog: TaskLogForwarder?
 
     package init(
         configuration: AgentConfiguration, store: AgentIdentityStore, journal: Journal, metrics: AgentMetrics,
         ledger: ExecutionLedger, control: SessionControl = SessionControl(), hosting: (any SiteHosting)? = nil,
-        lease: SiteLeaseKeeper? = nil, usage: UsageMeter? = nil, clock: any WallClock, logger: Logger
+        lease: SiteLeaseKeeper? = nil, usage: UsageMeter? = nil, clock: any WallClock, logger: Logger,
+        taskLog: TaskLogForwarder? = nil
     ) {
+        self.taskLog = taskLog
         self.hosting = hosting
         self.lease = lease
         self.usage = usage
@@ -162,7 +166,7 @@ package final class AgentSession: Service, Sendable {
             dispatcher.siteRecords = inventory.records
             let handler = EnvelopeHandler(
                 opener: opener, journal: journal, executor: dispatcher, metrics: metrics,
-                ledger: ledger, clock: clock, logger: logger, sealingKey: sealingKey)
+                ledger: ledger, clock: clock, logger: logger, sealingKey: sealingKey, taskLog: taskLog)
             let connection = SessionConnection(
                 gateway: gateway, identity: identity, handler: handler, configuration: configuration, store: store,
                 metrics: metrics, control: control, clock: clock, logger: logger, accepted: accepted,

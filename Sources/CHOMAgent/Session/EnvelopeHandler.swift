@@ -21,13 +21,16 @@ package struct EnvelopeHandler: Sendable {
     package var logger: Logger
     /// The agent's X25519 key: sealed secrets in a task are opened with it, after the envelope verified.
     package var sealingKey: Curve25519.KeyAgreement.PrivateKey?
+    /// Forwards each task's lines to the syslog collector, when log forwarding is on.
+    package var taskLog: TaskLogForwarder?
 
     package init(
         opener: EnvelopeOpener, journal: Journal, executor: any TaskExecutor, metrics: AgentMetrics,
         ledger: ExecutionLedger, clock: any WallClock, logger: Logger,
-        sealingKey: Curve25519.KeyAgreement.PrivateKey? = nil
+        sealingKey: Curve25519.KeyAgreement.PrivateKey? = nil, taskLog: TaskLogForwarder? = nil
     ) {
         self.sealingKey = sealingKey
+        self.taskLog = taskLog
         self.opener = opener
         self.journal = journal
         self.executor = executor
@@ -80,9 +83,7 @@ package struct EnvelopeHandler: Sendable {
                 "envelope refused", metadata: [LogKey.refusal: "sealed_secret", LogKey.taskID: "\(taskID.prefix(64))"])
             return .answer([Self.result(taskID: taskID, outcome: .refused, message: error.description, finishedAt: clock.now())])
         }
-        var logger = self.logger
-        logger[metadataKey: LogKey.taskID] = "\(taskID.prefix(64))"
-        logger[metadataKey: LogKey.sequence] = "\(opened.header.sequence)"
+        let logger = taskLogger(opened)
         do {
             if let entry = journal.entry(for: taskID) {
                 // The same task re-sealed with a new sequence: never run twice.
@@ -93,7 +94,8 @@ package struct EnvelopeHandler: Sendable {
             let entry = try journal.accept(
                 taskID: taskID, sequence: opened.header.sequence, kind: opened.header.taskKind.labelValue,
                 window: window, now: clock.now())
-            logger.info("task accepted")
+            logger.info("task accepted", metadata: ["chom.task_kind": "\(opened.header.taskKind.labelValue)"])
+            taskLog?.accepted(opened.task, kind: opened.header.taskKind.labelValue, trace: opened.trace)
             return .run(opened, accepted: Self.accepted(entry))
         } catch {
             // Without a journal entry exactly-once cannot be promised: do not run it.
@@ -108,7 +110,9 @@ package struct EnvelopeHandler: Sendable {
     ) async -> Chom_Agent_V1_AgentMessage {
         let taskID = opened.header.envelopeID
         ledger.record(taskID)
+        let taskLog = self.taskLog
         let result = await executor.execute(opened.task) { step, logTail in
+            taskLog?.step(opened.task, trace: opened.trace, step: step)
             var progress = Chom_Agent_V1_TaskProgress()
             progress.taskID = taskID
             progress.step = step
@@ -125,6 +129,12 @@ package struct EnvelopeHandler: Sendable {
         case .refused: (state, outcome) = (.refused, .refused)
         }
         metrics.taskFinished(kind: opened.header.taskKind.labelValue, outcome: outcome)
+        taskLogger(opened).log(
+            level: state == .succeeded ? .info : .notice, "task finished",
+            metadata: ["chom.task_kind": "\(opened.header.taskKind.labelValue)", LogKey.state: "\(state.rawValue)"])
+        taskLog?.finished(
+            opened.task, kind: opened.header.taskKind.labelValue, trace: opened.trace, failed: state != .succeeded,
+            outcome: state.rawValue, message: result.message)
         do {
             let report: Data? = result.report == Chom_Agent_V1_TaskResult() ? nil : try result.report.serializedBytes()
             let entry = try journal.finish(
@@ -137,6 +147,16 @@ package struct EnvelopeHandler: Sendable {
                 taskID: taskID, outcome: Self.protoOutcome(state), message: result.message, releasePath: result.releasePath,
                 report: result.report, finishedAt: clock.now())
         }
+    }
+
+    /// The logger for one task's lines: its id, sequence and, when the envelope carried a valid
+    /// W3C trace context, the trace id of the API request it came from.
+    private func taskLogger(_ opened: OpenedEnvelope) -> Logger {
+        var logger = self.logger
+        logger[metadataKey: LogKey.taskID] = "\(opened.header.envelopeID.prefix(64))"
+        logger[metadataKey: LogKey.sequence] = "\(opened.header.sequence)"
+        if let trace = opened.trace { logger[metadataKey: LogKey.traceID] = "\(trace.traceID)" }
+        return logger
     }
 
     /// A refused envelope: counted by reason; a replay is answered from the journal.

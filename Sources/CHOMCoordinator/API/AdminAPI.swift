@@ -21,6 +21,7 @@ struct AdminAPI: Sendable {
 
     func router() -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
+        router.add(middleware: TraceContextMiddleware())
         router.add(middleware: ProblemMiddleware(metrics: metrics))
         router.get("/metrics") { _, _ in
             Response(

@@ -88,6 +88,7 @@ struct Dispatcher: Sendable {
     private func deliver(_ task: TaskRecord, on connection: AgentConnection) async throws -> Bool {
         var logger = logger
         logger[metadataKey: LogKey.taskID] = "\(task.id)"
+        if let trace = task.traceParent { logger[metadataKey: LogKey.traceID] = "\(trace.traceID)" }
         logger[metadataKey: LogKey.agentID] = "\(task.agentID)"
         let now = clock.now()
         // A task the agent accepted, or whose envelope is at or below the highest sequence it said
@@ -158,7 +159,8 @@ struct Dispatcher: Sendable {
             let sealed = try await store.tasks.sealAndMarkSent(task, payload: sealedPayload, counted: !answered, now: now) { sequence in
                 let envelope = try EnvelopeSealer.seal(
                     task: taskMessage, audience: task.agentID, sequence: UInt64(sequence),
-                    ttl: configuration.envelopeTTLSeconds, signer: signer, now: now)
+                    ttl: configuration.envelopeTTLSeconds, signer: signer, now: now,
+                    trace: task.traceParent.map(Self.traceContext))
                 let bytes: [UInt8] = try envelope.serializedBytes()
                 return (bytes, now.addingTimeInterval(configuration.envelopeTTLSeconds))
             }
@@ -176,5 +178,14 @@ struct Dispatcher: Sendable {
         }
         metrics.taskDispatched(kind: task.kind.rawValue)
         return true
+    }
+}
+
+extension Dispatcher {
+    /// The envelope's trace context: the queuing request's span is the agent's work's parent.
+    static func traceContext(_ trace: TraceParent) -> Chom_Agent_V1_TraceContext {
+        var context = Chom_Agent_V1_TraceContext()
+        context.traceparent = trace.description
+        return context
     }
 }

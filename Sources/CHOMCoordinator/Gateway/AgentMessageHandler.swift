@@ -64,9 +64,9 @@ package struct AgentMessageHandler: Sendable {
             if let finished = try await Self.record(result, id: id, from: agent, store: store, now: now) {
                 let succeeded = finished.state == .succeeded
                 metrics.taskFinished(kind: finished.kind.rawValue, outcome: succeeded ? "succeeded" : "failed")
-                logger.info(
-                    "task finished",
-                    metadata: [LogKey.taskID: "\(id)", LogKey.state: "\(succeeded ? "succeeded" : "failed")"])
+                var metadata: Logger.Metadata = [LogKey.taskID: "\(id)", LogKey.state: "\(succeeded ? "succeeded" : "failed")"]
+                if let trace = finished.traceParent { metadata[LogKey.traceID] = "\(trace.traceID)" }
+                logger.info("task finished", metadata: metadata)
             }
         case .renew(let renew):
             if !renew.sealingPublicKey.isEmpty {

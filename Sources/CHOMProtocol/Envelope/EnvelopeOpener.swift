@@ -8,6 +8,13 @@ import SwiftProtobuf
 package struct OpenedEnvelope: Sendable {
     package var header: Chom_Agent_V1_EnvelopeHeader
     package var task: Chom_Agent_V1_Task
+
+    /// The W3C trace context of the API request the task came from; nil when there is none or
+    /// the header's is not a valid `traceparent` (it is then ignored, never refused: tracing
+    /// is for the logs, not a condition of the work).
+    package var trace: TraceParent? {
+        header.hasTrace ? TraceParent(header: header.trace.traceparent) : nil
+    }
 }
 
 /// Opens envelopes on the agent. Checks run in the documented order and stop at

@@ -47,5 +47,6 @@ package enum Migrations {
         Migration0022StripeLedger.migration,
         Migration0023Alerts.migration,
         Migration0024NotificationChannels.migration,
+        Migration0025TaskTrace.migration,
     ]
 }

@@ -1,5 +1,6 @@
 package import CHOMCore
 package import Foundation
+import Instrumentation
 
 package struct TaskRecord: Sendable, Equatable {
     /// Re-sends answered from the agent's journal after which a task is failed all the same: each
@@ -37,6 +38,8 @@ package struct TaskRecord: Sendable, Equatable {
     package var failedStep: String? = nil
     /// For a suspend task: whether it suspends (true) or resumes (false) the site.
     package var suspended: Bool? = nil
+    /// The trace context of the API request that queued it; the envelope carries it to the agent.
+    package var traceParent: TraceParent? = nil
 }
 
 package struct NewTask: Sendable {
@@ -58,6 +61,9 @@ package struct NewTask: Sendable {
     /// when the task carries a secret and the agent has no key yet, so the stored payload never
     /// holds the secret in clear while the task waits.
     package var sealAtRest: (@Sendable (_ payload: [UInt8]) -> [UInt8])? = nil
+    /// The trace context of the work that queues it: by default the request's, bound in the
+    /// task-local `ServiceContext` by the admin API (nil for the coordinator's own timers).
+    package var traceParent: TraceParent? = ServiceContext.current?.traceParent
 
     package init(
         id: TaskID, agentID: AgentID, siteID: SiteID?, releaseID: ReleaseID?, kind: TaskKindName, payload: [UInt8],

@@ -41,10 +41,10 @@ package struct TaskQueue: Sendable {
         let waitingLog = Self.waitingForSealingKey(task.agentID)
         let rows = try await connection.query("""
             INSERT INTO tasks (id, agent_id, site_id, release_id, kind, payload, max_attempts, backup_id, suspended,
-                               carries_secret, progress_step, progress_log, result_message, created_at, updated_at)
+                               carries_secret, traceparent, progress_step, progress_log, result_message, created_at, updated_at)
             SELECT \(task.id.uuid), \(task.agentID.uuid), \(task.siteID?.uuid), \(task.releaseID?.uuid),
                     \(task.kind.rawValue), \(ByteBuffer(bytes: task.payload)), \(task.maxAttempts),
-                    \(task.backupID?.uuid), \(task.suspended), \(task.carriesSecret),
+                    \(task.backupID?.uuid), \(task.suspended), \(task.carriesSecret), \(task.traceParent?.description),
                     CASE WHEN w.waiting THEN \(Self.waitingStep) END, CASE WHEN w.waiting THEN \(waitingLog) END,
                     CASE WHEN w.waiting THEN \(waitingLog) END,
                     \(now), \(now)
@@ -286,6 +286,7 @@ package struct TaskQueue: Sendable {
             sentAt: try row.value("sent_at"), acceptedAt: try row.value("accepted_at"),
             finishedAt: try row.value("finished_at"), backupID: (try row.value("backup_id", as: UUID?.self)).map { BackupID($0) },
             resultReleaseID: (try row.value("result_release_id", as: UUID?.self)).map { ReleaseID($0) },
-            failedStep: try row.value("failed_step"), suspended: try row.value("suspended"))
+            failedStep: try row.value("failed_step"), suspended: try row.value("suspended"),
+            traceParent: (try row.value("traceparent", as: String?.self)).flatMap { TraceParent(header: $0) })
     }
 }

@@ -11,7 +11,8 @@ import Testing
 
 /// The agent forwards its sites' nginx logs to Debian's rsyslog over TCP as RFC 5424 messages
 /// with the structured data site, tenant and agent; lines written while the collector was away
-/// wait in the bounded buffer and arrive once it is up.
+/// wait in the bounded buffer and arrive once it is up. Task lines go the same way, with the task
+/// id and the trace id of the request that queued the task.
 @Suite(
     "Log forwarding to rsyslog from a live agent",
     .enabled(
@@ -73,9 +74,37 @@ struct LogForwardingLiveTests {
                             Issue.record("received:\n\(rsyslog.lines().joined(separator: "\n"))")
                             throw error
                         }
+                        // Task lines: the deploy's, sent while the collector was down (its request
+                        // had no trace context: the coordinator started one), and a configure whose
+                        // request carried one, with that trace id.
+                        let taskPrefix = { (task: String) in
+                            "task [chom@32473 site=\"fwd.test\" tenant=\"\(site.tenantId)\" agent=\"\(agent.agentID)\" task=\"\(task)\" trace_id=\""
+                        }
+                        let trace = TraceParent.random()
+                        let configured = try await TestHTTP.request(
+                            "PUT", coordinator.apiURL.appendingPathComponent("v1/sites/\(site.id)/config"),
+                            token: coordinator.operatorToken, body: Data(#"{"kind":"static"}"#.utf8),
+                            headers: ["traceparent": trace.description])
+                        let configureID = try #require((try configured.json()["task"] as? [String: Any])?["id"] as? String)
+                        #expect(try await coordinator.waitForTask(configureID).state == "succeeded")
+                        let traced = taskPrefix(configureID) + "\(trace.traceID)\"] "
+                        do {
+                            try await coordinator.eventually("the tasks' lines", timeout: .seconds(30)) {
+                                let lines = rsyslog.lines()
+                                return lines.contains { $0.hasPrefix(taskPrefix(deployed.id)) && $0.contains("] task deploy succeeded: release ") }
+                                    && lines.contains(traced + "task configure accepted")
+                                    && lines.contains { $0.hasPrefix(traced + "task configure succeeded: site fwd.test configured") }
+                            }
+                        } catch {
+                            Issue.record("received:\n\(rsyslog.lines().joined(separator: "\n"))")
+                            throw error
+                        }
                         let lines = rsyslog.lines()
                         // Every line is the site's, with its own structured data, whatever the request said.
-                        #expect(lines.allSatisfy { $0.hasPrefix(prefix("access")) || $0.hasPrefix(prefix("error")) }, "\(lines)")
+                        #expect(lines.allSatisfy {
+                            $0.hasPrefix(prefix("access")) || $0.hasPrefix(prefix("error"))
+                                || $0.hasPrefix(taskPrefix(deployed.id)) || $0.hasPrefix(traced)
+                        }, "\(lines)")
                         #expect(!lines.contains { $0.contains("[chom@32473 site=\"other.test") || $0.hasPrefix("access [chom@32473 site=other") })
                         // Nothing the collector took twice, or lost from the outage's tail.
                         let downLines = lines.filter { $0.hasPrefix(prefix("access")) && $0.contains("/while-down-") }

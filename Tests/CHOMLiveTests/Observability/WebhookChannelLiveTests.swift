@@ -138,7 +138,13 @@ struct WebhookChannelLiveTests {
 
                         // The outbox: delivered after 2 attempts; the dead receiver's message still
                         // pending, each failed attempt recorded; the deploy's own outcome untouched.
-                        let messages = try await client.notifications(organizationID: organization)
+                        // The receiver has answered the second attempt; the coordinator records it
+                        // just after, so the outbox is read until it has.
+                        var messages = try await client.notifications(organizationID: organization)
+                        try? await coordinator.eventually("the second attempt recorded", timeout: .seconds(20)) {
+                            messages = try await client.notifications(organizationID: organization)
+                            return messages.first { $0.id == delivery }?.status == "delivered"
+                        }
                         let mine = try #require(messages.first { $0.id == delivery })
                         #expect(mine.status == "delivered" && mine.attempts == 2 && mine.lastDetail == "HTTP 204", "\(mine)")
                         let stuck = try #require(messages.first { $0.channelId == dead.channel.id && $0.event == "deploy.failed" })

@@ -35,6 +35,11 @@ info:
     **Errors.** Every 4xx and 5xx answer is `application/problem+json` (RFC 9457):
     `{"type", "title", "status", "detail"}`.
 
+    **Tracing.** Every request may carry a W3C `traceparent` header; the coordinator continues that trace
+    (a missing, malformed or repeated one starts a new trace) and every answer, errors included, carries
+    `traceparent` with the coordinator's span of the same trace. A task the request queues keeps the trace:
+    the agent's log lines for it carry the same `trace_id`.
+
     **Times.** ISO-8601 UTC without fractional seconds, e.g. `2026-11-26T19:30:00Z`. Optional fields are absent
     when unset, never null.
 servers:

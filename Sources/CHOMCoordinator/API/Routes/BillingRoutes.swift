@@ -4,6 +4,7 @@ import CHOMCore
 import CHOMStore
 import Foundation
 import Hummingbird
+import Instrumentation
 import Logging
 
 /// Billing: operators manage plans; an organization's owners (and operators) see its plan, usage
@@ -262,8 +263,10 @@ extension AdminAPI {
                     caller.audit(action, target: "organization:\(organization.id)", organization: organization.id, details: details)
                 }, in: transaction)
             }
-            // The sites follow at once (the leader's pass catches up whatever this misses).
-            do { _ = try await dunning.reconcileSites(now: caller.now) } catch {
+            // The sites follow at once (the leader's pass catches up whatever this misses). The pass
+            // queues tasks for every organization out of step, not only this one: they are the
+            // coordinator's own work, so they run outside this request's trace.
+            do { _ = try await ServiceContext.withValue(nil) { try await dunning.reconcileSites(now: caller.now) } } catch {
                 store.logger.warning("billing site reconciliation deferred", metadata: [LogKey.error: "\(error)"])
             }
             guard let updated = try await store.invoices.get(invoice.id, organization: organization.id) else {

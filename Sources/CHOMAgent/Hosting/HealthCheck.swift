@@ -3,10 +3,16 @@ import Glibc
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// One HTTP/1.1 `GET` to a local port with a chosen `Host` header, as a deploy's last step asks
 /// "does nginx now serve this site?". One connection, `Connection: close`, no redirects followed,
 /// the body kept up to `bodyLimit` bytes; one deadline covers connect, request and response.
+///
+/// With `tls`, the request goes over TLS with the host as SNI, so nginx answers with the site's
+/// own server block and certificate. The certificate is not verified: this is the agent asking
+/// its own nginx on loopback whether the site answers, not a check of the certificate (its expiry
+/// is measured on its own, `chom_site_certificate_expiry_timestamp_seconds`).
 package struct HealthCheck: Sendable {
     package struct Response: Sendable, Equatable {
         package var status: Int
@@ -19,6 +25,16 @@ package struct HealthCheck: Sendable {
     package var expectedStatus = 200
     package var timeout: Duration = .seconds(5)
     package var bodyLimit = 64 * 1024
+    /// HTTPS (TLS with SNI) instead of plain HTTP.
+    package var tls = false
+
+    /// One client context for every TLS check: no verification (see above), TLS 1.2 and up.
+    private static let loopbackTLS: Result<NIOSSLContext, any Error> = Result {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.certificateVerification = .none
+        configuration.minimumTLSVersion = .tlsv12
+        return try NIOSSLContext(configuration: configuration)
+    }
 
     package init(port: Int, expectedStatus: Int = 200, timeout: Duration = .seconds(5)) {
         self.port = port
@@ -59,6 +75,15 @@ package struct HealthCheck: Sendable {
         let promise = loop.makePromise(of: Response.self)
         let timeout = self.timeout
         let limit = bodyLimit
+        var tlsContext: NIOSSLContext?
+        if tls {
+            do {
+                tlsContext = try Self.loopbackTLS.get()
+            } catch {
+                throw HealthCheckFailure(.failed("no TLS client context: \(error)"))
+            }
+        }
+        let serverName = DomainName.isValid(hostName) ? hostName : nil
         let deadline = loop.scheduleTask(in: .milliseconds(timeout.wholeMilliseconds)) {
             promise.fail(HealthCheckFailure(.timedOut(timeout)))
         }
@@ -66,6 +91,10 @@ package struct HealthCheck: Sendable {
             .connectTimeout(.milliseconds(timeout.wholeMilliseconds))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tlsContext {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tlsContext, serverHostname: serverName))
+                    }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(ResponseCollector(head: head, limit: limit, promise: promise))
                 }

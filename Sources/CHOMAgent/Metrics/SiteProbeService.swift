@@ -13,9 +13,10 @@ package import ServiceLifecycle
 ///
 /// The sites come from the site records (`SiteRecordStore`), so the probe resumes after a restart
 /// without waiting for a task. A suspended site is not probed (it answers 503 maintenance on
-/// purpose) and has no `up` series. A TLS site's HTTP listener only redirects, so, like the
-/// deploy's check, the probe expects 301 there. The probe reads nothing in a site tree: it is an
-/// HTTP request to nginx, and the certificate is root's file outside every tree.
+/// purpose) and has no `up` series. A TLS site's HTTP listener only redirects, so a site with a
+/// certificate is probed over HTTPS (its own server block, by SNI) and must answer its expected
+/// status there. The probe reads nothing in a site tree: it is an HTTP(S) request to nginx, and
+/// the certificate is root's file outside every tree.
 package struct SiteProbeService: Service {
     package struct Configuration: Sendable {
         /// How often every site is probed.
@@ -31,17 +32,19 @@ package struct SiteProbeService: Service {
     private let records: SiteRecordStore
     private let sites: SiteMetrics
     private let httpPort: Int
+    private let httpsPort: Int
     private let tlsDirectory: URL
     private let configuration: Configuration
     private let logger: Logger
 
     package init(
-        records: SiteRecordStore, sites: SiteMetrics, httpPort: Int, tlsDirectory: URL,
+        records: SiteRecordStore, sites: SiteMetrics, httpPort: Int, httpsPort: Int = 443, tlsDirectory: URL,
         configuration: Configuration = Configuration(), logger: Logger
     ) {
         self.records = records
         self.sites = sites
         self.httpPort = httpPort
+        self.httpsPort = httpsPort
         self.tlsDirectory = tlsDirectory
         self.configuration = configuration
         self.logger = logger
@@ -83,7 +86,9 @@ package struct SiteProbeService: Service {
             return
         }
         let timeout = min(.milliseconds(spec.timeoutMilliseconds), configuration.maximumTimeout)
-        let check = HealthCheck(port: httpPort, expectedStatus: spec.tls ? 301 : spec.expectedStatus, timeout: timeout)
+        // A site with a certificate is asked over HTTPS: its HTTP listener only redirects.
+        var check = HealthCheck(port: spec.tls ? httpsPort : httpPort, expectedStatus: spec.expectedStatus, timeout: timeout)
+        check.tls = spec.tls
         let clock = ContinuousClock()
         let started = clock.now
         var up = true

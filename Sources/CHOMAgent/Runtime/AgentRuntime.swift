@@ -130,7 +130,8 @@ package final class AgentRuntime: Service, Sendable {
             services.append(logRotator(hosting))
             services.append(SiteProbeService(
                 records: SiteRecordStore(directory: configuration.siteRecordsDirectory), sites: metrics.sites,
-                httpPort: hosting.configuration.site.httpPort, tlsDirectory: hosting.configuration.tlsDirectory,
+                httpPort: hosting.configuration.site.httpPort, httpsPort: hosting.configuration.site.httpsPort,
+                tlsDirectory: hosting.configuration.tlsDirectory,
                 configuration: configuration.siteProbe, logger: logger))
             if let forwarding = configuration.logForwarding {
                 let records = SiteRecordStore(directory: configuration.siteRecordsDirectory)

@@ -3,12 +3,15 @@ import CHOMCore
 import CHOMProtocol
 import CHOMTesting
 import CHOMTransport
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
 import SwiftASN1
 import NIOCore
+import NIOSSL
+import HummingbirdTLS
 import Testing
 import X509
 
@@ -18,27 +21,44 @@ import X509
 struct SiteProbeTests {
     static let tenant = "5b0c3c1e-7a55-4f7e-9a52-2f1b7d0e9c11"
 
-    /// Answers `/healthz` 200 for up.example, 500 for down.example, 301 for tls.example (a TLS
-    /// site's HTTP listener only redirects) and, for slow.example, after 3 s.
-    static func withSites(_ body: (Int) async throws -> Void) async throws {
+    /// Answers `/healthz` 200 for up.example, 500 for down.example, 301 for the TLS sites (a TLS
+    /// site's HTTP listener only redirects) and, for slow.example, after 3 s. Over HTTPS, with
+    /// `certificate`: 200 for tls.example, 500 for tlsdown.example.
+    static func withSites(certificate: (pem: String, key: String), _ body: (_ port: Int, _ httpsPort: Int) async throws -> Void) async throws {
         let router = Router()
         router.get("/healthz") { request, _ -> Response in
             switch request.head.authority ?? "" {
             case "up.example": return Response(status: .ok)
-            case "tls.example": return Response(status: .movedPermanently)
+            case "tls.example", "tlsdown.example": return Response(status: .movedPermanently)
             case "slow.example":
                 try await Task.sleep(for: .seconds(3))
                 return Response(status: .ok)
             default: return Response(status: .internalServerError)
             }
         }
+        let secure = Router()
+        secure.get("/healthz") { request, _ -> Response in
+            Response(status: request.head.authority == "tls.example" ? .ok : .internalServerError)
+        }
         let port = try FreePort.next()
+        let httpsPort = try FreePort.next()
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: [.certificate(try NIOSSLCertificate(bytes: Array(certificate.pem.utf8), format: .pem))],
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(certificate.key.utf8), format: .pem)))
+        tls.minimumTLSVersion = .tlsv12
+        let secureApp = Application(
+            router: secure, server: try .tls(.http1(), tlsConfiguration: tls),
+            configuration: .init(address: .hostname("127.0.0.1", port: httpsPort)))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await app.runService() }
+            group.addTask {
+                try await secureApp.runService()
+            }
             defer { group.cancelAll() }
             try await TCPProbe.waitUntilListening(port: port, within: .seconds(20), what: "the stand-in nginx")
-            try await body(port)
+            try await TCPProbe.waitUntilListening(port: httpsPort, within: .seconds(20), what: "the stand-in nginx's HTTPS")
+            try await body(port, httpsPort)
         }
     }
 
@@ -71,23 +91,30 @@ struct SiteProbeTests {
         return Double(line.dropFirst(prefix.count))
     }
 
-    @Test("up, down, slow (past its timeout), a TLS site's redirect; a suspended site has no up series; a removed one loses its series")
+    @Test("up, down, slow (past its timeout), TLS sites asked over HTTPS (not their redirect); a suspended site has no up series; a removed one loses its series")
     func probes() async throws {
-        try await Self.withSites { port in
+        // The sites' certificate, issued by a throwaway CA (the probe does not verify it).
+        let ca = try FleetCA.create(commonName: "probe test CA", now: Date())
+        let key = P256.Signing.PrivateKey()
+        let leaf = try ca.issueServerCertificate(
+            publicKey: key.publicKey, hostnames: ["tls.example", "tlsdown.example"], ipAddresses: [], now: Date(),
+            validity: 3_600)
+        let certificate = (pem: try AgentKeyPair.pem(of: leaf), key: key.pemRepresentation)
+        try await Self.withSites(certificate: certificate) { port, httpsPort in
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chom-probe-\(UUID())")
             defer { try? FileManager.default.removeItem(at: directory) }
             let records = SiteRecordStore(directory: directory.appendingPathComponent("records"))
             let tlsDirectory = directory.appendingPathComponent("tls")
             try FileManager.default.createDirectory(at: tlsDirectory, withIntermediateDirectories: true)
-            let certificate = try FleetCA.create(commonName: "tls.example", now: Date())
-            try certificate.certificatePEM.write(
+            try certificate.pem.write(
                 to: tlsDirectory.appendingPathComponent("tls.example.crt"), atomically: true, encoding: .utf8)
-            let notAfter = try Certificate(pemEncoded: certificate.certificatePEM).notValidAfter
+            let notAfter = try Certificate(pemEncoded: certificate.pem).notValidAfter
 
             let up = Self.configure("up.example")
             for task in [
                 up, Self.configure("down.example"), Self.configure("slow.example", timeoutMs: 500),
-                Self.configure("tls.example", tls: certificate.certificatePEM),
+                Self.configure("tls.example", tls: certificate.pem),
+                Self.configure("tlsdown.example", tls: certificate.pem),
                 Self.configure("paused.example", suspended: true),
             ] { try records.update(after: task) }
 
@@ -95,15 +122,16 @@ struct SiteProbeTests {
             var configuration = SiteProbeService.Configuration()
             configuration.maximumTimeout = .seconds(2)
             let probe = SiteProbeService(
-                records: records, sites: metrics.sites, httpPort: port, tlsDirectory: tlsDirectory,
+                records: records, sites: metrics.sites, httpPort: port, httpsPort: httpsPort, tlsDirectory: tlsDirectory,
                 configuration: configuration, logger: TestLogging.logger("chom.test.probe"))
             let probed = await probe.probeAll()
-            #expect(probed == ["up.example", "down.example", "slow.example", "tls.example", "paused.example"])
+            #expect(probed == ["up.example", "down.example", "slow.example", "tls.example", "tlsdown.example", "paused.example"])
             var text = String(decoding: metrics.render(), as: UTF8.self)
             #expect(Self.value(text, "chom_site_up", site: "up.example") == 1, "\(text)")
             #expect(Self.value(text, "chom_site_up", site: "down.example") == 0)
             #expect(Self.value(text, "chom_site_up", site: "slow.example") == 0)
-            #expect(Self.value(text, "chom_site_up", site: "tls.example") == 1)
+            #expect(Self.value(text, "chom_site_up", site: "tls.example") == 1, "its app answers over HTTPS")
+            #expect(Self.value(text, "chom_site_up", site: "tlsdown.example") == 0, "its redirect is not health")
             #expect(Self.value(text, "chom_site_up", site: "paused.example") == nil)
             let slow = try #require(Self.value(text, "chom_site_probe_duration_seconds", site: "slow.example"))
             #expect(slow >= 0.4 && slow < 2.5, "the slow site's probe ends at its 500 ms timeout: \(slow)")

@@ -10,9 +10,12 @@ import NIOSSL
 /// the body kept up to `bodyLimit` bytes; one deadline covers connect, request and response.
 ///
 /// With `tls`, the request goes over TLS with the host as SNI, so nginx answers with the site's
-/// own server block and certificate. The certificate is not verified: this is the agent asking
-/// its own nginx on loopback whether the site answers, not a check of the certificate (its expiry
-/// is measured on its own, `chom_site_certificate_expiry_timestamp_seconds`).
+/// own server block and certificate. No chain is built (this is the agent asking its own nginx on
+/// loopback whether the site answers; the expiry is measured on its own,
+/// `chom_site_certificate_expiry_timestamp_seconds`), but with `pinnedCertificateDER` the server
+/// must present exactly that leaf: the site's own certificate, whose key only root and nginx hold.
+/// So another site's server block (nginx's fallback when the site's is missing) or a process that
+/// took the port cannot answer for the site.
 package struct HealthCheck: Sendable {
     package struct Response: Sendable, Equatable {
         package var status: Int
@@ -27,13 +30,23 @@ package struct HealthCheck: Sendable {
     package var bodyLimit = 64 * 1024
     /// HTTPS (TLS with SNI) instead of plain HTTP.
     package var tls = false
+    /// With `tls`: the DER of the only leaf certificate the server may present.
+    package var pinnedCertificateDER: [UInt8]?
 
-    /// One client context for every TLS check: no verification (see above), TLS 1.2 and up.
-    private static let loopbackTLS: Result<NIOSSLContext, any Error> = Result {
-        var configuration = TLSConfiguration.makeClientConfiguration()
-        configuration.certificateVerification = .none
-        configuration.minimumTLSVersion = .tlsv12
-        return try NIOSSLContext(configuration: configuration)
+    /// Client contexts for TLS checks, TLS 1.2 and up: one verifying nothing, one whose
+    /// verification is the pin (a custom callback replaces BoringSSL's, and runs only when
+    /// verification is not `.none`).
+    private static let loopbackTLS = context(.none)
+    private static let pinnedTLS = context(.noHostnameVerification)
+
+    private static func context(_ verification: CertificateVerification) -> Result<NIOSSLContext, any Error> {
+        Result {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.certificateVerification = verification
+            configuration.minimumTLSVersion = .tlsv12
+            configuration.shutdownTimeout = .milliseconds(500)
+            return try NIOSSLContext(configuration: configuration)
+        }
     }
 
     package init(port: Int, expectedStatus: Int = 200, timeout: Duration = .seconds(5)) {
@@ -78,11 +91,12 @@ package struct HealthCheck: Sendable {
         var tlsContext: NIOSSLContext?
         if tls {
             do {
-                tlsContext = try Self.loopbackTLS.get()
+                tlsContext = try (pinnedCertificateDER == nil ? Self.loopbackTLS : Self.pinnedTLS).get()
             } catch {
                 throw HealthCheckFailure(.failed("no TLS client context: \(error)"))
             }
         }
+        let pin = pinnedCertificateDER
         let serverName = DomainName.isValid(hostName) ? hostName : nil
         let deadline = loop.scheduleTask(in: .milliseconds(timeout.wholeMilliseconds)) {
             promise.fail(HealthCheckFailure(.timedOut(timeout)))
@@ -91,7 +105,13 @@ package struct HealthCheck: Sendable {
             .connectTimeout(.milliseconds(timeout.wholeMilliseconds))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    if let tlsContext {
+                    if let tlsContext, let pin {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tlsContext, serverHostname: serverName) { certificates, verified in
+                                let leaf = try? certificates.first?.toDERBytes()
+                                verified.succeed(leaf == pin ? .certificateVerified : .failed)
+                            })
+                    } else if let tlsContext {
                         try channel.pipeline.syncOperations.addHandler(
                             NIOSSLClientHandler(context: tlsContext, serverHostname: serverName))
                     }

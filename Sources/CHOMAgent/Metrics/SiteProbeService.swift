@@ -14,8 +14,8 @@ package import ServiceLifecycle
 /// The sites come from the site records (`SiteRecordStore`), so the probe resumes after a restart
 /// without waiting for a task. A suspended site is not probed (it answers 503 maintenance on
 /// purpose) and has no `up` series. A TLS site's HTTP listener only redirects, so a site with a
-/// certificate is probed over HTTPS (its own server block, by SNI) and must answer its expected
-/// status there. The probe reads nothing in a site tree: it is an HTTP(S) request to nginx, and
+/// certificate is probed over HTTPS (its own server block, by SNI), must present its own
+/// certificate (pinned, `HealthCheck.pinnedCertificateDER`) and answer its expected status there. The probe reads nothing in a site tree: it is an HTTP(S) request to nginx, and
 /// the certificate is root's file outside every tree.
 package struct SiteProbeService: Service {
     package struct Configuration: Sendable {
@@ -80,7 +80,8 @@ package struct SiteProbeService: Service {
 
     private func probe(_ record: SiteRecordStore.Record) async {
         guard let tenant = record.tenantID, let spec = record.probe else { return }
-        let expiry = spec.tls ? Self.certificateExpiry(tlsDirectory.appendingPathComponent("\(record.domain).crt")) : nil
+        let certificate = spec.tls ? Self.certificate(tlsDirectory.appendingPathComponent("\(record.domain).crt")) : nil
+        let expiry = certificate?.expiry
         guard !record.suspended else {
             sites.probed(site: record.domain, tenant: tenant, probe: nil, certificateExpiry: expiry)
             return
@@ -89,10 +90,15 @@ package struct SiteProbeService: Service {
         // A site with a certificate is asked over HTTPS: its HTTP listener only redirects.
         var check = HealthCheck(port: spec.tls ? httpsPort : httpPort, expectedStatus: spec.expectedStatus, timeout: timeout)
         check.tls = spec.tls
+        check.pinnedCertificateDER = certificate?.leaf
         let clock = ContinuousClock()
         let started = clock.now
         var up = true
         do {
+            // A TLS site must present its own certificate: without one on file it cannot be up.
+            if spec.tls, check.pinnedCertificateDER == nil {
+                throw HealthCheckFailure(.failed("no readable certificate for the site"))
+            }
             _ = try await check.check(host: record.domain, path: spec.path)
         } catch {
             up = false
@@ -105,15 +111,22 @@ package struct SiteProbeService: Service {
     /// The earliest notAfter of the PEM certificates in `file` (root's, in the agent's TLS
     /// directory); nil when it is missing or holds no certificate this can read.
     package static func certificateExpiry(_ file: URL) -> Date? {
+        certificate(file)?.expiry
+    }
+
+    /// The earliest notAfter of the chain in `file` and its first certificate's DER (the leaf nginx
+    /// presents, which the HTTPS probe pins); nil when it is missing, over 1 MiB or holds none.
+    static func certificate(_ file: URL) -> (expiry: Date?, leaf: [UInt8])? {
         guard let data = FileManager.default.contents(atPath: file.path),  // not a tenant path: the agent's TLS directory
             data.count <= 1 << 20, let text = String(data: data, encoding: .utf8),
             let documents = try? PEMDocument.parseMultiple(pemString: text)
         else { return nil }
-        let expiries = documents.compactMap { document -> Date? in
+        let certificates = documents.compactMap { document -> (Date, [UInt8])? in
             guard document.discriminator == "CERTIFICATE", let certificate = try? Certificate(derEncoded: document.derBytes)
             else { return nil }
-            return certificate.notValidAfter
+            return (certificate.notValidAfter, document.derBytes)
         }
-        return expiries.min()
+        guard let leaf = certificates.first?.1 else { return nil }
+        return (certificates.map(\.0).min(), leaf)
     }
 }

@@ -23,13 +23,13 @@ struct SiteProbeTests {
 
     /// Answers `/healthz` 200 for up.example, 500 for down.example, 301 for the TLS sites (a TLS
     /// site's HTTP listener only redirects) and, for slow.example, after 3 s. Over HTTPS, with
-    /// `certificate`: 200 for tls.example, 500 for tlsdown.example.
+    /// `certificate` whatever the SNI: 500 for tlsdown.example, 200 for the others.
     static func withSites(certificate: (pem: String, key: String), _ body: (_ port: Int, _ httpsPort: Int) async throws -> Void) async throws {
         let router = Router()
         router.get("/healthz") { request, _ -> Response in
             switch request.head.authority ?? "" {
             case "up.example": return Response(status: .ok)
-            case "tls.example", "tlsdown.example": return Response(status: .movedPermanently)
+            case "tls.example", "tlsdown.example", "tlsother.example", "tlsnofile.example": return Response(status: .movedPermanently)
             case "slow.example":
                 try await Task.sleep(for: .seconds(3))
                 return Response(status: .ok)
@@ -38,7 +38,7 @@ struct SiteProbeTests {
         }
         let secure = Router()
         secure.get("/healthz") { request, _ -> Response in
-            Response(status: request.head.authority == "tls.example" ? .ok : .internalServerError)
+            Response(status: request.head.authority == "tlsdown.example" ? .internalServerError : .ok)
         }
         let port = try FreePort.next()
         let httpsPort = try FreePort.next()
@@ -106,15 +106,26 @@ struct SiteProbeTests {
             let records = SiteRecordStore(directory: directory.appendingPathComponent("records"))
             let tlsDirectory = directory.appendingPathComponent("tls")
             try FileManager.default.createDirectory(at: tlsDirectory, withIntermediateDirectories: true)
-            try certificate.pem.write(
-                to: tlsDirectory.appendingPathComponent("tls.example.crt"), atomically: true, encoding: .utf8)
+            for domain in ["tls.example", "tlsdown.example"] {
+                try certificate.pem.write(
+                    to: tlsDirectory.appendingPathComponent("\(domain).crt"), atomically: true, encoding: .utf8)
+            }
             let notAfter = try Certificate(pemEncoded: certificate.pem).notValidAfter
+
+            // tlsother.example's file holds another certificate than the one served: the pin fails.
+            let otherKey = P256.Signing.PrivateKey()
+            let other = try ca.issueServerCertificate(
+                publicKey: otherKey.publicKey, hostnames: ["tlsother.example"], ipAddresses: [], now: Date(), validity: 3_600)
+            try AgentKeyPair.pem(of: other).write(
+                to: tlsDirectory.appendingPathComponent("tlsother.example.crt"), atomically: true, encoding: .utf8)
 
             let up = Self.configure("up.example")
             for task in [
                 up, Self.configure("down.example"), Self.configure("slow.example", timeoutMs: 500),
                 Self.configure("tls.example", tls: certificate.pem),
                 Self.configure("tlsdown.example", tls: certificate.pem),
+                Self.configure("tlsother.example", tls: certificate.pem),
+                Self.configure("tlsnofile.example", tls: certificate.pem),
                 Self.configure("paused.example", suspended: true),
             ] { try records.update(after: task) }
 
@@ -125,13 +136,18 @@ struct SiteProbeTests {
                 records: records, sites: metrics.sites, httpPort: port, httpsPort: httpsPort, tlsDirectory: tlsDirectory,
                 configuration: configuration, logger: TestLogging.logger("chom.test.probe"))
             let probed = await probe.probeAll()
-            #expect(probed == ["up.example", "down.example", "slow.example", "tls.example", "tlsdown.example", "paused.example"])
+            #expect(probed == [
+                "up.example", "down.example", "slow.example", "tls.example", "tlsdown.example", "tlsother.example",
+                "tlsnofile.example", "paused.example",
+            ])
             var text = String(decoding: metrics.render(), as: UTF8.self)
             #expect(Self.value(text, "chom_site_up", site: "up.example") == 1, "\(text)")
             #expect(Self.value(text, "chom_site_up", site: "down.example") == 0)
             #expect(Self.value(text, "chom_site_up", site: "slow.example") == 0)
             #expect(Self.value(text, "chom_site_up", site: "tls.example") == 1, "its app answers over HTTPS")
             #expect(Self.value(text, "chom_site_up", site: "tlsdown.example") == 0, "its redirect is not health")
+            #expect(Self.value(text, "chom_site_up", site: "tlsother.example") == 0, "a certificate not its own is not its server")
+            #expect(Self.value(text, "chom_site_up", site: "tlsnofile.example") == 0, "no certificate on file, nothing to pin")
             #expect(Self.value(text, "chom_site_up", site: "paused.example") == nil)
             let slow = try #require(Self.value(text, "chom_site_probe_duration_seconds", site: "slow.example"))
             #expect(slow >= 0.4 && slow < 2.5, "the slow site's probe ends at its 500 ms timeout: \(slow)")

@@ -11,8 +11,9 @@ packages+=(pdns-server pdns-backend-sqlite3 sqlite3 bind9-dnsutils)
 # Prometheus 2.42 and Alertmanager 0.25 (Debian bookworm's versions): promtool checks and
 # unit-tests the alert rules; python3-yaml reads them (and the OpenAPI document) in the checks.
 packages+=(prometheus prometheus-alertmanager python3-yaml)
-# rsyslog receives the agents' forwarded site logs in a live test (it starts its own on loopback).
-packages+=(rsyslog)
+# rsyslog receives the agents' forwarded site logs in a live test (it starts its own on loopback),
+# over TLS too with its gtls driver (rsyslog-gnutls).
+packages+=(rsyslog rsyslog-gnutls)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -71,6 +71,18 @@ struct HostingOptions: ParsableArguments {
         """, valueName: "host:port"))
     var syslog: String?
 
+    @Flag(name: .customLong("syslog-tls"), help: ArgumentHelp(
+        """
+        Send to the --syslog collector over TLS (RFC 5425, usually port 6514), verifying its certificate against the \
+        system's roots or --syslog-ca (env CHOM_AGENT_SYSLOG_TLS=1).
+        """))
+    var syslogTLS = false
+
+    @Option(name: .customLong("syslog-ca"), help: ArgumentHelp(
+        "PEM file of the CA certificates the syslog collector's certificate must chain to; implies --syslog-tls (env CHOM_AGENT_SYSLOG_CA).",
+        valueName: "file"))
+    var syslogCA: String?
+
     @Option(name: .customLong("probe-interval"), help: ArgumentHelp(
         "Seconds between two health probes of every hosted site, 1 or more (env CHOM_AGENT_PROBE_INTERVAL; default 30).",
         valueName: "seconds"))
@@ -137,7 +149,15 @@ struct HostingOptions: ParsableArguments {
             guard let address = CoordinatorAddress(parsing: text) else {
                 throw ValidationError("--syslog \(text) is not HOST:PORT")
             }
-            configuration.logForwarding = LogForwarderService.Configuration(host: address.host, port: address.port)
+            let caFile = syslogCA ?? AgentOptions.environment("CHOM_AGENT_SYSLOG_CA")
+            let tlsOn = syslogTLS || caFile != nil || ["1", "true", "yes"].contains(AgentOptions.environment("CHOM_AGENT_SYSLOG_TLS") ?? "")
+            if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+                throw ValidationError("--syslog-ca \(caFile) is not a readable file")
+            }
+            configuration.logForwarding = LogForwarderService.Configuration(
+                host: address.host, port: address.port, tls: tlsOn ? LogForwarderService.TLS(caFile: caFile) : nil)
+        } else if syslogTLS || syslogCA != nil {
+            throw ValidationError("--syslog-tls and --syslog-ca need --syslog HOST:PORT")
         }
     }
 

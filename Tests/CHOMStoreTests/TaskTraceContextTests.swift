@@ -12,14 +12,14 @@ struct TaskTraceContextTests {
     }
 
     @Test("inside a request's context a task keeps its trace; outside, or with the context cleared, none")
-    func defaults() async {
+    func defaults() {
         #expect(Self.newTask().traceParent == nil)
         var context = ServiceContext.topLevel
         let trace = TraceParent.random()
         context.traceParent = trace
-        await ServiceContext.withValue(context) {
+        ServiceContext.withValue(context) {
             #expect(Self.newTask().traceParent == trace)
-            await ServiceContext.withValue(nil) { #expect(Self.newTask().traceParent == nil) }
+            ServiceContext.withValue(nil) { #expect(Self.newTask().traceParent == nil) }
         }
     }
 

@@ -88,13 +88,11 @@ package struct HealthCheck: Sendable {
         let promise = loop.makePromise(of: Response.self)
         let timeout = self.timeout
         let limit = bodyLimit
-        var tlsContext: NIOSSLContext?
-        if tls {
-            do {
-                tlsContext = try (pinnedCertificateDER == nil ? Self.loopbackTLS : Self.pinnedTLS).get()
-            } catch {
-                throw HealthCheckFailure(.failed("no TLS client context: \(error)"))
-            }
+        let tlsContext: NIOSSLContext?
+        do {
+            tlsContext = tls ? try (pinnedCertificateDER == nil ? Self.loopbackTLS : Self.pinnedTLS).get() : nil
+        } catch {
+            throw HealthCheckFailure(.failed("no TLS client context: \(error)"))
         }
         let pin = pinnedCertificateDER
         let serverName = DomainName.isValid(hostName) ? hostName : nil

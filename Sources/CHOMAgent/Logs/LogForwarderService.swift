@@ -4,12 +4,14 @@ package import Foundation
 package import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
+import NIOTLS
 package import ServiceLifecycle
 
 /// Forwards every hosted site's nginx access and error log lines (and the lines `buffer` gets
 /// from elsewhere, such as finished tasks) to a syslog collector as RFC 5424 messages over TCP
 /// (`SyslogMessage`, octet-counted framing), with the structured data `site`, `tenant` and
-/// `agent`. Off unless `logForwarding` is configured.
+/// `agent`, over TLS (RFC 5425) when `tls` is set. Off unless `logForwarding` is configured.
 ///
 /// Every `interval` it reads the lines appended to each recorded site's logs since the last pass
 /// (the sites come from the site records, root's; the logs are root's files outside every site
@@ -37,10 +39,33 @@ package struct LogForwarderService: Service {
         /// one busy site cannot push every other site's lines out of the buffer.
         package var linesPerLogPerPass = 1_000
         package var connectTimeout: Duration = .seconds(3)
+        /// Syslog over TLS (RFC 5425) when set: the collector's certificate is verified against
+        /// these roots and the host name (or IP address) it was given.
+        package var tls: TLS?
 
-        package init(host: String, port: Int) {
+        package init(host: String, port: Int, tls: TLS? = nil) {
             self.host = host
             self.port = port
+            self.tls = tls
+        }
+    }
+
+    /// How the collector is trusted over TLS.
+    package struct TLS: Sendable, Equatable {
+        /// A PEM file of the CA certificates to trust; nil: the system's roots.
+        package var caFile: String?
+
+        package init(caFile: String? = nil) {
+            self.caFile = caFile
+        }
+
+        /// The client context: full verification (chain and name), TLS 1.2 and up.
+        func context() throws -> NIOSSLContext {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.minimumTLSVersion = .tlsv12
+            configuration.certificateVerification = .fullVerification
+            if let caFile { configuration.trustRoots = .file(caFile) }
+            return try NIOSSLContext(configuration: configuration)
         }
     }
 
@@ -154,10 +179,77 @@ package struct LogForwarderService: Service {
         }
     }
 
+    /// A connection to the collector; over TLS, with the handshake done before the first batch
+    /// is written (a collector whose certificate does not verify never gets a line).
     private func connect() async throws -> any Channel {
-        try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(.milliseconds(configuration.connectTimeout.wholeMilliseconds))
-            .channelOption(.socketOption(.so_keepalive), value: 1)
-            .connect(host: configuration.host, port: configuration.port).get()
+        let tlsContext = try configuration.tls?.context()
+        let host = configuration.host
+        // SNI carries names only; an address is still checked against the certificate.
+        let serverName = host.allSatisfy { $0.isNumber || $0 == "." } || host.contains(":") ? nil : host
+        // Completed on every path (a promise dropped unfulfilled is a fatal error in debug builds).
+        let handshake = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Void.self)
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.milliseconds(configuration.connectTimeout.wholeMilliseconds))
+                .channelOption(.socketOption(.so_keepalive), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        guard let tlsContext else { return }
+                        let tls = try NIOSSLClientHandler(context: tlsContext, serverHostname: serverName)
+                        try channel.pipeline.syncOperations.addHandler(tls)
+                        try channel.pipeline.syncOperations.addHandler(HandshakeWatcher(done: handshake))
+                    }
+                }
+                .connect(host: host, port: configuration.port).get()
+        } catch {
+            handshake.fail(error)
+            throw error
+        }
+        guard tlsContext != nil else {
+            handshake.succeed(())
+            return channel
+        }
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await handshake.futureResult.get() }
+                group.addTask {
+                    try await Task.sleep(for: configuration.connectTimeout)
+                    throw CHOMError(.unavailable, "the syslog collector's TLS handshake did not finish")
+                }
+                defer { group.cancelAll() }
+                try await group.next()
+            }
+        } catch {
+            handshake.fail(error)
+            try? await channel.close()
+            throw error
+        }
+        return channel
+    }
+}
+
+/// Completes `done` when the TLS handshake succeeds, fails it when the connection errs or closes first.
+private final class HandshakeWatcher: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+    private let done: EventLoopPromise<Void>
+
+    init(done: EventLoopPromise<Void>) {
+        self.done = done
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted = event { done.succeed(()) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        done.fail(error)
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        done.fail(CHOMError(.unavailable, "the syslog collector closed the connection during the TLS handshake"))
+        context.fireChannelInactive()
     }
 }

@@ -95,7 +95,7 @@ package struct TaskQueue: Sendable {
     }
 
     package func enqueue(_ task: NewTask, now: Date) async throws {
-        try await client.withConnection { connection in
+        _ = try await client.withConnection { connection in
             try await Self.insert(task, now: now, on: connection, logger: logger)
         }
     }

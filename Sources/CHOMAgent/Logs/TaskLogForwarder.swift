@@ -24,23 +24,40 @@ package struct TaskLogForwarder: Sendable {
         self.hostname = hostname
     }
 
-    package func accepted(_ task: Chom_Agent_V1_Task, kind: String, trace: TraceParent?) {
-        append(task, trace: trace, failed: false, text: "task \(kind) accepted")
+    /// The lines of one task: its site, tenant and trace resolved once, for every line it sends;
+    /// nil when the task is not forwarded (no site or tenant, or a log read).
+    package func lines(for task: Chom_Agent_V1_Task, trace: TraceParent?) -> Lines? {
+        guard let (domain, tenant) = site(of: task) else { return nil }
+        return Lines(
+            buffer: buffer,
+            template: SyslogMessage(
+                kind: .task, site: domain, tenant: tenant, agent: agent, hostname: hostname, time: Date(), task: task.taskID,
+                traceID: trace?.traceID, text: ""))
     }
 
-    package func step(_ task: Chom_Agent_V1_Task, trace: TraceParent?, step: String) {
-        append(task, trace: trace, failed: false, text: "step \(step)")
-    }
+    package struct Lines: Sendable {
+        fileprivate let buffer: LogForwardBuffer
+        fileprivate let template: SyslogMessage
 
-    package func finished(_ task: Chom_Agent_V1_Task, kind: String, trace: TraceParent?, failed: Bool, outcome: String, message: String) {
-        append(task, trace: trace, failed: failed, text: message.isEmpty ? "task \(kind) \(outcome)" : "task \(kind) \(outcome): \(message)")
-    }
+        package func accepted(kind: String) {
+            append(failed: false, text: "task \(kind) accepted")
+        }
 
-    private func append(_ task: Chom_Agent_V1_Task, trace: TraceParent?, failed: Bool, text: String) {
-        guard let (domain, tenant) = site(of: task) else { return }
-        buffer.append(SyslogMessage(
-            kind: .task, site: domain, tenant: tenant, agent: agent, hostname: hostname, time: Date(), failed: failed,
-            task: task.taskID, traceID: trace?.traceID, text: text))
+        package func step(_ step: String) {
+            append(failed: false, text: "step \(step)")
+        }
+
+        package func finished(kind: String, failed: Bool, outcome: String, message: String) {
+            append(failed: failed, text: message.isEmpty ? "task \(kind) \(outcome)" : "task \(kind) \(outcome): \(message)")
+        }
+
+        private func append(failed: Bool, text: String) {
+            var message = template
+            message.time = Date()
+            message.failed = failed
+            message.text = text
+            buffer.append(message)
+        }
     }
 
     /// The task's site domain and tenant ("-" when neither the task nor a record names one).

@@ -95,7 +95,7 @@ package struct EnvelopeHandler: Sendable {
                 taskID: taskID, sequence: opened.header.sequence, kind: opened.header.taskKind.labelValue,
                 window: window, now: clock.now())
             logger.info("task accepted", metadata: ["chom.task_kind": "\(opened.header.taskKind.labelValue)"])
-            taskLog?.accepted(opened.task, kind: opened.header.taskKind.labelValue, trace: opened.trace)
+            taskLog?.lines(for: opened.task, trace: opened.trace)?.accepted(kind: opened.header.taskKind.labelValue)
             return .run(opened, accepted: Self.accepted(entry))
         } catch {
             // Without a journal entry exactly-once cannot be promised: do not run it.
@@ -110,9 +110,9 @@ package struct EnvelopeHandler: Sendable {
     ) async -> Chom_Agent_V1_AgentMessage {
         let taskID = opened.header.envelopeID
         ledger.record(taskID)
-        let taskLog = self.taskLog
+        let lines = taskLog?.lines(for: opened.task, trace: opened.trace)
         let result = await executor.execute(opened.task) { step, logTail in
-            taskLog?.step(opened.task, trace: opened.trace, step: step)
+            lines?.step(step)
             var progress = Chom_Agent_V1_TaskProgress()
             progress.taskID = taskID
             progress.step = step
@@ -132,9 +132,8 @@ package struct EnvelopeHandler: Sendable {
         taskLogger(opened).log(
             level: state == .succeeded ? .info : .notice, "task finished",
             metadata: ["chom.task_kind": "\(opened.header.taskKind.labelValue)", LogKey.state: "\(state.rawValue)"])
-        taskLog?.finished(
-            opened.task, kind: opened.header.taskKind.labelValue, trace: opened.trace, failed: state != .succeeded,
-            outcome: state.rawValue, message: result.message)
+        lines?.finished(
+            kind: opened.header.taskKind.labelValue, failed: state != .succeeded, outcome: state.rawValue, message: result.message)
         do {
             let report: Data? = result.report == Chom_Agent_V1_TaskResult() ? nil : try result.report.serializedBytes()
             let entry = try journal.finish(

@@ -1,7 +1,7 @@
 package import CHOMAPI
 import CHOMArchive
 package import CHOMCore
-import Foundation
+package import Foundation
 
 /// Admin API calls the live tests make, through the same client the CLI uses.
 extension TestCoordinator {
@@ -36,6 +36,12 @@ extension TestCoordinator {
 
     /// Packs `files` (relative path → contents) as tar.zst, uploads it for `site` and deploys it.
     package func deploy(site: String, files: [String: String]) async throws -> TaskResponse {
+        let release = try await client.uploadRelease(site: site, archive: try Self.releaseArchive(files))
+        return try await client.deploy(site: site, releaseID: release.id)
+    }
+
+    /// `files` (relative path → contents) packed as a release archive (tar.zst).
+    package static func releaseArchive(_ files: [String: String]) throws -> Data {
         let directory = try TemporaryDirectory.make(prefix: "chom-release")
         defer { TemporaryDirectory.remove(directory) }
         for (path, contents) in files {
@@ -43,9 +49,7 @@ extension TestCoordinator {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try Data(contents.utf8).write(to: url)
         }
-        let archive = try TarZst.pack(directory: directory)
-        let release = try await client.uploadRelease(site: site, archive: archive)
-        return try await client.deploy(site: site, releaseID: release.id)
+        return try TarZst.pack(directory: directory)
     }
 
     package func waitForTask(_ id: String, timeout: Duration = .seconds(30)) async throws -> TaskResponse {

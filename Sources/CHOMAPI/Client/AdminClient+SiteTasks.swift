@@ -72,7 +72,12 @@ extension AdminClient {
 
 extension AdminClient {
     /// The last `tail` lines of the site's `kind` (access or error) log (`GET /v1/sites/{site}/logs`).
-    package func siteLogs(_ site: String, kind: String, tail: Int) async throws(AdminClientError) -> SiteLogsResponse {
-        try await json(.get, "/v1/sites/\(segment(site))/logs?kind=\(segment(kind))&tail=\(tail)")
+    /// The last `tail` lines of the site's `kind` log; with `after` (the `cursor` of an earlier
+    /// answer), the lines written since, at most `tail` of them (1000 when nil).
+    package func siteLogs(
+        _ site: String, kind: String, tail: Int? = nil, after: String? = nil
+    ) async throws(AdminClientError) -> SiteLogsResponse {
+        let query = Self.query([("kind", kind), ("tail", tail.map(String.init)), ("after", after)])
+        return try await json(.get, "/v1/sites/\(segment(site))/logs\(query)")
     }
 }

@@ -27,14 +27,25 @@ extension SiteTaskExecutor {
         guard let logsDirectory else { return TaskDispatcher.noHosting }
         do {
             let maxBytes = task.maxBytes == 0 ? SiteLogReader.defaultMaxBytes : Int(task.maxBytes)
-            let read = try SiteLogReader(logsDirectory: logsDirectory)
-                .tail(domain: site.domain, kind: kind, lines: Int(task.tail), maxBytes: maxBytes)
+            let reader = SiteLogReader(logsDirectory: logsDirectory)
             var report = Chom_Agent_V1_TaskResult()
-            report.siteLogs.lines = read.lines
-            report.siteLogs.truncated = read.truncated
-            return ExecutionResult(
-                outcome: .succeeded, message: "\(read.lines.count) lines of the \(kind.rawValue) log of \(site.domain)",
-                report: report)
+            let message: String
+            if task.hasAfter {
+                let after = SiteLogPosition(device: task.after.device, inode: task.after.inode, offset: task.after.offset)
+                let read = try reader.follow(domain: site.domain, kind: kind, after: after, limit: Int(task.tail), maxBytes: maxBytes)
+                report.siteLogs.lines = read.lines
+                report.siteLogs.truncated = read.more
+                report.siteLogs.gap = read.gap
+                report.siteLogs.position = Self.position(read.position)
+                message = "\(read.lines.count) new lines of the \(kind.rawValue) log of \(site.domain)"
+            } else {
+                let read = try reader.tail(domain: site.domain, kind: kind, lines: Int(task.tail), maxBytes: maxBytes)
+                report.siteLogs.lines = read.lines
+                report.siteLogs.truncated = read.truncated
+                if let position = read.position { report.siteLogs.position = Self.position(position) }
+                message = "\(read.lines.count) lines of the \(kind.rawValue) log of \(site.domain)"
+            }
+            return ExecutionResult(outcome: .succeeded, message: message, report: report)
         } catch {
             logger.info("site log not read", metadata: [LogKey.error: "\(error)", LogKey.siteID: "\(site.siteID)"])
             var report = Chom_Agent_V1_TaskResult()
@@ -42,5 +53,13 @@ extension SiteTaskExecutor {
             if error.code == .notFound { report.failedStep = Self.missingLogStep }
             return ExecutionResult(outcome: .failed, message: error.message, report: report)
         }
+    }
+
+    private static func position(_ position: SiteLogPosition) -> Chom_Agent_V1_SiteLogPosition {
+        var message = Chom_Agent_V1_SiteLogPosition()
+        message.device = position.device
+        message.inode = position.inode
+        message.offset = position.offset
+        return message
     }
 }

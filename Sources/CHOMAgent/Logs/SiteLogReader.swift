@@ -28,6 +28,21 @@ package struct SiteLogReader: Sendable {
         package var lines: [String]
         /// The byte cap was reached before `tail` lines or the start of the file.
         package var truncated: Bool
+        /// Where a follow read goes on: after the last complete line (a line still being written
+        /// at the end is returned, and returned again, whole, by the next follow read).
+        package var position: SiteLogPosition? = nil
+        /// The offset after the file's last newline, as `lastLines` saw it.
+        var end: Int64 = 0
+
+        package init(lines: [String], truncated: Bool, position: SiteLogPosition? = nil) {
+            self.lines = lines
+            self.truncated = truncated
+            self.position = position
+        }
+
+        package static func == (a: Lines, b: Lines) -> Bool {
+            a.lines == b.lines && a.truncated == b.truncated && a.position == b.position
+        }
     }
 
     /// Bounds a task may ask for.
@@ -51,25 +66,55 @@ package struct SiteLogReader: Sendable {
             throw CHOMError(.invalidInput, "tail must be between 1 and \(Self.maximumTail) lines")
         }
         let cap = min(max(1, maxBytes), Self.maximumMaxBytes)
-        let directory: SiteDirectory
+        let directory = try logDirectory(domain: domain, kind: kind)
+        guard let file = try LogFile.open(kind.fileName, in: directory) else {
+            throw CHOMError(.notFound, "there is no \(kind.rawValue) log for \(domain) on this agent yet")
+        }
+        defer { close(file.fd) }
+        var read = try Self.lastLines(fd: file.fd, size: file.size, tail: tail, maxBytes: cap, chunkSize: chunkSize)
+        read.position = file.position(at: UInt64(read.end))
+        return read
+    }
+
+    /// The domain's directory in the log directory; `.notFound` when there is none (no site
+    /// configured here yet), so a read answers "no log yet" rather than an error.
+    func logDirectory(domain: String, kind: Kind) throws(CHOMError) -> SiteDirectory {
         do {
-            directory = try SiteDirectory.openTrusted(logsDirectory.path).openDirectory(domain)
+            return try SiteDirectory.openTrusted(logsDirectory.path).openDirectory(domain)
         } catch {
-            // No log directory yet (no site configured here), or none for this domain.
             let root = try? SiteDirectory.openTrusted(logsDirectory.path)
             if root == nil || (try? root?.status(domain)) == .some(nil) {
                 throw CHOMError(.notFound, "there is no \(kind.rawValue) log for \(domain) on this agent yet")
             }
             throw error
         }
-        guard try directory.status(kind.fileName) != nil else {
-            throw CHOMError(.notFound, "there is no \(kind.rawValue) log for \(domain) on this agent yet")
+    }
+
+    /// An open log: a regular file owned by the agent's user (``SiteDirectory/openFileForReading``
+    /// refuses a symlink, FIFO or anything else), its identity and size at opening.
+    struct LogFile {
+        let fd: Int32
+        let device: UInt64
+        let inode: UInt64
+        let size: Int64
+
+        /// Nil when `name` does not exist.
+        static func open(_ name: String, in directory: SiteDirectory) throws(CHOMError) -> LogFile? {
+            guard try directory.status(name) != nil else { return nil }
+            let fd = try directory.openFileForReading(name, owner: geteuid())
+            var status = stat()
+            guard fstat(fd, &status) == 0 else {
+                close(fd)
+                throw CHOMError(.unavailable, "cannot stat \(name)")
+            }
+            return LogFile(
+                fd: fd, device: UInt64(truncatingIfNeeded: status.st_dev), inode: UInt64(truncatingIfNeeded: status.st_ino),
+                size: Int64(status.st_size))
         }
-        let fd = try directory.openFileForReading(kind.fileName, owner: geteuid())
-        defer { close(fd) }
-        var status = stat()
-        guard fstat(fd, &status) == 0 else { throw CHOMError(.unavailable, "cannot stat the \(kind.rawValue) log of \(domain)") }
-        return try Self.lastLines(fd: fd, size: Int64(status.st_size), tail: tail, maxBytes: cap, chunkSize: chunkSize)
+
+        func position(at offset: UInt64) -> SiteLogPosition {
+            SiteLogPosition(device: device, inode: inode, offset: offset)
+        }
     }
 
     /// Reads backwards from `size` until `tail` lines are complete, the file starts or `maxBytes`
@@ -95,6 +140,9 @@ package struct SiteLogReader: Sendable {
             breaks += chunk.count { $0 == newline } - (endsFile && chunk.last == newline ? 1 : 0)
             data = chunk + data
         }
+        // The bytes after the last newline are a line still being written.
+        let partial = data.last == newline ? 0 : (data.lastIndex(of: newline).map { data.count - $0 - 1 } ?? data.count)
+        let end = size - Int64(partial)
         if data.last == newline { data.removeLast() }
         var pieces = data.split(separator: newline, omittingEmptySubsequences: false)
         // A read that stopped before the start of the file began mid-line: that fragment goes.
@@ -102,6 +150,8 @@ package struct SiteLogReader: Sendable {
         if !reachedStart, !pieces.isEmpty { pieces.removeFirst() }
         let lines = pieces.suffix(tail).map { String(decoding: $0, as: UTF8.self) }
         let truncated = !reachedStart && lines.count < tail
-        return Lines(lines: data.isEmpty ? [] : lines, truncated: truncated)
+        var result = Lines(lines: data.isEmpty ? [] : lines, truncated: truncated)
+        result.end = end
+        return result
     }
 }

@@ -25,7 +25,13 @@ extension TaskReport {
         if result.hasSiteLogs {
             siteLogs = SiteLogs(
                 lines: result.siteLogs.lines.prefix(1000).map { String($0.prefix(16 << 10)) },
-                truncated: result.siteLogs.truncated)
+                truncated: result.siteLogs.truncated,
+                position: result.siteLogs.hasPosition
+                    ? SiteLogPosition(
+                        device: result.siteLogs.position.device, inode: result.siteLogs.position.inode,
+                        offset: result.siteLogs.position.offset)
+                    : nil,
+                gap: result.siteLogs.gap)
         }
     }
 }

@@ -503,12 +503,29 @@ package nonisolated struct Chom_Agent_V1_SiteLogLines: Sendable {
 
   package var lines: [String] = []
 
-  /// Fewer lines than asked because the byte cap was reached before the start of the file.
+  /// Fewer lines than asked because the byte cap was reached before the start of the file; on a
+  /// follow read, the line or byte cap stopped the read and more lines are waiting.
   package var truncated: Bool = false
+
+  /// Where the next follow read starts: after the last complete line returned.
+  package var position: Chom_Agent_V1_SiteLogPosition {
+    get {_position ?? Chom_Agent_V1_SiteLogPosition()}
+    set {_position = newValue}
+  }
+  /// Returns true if `position` has been explicitly set.
+  package var hasPosition: Bool {self._position != nil}
+  /// Clears the value of `position`. Subsequent reads from it will return its default value.
+  package mutating func clearPosition() {self._position = nil}
+
+  /// A follow read whose file was gone (rotated twice, removed) or cut short since the position:
+  /// it started the current log from its beginning, and lines may have been missed.
+  package var gap: Bool = false
 
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
+
+  fileprivate var _position: Chom_Agent_V1_SiteLogPosition? = nil
 }
 
 package nonisolated struct Chom_Agent_V1_BackupReport: Sendable {
@@ -1394,7 +1411,7 @@ nonisolated extension Chom_Agent_V1_TaskResult: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Chom_Agent_V1_SiteLogLines: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".SiteLogLines"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lines\0\u{1}truncated\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lines\0\u{1}truncated\0\u{1}position\0\u{1}gap\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1404,17 +1421,29 @@ nonisolated extension Chom_Agent_V1_SiteLogLines: SwiftProtobuf.Message, SwiftPr
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedStringField(value: &self.lines) }()
       case 2: try { try decoder.decodeSingularBoolField(value: &self.truncated) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._position) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.gap) }()
       default: break
       }
     }
   }
 
   package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.lines.isEmpty {
       try visitor.visitRepeatedStringField(value: self.lines, fieldNumber: 1)
     }
     if self.truncated != false {
       try visitor.visitSingularBoolField(value: self.truncated, fieldNumber: 2)
+    }
+    try { if let v = self._position {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if self.gap != false {
+      try visitor.visitSingularBoolField(value: self.gap, fieldNumber: 4)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1422,6 +1451,8 @@ nonisolated extension Chom_Agent_V1_SiteLogLines: SwiftProtobuf.Message, SwiftPr
   package static func ==(lhs: Chom_Agent_V1_SiteLogLines, rhs: Chom_Agent_V1_SiteLogLines) -> Bool {
     if lhs.lines != rhs.lines {return false}
     if lhs.truncated != rhs.truncated {return false}
+    if lhs._position != rhs._position {return false}
+    if lhs.gap != rhs.gap {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

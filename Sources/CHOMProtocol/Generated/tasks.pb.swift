@@ -1139,11 +1139,42 @@ package nonisolated struct Chom_Agent_V1_ReadSiteLogsTask: Sendable {
   /// At most this many bytes of lines are read back (the agent caps it at 1 MiB); 256 KiB when zero.
   package var maxBytes: UInt32 = 0
 
+  /// Follow: instead of the last `tail` lines, the lines after this position (at most `tail` of
+  /// them), from the file it names: the current log, or its rotated `.1` while that has lines left
+  /// after the offset, then the current log from its start. Unset reads the tail.
+  package var after: Chom_Agent_V1_SiteLogPosition {
+    get {_after ?? Chom_Agent_V1_SiteLogPosition()}
+    set {_after = newValue}
+  }
+  /// Returns true if `after` has been explicitly set.
+  package var hasAfter: Bool {self._after != nil}
+  /// Clears the value of `after`. Subsequent reads from it will return its default value.
+  package mutating func clearAfter() {self._after = nil}
+
   package var unknownFields = SwiftProtobuf.UnknownStorage()
 
   package init() {}
 
   fileprivate var _site: Chom_Agent_V1_SiteConfig? = nil
+  fileprivate var _after: Chom_Agent_V1_SiteLogPosition? = nil
+}
+
+/// A place in a site's log: the file's identity and the offset just after the last complete line
+/// returned. The agent hands one out with every read (SiteLogLines.position).
+package nonisolated struct Chom_Agent_V1_SiteLogPosition: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  package var device: UInt64 = 0
+
+  package var inode: UInt64 = 0
+
+  package var offset: UInt64 = 0
+
+  package var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  package init() {}
 }
 
 /// Touches nothing: the agent answers at once (outcome SUCCEEDED, the message naming its version).
@@ -2789,7 +2820,7 @@ nonisolated extension Chom_Agent_V1_RemoveSiteTask: SwiftProtobuf.Message, Swift
 
 nonisolated extension Chom_Agent_V1_ReadSiteLogsTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   package static let protoMessageName: String = _protobuf_package + ".ReadSiteLogsTask"
-  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{1}kind\0\u{1}tail\0\u{3}max_bytes\0")
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}site\0\u{1}kind\0\u{1}tail\0\u{3}max_bytes\0\u{1}after\0")
 
   package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2801,6 +2832,7 @@ nonisolated extension Chom_Agent_V1_ReadSiteLogsTask: SwiftProtobuf.Message, Swi
       case 2: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.tail) }()
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.maxBytes) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._after) }()
       default: break
       }
     }
@@ -2823,6 +2855,9 @@ nonisolated extension Chom_Agent_V1_ReadSiteLogsTask: SwiftProtobuf.Message, Swi
     if self.maxBytes != 0 {
       try visitor.visitSingularUInt32Field(value: self.maxBytes, fieldNumber: 4)
     }
+    try { if let v = self._after {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2831,6 +2866,47 @@ nonisolated extension Chom_Agent_V1_ReadSiteLogsTask: SwiftProtobuf.Message, Swi
     if lhs.kind != rhs.kind {return false}
     if lhs.tail != rhs.tail {return false}
     if lhs.maxBytes != rhs.maxBytes {return false}
+    if lhs._after != rhs._after {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chom_Agent_V1_SiteLogPosition: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  package static let protoMessageName: String = _protobuf_package + ".SiteLogPosition"
+  package static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}device\0\u{1}inode\0\u{1}offset\0")
+
+  package mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.device) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.inode) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.offset) }()
+      default: break
+      }
+    }
+  }
+
+  package func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.device != 0 {
+      try visitor.visitSingularUInt64Field(value: self.device, fieldNumber: 1)
+    }
+    if self.inode != 0 {
+      try visitor.visitSingularUInt64Field(value: self.inode, fieldNumber: 2)
+    }
+    if self.offset != 0 {
+      try visitor.visitSingularUInt64Field(value: self.offset, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  package static func ==(lhs: Chom_Agent_V1_SiteLogPosition, rhs: Chom_Agent_V1_SiteLogPosition) -> Bool {
+    if lhs.device != rhs.device {return false}
+    if lhs.inode != rhs.inode {return false}
+    if lhs.offset != rhs.offset {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -48,5 +48,6 @@ package enum Migrations {
         Migration0023Alerts.migration,
         Migration0024NotificationChannels.migration,
         Migration0025TaskTrace.migration,
+        Migration0026SiteLogPosition.migration,
     ]
 }

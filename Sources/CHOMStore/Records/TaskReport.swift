@@ -36,11 +36,18 @@ package struct TaskReport: Sendable, Equatable {
     /// The lines a `read_site_logs` task read, oldest first.
     package struct SiteLogs: Sendable, Equatable {
         package var lines: [String]
+        /// The byte cap cut a tail short; on a follow read, more lines are waiting.
         package var truncated: Bool
+        /// Where the next follow read starts (nil from an agent that does not say).
+        package var position: SiteLogPosition? = nil
+        /// A follow read that could not go on from its position: lines may have been missed.
+        package var gap = false
 
-        package init(lines: [String], truncated: Bool) {
+        package init(lines: [String], truncated: Bool, position: SiteLogPosition? = nil, gap: Bool = false) {
             self.lines = lines
             self.truncated = truncated
+            self.position = position
+            self.gap = gap
         }
     }
 

@@ -208,7 +208,7 @@ package struct TaskQueue: Sendable {
     @discardableResult
     package func finish(
         _ id: TaskID, agent: AgentID, report: TaskReport, now: Date,
-        audit: @Sendable (TaskRecord, TenantID?, OrganizationID?) -> AuditEntry
+        audit: @Sendable (TaskRecord, TenantID?, OrganizationID?) -> AuditEntry?
     ) async throws -> TaskRecord? {
         let finished = try await client.transaction(logger: logger) { connection -> TaskRecord? in
             let rows = try await connection.query("""
@@ -227,7 +227,9 @@ package struct TaskQueue: Sendable {
                     envelope = CASE WHEN carries_secret THEN NULL ELSE envelope END,
                     release_path = \(report.releasePath), result_release_id = \(report.releaseID?.uuid),
                     failed_step = \(report.failedStep), result_lines = \(report.siteLogs?.lines),
-                    result_truncated = \(report.siteLogs?.truncated ?? false), finished_at = \(now), updated_at = \(now)
+                    result_truncated = \(report.siteLogs?.truncated ?? false),
+                    result_log_position = \(report.siteLogs?.position?.description),
+                    result_log_gap = \(report.siteLogs?.gap ?? false), finished_at = \(now), updated_at = \(now)
                 WHERE id = \(id.uuid)
                 RETURNING *
                 """, logger: logger)
@@ -245,7 +247,9 @@ package struct TaskQueue: Sendable {
                     organization = OrganizationID(organizationID)
                 }
             }
-            try await AuditLog.stage(audit(finished, tenant, organization), on: connection, logger: logger)
+            if let entry = audit(finished, tenant, organization) {
+                try await AuditLog.stage(entry, on: connection, logger: logger)
+            }
             try await TaskResultRecorder(connection: connection, logger: logger, now: now)
                 .apply(report, of: finished)
             return finished

@@ -10,16 +10,17 @@ extension ScopedSiteRepository {
         guard scope.contains(site.tenantID) else { return nil }
         let rows = try await client.query("""
             WITH taken AS (
-                SELECT id, result_lines, result_truncated FROM tasks
+                SELECT id, result_lines, result_truncated, result_log_position, result_log_gap FROM tasks
                 WHERE id = \(task.uuid) AND site_id = \(site.id.uuid) AND kind = 'read_site_logs'
                   AND result_lines IS NOT NULL
                 FOR UPDATE
             )
-            UPDATE tasks t SET result_lines = NULL FROM taken WHERE t.id = taken.id
-            RETURNING taken.result_lines, taken.result_truncated
+            UPDATE tasks t SET result_lines = NULL, result_log_position = NULL FROM taken WHERE t.id = taken.id
+            RETURNING taken.result_lines, taken.result_truncated, taken.result_log_position, taken.result_log_gap
             """, logger: logger)
-        for try await (lines, truncated) in rows.decode(([String], Bool).self) {
-            return TaskReport.SiteLogs(lines: lines, truncated: truncated)
+        for try await (lines, truncated, position, gap) in rows.decode(([String], Bool, String?, Bool).self) {
+            return TaskReport.SiteLogs(
+                lines: lines, truncated: truncated, position: position.flatMap { SiteLogPosition($0) }, gap: gap)
         }
         return nil
     }

@@ -23,6 +23,12 @@ enum Console {
         out(String(decoding: data, as: UTF8.self))
     }
 
+    /// One JSON object on one line (a stream of answers, as `--follow --output json` prints).
+    static func jsonLine(_ value: some Encodable) throws {
+        let data = try APIJSON.encoder().encode(value)
+        out(String(decoding: data, as: UTF8.self))
+    }
+
     static func table(_ table: Table) {
         out(table.render())
     }

@@ -1370,14 +1370,24 @@ paths:
   /v1/sites/{site}/logs:
     get:
       operationId: readSiteLogs
-      summary: The last lines of a site's nginx access or error log
+      summary: The last lines of a site's nginx access or error log, or the lines written since a cursor
       tags:
       - Sites
       description: |-
         The site's agent reads the log from its root-owned log directory (a typed task naming the
-        site and the kind, never a path) and the coordinator waits for its answer up to
-        `dispatch.siteLogsTimeoutSeconds`. Logs hold visitors' addresses: each read is an audit
-        entry (`site.logs.read`) and the lines are not kept by the coordinator.
+        site, the kind and maybe a position, never a path) and the coordinator waits for its answer
+        up to `dispatch.siteLogsTimeoutSeconds`. The lines are not kept by the coordinator.
+
+        Following (`chom sites logs --follow`): every answer carries a `cursor`; passing it back as
+        `after` answers only the complete lines written since, oldest first, at most `tail` of them
+        (1000 when `tail` is not given), through log rotations. `truncated` then means more lines
+        are waiting; `gap` that the log was rotated twice or cut since the cursor, so lines may be
+        missing. The cursor is authenticated and bound to the site, the kind and the caller, and any
+        replica accepts it. A cursor that was altered, is another site's, kind's or caller's, or
+        was sealed under a key since retired from the secrets key ring answers 400.
+
+        Logs hold visitors' addresses: every read is an audit entry, `site.logs.read` without
+        `after` and `site.logs.follow` with it (the position read from in its details).
 
         Who: member or above (token ability `sites:read`).
       parameters:
@@ -1395,12 +1405,19 @@ paths:
       - name: tail
         in: query
         required: false
-        description: How many lines from the end; out of range answers 400.
+        description: How many lines from the end (with `after`, at most this many new lines); out of range answers 400.
         schema:
           type: integer
           minimum: 1
           maximum: 1000
           default: 100
+      - name: after
+        in: query
+        required: false
+        description: The `cursor` of an earlier answer for the same site, kind and caller.
+        schema:
+          type: string
+          maxLength: 512
       responses:
         '200':
           description: The lines, oldest first.
@@ -4140,6 +4157,7 @@ components:
       - kind
       - lines
       - truncated
+      - gap
       properties:
         kind:
           type: string
@@ -4153,7 +4171,14 @@ components:
             type: string
         truncated:
           type: boolean
-          description: Fewer lines than asked because the agent's byte limit was reached first.
+          description: Fewer lines than asked because the agent's byte limit was reached first; with `after`, more lines are waiting.
+        cursor:
+          type: string
+          maxLength: 512
+          description: Pass back as `after` to read the lines written since this answer. Absent when the agent hands out no log positions.
+        gap:
+          type: boolean
+          description: With `after`, the log was rotated twice or cut since the cursor; the answer starts the current log from its beginning, and lines may be missing.
     CreateBackupRequest:
       type: object
       properties:

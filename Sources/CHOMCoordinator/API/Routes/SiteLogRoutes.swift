@@ -5,27 +5,49 @@ import CHOMStore
 import Foundation
 import Hummingbird
 
-/// `GET /v1/sites/{site}/logs?kind=access|error&tail=N`: the last lines of a site's nginx log.
-/// The logs are root's on the agent, outside every site tree, so the coordinator asks the site's
-/// agent with a typed `read_site_logs` task (a domain and a kind, never a path) and waits for its
-/// answer up to `dispatch.siteLogsTimeoutSeconds`. The lines travel back in the task's result and
-/// are erased from the task row as this route takes them; the read itself is audited
-/// (`site.logs.read`), since logs hold visitors' addresses.
+/// `GET /v1/sites/{site}/logs?kind=access|error&tail=N[&after=CURSOR]`: the last lines of a
+/// site's nginx log, or with `after` the lines written since an earlier answer (`chom sites logs
+/// --follow`). The logs are root's on the agent, outside every site tree, so the coordinator asks
+/// the site's agent with a typed `read_site_logs` task (a domain, a kind and maybe a position,
+/// never a path) and waits for its answer up to `dispatch.siteLogsTimeoutSeconds`. The lines
+/// travel back in the task's result and are erased from the task row as this route takes them.
+/// Every answer carries a ``SiteLogCursor`` (authenticated, bound to the site, kind and caller),
+/// so any replica can go on from it. Every read is audited (logs hold visitors' addresses): a
+/// tail read as `site.logs.read`, each follow read as `site.logs.follow`.
 extension AdminAPI {
     func addSiteLogRoutes(_ routes: RouteTable) {
         routes.on(.get, "/v1/sites/:site/logs", .siteLogsRead) { request, context, caller in
             let query = request.uri.queryParameters
             let kind = try Self.logKind(query.get("kind"))
-            let tail = try Self.logTail(query.get("tail"))
+            let after = query.get("after")
+            let tail = try Self.logTail(query.get("tail"), follow: after != nil)
             let target = try await taskTarget(context.parameters.get("site"), caller, minimum: .member)
-            return try await readLogs(target, kind: kind, tail: tail, caller)
+            let cursor = try after.map { try self.followCursor($0, target: target, kind: kind, caller) }
+            return try await readLogs(target, kind: kind, tail: tail, after: cursor, caller)
         }
     }
 
+    /// The cursor `after` holds, checked for this site, kind and caller (400 otherwise).
+    private func followCursor(
+        _ text: String, target: SiteTaskTarget, kind: Chom_Agent_V1_SiteLogKind, _ caller: Caller
+    ) throws -> SiteLogCursor {
+        guard let cursor = SiteLogCursor.open(text, with: identity.secretBox.keyRing) else {
+            throw CHOMError(
+                .invalidInput,
+                "after is not a cursor this coordinator issued (or its key was retired): read again without after")
+        }
+        if let refusal = SiteLogFollowPolicy.refusal(
+            cursor, site: target.site.id, kind: Self.kindName(kind), actor: caller.actor)
+        {
+            throw CHOMError(.invalidInput, refusal)
+        }
+        return cursor
+    }
+
     private func readLogs(
-        _ target: SiteTaskTarget, kind: Chom_Agent_V1_SiteLogKind, tail: Int, _ caller: Caller
+        _ target: SiteTaskTarget, kind: Chom_Agent_V1_SiteLogKind, tail: Int, after: SiteLogCursor?, _ caller: Caller
     ) async throws -> Response {
-        let kindName = kind == .error ? "error" : "access"
+        let kindName = Self.kindName(kind)
         guard let agent = try await store.agents.get(target.agent), agent.state == .online else {
             throw CHOMError(.unavailable, "the agent of \(target.site.domain) is offline; its logs cannot be read now")
         }
@@ -37,26 +59,42 @@ extension AdminAPI {
             read.site = config
             read.kind = kind
             read.tail = UInt32(tail)
+            if let position = after?.position {
+                read.after.device = position.device
+                read.after.inode = position.inode
+                read.after.offset = position.offset
+            }
             message.readSiteLogs = read
         }
         // Nothing to retry after the caller gave up.
         task.maxAttempts = 1
+        var details = ["kind": kindName, "tail": "\(tail)", "task": task.id.description]
+        if let position = after?.position { details["after"] = position.description }
         try await write(caller) { transaction in
             // Moved since it was read: the old agent no longer holds the site's logs.
             try await target.scoped.requireUnchanged(target.site, in: transaction)
             try await target.scoped.enqueue(task, for: target.site, now: caller.now, in: transaction)
             try await transaction.record(caller.audit(
-                "site.logs.read", target: "site:\(target.site.id)", organization: target.organization,
-                tenant: target.site.tenantID,
-                details: ["kind": kindName, "tail": "\(tail)", "task": task.id.description]))
+                after == nil ? "site.logs.read" : "site.logs.follow", target: "site:\(target.site.id)",
+                organization: target.organization, tenant: target.site.tenantID, details: details))
         }
         await connections.wake(target.agent)
+        let logs = try await answer(task, target, now: caller.now)
+        let cursor = logs.position.map { position in
+            SiteLogCursor(site: target.site.id, kind: kindName, actor: caller.actor, position: position)
+                .sealed(with: identity.secretBox.keyRing)
+        }
+        return try StrictJSON.response(
+            SiteLogsResponse(kind: kindName, lines: logs.lines, truncated: logs.truncated, cursor: cursor, gap: logs.gap))
+    }
+
+    /// The lines of `task` once the agent answered, or the error the caller gets.
+    private func answer(_ task: NewTask, _ target: SiteTaskTarget, now: Date) async throws -> TaskReport.SiteLogs {
         var answered = try await waitForTask(task.id, scoped: target.scoped)
         if answered == nil {
             // Nobody waits for the lines any more: the task is failed now, so that a late answer
             // finds it final and its lines (visitors' addresses) are never stored. When the answer
             // won that race, it is used after all.
-            let now = caller.now
             let gaveUp = try await store.tasks.finish(
                 task.id, agent: target.agent, report: .failure(Self.gaveUp),
                 now: now, audit: TaskAudit.outcome(agent: target.agent, now: now, actor: "system"))
@@ -75,8 +113,10 @@ extension AdminAPI {
         guard let logs = try await target.scoped.takeSiteLogs(task.id, site: target.site) else {
             throw HTTPError(.badGateway, message: "the agent's answer held no log lines")
         }
-        return try StrictJSON.response(SiteLogsResponse(kind: kindName, lines: logs.lines, truncated: logs.truncated))
+        return logs
     }
+
+    static func kindName(_ kind: Chom_Agent_V1_SiteLogKind) -> String { kind == .error ? "error" : "access" }
 
     static let gaveUp = "no answer in time; the reader stopped waiting"
 
@@ -101,8 +141,8 @@ extension AdminAPI {
         }
     }
 
-    static func logTail(_ text: String?) throws(CHOMError) -> Int {
-        guard let text else { return SiteLogsResponse.defaultTail }
+    static func logTail(_ text: String?, follow: Bool = false) throws(CHOMError) -> Int {
+        guard let text else { return follow ? SiteLogsResponse.followLimit : SiteLogsResponse.defaultTail }
         guard let tail = Int(text), SiteLogsResponse.tailRange.contains(tail) else {
             throw CHOMError(
                 .invalidInput,

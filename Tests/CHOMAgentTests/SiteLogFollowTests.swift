@@ -95,6 +95,11 @@ struct SiteLogFollowTests {
         }
     }
 
+    /// Dates `file`'s last modification `seconds` ago.
+    static func age(_ file: URL, seconds: TimeInterval) throws {
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-seconds)], ofItemAtPath: file.path)
+    }
+
     @Test("a rotation: the rest of access.log.1 first (nginx still writing there), then the new log from its start, no gap")
     func rotation() throws {
         try SiteLogReaderTests.withLog("old-1\n") { reader, directory throws in
@@ -113,6 +118,10 @@ struct SiteLogFollowTests {
             try Self.append("old-4\n", to: rotated)
             let second = try Self.follow(reader, after: first.position)
             #expect(second.lines == ["old-4"] && !second.gap, "the rotated file's last lines before the new one")
+            // Written to a moment ago: an old worker may still finish a request there.
+            let held = try Self.follow(reader, after: second.position)
+            #expect(held.lines.isEmpty && held.position == second.position, "\(held.lines)")
+            try Self.age(rotated, seconds: Double(reader.rotatedGraceSeconds) + 1)
             let third = try Self.follow(reader, after: second.position)
             #expect(third.lines == ["new-1", "new-2"] && !third.gap)
             #expect(!third.position.sameFile(as: start) && third.position.offset == 12)

@@ -26,11 +26,12 @@ extension SiteLogReader {
     /// - `after` names the current log: the lines after its offset (from its start, with `gap`,
     ///   when the file is now shorter: it was cut);
     /// - `after` names the rotated `<kind>.log.1` (``SiteLogRotator`` renamed it): its lines after
-    ///   the offset while it has any (nginx writes there until it reopens), then the current log
-    ///   from its start;
+    ///   the offset while it has any or was written to within ``rotatedGraceSeconds`` (nginx's old
+    ///   workers write there until their last requests end), then the current log from its start;
     /// - neither: the current log from its start, with `gap`.
     ///
-    /// No line is returned twice and, short of a `gap`, none is skipped; a line still being
+    /// No line is returned twice and, short of a `gap` or a line written to the rotated log after
+    /// the grace, none is skipped; a line still being
     /// written waits for its newline. No log at all answers no lines at the same position. Every
     /// file is opened as ``tail(domain:kind:lines:maxBytes:)`` opens it: by descriptor, a regular
     /// file of the agent's user, nothing else.
@@ -54,8 +55,10 @@ extension SiteLogReader {
             defer { close(rotated.fd) }
             if rotated.position(at: 0).sameFile(as: after), UInt64(rotated.size) >= after.offset {
                 let read = try Self.forward(rotated, from: after.offset, limit: limit, maxBytes: cap, gap: false)
-                // Lines left there, or no current log to go on with yet: stay on the rotated file.
-                if !read.lines.isEmpty || read.more || current == nil { return read }
+                // Lines left there, no current log to go on with yet, or written to within the
+                // grace (old workers finishing their requests): stay on the rotated file.
+                let recent = Int(time(nil)) - rotated.modified < rotatedGraceSeconds
+                if !read.lines.isEmpty || read.more || current == nil || recent { return read }
                 rotatedDone = true
             }
         }

@@ -52,6 +52,10 @@ package struct SiteLogReader: Sendable {
 
     package let logsDirectory: URL
     package var chunkSize = 64 << 10
+    /// How long a follow stays on a rotated log after its last write before it moves on to the
+    /// new one: nginx's old workers, after the reload that reopens the logs, still write the
+    /// lines of requests they were serving (a long download) to the renamed file.
+    package var rotatedGraceSeconds = 15
 
     package init(logsDirectory: URL) {
         self.logsDirectory = logsDirectory
@@ -97,6 +101,8 @@ package struct SiteLogReader: Sendable {
         let device: UInt64
         let inode: UInt64
         let size: Int64
+        /// Last modification, seconds since the epoch.
+        let modified: Int
 
         /// Nil when `name` does not exist.
         static func open(_ name: String, in directory: SiteDirectory) throws(CHOMError) -> LogFile? {
@@ -109,7 +115,7 @@ package struct SiteLogReader: Sendable {
             }
             return LogFile(
                 fd: fd, device: UInt64(truncatingIfNeeded: status.st_dev), inode: UInt64(truncatingIfNeeded: status.st_ino),
-                size: Int64(status.st_size))
+                size: Int64(status.st_size), modified: Int(status.st_mtim.tv_sec))
         }
 
         func position(at offset: UInt64) -> SiteLogPosition {
@@ -141,7 +147,11 @@ package struct SiteLogReader: Sendable {
             data = chunk + data
         }
         // The bytes after the last newline are a line still being written.
-        let partial = data.last == newline ? 0 : (data.lastIndex(of: newline).map { data.count - $0 - 1 } ?? data.count)
+        // A read that stopped before the start without a newline is inside one line longer than
+        // the cap: the position skips it rather than point into its middle.
+        let partial =
+            data.last == newline
+            ? 0 : (data.lastIndex(of: newline).map { data.count - $0 - 1 } ?? (position == 0 ? data.count : 0))
         let end = size - Int64(partial)
         if data.last == newline { data.removeLast() }
         var pieces = data.split(separator: newline, omittingEmptySubsequences: false)

@@ -84,10 +84,21 @@ extension SitesCommand {
                 return
             }
             if logs.gap { Console.warning("the log was rotated or cut faster than it was followed: lines may be missing here") }
-            for line in logs.lines { Console.out(line) }
+            for line in logs.lines { Console.out(Self.printable(line)) }
             if logs.truncated, !follow {
                 Console.warning("fewer lines than asked: the agent's byte limit was reached first")
             }
+        }
+
+        /// `line` with control characters (but tab) shown as U+FFFD: a site's code writes to its
+        /// error log (a FastCGI stderr), and escape sequences must not reach the reader's terminal.
+        static func printable(_ line: String) -> String {
+            var scalars = String.UnicodeScalarView()
+            for scalar in line.unicodeScalars {
+                let control = (scalar.value < 0x20 && scalar != "\t") || (0x7F...0x9F).contains(scalar.value)
+                scalars.append(control ? "\u{FFFD}" : scalar)
+            }
+            return String(scalars)
         }
 
         /// An agent slow, offline or in the middle of a move: worth asking again, not ending.

@@ -11,7 +11,7 @@ struct SiteLogCursorTests {
     }
 
     static let cursor = SiteLogCursor(
-        site: SiteID(), kind: "access", actor: "user:\(UUID().uuidString.lowercased())",
+        site: SiteID(), kind: "access", actor: "user:\(UUID().uuidString.lowercased())", agent: AgentID(),
         position: SiteLogPosition(device: 2049, inode: 77, offset: 12_345))
 
     @Test("sealed then opened gives the same cursor, under any key still in the ring")
@@ -24,6 +24,9 @@ struct SiteLogCursorTests {
         let rotated = try Self.ring([("a", 1), ("b", 2)], active: "b")
         #expect(SiteLogCursor.open(text, with: rotated) == Self.cursor)
         #expect(Self.cursor.sealed(with: rotated).hasPrefix("v1.b."))
+        // A key id with dots (KeyRing allows them) works too.
+        let dotted = try Self.ring([("2026.01", 3)], active: "2026.01")
+        #expect(SiteLogCursor.open(Self.cursor.sealed(with: dotted), with: dotted) == Self.cursor)
         // Once the old key is retired, it does not.
         #expect(SiteLogCursor.open(text, with: try Self.ring([("b", 2)], active: "b")) == nil)
     }

@@ -59,7 +59,10 @@ extension AdminAPI {
             read.site = config
             read.kind = kind
             read.tail = UInt32(tail)
-            if let position = after?.position {
+            if let after {
+                // A position from another agent (the site moved) names no file here: device and
+                // inode 0 match nothing, so the agent reads its log from the start, with a gap.
+                let position = after.agent == target.agent ? after.position : SiteLogPosition(device: 0, inode: 0, offset: 0)
                 read.after.device = position.device
                 read.after.inode = position.inode
                 read.after.offset = position.offset
@@ -80,8 +83,12 @@ extension AdminAPI {
         }
         await connections.wake(target.agent)
         let logs = try await answer(task, target, now: caller.now)
+        if after != nil, logs.position == nil {
+            // An agent that ignores `after` answers a tail: not new lines.
+            throw HTTPError(.badGateway, message: "the agent of \(target.site.domain) cannot follow a log; upgrade it")
+        }
         let cursor = logs.position.map { position in
-            SiteLogCursor(site: target.site.id, kind: kindName, actor: caller.actor, position: position)
+            SiteLogCursor(site: target.site.id, kind: kindName, actor: caller.actor, agent: target.agent, position: position)
                 .sealed(with: identity.secretBox.keyRing)
         }
         return try StrictJSON.response(

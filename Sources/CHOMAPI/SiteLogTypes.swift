@@ -15,6 +15,20 @@ package struct SiteLogsResponse: Codable, Sendable, Equatable {
     /// cut meanwhile): it started the current log from its beginning, and lines may be missing.
     package var gap: Bool
 
+    private enum CodingKeys: String, CodingKey {
+        case kind, lines, truncated, cursor, gap
+    }
+
+    /// `gap` absent (a coordinator from before following) reads as false.
+    package init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try container.decode(String.self, forKey: .kind)
+        lines = try container.decode([String].self, forKey: .lines)
+        truncated = try container.decode(Bool.self, forKey: .truncated)
+        cursor = try container.decodeIfPresent(String.self, forKey: .cursor)
+        gap = try container.decodeIfPresent(Bool.self, forKey: .gap) ?? false
+    }
+
     package init(kind: String, lines: [String], truncated: Bool, cursor: String? = nil, gap: Bool = false) {
         self.kind = kind
         self.lines = lines

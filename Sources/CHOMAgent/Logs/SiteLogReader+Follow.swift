@@ -44,14 +44,14 @@ extension SiteLogReader {
         }
         let cap = min(max(1, maxBytes), Self.maximumMaxBytes)
         let directory = try logDirectory(domain: domain, kind: kind)
-        let current = try LogFile.open(kind.fileName, in: directory)
+        let current = try LogFile.named(kind.fileName, in: directory)
         defer { if let current { close(current.fd) } }
         if let current, current.position(at: 0).sameFile(as: after) {
             let cut = UInt64(current.size) < after.offset
             return try Self.forward(current, from: cut ? 0 : after.offset, limit: limit, maxBytes: cap, gap: cut)
         }
         var rotatedDone = false
-        if let rotated = try LogFile.open(kind.fileName + ".1", in: directory) {
+        if let rotated = try LogFile.named(kind.fileName + ".1", in: directory) {
             defer { close(rotated.fd) }
             if rotated.position(at: 0).sameFile(as: after), UInt64(rotated.size) >= after.offset {
                 let read = try Self.forward(rotated, from: after.offset, limit: limit, maxBytes: cap, gap: false)

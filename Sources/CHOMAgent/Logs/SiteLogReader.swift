@@ -71,7 +71,7 @@ package struct SiteLogReader: Sendable {
         }
         let cap = min(max(1, maxBytes), Self.maximumMaxBytes)
         let directory = try logDirectory(domain: domain, kind: kind)
-        guard let file = try LogFile.open(kind.fileName, in: directory) else {
+        guard let file = try LogFile.named(kind.fileName, in: directory) else {
             throw CHOMError(.notFound, "there is no \(kind.rawValue) log for \(domain) on this agent yet")
         }
         defer { close(file.fd) }
@@ -105,7 +105,7 @@ package struct SiteLogReader: Sendable {
         let modified: Int
 
         /// Nil when `name` does not exist.
-        static func open(_ name: String, in directory: SiteDirectory) throws(CHOMError) -> LogFile? {
+        static func named(_ name: String, in directory: SiteDirectory) throws(CHOMError) -> LogFile? {
             guard try directory.status(name) != nil else { return nil }
             let fd = try directory.openFileForReading(name, owner: geteuid())
             var status = stat()

@@ -31,18 +31,18 @@ extension SiteTaskExecutor {
             var report = Chom_Agent_V1_TaskResult()
             let message: String
             if task.hasAfter {
-                let after = SiteLogPosition(device: task.after.device, inode: task.after.inode, offset: task.after.offset)
-                let read = try reader.follow(domain: site.domain, kind: kind, after: after, limit: Int(task.tail), maxBytes: maxBytes)
+                let read = try reader.follow(
+                    domain: site.domain, kind: kind, after: task.after.position, limit: Int(task.tail), maxBytes: maxBytes)
                 report.siteLogs.lines = read.lines
                 report.siteLogs.truncated = read.more
                 report.siteLogs.gap = read.gap
-                report.siteLogs.position = Self.position(read.position)
+                report.siteLogs.position = Chom_Agent_V1_SiteLogPosition(read.position)
                 message = "\(read.lines.count) new lines of the \(kind.rawValue) log of \(site.domain)"
             } else {
                 let read = try reader.tail(domain: site.domain, kind: kind, lines: Int(task.tail), maxBytes: maxBytes)
                 report.siteLogs.lines = read.lines
                 report.siteLogs.truncated = read.truncated
-                if let position = read.position { report.siteLogs.position = Self.position(position) }
+                if let position = read.position { report.siteLogs.position = Chom_Agent_V1_SiteLogPosition(position) }
                 message = "\(read.lines.count) lines of the \(kind.rawValue) log of \(site.domain)"
             }
             return ExecutionResult(outcome: .succeeded, message: message, report: report)
@@ -53,13 +53,5 @@ extension SiteTaskExecutor {
             if error.code == .notFound { report.failedStep = Self.missingLogStep }
             return ExecutionResult(outcome: .failed, message: error.message, report: report)
         }
-    }
-
-    private static func position(_ position: SiteLogPosition) -> Chom_Agent_V1_SiteLogPosition {
-        var message = Chom_Agent_V1_SiteLogPosition()
-        message.device = position.device
-        message.inode = position.inode
-        message.offset = position.offset
-        return message
     }
 }

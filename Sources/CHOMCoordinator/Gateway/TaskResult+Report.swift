@@ -26,11 +26,7 @@ extension TaskReport {
             siteLogs = SiteLogs(
                 lines: result.siteLogs.lines.prefix(1000).map { String($0.prefix(16 << 10)) },
                 truncated: result.siteLogs.truncated,
-                position: result.siteLogs.hasPosition
-                    ? SiteLogPosition(
-                        device: result.siteLogs.position.device, inode: result.siteLogs.position.inode,
-                        offset: result.siteLogs.position.offset)
-                    : nil,
+                position: result.siteLogs.hasPosition ? result.siteLogs.position.position : nil,
                 gap: result.siteLogs.gap)
         }
     }

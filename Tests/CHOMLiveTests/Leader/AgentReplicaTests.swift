@@ -75,11 +75,7 @@ struct AgentReplicaTests {
             // Its stream is on B only; the API calls go to A.
             let configuration = Self.agent(in: state, dialing: [portsB.agents])
             let logger = TestLogging.logger("chom.test.agent")
-            let token = try await clientA.createJoinToken(CreateJoinTokenRequest(description: "wake", maxUses: 1)).token
-            let agentID = try await AgentRuntime.enroll(
-                configuration: configuration, host: "127.0.0.1", port: portsA.enroll, token: token,
-                caSHA256: try #require(a.coordinator.caSHA256), name: "woken", logger: logger
-            ).agentID
+            let agentID = try await Self.enroll(configuration, through: a, client: clientA, name: "woken")
             let runtime = AgentRuntime(configuration: configuration, logger: logger)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await runtime.run() }
@@ -112,6 +108,18 @@ struct AgentReplicaTests {
         configuration.reconnect.maximumDelay = .milliseconds(300)
         configuration.connectAddresses = ports.map { CoordinatorAddress(host: "127.0.0.1", port: $0) }
         return configuration
+    }
+
+    /// Enrolls an agent configured as `configuration` through `replica`'s enroll port; its id.
+    static func enroll(
+        _ configuration: AgentConfiguration, through replica: LeaderReplicas.Replica, client: AdminClient, name: String
+    ) async throws -> AgentID {
+        let token = try await client.createJoinToken(CreateJoinTokenRequest(description: name, maxUses: 1)).token
+        return try await AgentRuntime.enroll(
+            configuration: configuration, host: "127.0.0.1", port: try await replica.coordinator.boundPorts().enroll,
+            token: token, caSHA256: try #require(replica.coordinator.caSHA256), name: name,
+            logger: TestLogging.logger("chom.test.agent")
+        ).agentID
     }
 
     static func operatorClient(api: Int) async throws -> AdminClient {

@@ -127,11 +127,7 @@ struct SiteLogFollowLiveTests {
                 var configuration = AgentReplicaTests.agent(in: state, dialing: [portsA.agents, portsB.agents])
                 nginx.host(&configuration)
                 let logger = TestLogging.logger("chom.test.agent")
-                let token = try await clients[0].createJoinToken(CreateJoinTokenRequest(description: "follow", maxUses: 1)).token
-                let agentID = try await AgentRuntime.enroll(
-                    configuration: configuration, host: "127.0.0.1", port: portsA.enroll, token: token,
-                    caSHA256: try #require(a.coordinator.caSHA256), name: "followed", logger: logger
-                ).agentID
+                let agentID = try await AgentReplicaTests.enroll(configuration, through: a, client: clients[0], name: "followed")
                 let runtime = AgentRuntime(configuration: configuration, logger: logger)
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await runtime.run() }

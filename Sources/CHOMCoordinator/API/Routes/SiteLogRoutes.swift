@@ -62,10 +62,8 @@ extension AdminAPI {
             if let after {
                 // A position from another agent (the site moved) names no file here: device and
                 // inode 0 match nothing, so the agent reads its log from the start, with a gap.
-                let position = after.agent == target.agent ? after.position : SiteLogPosition(device: 0, inode: 0, offset: 0)
-                read.after.device = position.device
-                read.after.inode = position.inode
-                read.after.offset = position.offset
+                read.after = Chom_Agent_V1_SiteLogPosition(
+                    after.agent == target.agent ? after.position : SiteLogPosition(device: 0, inode: 0, offset: 0))
             }
             message.readSiteLogs = read
         }

@@ -243,6 +243,7 @@ enum BackupBench {
         ratio("CHOM + AES-GCM restore / restic restore", chomEncryptedRestore, resticRestore)
         ratio("CHOM + AES-GCM backup / CHOM backup", chomEncryptedBackup, chomBackup)
         ratio("CHOM + AES-GCM restore / CHOM restore", chomEncryptedRestore, chomRestore)
+        summarize(figures)
         let allIdentical = !identical.isEmpty && identical.values.allSatisfy { $0 == "yes" }
         print("")
         print("restored tree identical: \(allIdentical ? "yes" : "NO") (round 1, every restore: types, permissions, sizes, bytes, symlink targets)")

@@ -3,7 +3,7 @@ import CHOMProtocol
 import Crypto
 import Foundation
 
-/// `chom-bench [ITERATIONS]`: prints the cost of one envelope seal + open (a deploy task), with
+/// `chom-bench [envelope] [ITERATIONS]`: prints the cost of one envelope seal + open (a deploy task), with
 /// Ed25519 sign/verify alone as the peer measured in the same run.
 /// `chom-bench backup [--size-mb 1024] [--dir /var/tmp/chom-bench] [--keep-tree] [--rounds 2]`:
 /// backup and restore of a generated tree against tar | zstd and restic (see `BackupBench`).
@@ -32,6 +32,14 @@ import Foundation
 /// `chom-bench billing [--samples 400000] [--batch 5000] [--concurrency 8] [--organizations 10000]`:
 /// usage samples stored per second against pgbench inserting the same rows, and one period close
 /// for that many organizations (see `BillingBench`).
+/// `chom-bench agent [--sites 200] [--requests 20] [--scrapes 50] [--idle-seconds 30]`: as root, the
+/// real agent's RSS and `/metrics` scrape time with that many sites against node_exporter (see `AgentBench`).
+/// `chom-bench api [--sites 10000] [--connections 16] [--seconds 10]`: tenant-scoped `GET /v1/sites`
+/// driven by wrk against pgbench running the route's SELECT (see `ApiBench`).
+/// `chom-bench audit [--appends 20000] [--writers 16] [--entries 200000]`: audit appends per second
+/// and verified entries per second (see `AuditBench`).
+/// `chom-bench all [--quick] [--skip NAME,…]`: every benchmark above in one run, then one table of
+/// every ratio with its goal (see `AllBench`; `make bench` runs it after installing the peers).
 /// Figures, not assertions.
 @main
 struct Bench {
@@ -53,6 +61,11 @@ struct Bench {
             case "salt": try await SaltBench.main(Array(arguments.dropFirst()))
             case "failover": try await FailoverBench.main(Array(arguments.dropFirst()))
             case "billing": try await BillingBench.main(Array(arguments.dropFirst()))
+            case "agent": try await AgentBench.main(Array(arguments.dropFirst()))
+            case "api": try await ApiBench.main(Array(arguments.dropFirst()))
+            case "audit": try await AuditBench.main(Array(arguments.dropFirst()))
+            case "all": try AllBench.main(Array(arguments.dropFirst()))
+            case "envelope": try envelope(iterations: Int(arguments.dropFirst().first ?? "") ?? 5000)
             default: try envelope(iterations: Int(arguments.first ?? "") ?? 5000)
             }
         } catch let failure as ChildFailure {
@@ -103,6 +116,9 @@ struct Bench {
         print("envelope seal+open (deploy task): \(micros(perEnvelope)) µs per envelope over \(iterations)")
         print("peer: Ed25519 sign+verify of 200 bytes: \(micros(perPeer)) µs")
         print(String(format: "ratio seal+open / sign+verify: %.2f", ratio(perEnvelope, perPeer)))
+        BenchSummary.atMost(
+            "envelope", "seal + open of a deploy task", chom: "\(micros(perEnvelope)) µs",
+            peer: "Ed25519 sign + verify: \(micros(perPeer)) µs", ratio: ratio(perEnvelope, perPeer), bound: 1.2)
     }
 
     static func micros(_ duration: Duration) -> String {

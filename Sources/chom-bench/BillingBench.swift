@@ -106,6 +106,10 @@ enum BillingBench {
         } else {
             print(String(format: "| samples stored per second | %.0f | pgbench not found | - |", ours))
         }
+        BenchSummary.record(BenchRatio(
+            bench: "billing", measure: "usage samples stored/s", chom: String(format: "%.0f/s", ours),
+            peer: peer.map { String(format: "pgbench: %.0f/s", $0) } ?? "pgbench not found", ratio: peer.map { ours / $0 },
+            goal: "≥ 20,000/s", met: ours >= 20_000))
         print(String(format: "| the same reports again (a replay): stored, per second | %d, %.0f | - | - |", replay.stored, Double(sent) / replay.seconds))
         print(String(format: "| goal: 20,000 samples/s | %@ | - | - |", ours >= 20_000 ? "met" : "not met"))
         guard first.stored == sent, replay.stored == 0 else {
@@ -115,12 +119,7 @@ enum BillingBench {
 
     /// Samples per second of pgbench inserting `batch` rows a transaction into a copy of usage_hourly.
     static func pgbench(postgres: EmbeddedPostgres, batch: Int, concurrency: Int, transactions: Int) throws -> Double? {
-        let candidates = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? [])
-            .sorted().reversed().map { "/usr/lib/postgresql/\($0)/bin/pgbench" }
-        guard let binary = (candidates + [ChildProcess.which("pgbench")].compactMap { $0 })
-            .first(where: { FileManager.default.isExecutableFile(atPath: $0) })
-        else { return nil }
-        let psql = binary.replacingOccurrences(of: "pgbench", with: "psql")
+        guard let binary = PgBench.binary, let psql = PgBench.psql else { return nil }
         let log = postgres.directory.appendingPathComponent("pgbench.log").path
         _ = try ChildProcess.run([Command(argv: [
             psql, "-q", "-h", postgres.socketDirectory, "-U", postgres.username, "-d", postgres.database, "-c",
@@ -136,15 +135,9 @@ enum BillingBench {
             ON CONFLICT (agent_id, sequence, hour, meter) DO NOTHING;
 
             """.utf8).write(to: script)
-        _ = try ChildProcess.run([Command(argv: [
-            "timeout", "600", binary, "-n", "-h", postgres.socketDirectory, "-U", postgres.username,
-            "-c", "\(concurrency)", "-j", "2", "-t", "\(max(1, transactions / concurrency))", "-f", script.path,
-            postgres.database,
-        ], log: log)])
-        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("tps = ") }),
-            let tps = Double(line.dropFirst(6).prefix { $0.isNumber || $0 == "." })
-        else { throw ChildFailure(description: "pgbench printed no tps: \(output.suffix(1000))") }
+        let tps = try PgBench.tps(
+            binary: binary, script: script.path, socket: postgres.socketDirectory, username: postgres.username,
+            database: postgres.database, clients: concurrency, length: .transactionsPerClient(transactions / concurrency), log: log)
         return tps * Double(batch)
     }
 
@@ -212,6 +205,9 @@ enum BillingBench {
         print(String(format: "| one tick, %d at a time | %.1f s (%.0f organizations/s) | under 60 s for 10,000 | %@ |",
             concurrency, seconds, Double(made.count) / seconds,
             made.count >= 10_000 ? (seconds < 60 ? "met" : "not met") : "scale with --organizations 10000"))
+        BenchSummary.record(BenchRatio(
+            bench: "billing", measure: "period close of \(made.count) organizations", chom: String(format: "%.1f s", seconds),
+            peer: "-", ratio: seconds / 60, goal: "< 60 s for 10,000", met: made.count >= 10_000 ? seconds < 60 : nil))
         print("| invoices, numbered 1…N without gaps | \(invoices.count), \(gapless ? "yes" : "NO") | one each | |")
         guard invoices.count == made.count, gapless else {
             throw ChildFailure(description: "billing: \(invoices.count) invoices for \(made.count) organizations, gapless \(gapless)")

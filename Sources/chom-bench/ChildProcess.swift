@@ -32,6 +32,8 @@ struct Command {
     var environment: [String: String] = [:]
     /// Appended to (stdout and stderr both); /dev/null when nil.
     var log: String?
+    /// Output goes where this process's goes (`log` is then ignored), for `chom-bench all`'s children.
+    var inheritOutput = false
 
     var display: String { argv.joined(separator: " ") }
 }
@@ -100,10 +102,12 @@ enum ChildProcess {
         }
         if stdout >= 0 {
             posix_spawn_file_actions_adddup2(&actions, stdout, 1)
-        } else {
+        } else if !command.inheritOutput {
             posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         }
-        posix_spawn_file_actions_addopen(&actions, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        if !command.inheritOutput {
+            posix_spawn_file_actions_addopen(&actions, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        }
         do {
             try SpawnedDescriptors.closeAllButStandard(&actions)
         } catch {
@@ -118,8 +122,12 @@ enum ChildProcess {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        SpawnedSignals.reset(&attributes)
         var pid: pid_t = 0
-        let result = posix_spawnp(&pid, command.argv[0], &actions, nil, argv, envp)
+        let result = posix_spawnp(&pid, command.argv[0], &actions, &attributes, argv, envp)
         guard result == 0 else {
             throw ChildFailure(description: "cannot start \(command.argv[0]): \(String(cString: strerror(result)))")
         }

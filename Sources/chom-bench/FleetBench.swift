@@ -133,11 +133,18 @@ enum FleetBench {
         } else {
             print(String(format: "| results per second (end to end) | %.0f | pgbench not found | - |", throughput))
         }
+        BenchSummary.atLeast(
+            "fleet", "tasks end to end/s, \(agents) agents", chom: String(format: "%.0f/s", throughput),
+            peer: peer.map { String(format: "pgbench, same statements: %.0f/s", $0) } ?? "pgbench not found",
+            ratio: peer.map { throughput / $0 }, bound: 0.5)
         if !latencies.isEmpty {
             let p50 = latencies[latencies.count / 2] * 1000
             let p99 = latencies[min(latencies.count - 1, latencies.count * 99 / 100)] * 1000
             print(String(format: "| latency at %d/s, p50 | %.1f ms | goal: p99 ≤ 20 ms | - |", rate, p50))
             print(String(format: "| latency at %d/s, p99 | %.1f ms | goal: ≤ 20 ms | %.2f |", rate, p99, p99 / 20))
+            BenchSummary.record(BenchRatio(
+                bench: "fleet", measure: "task latency p99 at \(rate)/s", chom: String(format: "%.1f ms", p99),
+                peer: String(format: "p50 %.1f ms", p50), ratio: p99 / 20, goal: "≤ 20 ms", met: p99 <= 20))
         }
         print(String(format: "| coordinator RSS (now / peak) | %.0f / %.0f MB | goal: ≤ 200 MB | %.2f |", rss, peak, peak / 200))
         print(String(format: "| coordinator CPU (cores, over the phases) | %.2f | of %d | - |", cpu, ProcessInfo.processInfo.activeProcessorCount))
@@ -164,11 +171,7 @@ enum FleetBench {
     /// lock that takes whatever is staged, as `AuditLog.chainPending` does (in one statement here,
     /// where the coordinator hashes each entry in Swift).
     static func pgbench(data: URL, agents: [String], clients: Int, transactions: Int, seconds: Int) async throws -> Double? {
-        let candidates = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? [])
-            .sorted().reversed().map { "/usr/lib/postgresql/\($0)/bin/pgbench" }
-        guard let binary = (candidates + [ChildProcess.which("pgbench")].compactMap { $0 })
-            .first(where: { FileManager.default.isExecutableFile(atPath: $0) })
-        else { return nil }
+        guard let binary = PgBench.binary else { return nil }
         for statement in [
             "CREATE TABLE bench_tasks (LIKE tasks INCLUDING DEFAULTS INCLUDING INDEXES)",
             "CREATE TABLE bench_audit (LIKE audit_entries INCLUDING DEFAULTS INCLUDING INDEXES)",
@@ -222,16 +225,9 @@ enum FleetBench {
             """.utf8).write(to: script)
         let socket = data.appendingPathComponent("postgres").path
         let log = data.appendingPathComponent("pgbench.log").path
-        // Bounded: a pgbench that cannot finish (a connection refused midway) must not hang the run.
-        _ = try ChildProcess.run([Command(argv: [
-            "timeout", "\(seconds + 120)", binary, "-n", "-h", socket, "-U", "chom", "-c", "\(clients)", "-j", "2", "-t", "\(max(1, transactions / clients))", "-f", script.path,
-            "postgres",
-        ], log: log)])
-        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("tps = ") }),
-            let value = Double(line.dropFirst(6).prefix { $0.isNumber || $0 == "." })
-        else { throw ChildFailure(description: "pgbench printed no tps: \(output.suffix(1000))") }
-        return value
+        return try PgBench.tps(
+            binary: binary, script: script.path, socket: socket, username: "chom", database: "postgres", clients: clients,
+            length: .transactionsPerClient(transactions / clients), log: log)
     }
 
     static func memory() -> (rss: Double, peak: Double) {

@@ -46,6 +46,10 @@ enum ScheduleBench {
                 "\(count(Int(sampled.rate))) — \(ratio(sampled.rate / nomadC1M))× Nomad C1M's 3,750/s"
                     + " (median \(count(Int(sampled.median))), per CPU-second \(count(Int(sampled.cpuRate)));"
                     + " \(count(sampled.placed)) placed, \(count(sampled.refused)) refused, \(decimal(sampled.scored, 1)) scored each)")
+            BenchSummary.record(BenchRatio(
+                bench: "schedule", measure: "placements/s (\(algorithm), sampled, \(count(agents)) agents)",
+                chom: "\(count(Int(sampled.rate)))/s", peer: "Nomad C1M, published: 3,750/s", ratio: sampled.rate / nomadC1M,
+                goal: "", met: nil))
             row("placements/s (\(algorithm), full scan)",
                 "\(count(Int(full.rate))) — \(ratio(full.rate / nomadC1M))× Nomad C1M (per CPU-second \(count(Int(full.cpuRate))),"
                     + " \(count(full.placed)) placed, \(count(Int(full.scored))) scored each)")

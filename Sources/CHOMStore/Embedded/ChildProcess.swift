@@ -27,8 +27,13 @@ enum ChildProcess {
         try SpawnedDescriptors.closeAllButStandard(&actions)
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        // pg_ctl's server must get its signals (a fast shutdown is SIGINT).
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        SpawnedSignals.reset(&attributes)
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
         guard spawned == 0 else {
             throw CHOMError(.unavailable, "cannot start \(executable): \(String(cString: strerror(spawned)))")
         }

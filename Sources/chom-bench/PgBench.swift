@@ -1,0 +1,58 @@
+import Foundation
+
+/// `pgbench`, PostgreSQL's own load generator: the peer of every benchmark whose work goes
+/// through the database (billing ingestion, the fleet's task statements, the admin API's list, the
+/// audit log's appends). One place finds it and reads its rate.
+enum PgBench {
+    /// The newest installed pgbench (Debian keeps it under /usr/lib/postgresql/N/bin), or one on PATH.
+    static var binary: String? {
+        let candidates = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? [])
+            .sorted { (Int($0) ?? 0) > (Int($1) ?? 0) }.map { "/usr/lib/postgresql/\($0)/bin/pgbench" }
+        return (candidates + [ChildProcess.which("pgbench")].compactMap { $0 })
+            .first(where: { FileManager.default.isExecutableFile(atPath: $0) })
+    }
+
+    /// psql beside pgbench.
+    static var psql: String? { binary.map { $0.replacingOccurrences(of: "pgbench", with: "psql") } }
+
+    /// How long pgbench runs: transactions per client, or seconds.
+    enum Length {
+        case transactionsPerClient(Int)
+        case seconds(Int)
+
+        var arguments: [String] {
+            switch self {
+            case .transactionsPerClient(let count): ["-t", "\(max(1, count))"]
+            case .seconds(let seconds): ["-T", "\(max(1, seconds))"]
+            }
+        }
+
+        var bound: Int {
+            switch self {
+            case .transactionsPerClient: 600
+            case .seconds(let seconds): seconds + 120
+            }
+        }
+    }
+
+    /// Transactions per second of `script` run by `clients` clients (`-n`: no vacuum of pgbench's own
+    /// tables, which it does not use here). Bounded by `timeout`, so a pgbench that cannot finish
+    /// does not hang the run. `extra` adds options such as `-M prepared`.
+    static func tps(
+        binary: String, script: String, socket: String, username: String, database: String, clients: Int,
+        length: Length, extra: [String] = [], log: String
+    ) throws -> Double {
+        let ran = Result {
+            try ChildProcess.run([Command(
+                argv: ["timeout", "\(length.bound)", binary, "-n", "-h", socket, "-U", username, "-c", "\(clients)",
+                    "-j", "\(min(2, clients))"] + length.arguments + extra + ["-f", script, database],
+                log: log)])
+        }
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        if case .failure(let error) = ran { throw ChildFailure(description: "\(error): \(output.suffix(1000))") }
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("tps = ") }),
+            let tps = Double(line.dropFirst(6).prefix { $0.isNumber || $0 == "." })
+        else { throw ChildFailure(description: "pgbench printed no tps: \(output.suffix(1000))") }
+        return tps
+    }
+}

@@ -86,8 +86,15 @@ package struct SafeExtractor: Sendable {
         }
     }
 
-    /// `nextChunk` returns successive pieces of the archive, empty at the end.
-    private func extract(to destination: URL, nextChunk: () throws -> Data) throws -> Summary {
+    /// Extracts an archive whose bytes come from `nextChunk`, pulled one piece at a time (pieces
+    /// of any size; an empty one means the end). Nothing is buffered beyond the piece in hand, so
+    /// a source can stream from a decryptor or a socket without a temporary file.
+    ///
+    /// `nextChunk` is called until it returns an empty piece, also after the tar's end-of-archive
+    /// marker, so a source that checks its own integrity at its end (an encrypted backup's final
+    /// frame) has done so before this returns. An error thrown by `nextChunk` is rethrown as it
+    /// is, after the destination is removed (or emptied again when it existed), like any other.
+    package func extract(to destination: URL, nextChunk: () throws -> Data) throws -> Summary {
         let destinationPath = destination.standardizedFileURL.path
         let existed = try Self.prepare(destinationPath)
         let rootFD = open(destinationPath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)

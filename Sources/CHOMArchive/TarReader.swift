@@ -24,7 +24,8 @@ package struct TarReader {
     package enum Event {
         /// A new entry; its `size` bytes of content follow as `.content` events.
         case entry(TarEntry)
-        /// A chunk of the current entry's content.
+        /// A chunk of the current entry's content: a slice of the fed chunk (its indices need not
+        /// start at 0), valid beyond the handler like any `Data`.
         case content(Data)
         /// The current entry is complete.
         case entryEnd
@@ -78,7 +79,7 @@ package struct TarReader {
                 }
             case .content(let remaining, let padding):
                 let take = min(remaining, input.count)
-                try handler(.content(Data(input.prefix(take))))
+                try handler(.content(input.prefix(take)))  // a slice of `chunk`, not a copy
                 input = input.dropFirst(take)
                 if take == remaining {
                     try handler(.entryEnd)

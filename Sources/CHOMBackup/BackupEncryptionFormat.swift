@@ -114,7 +114,7 @@ enum BackupEncryptionFormat {
         return withUnsafeBytes(of: field.bigEndian) { Data($0) }
     }
 
-    static func decodeLength(_ bytes: Data) -> (length: Int, final: Bool) {
+    static func decodeLength(_ bytes: some Sequence<UInt8>) -> (length: Int, final: Bool) {
         let field = bytes.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
         return (Int(field & ~finalBit), field & finalBit != 0)
     }

@@ -11,10 +11,13 @@ package import Foundation
 
 /// Restores a backup archive written by `BackupWriter` into a new directory, in this order:
 /// 1. the archive file's SHA-256 and length must equal the recorded ones (`expected`);
-/// 2. an encrypted archive is decrypted (and authenticated) into a temporary `.tar.zst` beside
-///    the destination, frame by frame; without a key, or with another key, it is refused;
-/// 3. `SafeExtractor` unpacks it, refusing traversal, absolute paths, symlink escapes, hard
-///    links, devices and decompression bombs (`limits`);
+/// 2. an encrypted archive is decrypted (and authenticated) frame by frame as it is extracted,
+///    with no temporary file; without a key, or with another key, it is refused before the
+///    destination is created;
+/// 3. `SafeExtractor` unpacks the tar.zst stream, refusing traversal, absolute paths, symlink
+///    escapes, hard links, devices and decompression bombs (`limits`); a frame that does not
+///    authenticate, or a stream that ends before its final frame, fails the restore here, before
+///    `restore` returns (see `extract(_:key:into:)`);
 /// 4. `backup.json` and `manifest.json` are read and removed, and every path of the tree is
 ///    checked against the manifest.
 /// On any failure the destination is removed and the error is a `CHOMError`.
@@ -68,13 +71,7 @@ package struct BackupReader: Sendable {
                 "the backup archive does not match its recorded checksum (SHA-256 \(actual.sha256), "
                     + "\(actual.byteCount) bytes; expected \(expected.sha256), \(expected.byteCount) bytes)")
         }
-        let compressed = try decryptIfNeeded(archive, key: key, beside: destination)
-        defer { if compressed != archive { unlink(compressed.path) } }
-        do {
-            _ = try SafeExtractor(limits: configuration.limits).extract(archive: compressed, to: destination)
-        } catch {
-            throw BackupErrors.wrap(error, "the backup archive was refused")
-        }
+        try extract(archive, key: key, into: destination)
         do {
             let manifestJSON = try takeRecord(BackupLayout.manifestPath, from: destination)
             let manifest = try BackupManifest(json: manifestJSON)
@@ -93,40 +90,46 @@ package struct BackupReader: Sendable {
         }
     }
 
-    /// The archive itself when it is plain tar.zst, else a decrypted temporary copy.
-    private func decryptIfNeeded(_ archive: URL, key: BackupEncryptionKey?, beside destination: URL) throws(CHOMError)
-        -> URL
-    {
-        guard let keyID = try BackupDecryptor.keyID(ofArchiveAt: archive.path) else {
+    /// Step 2 and 3 as one stream. A plain archive is extracted from its file. An encrypted one is
+    /// decrypted frame by frame straight into `SafeExtractor` (zstd, then tar), with no temporary
+    /// file: each frame authenticates before any of its bytes reach the extractor, and the
+    /// extractor pulls until the decryptor has authenticated the final frame and seen nothing
+    /// after it. So a tampered frame mid-stream or a missing final frame fails the restore, and
+    /// the destination is removed, before `restore` returns: what a caller switches into place
+    /// afterwards came from a whole, authenticated archive. Frame 0 is decrypted before the
+    /// destination is created, so a wrong key leaves nothing behind.
+    private func extract(_ archive: URL, key: BackupEncryptionKey?, into destination: URL) throws(CHOMError) {
+        let extractor = SafeExtractor(limits: configuration.limits)
+        guard let keyID = try BackupDecryptingReader.keyID(ofArchiveAt: archive.path) else {
             let (fd, _) = try BackupFileIO.openRegularFile(archive.path)
             defer { close(fd) }
             guard try BackupFileIO.readUpTo(fd, count: 4, path: archive.path) == Self.zstdMagic else {
                 throw CHOMError(.integrity, "the file is not a CHOM backup archive (neither encrypted nor zstd)")
             }
-            return archive
+            do {
+                _ = try extractor.extract(archive: archive, to: destination)
+            } catch {
+                throw BackupErrors.wrap(error, "the backup archive was refused")
+            }
+            return
         }
         guard let key else {
             throw CHOMError(
                 .refused, "the backup is encrypted under key id \(BackupManifest.quote(keyID)) and no key was given")
         }
-        let parent = destination.deletingLastPathComponent()
+        let reader = try BackupDecryptingReader(fileAt: archive.path, key: key)
+        var first: Data? = try reader.nextChunk()
         do {
-            try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
-        } catch {
-            throw CHOMError(.unavailable, "cannot create \(BackupManifest.quote(parent.path))", underlying: error)
-        }
-        let temporary = parent.appendingPathComponent(".\(destination.lastPathComponent).decrypted-\(UUID().uuidString.lowercased()).tar.zst")
-        let output = try BackupOutputFile(creating: temporary)
-        do {
-            try BackupDecryptor.decrypt(fileAt: archive.path, key: key) { plaintext throws(CHOMError) in
-                try output.write(plaintext)
+            _ = try extractor.extract(to: destination) { () throws(CHOMError) -> Data in
+                if let chunk = first {
+                    first = nil
+                    return chunk
+                }
+                return try reader.nextChunk()
             }
-            _ = try output.complete()
         } catch {
-            output.discard()
-            throw error
+            throw BackupErrors.wrap(error, "the backup archive was refused")
         }
-        return temporary
     }
 
     private static let zstdMagic = Data([0x28, 0xB5, 0x2F, 0xFD])

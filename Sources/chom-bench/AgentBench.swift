@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import CHOMAPI
 import CHOMCore
+import CHOMScheduler
 import CHOMTesting
 import Foundation
 import NIOCore
@@ -50,7 +51,11 @@ enum AgentBench {
         let node = try await NodeExporter.start(binary: exporter, work: work)
         defer { node.stop() }
 
-        try await NamespaceHarness.with(hosts: 1) { harness in
+        // 200 small static sites on one 2-core host: requests small enough that the scheduler
+        // places them all (the defaults reserve a tenth of a core each).
+        try await NamespaceHarness.with(hosts: 1, configure: { configuration in
+            configuration.fleet.siteRequests.static = Resources(cpuMillis: 5, memoryBytes: 16 << 20, diskBytes: 16 << 20, sites: 1)
+        }) { harness in
             let host = harness.hosts[0]
             guard let pid = host.agentPID else { throw ChildFailure(description: "the agent did not start") }
             let agentMetrics = "http://\(host.address):9464/metrics"

@@ -44,18 +44,26 @@ struct NodeExporter {
 enum ProcMemory {
     /// VmRSS in MB (10^6 bytes).
     static func rssMB(_ pid: pid_t) -> Double {
-        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let status = read("/proc/\(pid)/status")
         guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
             let kib = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
         else { return 0 }
         return kib * 1024 / 1e6
     }
 
+    /// A /proc file read to its end (they report a size of 0, so a read by size gets a prefix).
+    static func read(_ path: String) -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return "" }
+        defer { try? handle.close() }
+        return String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
+    }
+
     /// Resident memory by mapping from /proc/PID/smaps: the heap, other anonymous memory (thread
     /// stacks, malloc arenas, the runtime's), and each file (the binary, each library), largest
     /// first, with /proc/PID/smaps_rollup's totals.
     static func breakdown(_ pid: pid_t) -> String {
-        guard let smaps = try? String(contentsOfFile: "/proc/\(pid)/smaps", encoding: .utf8) else { return "  (no smaps)" }
+        let smaps = read("/proc/\(pid)/smaps")
+        guard !smaps.isEmpty else { return "  (no smaps)" }
         var resident: [String: Int] = [:]
         var current = "?"
         for line in smaps.split(separator: "\n") {
@@ -71,7 +79,7 @@ enum ProcMemory {
         var lines = resident.sorted { $0.value > $1.value }.prefix(12).map {
             "  \(BackupBench.pad($0.key, 40)) \(BackupBench.lpad(String(format: "%.1f", Double($0.value) * 1024 / 1e6), 7)) MB"
         }
-        if let rollup = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8) {
+        if case let rollup = read("/proc/\(pid)/smaps_rollup"), !rollup.isEmpty {
             let keys = ["Rss:", "Pss:", "Shared_Clean:", "Private_Clean:", "Private_Dirty:", "Anonymous:"]
             let totals = rollup.split(separator: "\n").filter { line in keys.contains { line.hasPrefix($0) } }
                 .map { $0.split(separator: " ", omittingEmptySubsequences: true).prefix(2).joined(separator: " ") }

@@ -75,10 +75,12 @@ struct WebhookAddressPolicy: Sendable, Equatable {
 
     /// The bytes of an IPv4 or IPv6 literal, or nil for a name.
     static func literal(_ text: String) -> [UInt8]? {
-        var v4 = in_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
-        var v6 = in6_addr()
-        if inet_pton(AF_INET6, text, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } }
+        // Into plain byte buffers, not in_addr/in6_addr: a release build resolves those types
+        // through NIO's CNIOLinux, which this module does not import.
+        var v4 = [UInt8](repeating: 0, count: 4)
+        if inet_pton(AF_INET, text, &v4) == 1 { return v4 }
+        var v6 = [UInt8](repeating: 0, count: 16)
+        if inet_pton(AF_INET6, text, &v6) == 1 { return v6 }
         return nil
     }
 

@@ -161,14 +161,16 @@ struct WebhookDelivery: Sendable {
                 if let address = entry.pointee.ai_addr {
                     switch Int32(address.pointee.sa_family) {
                     case AF_INET:
+                        // sin_addr: the 4 bytes after family and port (read by offset, as below).
                         address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { v4 in
-                            var raw = v4.pointee.sin_addr
-                            addresses.append(withUnsafeBytes(of: &raw) { Array($0) })
+                            withUnsafeBytes(of: v4.pointee) { addresses.append(Array($0[4..<8])) }
                         }
                     case AF_INET6:
+                        // sin6_addr: the 16 bytes after family, port and flow info (RFC 3493). Both
+                        // are read by offset: a release build resolves the fields through NIO's
+                        // CNIOLinux, which this module does not import.
                         address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { v6 in
-                            var raw = v6.pointee.sin6_addr
-                            addresses.append(withUnsafeBytes(of: &raw) { Array($0) })
+                            withUnsafeBytes(of: v6.pointee) { addresses.append(Array($0[8..<24])) }
                         }
                     default: break
                     }

@@ -52,6 +52,14 @@ struct RunCommand: AsyncParsableCommand {
     var heartbeatInterval: Int?
 
     @Option(
+        name: .customLong("max-sites"),
+        help: ArgumentHelp(
+            """
+            How many sites this host offers the scheduler (default 50); the coordinator places no more here,             beside the CPU, memory and disk it reports.
+            """, valueName: "count"))
+    var maxSites: Int?
+
+    @Option(
         name: .customLong("connect"),
         help: ArgumentHelp(
             """
@@ -92,6 +100,12 @@ struct RunCommand: AsyncParsableCommand {
                     throw ValidationError("--heartbeat-interval must be 1 to 3600 seconds, got \(heartbeatInterval)")
                 }
                 configuration.heartbeatInterval = .seconds(heartbeatInterval)
+            }
+            if let maxSites {
+                guard (1...100_000).contains(maxSites) else {
+                    throw ValidationError("--max-sites must be 1 to 100000, got \(maxSites)")
+                }
+                configuration.maxSites = maxSites
             }
             let replicas = connect.isEmpty
                 ? (AgentOptions.environment("CHOM_AGENT_CONNECT") ?? "").split(separator: ",").map {

@@ -55,7 +55,7 @@ enum AgentBench {
         // places them all (the defaults reserve a tenth of a core each).
         try await NamespaceHarness.with(hosts: 1, configure: { configuration in
             configuration.fleet.siteRequests.static = Resources(cpuMillis: 5, memoryBytes: 16 << 20, diskBytes: 16 << 20, sites: 1)
-        }) { harness in
+        }, agentArguments: ["--max-sites", "\(configuration.sites + 10)"]) { harness in
             let host = harness.hosts[0]
             guard let pid = host.agentPID else { throw ChildFailure(description: "the agent did not start") }
             let agentMetrics = "http://\(host.address):9464/metrics"

@@ -249,7 +249,7 @@ enum BackupBench {
         print("restored tree identical: \(allIdentical ? "yes" : "NO") (round 1, every restore: types, permissions, sizes, bytes, symlink targets)")
         print("""
             notes: CHOM backup hashes every file (SHA-256 manifest), fsyncs the archive and returns its SHA-256;
-              CHOM restore checks the archive's SHA-256 first, decrypts (AES-GCM rows) to a temporary file, extracts
+              CHOM restore checks the archive's SHA-256 first, decrypts (AES-GCM rows) frame by frame into the extractor, extracts
               with SafeExtractor (traversal, symlink, type and size checks) and verifies every path against the
               manifest; tar | zstd neither hashes nor fsyncs; restic (repository v2, compression auto,
               always encrypted) chunks, deduplicates, hashes and fsyncs its pack files, and its archive size is

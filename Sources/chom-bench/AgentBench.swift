@@ -132,28 +132,51 @@ enum AgentBench {
             peer: String(format: "node_exporter: %.2f ms", nodeMedian), ratio: agentMedian / nodeMedian, bound: 1.0)
     }
 
-    /// Creates `count` sites in the test tenant and deploys a one-page release to each, 8 at a time.
+    /// Creates `count` sites in the test tenant and deploys a one-page release to each, 2 at a time.
+    /// Each site's steps are asked again as a whole when an exchange with the coordinator broke off
+    /// (the admin client gives up on a slow answer under load); a create that went through answers
+    /// 409 the second time, and the site is then ours.
     static func deploySites(_ count: Int, harness: NamespaceHarness) async throws -> [String] {
         let coordinator = harness.coordinator
+        let tenant = try await coordinator.testTenant()
         let archive = try TestCoordinator.releaseArchive(["public/index.html": "<h1>bench</h1>\n"])
         let domains = (1...count).map { "site\($0).agent-bench.test" }
         try await withThrowingTaskGroup(of: Void.self) { group in
             var next = domains.makeIterator()
             func add(_ domain: String) {
                 group.addTask {
-                    _ = try await coordinator.createSite(domain: domain)
-                    let release = try await coordinator.client.uploadRelease(site: domain, archive: archive)
-                    let task = try await coordinator.client.deploy(site: domain, releaseID: release.id)
-                    let done = try await coordinator.waitForTask(task.id, timeout: .seconds(600))
-                    guard done.state == "succeeded" else {
-                        throw ChildFailure(description: "deploy of \(domain): \(done.state) \(done.message ?? "")")
+                    try await retrying {
+                        do {
+                            _ = try await coordinator.client.createSite(tenantID: tenant, domain: domain)
+                        } catch AdminClientError.problem(let problem) where problem.status == 409 {}
+                        let release = try await coordinator.client.uploadRelease(site: domain, archive: archive)
+                        let task = try await coordinator.client.deploy(site: domain, releaseID: release.id)
+                        let done = try await coordinator.waitForTask(task.id, timeout: .seconds(600))
+                        guard done.state == "succeeded" else {
+                            throw ChildFailure(description: "deploy of \(domain): \(done.state) \(done.message ?? "")")
+                        }
                     }
                 }
             }
-            for _ in 0..<8 { if let domain = next.next() { add(domain) } }
+            for _ in 0..<2 { if let domain = next.next() { add(domain) } }
             while try await group.next() != nil { if let domain = next.next() { add(domain) } }
         }
         return domains
+    }
+
+    /// `body`, again (up to 5 times, a second apart) when the exchange with the coordinator broke off:
+    /// a connection reset under load is the client's to retry, not a result.
+    static func retrying<T>(_ body: () async throws -> T) async throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await body()
+            } catch AdminClientError.transport(let reason) where attempt < 5 {
+                print("retrying after a transport error: \(reason)")
+                attempt += 1
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
     }
 
     /// `requests` GETs of `/` to each site through the host's nginx, 16 at a time; every answer must be 200.
@@ -165,10 +188,20 @@ enum AgentBench {
                 group.addTask {
                     var request = HTTPClientRequest(url: "http://\(address)/")
                     request.headers.replaceOrAdd(name: "Host", value: domain)
-                    let response = try await client.execute(request, timeout: .seconds(10))
-                    _ = try await response.body.collect(upTo: 1 << 20)
-                    guard response.status.code == 200 else {
-                        throw ChildFailure(description: "\(domain) answered \(response.status.code)")
+                    // A connection nginx closed between two requests (keepalive) resets the next
+                    // one: a GET is asked again, up to three times.
+                    var attempt = 1
+                    while true {
+                        do {
+                            let response = try await client.execute(request, timeout: .seconds(10))
+                            _ = try await response.body.collect(upTo: 1 << 20)
+                            guard response.status.code == 200 else {
+                                throw ChildFailure(description: "\(domain) answered \(response.status.code)")
+                            }
+                            return
+                        } catch let error where !(error is ChildFailure) && attempt < 3 {
+                            attempt += 1
+                        }
                     }
                 }
             }

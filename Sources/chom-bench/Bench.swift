@@ -93,27 +93,49 @@ struct Bench {
         let opener = EnvelopeOpener(trustedKeys: TrustedEnvelopeKeys([signer.publicKey]), expectedAgent: agent)
         var window = ReplayWindow()
         let now = Date()
-
-        let start = ContinuousClock.now
-        for sequence in 1...iterations {
-            task.taskID = UUID().uuidString.lowercased()
-            let envelope = try EnvelopeSealer.seal(
-                task: task, audience: agent, sequence: UInt64(sequence), ttl: 600, signer: signer, now: now)
-            _ = try opener.open(envelope, replay: &window, now: now)
-        }
-        let envelopeTime = ContinuousClock.now - start
-
+        // Task ids made beforehand: formatting a UUID is not the envelope's cost.
+        let taskIDs = (0..<iterations).map { _ in UUID().uuidString.lowercased() }
         let message = Data(repeating: 7, count: 200)
-        let peerStart = ContinuousClock.now
-        for _ in 1...iterations {
-            let signature = try signer.privateKey.signature(for: message)
-            precondition(signer.publicKey.isValidSignature(signature, for: message))
+
+        // Ten rounds alternating the two loops (the order reversed every other round), each side's
+        // fastest round kept: the machine's other work shows in the slower rounds, not in the ratio.
+        let rounds = 10
+        let perRound = max(1, iterations / rounds)
+        var envelopeTime = Duration.seconds(1_000_000), peerTime = Duration.seconds(1_000_000)
+        var sequence: UInt64 = 0
+        for round in 0..<rounds {
+            let envelopeLoop = {
+                let start = ContinuousClock.now
+                for index in 0..<perRound {
+                    sequence += 1
+                    task.taskID = taskIDs[(round * perRound + index) % taskIDs.count]
+                    let envelope = try EnvelopeSealer.seal(
+                        task: task, audience: agent, sequence: sequence, ttl: 600, signer: signer, now: now)
+                    _ = try opener.open(envelope, replay: &window, now: now)
+                }
+                envelopeTime = min(envelopeTime, ContinuousClock.now - start)
+            }
+            let peerLoop = {
+                let start = ContinuousClock.now
+                for _ in 0..<perRound {
+                    let signature = try signer.privateKey.signature(for: message)
+                    precondition(signer.publicKey.isValidSignature(signature, for: message))
+                }
+                peerTime = min(peerTime, ContinuousClock.now - start)
+            }
+            if round % 2 == 0 {
+                try envelopeLoop()
+                try peerLoop()
+            } else {
+                try peerLoop()
+                try envelopeLoop()
+            }
         }
-        let peerTime = ContinuousClock.now - peerStart
+        let iterations = perRound
 
         let perEnvelope = envelopeTime / iterations
         let perPeer = peerTime / iterations
-        print("envelope seal+open (deploy task): \(micros(perEnvelope)) µs per envelope over \(iterations)")
+        print("envelope seal+open (deploy task): \(micros(perEnvelope)) µs per envelope (best of \(rounds) rounds of \(iterations))")
         print("peer: Ed25519 sign+verify of 200 bytes: \(micros(perPeer)) µs")
         print(String(format: "ratio seal+open / sign+verify: %.2f", ratio(perEnvelope, perPeer)))
         BenchSummary.atMost(

@@ -69,10 +69,13 @@ enum BenchSummary {
     /// The closing table: every ratio in the order measured, as Markdown.
     static func table(_ ratios: [BenchRatio]) -> String {
         var lines = ["| bench | measure | CHOM | peer | ratio | goal | met |", "|---|---|---|---|---|---|---|"]
+        // A `|` inside a cell ("tar | zstd -3") would split it: Markdown's escape.
+        func cell(_ text: String) -> String { text.replacingOccurrences(of: "|", with: "\\|") }
         for r in ratios {
             let ratio = r.ratio.map { String(format: "%.2f", $0) } ?? "-"
             let met = r.met.map { $0 ? "yes" : "**no**" } ?? "-"
-            lines.append("| \(r.bench) | \(r.measure) | \(r.chom) | \(r.peer) | \(ratio) | \(r.goal.isEmpty ? "-" : r.goal) | \(met) |")
+            lines.append(
+                "| \(r.bench) | \(cell(r.measure)) | \(cell(r.chom)) | \(cell(r.peer)) | \(ratio) | \(r.goal.isEmpty ? "-" : r.goal) | \(met) |")
         }
         return lines.joined(separator: "\n")
     }

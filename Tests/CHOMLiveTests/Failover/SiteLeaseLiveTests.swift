@@ -59,10 +59,19 @@ struct SiteLeaseLiveTests {
                         try await coordinator.deploy(site: "leased.test", files: ["public/index.html": "<h1>leased</h1>"]).id)
                     #expect(deployed.state == "succeeded", "\(deployed.message ?? "")")
                     try await nginx.waitForWorkers()
-                    #expect(try await Self.get(nginx).body == "<h1>leased</h1>")
-                    #expect(runtime.metricsText().contains("chom_agent_fenced 0"))
-                    let remaining = try #require(runtime.lease?.lease.remaining(at: .now))
-                    #expect(remaining > 0 && remaining <= 2, "\(remaining)")
+                    // Connected: the site is served, the host unfenced, the lease fresh and never
+                    // longer than 2 s. Polled with a deadline: on a loaded machine (the whole suite on
+                    // two cores; this test once took 173 s there) one renewal can come late and the
+                    // lease lapse for a moment, which fences the host until the next answer. That is
+                    // the conservative side of the lease, not what this line checks.
+                    try await Self.until("the site served under a fresh lease", timeout: .seconds(30)) {
+                        guard try await Self.get(nginx).body == "<h1>leased</h1>",
+                            runtime.metricsText().contains("chom_agent_fenced 0"),
+                            let remaining = runtime.lease?.lease.remaining(at: .now)
+                        else { return false }
+                        #expect(remaining <= 2, "\(remaining)")
+                        return remaining > 0
+                    }
 
                     // A task longer than the lease (a 4 s build hook) does not hold up the answers:
                     // the host stays unfenced, and the deploy's own health check passes.

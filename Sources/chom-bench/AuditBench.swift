@@ -33,22 +33,9 @@ enum AuditBench {
         print("machine: \(BackupBench.machine())")
         var logger = Logger(label: "chom.bench.audit")
         logger.logLevel = .warning
-        let directory = try TemporaryDirectory.make(prefix: "chom-bench-audit")
-        let postgres = EmbeddedPostgres(directory: directory, logger: logger)
-        try await postgres.startOffPool()
-        defer {
-            postgres.stop(immediate: true)
-            TemporaryDirectory.remove(directory)
-        }
-        var configuration = PostgresClient.Configuration(
-            unixSocketPath: postgres.socketPath, username: postgres.username, password: nil, database: postgres.database)
-        configuration.options.maximumConnections = writers * 2 + 4
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         let key = Curve25519.Signing.PrivateKey()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            try await Migrator.migrate(client, logger: logger)
+        try await BenchDatabase.with(prefix: "chom-bench-audit", logger: logger, maximumConnections: writers * 2 + 4) {
+            client, postgres in
             let store = Store(client: client, logger: logger, audit: AuditSettings(signingKey: key))
             let rate = try await appendRate(store, appends: appends, writers: writers)
             let peer = try pgbench(postgres: postgres, writers: writers, transactions: appends)

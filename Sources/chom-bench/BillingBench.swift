@@ -37,21 +37,9 @@ enum BillingBench {
         }
         print("machine: \(BackupBench.machine())")
         let logger = Logger(label: "chom.bench.billing")
-        let directory = try TemporaryDirectory.make(prefix: "chom-bench-billing")
-        let postgres = EmbeddedPostgres(directory: directory, logger: logger)
-        try await postgres.startOffPool()
-        defer {
-            postgres.stop(immediate: true)
-            TemporaryDirectory.remove(directory)
-        }
-        var configuration = PostgresClient.Configuration(
-            unixSocketPath: postgres.socketPath, username: postgres.username, password: nil, database: postgres.database)
-        configuration.options.maximumConnections = max(20, concurrency * 2)
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            try await Migrator.migrate(client, logger: logger)
+        try await BenchDatabase.with(
+            prefix: "chom-bench-billing", logger: logger, maximumConnections: max(20, concurrency * 2)
+        ) { client, postgres in
             let store = Store(client: client, logger: logger)
             try await ingestion(
                 store, postgres: postgres, samples: samples, batch: batch, concurrency: concurrency)

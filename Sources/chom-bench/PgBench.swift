@@ -1,4 +1,8 @@
+import CHOMStore
+import CHOMTesting
 import Foundation
+import Logging
+import PostgresNIO
 
 /// `pgbench`, PostgreSQL's own load generator: the peer of every benchmark whose work goes
 /// through the database (billing ingestion, the fleet's task statements, the admin API's list, the
@@ -54,5 +58,32 @@ enum PgBench {
             let tps = Double(line.dropFirst(6).prefix { $0.isNumber || $0 == "." })
         else { throw ChildFailure(description: "pgbench printed no tps: \(output.suffix(1000))") }
         return tps
+    }
+}
+
+/// A PostgreSQL of the benchmark's own (embedded, fsync on, as in production), migrated, with a
+/// client of `maximumConnections` running while `body` runs; stopped and removed after.
+enum BenchDatabase {
+    static func with(
+        prefix: String, logger: Logger, maximumConnections: Int,
+        _ body: (PostgresClient, EmbeddedPostgres) async throws -> Void
+    ) async throws {
+        let directory = try TemporaryDirectory.make(prefix: prefix)
+        let postgres = EmbeddedPostgres(directory: directory, logger: logger)
+        try await postgres.startOffPool()
+        defer {
+            postgres.stop(immediate: true)
+            TemporaryDirectory.remove(directory)
+        }
+        var configuration = PostgresClient.Configuration(
+            unixSocketPath: postgres.socketPath, username: postgres.username, password: nil, database: postgres.database)
+        configuration.options.maximumConnections = maximumConnections
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            try await Migrator.migrate(client, logger: logger)
+            try await body(client, postgres)
+        }
     }
 }

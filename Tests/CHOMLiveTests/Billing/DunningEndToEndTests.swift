@@ -83,9 +83,12 @@ struct DunningEndToEndTests {
                         try await coordinator.client.billing(organizationID: organization.id).subscription.status == "suspended"
                     }
                     try await eventually("paying.test answers 503 (billing)") { await status("paying.test") == 503 }
-                    #expect(try await TestDatabase.count("""
-                        SELECT count(*) FROM sites WHERE domain IN ('paying.test', 'held.test') AND 'billing' = ANY(suspension_reasons)
-                        """, dataDirectory: coordinator.dataDirectory) == 2)
+                    // The reconciler suspends site by site in id order: held.test may come after paying.test.
+                    try await eventually("both sites are held for billing") {
+                        try await TestDatabase.count("""
+                            SELECT count(*) FROM sites WHERE domain IN ('paying.test', 'held.test') AND 'billing' = ANY(suspension_reasons)
+                            """, dataDirectory: coordinator.dataDirectory) == 2
+                    }
                     // New sites are not placed for a suspended organization.
                     await #expect(throws: AdminClientError.self) { _ = try await coordinator.createSite(domain: "new.test") }
 

@@ -39,9 +39,17 @@ struct UsageEndToEndTests {
                     try await nginx.waitForWorkers()
                     let check = HealthCheck(port: nginx.port, timeout: .seconds(5))
                     for index in 0..<5 { _ = try await check.get(host: "meter.test", path: "/?visit-\(index)") }
-                    // Wait until the meter has read the five lines, then end the hour.
+                    // nginx has logged the five visits (it writes the line after the answer), the meter
+                    // has read them into this hour (a tick of our own, besides the agent's 200 ms
+                    // timer, which may be starved under load), then the hour ends.
                     let usage = try #require(agent.runtime.usage)
-                    try await Task.sleep(for: .milliseconds(600))
+                    let logs = try #require(agent.runtime.configuration.hosting?.logsDirectory)
+                    let accessLog = logs.appendingPathComponent("meter.test/access.log")
+                    try await coordinator.eventually("nginx logged the five visits") {
+                        let text = (try? String(contentsOf: accessLog, encoding: .utf8)) ?? ""
+                        return (0..<5).allSatisfy { text.contains("?visit-\($0) ") }
+                    }
+                    usage.tick()
                     clock.advance(by: 3_600)
                     let sql = "SELECT coalesce(sum(quantity), 0)::bigint FROM usage_hourly WHERE site_id = '\(site.id)' AND meter = "
                     try await coordinator.eventually("the closed hour's bandwidth is stored", timeout: .seconds(30)) {

@@ -60,8 +60,13 @@ struct FailoverLiveTests {
                             _ = try await Self.backUp(coordinator, content: "<h1>unverified</h1>", verify: false)
                             _ = try await client.setScheduling(agent: b.agentID.description, "uncordon")
                             // The plan, while A still runs: B, from the verified backup.
-                            let plan = try await client.failoverPlan(agent: a.agentID.description)
-                            #expect(plan.health == "online" && plan.failoverEnabled)
+                            // Polled: one late heartbeat (TTL 2 s) makes A suspect for a moment.
+                            var plan = try await client.failoverPlan(agent: a.agentID.description)
+                            try await coordinator.eventually("A online in the plan") {
+                                plan = try await client.failoverPlan(agent: a.agentID.description)
+                                return plan.health == "online"
+                            }
+                            #expect(plan.failoverEnabled)
                             #expect(plan.sites.map(\.domain) == ["failing.test", "kept.test"])
                             let failing = try #require(plan.sites.first)
                             #expect(failing.failoverEnabled)
@@ -142,10 +147,13 @@ struct FailoverLiveTests {
         #expect(try await TestDatabase.count(
             "SELECT count(*) FROM notification_outbox WHERE event = 'failover.done' AND subject LIKE '%kept.test%'",
             dataDirectory: coordinator.dataDirectory) == 0)
-        let metrics = coordinator.coordinator.metrics.exposition()
-        #expect(metrics.contains(#"chom_coordinator_failovers_total{outcome="succeeded"} 1"#), "\(metrics)")
-        #expect(metrics.contains("chom_coordinator_failover_recovery_time_seconds_count 1"))
-        #expect(metrics.contains("chom_coordinator_failover_recovery_point_seconds_count 1"))
+        // Counted after the finishing write that the migration's state shows.
+        try await coordinator.eventually("the failover counted") {
+            let metrics = coordinator.coordinator.metrics.exposition()
+            return metrics.contains(#"chom_coordinator_failovers_total{outcome="succeeded"} 1"#)
+                && metrics.contains("chom_coordinator_failover_recovery_time_seconds_count 1")
+                && metrics.contains("chom_coordinator_failover_recovery_point_seconds_count 1")
+        }
     }
 
     /// Deploys `content`, backs the site up (and verifies the backup with a drill); the backup's id.

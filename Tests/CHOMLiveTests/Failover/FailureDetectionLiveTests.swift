@@ -19,8 +19,10 @@ struct FailureDetectionLiveTests {
         }) { coordinator in
             let agentID = try await TestAgent.with(coordinator: coordinator, stateDirectory: state) { agent in
                 try await coordinator.waitOnline([agent.agentID])
-                let answered = try await coordinator.client.agent(id: agent.agentID.description)
-                #expect(answered.health == "online")
+                // `waitOnline` reads the state; health is the detector's, written at its next pass.
+                try await coordinator.eventually("health online") {
+                    try await coordinator.client.agent(id: agent.agentID.description).health == "online"
+                }
                 return agent.agentID
             }
             // A machine loaded enough to delay heartbeats past the 2 s TTL makes the agent suspect
@@ -44,13 +46,16 @@ struct FailureDetectionLiveTests {
             let silence = Double(failed.first?.details["silence_seconds"] ?? "") ?? 0
             // The audit entry rounds to a tenth: 4.04 s of silence reads "4.0", 3.94 s would read "3.9".
             #expect(silence >= 4, "declared failed after TTL + grace (4 s) of silence, not before: \(silence)")
-            let metrics = coordinator.coordinator.metrics.exposition()
-            #expect(
-                Self.counter(#"chom_coordinator_agent_health_transitions_total{from="online",to="suspect"}"#, in: metrics)
-                    == suspectedBefore + 1, "\(metrics)")
-            #expect(metrics.contains(#"chom_coordinator_agent_health_transitions_total{from="suspect",to="offline"} 1"#))
-            #expect(metrics.contains(#"chom_coordinator_agent_health{health="offline"} 1"#))
-            #expect(metrics.contains("chom_coordinator_agent_failure_detection_seconds_count 1"))
+            // The detector's pass commits the verdict, then counts it: polled, the API can see the
+            // row in between.
+            try await coordinator.eventually("the detector's counters") {
+                let metrics = coordinator.coordinator.metrics.exposition()
+                return Self.counter(#"chom_coordinator_agent_health_transitions_total{from="online",to="suspect"}"#, in: metrics)
+                    == suspectedBefore + 1
+                    && metrics.contains(#"chom_coordinator_agent_health_transitions_total{from="suspect",to="offline"} 1"#)
+                    && metrics.contains(#"chom_coordinator_agent_health{health="offline"} 1"#)
+                    && metrics.contains("chom_coordinator_agent_failure_detection_seconds_count 1")
+            }
             // The per-agent verdict the CHOMAgentDown alert reads, from the database on every replica.
             func verdict(_ health: String, in exposition: String) -> Double? {
                 exposition.split(separator: "\n").first {
@@ -72,9 +77,11 @@ struct FailureDetectionLiveTests {
                 let recovered = try await coordinator.client.allAuditEntries(AuditFilter(action: "agent.recovered"))
                 #expect(recovered.count == recoveredBefore + 1)
                 #expect(recovered.first?.details["from"] == "offline")
-                let after = coordinator.coordinator.metrics.exposition()
-                #expect(after.contains(#"chom_coordinator_agent_health_transitions_total{from="offline",to="online"} 1"#))
-                #expect(after.contains(#"chom_coordinator_agent_health{health="online"} 1"#))
+                try await coordinator.eventually("the recovery counted") {
+                    let after = coordinator.coordinator.metrics.exposition()
+                    return after.contains(#"chom_coordinator_agent_health_transitions_total{from="offline",to="online"} 1"#)
+                        && after.contains(#"chom_coordinator_agent_health{health="online"} 1"#)
+                }
             }
         }
     }

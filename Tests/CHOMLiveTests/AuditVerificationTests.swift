@@ -27,14 +27,22 @@ struct AuditVerificationTests {
         }
     }
 
-    /// Runs `statements` with the audit triggers switched off, as a database superuser could.
+    /// Runs `statements` with the audit triggers switched off, as a database superuser could, in one
+    /// transaction under the append lock: a chaining run or an age checkpoint of the coordinator
+    /// (housekeeping) that read the head before the tampering cannot land after it (a checkpoint
+    /// signed on a deleted head made the truncated-tail test fail once under load).
     func tamper(_ coordinator: TestCoordinator, _ statements: [String]) async throws {
         try await TestDatabase.withClient(dataDirectory: coordinator.dataDirectory) { client in
-            try await client.query("ALTER TABLE audit_entries DISABLE TRIGGER USER")
-            try await client.query("ALTER TABLE audit_checkpoints DISABLE TRIGGER USER")
-            for statement in statements { try await client.query(PostgresQuery(unsafeSQL: statement)) }
-            try await client.query("ALTER TABLE audit_entries ENABLE TRIGGER USER")
-            try await client.query("ALTER TABLE audit_checkpoints ENABLE TRIGGER USER")
+            try await client.withTransaction(logger: TestLogging.logger("chom.test.sql")) { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(\(AuditLog.appendLockKey))", logger: connection.logger)
+                try await connection.query("ALTER TABLE audit_entries DISABLE TRIGGER USER", logger: connection.logger)
+                try await connection.query("ALTER TABLE audit_checkpoints DISABLE TRIGGER USER", logger: connection.logger)
+                for statement in statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: connection.logger)
+                }
+                try await connection.query("ALTER TABLE audit_entries ENABLE TRIGGER USER", logger: connection.logger)
+                try await connection.query("ALTER TABLE audit_checkpoints ENABLE TRIGGER USER", logger: connection.logger)
+            }
         }
     }
 

@@ -38,7 +38,8 @@ package struct AuditQuery: Sendable {
 /// walk, checkpoints.
 /// The database refuses UPDATE, DELETE and TRUNCATE on them (triggers in migration 3).
 package struct AuditLog: Sendable {
-    static let appendLockKey: Int64 = 0x4348_4F4D_0A0D
+    /// The advisory lock every chaining run and checkpoint takes (transaction-scoped).
+    package static let appendLockKey: Int64 = 0x4348_4F4D_0A0D
 
     let client: PostgresClient
     let logger: Logger
@@ -161,7 +162,9 @@ package struct AuditLog: Sendable {
 
     static func decodePending(_ row: PostgresRandomAccessRow) throws -> (id: Int64, entry: AuditEntry) {
         let detailsText: String = try row.value("details")
-        guard let details = try? JSONDecoder().decode([String: String].self, from: Data(detailsText.utf8)) else {
+        guard let details = AuditDetailsJSON.parse(detailsText)
+            ?? (try? JSONDecoder().decode([String: String].self, from: Data(detailsText.utf8)))
+        else {
             throw CHOMError(.integrity, "a staged audit entry's details are not a JSON object of strings")
         }
         let entry = AuditEntry(
@@ -257,23 +260,58 @@ package struct AuditLog: Sendable {
         return entries
     }
 
-    /// Every entry in sequence order, in batches, for verification.
-    package func walk(batchSize: Int = 1000, _ body: (StoredAuditEntry) throws -> Bool) async throws {
+    /// Every entry in sequence order, in batches of `batchSize`, for verification. Columns are read
+    /// by position (`walkColumns`) and the details by `AuditDetailsJSON`: this walk is what
+    /// `chom audit verify` and the self-check spend their time in.
+    package func walk(batchSize: Int = 10_000, _ body: (StoredAuditEntry) throws -> Bool) async throws {
         try await chainPending()
         var after: Int64 = 0
         while true {
             let rows = try await client.query(
-                "SELECT * FROM audit_entries WHERE sequence > \(after) ORDER BY sequence LIMIT \(batchSize)",
+                PostgresQuery(unsafeSQL: """
+                    SELECT \(Self.walkColumns) FROM audit_entries WHERE sequence > $1 ORDER BY sequence LIMIT $2
+                    """, binds: {
+                    var binds = PostgresBindings(capacity: 2)
+                    binds.append(after)
+                    binds.append(batchSize)
+                    return binds
+                }()),
                 logger: logger)
             var count = 0
             for try await row in rows {
-                let stored = try Self.decodeEntry(row.makeRandomAccess())
+                let stored = try Self.decodeWalked(row)
                 count += 1
                 after = stored.sequence
                 guard try body(stored) else { return }
             }
             if count < batchSize { return }
         }
+    }
+
+    /// The columns `decodeWalked` reads, in its order.
+    static let walkColumns = """
+        sequence, time, actor, organization_id, tenant_id, action, target, request_id, source_address, details, \
+        previous_hash, hash
+        """
+
+    static func decodeWalked(_ row: PostgresRow) throws -> StoredAuditEntry {
+        let (sequence, time, actor, organizationID, tenantID, action, target, requestID, sourceAddress, detailsText,
+             previous, hash) = try row.decode(
+                (Int64, Date, String, String?, String?, String, String, String, String, String, ByteBuffer, ByteBuffer).self)
+        let entry = AuditEntry(
+            sequence: sequence, time: time, actor: actor, organizationID: organizationID, tenantID: tenantID,
+            action: action, target: target, requestID: requestID, sourceAddress: sourceAddress,
+            details: try details(detailsText))
+        return StoredAuditEntry(entry: entry, previousHash: Array(buffer: previous), hash: Array(buffer: hash))
+    }
+
+    /// An entry's details: the log's own shape read directly, anything else decided by JSONDecoder.
+    static func details(_ text: String) throws -> [String: String] {
+        if let details = AuditDetailsJSON.parse(text) { return details }
+        guard let details = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8)) else {
+            throw CHOMError(.integrity, "audit entry details are not a JSON object of strings")
+        }
+        return details
     }
 
     package func head() async throws -> AuditChain.Head {
@@ -288,10 +326,7 @@ package struct AuditLog: Sendable {
     }()
 
     static func decodeEntry(_ row: PostgresRandomAccessRow) throws -> StoredAuditEntry {
-        let detailsText: String = try row.value("details")
-        guard let details = try? JSONDecoder().decode([String: String].self, from: Data(detailsText.utf8)) else {
-            throw CHOMError(.integrity, "audit entry details are not a JSON object of strings")
-        }
+        let details = try details(try row.value("details"))
         let entry = AuditEntry(
             sequence: try row.value("sequence"), time: try row.value("time"), actor: try row.value("actor"),
             organizationID: try row.value("organization_id"), tenantID: try row.value("tenant_id"),

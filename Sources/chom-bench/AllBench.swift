@@ -23,6 +23,8 @@ enum AllBench {
         Step(name: "schedule", arguments: ["schedule"], quick: ["schedule", "--agents", "1000", "--sites", "10000", "--placements", "2000", "--rounds", "1"]),
         Step(name: "fleet", arguments: ["fleet", "--agents", "300", "--tasks", "3000", "--rate", "300", "--idle-seconds", "10"],
             quick: ["fleet", "--agents", "20", "--tasks", "200", "--rate", "50", "--seconds", "2", "--idle-seconds", "2"]),
+        Step(name: "migrate", arguments: ["migrate", "--size-mb", "100", "--rounds", "3"], quick: ["migrate", "--size-mb", "10", "--rounds", "1"]),
+        Step(name: "failover", arguments: ["failover", "--size-mb", "100"], quick: ["failover", "--size-mb", "10"]),
     ]
 
     static func main(_ arguments: [String]) throws {

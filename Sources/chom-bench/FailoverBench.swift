@@ -102,6 +102,10 @@ enum FailoverBench {
                 | peer: zstd -d \\| tar -x of the same tree, alone | \(MigrateBench.format(restore.wall)) |
                 """)
             print("for reference, not measured here: Nomad replaces lost work after about 20–30 s (≤ 100 clients), Kubernetes after about 6 min by default")
+            BenchSummary.record(BenchRatio(
+                bench: "failover", measure: "\(sizeMB) MB site, link cut → served by the other host",
+                chom: "\(MigrateBench.format(served)) s", peer: "zstd -d | tar -x alone: \(MigrateBench.format(restore.wall)) s",
+                ratio: MigrateBench.seconds(served) / MigrateBench.seconds(restore.wall), goal: "", met: nil))
         }
     }
 }

@@ -189,8 +189,18 @@ struct FleetTests {
         try await TestCoordinator.with(configure: { $0.agents.certificateLifetimeSeconds = 6 }) { coordinator in
             try await TestAgent.with(coordinator: coordinator) { agent in
                 try await coordinator.waitOnline([agent.agentID])
-                // Placed now: the agent flaps offline for a moment at every renewal (its stream is replaced).
-                _ = try await coordinator.createSite(domain: "renewed.test")
+                // Placed now: the agent flaps offline for a moment at every renewal (its stream is
+                // replaced), and under load the first renewal (at 4 s) can come right after
+                // `waitOnline` (it failed once so in CI): a refused placement creates nothing, so
+                // it is asked again until the agent is back.
+                try await coordinator.eventually("renewed.test placed") {
+                    do {
+                        _ = try await coordinator.createSite(domain: "renewed.test")
+                        return true
+                    } catch let error as AdminClientError where "\(error)".contains("cannot be placed") {
+                        return false
+                    }
+                }
                 let store = AgentIdentityStore(directory: agent.runtime.configuration.identityDirectory)
                 let first = try #require(try store.load())
                 try await coordinator.eventually("a renewed certificate", timeout: .seconds(20)) {

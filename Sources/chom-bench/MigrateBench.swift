@@ -47,7 +47,6 @@ enum MigrateBench {
             guard deployed.state == "succeeded" else {
                 throw ChildFailure(description: "the deploy failed: \(deployed.message ?? "")")
             }
-            var ratios: [Double] = []
             var measured: [(ratio: Double, switched: Duration, peer: Duration)] = []
             for round in 1...rounds {
                 let placed = try await client.site(site.id)
@@ -79,7 +78,6 @@ enum MigrateBench {
                 if peerRun == nil { peerRun = try runPeer() }
                 guard let peer = peerRun else { continue }
                 let ratio = seconds(switched) / seconds(peer.wall)
-                ratios.append(ratio)
                 measured.append((ratio, switched, peer.wall))
                 print("""
                     round \(round), \(placed.agentId.map { harness.host(agentID: $0)?.name ?? $0 } ?? "?") → \(target.name): \
@@ -87,7 +85,7 @@ enum MigrateBench {
                     tar | zstd | zstd -d | tar \(format(peer.wall)) s; switch / peer \(String(format: "%.2f", ratio))×
                     """)
             }
-            let sorted = ratios.sorted()
+            let sorted = measured.map(\.ratio).sorted()
             print(String(repeating: "-", count: 100))
             print("""
                 migration of a \(sizeMB) MB site to the switch vs tar | zstd | zstd -d | tar: best \

@@ -161,12 +161,7 @@ package struct AuditLog: Sendable {
     }
 
     static func decodePending(_ row: PostgresRandomAccessRow) throws -> (id: Int64, entry: AuditEntry) {
-        let detailsText: String = try row.value("details")
-        guard let details = AuditDetailsJSON.parse(detailsText)
-            ?? (try? JSONDecoder().decode([String: String].self, from: Data(detailsText.utf8)))
-        else {
-            throw CHOMError(.integrity, "a staged audit entry's details are not a JSON object of strings")
-        }
+        let details = try details(try row.value("details"), of: "a staged audit entry's details")
         let entry = AuditEntry(
             time: try row.value("time"), actor: try row.value("actor"),
             organizationID: try row.value("organization_id"), tenantID: try row.value("tenant_id"),
@@ -268,14 +263,7 @@ package struct AuditLog: Sendable {
         var after: Int64 = 0
         while true {
             let rows = try await client.query(
-                PostgresQuery(unsafeSQL: """
-                    SELECT \(Self.walkColumns) FROM audit_entries WHERE sequence > $1 ORDER BY sequence LIMIT $2
-                    """, binds: {
-                    var binds = PostgresBindings(capacity: 2)
-                    binds.append(after)
-                    binds.append(batchSize)
-                    return binds
-                }()),
+                "SELECT \(unescaped: Self.walkColumns) FROM audit_entries WHERE sequence > \(after) ORDER BY sequence LIMIT \(batchSize)",
                 logger: logger)
             var count = 0
             for try await row in rows {
@@ -306,10 +294,10 @@ package struct AuditLog: Sendable {
     }
 
     /// An entry's details: the log's own shape read directly, anything else decided by JSONDecoder.
-    static func details(_ text: String) throws -> [String: String] {
+    static func details(_ text: String, of what: String = "audit entry details") throws -> [String: String] {
         if let details = AuditDetailsJSON.parse(text) { return details }
         guard let details = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8)) else {
-            throw CHOMError(.integrity, "audit entry details are not a JSON object of strings")
+            throw CHOMError(.integrity, "\(what) are not a JSON object of strings")
         }
         return details
     }
